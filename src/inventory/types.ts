@@ -1,0 +1,85 @@
+/**
+ * The inventory: which Proxmox hosts and LXC containers form one k3s cluster, and the
+ * policies pve-k3s applies to it. This is the validated, defaults-applied form; the YAML file
+ * format is documented in docs/inventory.md and validated by ./schema.ts.
+ */
+export type Role = 'server' | 'agent';
+export type UpgradeOrder = 'auto' | 'workers-first' | 'servers-first';
+
+/** How to reach a Proxmox host. Exactly one of the three forms. */
+export type HostAccess =
+  /** An SSH destination: `root@pve1`, `pve1`, or an alias from the user's ~/.ssh/config. */
+  | { kind: 'ssh'; destination: string }
+  /** pve-k3s runs on the Proxmox host itself. */
+  | { kind: 'local' }
+  /** A simulated host of the embedded lab (`pve-k3s lab init`). */
+  | { kind: 'lab' };
+
+export interface HostSpec {
+  /** The Proxmox node name (as `pvesh`/the web UI shows it). */
+  name: string;
+  access: HostAccess;
+}
+
+export interface NodeSpec {
+  /** The Kubernetes node name (usually the container's hostname). */
+  name: string;
+  vmid: number;
+  /** Name of the Proxmox host (HostSpec.name) that holds the container. */
+  host: string;
+  role: Role;
+}
+
+export interface DrainPolicy {
+  /** @default true */ ignoreDaemonsets: boolean;
+  /** @default true */ deleteEmptydirData: boolean;
+  /** Delete pods instead of evicting them (bypasses PodDisruptionBudgets). @default true */
+  disableEviction: boolean;
+  /** @default false */ force: boolean;
+  /** kubectl drain --timeout, in seconds. @default 300 */ timeoutSeconds: number;
+  /** kubectl drain --grace-period, seconds; undefined = the pods' own. @default undefined */
+  gracePeriodSeconds: number | undefined;
+}
+
+export interface K3sSettings {
+  /** Channel to resolve the target from. @default "stable" */
+  channel: string;
+  /** A pinned target version; overrides `channel`. @default undefined */
+  version: string | undefined;
+  /** The channels collection URL. @default "https://update.k3s.io/v1-release/channels" */
+  channelUrl: string;
+  /** The install script URL. @default "https://get.k3s.io" */
+  installScriptUrl: string;
+}
+
+export interface UpgradePolicy {
+  /** @default "auto" */ order: UpgradeOrder;
+  /** Allow a plan that makes a kubelet newer than its apiserver. @default false */
+  allowSkew: boolean;
+  /** How long to wait for a node to be Ready at the new version, seconds. @default 600 */
+  readyTimeoutSeconds: number;
+  /** Drain servers before upgrading them: auto = when another node can take their pods
+   *  (several servers, or a minor upgrade with workers). @default "auto" */
+  drainServers: 'auto' | 'always' | 'never';
+}
+
+export interface LabSettings {
+  /** Directory holding the lab's state. */
+  dir: string;
+}
+
+export interface Inventory {
+  /** The file it was read from (absolute), for messages. */
+  file: string;
+  /** Cluster name: used for state directories, kube contexts, messages. */
+  cluster: string;
+  hosts: HostSpec[];
+  nodes: NodeSpec[];
+  /** The node whose kubectl is used (a server). @default the first server */
+  controller: string;
+  k3s: K3sSettings;
+  drain: DrainPolicy;
+  upgrade: UpgradePolicy;
+  /** Present when the hosts are lab hosts. */
+  lab: LabSettings | undefined;
+}

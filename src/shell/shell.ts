@@ -1,0 +1,28 @@
+/**
+ * The one boundary every remote effect crosses: run an argv on a Proxmox host.
+ * Implementations: local process, OpenSSH, and the embedded lab. A non-zero exit status is
+ * returned, never thrown; only a failure to run at all (unreachable host, timeout, abort)
+ * throws a ShellError.
+ */
+export interface RunOptions {
+  /** Bytes written to the command's stdin (then closed). Secrets travel here, never in argv. */
+  stdin?: string;
+  /** Kill the command after this long and throw ShellError{timedOut}. @default no timeout */
+  timeoutMs?: number;
+  /** Abort the command (Ctrl-C); throws ShellError. */
+  signal?: AbortSignal;
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Shell {
+  /** The Proxmox host name as the inventory calls it (used in messages). */
+  readonly host: string;
+  run(argv: readonly string[], opts?: RunOptions): Promise<RunResult>;
+  /** Release connections (e.g. the SSH control master). Safe to call twice. */
+  close(): Promise<void>;
+}
