@@ -9,7 +9,7 @@ export type UpgradeOrder = 'auto' | 'workers-first' | 'servers-first';
 /** How to reach a Proxmox host. Exactly one of the three forms. */
 export type HostAccess =
   /** An SSH destination: `root@pve1`, `pve1`, or an alias from the user's ~/.ssh/config. */
-  | { kind: 'ssh'; destination: string }
+  | { kind: 'ssh'; destination: string; /** ssh -F file (`sshConfig:`). */ configFile?: string }
   /** pve-k3s runs on the Proxmox host itself. */
   | { kind: 'local' }
   /** A simulated host of the embedded lab (`pve-k3s lab init`). */

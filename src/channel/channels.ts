@@ -1,0 +1,82 @@
+/**
+ * The k3s release channel server. One GET of the channels collection
+ * (`https://update.k3s.io/v1-release/channels`) resolves every channel, including the
+ * per-minor `v1.NN` channels used to step through minors.
+ */
+import { ChannelError } from '../core/errors.js';
+import { type K3sVersion, tryParseVersion, minorChannel } from '../core/version.js';
+
+export const DEFAULT_CHANNEL_URL = 'https://update.k3s.io/v1-release/channels';
+
+export interface ChannelSet {
+  /** Where it was read from, for messages. */
+  readonly url: string;
+  /** Channel id -> latest version, for every channel whose `latest` is a valid k3s version. */
+  readonly channels: ReadonlyMap<string, K3sVersion>;
+  /** Channel id -> the raw `latest` text for channels whose value was NOT a valid version. */
+  readonly invalid: ReadonlyMap<string, string>;
+}
+
+/**
+ * Parses the collection document. Keys on `data[].id` (falling back to `name`) and `latest`;
+ * `type`/`resourceType` are not checked because their spelling has changed upstream.
+ * A channel whose `latest` is not a k3s version is kept aside (never used as a target).
+ */
+export function parseChannels(body: string, url: string): ChannelSet {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(body);
+  } catch {
+    const looksHtml = /^\s*</.test(body);
+    throw new ChannelError(
+      `channel server ${url} answered ${looksHtml ? 'an HTML page' : 'something that is not JSON'}, not the channels collection`,
+      url,
+      { hint: 'check k3s.channelUrl in the inventory (it must point at .../v1-release/channels)', detail: body.slice(0, 500) },
+    );
+  }
+  const data = isRecord(doc) ? doc['data'] : undefined;
+  if (!Array.isArray(data)) {
+    throw new ChannelError(`channel server ${url} answered JSON without a "data" list of channels`, url, {
+      hint: 'check k3s.channelUrl in the inventory (it must point at .../v1-release/channels)',
+      detail: body.slice(0, 500),
+    });
+  }
+  const channels = new Map<string, K3sVersion>();
+  const invalid = new Map<string, string>();
+  for (const entry of data) {
+    if (!isRecord(entry)) continue;
+    const id = typeof entry['id'] === 'string' ? entry['id'] : typeof entry['name'] === 'string' ? entry['name'] : undefined;
+    if (id === undefined) continue;
+    const latest = entry['latest'];
+    const v = typeof latest === 'string' ? tryParseVersion(latest) : undefined;
+    if (v) channels.set(id, v);
+    else invalid.set(id, typeof latest === 'string' ? latest : JSON.stringify(latest ?? null));
+  }
+  return { url, channels, invalid };
+}
+
+/** The latest version of a channel, or a ChannelError that says what was wrong. */
+export function channelLatest(set: ChannelSet, id: string): K3sVersion {
+  const v = set.channels.get(id);
+  if (v) return v;
+  const bad = set.invalid.get(id);
+  if (bad !== undefined) {
+    throw new ChannelError(`channel "${id}" on ${set.url} has latest ${JSON.stringify(bad.slice(0, 60))}, which is not a k3s version; refusing to use it`, set.url, {
+      hint: 'try again later, or pin a version with --version',
+    });
+  }
+  const known = [...set.channels.keys()].join(', ');
+  throw new ChannelError(`channel "${id}" does not exist on ${set.url}`, set.url, {
+    hint: `known channels: ${known || '(none)'}`,
+  });
+}
+
+/** The latest release of a minor (`v1.NN` channel), if the server lists it. */
+export function latestOfMinor(set: ChannelSet, v: Pick<K3sVersion, 'major' | 'minor'>): K3sVersion | undefined {
+  const latest = set.channels.get(minorChannel(v));
+  return latest && latest.major === v.major && latest.minor === v.minor ? latest : undefined;
+}
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}

@@ -1,0 +1,182 @@
+/** `pve-k3s plan` and `pve-k3s upgrade`. */
+import { readFile } from 'node:fs/promises';
+import { UsageError, PlanError } from '../../core/errors.js';
+import { PLAN_API_VERSION, planSteps, type UpgradePlan } from '../../core/plan-types.js';
+import type { UpgradeOrder, Inventory } from '../../inventory/types.js';
+import { planCluster, type PlanFlags } from '../../app/plan-cluster.js';
+import { gatherFacts } from '../../facts/gather.js';
+import { runPlan, type RunResult } from '../../runner/run-plan.js';
+import type { Session } from '../../app/session.js';
+import { renderPlan } from '../render-plan.js';
+import { renderStatus } from './status.js';
+import { out, printDocument, withSession, type GlobalOptions } from '../context.js';
+import { plainProgress, ttyProgress, type Progress } from '../progress.js';
+import { formatError } from '../report-error.js';
+
+export interface PlanCommandFlags {
+  channel?: string;
+  version?: string;
+  order?: UpgradeOrder;
+  allowSkew?: boolean;
+}
+
+export interface UpgradeFlags extends PlanCommandFlags {
+  yes?: boolean;
+  dryRun?: boolean;
+  plan?: string;
+}
+
+function planFlags(f: PlanCommandFlags): PlanFlags {
+  return { version: f.version, channel: f.channel, order: f.order, allowSkew: f.allowSkew };
+}
+
+export async function plan(g: GlobalOptions, flags: PlanCommandFlags): Promise<number> {
+  return withSession(g, async (session) => {
+    const { plan } = await planCluster(session, planFlags(flags));
+    if (g.output === 'table') out(renderPlan(plan));
+    else await printDocument(g, plan);
+    return 0;
+  });
+}
+
+export async function upgrade(g: GlobalOptions, flags: UpgradeFlags): Promise<number> {
+  return withSession(g, async (session) => {
+    const started = Date.now();
+    const { plan: fresh } = await planCluster(session, planFlags(flags));
+    const plan = flags.plan ? await checkSavedPlan(flags.plan, fresh) : fresh;
+    const steps = planSteps(plan);
+    const json = g.output !== 'table';
+    if (!json) out(renderPlan(plan));
+    if (steps.length === 0) {
+      if (json) await printDocument(g, { apiVersion: PLAN_API_VERSION, kind: 'UpgradeResult', ok: true, nothingToDo: true, plan });
+      return 0;
+    }
+    if (flags.dryRun) {
+      if (json) await printDocument(g, plan);
+      else out('Dry run: nothing was changed.\n');
+      return 0;
+    }
+    if (!flags.yes) {
+      if (!process.stdin.isTTY || !process.stdout.isTTY) {
+        throw new UsageError('refusing to upgrade without confirmation: not running in a terminal', { hint: 'review the plan (pve-k3s plan) and pass --yes' });
+      }
+      if (!(await confirm(`Upgrade ${plan.nodes.filter((n) => n.action !== 'none').length} node(s) of ${plan.cluster} to ${plan.target.version}? [y/N] `))) {
+        out('Nothing was changed.\n');
+        return 1;
+      }
+    }
+    const result = await runWithSignals(session, plan, g);
+    const secs = ((Date.now() - started) / 1000).toFixed(1);
+    if (json) {
+      await printDocument(g, resultDocument(plan, result));
+    } else if (result.ok) {
+      const facts = await gatherFacts(session.inventory, session.shells);
+      out(`\nUpgrade complete: ${plan.nodes.filter((n) => n.action !== 'none').length} node(s) of ${plan.cluster} now at ${plan.target.version} (${secs}s).\n`);
+      out(renderStatus(facts, plan.target.version));
+    } else {
+      process.stderr.write(failureReport(session.inventory, plan, result, g.verbose));
+    }
+    return result.ok ? 0 : 1;
+  });
+}
+
+async function confirm(question: string): Promise<boolean> {
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+/** First Ctrl-C: stop after the step in flight. Second: abort it. */
+async function runWithSignals(session: Session, plan: UpgradePlan, g: GlobalOptions): Promise<RunResult> {
+  const abort = new AbortController();
+  let stop = false;
+  const progress: Progress = process.stderr.isTTY && g.output === 'table' ? await ttyProgress(plan, process.stderr) : plainProgress((s) => process.stderr.write(s));
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (!stop) {
+      stop = true;
+      progress.emit({ kind: 'log', level: 'warn', message: `${sig}: stopping after the current step (press Ctrl-C again to abort it now)` });
+    } else {
+      abort.abort(new Error(`aborted by ${sig}`));
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await runPlan(plan, {
+      inventory: session.inventory,
+      shells: session.shells,
+      emit: (e) => progress.emit(e),
+      signal: abort.signal,
+      stopRequested: () => stop,
+    });
+  } finally {
+    progress.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** How to run a command in the controller container from the user's machine. */
+function onController(inv: Inventory, argv: string): string {
+  const ctrl = inv.nodes.find((n) => n.name === inv.controller)!;
+  const host = inv.hosts.find((h) => h.name === ctrl.host)!;
+  const cmd = `pct exec ${ctrl.vmid} -- /usr/local/bin/kubectl ${argv}`;
+  return host.access.kind === 'ssh' ? `ssh ${host.access.destination} ${cmd}` : host.access.kind === 'local' ? cmd : `${cmd}   (on lab host ${host.name})`;
+}
+
+export function failureReport(inv: Inventory, plan: UpgradePlan, result: RunResult, verbose: boolean): string {
+  const lines: string[] = [''];
+  if (result.failed) {
+    lines.push(formatError(result.failed.error, verbose).text.trimEnd());
+    lines.push(`The upgrade stopped at step ${result.failed.step.id}.`);
+  } else if (result.interrupted) {
+    lines.push(`The upgrade was stopped before step ${result.remaining[0]?.id ?? '(none)'}.`);
+  }
+  lines.push(`Done: ${result.completed.length} of ${planSteps(plan).length} steps.`);
+  if (result.leftCordoned.length > 0) {
+    lines.push(`Cordoned by this upgrade and NOT uncordoned: ${result.leftCordoned.join(', ')}.`);
+    lines.push('  `pve-k3s upgrade` run again resumes and uncordons them when they are back at the target; to uncordon by hand now:');
+    for (const n of result.leftCordoned) lines.push(`    ${onController(inv, `uncordon ${n}`)}`);
+  } else {
+    lines.push('No node was left cordoned.');
+  }
+  lines.push('Run `pve-k3s upgrade` again to resume: it re-reads the cluster and continues where this run stopped.');
+  return lines.join('\n') + '\n';
+}
+
+function resultDocument(plan: UpgradePlan, r: RunResult) {
+  return {
+    apiVersion: PLAN_API_VERSION,
+    kind: 'UpgradeResult',
+    ok: r.ok,
+    target: plan.target,
+    completed: r.completed.map((s) => s.id),
+    failed: r.failed ? { step: r.failed.step.id, node: r.failed.step.node, message: r.failed.error.message, hint: r.failed.error.hint ?? null } : null,
+    remaining: r.remaining.map((s) => s.id),
+    leftCordoned: r.leftCordoned,
+    interrupted: r.interrupted,
+  };
+}
+
+/** A saved plan runs only if the cluster would still get exactly that plan. */
+async function checkSavedPlan(file: string, fresh: UpgradePlan): Promise<UpgradePlan> {
+  let saved: unknown;
+  try {
+    saved = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`cannot read the plan file ${file}: ${(err as Error).message}`, { hint: 'write one with `pve-k3s plan -o json > plan.json`' });
+  }
+  const s = saved as Partial<UpgradePlan>;
+  if (s.apiVersion !== PLAN_API_VERSION || s.kind !== 'UpgradePlan' || !Array.isArray(s.phases)) {
+    throw new UsageError(`${file} is not a pve-k3s plan (apiVersion ${PLAN_API_VERSION}, kind UpgradePlan)`, { hint: 'write one with `pve-k3s plan -o json > plan.json`' });
+  }
+  const key = (p: Partial<UpgradePlan>) => JSON.stringify({ cluster: p.cluster, target: p.target?.version, steps: (p.phases ?? []).flatMap((ph) => ph.steps.map((st) => [st.id, st.version])) });
+  if (key(s) !== key(fresh)) {
+    throw new PlanError(`the cluster changed since ${file} was made: its plan no longer matches`, 'invalid-target', { hint: 'review the new plan (pve-k3s plan) and save it again' });
+  }
+  return fresh;
+}

@@ -1,0 +1,91 @@
+/**
+ * The CLI entry: parses arguments, lazily loads the command, and is the ONE place that turns
+ * errors into messages and exit statuses (0 done or nothing to do, 1 failed, 2 usage or
+ * inventory error). Nothing else calls process.exit.
+ */
+import { Command, Option, CommanderError } from 'commander';
+import type { GlobalOptions } from './context.js';
+import { PACKAGE_VERSION } from '../version.js';
+
+function globals(cmd: Command): GlobalOptions {
+  const o = cmd.optsWithGlobals<{ config?: string; output: 'table' | 'json' | 'yaml'; verbose?: boolean }>();
+  return { config: o.config, output: o.output, verbose: o.verbose ?? false };
+}
+
+function planOptions(cmd: Command): Command {
+  return cmd
+    .option('--channel <name>', 'release channel to take the target from (default: the inventory\'s, else stable)')
+    .option('--version <version>', 'pin the target version, e.g. v1.31.2+k3s1')
+    .addOption(new Option('--order <order>', 'upgrade order').choices(['auto', 'workers-first', 'servers-first']))
+    .option('--allow-skew', 'allow a plan that makes a kubelet newer than its apiserver');
+}
+
+export function buildProgram(run: (load: () => Promise<number>) => void): Command {
+  const program = new Command('pve-k3s')
+    .description('k3s on Proxmox VE LXC containers: status, plans and rolling upgrades')
+    .version(PACKAGE_VERSION, '-V, --tool-version', 'print the pve-k3s version')
+    .option('-c, --config <file>', 'inventory file (default: ./pve-k3s.yaml, then the user config dir)')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table'))
+    .option('--verbose', 'show details: remote output, round trips, stack of causes')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  program
+    .command('status')
+    .description('show each node: role, Proxmox host, container, versions, Ready, schedulable, target')
+    .option('--channel <name>', 'channel for the target column')
+    .option('--version <version>', 'pinned target for the target column')
+    .action((opts, cmd: Command) => run(async () => (await import('./commands/status.js')).status(globals(cmd), opts)));
+
+  planOptions(program.command('plan').description('show what an upgrade would do (nothing is changed)')).action((opts, cmd: Command) =>
+    run(async () => (await import('./commands/upgrade.js')).plan(globals(cmd), opts)),
+  );
+
+  planOptions(program.command('upgrade').description('rolling upgrade: workers one by one (drain, install, wait Ready, uncordon), servers as the skew rules require'))
+    .option('-y, --yes', 'do not ask for confirmation')
+    .option('--dry-run', 'stop after showing the plan')
+    .option('--plan <file>', 'run a plan saved with `plan -o json` (refused if the cluster changed since)')
+    .action((opts, cmd: Command) => run(async () => (await import('./commands/upgrade.js')).upgrade(globals(cmd), opts)));
+
+  const lab = program.command('lab').description('the embedded lab: a simulated Proxmox cluster to try pve-k3s on');
+  lab
+    .command('init')
+    .description('create a fresh lab and write its inventory to ./pve-k3s.yaml')
+    .option('--servers <n>', 'k3s servers', '1')
+    .option('--workers <n>', 'k3s agents', '3')
+    .option('--hosts <n>', 'Proxmox hosts', '2')
+    .option('--k3s-version <version>', 'k3s version the nodes run (default: two patches behind stable)')
+    .option('--dir <dir>', 'where the lab keeps its state (default: the user state dir)')
+    .option('--inventory <file>', 'where to write the inventory', 'pve-k3s.yaml')
+    .option('--force', 'overwrite an inventory that is not a lab inventory')
+    .action((opts, cmd: Command) => run(async () => (await import('./commands/lab.js')).labInit(globals(cmd), opts)));
+  lab
+    .command('reset')
+    .description('recreate the lab of the current inventory from scratch')
+    .action((_opts, cmd: Command) => run(async () => (await import('./commands/lab.js')).labReset(globals(cmd))));
+  lab
+    .command('status')
+    .description('show the lab\'s hosts and containers as the simulation sees them')
+    .action((_opts, cmd: Command) => run(async () => (await import('./commands/lab.js')).labStatus(globals(cmd))));
+  return program;
+}
+
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let pending: Promise<number> | undefined;
+  const program = buildProgram((load) => {
+    pending = load();
+  });
+  try {
+    await program.parseAsync(argv as string[], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version exit 0; usage errors were already printed by commander.
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    throw err;
+  }
+  if (!pending) return 0;
+  return pending;
+}
+

@@ -1,0 +1,47 @@
+/** The plan for people: phases, then one line per node with what will happen to it. */
+import type { Step, UpgradePlan } from '../core/plan-types.js';
+import { planSteps } from '../core/plan-types.js';
+
+const ACTION_WORDS: Record<Step['kind'], string> = {
+  drain: 'drain',
+  install: 'install',
+  restart: 'restart k3s',
+  'wait-ready': 'wait Ready',
+  uncordon: 'uncordon',
+};
+
+export function renderPlan(plan: UpgradePlan): string {
+  const out: string[] = [];
+  out.push(`Cluster ${plan.cluster}: target ${plan.target.version} (${plan.target.source})`);
+  const steps = planSteps(plan);
+  if (steps.length === 0) {
+    out.push(`Nothing to do: all ${plan.nodes.length} nodes run ${plan.target.version}.`);
+    for (const w of plan.warnings) out.push(`warning: ${w}`);
+    return out.join('\n') + '\n';
+  }
+  const touched = plan.nodes.filter((n) => n.action !== 'none');
+  out.push(`${touched.length} of ${plan.nodes.length} nodes to change, ${steps.length} steps:`);
+  plan.phases.forEach((phase, i) => {
+    const kind = phase.steps.every((s) => s.id.startsWith('0/'))
+      ? 'finish an interrupted upgrade'
+      : `${phase.minor ? 'minor' : 'patch'} upgrade to ${phase.version}, ${phase.order}`;
+    out.push(`Phase ${i + 1}/${plan.phases.length}: ${kind}`);
+    const byNode = new Map<string, Step[]>();
+    for (const s of phase.steps) byNode.set(s.node, [...(byNode.get(s.node) ?? []), s]);
+    let n = 0;
+    for (const [node, ss] of byNode) {
+      const first = ss[0]!;
+      const from = ss.find((s) => s.from !== undefined)?.from;
+      const what = ss
+        .map((s) => (s.kind === 'install' ? `install ${s.version}` : s.kind === 'wait-ready' ? `wait Ready at ${s.version}` : ACTION_WORDS[s.kind]))
+        .join(', ');
+      out.push(`  ${++n}. ${node} (${first.role}, CT ${first.vmid} on ${first.host})${from ? ` ${from} -> ${phase.version}` : ''}: ${what}`);
+    }
+  });
+  const stays = plan.nodes.filter((n) => n.staysCordoned);
+  for (const s of stays) out.push(`note: ${s.node} was cordoned before this run and stays cordoned afterwards`);
+  const untouched = plan.nodes.filter((n) => n.action === 'none');
+  if (untouched.length > 0) out.push(`Unchanged (already ${plan.target.version}): ${untouched.map((n) => n.node).join(', ')}`);
+  for (const w of plan.warnings) out.push(`warning: ${w}`);
+  return out.join('\n') + '\n';
+}

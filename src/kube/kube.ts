@@ -1,0 +1,71 @@
+/**
+ * kubectl on the controller, through `pct exec <controller> -- /usr/local/bin/kubectl ...`.
+ * The full path matters: pct exec's PATH lacks /usr/local/bin.
+ */
+import type { KubeNodeFacts } from '../core/facts.js';
+import type { DrainPolicy } from '../inventory/types.js';
+import type { Pct } from '../proxmox/pct.js';
+import type { RunOptions, RunResult } from '../shell/shell.js';
+import { extractJson, parseNode, parseNodeList } from './nodes.js';
+
+export const KUBECTL = '/usr/local/bin/kubectl';
+
+/** The argv of `kubectl drain` for a policy (pure; table-tested). */
+export function drainArgs(node: string, p: DrainPolicy): string[] {
+  const args = ['drain', node];
+  if (p.ignoreDaemonsets) args.push('--ignore-daemonsets');
+  if (p.deleteEmptydirData) args.push('--delete-emptydir-data');
+  if (p.disableEviction) args.push('--disable-eviction');
+  if (p.force) args.push('--force');
+  if (p.gracePeriodSeconds !== undefined) args.push(`--grace-period=${p.gracePeriodSeconds}`);
+  args.push(`--timeout=${p.timeoutSeconds}s`);
+  return args;
+}
+
+export class Kube {
+  constructor(
+    readonly pct: Pct,
+    readonly controllerVmid: number,
+    readonly controllerName: string,
+  ) {}
+
+  kubectl(args: readonly string[], opts?: RunOptions): Promise<RunResult> {
+    return this.pct.exec(this.controllerVmid, [KUBECTL, ...args], opts);
+  }
+
+  async nodes(opts?: RunOptions): Promise<Map<string, KubeNodeFacts>> {
+    const r = await this.kubectl(['get', 'nodes', '-o', 'json'], opts);
+    if (r.code !== 0) throw new Error(oneLine(r));
+    return parseNodeList(r.stdout);
+  }
+
+  /** One node, or undefined when the API answers that it does not exist; throws when kubectl fails. */
+  async node(name: string, opts?: RunOptions): Promise<KubeNodeFacts | undefined> {
+    const r = await this.kubectl(['get', 'node', name, '-o', 'json'], opts);
+    if (r.code !== 0) {
+      if (/NotFound|not found/.test(r.stderr + r.stdout) && !/connection/i.test(r.stderr + r.stdout)) return undefined;
+      throw new Error(oneLine(r));
+    }
+    const parsed = parseNode(extractJson(r.stdout));
+    return parsed?.[1];
+  }
+
+  drain(node: string, policy: DrainPolicy, opts?: RunOptions): Promise<RunResult> {
+    return this.kubectl(drainArgs(node, policy), opts);
+  }
+
+  uncordon(node: string, opts?: RunOptions): Promise<RunResult> {
+    return this.kubectl(['uncordon', node], opts);
+  }
+
+  annotate(node: string, key: string, value: string | undefined, opts?: RunOptions): Promise<RunResult> {
+    const kv = value === undefined ? `${key}-` : `${key}=${value}`;
+    return this.kubectl(['annotate', 'node', node, kv, '--overwrite'], opts);
+  }
+}
+
+/** The most useful single line of a failed command's output. */
+export function oneLine(r: RunResult): string {
+  const text = (r.stderr.trim() || r.stdout.trim()).split('\n').filter(Boolean);
+  return (text[text.length - 1] ?? `exit status ${r.code}`).slice(0, 300);
+}

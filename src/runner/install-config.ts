@@ -1,0 +1,134 @@
+/**
+ * How a node was installed, read back from the node itself, and the install script that
+ * upgrades it with the same options. The upstream script rewrites the env file from the
+ * current environment and takes its role from the first argument, so an upgrade must
+ * re-supply the role, the server URL, the token and the extra args: a bare `curl | sh` on
+ * a worker would install a SERVER beside its agent.
+ */
+import { quoteArg } from '../shell/quote.js';
+import type { Role } from '../inventory/types.js';
+
+export const UNIT_DIR = '/etc/systemd/system';
+export const SERVICE: Record<Role, string> = { server: 'k3s', agent: 'k3s-agent' };
+
+export interface NodeInstallConfig {
+  role: Role;
+  /** Extra args after `server`/`agent` in ExecStart, unquoted. */
+  args: string[];
+  /** Variables of the service env file (K3S_*, CONTAINERD_*, proxies), unquoted. Secret. */
+  env: Record<string, string>;
+}
+
+/** Parses the args of a k3s unit's ExecStart (continuation lines, single-quoted args). */
+export function parseExecStart(unit: string): { command: string; args: string[] } | undefined {
+  const lines = unit.split('\n');
+  const start = lines.findIndex((l) => l.startsWith('ExecStart='));
+  if (start < 0) return undefined;
+  let text = '';
+  for (let i = start; i < lines.length; i++) {
+    const line = lines[i]!;
+    const cont = /\\\s*$/.test(line);
+    text += (cont ? line.replace(/\\\s*$/, '') : line) + ' ';
+    if (!cont) break;
+  }
+  const words = splitWords(text.slice('ExecStart='.length));
+  const [binary, command, ...args] = words;
+  if (binary === undefined || command === undefined) return undefined;
+  return { command, args };
+}
+
+/** Splits systemd/sh-style words: whitespace-separated, with '...' and "..." quoting. */
+export function splitWords(text: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let inWord = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === "'") {
+      const end = text.indexOf("'", i + 1);
+      if (end < 0) throw new SyntaxError('unterminated single quote');
+      cur += text.slice(i + 1, end);
+      i = end;
+      inWord = true;
+    } else if (c === '"') {
+      let j = i + 1;
+      for (; j < text.length && text[j] !== '"'; j++) {
+        if (text[j] === '\\' && j + 1 < text.length) j++;
+        cur += text[j];
+      }
+      if (j >= text.length) throw new SyntaxError('unterminated double quote');
+      i = j;
+      inWord = true;
+    } else if (c === '\\' && i + 1 < text.length) {
+      cur += text[++i];
+      inWord = true;
+    } else if (/\s/.test(c)) {
+      if (inWord) out.push(cur);
+      cur = '';
+      inWord = false;
+    } else {
+      cur += c;
+      inWord = true;
+    }
+  }
+  if (inWord) out.push(cur);
+  return out;
+}
+
+/** Parses an env file written by install.sh (`NAME='value'` lines, `'\''` for quotes). */
+export function parseEnvFile(text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+    if (!m) continue;
+    const words = splitWords(m[2]!);
+    env[m[1]!] = words.join(' ');
+  }
+  return env;
+}
+
+export interface InstallScriptOptions {
+  config: NodeInstallConfig;
+  version: string;
+  installScriptUrl: string;
+  /** Extra INSTALL_K3S_* settings (e.g. INSTALL_K3S_SKIP_DOWNLOAD for air gaps). */
+  installEnv?: Record<string, string>;
+}
+
+/** Where the install script is saved inside the container while it runs. */
+export const INSTALL_SCRIPT_PATH = '/tmp/pve-k3s-install.sh';
+
+/**
+ * The script sent on stdin to `pct exec <vmid> -- sh -s`: exports the node's own env
+ * (token included: stdin never shows in a process list), pins the version, downloads the
+ * install script to a file (so a failed download fails the step instead of feeding an
+ * empty script to sh), and runs it with the role and args as positional arguments.
+ */
+export function buildInstallScript(o: InstallScriptOptions): string {
+  const lines = ['set -e'];
+  const env: Record<string, string> = { ...o.config.env, ...o.installEnv, INSTALL_K3S_VERSION: o.version };
+  for (const [k, v] of Object.entries(env)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new TypeError(`invalid environment variable name ${JSON.stringify(k)}`);
+    lines.push(`${k}=${quoteArg(v)}`, `export ${k}`);
+  }
+  lines.push(`curl -sfL ${quoteArg(o.installScriptUrl)} -o ${INSTALL_SCRIPT_PATH}`);
+  lines.push(`sh ${INSTALL_SCRIPT_PATH} ${[o.config.role, ...o.config.args].map(quoteArg).join(' ')}`);
+  lines.push(`rm -f ${INSTALL_SCRIPT_PATH}`);
+  return lines.join('\n') + '\n';
+}
+
+/** Replaces every secret value in text by `***` (for error messages and logs). */
+export function redact(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of secrets) if (s.length >= 4) out = out.split(s).join('***');
+  return out;
+}
+
+/** Which env values are secrets. */
+export function secretValues(env: Record<string, string>): string[] {
+  return Object.entries(env)
+    .filter(([k]) => /TOKEN|PASSWORD|SECRET|KEY/i.test(k))
+    .map(([, v]) => v);
+}

@@ -1,0 +1,111 @@
+/**
+ * runPlan(): executes an UpgradePlan one step at a time, emitting progress events. It stops at
+ * the first failure, or between steps when asked to stop (first Ctrl-C); an abort signal
+ * (second Ctrl-C) cancels the step in flight. The result always lists the nodes this run left
+ * cordoned, so the CLI can say exactly how to fix them.
+ */
+import { CORDON_ANNOTATION } from '../core/facts.js';
+import type { PveK3sError } from '../core/errors.js';
+import { InterruptedError } from '../core/errors.js';
+import { planSteps, type Step, type UpgradePlan } from '../core/plan-types.js';
+import type { Inventory } from '../inventory/types.js';
+import { Kube } from '../kube/kube.js';
+import { Pct } from '../proxmox/pct.js';
+import type { Shell } from '../shell/shell.js';
+import type { Emit } from './events.js';
+import { asPveError, runStep, type StepContext } from './steps.js';
+
+export interface RunOptions {
+  inventory: Inventory;
+  shells: ReadonlyMap<string, Shell>;
+  emit?: Emit;
+  /** Cancels the step in flight. */
+  signal?: AbortSignal;
+  /** Checked between steps: when it returns true the run stops cleanly. */
+  stopRequested?: () => boolean;
+  /** Readiness poll bounds. @default {minMs: 200, maxMs: 1000} */
+  poll?: { minMs: number; maxMs: number };
+}
+
+export interface RunResult {
+  ok: boolean;
+  completed: Step[];
+  failed: { step: Step; error: PveK3sError } | undefined;
+  /** Steps never started. */
+  remaining: Step[];
+  /** Nodes cordoned by pve-k3s and not uncordoned (by this run or an earlier one). */
+  leftCordoned: string[];
+  interrupted: boolean;
+}
+
+export async function runPlan(plan: UpgradePlan, opts: RunOptions): Promise<RunResult> {
+  const { inventory, shells } = opts;
+  const emit: Emit = opts.emit ?? (() => {});
+  const pcts = new Map<string, Pct>();
+  const pct = (host: string): Pct => {
+    let p = pcts.get(host);
+    if (!p) {
+      const shell = shells.get(host);
+      if (!shell) throw new Error(`no shell for Proxmox host ${host}`);
+      p = new Pct(shell);
+      pcts.set(host, p);
+    }
+    return p;
+  };
+  const controller = inventory.nodes.find((n) => n.name === plan.controller);
+  if (!controller) throw new Error(`controller ${plan.controller} is not in the inventory`);
+  const kube = new Kube(pct(controller.host), controller.vmid, controller.name);
+  const stays = new Set(plan.nodes.filter((n) => n.staysCordoned).map((n) => n.node));
+  // Nodes an earlier interrupted run cordoned: the plan uncordons them, until then they are ours.
+  const cordoned = new Set(planSteps(plan).filter((s) => s.id.startsWith('0/') && s.kind === 'uncordon').map((s) => s.node));
+  const ctx: StepContext = {
+    inventory,
+    kube,
+    pct,
+    emit,
+    signal: opts.signal,
+    poll: opts.poll ?? { minMs: 200, maxMs: 1000 },
+    staysCordoned: (n) => stays.has(n),
+    cordoned,
+  };
+
+  const steps = planSteps(plan);
+  const completed: Step[] = [];
+  let index = 0;
+  let failed: RunResult['failed'];
+  let interrupted = false;
+  for (const [pi, phase] of plan.phases.entries()) {
+    emit({ kind: 'phase-start', phase, index: pi, total: plan.phases.length });
+    for (const step of phase.steps) {
+      if (opts.stopRequested?.() || opts.signal?.aborted) {
+        interrupted = true;
+        break;
+      }
+      emit({ kind: 'step-start', step, index: index++, total: steps.length });
+      const started = Date.now();
+      try {
+        const note = await runStep(step, ctx);
+        completed.push(step);
+        emit({ kind: 'step-done', step, ms: Date.now() - started, ...(note ? { note } : {}) });
+      } catch (err) {
+        const error = opts.signal?.aborted ? new InterruptedError(`interrupted during ${step.id}`, { cause: err }) : asPveError(err, step);
+        failed = { step, error };
+        interrupted = opts.signal?.aborted ?? false;
+        emit({ kind: 'step-failed', step, error });
+        break;
+      }
+    }
+    if (failed || interrupted) break;
+  }
+  const done = new Set(completed.map((s) => s.id));
+  return {
+    ok: !failed && !interrupted,
+    completed,
+    failed,
+    remaining: steps.filter((s) => !done.has(s.id)),
+    leftCordoned: [...cordoned],
+    interrupted,
+  };
+}
+
+export { CORDON_ANNOTATION };
