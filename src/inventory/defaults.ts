@@ -1,0 +1,30 @@
+/** Default settings of the inventory file; docs/inventory.md lists the same values. */
+import type { DrainPolicy, K3sSettings, UpgradePolicy } from './types.js';
+
+export const DEFAULT_CHANNEL_URL = 'https://update.k3s.io/v1-release/channels';
+export const DEFAULT_INSTALL_SCRIPT_URL = 'https://get.k3s.io';
+/** The `channelUrl` value that makes the embedded lab answer channel requests. */
+export const LAB_CHANNEL_URL = 'lab';
+
+export const DEFAULT_K3S: Readonly<K3sSettings> = Object.freeze({
+  channel: 'stable',
+  version: undefined,
+  channelUrl: DEFAULT_CHANNEL_URL,
+  installScriptUrl: DEFAULT_INSTALL_SCRIPT_URL,
+});
+
+export const DEFAULT_DRAIN: Readonly<DrainPolicy> = Object.freeze({
+  ignoreDaemonsets: true,
+  deleteEmptydirData: true,
+  disableEviction: true,
+  force: false,
+  timeoutSeconds: 300,
+  gracePeriodSeconds: undefined,
+});
+
+export const DEFAULT_UPGRADE: Readonly<UpgradePolicy> = Object.freeze({
+  order: 'auto',
+  allowSkew: false,
+  readyTimeoutSeconds: 600,
+  drainServers: 'auto',
+});

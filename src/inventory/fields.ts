@@ -1,0 +1,137 @@
+/**
+ * Every key of the inventory file, by path pattern (`*` = a host or node name): what it must
+ * hold and what to do when it does not. Error messages and "did you mean" suggestions come
+ * from this table, so it is the one list of valid keys.
+ */
+export interface FieldInfo {
+  /** Completes "must be ...". */
+  expected: string;
+  hint: string;
+}
+
+const DURATION = 'a positive duration: seconds (90) or units ("90s", "5m", "1h", "1m30s")';
+const BOOLEAN = 'true or false';
+const DOCS = 'See docs/inventory.md.';
+
+export const FIELDS: Readonly<Record<string, FieldInfo>> = {
+  '': { expected: 'a mapping of settings', hint: `Start from the example in docs/inventory.md.` },
+  cluster: {
+    expected: 'a cluster name of lowercase letters, digits and "-", starting with a letter or digit, at most 63 characters',
+    hint: 'Set e.g. `cluster: homelab`.',
+  },
+  hosts: {
+    expected: 'a mapping of Proxmox node names to how to reach them',
+    hint: 'Declare e.g. `hosts: { pve1: { ssh: root@pve1 } }`.',
+  },
+  'hosts.*': {
+    expected: 'a mapping with exactly one of ssh, local or lab',
+    hint: 'Write e.g. `{ ssh: root@pve1 }`, `{ local: true }` or `{ lab: true }`.',
+  },
+  'hosts.*.ssh': {
+    expected: 'an SSH destination (root@pve1, pve1, or an alias from ~/.ssh/config) without spaces, not starting with "-"',
+    hint: 'Use what you would type after `ssh`; aliases from ~/.ssh/config work.',
+  },
+  'hosts.*.sshConfig': {
+    expected: 'the path of an ssh config file (ssh -F)',
+    hint: 'Write e.g. `sshConfig: ~/.ssh/config-lab`, or remove it to use ~/.ssh/config.',
+  },
+  'hosts.*.local': { expected: 'true', hint: 'Write `local: true` when pve-k3s runs on this host, or remove it.' },
+  'hosts.*.lab': { expected: 'true', hint: 'Write `lab: true` for a host of the embedded lab, or remove it.' },
+  nodes: {
+    expected: 'a mapping of Kubernetes node names to containers',
+    hint: 'Declare e.g. `nodes: { k3s-ctrl-1: { vmid: 100, host: pve1, role: server } }`.',
+  },
+  'nodes.*': {
+    expected: 'a mapping with vmid, host and role',
+    hint: 'Write e.g. `{ vmid: 100, host: pve1, role: server }`.',
+  },
+  'nodes.*.vmid': {
+    expected: 'an integer from 100 to 999999999',
+    hint: 'Use the container ID that `pct list` shows on the Proxmox host.',
+  },
+  'nodes.*.host': {
+    expected: 'the name of a host declared under hosts',
+    hint: 'Use the Proxmox node that holds the container.',
+  },
+  'nodes.*.role': {
+    expected: 'server, agent or worker',
+    hint: 'Use `role: server` for a control-plane node, `role: agent` (or `worker`) otherwise.',
+  },
+  controller: {
+    expected: 'the name of a server node',
+    hint: 'Name a node with `role: server`, or remove `controller` to use the first server.',
+  },
+  k3s: { expected: 'a mapping', hint: `Valid keys: channel, version, channelUrl, installScriptUrl. ${DOCS}` },
+  'k3s.channel': {
+    expected: 'a channel id such as stable, latest, testing or v1.31',
+    hint: 'Use a channel that the channel server lists (`stable` by default).',
+  },
+  'k3s.version': {
+    expected: 'a k3s version such as v1.33.5+k3s1',
+    hint: 'Copy the exact tag from https://github.com/k3s-io/k3s/releases, or remove `version` to follow the channel.',
+  },
+  'k3s.channelUrl': {
+    expected: 'an http(s) URL, or `lab`',
+    hint: 'Use https://update.k3s.io/v1-release/channels (the default) or a mirror of it.',
+  },
+  'k3s.installScriptUrl': {
+    expected: 'an http(s) URL',
+    hint: 'Use https://get.k3s.io (the default) or a mirror of it.',
+  },
+  drain: {
+    expected: 'a mapping',
+    hint: `Valid keys: ignoreDaemonsets, deleteEmptydirData, disableEviction, force, timeout, gracePeriod. ${DOCS}`,
+  },
+  'drain.ignoreDaemonsets': { expected: BOOLEAN, hint: 'kubectl drain --ignore-daemonsets; default true.' },
+  'drain.deleteEmptydirData': { expected: BOOLEAN, hint: 'kubectl drain --delete-emptydir-data; default true.' },
+  'drain.disableEviction': { expected: BOOLEAN, hint: 'kubectl drain --disable-eviction; default true.' },
+  'drain.force': { expected: BOOLEAN, hint: 'kubectl drain --force; default false.' },
+  'drain.timeout': { expected: DURATION, hint: 'kubectl drain --timeout; default 5m.' },
+  'drain.gracePeriod': { expected: DURATION, hint: "kubectl drain --grace-period; remove it to use the pods' own." },
+  upgrade: {
+    expected: 'a mapping',
+    hint: `Valid keys: order, allowSkew, readyTimeout, drainServers. ${DOCS}`,
+  },
+  'upgrade.order': {
+    expected: 'auto, workers-first or servers-first',
+    hint: 'auto (the default) upgrades workers first for patch releases and servers first for minor ones.',
+  },
+  'upgrade.allowSkew': { expected: BOOLEAN, hint: 'Default false: refuse a kubelet newer than its apiserver.' },
+  'upgrade.readyTimeout': { expected: DURATION, hint: 'How long to wait for an upgraded node to be Ready; default 10m.' },
+  'upgrade.drainServers': {
+    expected: 'auto, always or never',
+    hint: 'auto (the default) drains a server when another node can take its pods.',
+  },
+  lab: { expected: 'a mapping with dir', hint: 'Run `pve-k3s lab init` to write a lab inventory.' },
+  'lab.dir': {
+    expected: "the path of the lab's state directory",
+    hint: 'Write e.g. `dir: ~/.local/state/pve-k3s/lab`.',
+  },
+};
+
+/** The path pattern of a field path: the name under hosts/nodes becomes `*`. */
+export function fieldPattern(path: readonly (string | number)[]): string {
+  return path
+    .map((seg, i) => (i === 1 && (path[0] === 'hosts' || path[0] === 'nodes') ? '*' : String(seg)))
+    .join('.');
+}
+
+/** The valid keys of the mapping at `path`, for "did you mean" and the list in hints. */
+export function knownKeys(path: readonly (string | number)[]): string[] {
+  const pattern = fieldPattern(path);
+  const prefix = pattern === '' ? '' : `${pattern}.`;
+  return Object.keys(FIELDS)
+    .filter((k) => k !== '' && k.startsWith(prefix))
+    .map((k) => k.slice(prefix.length))
+    .filter((k) => !k.includes('.') && k !== '*');
+}
+
+/** A field path for messages: `nodes.k3s-worker-1.vmid`; names with dots are quoted: `nodes["a.b"].vmid`. */
+export function formatField(path: readonly (string | number)[]): string {
+  let out = '';
+  for (const seg of path) {
+    const s = String(seg);
+    out += /^[^.[\]"\s]+$/.test(s) ? (out === '' ? s : `.${s}`) : `[${JSON.stringify(s)}]`;
+  }
+  return out;
+}

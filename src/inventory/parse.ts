@@ -1,0 +1,149 @@
+/**
+ * parseInventory: YAML text -> validated Inventory with defaults applied, or one
+ * InventoryValidationError listing every problem with file, line and field.
+ */
+import { dirname, resolve } from 'node:path';
+import { homedir } from 'node:os';
+import type { Inventory, HostSpec, NodeSpec } from './types.js';
+import { DEFAULT_DRAIN, DEFAULT_K3S, DEFAULT_UPGRADE } from './defaults.js';
+import { FIELDS, fieldPattern, formatField, knownKeys, type FieldInfo } from './fields.js';
+import { InventoryValidationError, showValue, sortIssues, type InventoryIssue } from './issues.js';
+import { checkRules, isRecord } from './rules.js';
+import { inventorySchema, type InventoryFile } from './schema.js';
+import { closest } from './suggest.js';
+import { resolveUserPath } from './paths.js';
+import { findDuplicateKeys, keysInOrder, lineOf, parseYaml, type Path, type YamlSource } from './yaml-source.js';
+
+export interface ParseOptions {
+  /** Home directory for `~` in paths. @default os.homedir() */
+  home?: string;
+}
+
+const MAX_ALIASES = 100;
+
+/**
+ * Parses and validates an inventory. `file` names the file in messages (as given) and,
+ * resolved, is `Inventory.file` and the base of relative paths. Pure apart from reading
+ * the working directory (to resolve a relative `file`) and the home directory.
+ */
+export function parseInventory(text: string, file: string, opts: ParseOptions = {}): Inventory {
+  const { source, issues: syntax } = parseYaml(text);
+  if (syntax.length > 0) throw new InventoryValidationError(file, sortIssues(syntax));
+  const raw = toPlain(source, file);
+  const issues: InventoryIssue[] = findDuplicateKeys(source);
+  const result = inventorySchema().safeParse(raw, { reportInput: true });
+  if (!result.success) {
+    for (const zi of result.error.issues) issues.push(...fromZod(zi, raw, source));
+  }
+  for (const r of checkRules(raw)) {
+    issues.push({ line: lineOf(source, r.path, r.at), path: r.path, problem: r.problem, hint: r.hint });
+  }
+  if (issues.length > 0 || !result.success) {
+    throw new InventoryValidationError(file, sortIssues(issues));
+  }
+  return normalise(result.data, source, file, opts.home ?? homedir());
+}
+
+function toPlain(source: YamlSource, file: string): Record<string, unknown> {
+  const contents = source.doc.contents;
+  const fileIssue = (line: number, problem: string, hint: string): InventoryValidationError =>
+    new InventoryValidationError(file, [{ line, path: undefined, problem, hint }]);
+  const startHint = 'Write an inventory (see docs/inventory.md), or run `pve-k3s lab init`.';
+  let raw: unknown;
+  try {
+    raw = source.doc.toJS({ maxAliasCount: MAX_ALIASES });
+  } catch (e) {
+    throw fileIssue(1, `YAML error: ${(e as Error).message}`, 'Use fewer YAML aliases (*name).');
+  }
+  if (raw === null || raw === undefined) throw fileIssue(1, 'the file is empty', startHint);
+  if (!isRecord(raw)) {
+    const line = contents?.range ? source.lines.linePos(contents.range[0]).line : 1;
+    throw fileIssue(line, `the top level must be a mapping (cluster:, hosts:, nodes:, ...), got ${showValue(raw)}`, startHint);
+  }
+  return raw;
+}
+
+type ZodIssue = { code: string; path: PropertyKey[]; keys?: string[] };
+
+function fromZod(zi: ZodIssue, raw: Record<string, unknown>, source: YamlSource): InventoryIssue[] {
+  const path: Path = zi.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+  if (zi.code === 'unrecognized_keys' && zi.keys) {
+    const known = knownKeys(path);
+    return zi.keys.map((key) => {
+      const suggestion = closest(key, known);
+      return {
+        line: lineOf(source, [...path, key], 'key'),
+        path: [...path, key],
+        problem: `unknown key${suggestion ? `; did you mean "${suggestion}"?` : ''}`,
+        hint: `Valid keys ${path.length === 0 ? 'at the top level' : `under ${formatField(path)}`}: ${known.join(', ')}.`,
+      };
+    });
+  }
+  const info: FieldInfo = FIELDS[fieldPattern(path)] ?? { expected: 'valid', hint: 'See docs/inventory.md.' };
+  const value = getIn(raw, path);
+  const problem =
+    value === undefined ? `missing; must be ${info.expected}` : `must be ${info.expected}, got ${showValue(value)}`;
+  return [{ line: lineOf(source, path), path, problem, hint: info.hint }];
+}
+
+function getIn(value: unknown, path: Path): unknown {
+  let v = value;
+  for (const seg of path) {
+    if (Array.isArray(v) && typeof seg === 'number') v = v[seg];
+    else if (isRecord(v) && Object.hasOwn(v, String(seg))) v = v[String(seg)];
+    else return undefined;
+  }
+  return v;
+}
+
+/** Names of a mapping in file order (numeric-looking names would otherwise move first). */
+function ordered<T>(record: Record<string, T>, source: YamlSource, path: Path): [string, T][] {
+  const names = keysInOrder(source, path).filter((k) => Object.hasOwn(record, k));
+  const rest = Object.keys(record).filter((k) => !names.includes(k));
+  return [...new Set([...names, ...rest])].map((k) => [k, record[k] as T]);
+}
+
+function normalise(data: InventoryFile, source: YamlSource, file: string, home: string): Inventory {
+  const baseDir = dirname(resolve(file));
+  const hosts = ordered(data.hosts, source, ['hosts']).map(([name, h]): HostSpec => {
+    if (h.ssh !== undefined) {
+      const access: HostSpec['access'] = { kind: 'ssh', destination: h.ssh };
+      if (h.sshConfig !== undefined) access.configFile = resolveUserPath(h.sshConfig, baseDir, home);
+      return { name, access };
+    }
+    return { name, access: { kind: h.local ? 'local' : 'lab' } };
+  });
+  const nodes = ordered(data.nodes, source, ['nodes']).map(
+    ([name, n]): NodeSpec => ({ name, vmid: n.vmid, host: n.host, role: n.role === 'server' ? 'server' : 'agent' }),
+  );
+  const firstServer = nodes.find((n) => n.role === 'server')?.name;
+  if (firstServer === undefined) throw new TypeError('unreachable: rules require a server');
+  return {
+    file: resolve(file),
+    cluster: data.cluster,
+    hosts,
+    nodes,
+    controller: data.controller ?? firstServer,
+    k3s: {
+      channel: data.k3s?.channel ?? DEFAULT_K3S.channel,
+      version: data.k3s?.version ?? undefined,
+      channelUrl: data.k3s?.channelUrl ?? DEFAULT_K3S.channelUrl,
+      installScriptUrl: data.k3s?.installScriptUrl ?? DEFAULT_K3S.installScriptUrl,
+    },
+    drain: {
+      ignoreDaemonsets: data.drain?.ignoreDaemonsets ?? DEFAULT_DRAIN.ignoreDaemonsets,
+      deleteEmptydirData: data.drain?.deleteEmptydirData ?? DEFAULT_DRAIN.deleteEmptydirData,
+      disableEviction: data.drain?.disableEviction ?? DEFAULT_DRAIN.disableEviction,
+      force: data.drain?.force ?? DEFAULT_DRAIN.force,
+      timeoutSeconds: data.drain?.timeout ?? DEFAULT_DRAIN.timeoutSeconds,
+      gracePeriodSeconds: data.drain?.gracePeriod ?? undefined,
+    },
+    upgrade: {
+      order: data.upgrade?.order ?? DEFAULT_UPGRADE.order,
+      allowSkew: data.upgrade?.allowSkew ?? DEFAULT_UPGRADE.allowSkew,
+      readyTimeoutSeconds: data.upgrade?.readyTimeout ?? DEFAULT_UPGRADE.readyTimeoutSeconds,
+      drainServers: data.upgrade?.drainServers ?? DEFAULT_UPGRADE.drainServers,
+    },
+    lab: data.lab ? { dir: resolveUserPath(data.lab.dir, baseDir, home) } : undefined,
+  };
+}

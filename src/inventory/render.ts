@@ -1,0 +1,80 @@
+/**
+ * renderInventory: the YAML form of an Inventory, as a person would write it: one flow map per
+ * host and node, settings only where they differ from the defaults. parseInventory(render(x),
+ * x.file) deep-equals x (property-tested). Paths are written absolute.
+ */
+import type { HostSpec, Inventory } from './types.js';
+import { DEFAULT_DRAIN, DEFAULT_K3S, DEFAULT_UPGRADE } from './defaults.js';
+import { yamlLib } from './deps.js';
+import { formatDuration } from './duration.js';
+
+export function renderInventory(inv: Inventory): string {
+  const Y = yamlLib();
+  const firstServer = inv.nodes.find((n) => n.role === 'server')?.name;
+  const doc = new Y.Document();
+  // Built pair by pair: a plain object would move numeric-looking names ("10") first.
+  const flowMap = (entries: [string, Record<string, unknown>][]) => {
+    const map = new Y.YAMLMap();
+    for (const [key, value] of entries) {
+      const node = doc.createNode(value);
+      node.flow = true;
+      map.items.push(doc.createPair(key, node));
+    }
+    return map;
+  };
+  const body: Record<string, unknown> = {
+    cluster: inv.cluster,
+    hosts: flowMap(inv.hosts.map((h) => [h.name, hostValue(h)])),
+    nodes: flowMap(inv.nodes.map((n) => [n.name, { vmid: n.vmid, host: n.host, role: n.role }])),
+  };
+  if (inv.controller !== firstServer) body['controller'] = inv.controller;
+  const k3s = changed(inv.k3s, DEFAULT_K3S);
+  if (k3s) body['k3s'] = k3s;
+  const { timeoutSeconds, gracePeriodSeconds, ...drainFlags } = inv.drain;
+  const drain = changed(
+    {
+      ...drainFlags,
+      timeout: formatDuration(timeoutSeconds),
+      gracePeriod: gracePeriodSeconds === undefined ? undefined : formatDuration(gracePeriodSeconds),
+    },
+    { ...DEFAULT_DRAIN, timeout: formatDuration(DEFAULT_DRAIN.timeoutSeconds), gracePeriod: undefined },
+  );
+  if (drain) body['drain'] = drain;
+  const { readyTimeoutSeconds, ...upgradeRest } = inv.upgrade;
+  const upgrade = changed(
+    { ...upgradeRest, readyTimeout: formatDuration(readyTimeoutSeconds) },
+    { ...DEFAULT_UPGRADE, readyTimeout: formatDuration(DEFAULT_UPGRADE.readyTimeoutSeconds) },
+  );
+  if (upgrade) body['upgrade'] = upgrade;
+  if (inv.lab) body['lab'] = { dir: inv.lab.dir };
+
+  doc.contents = doc.createNode(body);
+  doc.commentBefore = ' pve-k3s inventory (format: docs/inventory.md)';
+  return doc.toString({ lineWidth: 0 });
+}
+
+function hostValue(h: HostSpec): Record<string, unknown> {
+  switch (h.access.kind) {
+    case 'ssh':
+      return h.access.configFile === undefined
+        ? { ssh: h.access.destination }
+        : { ssh: h.access.destination, sshConfig: h.access.configFile };
+    case 'local':
+      return { local: true };
+    case 'lab':
+      return { lab: true };
+  }
+}
+
+/** The entries of `value` that differ from `defaults`, or undefined when none do. */
+function changed<T extends object>(value: T, defaults: T): Partial<T> | undefined {
+  const out: Partial<T> = {};
+  let any = false;
+  for (const key of Object.keys(value) as (keyof T)[]) {
+    if (value[key] !== undefined && value[key] !== defaults[key]) {
+      out[key] = value[key];
+      any = true;
+    }
+  }
+  return any ? out : undefined;
+}

@@ -1,0 +1,92 @@
+/**
+ * The zod schema of the inventory file: types, formats and ranges of each field, and which
+ * keys exist (strict objects). Rules that relate fields (a node's host is declared, one server
+ * at least...) are in ./rules.ts, which runs even when this schema fails, so that one run
+ * reports every problem. Messages come from ./fields.ts, not from zod.
+ */
+import { K3S_VERSION_RE } from '../core/version.js';
+import { zodLib } from './deps.js';
+import { parseDuration } from './duration.js';
+
+export const CLUSTER_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export const CHANNEL_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/** An SSH destination: no whitespace, and no leading `-` (it would be read as an option). */
+export const SSH_DESTINATION_RE = /^[^\s-]\S*$/;
+
+/** True for an absolute http: or https: URL. */
+export function isHttpUrl(text: string): boolean {
+  if (!URL.canParse(text)) return false;
+  const url = new URL(text);
+  return (url.protocol === 'https:' || url.protocol === 'http:') && url.host !== '';
+}
+
+function build() {
+  const { z } = zodLib();
+  const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
+    const seconds = parseDuration(v);
+    if (seconds === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'invalid duration', input: v });
+      return z.NEVER;
+    }
+    return seconds;
+  });
+  const yes = z.literal(true);
+  const path = z.string().min(1);
+  const host = z.strictObject({
+    ssh: z.string().regex(SSH_DESTINATION_RE).optional(),
+    sshConfig: path.optional(),
+    local: yes.optional(),
+    lab: yes.optional(),
+  });
+  const node = z.strictObject({
+    vmid: z.number().int().min(100).max(999_999_999),
+    host: z.string().min(1),
+    role: z.enum(['server', 'agent', 'worker']),
+  });
+  const url = z.string().refine(isHttpUrl);
+  return z.strictObject({
+    cluster: z.string().regex(CLUSTER_RE),
+    hosts: z.record(z.string(), host),
+    nodes: z.record(z.string(), node),
+    controller: z.string().nullish(),
+    k3s: z
+      .strictObject({
+        channel: z.string().regex(CHANNEL_RE).nullish(),
+        version: z.string().regex(K3S_VERSION_RE).nullish(),
+        channelUrl: z.union([z.literal('lab'), url]).nullish(),
+        installScriptUrl: url.nullish(),
+      })
+      .nullish(),
+    drain: z
+      .strictObject({
+        ignoreDaemonsets: z.boolean().nullish(),
+        deleteEmptydirData: z.boolean().nullish(),
+        disableEviction: z.boolean().nullish(),
+        force: z.boolean().nullish(),
+        timeout: duration.nullish(),
+        gracePeriod: duration.nullish(),
+      })
+      .nullish(),
+    upgrade: z
+      .strictObject({
+        order: z.enum(['auto', 'workers-first', 'servers-first']).nullish(),
+        allowSkew: z.boolean().nullish(),
+        readyTimeout: duration.nullish(),
+        drainServers: z.enum(['auto', 'always', 'never']).nullish(),
+      })
+      .nullish(),
+    lab: z.strictObject({ dir: path }).nullish(),
+  });
+}
+
+export type InventorySchema = ReturnType<typeof build>;
+/** The file's content once the schema accepts it (before defaults and normalisation). */
+export type InventoryFile = import('zod').output<InventorySchema>;
+
+let schema: InventorySchema | undefined;
+
+/** Built on first use: zod loads only when an inventory is parsed. */
+export function inventorySchema(): InventorySchema {
+  schema ??= build();
+  return schema;
+}
