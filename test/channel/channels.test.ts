@@ -1,0 +1,91 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseChannels, channelLatest, latestOfMinor } from '../../src/channel/channels.js';
+import { fetchChannels } from '../../src/channel/client.js';
+import { ChannelError } from '../../src/core/errors.js';
+import { fixture } from '../helpers/fixtures.js';
+
+const URL_ = 'https://update.k3s.io/v1-release/channels';
+
+test('GIVEN the real channels collection WHEN parsed THEN every channel resolves, per-minor ones included', () => {
+  const set = parseChannels(fixture('channels.json'), URL_);
+  assert.equal(channelLatest(set, 'stable').raw, 'v1.33.5+k3s1');
+  assert.equal(channelLatest(set, 'latest').raw, 'v1.34.1+k3s1');
+  assert.equal(channelLatest(set, 'testing').raw, 'v1.34.2-rc1+k3s1');
+  assert.equal(channelLatest(set, 'v1.30').raw, 'v1.30.14+k3s2');
+  assert.equal(latestOfMinor(set, { major: 1, minor: 32 })?.raw, 'v1.32.9+k3s1');
+  assert.equal(latestOfMinor(set, { major: 1, minor: 29 }), undefined);
+});
+
+test('GIVEN an unknown channel WHEN resolved THEN the error lists the known ones', () => {
+  const set = parseChannels(fixture('channels.json'), URL_);
+  assert.throws(() => channelLatest(set, 'stabel'), (e: ChannelError) => {
+    assert.equal(e.message, `channel "stabel" does not exist on ${URL_}`);
+    assert.match(e.hint ?? '', /known channels: stable, latest, testing, v1\.30/);
+    return true;
+  });
+});
+
+test('GIVEN a channel whose latest is not a version (the "stable" outage) WHEN resolved THEN it is refused, never used', () => {
+  const body = JSON.stringify({ type: 'collection', data: [{ id: 'stable', name: 'stable', latest: 'stable' }, { id: 'latest', latest: 'v1.34.1+k3s1' }] });
+  const set = parseChannels(body, URL_);
+  assert.throws(() => channelLatest(set, 'stable'), /channel "stable" on .* has latest "stable", which is not a k3s version; refusing to use it/);
+  assert.equal(channelLatest(set, 'latest').raw, 'v1.34.1+k3s1');
+});
+
+test('GIVEN HTML, garbage or a wrong shape WHEN parsed THEN a ChannelError names the URL', () => {
+  assert.throws(() => parseChannels('<html><body>Bad gateway</body></html>', URL_), new RegExp(`channel server ${URL_} answered an HTML page, not the channels collection`));
+  assert.throws(() => parseChannels('garbage', URL_), /answered something that is not JSON/);
+  assert.throws(() => parseChannels('{"type":"collection"}', URL_), /answered JSON without a "data" list of channels/);
+  assert.throws(() => parseChannels('[1,2]', URL_), /without a "data" list/);
+});
+
+test('GIVEN the old resourceType spelling or entries keyed by name WHEN parsed THEN they still resolve', () => {
+  const body = JSON.stringify({ resourceType: 'channel', data: [{ name: 'stable', latest: 'v1.31.2+k3s1' }] });
+  assert.equal(channelLatest(parseChannels(body, URL_), 'stable').raw, 'v1.31.2+k3s1');
+});
+
+async function serve(handler: (path: string) => { status: number; body: string; type?: string }) {
+  const server = createServer((req, res) => {
+    const r = handler(req.url ?? '/');
+    res.writeHead(r.status, { 'content-type': r.type ?? 'application/json' });
+    res.end(r.body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return { url: `http://127.0.0.1:${port}/v1-release/channels`, close: () => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); }) };
+}
+
+test('GIVEN a channel server on loopback WHEN fetched THEN one GET returns every channel', async () => {
+  let gets = 0;
+  const s = await serve(() => (gets++, { status: 200, body: fixture('channels.json') }));
+  try {
+    const set = await fetchChannels(s.url);
+    assert.equal(channelLatest(set, 'stable').raw, 'v1.33.5+k3s1');
+    assert.equal(gets, 1);
+  } finally {
+    await s.close();
+  }
+});
+
+test('GIVEN a channel server answering 503 or 404 WHEN fetched THEN the error says the status and what to do', async () => {
+  const s = await serve((p) => (p.endsWith('/channels') ? { status: 503, body: 'down' } : { status: 404, body: 'nope' }));
+  try {
+    await assert.rejects(fetchChannels(s.url), (e: ChannelError) => {
+      assert.equal(e.message, `channel server ${s.url} answered 503 Service Unavailable`);
+      assert.equal(e.hint, 'try again later, or pin a version with --version');
+      return true;
+    });
+    await assert.rejects(fetchChannels(s.url + '/x'), /answered 404 Not Found/);
+  } finally {
+    await s.close();
+  }
+});
+
+test('GIVEN nothing listening WHEN fetched THEN the error names the URL', async () => {
+  const s = await serve(() => ({ status: 200, body: '{}' }));
+  await s.close();
+  await assert.rejects(fetchChannels(s.url), (e: ChannelError) => e.message.startsWith(`cannot reach the channel server ${s.url}`));
+});

@@ -1,0 +1,54 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildBatch, parseBatch } from '../../src/proxmox/batch.js';
+
+/** A fake `pct` on PATH: prints its argv one per line, a stderr line, exits with the vmid % 7. */
+function fakePct(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pve-k3s-batch-'));
+  const pct = join(dir, 'pct');
+  writeFileSync(pct, '#!/bin/sh\nfor a in "$@"; do printf "[%s]\\n" "$a"; done\necho "to stderr" >&2\nprintf "no newline at end"\nexit $(( ${2:-0} % 7 ))\n');
+  chmodSync(pct, 0o755);
+  return dir;
+}
+
+test('GIVEN a batch of hostile argvs WHEN run by a real /bin/sh THEN each result has its own output and exit status', () => {
+  const dir = fakePct();
+  const argvs = [
+    ['pct', 'exec', '101', '--', '/usr/local/bin/k3s', '--version'],
+    ['pct', 'exec', '103', '--', 'sh', '-c', "echo '$(rm -rf /)'; `id` \"q\" \\ ;"],
+    ['pct', 'list'],
+  ];
+  const batch = buildBatch(argvs.map((argv) => ({ argv })));
+  const r = spawnSync('/bin/sh', ['-s'], { input: batch.script, env: { PATH: `${dir}:/usr/bin:/bin` }, encoding: 'utf8' });
+  assert.equal(r.status, 0);
+  const results = parseBatch(r.stdout, batch);
+  assert.equal(results.length, 3);
+  assert.equal(results[0]!.code, 101 % 7);
+  assert.equal(results[0]!.stdout, '[exec]\n[101]\n[--]\n[/usr/local/bin/k3s]\n[--version]\nto stderr\nno newline at end');
+  assert.equal(results[1]!.code, 103 % 7);
+  assert.ok(results[1]!.stdout.includes("[echo '$(rm -rf /)'; `id` \"q\" \\ ;]"), results[1]!.stdout);
+  assert.equal(results[2]!.code, 0);
+});
+
+test('GIVEN output that ends with a newline WHEN parsed THEN it is kept byte for byte', () => {
+  const batch = buildBatch([{ argv: ['true'] }], 'abc');
+  const stdout = "@@pve-k3s:abc begin 0\nline1\nline2\n\n@@pve-k3s:abc end 0 0\n";
+  assert.deepEqual(parseBatch(stdout, batch)[0], { code: 0, stdout: 'line1\nline2\n', stderr: '' });
+});
+
+test('GIVEN a script that died midway WHEN parsed THEN the missing results say so with code -1', () => {
+  const batch = buildBatch([{ argv: ['a'] }, { argv: ['b'] }], 'n1');
+  const results = parseBatch('@@pve-k3s:n1 begin 0\nx\n\n@@pve-k3s:n1 end 0 3\n@@pve-k3s:n1 begin 1\npartial', batch);
+  assert.deepEqual(results[0], { code: 3, stdout: 'x\n', stderr: '' });
+  assert.equal(results[1]!.code, -1);
+});
+
+test('GIVEN output that imitates the marker with another nonce WHEN parsed THEN it is plain output', () => {
+  const batch = buildBatch([{ argv: ['a'] }], 'real');
+  const results = parseBatch('@@pve-k3s:real begin 0\n@@pve-k3s:fake end 0 9\n\n@@pve-k3s:real end 0 0\n', batch);
+  assert.deepEqual(results[0], { code: 0, stdout: '@@pve-k3s:fake end 0 9\n', stderr: '' });
+});
