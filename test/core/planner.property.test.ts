@@ -128,7 +128,7 @@ test('PROPERTY a node\'s steps are contiguous and ordered (one node at a time), 
           prev = s;
         }
         for (const d of phase.steps.filter((s) => s.kind === 'drain')) {
-          const stays = plan.nodes.find((n) => n.node === d.node)!.staysCordoned;
+          const stays: boolean = plan.nodes.find((n) => n.node === d.node)!.staysCordoned;
           assert.equal(phase.steps.some((s) => s.node === d.node && s.kind === 'uncordon'), !stays, d.id);
         }
       }

@@ -1,0 +1,80 @@
+/** `pve-k3s lab init|reset|status`: the embedded, simulated Proxmox cluster. */
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { resolve, join } from 'node:path';
+import { UsageError } from '../../core/errors.js';
+import { renderTable } from '../table.js';
+import { loadInventoryFor, out, printDocument, type GlobalOptions } from '../context.js';
+
+export interface LabInitFlags {
+  servers: string;
+  workers: string;
+  hosts: string;
+  k3sVersion?: string;
+  dir?: string;
+  inventory: string;
+  force?: boolean;
+}
+
+function count(name: string, v: string, min: number, max: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+export async function labInit(g: GlobalOptions, flags: LabInitFlags): Promise<number> {
+  const servers = count('servers', flags.servers, 1, 7);
+  const workers = count('workers', flags.workers, 0, 500);
+  const hosts = count('hosts', flags.hosts, 1, 16);
+  const invFile = resolve(g.config ?? flags.inventory);
+  if (existsSync(invFile) && !flags.force) {
+    const text = await readFile(invFile, 'utf8');
+    if (!/^lab:/m.test(text)) {
+      throw new UsageError(`${invFile} exists and is not a lab inventory; refusing to overwrite it`, { hint: 'use --inventory <other file>, or --force to overwrite it' });
+    }
+  }
+  const { stateDir } = await import('../../inventory/index.js');
+  const dir = resolve(flags.dir ?? join(stateDir(process.env), 'lab', 'lab'));
+  const { initLab, renderLabInventory } = await import('../../lab/index.js');
+  const lab = await initLab({ dir, servers, workers, hosts, ...(flags.k3sVersion ? { version: flags.k3sVersion } : {}) });
+  await writeFile(invFile, renderLabInventory(lab));
+  if (g.output !== 'table') {
+    await printDocument(g, { inventory: invFile, dir, nodes: lab.summary() });
+  } else {
+    out(`Created a lab with ${servers} server(s) and ${workers} worker(s) on ${hosts} simulated Proxmox host(s) in ${dir}\n`);
+    out(`Wrote its inventory to ${invFile}\n`);
+    out('Next: pve-k3s status, pve-k3s plan, pve-k3s upgrade\n');
+  }
+  return 0;
+}
+
+async function labOfInventory(g: GlobalOptions) {
+  const inv = await loadInventoryFor(g);
+  if (!inv.lab) throw new UsageError(`${inv.file} is not a lab inventory (it has no lab: section)`, { hint: 'create a lab with `pve-k3s lab init`' });
+  const { openLab } = await import('../../lab/index.js');
+  return openLab(inv.lab.dir);
+}
+
+export async function labReset(g: GlobalOptions): Promise<number> {
+  const lab = await labOfInventory(g);
+  await lab.reset();
+  out(`Reset the lab in ${lab.dir} to its initial state.\n`);
+  return 0;
+}
+
+export async function labStatus(g: GlobalOptions): Promise<number> {
+  const lab = await labOfInventory(g);
+  const nodes = lab.summary();
+  if (g.output !== 'table') {
+    await printDocument(g, { dir: lab.dir, nodes });
+    return 0;
+  }
+  out(`Lab in ${lab.dir}\n`);
+  out(
+    renderTable(
+      ['HOST', 'VMID', 'NAME', 'STATUS', 'ROLE', 'K3S', 'KUBELET', 'READY', 'SCHEDULABLE'],
+      nodes.map((n) => [n.host, String(n.vmid), n.name, n.status, n.role ?? '-', n.version ?? '-', n.kubelet ?? '-', n.ready === undefined ? '-' : n.ready ? 'Ready' : 'NotReady', n.schedulable === undefined ? '-' : n.schedulable ? 'yes' : 'no']),
+    ),
+  );
+  return 0;
+}
