@@ -1,0 +1,63 @@
+/**
+ * A command on a lab Proxmox host, as sshd would run it: argv straight (Shell.run) or through
+ * the host's sh. Programs: pct, pvesh, sh, env and the coreutils.
+ */
+import { coreutil, COREUTILS } from './coreutils.js';
+import { hostMachine, machineRead, machineTest, machineWrite, type Machine } from './machine.js';
+import { runPct } from './pct.js';
+import { runPvesh } from './pvesh.js';
+import { runShProgram, type ExecResult, type ShHost } from './sh.js';
+import { fail, ok, type ExecContext } from './context.js';
+
+export const HOST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const LOCATION: Record<string, string> = { pct: '/usr/sbin/pct', pvesh: '/usr/bin/pvesh', sh: '/bin/sh', dash: '/bin/dash', env: '/usr/bin/env' };
+for (const u of COREUTILS) LOCATION[u] ??= `/usr/bin/${u}`;
+
+export function whichOnHost(name: string, path: string): string | undefined {
+  const loc = LOCATION[name];
+  if (loc === undefined) return undefined;
+  const dir = loc.slice(0, loc.lastIndexOf('/'));
+  const dirs = path.split(':');
+  // /bin and /usr/bin are one directory on a merged-/usr Debian.
+  return dirs.includes(dir) || dirs.includes(dir.replace(/^\/usr/, '')) || dirs.includes(`/usr${dir}`) ? loc : undefined;
+}
+
+export async function execOnHost(ctx: ExecContext, host: string, argv: string[], env: Record<string, string>, stdin: string): Promise<ExecResult> {
+  const name = argv[0] ?? '';
+  const base = name.includes('/') ? name.split('/').pop() ?? '' : name;
+  const found = name.includes('/') ? Object.values(LOCATION).includes(name) || `/usr${name}` === LOCATION[base] : whichOnHost(name, env.PATH ?? HOST_PATH) !== undefined;
+  if (!found) return fail(127, `sh: 1: ${name}: not found\n`);
+  const args = argv.slice(1);
+  const m = hostMachine(ctx, host);
+  switch (base) {
+    case 'pct': return runPct(ctx, host, args, stdin);
+    case 'pvesh': return runPvesh(ctx, args);
+    case 'sh': case 'dash': return runShProgram(argv, env, stdin, hostShHost(ctx, host, m));
+    case 'env': {
+      const e = { ...env };
+      let i = 0;
+      for (; i < args.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(args[i] ?? ''); i++) {
+        const a = args[i] ?? '';
+        e[a.slice(0, a.indexOf('='))] = a.slice(a.indexOf('=') + 1);
+      }
+      if (i >= args.length) return ok(Object.entries(e).map(([k, v]) => `${k}=${v}\n`).join(''));
+      return execOnHost(ctx, host, args.slice(i), e, stdin);
+    }
+    default: {
+      const util = coreutil(base);
+      return util ? util(args, stdin, m, ctx.sleep) : fail(127, `sh: 1: ${name}: not found\n`);
+    }
+  }
+}
+
+export function hostShHost(ctx: ExecContext, host: string, m: Machine): ShHost {
+  return {
+    exec: (argv, env, stdin) => execOnHost(ctx, host, argv, env, stdin),
+    which: (name, path) => whichOnHost(name, path),
+    readFile: (p) => machineRead(m, p),
+    writeFile: (p, c, append) => machineWrite(m, p, c, append),
+    fileTest: (op, p) => machineTest(m, op, p),
+  };
+}
+
+export const HOST_ENV = { PATH: HOST_PATH, HOME: '/root', SHELL: '/bin/sh', LANG: 'C.UTF-8' };

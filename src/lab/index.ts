@@ -1,0 +1,17 @@
+/** The embedded lab: a simulated Proxmox VE + k3s world behind the Shell interface. */
+export { initLab, openLab, Lab, type LabInitOptions, type LabSummary, type NodeSummary } from './lab.js';
+export { installShims, shimCommand } from './shim-install.js';
+export { DEFAULT_CHANNELS } from './catalog.js';
+export { DEFAULT_TIMING, DEFAULT_VERSION } from './world.js';
+export type { ChannelServer } from './channel-server.js';
+export type {
+  ChannelFault, ContainerState, Fault, FaultEffect, FaultMatch, HostState, KubeNode, LabState, LabTiming, Pod,
+  PodDisruptionBudget, ServiceState,
+} from './types.js';
+import { renderInventoryFor } from './inventory.js';
+import type { Lab } from './lab.js';
+
+/** The inventory YAML for this lab (hosts `{ lab: true }`, channelUrl `lab`). */
+export function renderLabInventory(lab: Lab): string {
+  return renderInventoryFor(lab.dir, lab.state);
+}

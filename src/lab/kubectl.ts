@@ -1,0 +1,163 @@
+/**
+ * `/usr/local/bin/kubectl` inside a lab container: talks to 127.0.0.1:6443, so it works only
+ * where a k3s server is up, and then sees that server's whole cluster.
+ */
+import { runDrain, pickNode } from './drain.js';
+import { apiCluster, findContainer } from './k3s-model.js';
+import { listJson, nodeJson, nodesTable, pdbJson, podJson } from './kube-render.js';
+import { fail, ok, type ContainerRef, type ExecContext } from './context.js';
+import type { ExecResult } from './sh.js';
+
+export const REFUSED = 'The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?\n';
+
+export async function runKubectl(ctx: ExecContext, ref: ContainerRef, argv: string[]): Promise<ExecResult> {
+  const s = ctx.store.read();
+  const loc = findContainer(s, ref.host, ref.vmid);
+  const clusterId = loc ? apiCluster(s, loc.ct, ctx.now()) : undefined;
+  const args = stripGlobalFlags(argv);
+  if (args[0] === 'version' && args.includes('--client')) return ok('Client Version: v1.33\nKustomize Version: v5.6.0\n');
+  if (clusterId === undefined) return fail(1, REFUSED);
+  const [verb, ...rest] = args;
+  switch (verb) {
+    case 'get': return get(ctx, clusterId, rest);
+    case 'drain': return runDrain(ctx, clusterId, rest);
+    case 'cordon': case 'uncordon': return cordon(ctx, clusterId, verb === 'cordon', rest);
+    case 'annotate': return annotate(ctx, clusterId, rest);
+    default: return unsupported(args);
+  }
+}
+
+function unsupported(args: string[]): ExecResult {
+  return fail(1, `error: the lab's kubectl does not support "kubectl ${args.join(' ')}"\n`);
+}
+
+function stripGlobalFlags(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] ?? '';
+    if (a === '--kubeconfig' || a === '--request-timeout') { i++; continue; }
+    if (a.startsWith('--kubeconfig=') || a.startsWith('--request-timeout=')) continue;
+    out.push(a);
+  }
+  return out;
+}
+
+interface GetArgs {
+  resource: string;
+  names: string[];
+  output: string | undefined;
+  allNamespaces: boolean;
+  namespace: string | undefined;
+  raw: string | undefined;
+}
+
+function parseGet(args: string[]): GetArgs | string {
+  const g: GetArgs = { resource: '', names: [], output: undefined, allNamespaces: false, namespace: undefined, raw: undefined };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] ?? '';
+    if (a === '-o' || a === '--output') g.output = args[++i];
+    else if (a.startsWith('-o=') || a.startsWith('--output=')) g.output = a.slice(a.indexOf('=') + 1);
+    else if (a.startsWith('-o') && a.length > 2) g.output = a.slice(2);
+    else if (a === '-A' || a === '--all-namespaces') g.allNamespaces = true;
+    else if (a === '-n' || a === '--namespace') g.namespace = args[++i];
+    else if (a.startsWith('--namespace=')) g.namespace = a.slice('--namespace='.length);
+    else if (a === '--raw') g.raw = args[++i];
+    else if (a.startsWith('--raw=')) g.raw = a.slice(6);
+    else if (a.startsWith('-')) return `error: unknown flag: ${a}\nSee 'kubectl get --help' for usage.`;
+    else if (g.resource === '') g.resource = a;
+    else g.names.push(a);
+  }
+  if (g.output !== undefined && g.output !== 'json') return `error: the lab's kubectl supports only -o json (got "${g.output}")`;
+  return g;
+}
+
+function get(ctx: ExecContext, clusterId: string, args: string[]): ExecResult {
+  const g = parseGet(args);
+  if (typeof g === 'string') return fail(1, `${g}\n`);
+  if (g.raw !== undefined) {
+    if (g.raw === '/readyz' || g.raw === '/livez' || g.raw === '/healthz') return ok('ok');
+    return fail(1, `Error from server (NotFound): the server could not find the requested resource\n`);
+  }
+  const s = ctx.store.read();
+  const now = ctx.now();
+  const cluster = s.clusters[clusterId];
+  if (!cluster) return fail(1, REFUSED);
+  const res = g.resource.split('/');
+  const kind = res[0] ?? '';
+  const names = res[1] !== undefined ? [res[1], ...g.names] : g.names;
+  if (['nodes', 'node', 'no'].includes(kind)) {
+    const all = Object.values(cluster.nodes).sort((a, b) => a.name.localeCompare(b.name));
+    const missing = names.filter((n) => !cluster.nodes[n]);
+    if (missing.length > 0) return fail(1, missing.map((n) => `Error from server (NotFound): nodes "${n}" not found\n`).join(''));
+    const chosen = names.length > 0 ? names.map((n) => cluster.nodes[n]).filter((n) => n !== undefined) : all;
+    if (g.output === 'json') {
+      const items = chosen.map((n) => nodeJson(s, clusterId, n, now));
+      return ok(names.length === 1 ? `${JSON.stringify(items[0], null, 4)}\n` : listJson(items));
+    }
+    return ok(nodesTable(s, clusterId, chosen, now));
+  }
+  if (['pods', 'pod', 'po'].includes(kind) || ['pdb', 'pdbs', 'poddisruptionbudget', 'poddisruptionbudgets'].includes(kind)) {
+    if (g.output !== 'json' || names.length > 0) return unsupported(['get', ...args]);
+    const inNs = (ns: string) => g.allNamespaces || ns === (g.namespace ?? 'default');
+    if (['pods', 'pod', 'po'].includes(kind)) {
+      return ok(listJson(cluster.pods.filter((p) => inNs(p.namespace)).map((p) => podJson(s, clusterId, p, now))));
+    }
+    return ok(listJson(cluster.pdbs.filter((b) => inNs(b.namespace)).map((b) => pdbJson(s, clusterId, cluster, b, now))));
+  }
+  if (kind === '') return fail(1, 'You must specify the type of resource to get. Use "kubectl api-resources" for a complete list of supported resources.\n\nerror: Required resource not specified.\nUse "kubectl explain <resource>" for a detailed description of that resource (e.g. kubectl explain pods).\nSee \'kubectl get -h\' for help and examples\n');
+  return fail(1, `error: the server doesn't have a resource type "${kind}"\n`);
+}
+
+function cordon(ctx: ExecContext, clusterId: string, desired: boolean, args: string[]): ExecResult {
+  const names = args.filter((a) => !a.startsWith('-')).map((a) => a.replace(/^nodes?\//, ''));
+  if (names.length !== 1 || args.some((a) => a.startsWith('-'))) return unsupported([desired ? 'cordon' : 'uncordon', ...args]);
+  const name = names[0] ?? '';
+  const now = ctx.now();
+  const r = ctx.store.update((s) => {
+    const cluster = s.clusters[clusterId];
+    const node = cluster?.nodes[name];
+    if (!cluster || !node) return undefined;
+    if (node.unschedulable === desired) return 'already';
+    node.unschedulable = desired;
+    node.unschedulableSince = desired ? now : undefined;
+    if (!desired) {
+      for (const p of cluster.pods) if (p.node === '') p.node = pickNode(s, clusterId, cluster, now);
+    }
+    return 'changed';
+  });
+  if (r === undefined) return fail(1, `Error from server (NotFound): nodes "${name}" not found\n`);
+  const verb = desired ? 'cordoned' : 'uncordoned';
+  return ok(`node/${name} ${r === 'already' ? `already ${verb}` : verb}\n`);
+}
+
+function annotate(ctx: ExecContext, clusterId: string, args: string[]): ExecResult {
+  const overwrite = args.includes('--overwrite') || args.includes('--overwrite=true');
+  const plain = args.filter((a) => !a.startsWith('--overwrite'));
+  if (plain.some((a) => a.startsWith('-') && a !== '-')) return unsupported(['annotate', ...args]);
+  let rest = plain;
+  let name: string | undefined;
+  if (/^nodes?\//.test(rest[0] ?? '')) { name = (rest[0] ?? '').replace(/^nodes?\//, ''); rest = rest.slice(1); }
+  else if (['node', 'nodes', 'no'].includes(rest[0] ?? '')) { name = rest[1]; rest = rest.slice(2); }
+  else return unsupported(['annotate', ...args]);
+  if (!name || rest.length === 0) return fail(1, 'error: at least one annotation update is required\n');
+  const node = name;
+  const r = ctx.store.update((s) => {
+    const n = s.clusters[clusterId]?.nodes[node];
+    if (!n) return `Error from server (NotFound): nodes "${node}" not found\n`;
+    for (const kv of rest) {
+      if (kv.endsWith('-') && !kv.includes('=')) continue;
+      const eq = kv.indexOf('=');
+      if (eq <= 0) return `error: invalid annotation format: ${kv}\n`;
+      const key = kv.slice(0, eq);
+      const old = n.annotations[key];
+      if (old !== undefined && !overwrite) return `error: --overwrite is false but found the following declared annotation(s): '${key}' already has a value (${old})\n`;
+    }
+    for (const kv of rest) {
+      const eq = kv.indexOf('=');
+      if (eq < 0) delete n.annotations[kv.slice(0, -1)];
+      else n.annotations[kv.slice(0, eq)] = kv.slice(eq + 1);
+    }
+    return undefined;
+  });
+  return r === undefined ? ok(`node/${node} annotated\n`) : fail(1, r);
+}

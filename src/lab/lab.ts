@@ -1,0 +1,152 @@
+/** The embedded lab: create/open a persisted world and get Shells onto its simulated hosts. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Shell } from '../shell/shell.js';
+import { startChannelServer, type ChannelServer } from './channel-server.js';
+import { nodeView } from './k3s-model.js';
+import { LabShell } from './lab-shell.js';
+import { LabStore } from './store.js';
+import { buildWorld, DEFAULT_TIMING, DEFAULT_VERSION } from './world.js';
+import { sleep, type ExecContext } from './context.js';
+import type { Fault, LabInitRecord, LabState, LabTiming } from './types.js';
+
+export interface LabInitOptions {
+  /** Directory holding the lab state (created; an old lab there is replaced). */
+  dir: string;
+  /** Proxmox hosts pve1..pveN. @default 2 */
+  hosts?: number;
+  /** k3s servers; more than one means embedded etcd. @default 1 */
+  servers?: number;
+  /** k3s agents. @default 3 */
+  workers?: number;
+  /** k3s version on every node. @default "v1.33.3+k3s1" (two patches behind stable) */
+  version?: string;
+  /** Per-node version overrides, by node name. @default {} */
+  nodeVersions?: Record<string, string>;
+  /** The channels collection JSON. @default test/fixtures/channels.json's data */
+  channels?: unknown;
+  /** Simulated durations. @default { installMs: 1500, restartMs: 2000, drainPerPodMs: 200, pctExecMs: 0, sshRttMs: 0 } */
+  timing?: Partial<LabTiming>;
+  /** Cluster name. @default "lab" */
+  cluster?: string;
+}
+
+export interface NodeSummary {
+  name: string;
+  host: string;
+  vmid: number;
+  status: 'running' | 'stopped';
+  /** Version of the installed k3s binary. */
+  version: string | undefined;
+  /** Kubelet version as the cluster reports it. */
+  kubelet: string;
+  ready: boolean;
+  schedulable: boolean;
+  role: 'server' | 'agent';
+}
+
+export interface LabSummary {
+  dir: string;
+  cluster: string;
+  hosts: string[];
+  nodes: NodeSummary[];
+}
+
+export class Lab {
+  private readonly store: LabStore;
+  private readonly ctx: ExecContext;
+
+  constructor(readonly dir: string, opts: { realHostFs?: boolean } = {}) {
+    this.store = new LabStore(dir);
+    this.ctx = { store: this.store, now: () => Date.now(), sleep, realHostFs: opts.realHostFs ?? false };
+  }
+
+  /** The live state (re-read when another process changed it). Mutate it, then call save(). */
+  get state(): LabState {
+    return this.store.read();
+  }
+
+  /** Writes the (mutated) state. */
+  save(): void {
+    this.store.replace(this.store.read());
+  }
+
+  /** Load-modify-save under the lock; `fn` must be synchronous. */
+  update<T>(fn: (s: LabState) => T): T {
+    return this.store.update(fn);
+  }
+
+  /** @internal the execution context (for the shim). */
+  context(): ExecContext {
+    return this.ctx;
+  }
+
+  hosts(): string[] {
+    return this.state.hosts.map((h) => h.name);
+  }
+
+  shell(host: string): Shell {
+    if (!this.hosts().includes(host)) throw new Error(`lab ${this.dir} has no host "${host}" (hosts: ${this.hosts().join(', ')})`);
+    return new LabShell(host, this.ctx);
+  }
+
+  startChannelServer(): Promise<ChannelServer> {
+    return startChannelServer(this.store);
+  }
+
+  addFault(fault: Fault): void {
+    this.store.update((s) => { s.faults.push(structuredClone(fault)); });
+  }
+
+  /** Rebuilds the world from the options it was created with. */
+  async reset(): Promise<void> {
+    this.store.replace(buildWorld(this.state.init));
+  }
+
+  summary(): LabSummary {
+    const s = this.state;
+    const now = Date.now();
+    const cluster = s.clusters[s.cluster];
+    const nodes: NodeSummary[] = [];
+    for (const h of s.hosts) {
+      for (const ct of h.containers) {
+        const node = cluster?.nodes[ct.hostname];
+        if (!node) continue;
+        const v = nodeView(s, s.cluster, node, now);
+        nodes.push({
+          name: node.name, host: h.name, vmid: ct.vmid, status: ct.status, version: ct.k3s.binaryVersion, kubelet: v.kubelet,
+          ready: v.ready === 'True', schedulable: !node.unschedulable,
+          role: node.labels['node-role.kubernetes.io/control-plane'] ? 'server' : 'agent',
+        });
+      }
+    }
+    return { dir: this.dir, cluster: s.cluster, hosts: s.hosts.map((h) => h.name), nodes };
+  }
+}
+
+export async function initLab(opts: LabInitOptions): Promise<Lab> {
+  const dir = path.resolve(opts.dir);
+  const init: LabInitRecord = {
+    hosts: opts.hosts ?? 2,
+    servers: opts.servers ?? 1,
+    workers: opts.workers ?? 3,
+    version: opts.version ?? DEFAULT_VERSION,
+    nodeVersions: opts.nodeVersions ?? {},
+    channels: opts.channels,
+    timing: { ...DEFAULT_TIMING, ...opts.timing },
+    cluster: opts.cluster ?? 'lab',
+  };
+  if (init.hosts < 1 || init.servers < 1 || init.workers < 0) throw new Error(`lab init: need at least 1 host and 1 server (got hosts=${init.hosts}, servers=${init.servers}, workers=${init.workers})`);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  new LabStore(dir).replace(buildWorld(init));
+  return new Lab(dir);
+}
+
+export async function openLab(dir: string, opts: { realHostFs?: boolean } = {}): Promise<Lab> {
+  const abs = path.resolve(dir);
+  if (!fs.existsSync(path.join(abs, 'state.json'))) {
+    throw new Error(`no lab in ${abs} (state.json missing): run \`pve-k3s lab init\` first`);
+  }
+  return new Lab(abs, opts);
+}

@@ -1,0 +1,61 @@
+/** A Proxmox host or a container seen as a machine: a hostname and a file system in the state. */
+import { findContainer } from './k3s-model.js';
+import { isDir, readFile, resolve, writeFile, describe } from './vfs.js';
+import type { ContainerRef, ExecContext } from './context.js';
+import type { FileMap } from './types.js';
+
+export interface Machine {
+  readonly name: string;
+  /** The current file system (read-only view). */
+  fs(): FileMap;
+  /** Mutates the file system under the state lock. */
+  mutate<T>(fn: (fs: FileMap) => T): T;
+}
+
+export function containerMachine(ctx: ExecContext, ref: ContainerRef): Machine {
+  const get = (s = ctx.store.read()) => {
+    const loc = findContainer(s, ref.host, ref.vmid);
+    if (!loc) throw new Error(`lab: container ${ref.vmid} vanished from ${ref.host}`);
+    return loc.ct;
+  };
+  return {
+    name: get().hostname,
+    fs: () => get().fs,
+    mutate: (fn) => ctx.store.update((s) => fn(get(s).fs)),
+  };
+}
+
+export function hostMachine(ctx: ExecContext, host: string): Machine {
+  const get = (s = ctx.store.read()) => {
+    const h = s.hosts.find((x) => x.name === host);
+    if (!h) throw new Error(`lab: host ${host} vanished`);
+    return h;
+  };
+  return { name: host, fs: () => get().fs, mutate: (fn) => ctx.store.update((s) => fn(get(s).fs)) };
+}
+
+export function machineRead(m: Machine, path: string): { content: string } | { error: string } {
+  const r = readFile(m.fs(), path);
+  return 'error' in r ? { error: describe(r.error) } : r;
+}
+
+export function machineWrite(m: Machine, path: string, content: string, append: boolean): string | undefined {
+  const err = m.mutate((fs) => writeFile(fs, path, content, { append }));
+  if (err === 'ENOENT') return 'Directory nonexistent';
+  return err === undefined ? undefined : describe(err);
+}
+
+export function machineTest(m: Machine, op: string, path: string): boolean {
+  const fs = m.fs();
+  const { entry } = resolve(fs, path);
+  switch (op) {
+    case '-e': return entry !== undefined;
+    case '-f': return entry !== undefined && !entry.dir;
+    case '-d': return isDir(fs, path);
+    case '-x': return entry !== undefined && (entry.mode & 0o111) !== 0;
+    case '-s': return entry !== undefined && !entry.dir && entry.content.length > 0;
+    case '-r': case '-w': return entry !== undefined;
+    case '-h': case '-L': return fs[path]?.link !== undefined;
+    default: return false;
+  }
+}

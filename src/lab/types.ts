@@ -1,0 +1,222 @@
+/**
+ * The lab's world: plain JSON-serialisable data persisted in `<dir>/state.json`. Nothing here
+ * runs; time-dependent facts (is a node Ready?) are computed from timestamps when read.
+ */
+
+/** Simulated durations. Tests use tens of milliseconds; `lab init` uses short real-looking ones. */
+export interface LabTiming {
+  /** Download + install of a k3s binary by the install script. @default 1500 */
+  installMs: number;
+  /** From a (re)start of a k3s service until its node is Ready (the API is up at half). @default 2000 */
+  restartMs: number;
+  /** Time kubectl drain spends per evicted/deleted pod. @default 200 */
+  drainPerPodMs: number;
+  /** Injected latency per `pct exec`. @default 0 */
+  pctExecMs: number;
+  /** Injected latency per host command (an SSH round trip). @default 0 */
+  sshRttMs: number;
+}
+
+export interface FileEntry {
+  content: string;
+  /** Octal permission bits, e.g. 0o644. Directories have `dir: true`. */
+  mode: number;
+  dir?: boolean;
+  /** A symlink target (kubectl -> k3s). */
+  link?: string;
+}
+export type FileMap = Record<string, FileEntry>;
+
+export type ServiceName = 'k3s' | 'k3s-agent';
+
+export interface ServiceState {
+  /** Enabled at boot (systemctl enable). */
+  enabled: boolean;
+  /** The service should be running (started and not stopped). */
+  running: boolean;
+  /** When it was last (re)started, epoch ms. */
+  startedAt: number;
+  /** The binary version it runs since its last start. */
+  runningVersion: string;
+  /** The version the node reported before this start (shown until the restart completes). */
+  previousVersion: string | undefined;
+  /** The Kubernetes cluster this service is a member of (its datastore or the server it joined). */
+  cluster: string;
+  /** Why it cannot come up (bad token, unreachable server, injected failure); undefined when fine. */
+  failure: string | undefined;
+}
+
+export interface K3sInstall {
+  /** Version of /usr/local/bin/k3s, or undefined when not installed. */
+  binaryVersion: string | undefined;
+  services: Partial<Record<ServiceName, ServiceState>>;
+  /** The cluster whose datastore lives in /var/lib/rancher/k3s/server (a server ever ran here). */
+  dataCluster: string | undefined;
+}
+
+/** Switches that make one container misbehave (fault injection). */
+export interface ContainerSwitches {
+  /** The installer's downloaded binary does not match the hash file. */
+  hashMismatch?: boolean;
+  /** The storage cannot snapshot (`snapshot feature is not available`). */
+  snapshotsUnsupported?: boolean;
+  /** k3s services fail right after every start. */
+  serviceFails?: boolean;
+}
+
+export interface SnapshotState {
+  name: string;
+  description: string;
+  /** Epoch seconds. */
+  snaptime: number;
+  parent: string | undefined;
+  config: Array<[string, string]>;
+  fs: FileMap;
+  k3s: K3sInstall;
+}
+
+export interface ContainerState {
+  vmid: number;
+  hostname: string;
+  status: 'running' | 'stopped';
+  lock: string;
+  /** `pct config` key/values in order, including lxc.* lines. */
+  config: Array<[string, string]>;
+  snapshots: SnapshotState[];
+  fs: FileMap;
+  k3s: K3sInstall;
+  switches: ContainerSwitches;
+  /** Epoch ms of the last start (uptime). */
+  startedAt: number;
+  /** Resource figures for pvesh/cluster resources. */
+  maxmem: number;
+  maxdisk: number;
+  maxcpu: number;
+}
+
+export interface HostState {
+  name: string;
+  containers: ContainerState[];
+  /** The host's own small file system (pct push/pull sources and targets). */
+  fs: FileMap;
+}
+
+export interface KubeNode {
+  name: string;
+  host: string;
+  vmid: number;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  unschedulable: boolean;
+  /** When it was cordoned (the taint's timeAdded). */
+  unschedulableSince: number | undefined;
+  createdAt: number;
+  internalIp: string;
+  podCidr: string;
+  uid: string;
+  /** Fault switch: the node never becomes Ready. */
+  neverReady?: boolean;
+}
+
+export type OwnerKind = 'ReplicaSet' | 'StatefulSet' | 'DaemonSet';
+
+export interface Pod {
+  namespace: string;
+  name: string;
+  /** The `app` label (PDB selectors match it). */
+  app: string;
+  owner: { kind: OwnerKind; name: string } | undefined;
+  emptyDir: boolean;
+  /** Node it runs on; '' while Pending. */
+  node: string;
+  createdAt: number;
+  uid: string;
+}
+
+export interface PodDisruptionBudget {
+  namespace: string;
+  name: string;
+  minAvailable: number;
+  /** matchLabels.app */
+  app: string;
+}
+
+export interface KubeCluster {
+  nodes: Record<string, KubeNode>;
+  pods: Pod[];
+  pdbs: PodDisruptionBudget[];
+}
+
+export interface FaultMatch {
+  host?: string;
+  vmid?: number;
+  /** Matches the start of the argv: a host command's whole argv, or a command run in a container. */
+  argvPrefix?: string[];
+  /** Matches a substring of the argv joined with spaces (and, for host commands, the stdin). */
+  contains?: string;
+  /** Restrict to host commands or to commands run inside containers. @default both */
+  level?: 'host' | 'container';
+}
+
+export interface FaultEffect {
+  exitCode?: number;
+  stdout?: string;
+  stderr?: string;
+  /** Sleep this long first; alone, the command then runs normally. */
+  delayMs?: number;
+  /** Never answer (until the caller's timeout or abort). */
+  hang?: boolean;
+  /** The connection drops: the Shell throws ShellError{unreachable}. */
+  dropConnection?: boolean;
+}
+
+export interface Fault {
+  match: FaultMatch;
+  effect: FaultEffect;
+  /** How many times it fires before it is consumed. @default 1 */
+  times?: number;
+}
+
+/** A fault of the lab's channel server (and of the installer's channel lookups). */
+export interface ChannelFault {
+  /** 'collection' for GET .../channels, or a channel id; undefined = every request. */
+  path?: string;
+  effect: {
+    status?: number;
+    /** Raw body to send instead (e.g. an HTML error page). */
+    body?: string;
+    contentType?: string;
+    /** Replace the channel's `latest` (e.g. the literal word "stable"). */
+    latest?: string;
+  };
+  times?: number;
+}
+
+export interface LabInitRecord {
+  hosts: number;
+  servers: number;
+  workers: number;
+  version: string;
+  nodeVersions: Record<string, string>;
+  channels: unknown;
+  timing: LabTiming;
+  cluster: string;
+}
+
+export interface LabState {
+  schema: 1;
+  cluster: string;
+  token: string;
+  installScriptUrl: string;
+  /** The channels collection (test/fixtures/channels.json format). */
+  channels: unknown;
+  timing: LabTiming;
+  hosts: HostState[];
+  /** Kubernetes clusters by id; the lab's own is `cluster`, rogue ones appear when a worker is broken. */
+  clusters: Record<string, KubeCluster>;
+  faults: Fault[];
+  channelFaults: ChannelFault[];
+  /** Counter for generated names. */
+  seq: number;
+  init: LabInitRecord;
+}

@@ -1,0 +1,216 @@
+/**
+ * Builds a fresh lab world: Proxmox hosts, k3s containers configured as DESIGN.md says, the
+ * k3s files the installer would have written, and a small cluster with realistic pods.
+ */
+import { DEFAULT_CHANNELS } from './catalog.js';
+import { BIN, envPath, renderEnvFile, renderUnit, unitPath } from './k3s-files.js';
+import { clusterToken, hexId, suffix, uid } from './ids.js';
+import { mkdirp, newFs } from './vfs.js';
+import type {
+  ContainerState, FileMap, HostState, K3sInstall, KubeCluster, KubeNode, LabInitRecord, LabState, LabTiming, Pod,
+  ServiceName,
+} from './types.js';
+
+export const DEFAULT_TIMING: LabTiming = { installMs: 1500, restartMs: 2000, drainPerPodMs: 200, pctExecMs: 0, sshRttMs: 0 };
+export const DEFAULT_VERSION = 'v1.33.3+k3s1';
+export const DEFAULT_INSTALL_SCRIPT_URL = 'https://get.k3s.io';
+const DAY = 86_400_000;
+
+export interface NodePlan {
+  name: string;
+  vmid: number;
+  host: string;
+  role: 'server' | 'agent';
+  ip: string;
+  index: number;
+}
+
+/** Which node goes where: servers then workers, vmids from 100, hosts filled in blocks. */
+export function planNodes(init: Pick<LabInitRecord, 'hosts' | 'servers' | 'workers'>): NodePlan[] {
+  const total = init.servers + init.workers;
+  const out: NodePlan[] = [];
+  for (let i = 0; i < total; i++) {
+    const server = i < init.servers;
+    const name = server ? (init.servers === 1 ? 'k3s-ctrl-1' : `k3s-server-${i + 1}`) : `k3s-worker-${i - init.servers + 1}`;
+    const host = `pve${Math.floor((i * init.hosts) / total) + 1}`;
+    out.push({ name, vmid: 100 + i, host, role: server ? 'server' : 'agent', ip: nodeIp(i), index: i });
+  }
+  return out;
+}
+
+export function nodeIp(i: number): string {
+  return `10.0.${20 + Math.floor(i / 200)}.${20 + (i % 200)}`;
+}
+
+export function binaryContent(version: string): string {
+  return `\x7fELF k3s ${version} (simulated by the pve-k3s lab)\n`;
+}
+
+export function buildWorld(init: LabInitRecord, now = Date.now()): LabState {
+  const token = clusterToken();
+  const hosts: HostState[] = Array.from({ length: init.hosts }, (_, i) => ({ name: `pve${i + 1}`, containers: [], fs: newFs(['/var/lib/vz', '/var/lib/vz/dump']) }));
+  const plans = planNodes(init);
+  const first = plans[0];
+  const cluster: KubeCluster = { nodes: {}, pods: [], pdbs: [] };
+  for (const p of plans) {
+    const version = init.nodeVersions[p.name] ?? init.version;
+    const host = hosts.find((h) => h.name === p.host);
+    if (!host || !first) continue;
+    const { cmd, args, env } = installOptions(p, first, token, init.servers);
+    const ct = k3sContainer(p, now);
+    ct.k3s = writeInstall(ct.fs, cmd, args, env, version, init.cluster, now - DAY);
+    if (cmd === 'server') {
+      mkdirp(ct.fs, '/var/lib/rancher/k3s/server');
+      mkdirp(ct.fs, '/etc/rancher/k3s');
+      ct.fs['/var/lib/rancher/k3s/server/token'] = { content: `${token}\n`, mode: 0o600 };
+      ct.fs['/var/lib/rancher/k3s/server/node-token'] = { content: `${token}\n`, mode: 0o600 };
+      ct.fs['/etc/rancher/k3s/k3s.yaml'] = { content: kubeconfig(), mode: 0o600 };
+    }
+    host.containers.push(ct);
+    cluster.nodes[p.name] = kubeNode(p, init.servers, now - 30 * DAY);
+  }
+  const h1 = hosts[0];
+  if (h1) h1.containers.push(piholeContainer(Math.max(110, 100 + plans.length), now));
+  cluster.pods = initialPods(plans, now - 30 * DAY);
+  cluster.pdbs = [{ namespace: 'vault', name: 'vault', minAvailable: 1, app: 'vault' }];
+  return {
+    schema: 1,
+    cluster: init.cluster,
+    token,
+    installScriptUrl: DEFAULT_INSTALL_SCRIPT_URL,
+    channels: init.channels ?? DEFAULT_CHANNELS,
+    timing: init.timing,
+    hosts,
+    clusters: { [init.cluster]: cluster },
+    faults: [],
+    channelFaults: [],
+    seq: 0,
+    init,
+  };
+}
+
+function installOptions(p: NodePlan, first: NodePlan, token: string, servers: number): { cmd: string; args: string[]; env: Record<string, string> } {
+  const url = `https://${first.ip}:6443`;
+  if (p.role === 'agent') return { cmd: 'agent', args: [], env: { K3S_TOKEN: token, K3S_URL: url } };
+  if (servers === 1) return { cmd: 'server', args: [], env: {} };
+  if (p.index === 0) return { cmd: 'server', args: ['--cluster-init'], env: { K3S_TOKEN: token } };
+  return { cmd: 'server', args: ['--server', url], env: { K3S_TOKEN: token } };
+}
+
+/** Writes what a completed install leaves behind and returns the matching k3s state. */
+export function writeInstall(
+  fs: FileMap, cmd: string, args: string[], env: Record<string, string>, version: string, cluster: string, startedAt: number,
+): K3sInstall {
+  const service: ServiceName = cmd === 'server' ? 'k3s' : 'k3s-agent';
+  fs[BIN] = { content: binaryContent(version), mode: 0o755 };
+  for (const l of ['kubectl', 'crictl', 'ctr']) fs[`/usr/local/bin/${l}`] = { content: '', mode: 0o777, link: 'k3s' };
+  fs['/usr/local/bin/k3s-killall.sh'] = { content: '#!/bin/sh\n# k3s-killall.sh (lab)\n', mode: 0o755 };
+  fs[`/usr/local/bin/${service}-uninstall.sh`] = { content: '#!/bin/sh\n# uninstall (lab)\n', mode: 0o755 };
+  fs[unitPath(service)] = { content: renderUnit(service, cmd, args), mode: 0o644 };
+  fs[envPath(service)] = { content: renderEnvFile(env), mode: 0o600 };
+  return {
+    binaryVersion: version,
+    dataCluster: cmd === 'server' ? cluster : undefined,
+    services: {
+      [service]: { enabled: true, running: true, startedAt, runningVersion: version, previousVersion: undefined, cluster, failure: undefined },
+    },
+  };
+}
+
+function k3sContainer(p: NodePlan, now: number): ContainerState {
+  const mac = `BC:24:11:5E:7A:${(p.index + 0x10).toString(16).toUpperCase().padStart(2, '0').slice(-2)}`;
+  const fs = newFs(['/var/lib/rancher', '/etc/rancher']);
+  fs['/etc/hostname'] = { content: `${p.name}\n`, mode: 0o644 };
+  fs['/etc/os-release'] = { content: 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n', mode: 0o644 };
+  fs['/dev/kmsg'] = { content: '', mode: 0o644 };
+  return {
+    vmid: p.vmid,
+    hostname: p.name,
+    status: 'running',
+    lock: '',
+    config: [
+      ['arch', 'amd64'], ['cores', '4'], ['features', 'nesting=1'], ['hostname', p.name], ['memory', '8192'],
+      ['net0', `name=eth0,bridge=vmbr0,firewall=1,hwaddr=${mac},ip=${p.ip}/24,gw=10.0.20.1,type=veth`],
+      ['onboot', '1'], ['ostype', 'debian'], ['rootfs', `local-lvm:vm-${p.vmid}-disk-0,size=40G`], ['swap', '0'],
+      ['tags', p.role === 'server' ? 'k3s;server' : 'k3s;worker'], ['unprivileged', '0'],
+      ['lxc.apparmor.profile', 'unconfined'], ['lxc.cgroup2.devices.allow', 'a'], ['lxc.cap.drop', ''],
+      ['lxc.mount.auto', '"proc:rw sys:rw"'], ['lxc.mount.entry', '/dev/kmsg dev/kmsg none defaults,bind,create=file'],
+    ],
+    snapshots: [],
+    fs,
+    k3s: { binaryVersion: undefined, services: {}, dataCluster: undefined },
+    switches: {},
+    startedAt: now - 14 * DAY,
+    maxmem: 8 * 1024 ** 3,
+    maxdisk: 40 * 1024 ** 3,
+    maxcpu: 4,
+  };
+}
+
+function piholeContainer(vmid: number, now: number): ContainerState {
+  const fs = newFs();
+  fs['/etc/hostname'] = { content: 'pihole\n', mode: 0o644 };
+  return {
+    vmid, hostname: 'pihole', status: 'running', lock: '',
+    config: [
+      ['arch', 'amd64'], ['cores', '1'], ['hostname', 'pihole'], ['memory', '1024'],
+      ['net0', 'name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:01:10,ip=10.0.20.5/24,gw=10.0.20.1,type=veth'],
+      ['onboot', '1'], ['ostype', 'debian'], ['rootfs', `local-lvm:vm-${vmid}-disk-0,size=8G`], ['swap', '512'], ['unprivileged', '1'],
+    ],
+    snapshots: [], fs, k3s: { binaryVersion: undefined, services: {}, dataCluster: undefined }, switches: {},
+    startedAt: now - 3 * DAY, maxmem: 1024 ** 3, maxdisk: 8 * 1024 ** 3, maxcpu: 1,
+  };
+}
+
+export function kubeNode(p: Pick<NodePlan, 'name' | 'host' | 'vmid' | 'ip' | 'role' | 'index'>, servers: number, createdAt: number): KubeNode {
+  const labels: Record<string, string> = {
+    'beta.kubernetes.io/arch': 'amd64', 'beta.kubernetes.io/instance-type': 'k3s', 'beta.kubernetes.io/os': 'linux',
+    'kubernetes.io/arch': 'amd64', 'kubernetes.io/hostname': p.name, 'kubernetes.io/os': 'linux',
+    'node.kubernetes.io/instance-type': 'k3s',
+  };
+  if (p.role === 'server') {
+    labels['node-role.kubernetes.io/control-plane'] = 'true';
+    labels['node-role.kubernetes.io/master'] = 'true';
+    if (servers > 1) labels['node-role.kubernetes.io/etcd'] = 'true';
+  }
+  return {
+    name: p.name, host: p.host, vmid: p.vmid, labels,
+    annotations: {
+      'alpha.kubernetes.io/provided-node-ip': p.ip, 'flannel.alpha.coreos.com/backend-type': 'vxlan',
+      'flannel.alpha.coreos.com/public-ip': p.ip, 'k3s.io/hostname': p.name, 'k3s.io/internal-ip': p.ip,
+      'node.alpha.kubernetes.io/ttl': '0', 'volumes.kubernetes.io/controller-managed-attach-detach': 'true',
+    },
+    unschedulable: false, unschedulableSince: undefined, createdAt, internalIp: p.ip,
+    podCidr: `10.42.${p.index}.0/24`, uid: uid(),
+  };
+}
+
+function initialPods(plans: NodePlan[], createdAt: number): Pod[] {
+  const servers = plans.filter((p) => p.role === 'server');
+  const workers = plans.filter((p) => p.role === 'agent');
+  const ctrl = servers[0]?.name ?? '';
+  const spread = workers.length > 0 ? workers : servers;
+  const pod = (namespace: string, name: string, app: string, owner: Pod['owner'], node: string, emptyDir = false): Pod => ({
+    namespace, name, app, owner, emptyDir, node, createdAt, uid: uid(),
+  });
+  const rs = (ns: string, app: string, node: string, emptyDir = false): Pod => {
+    const rsName = `${app}-${hexId(9)}`;
+    return pod(ns, `${rsName}-${suffix()}`, app, { kind: 'ReplicaSet', name: rsName }, node, emptyDir);
+  };
+  const pods: Pod[] = [rs('kube-system', 'coredns', ctrl), rs('kube-system', 'local-path-provisioner', ctrl), rs('kube-system', 'metrics-server', ctrl), rs('kube-system', 'traefik', ctrl)];
+  const webRs = `web-${hexId(9)}`;
+  for (let i = 0; i < 3; i++) {
+    pods.push(pod('default', `${webRs}-${suffix()}`, 'web', { kind: 'ReplicaSet', name: webRs }, spread[i % spread.length]?.name ?? ctrl));
+  }
+  pods.push(pod('vault', 'vault-0', 'vault', { kind: 'StatefulSet', name: 'vault' }, spread[0]?.name ?? ctrl));
+  pods.push(rs('default', 'cache', spread[(1 % spread.length)]?.name ?? ctrl, true));
+  const dsHash = hexId(5);
+  for (const p of plans) {
+    pods.push(pod('kube-system', `svclb-traefik-${dsHash}-${suffix()}`, 'svclb-traefik', { kind: 'DaemonSet', name: `svclb-traefik-${dsHash}` }, p.name));
+  }
+  return pods;
+}
+
+function kubeconfig(): string {
+  return 'apiVersion: v1\nclusters:\n- cluster:\n    server: https://127.0.0.1:6443\n  name: default\nkind: Config\n';
+}
