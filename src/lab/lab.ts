@@ -31,6 +31,7 @@ export interface LabInitOptions {
   cluster?: string;
 }
 
+/** One container of the lab as `pve-k3s lab status` shows it; k3s fields are undefined for non-members (pihole). */
 export interface NodeSummary {
   name: string;
   host: string;
@@ -38,18 +39,11 @@ export interface NodeSummary {
   status: 'running' | 'stopped';
   /** Version of the installed k3s binary. */
   version: string | undefined;
-  /** Kubelet version as the cluster reports it. */
-  kubelet: string;
-  ready: boolean;
-  schedulable: boolean;
-  role: 'server' | 'agent';
-}
-
-export interface LabSummary {
-  dir: string;
-  cluster: string;
-  hosts: string[];
-  nodes: NodeSummary[];
+  /** Kubelet version as the lab's cluster reports it. */
+  kubelet: string | undefined;
+  ready: boolean | undefined;
+  schedulable: boolean | undefined;
+  role: 'server' | 'agent' | undefined;
 }
 
 export class Lab {
@@ -103,24 +97,26 @@ export class Lab {
     this.store.replace(buildWorld(this.state.init));
   }
 
-  summary(): LabSummary {
+  /** Every container on every host, with its node's state in the lab's cluster. */
+  summary(): NodeSummary[] {
     const s = this.state;
     const now = Date.now();
     const cluster = s.clusters[s.cluster];
-    const nodes: NodeSummary[] = [];
+    const out: NodeSummary[] = [];
     for (const h of s.hosts) {
-      for (const ct of h.containers) {
+      for (const ct of [...h.containers].sort((a, b) => a.vmid - b.vmid)) {
         const node = cluster?.nodes[ct.hostname];
-        if (!node) continue;
-        const v = nodeView(s, s.cluster, node, now);
-        nodes.push({
-          name: node.name, host: h.name, vmid: ct.vmid, status: ct.status, version: ct.k3s.binaryVersion, kubelet: v.kubelet,
-          ready: v.ready === 'True', schedulable: !node.unschedulable,
-          role: node.labels['node-role.kubernetes.io/control-plane'] ? 'server' : 'agent',
+        const v = node ? nodeView(s, s.cluster, node, now) : undefined;
+        out.push({
+          name: ct.hostname, host: h.name, vmid: ct.vmid, status: ct.status, version: ct.k3s.binaryVersion,
+          kubelet: v ? v.kubelet : undefined,
+          ready: v ? v.ready === 'True' : undefined,
+          schedulable: node ? !node.unschedulable : undefined,
+          role: node ? (node.labels['node-role.kubernetes.io/control-plane'] ? 'server' : 'agent') : undefined,
         });
       }
     }
-    return { dir: this.dir, cluster: s.cluster, hosts: s.hosts.map((h) => h.name), nodes };
+    return out;
   }
 }
 

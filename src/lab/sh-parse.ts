@@ -272,8 +272,9 @@ class Parser {
 
   private doubleQuoted(parts: Word): void {
     let lit = '';
+    const before = parts.length;
     const flush = () => {
-      parts.push({ t: 'lit', v: lit, quoted: true }); // may be '' so "" yields an empty word
+      if (lit !== '') parts.push({ t: 'lit', v: lit, quoted: true });
       lit = '';
     };
     for (;;) {
@@ -294,6 +295,8 @@ class Parser {
       } else lit += c;
     }
     flush();
+    // "" is one empty word, while "$@" with no parameters is none.
+    if (parts.length === before) parts.push({ t: 'lit', v: '', quoted: true });
   }
 
   private dollar(quoted: boolean): WordPart {
