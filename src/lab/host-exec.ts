@@ -10,11 +10,11 @@ import { runShProgram, type ExecResult, type ShHost } from './sh.js';
 import { fail, ok, type ExecContext } from './context.js';
 
 export const HOST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-const LOCATION: Record<string, string> = { pct: '/usr/sbin/pct', pvesh: '/usr/bin/pvesh', sh: '/bin/sh', dash: '/bin/dash', env: '/usr/bin/env' };
-for (const u of COREUTILS) LOCATION[u] ??= `/usr/bin/${u}`;
+const PROGRAMS: Record<string, string> = { pct: '/usr/sbin/pct', pvesh: '/usr/bin/pvesh', sh: '/bin/sh', dash: '/bin/dash', env: '/usr/bin/env' };
+const location = (name: string): string | undefined => PROGRAMS[name] ?? (COREUTILS.includes(name) ? `/usr/bin/${name}` : undefined);
 
 export function whichOnHost(name: string, path: string): string | undefined {
-  const loc = LOCATION[name];
+  const loc = location(name);
   if (loc === undefined) return undefined;
   const dir = loc.slice(0, loc.lastIndexOf('/'));
   const dirs = path.split(':');
@@ -25,7 +25,8 @@ export function whichOnHost(name: string, path: string): string | undefined {
 export async function execOnHost(ctx: ExecContext, host: string, argv: string[], env: Record<string, string>, stdin: string): Promise<ExecResult> {
   const name = argv[0] ?? '';
   const base = name.includes('/') ? name.split('/').pop() ?? '' : name;
-  const found = name.includes('/') ? Object.values(LOCATION).includes(name) || `/usr${name}` === LOCATION[base] : whichOnHost(name, env.PATH ?? HOST_PATH) !== undefined;
+  const loc = location(base);
+  const found = name.includes('/') ? loc === name || `/usr${name}` === loc : whichOnHost(name, env.PATH ?? HOST_PATH) !== undefined;
   if (!found) return fail(127, `sh: 1: ${name}: not found\n`);
   const args = argv.slice(1);
   const m = hostMachine(ctx, host);
