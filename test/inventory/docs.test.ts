@@ -4,8 +4,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseInventory } from '../../src/inventory/index.js';
+import { fixture as readFixture, repoRoot } from '../helpers/fixtures.js';
 
-const doc = readFileSync(fileURLToPath(new URL('../../docs/inventory.md', import.meta.url)), 'utf8');
+const doc = readFileSync(`${repoRoot()}/docs/inventory.md`, 'utf8');
 const examples = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
 
 test('GIVEN docs/inventory.md WHEN its YAML examples are parsed THEN each is a valid inventory', () => {

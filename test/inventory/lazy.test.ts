@@ -4,8 +4,9 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { fixture as readFixture, repoRoot } from '../helpers/fixtures.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
+const root = repoRoot() + '/';
 
 test('GIVEN the inventory sources WHEN read THEN none imports yaml or zod as a value', () => {
   const dir = `${root}src/inventory/`;

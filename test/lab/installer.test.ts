@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { makeLab, inCt, kubectl, sleep } from './helpers.js';
 import type { Lab } from '../../src/lab/index.js';
+import { fixture as readFixture, repoRoot } from '../helpers/fixtures.js';
 
-const fixture = (f: string) => readFileSync(new URL(`../fixtures/install-sh/${f}`, import.meta.url), 'utf8');
+const fixture = (f: string) => readFixture(`install-sh/${f}`);
 const install = (lab: Lab, vmid: number, envAndArgs: string) => inCt(lab, vmid, ['sh', '-c', `curl -sfL https://get.k3s.io | ${envAndArgs}`]);
 const cat = async (lab: Lab, vmid: number, f: string) => (await inCt(lab, vmid, ['cat', f])).stdout;
 const nodeJson = async (lab: Lab, name: string) => JSON.parse((await kubectl(lab, 'get', 'node', name, '-o', 'json')).stdout);

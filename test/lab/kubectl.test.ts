@@ -2,8 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { makeLab, inCt, kubectl, sleep } from './helpers.js';
+import { fixture as readFixture, repoRoot } from '../helpers/fixtures.js';
 
-const fixtureNodes = JSON.parse(readFileSync(new URL('../fixtures/kubectl-get-nodes.json', import.meta.url), 'utf8')) as { items: Array<Record<string, any>> };
+const fixtureNodes = JSON.parse(readFixture('kubectl-get-nodes.json')) as { items: Array<Record<string, any>> };
 const keysDeep = (o: unknown, prefix = ''): string[] =>
   o !== null && typeof o === 'object' && !Array.isArray(o)
     ? Object.entries(o as Record<string, unknown>).flatMap(([k, v]) => (prefix.endsWith('annotations') || prefix.endsWith('labels') ? [`${prefix}.${k}`] : [`${prefix}.${k}`, ...keysDeep(v, `${prefix}.${k}`)]))

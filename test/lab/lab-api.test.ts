@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { ShellError } from '../../src/core/errors.js';
 import { installShims, openLab, renderLabInventory } from '../../src/lab/index.js';
 import { makeLab, inCt, kubectl } from './helpers.js';
+import { fixture as readFixture, repoRoot } from '../helpers/fixtures.js';
 
 test('GIVEN a fault WHEN its command runs THEN it fires the given number of times and is consumed', async () => {
   const lab = await makeLab();
@@ -100,7 +101,7 @@ test('GIVEN the channel server WHEN fetched over HTTP THEN collection, 302, 404 
   try {
     assert.match(srv.url, /^http:\/\/127\.0\.0\.1:\d+\/v1-release\/channels$/);
     const col = await fetch(srv.url);
-    const fixture = JSON.parse(readFileSync(new URL('../fixtures/channels.json', import.meta.url), 'utf8'));
+    const fixture = JSON.parse(readFixture('channels.json'));
     assert.deepEqual(await col.json(), fixture);
     const st = await fetch(`${srv.url}/stable`, { redirect: 'manual' });
     assert.equal(st.status, 302);

@@ -2,8 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { makeLab, inCt } from './helpers.js';
+import { fixture as readFixture, repoRoot } from '../helpers/fixtures.js';
 
-const fixture = (f: string) => readFileSync(new URL(`../fixtures/${f}`, import.meta.url), 'utf8');
+const fixture = (f: string) => readFixture(f);
 
 test('GIVEN the fixture rows WHEN the lab holds the same containers THEN pct list is byte-identical', async () => {
   const lab = await makeLab({ hosts: 1, workers: 3 });
