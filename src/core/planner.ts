@@ -227,7 +227,8 @@ function checkNodes(facts: ClusterFacts, T: K3sVersion, warnings: string[]): N[]
     throw new PlanError(first.message + more, first.reason, {
       hint: first.hint,
       node: first.node,
-      detail: problems.map((p) => `- ${p.message}\n  ${p.hint}`).join('\n'),
+      // With several problems, all are listed (the CLI always shows such a list).
+      ...(problems.length > 1 ? { detail: problems.map((p) => `- ${p.message}\n  ${p.hint}`).join('\n') } : {}),
     });
   }
   return out;
