@@ -8,7 +8,11 @@ export interface ExecContext {
   sleep(ms: number): Promise<void>;
   /** The shim runs on a real host: `pct push` may read real files. */
   realHostFs: boolean;
+  /** Benchmarks: told of each piece of simulated node work (drain, install, restart) as it happens. */
+  meter?: WorkMeter;
 }
+
+export type WorkMeter = (kind: 'drain' | 'install' | 'restart', ms: number) => void;
 
 export interface ContainerRef {
   host: string;

@@ -121,7 +121,9 @@ export async function runDrain(ctx: ExecContext, clusterId: string, args: string
     for (;;) {
       const blocked = ctx.store.update((s) => removePod(s, clusterId, p, flags, ctx.now()));
       if (!blocked) {
-        await ctx.sleep(ctx.store.read().timing.drainPerPodMs);
+        const ms = ctx.store.read().timing.drainPerPodMs;
+        ctx.meter?.('drain', ms);
+        await ctx.sleep(ms);
         done.push(`pod/${p.name} ${flags.disableEviction ? 'deleted' : 'evicted'}\n`);
         break;
       }

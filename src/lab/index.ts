@@ -1,5 +1,6 @@
 /** The embedded lab: a simulated Proxmox VE + k3s world behind the Shell interface. */
-export { initLab, openLab, Lab, type LabInitOptions, type NodeSummary } from './lab.js';
+export { initLab, openLab, Lab, type LabInitOptions, type LabOpenOptions, type NodeSummary } from './lab.js';
+export type { WorkMeter } from './context.js';
 export { installShims, shimCommand } from './shim-install.js';
 export { DEFAULT_CHANNELS } from './catalog.js';
 export { DEFAULT_TIMING, DEFAULT_VERSION } from './world.js';

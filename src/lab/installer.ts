@@ -90,6 +90,7 @@ async function install(
       info('Skipping binary downloaded, installed k3s matches hash');
     } else {
       info(`Downloading binary ${GITHUB}/download/${version}/k3s`);
+      ctx.meter?.('install', pre.timing.installMs);
       await ctx.sleep(pre.timing.installMs);
       info('Verifying binary download');
       const expected = sha256(binaryContent(version));
@@ -155,6 +156,7 @@ function newService(running: boolean) {
  */
 export async function waitForStart(ctx: ExecContext, ref: ContainerRef, service: ServiceName, startedAt: number): Promise<void> {
   const s = ctx.store.read();
+  ctx.meter?.('restart', s.timing.restartMs);
   await ctx.sleep(startedAt + s.timing.restartMs / 2 - ctx.now());
   const after = ctx.store.read();
   const loc = findContainer(after, ref.host, ref.vmid);

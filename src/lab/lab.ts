@@ -7,7 +7,7 @@ import { nodeView } from './k3s-model.js';
 import { LabShell } from './lab-shell.js';
 import { LabStore } from './store.js';
 import { buildWorld, DEFAULT_TIMING, DEFAULT_VERSION } from './world.js';
-import { sleep, type ExecContext } from './context.js';
+import { sleep, type ExecContext, type WorkMeter } from './context.js';
 import type { Fault, LabInitRecord, LabState, LabTiming } from './types.js';
 
 export interface LabInitOptions {
@@ -50,9 +50,9 @@ export class Lab {
   private readonly store: LabStore;
   private readonly ctx: ExecContext;
 
-  constructor(readonly dir: string, opts: { realHostFs?: boolean } = {}) {
+  constructor(readonly dir: string, opts: LabOpenOptions = {}) {
     this.store = new LabStore(dir);
-    this.ctx = { store: this.store, now: () => Date.now(), sleep, realHostFs: opts.realHostFs ?? false };
+    this.ctx = { store: this.store, now: () => Date.now(), sleep, realHostFs: opts.realHostFs ?? false, ...(opts.meter ? { meter: opts.meter } : {}) };
   }
 
   /** The live state (re-read when another process changed it). Mutate it, then call save(). */
@@ -139,7 +139,14 @@ export async function initLab(opts: LabInitOptions): Promise<Lab> {
   return new Lab(dir);
 }
 
-export async function openLab(dir: string, opts: { realHostFs?: boolean } = {}): Promise<Lab> {
+export interface LabOpenOptions {
+  /** The shim runs on a real host: `pct push` may read real files. */
+  realHostFs?: boolean;
+  /** Benchmarks: receives every piece of simulated node work. */
+  meter?: WorkMeter;
+}
+
+export async function openLab(dir: string, opts: LabOpenOptions = {}): Promise<Lab> {
   const abs = path.resolve(dir);
   if (!fs.existsSync(path.join(abs, 'state.json'))) {
     throw new Error(`no lab in ${abs} (state.json missing): run \`pve-k3s lab init\` first`);
