@@ -20,6 +20,8 @@ export const DEFAULT_DRAIN: Readonly<DrainPolicy> = Object.freeze({
   force: false,
   timeoutSeconds: 300,
   gracePeriodSeconds: undefined,
+  skipWaitForDeleteTimeoutSeconds: undefined,
+  onTimeout: 'fail',
 });
 
 export const DEFAULT_UPGRADE: Readonly<UpgradePolicy> = Object.freeze({
@@ -27,4 +29,6 @@ export const DEFAULT_UPGRADE: Readonly<UpgradePolicy> = Object.freeze({
   allowSkew: false,
   readyTimeoutSeconds: 600,
   drainServers: 'auto',
+  snapshot: false,
+  snapshotRetention: 2,
 });

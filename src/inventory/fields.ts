@@ -80,7 +80,7 @@ export const FIELDS: Readonly<Record<string, FieldInfo>> = {
   },
   drain: {
     expected: 'a mapping',
-    hint: `Valid keys: ignoreDaemonsets, deleteEmptydirData, disableEviction, force, timeout, gracePeriod. ${DOCS}`,
+    hint: `Valid keys: ignoreDaemonsets, deleteEmptydirData, disableEviction, force, timeout, gracePeriod, skipWaitForDeleteTimeout, onTimeout. ${DOCS}`,
   },
   'drain.ignoreDaemonsets': { expected: BOOLEAN, hint: 'kubectl drain --ignore-daemonsets; default true.' },
   'drain.deleteEmptydirData': { expected: BOOLEAN, hint: 'kubectl drain --delete-emptydir-data; default true.' },
@@ -88,9 +88,14 @@ export const FIELDS: Readonly<Record<string, FieldInfo>> = {
   'drain.force': { expected: BOOLEAN, hint: 'kubectl drain --force; default false.' },
   'drain.timeout': { expected: DURATION, hint: 'kubectl drain --timeout; default 5m.' },
   'drain.gracePeriod': { expected: DURATION, hint: "kubectl drain --grace-period; remove it to use the pods' own." },
+  'drain.skipWaitForDeleteTimeout': { expected: DURATION, hint: 'kubectl drain --skip-wait-for-delete-timeout; not passed by default.' },
+  'drain.onTimeout': {
+    expected: 'fail or disable-eviction',
+    hint: 'fail (the default) stops the upgrade when an evicting drain times out; disable-eviction retries it deleting pods (bypasses PDBs).',
+  },
   upgrade: {
     expected: 'a mapping',
-    hint: `Valid keys: order, allowSkew, readyTimeout, drainServers. ${DOCS}`,
+    hint: `Valid keys: order, allowSkew, readyTimeout, drainServers, snapshot, snapshotRetention. ${DOCS}`,
   },
   'upgrade.order': {
     expected: 'auto, workers-first or servers-first',
@@ -102,6 +107,8 @@ export const FIELDS: Readonly<Record<string, FieldInfo>> = {
     expected: 'auto, always or never',
     hint: 'auto (the default) drains a server when another node can take its pods.',
   },
+  'upgrade.snapshot': { expected: BOOLEAN, hint: 'Default false: take a `pct snapshot` of each container before its upgrade.' },
+  'upgrade.snapshotRetention': { expected: 'an integer from 1 to 100', hint: 'How many pre-k3s-* snapshots to keep per container; default 2.' },
   lab: { expected: 'a mapping with dir', hint: 'Run `pve-k3s lab init` to write a lab inventory.' },
   'lab.dir': {
     expected: "the path of the lab's state directory",

@@ -137,12 +137,16 @@ function normalise(data: InventoryFile, source: YamlSource, file: string, home: 
       force: data.drain?.force ?? DEFAULT_DRAIN.force,
       timeoutSeconds: data.drain?.timeout ?? DEFAULT_DRAIN.timeoutSeconds,
       gracePeriodSeconds: data.drain?.gracePeriod ?? undefined,
+      skipWaitForDeleteTimeoutSeconds: data.drain?.skipWaitForDeleteTimeout ?? undefined,
+      onTimeout: data.drain?.onTimeout ?? DEFAULT_DRAIN.onTimeout,
     },
     upgrade: {
       order: data.upgrade?.order ?? DEFAULT_UPGRADE.order,
       allowSkew: data.upgrade?.allowSkew ?? DEFAULT_UPGRADE.allowSkew,
       readyTimeoutSeconds: data.upgrade?.readyTimeout ?? DEFAULT_UPGRADE.readyTimeoutSeconds,
       drainServers: data.upgrade?.drainServers ?? DEFAULT_UPGRADE.drainServers,
+      snapshot: data.upgrade?.snapshot ?? DEFAULT_UPGRADE.snapshot,
+      snapshotRetention: data.upgrade?.snapshotRetention ?? DEFAULT_UPGRADE.snapshotRetention,
     },
     lab: data.lab ? { dir: resolveUserPath(data.lab.dir, baseDir, home) } : undefined,
   };

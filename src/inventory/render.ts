@@ -30,14 +30,15 @@ export function renderInventory(inv: Inventory): string {
   if (inv.controller !== firstServer) body['controller'] = inv.controller;
   const k3s = changed(inv.k3s, DEFAULT_K3S);
   if (k3s) body['k3s'] = k3s;
-  const { timeoutSeconds, gracePeriodSeconds, ...drainFlags } = inv.drain;
+  const { timeoutSeconds, gracePeriodSeconds, skipWaitForDeleteTimeoutSeconds, ...drainFlags } = inv.drain;
   const drain = changed(
     {
       ...drainFlags,
       timeout: formatDuration(timeoutSeconds),
       gracePeriod: gracePeriodSeconds === undefined ? undefined : formatDuration(gracePeriodSeconds),
+      skipWaitForDeleteTimeout: skipWaitForDeleteTimeoutSeconds === undefined ? undefined : formatDuration(skipWaitForDeleteTimeoutSeconds),
     },
-    { ...DEFAULT_DRAIN, timeout: formatDuration(DEFAULT_DRAIN.timeoutSeconds), gracePeriod: undefined },
+    { ...DEFAULT_DRAIN, timeout: formatDuration(DEFAULT_DRAIN.timeoutSeconds), gracePeriod: undefined, skipWaitForDeleteTimeout: undefined },
   );
   if (drain) body['drain'] = drain;
   const { readyTimeoutSeconds, ...upgradeRest } = inv.upgrade;

@@ -65,6 +65,8 @@ function build() {
         force: z.boolean().nullish(),
         timeout: duration.nullish(),
         gracePeriod: duration.nullish(),
+        skipWaitForDeleteTimeout: duration.nullish(),
+        onTimeout: z.enum(['fail', 'disable-eviction']).nullish(),
       })
       .nullish(),
     upgrade: z
@@ -73,6 +75,8 @@ function build() {
         allowSkew: z.boolean().nullish(),
         readyTimeout: duration.nullish(),
         drainServers: z.enum(['auto', 'always', 'never']).nullish(),
+        snapshot: z.boolean().nullish(),
+        snapshotRetention: z.number().int().min(1).max(100).nullish(),
       })
       .nullish(),
     lab: z.strictObject({ dir: path }).nullish(),

@@ -39,6 +39,11 @@ export interface DrainPolicy {
   /** kubectl drain --timeout, in seconds. @default 300 */ timeoutSeconds: number;
   /** kubectl drain --grace-period, seconds; undefined = the pods' own. @default undefined */
   gracePeriodSeconds: number | undefined;
+  /** kubectl drain --skip-wait-for-delete-timeout, seconds; undefined = not passed. @default undefined */
+  skipWaitForDeleteTimeoutSeconds: number | undefined;
+  /** When a PDB-respecting drain (disableEviction false) times out: `fail`, or retry it once
+   *  with --disable-eviction (deletes pods, bypassing PDBs). @default "fail" */
+  onTimeout: 'fail' | 'disable-eviction';
 }
 
 export interface K3sSettings {
@@ -61,6 +66,11 @@ export interface UpgradePolicy {
   /** Drain servers before upgrading them: auto = when another node can take their pods
    *  (several servers, or a minor upgrade with workers). @default "auto" */
   drainServers: 'auto' | 'always' | 'never';
+  /** `pct snapshot` each container before its upgrade (`pre-k3s-<version>`); a worker that fails
+   *  its health gate is rolled back to it. @default false */
+  snapshot: boolean;
+  /** How many `pre-k3s-*` snapshots to keep per container; older ones are deleted. @default 2 */
+  snapshotRetention: number;
 }
 
 export interface LabSettings {

@@ -18,6 +18,7 @@ export function drainArgs(node: string, p: DrainPolicy): string[] {
   if (p.disableEviction) args.push('--disable-eviction');
   if (p.force) args.push('--force');
   if (p.gracePeriodSeconds !== undefined) args.push(`--grace-period=${p.gracePeriodSeconds}`);
+  if (p.skipWaitForDeleteTimeoutSeconds !== undefined) args.push(`--skip-wait-for-delete-timeout=${p.skipWaitForDeleteTimeoutSeconds}`);
   args.push(`--timeout=${p.timeoutSeconds}s`);
   return args;
 }

@@ -31,8 +31,10 @@ test('GIVEN a file with every section WHEN parsed THEN every value is read and n
       force: true,
       timeoutSeconds: 90,
       gracePeriodSeconds: 45,
+      skipWaitForDeleteTimeoutSeconds: undefined,
+      onTimeout: 'fail',
     },
-    upgrade: { order: 'workers-first', allowSkew: true, readyTimeoutSeconds: 3600, drainServers: 'never' },
+    upgrade: { order: 'workers-first', allowSkew: true, readyTimeoutSeconds: 3600, drainServers: 'never', snapshot: false, snapshotRetention: 2 },
     lab: undefined,
   };
   assert.deepEqual(parse(FULL), expected);
@@ -54,8 +56,10 @@ test('GIVEN only cluster, hosts and nodes WHEN parsed THEN the documented defaul
     force: false,
     timeoutSeconds: 300,
     gracePeriodSeconds: undefined,
+    skipWaitForDeleteTimeoutSeconds: undefined,
+    onTimeout: 'fail',
   });
-  assert.deepEqual(inv.upgrade, { order: 'auto', allowSkew: false, readyTimeoutSeconds: 600, drainServers: 'auto' });
+  assert.deepEqual(inv.upgrade, { order: 'auto', allowSkew: false, readyTimeoutSeconds: 600, drainServers: 'auto', snapshot: false, snapshotRetention: 2 });
   assert.equal(inv.lab, undefined);
 });
 

@@ -64,12 +64,16 @@ const inventory: fc.Arbitrary<Inventory> = fc
       force: fc.boolean(),
       timeoutSeconds: seconds,
       gracePeriodSeconds: fc.option(seconds, { nil: undefined }),
+      skipWaitForDeleteTimeoutSeconds: fc.option(seconds, { nil: undefined }),
+      onTimeout: fc.constantFrom('fail', 'disable-eviction'),
     }),
     upgrade: fc.record({
       order: fc.constantFrom('auto', 'workers-first', 'servers-first'),
       allowSkew: fc.boolean(),
       readyTimeoutSeconds: seconds,
       drainServers: fc.constantFrom('auto', 'always', 'never'),
+      snapshot: fc.boolean(),
+      snapshotRetention: fc.integer({ min: 1, max: 100 }),
     }),
     labDir: absPath,
   })
