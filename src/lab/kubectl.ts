@@ -3,6 +3,7 @@
  * where a k3s server is up, and then sees that server's whole cluster.
  */
 import { runDrain, pickNode } from './drain.js';
+import { kubectlWait } from './kubectl-wait.js';
 import { apiCluster, findContainer } from './k3s-model.js';
 import { listJson, nodeJson, nodesTable, pdbJson, podJson } from './kube-render.js';
 import { fail, ok, type ContainerRef, type ExecContext } from './context.js';
@@ -23,6 +24,7 @@ export async function runKubectl(ctx: ExecContext, ref: ContainerRef, argv: stri
     case 'drain': return runDrain(ctx, clusterId, rest);
     case 'cordon': case 'uncordon': return cordon(ctx, clusterId, verb === 'cordon', rest);
     case 'annotate': return annotate(ctx, clusterId, rest);
+    case 'wait': return kubectlWait(ctx, ref, rest);
     default: return unsupported(args);
   }
 }

@@ -134,22 +134,40 @@ async function restart(step: Step, ctx: StepContext): Promise<string | undefined
   return undefined;
 }
 
+/**
+ * Waits for the node to report the target kubelet version and then Ready, with `kubectl wait`
+ * (a watch on the apiserver: a node that is back is noticed at once, no polling interval), in
+ * chunks of at most 10 s so progress can say what it last saw. When the API does not answer
+ * (the controller itself restarting), it retries with backoff.
+ */
 async function waitReady(step: Step, ctx: StepContext): Promise<string | undefined> {
   const timeoutMs = ctx.inventory.upgrade.readyTimeoutSeconds * 1000;
   const started = Date.now();
   let delay = ctx.poll.minMs;
   let last = 'no answer yet';
+  const conditions = [`--for=jsonpath={.status.nodeInfo.kubeletVersion}=${step.version}`, '--for=condition=Ready'];
   for (;;) {
     if (ctx.signal?.aborted) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error('aborted');
+    const left = timeoutMs - (Date.now() - started);
+    const chunkS = Math.max(1, Math.min(10, Math.ceil(left / 1000)));
+    let apiDown = false;
     try {
-      const n = await ctx.kube.node(step.node, { signal: ctx.signal, timeoutMs: 30_000 });
-      if (n === undefined) last = 'not registered in the cluster';
-      else {
-        if (n.ready && n.kubeletVersionRaw === step.version) return undefined;
-        last = `${n.ready ? 'Ready' : 'NotReady'}, kubelet ${n.kubeletVersionRaw || 'unknown'}`;
+      let met = 0;
+      for (const cond of conditions) {
+        const r = await ctx.kube.kubectl(['wait', cond, `node/${step.node}`, `--timeout=${chunkS}s`], { signal: ctx.signal, timeoutMs: chunkS * 1000 + 30_000 });
+        if (r.code !== 0) {
+          const text = oneLine(r);
+          apiDown = !/timed out waiting/.test(text);
+          last = apiDown ? (/not found/i.test(text) ? 'not registered in the cluster' : `API not answering (${text})`) : last;
+          break;
+        }
+        met++;
       }
+      if (met === conditions.length) return undefined;
+      if (!apiDown) last = await describeNode(step, ctx);
     } catch (err) {
       if (ctx.signal?.aborted) throw err;
+      apiDown = true;
       last = err instanceof ShellError && err.unreachable ? `host ${err.host} unreachable` : `API not answering (${err instanceof Error ? err.message : String(err)})`;
     }
     const elapsed = Date.now() - started;
@@ -159,8 +177,20 @@ async function waitReady(step: Step, ctx: StepContext): Promise<string | undefin
         hint: `look at the node: pct exec ${step.vmid} -- journalctl -u ${SERVICE[step.role]} -n 50 (on ${step.host}); raise upgrade.readyTimeout if it is just slow; run pve-k3s upgrade again to resume`,
       });
     }
-    await sleep(Math.min(delay, Math.max(0, timeoutMs - elapsed)), ctx.signal);
-    delay = Math.min(ctx.poll.maxMs, Math.round(delay * 1.5));
+    if (apiDown) {
+      await sleep(Math.min(delay, Math.max(0, timeoutMs - elapsed)), ctx.signal);
+      delay = Math.min(ctx.poll.maxMs, Math.round(delay * 1.5));
+    }
+  }
+}
+
+/** What the node looks like now, for progress and error messages. */
+async function describeNode(step: Step, ctx: StepContext): Promise<string> {
+  try {
+    const n = await ctx.kube.node(step.node, { signal: ctx.signal, timeoutMs: 30_000 });
+    return n === undefined ? 'not registered in the cluster' : `${n.ready ? 'Ready' : 'NotReady'}, kubelet ${n.kubeletVersionRaw || 'unknown'}`;
+  } catch (err) {
+    return `API not answering (${err instanceof Error ? err.message : String(err)})`;
   }
 }
 

@@ -54,8 +54,8 @@ export function runCli(args: string[], o: { cwd: string; env: NodeJS.ProcessEnv;
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`pve-k3s ${args.join(' ')} did not finish within ${o.timeoutMs ?? 60_000} ms\nstdout:${stdout}\nstderr:${stderr}`));
-    }, o.timeoutMs ?? 60_000);
+      reject(new Error(`pve-k3s ${args.join(' ')} did not finish within ${o.timeoutMs ?? 120_000} ms\nstdout:${stdout}\nstderr:${stderr}`));
+    }, o.timeoutMs ?? 120_000);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
