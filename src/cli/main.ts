@@ -20,6 +20,21 @@ function planOptions(cmd: Command): Command {
     .option('--allow-skew', 'allow a plan that makes a kubelet newer than its apiserver');
 }
 
+/** Drain policy, health gate and snapshot flags shared by `upgrade` and `resume` (over the inventory's). */
+function runOptions(cmd: Command): Command {
+  return cmd
+    .option('--snapshot', 'pct snapshot each container before its upgrade; roll a worker back if it fails its health gate')
+    .option('--no-snapshot', 'no snapshots, whatever upgrade.snapshot says')
+    .option('--disable-eviction', 'drain by deleting pods (bypasses PodDisruptionBudgets; the default)')
+    .option('--no-disable-eviction', 'drain by evicting pods (respects PodDisruptionBudgets)')
+    .option('--drain-timeout <duration>', 'kubectl drain --timeout (e.g. 5m)')
+    .option('--drain-force', 'kubectl drain --force: also delete pods without a controller')
+    .option('--drain-grace-period <duration>', 'kubectl drain --grace-period')
+    .option('--skip-wait-for-delete-timeout <duration>', 'kubectl drain --skip-wait-for-delete-timeout')
+    .addOption(new Option('--drain-on-timeout <action>', 'when an evicting drain times out').choices(['fail', 'disable-eviction']))
+    .option('--ready-timeout <duration>', 'how long each node may take to pass its health gate (default upgrade.readyTimeout)');
+}
+
 export function buildProgram(run: (load: () => Promise<number>) => void): Command {
   const program = new Command('pve-k3s')
     .description('k3s on Proxmox VE LXC containers: status, plans and rolling upgrades')
@@ -41,11 +56,23 @@ export function buildProgram(run: (load: () => Promise<number>) => void): Comman
     run(async () => (await import('./commands/upgrade.js')).plan(globals(cmd), opts)),
   );
 
-  planOptions(program.command('upgrade').description('rolling upgrade: workers one by one (drain, install, wait Ready, uncordon), servers as the skew rules require'))
+  const upgradeCmd = planOptions(program.command('upgrade').description('rolling upgrade: workers one by one (drain, install, wait Ready, uncordon), servers as the skew rules require'))
     .option('-y, --yes', 'do not ask for confirmation')
     .option('--dry-run', 'stop after showing the plan')
     .option('--plan <file>', 'run a plan saved with `plan -o json` (refused if the cluster changed since)')
     .action((opts, cmd: Command) => run(async () => (await import('./commands/upgrade.js')).upgrade(globals(cmd), opts)));
+  runOptions(upgradeCmd);
+
+  runOptions(
+    program
+      .command('resume')
+      .description('continue the interrupted upgrade recorded in the journal (re-reads the cluster first)')
+      .option('-y, --yes', 'do not ask for confirmation'),
+  ).action((opts, cmd: Command) => run(async () => (await import('./commands/resume.js')).resume(globals(cmd), opts)));
+  program
+    .command('abandon')
+    .description('forget the interrupted upgrade recorded in the journal, release its cluster lock, list nodes it left cordoned')
+    .action((_opts, cmd: Command) => run(async () => (await import('./commands/resume.js')).abandon(globals(cmd))));
 
   const lab = program.command('lab').description('the embedded lab: a simulated Proxmox cluster to try pve-k3s on');
   lab

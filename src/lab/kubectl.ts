@@ -77,7 +77,7 @@ function get(ctx: ExecContext, clusterId: string, args: string[]): ExecResult {
   const g = parseGet(args);
   if (typeof g === 'string') return fail(1, `${g}\n`);
   if (g.raw !== undefined) {
-    if (g.raw === '/readyz' || g.raw === '/livez' || g.raw === '/healthz') return ok('ok');
+    if (['/readyz', '/livez', '/healthz', '/readyz/etcd', '/livez/etcd'].includes(g.raw)) return ok('ok');
     return fail(1, `Error from server (NotFound): the server could not find the requested resource\n`);
   }
   const s = ctx.store.read();

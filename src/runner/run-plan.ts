@@ -13,7 +13,8 @@ import { Kube } from '../kube/kube.js';
 import { Pct } from '../proxmox/pct.js';
 import type { Shell } from '../shell/shell.js';
 import type { Emit } from './events.js';
-import { asPveError, runStep, type StepContext } from './steps.js';
+import { asPveError, RolledBackError, runStep, type StepContext } from './steps.js';
+import type { Journal, JournalRecord } from './journal.js';
 
 export interface RunOptions {
   inventory: Inventory;
@@ -25,6 +26,10 @@ export interface RunOptions {
   stopRequested?: () => boolean;
   /** Readiness poll bounds. @default {minMs: 200, maxMs: 1000} */
   poll?: { minMs: number; maxMs: number };
+  /** Records every step before and after it runs. @default none */
+  journal?: { journal: Pick<Journal, 'append'>; run: string };
+  /** Snapshot each container before its install (never embedded-etcd members). @default the inventory's upgrade.snapshot */
+  snapshot?: { enabled: boolean; retention: number };
 }
 
 export interface RunResult {
@@ -35,12 +40,16 @@ export interface RunResult {
   remaining: Step[];
   /** Nodes cordoned by pve-k3s and not uncordoned (by this run or an earlier one). */
   leftCordoned: string[];
+  /** Nodes whose install/restart ran (or was in flight) without passing the health gate: they may run either version. */
+  midUpgrade: string[];
   interrupted: boolean;
 }
 
 export async function runPlan(plan: UpgradePlan, opts: RunOptions): Promise<RunResult> {
   const { inventory, shells } = opts;
   const emit: Emit = opts.emit ?? (() => {});
+  const run = opts.journal?.run ?? '';
+  const record = (r: JournalRecord) => opts.journal?.journal.append(r);
   const pcts = new Map<string, Pct>();
   const pct = (host: string): Pct => {
     let p = pcts.get(host);
@@ -67,6 +76,10 @@ export async function runPlan(plan: UpgradePlan, opts: RunOptions): Promise<RunR
     poll: opts.poll ?? { minMs: 200, maxMs: 1000 },
     staysCordoned: (n) => stays.has(n),
     cordoned,
+    snapshot: opts.snapshot ?? { enabled: inventory.upgrade.snapshot, retention: inventory.upgrade.snapshotRetention },
+    snapshots: new Map(),
+    fromVersion: new Map(),
+    journalNote: (message, node) => record({ type: 'note', run, message, ...(node ? { node } : {}) }),
   };
 
   const steps = planSteps(plan);
@@ -74,23 +87,36 @@ export async function runPlan(plan: UpgradePlan, opts: RunOptions): Promise<RunR
   let index = 0;
   let failed: RunResult['failed'];
   let interrupted = false;
+  // Installed (or restarted) and not yet through the health gate.
+  const unverified = new Set<string>();
+  let previous: Step | undefined;
   for (const [pi, phase] of plan.phases.entries()) {
     emit({ kind: 'phase-start', phase, index: pi, total: plan.phases.length });
     for (const step of phase.steps) {
-      if (opts.stopRequested?.() || opts.signal?.aborted) {
+      // A stop request is honoured between nodes, never half way through one.
+      const boundary = previous === undefined || previous.node !== step.node || step.id.split('/')[0] !== previous.id.split('/')[0];
+      if (opts.signal?.aborted || (boundary && opts.stopRequested?.())) {
         interrupted = true;
         break;
       }
       emit({ kind: 'step-start', step, index: index++, total: steps.length });
+      record({ type: 'step-start', run, step: step.id, node: step.node });
+      if (step.kind === 'install' || step.kind === 'restart') unverified.add(step.node);
       const started = Date.now();
       try {
         const note = await runStep(step, ctx);
         completed.push(step);
+        if (step.kind === 'wait-ready') unverified.delete(step.node);
+        record({ type: 'step-done', run, step: step.id, ms: Date.now() - started, ...(note ? { note } : {}) });
         emit({ kind: 'step-done', step, ms: Date.now() - started, ...(note ? { note } : {}) });
+        previous = step;
       } catch (err) {
         const error = opts.signal?.aborted ? new InterruptedError(`interrupted during ${step.id}`, { cause: err }) : asPveError(err, step);
         failed = { step, error };
         interrupted = opts.signal?.aborted ?? false;
+        if (error instanceof RolledBackError) unverified.delete(step.node);
+        else if (step.kind === 'wait-ready') unverified.add(step.node);
+        record({ type: 'step-failed', run, step: step.id, message: error.message, interrupted });
         emit({ kind: 'step-failed', step, error });
         break;
       }
@@ -104,6 +130,7 @@ export async function runPlan(plan: UpgradePlan, opts: RunOptions): Promise<RunR
     failed,
     remaining: steps.filter((s) => !done.has(s.id)),
     leftCordoned: [...cordoned],
+    midUpgrade: [...unverified],
     interrupted,
   };
 }

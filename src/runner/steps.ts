@@ -8,6 +8,9 @@ import type { Pct } from '../proxmox/pct.js';
 import { buildBatch, parseBatch } from '../proxmox/batch.js';
 import type { Inventory } from '../inventory/types.js';
 import type { Emit } from './events.js';
+import { checkDrain } from './drain-check.js';
+import { probeHealth } from './health.js';
+import { backupDatastore, isEtcdMember, pruneSnapshots, snapshotName, takeSnapshot } from './snapshots.js';
 import {
   SERVICE,
   UNIT_DIR,
@@ -31,7 +34,18 @@ export interface StepContext {
   staysCordoned: (node: string) => boolean;
   /** Nodes this run has cordoned and not yet uncordoned. */
   cordoned: Set<string>;
+  /** upgrade.snapshot and its retention. @default {enabled: false, retention: 2} */
+  snapshot?: { enabled: boolean; retention: number };
+  /** Snapshots this run took (or found, when resuming), by node. */
+  snapshots?: Map<string, string>;
+  /** The version each node ran before this run's install step, by node (for rollback). */
+  fromVersion?: Map<string, string>;
+  /** Set when the upgrade touched this node and it failed: it may be half way (for the final report). */
+  journalNote?: (message: string, node?: string) => void;
 }
+
+/** A worker failed its health gate and was rolled back to its snapshot: it runs its old version, healthy. */
+export class RolledBackError extends RunError {}
 
 export async function runStep(step: Step, ctx: StepContext): Promise<string | undefined> {
   switch (step.kind) {
@@ -56,13 +70,20 @@ async function drain(step: Step, ctx: StepContext): Promise<string | undefined> 
     if (a.code !== 0) throw new RunError(`cannot annotate node ${step.node} before draining it: ${oneLine(a)}`, step.node, step.id, { hint: `check the cluster from ${kube.controllerName} (pve-k3s status)`, detail: a.stderr || a.stdout });
     ctx.cordoned.add(step.node);
   }
+  for (const w of await checkDrain(kube, step.node, inventory.drain, ctx.signal)) ctx.emit({ kind: 'log', level: 'warn', node: step.node, message: w });
   const timeoutMs = (inventory.drain.timeoutSeconds + 60) * 1000;
-  const r = await kube.drain(step.node, inventory.drain, { signal: ctx.signal, timeoutMs });
+  let r = await kube.drain(step.node, inventory.drain, { signal: ctx.signal, timeoutMs });
+  if (r.code !== 0 && !inventory.drain.disableEviction && inventory.drain.onTimeout === 'disable-eviction' && /global timeout reached|timed out/i.test(r.stdout + r.stderr)) {
+    const message = `drain of ${step.node} timed out on evictions (a PodDisruptionBudget?); retrying with --disable-eviction as drain.onTimeout says`;
+    ctx.emit({ kind: 'log', level: 'warn', node: step.node, message });
+    ctx.journalNote?.(message, step.node);
+    r = await kube.drain(step.node, { ...inventory.drain, disableEviction: true }, { signal: ctx.signal, timeoutMs });
+  }
   if (r.code !== 0) {
     throw new RunError(`draining ${step.node} failed: ${oneLine(r)}`, step.node, step.id, {
       hint: inventory.drain.disableEviction
         ? 'look at the pods that block it (kubectl get pods -A -o wide); set drain.force for pods without a controller'
-        : 'a PodDisruptionBudget may block eviction: raise drain.timeout, or set drain.disableEviction (deletes pods, bypassing PDBs)',
+        : 'a PodDisruptionBudget may block eviction: raise drain.timeout, set drain.onTimeout: disable-eviction (or --drain-on-timeout disable-eviction), or drain.disableEviction (deletes pods, bypassing PDBs)',
       detail: r.stdout + r.stderr,
     });
   }
@@ -111,6 +132,20 @@ export async function readInstallConfig(pct: Pct, step: Step, signal?: AbortSign
 async function install(step: Step, ctx: StepContext): Promise<string | undefined> {
   const pct = ctx.pct(step.host);
   const config = await readInstallConfig(pct, step, ctx.signal);
+  const notes: string[] = [];
+  if (step.from !== undefined) ctx.fromVersion?.set(step.node, step.from);
+  if (ctx.snapshot?.enabled && !isEtcdMember(ctx.inventory, step.node)) {
+    const name = snapshotName(step.version);
+    const how = await takeSnapshot(pct, step.node, step.vmid, name, step.id, ctx.signal);
+    ctx.snapshots?.set(step.node, name);
+    ctx.journalNote?.(`snapshot ${name} ${how === 'taken' ? 'taken' : 'already there'}`, step.node);
+    notes.push(`snapshot ${name}${how === 'exists' ? ' (already there)' : ''}`);
+  }
+  if (step.role === 'server' && ctx.inventory.nodes.filter((n) => n.role === 'server').length === 1) {
+    const where = await backupDatastore(pct, step.node, step.vmid, step.version, step.id, ctx.signal);
+    ctx.journalNote?.(`datastore backup in ${where}`, step.node);
+    notes.push(`datastore backup ${where}`);
+  }
   const script = buildInstallScript({ config, version: step.version, installScriptUrl: ctx.inventory.k3s.installScriptUrl });
   const r = await pct.execScript(step.vmid, script, { signal: ctx.signal, timeoutMs: 15 * 60_000 });
   if (r.code !== 0) {
@@ -122,7 +157,8 @@ async function install(step: Step, ctx: StepContext): Promise<string | undefined
       detail: out,
     });
   }
-  return `role ${config.role} kept${config.args.length ? ` with ${config.args.length} extra arg(s)` : ''}`;
+  notes.push(`role ${config.role} kept${config.args.length ? ` with ${config.args.length} extra arg(s)` : ''}`);
+  return notes.join('; ');
 }
 
 async function restart(step: Step, ctx: StepContext): Promise<string | undefined> {
@@ -142,56 +178,72 @@ async function restart(step: Step, ctx: StepContext): Promise<string | undefined
  */
 async function waitReady(step: Step, ctx: StepContext): Promise<string | undefined> {
   const timeoutMs = ctx.inventory.upgrade.readyTimeoutSeconds * 1000;
-  const started = Date.now();
-  let delay = ctx.poll.minMs;
-  let last = 'no answer yet';
-  const conditions = [`--for=jsonpath={.status.nodeInfo.kubeletVersion}=${step.version}`, '--for=condition=Ready'];
-  for (;;) {
-    if (ctx.signal?.aborted) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error('aborted');
-    const left = timeoutMs - (Date.now() - started);
-    const chunkS = Math.max(1, Math.min(10, Math.ceil(left / 1000)));
-    let apiDown = false;
-    try {
-      let met = 0;
-      for (const cond of conditions) {
-        const r = await ctx.kube.kubectl(['wait', cond, `node/${step.node}`, `--timeout=${chunkS}s`], { signal: ctx.signal, timeoutMs: chunkS * 1000 + 30_000 });
-        if (r.code !== 0) {
-          const text = oneLine(r);
-          apiDown = !/timed out waiting/.test(text);
-          last = apiDown ? (/not found/i.test(text) ? 'not registered in the cluster' : `API not answering (${text})`) : last;
-          break;
-        }
-        met++;
-      }
-      if (met === conditions.length) return undefined;
-      if (!apiDown) last = await describeNode(step, ctx);
-    } catch (err) {
-      if (ctx.signal?.aborted) throw err;
-      apiDown = true;
-      last = err instanceof ShellError && err.unreachable ? `host ${err.host} unreachable` : `API not answering (${err instanceof Error ? err.message : String(err)})`;
-    }
-    const elapsed = Date.now() - started;
-    ctx.emit({ kind: 'wait', step, message: last, elapsedMs: elapsed });
-    if (elapsed >= timeoutMs) {
-      throw new RunError(`node ${step.node} did not become Ready at ${step.version} within ${fmtSeconds(timeoutMs / 1000)} (last seen: ${last})`, step.node, step.id, {
-        hint: `look at the node: pct exec ${step.vmid} -- journalctl -u ${SERVICE[step.role]} -n 50 (on ${step.host}); raise upgrade.readyTimeout if it is just slow; run pve-k3s upgrade again to resume`,
+  const last = await waitHealthy(step, ctx, step.version, timeoutMs);
+  if (last === undefined) {
+    await prune(step, ctx);
+    return undefined;
+  }
+  const failed = `node ${step.node} did not pass its health gate at ${step.version} within ${fmtSeconds(timeoutMs / 1000)} (last seen: ${last})`;
+  const journal = `pct exec ${step.vmid} -- journalctl -u ${SERVICE[step.role]} -n 50 (on ${step.host})`;
+  const snap = ctx.snapshots?.get(step.node);
+  const from = ctx.fromVersion?.get(step.node);
+  if (snap !== undefined && from !== undefined && step.role === 'agent' && !isEtcdMember(ctx.inventory, step.node)) {
+    const back = await rollback(step, ctx, snap, from, timeoutMs);
+    if (back === undefined) {
+      throw new RolledBackError(`${failed}; it was rolled back to snapshot ${snap} and runs ${from} again${ctx.staysCordoned(step.node) ? '' : ', uncordoned'}`, step.node, step.id, {
+        hint: `find the cause before upgrading it again: ${journal}; the snapshot is kept; then run pve-k3s upgrade`,
       });
     }
-    if (apiDown) {
-      await sleep(Math.min(delay, Math.max(0, timeoutMs - elapsed)), ctx.signal);
-      delay = Math.min(ctx.poll.maxMs, Math.round(delay * 1.5));
-    }
+    throw new RunError(`${failed}; the rollback to snapshot ${snap} failed too: ${back}`, step.node, step.id, {
+      hint: `repair the node by hand: pct rollback ${step.vmid} ${snap} && pct start ${step.vmid} (on ${step.host}), then ${onCtl(ctx, `uncordon ${step.node}`)}`,
+    });
+  }
+  throw new RunError(failed, step.node, step.id, {
+    hint: `look at the node: ${journal}; raise upgrade.readyTimeout if it is just slow; then run pve-k3s resume`,
+  });
+}
+
+/** Polls the health gate with backoff; undefined when healthy, else the last thing seen at the timeout. */
+async function waitHealthy(step: Step, ctx: StepContext, version: string, timeoutMs: number): Promise<string | undefined> {
+  const started = Date.now();
+  let delay = ctx.poll.minMs;
+  for (;;) {
+    if (ctx.signal?.aborted) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error('aborted');
+    const last = await probeHealth(step, ctx, version);
+    if (last === undefined) return undefined;
+    const elapsed = Date.now() - started;
+    ctx.emit({ kind: 'wait', step, message: last, elapsedMs: elapsed });
+    if (elapsed >= timeoutMs) return last;
+    await sleep(Math.min(delay, Math.max(0, timeoutMs - elapsed)), ctx.signal);
+    delay = Math.min(ctx.poll.maxMs, Math.round(delay * 1.5));
   }
 }
 
-/** What the node looks like now, for progress and error messages. */
-async function describeNode(step: Step, ctx: StepContext): Promise<string> {
-  try {
-    const n = await ctx.kube.node(step.node, { signal: ctx.signal, timeoutMs: 30_000 });
-    return n === undefined ? 'not registered in the cluster' : `${n.ready ? 'Ready' : 'NotReady'}, kubelet ${n.kubeletVersionRaw || 'unknown'}`;
-  } catch (err) {
-    return `API not answering (${err instanceof Error ? err.message : String(err)})`;
-  }
+/** Worker rollback: pct rollback, pct start, wait healthy at the old version, uncordon. Returns an error message or undefined. */
+async function rollback(step: Step, ctx: StepContext, snap: string, from: string, timeoutMs: number): Promise<string | undefined> {
+  const pct = ctx.pct(step.host);
+  ctx.emit({ kind: 'log', level: 'warn', node: step.node, message: `rolling ${step.node} back to snapshot ${snap} (${from})` });
+  ctx.journalNote?.(`rollback to ${snap} started`, step.node);
+  const r = await pct.shell.run(['pct', 'rollback', String(step.vmid), snap], { signal: ctx.signal, timeoutMs: 10 * 60_000 });
+  if (r.code !== 0) return `pct rollback: ${oneLine(r)}`;
+  const st = await pct.shell.run(['pct', 'start', String(step.vmid)], { signal: ctx.signal, timeoutMs: 5 * 60_000 });
+  if (st.code !== 0 && !/already running/.test(oneLine(st))) return `pct start: ${oneLine(st)}`;
+  const last = await waitHealthy(step, ctx, from, timeoutMs);
+  if (last !== undefined) return `not healthy at ${from} after the rollback (last seen: ${last})`;
+  if (!ctx.staysCordoned(step.node)) await uncordon(step, ctx);
+  ctx.journalNote?.(`rollback to ${snap} done: runs ${from}`, step.node);
+  return undefined;
+}
+
+async function prune(step: Step, ctx: StepContext): Promise<void> {
+  if (!ctx.snapshot?.enabled || !ctx.snapshots?.has(step.node)) return;
+  const { deleted, failed } = await pruneSnapshots(ctx.pct(step.host), step.vmid, ctx.snapshot.retention, ctx.signal);
+  if (deleted.length > 0) ctx.emit({ kind: 'log', level: 'info', node: step.node, message: `deleted old snapshot(s) ${deleted.join(', ')} (upgrade.snapshotRetention ${ctx.snapshot.retention})` });
+  if (failed.length > 0) ctx.emit({ kind: 'log', level: 'warn', node: step.node, message: `could not delete old snapshot(s) ${failed.join(', ')}` });
+}
+
+function onCtl(ctx: StepContext, args: string): string {
+  return `pct exec ${ctx.kube.controllerVmid} -- /usr/local/bin/kubectl ${args} (on ${ctx.kube.pct.host})`;
 }
 
 async function uncordon(step: Step, ctx: StepContext): Promise<string | undefined> {

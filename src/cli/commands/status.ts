@@ -5,6 +5,7 @@ import { gatherFacts } from '../../facts/gather.js';
 import { resolveTarget } from '../../app/target.js';
 import { renderTable } from '../table.js';
 import { out, printDocument, withSession, type GlobalOptions } from '../context.js';
+import type { Session } from '../../app/session.js';
 
 export interface StatusFlags {
   channel?: string;
@@ -16,20 +17,23 @@ export const STATUS_API_VERSION = 'pve-k3s.io/v1';
 export async function status(g: GlobalOptions, flags: StatusFlags): Promise<number> {
   return withSession(g, async (session) => {
     const inv = session.inventory;
-    const [facts, target] = await Promise.all([
+    const [facts, target, lockRead] = await Promise.all([
       gatherFacts(inv, session.shells),
       resolveTarget({ version: flags.version ?? (flags.channel ? undefined : inv.k3s.version), channel: flags.channel ?? inv.k3s.channel, channelUrl: session.channelUrl }).then(
         (r) => ({ version: r.target.version.raw, source: r.target.source, error: undefined as string | undefined }),
         (err: unknown) => ({ version: undefined, source: undefined, error: err instanceof PveK3sError ? err.message : String(err) }),
       ),
+      clusterLock(session),
     ]);
+    const lock = facts.kubeError === undefined ? lockRead : undefined;
     const problems = [...Object.entries(facts.hostErrors).map(([h, e]) => `host ${h}: ${e}`), ...(facts.kubeError ? [`kubectl on ${facts.controller}: ${facts.kubeError}`] : [])];
     if (g.output !== 'table') {
-      await printDocument(g, statusDocument(facts, target));
+      await printDocument(g, { ...statusDocument(facts, target), lock: lock ?? null });
     } else {
       out(renderStatus(facts, target.version));
       if (target.error) out(`warning: no target version: ${target.error}\n`);
       else out(`target: ${target.version} (${target.source})${g.verbose ? `, ${facts.roundTrips} round trip(s)` : ''}\n`);
+      if (lock) out(`lock: upgrade lock held by ${lock.holder} since ${lock.since} (run ${lock.run}, expires ${lock.expires})\n`);
       for (const p of problems) out(`warning: ${p}\n`);
     }
     return problems.length > 0 ? 1 : 0;
@@ -79,4 +83,14 @@ export function statusDocument(facts: ClusterFacts, target: { version: string | 
     })),
     problems: { hosts: facts.hostErrors, kubectl: facts.kubeError ?? null },
   };
+}
+
+/** The upgrade lock (held in the cluster, see src/runner/lock.ts), or undefined when free or unreadable. */
+async function clusterLock(session: Session) {
+  const inv = session.inventory;
+  const ctrl = inv.nodes.find((n) => n.name === inv.controller);
+  const shell = ctrl ? session.shells.get(ctrl.host) : undefined;
+  if (!ctrl || !shell) return undefined;
+  const [{ Kube }, { Pct }, { readLock }] = await Promise.all([import('../../kube/kube.js'), import('../../proxmox/pct.js'), import('../../runner/lock.js')]);
+  return readLock(new Kube(new Pct(shell), ctrl.vmid, ctrl.name), ctrl.name).catch(() => undefined);
 }

@@ -5,7 +5,9 @@ import { PLAN_API_VERSION, planSteps, type UpgradePlan } from '../../core/plan-t
 import type { UpgradeOrder, Inventory } from '../../inventory/types.js';
 import { planCluster, type PlanFlags } from '../../app/plan-cluster.js';
 import { gatherFacts } from '../../facts/gather.js';
-import { runPlan, type RunResult } from '../../runner/run-plan.js';
+import type { RunResult } from '../../runner/run-plan.js';
+import type { RunSummary } from '../../runner/journal.js';
+import type { ExecuteResult } from '../../app/upgrade-run.js';
 import type { Session } from '../../app/session.js';
 import { renderPlan } from '../render-plan.js';
 import { renderStatus } from './status.js';
@@ -24,6 +26,36 @@ export interface UpgradeFlags extends PlanCommandFlags {
   yes?: boolean;
   dryRun?: boolean;
   plan?: string;
+  snapshot?: boolean;
+  disableEviction?: boolean;
+  drainTimeout?: string;
+  drainForce?: boolean;
+  drainGracePeriod?: string;
+  skipWaitForDeleteTimeout?: string;
+  drainOnTimeout?: 'fail' | 'disable-eviction';
+  readyTimeout?: string;
+}
+
+/** Applies the drain, health-gate and snapshot flags over the inventory's settings. */
+export async function applyRunFlags(inv: Inventory, f: UpgradeFlags): Promise<Inventory> {
+  const { parseDuration } = await import('../../inventory/duration.js');
+  const dur = (flag: string, v: string | undefined): number | undefined => {
+    if (v === undefined) return undefined;
+    const s = parseDuration(/^\d+$/.test(v) ? Number(v) : v);
+    if (s === undefined) throw new UsageError(`--${flag}: invalid duration "${v}"`, { hint: 'write seconds (90) or units: 90s, 5m, 1h, 1m30s' });
+    return s;
+  };
+  const drain = { ...inv.drain };
+  if (f.disableEviction !== undefined) drain.disableEviction = f.disableEviction;
+  if (f.drainForce !== undefined) drain.force = f.drainForce;
+  if (f.drainOnTimeout !== undefined) drain.onTimeout = f.drainOnTimeout;
+  drain.timeoutSeconds = dur('drain-timeout', f.drainTimeout) ?? drain.timeoutSeconds;
+  drain.gracePeriodSeconds = dur('drain-grace-period', f.drainGracePeriod) ?? drain.gracePeriodSeconds;
+  drain.skipWaitForDeleteTimeoutSeconds = dur('skip-wait-for-delete-timeout', f.skipWaitForDeleteTimeout) ?? drain.skipWaitForDeleteTimeoutSeconds;
+  const upgrade = { ...inv.upgrade };
+  if (f.snapshot !== undefined) upgrade.snapshot = f.snapshot;
+  upgrade.readyTimeoutSeconds = dur('ready-timeout', f.readyTimeout) ?? upgrade.readyTimeoutSeconds;
+  return { ...inv, drain, upgrade };
 }
 
 function planFlags(f: PlanCommandFlags): PlanFlags {
@@ -40,8 +72,11 @@ export async function plan(g: GlobalOptions, flags: PlanCommandFlags): Promise<n
 }
 
 export async function upgrade(g: GlobalOptions, flags: UpgradeFlags): Promise<number> {
-  return withSession(g, async (session) => {
+  return withSession(g, async (s0) => {
+    const session = { ...s0, inventory: await applyRunFlags(s0.inventory, flags) };
     const started = Date.now();
+    const { journalFor, refuseIfInProgress } = await import('../../app/upgrade-run.js');
+    if (!flags.dryRun) refuseIfInProgress(journalFor(session.inventory, process.env), session.inventory.cluster);
     const { plan: fresh } = await planCluster(session, planFlags(flags));
     const plan = flags.plan ? await checkSavedPlan(flags.plan, fresh) : fresh;
     const steps = planSteps(plan);
@@ -65,7 +100,7 @@ export async function upgrade(g: GlobalOptions, flags: UpgradeFlags): Promise<nu
         return 1;
       }
     }
-    const result = await runWithSignals(session, plan, g);
+    const result = await runWithSignals(session, plan, g, { order: flags.order ?? session.inventory.upgrade.order, allowSkew: flags.allowSkew ?? session.inventory.upgrade.allowSkew });
     const secs = ((Date.now() - started) / 1000).toFixed(1);
     if (json) {
       await printDocument(g, resultDocument(plan, result));
@@ -76,6 +111,7 @@ export async function upgrade(g: GlobalOptions, flags: UpgradeFlags): Promise<nu
     } else {
       process.stderr.write(failureReport(session.inventory, plan, result, g.verbose));
     }
+    if (result.lockError) process.stderr.write(`warning: could not release the cluster lock (${result.lockError}); it expires by itself\n`);
     return result.ok ? 0 : 1;
   });
 }
@@ -90,15 +126,15 @@ async function confirm(question: string): Promise<boolean> {
   }
 }
 
-/** First Ctrl-C: stop after the step in flight. Second: abort it. */
-async function runWithSignals(session: Session, plan: UpgradePlan, g: GlobalOptions): Promise<RunResult> {
+/** First Ctrl-C: stop after the node in flight. Second: abort the step in flight. */
+export async function runWithSignals(session: Session, plan: UpgradePlan, g: GlobalOptions, policy: { order: string; allowSkew: boolean }, resumes?: RunSummary): Promise<ExecuteResult> {
   const abort = new AbortController();
   let stop = false;
   const progress: Progress = process.stderr.isTTY && g.output === 'table' ? await ttyProgress(plan, process.stderr) : plainProgress((s) => process.stderr.write(s));
   const onSignal = (sig: NodeJS.Signals) => {
     if (!stop) {
       stop = true;
-      progress.emit({ kind: 'log', level: 'warn', message: `${sig}: stopping after the current step (press Ctrl-C again to abort it now)` });
+      progress.emit({ kind: 'log', level: 'warn', message: `${sig}: stopping after the current node (press Ctrl-C again to abort the step in flight now)` });
     } else {
       abort.abort(new Error(`aborted by ${sig}`));
     }
@@ -106,12 +142,16 @@ async function runWithSignals(session: Session, plan: UpgradePlan, g: GlobalOpti
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    return await runPlan(plan, {
-      inventory: session.inventory,
-      shells: session.shells,
+    const { executeUpgrade } = await import('../../app/upgrade-run.js');
+    return await executeUpgrade(session, plan, {
+      env: process.env,
       emit: (e) => progress.emit(e),
       signal: abort.signal,
       stopRequested: () => stop,
+      order: policy.order,
+      allowSkew: policy.allowSkew,
+      snapshot: { enabled: session.inventory.upgrade.snapshot, retention: session.inventory.upgrade.snapshotRetention },
+      ...(resumes ? { resumes } : {}),
     });
   } finally {
     progress.stop();
@@ -121,7 +161,7 @@ async function runWithSignals(session: Session, plan: UpgradePlan, g: GlobalOpti
 }
 
 /** How to run a command in the controller container from the user's machine. */
-function onController(inv: Inventory, argv: string): string {
+export function onController(inv: Inventory, argv: string): string {
   const ctrl = inv.nodes.find((n) => n.name === inv.controller)!;
   const host = inv.hosts.find((h) => h.name === ctrl.host)!;
   const cmd = `pct exec ${ctrl.vmid} -- /usr/local/bin/kubectl ${argv}`;
@@ -144,7 +184,15 @@ export function failureReport(inv: Inventory, plan: UpgradePlan, result: RunResu
   } else {
     lines.push('No node was left cordoned.');
   }
-  lines.push('Run `pve-k3s upgrade` again to resume: it re-reads the cluster and continues where this run stopped.');
+  const mid = result.midUpgrade ?? [];
+  if (mid.length > 0) {
+    lines.push(`Mid-upgrade (installed or restarted, health not confirmed): ${mid.join(', ')}.`);
+    for (const n of mid) {
+      const spec = inv.nodes.find((x) => x.name === n);
+      if (spec) lines.push(`    check it: pct exec ${spec.vmid} -- systemctl status ${spec.role === 'server' ? 'k3s' : 'k3s-agent'}   (on ${spec.host})`);
+    }
+  }
+  lines.push('Run `pve-k3s resume` to continue this upgrade (it re-reads the cluster first), or `pve-k3s upgrade` to plan afresh.');
   return lines.join('\n') + '\n';
 }
 
@@ -158,6 +206,7 @@ function resultDocument(plan: UpgradePlan, r: RunResult) {
     failed: r.failed ? { step: r.failed.step.id, node: r.failed.step.node, message: r.failed.error.message, hint: r.failed.error.hint ?? null } : null,
     remaining: r.remaining.map((s) => s.id),
     leftCordoned: r.leftCordoned,
+    midUpgrade: r.midUpgrade,
     interrupted: r.interrupted,
   };
 }
