@@ -19,6 +19,8 @@ export interface GatherOptions {
   signal?: AbortSignal;
   /** Per host round trip. @default 120000 */
   timeoutMs?: number;
+  /** How many `pct exec` a host runs at once during the probe. @default 8 */
+  parallel?: number;
 }
 
 interface HostProbe {
@@ -81,7 +83,7 @@ async function probeHost(shell: Shell, nodes: NodeSpec[], controller: NodeSpec |
   const commands: BatchCommand[] = [{ argv: ['pct', 'list'] }];
   for (const n of nodes) commands.push({ argv: ['pct', 'exec', String(n.vmid), '--', K3S, '--version'] });
   if (controller) commands.push({ argv: ['pct', 'exec', String(controller.vmid), '--', KUBECTL, 'get', 'nodes', '-o', 'json'] });
-  const batch = buildBatch(commands);
+  const batch = buildBatch(commands, { parallel: opts.parallel ?? 8 });
   const probe: HostProbe = { host: shell.host, list: undefined, listError: undefined, versions: new Map(), kube: undefined, error: undefined };
   let stdout: string;
   try {

@@ -44,7 +44,8 @@ export function whichInContainer(m: Machine, name: string, path: string): string
 export async function execInContainer(
   ctx: ExecContext, ref: ContainerRef, argv: string[], env: Record<string, string>, stdin: string, via: 'pct' | 'sh',
 ): Promise<ExecResult> {
-  const effect = ctx.store.update((s) => consumeFault(s, { level: 'container', host: ref.host, vmid: ref.vmid, argv }));
+  // Only take the lock (and rewrite the state) when there are faults to consider.
+  const effect = ctx.store.read().faults.length === 0 ? undefined : ctx.store.update((s) => consumeFault(s, { level: 'container', host: ref.host, vmid: ref.vmid, argv }));
   if (effect) {
     const r = await applyEffect(ctx, effect);
     if (r) return r;

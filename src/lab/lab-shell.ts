@@ -21,7 +21,8 @@ export class LabShell implements Shell {
   private async exec(argv: string[], stdin: string): Promise<RunResult> {
     const { ctx, host } = this;
     await ctx.sleep(ctx.store.read().timing.sshRttMs);
-    const effect = ctx.store.update((s) => consumeFault(s, { level: 'host', host, vmid: argvVmid(argv), argv, stdin }));
+    // Only take the lock (and rewrite the state) when there are faults to consider.
+    const effect = ctx.store.read().faults.length === 0 ? undefined : ctx.store.update((s) => consumeFault(s, { level: 'host', host, vmid: argvVmid(argv), argv, stdin }));
     if (effect) {
       const r = await applyEffect(ctx, effect);
       if (r) return r;

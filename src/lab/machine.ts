@@ -31,7 +31,41 @@ export function hostMachine(ctx: ExecContext, host: string): Machine {
     if (!h) throw new Error(`lab: host ${host} vanished`);
     return h;
   };
-  return { name: host, fs: () => get().fs, mutate: (fn) => ctx.store.update((s) => fn(get(s).fs)) };
+  // The host's /tmp is a tmpfs of this process (not persisted): probe scripts write many small
+  // files there, and rewriting the whole lab state for each would dwarf what is measured.
+  const tmp = tmpfsOf(ctx, host);
+  const view = (): FileMap => ({ ...get().fs, ...tmp });
+  return {
+    name: host,
+    fs: view,
+    mutate: (fn) => {
+      const before = get().fs;
+      const v = view();
+      const result = fn(v);
+      for (const k of Object.keys(tmp)) if (!(k in v)) delete tmp[k];
+      const persisted: FileMap = {};
+      for (const [k, e] of Object.entries(v)) {
+        if (isTmp(k)) tmp[k] = e;
+        else persisted[k] = e;
+      }
+      if (JSON.stringify(persisted) !== JSON.stringify(before)) ctx.store.update((s) => void (get(s).fs = persisted));
+      return result;
+    },
+  };
+}
+
+const TMPFS = new WeakMap<ExecContext, Map<string, FileMap>>();
+
+function isTmp(path: string): boolean {
+  return path.startsWith('/tmp/');
+}
+
+function tmpfsOf(ctx: ExecContext, host: string): FileMap {
+  let perHost = TMPFS.get(ctx);
+  if (!perHost) TMPFS.set(ctx, (perHost = new Map()));
+  let fs = perHost.get(host);
+  if (!fs) perHost.set(host, (fs = {}));
+  return fs;
 }
 
 export function machineRead(m: Machine, path: string): { content: string } | { error: string } {

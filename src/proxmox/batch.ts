@@ -4,7 +4,7 @@
  * Every argv is quoted by the one quoting helper; ids are generated here, never user text.
  */
 import { randomBytes } from 'node:crypto';
-import { quoteCommand } from '../shell/quote.js';
+import { quoteArg, quoteCommand } from '../shell/quote.js';
 import type { RunResult } from '../shell/shell.js';
 
 export interface BatchCommand {
@@ -17,7 +17,21 @@ export interface Batch {
   count: number;
 }
 
-export function buildBatch(commands: readonly BatchCommand[], nonce = randomBytes(8).toString('hex')): Batch {
+export interface BatchOptions {
+  /** Run up to this many commands at once (host-level probes; each `pct exec` costs a Perl start on a real host). @default 1 */
+  parallel?: number;
+  nonce?: string;
+}
+
+export function buildBatch(commands: readonly BatchCommand[], opts: BatchOptions | string = {}): Batch {
+  const o = typeof opts === 'string' ? { nonce: opts } : opts;
+  const nonce = o.nonce ?? randomBytes(8).toString('hex');
+  const parallel = Math.max(1, o.parallel ?? 1);
+  const script = parallel > 1 && commands.length > 1 ? parallelScript(commands, nonce, parallel) : sequentialScript(commands, nonce);
+  return { script, nonce, count: commands.length };
+}
+
+function sequentialScript(commands: readonly BatchCommand[], nonce: string): string {
   const lines: string[] = [];
   commands.forEach((c, i) => {
     lines.push(`echo '@@pve-k3s:${nonce} begin ${i}'`);
@@ -27,7 +41,31 @@ export function buildBatch(commands: readonly BatchCommand[], nonce = randomByte
     lines.push('echo');
     lines.push(`echo "@@pve-k3s:${nonce} end ${i} $rc"`);
   });
-  return { script: lines.join('\n') + '\n', nonce, count: commands.length };
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * Runs the commands as background jobs, `parallel` at a time, each writing its output and
+ * exit status to files in a fresh private directory, then prints them framed in order.
+ * Used only for host-level probes, whose output holds no secrets.
+ */
+function parallelScript(commands: readonly BatchCommand[], nonce: string, parallel: number): string {
+  const dir = `/tmp/pve-k3s-batch-${nonce}`;
+  const lines = [`d=${dir}`, 'mkdir "$d" || exit 1'];
+  commands.forEach((c, i) => {
+    const job = `${quoteCommand(c.argv)} >"$1.out" 2>&1; echo $? >"$1.rc"`;
+    lines.push(`sh -c ${quoteArg(job)} sh "$d/${i}" &`);
+    if ((i + 1) % parallel === 0) lines.push('wait');
+  });
+  lines.push('wait');
+  commands.forEach((_c, i) => {
+    lines.push(`echo '@@pve-k3s:${nonce} begin ${i}'`);
+    lines.push(`cat "$d/${i}.out"`);
+    lines.push('echo');
+    lines.push(`echo "@@pve-k3s:${nonce} end ${i} $(cat "$d/${i}.rc")"`);
+  });
+  lines.push('rm -rf "$d"');
+  return lines.join('\n') + '\n';
 }
 
 /**

@@ -52,3 +52,18 @@ test('GIVEN output that imitates the marker with another nonce WHEN parsed THEN 
   const results = parseBatch('@@pve-k3s:real begin 0\n@@pve-k3s:fake end 0 9\n\n@@pve-k3s:real end 0 0\n', batch);
   assert.deepEqual(results[0], { code: 0, stdout: '@@pve-k3s:fake end 0 9\n', stderr: '' });
 });
+
+test('GIVEN a parallel batch WHEN run by a real /bin/sh THEN results come back in order with their own status, and the work dir is removed', () => {
+  const dir = fakePct();
+  const argvs = Array.from({ length: 11 }, (_, i) => ['pct', 'exec', String(100 + i), '--', 'it\'s "quoted"', '$(x)']);
+  const batch = buildBatch(argvs.map((argv) => ({ argv })), { parallel: 4, nonce: 'par' });
+  assert.match(batch.script, /^mkdir "\$d" \|\| exit 1$/m);
+  const r = spawnSync('/bin/sh', ['-s'], { input: batch.script, env: { PATH: `${dir}:/usr/bin:/bin` }, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const results = parseBatch(r.stdout, batch);
+  results.forEach((res, i) => {
+    assert.equal(res.code, (100 + i) % 7);
+    assert.equal(res.stdout, `[exec]\n[${100 + i}]\n[--]\n[it's "quoted"]\n[$(x)]\nto stderr\nno newline at end`);
+  });
+  assert.equal(spawnSync('/bin/sh', ['-c', 'ls -d /tmp/pve-k3s-batch-par 2>/dev/null']).stdout.length, 0);
+});
