@@ -107,7 +107,7 @@ export async function executeUpgrade(session: Session, plan: UpgradePlan, o: Exe
   }
   if (o.resumes) journal.append({ type: 'run-end', run: o.resumes.run, status: 'resumed', leftCordoned: o.resumes.leftCordoned, midUpgrade: o.resumes.midUpgrade });
   journal.append({
-    type: 'run-start', run, target: plan.target.version, source: plan.target.source, order: o.order, allowSkew: o.allowSkew, holder,
+    type: 'run-start', run, target: plan.target.version, source: plan.target.source, order: o.order, allowSkew: o.allowSkew, snapshot: o.snapshot.enabled, holder,
     steps: planSteps(plan).map((s) => s.id), ...(o.resumes ? { resumes: o.resumes.run } : {}),
   });
   lock.startRenewing();

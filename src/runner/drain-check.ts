@@ -44,42 +44,47 @@ export function parsePdbs(json: unknown): PdbInfo[] {
   });
 }
 
-/** What draining `node` will run into, as warning lines (pure). */
-export function drainWarnings(node: string, pods: PodInfo[], pdbs: PdbInfo[], nodes: Map<string, KubeNodeFacts>, policy: DrainPolicy): string[] {
-  const out: string[] = [];
+export interface DrainWarning {
+  level: 'warn' | 'info';
+  message: string;
+}
+
+/** What draining `node` will run into (pure). */
+export function drainWarnings(node: string, pods: PodInfo[], pdbs: PdbInfo[], nodes: Map<string, KubeNodeFacts>, policy: DrainPolicy): DrainWarning[] {
+  const out: DrainWarning[] = [];
+  const warn = (message: string) => out.push({ level: 'warn', message });
   const moving = pods.filter((p) => p.node === node && p.ownerKind !== 'DaemonSet');
   if (moving.length === 0) return out;
   const others = [...nodes].filter(([name, n]) => name !== node && n.ready && n.schedulable).map(([name]) => name);
   const controlled = moving.filter((p) => p.ownerKind !== undefined);
   if (others.length === 0 && controlled.length > 0) {
-    out.push(`no other schedulable Ready node can take the ${controlled.length} pod(s) of ${node}: they will stay Pending until it is uncordoned`);
+    warn(`no other schedulable Ready node can take the ${controlled.length} pod(s) of ${node}: they will stay Pending until it is uncordoned`);
   }
   const orphans = moving.filter((p) => p.ownerKind === undefined);
   if (orphans.length > 0) {
     const names = orphans.map((p) => `${p.namespace}/${p.name}`).join(', ');
-    out.push(policy.force
+    warn(policy.force
       ? `pod(s) with no controller on ${node} will be deleted and NOT re-created (drain.force): ${names}`
       : `pod(s) with no controller on ${node} make the drain fail: ${names} (set drain.force or --drain-force to delete them)`);
   }
   for (const b of pdbs) {
     const hit = moving.filter((p) => p.namespace === b.namespace && Object.entries(b.matchLabels).every(([k, v]) => p.labels[k] === v));
     if (hit.length === 0 || b.disruptionsAllowed >= hit.length) continue;
-    out.push(policy.disableEviction
-      ? `PodDisruptionBudget ${b.namespace}/${b.name} allows ${b.disruptionsAllowed} disruption(s); drain.disableEviction deletes its pod(s) on ${node} anyway`
-      : `PodDisruptionBudget ${b.namespace}/${b.name} allows ${b.disruptionsAllowed} disruption(s): evicting its pod(s) on ${node} will block until drain.timeout (${policy.timeoutSeconds}s)${policy.onTimeout === 'disable-eviction' ? ', then the drain is retried deleting pods (drain.onTimeout)' : ''}`);
+    if (policy.disableEviction) out.push({ level: 'info', message: `PodDisruptionBudget ${b.namespace}/${b.name} allows ${b.disruptionsAllowed} disruption(s); drain.disableEviction deletes its pod(s) on ${node} anyway` });
+    else warn(`PodDisruptionBudget ${b.namespace}/${b.name} allows ${b.disruptionsAllowed} disruption(s): evicting its pod(s) on ${node} will block until drain.timeout (${policy.timeoutSeconds}s)${policy.onTimeout === 'disable-eviction' ? ', then the drain is retried deleting pods (drain.onTimeout)' : ''}`);
   }
   return out;
 }
 
 /** Reads pods, PDBs and nodes; any read failure becomes one warning (the drain itself still decides). */
-export async function checkDrain(kube: Kube, node: string, policy: DrainPolicy, signal?: AbortSignal): Promise<string[]> {
+export async function checkDrain(kube: Kube, node: string, policy: DrainPolicy, signal?: AbortSignal): Promise<DrainWarning[]> {
   const opts = { signal, timeoutMs: 60_000 };
   const [pods, pdbs] = await Promise.all([kube.kubectl(['get', 'pods', '-A', '-o', 'json'], opts), kube.kubectl(['get', 'pdb', '-A', '-o', 'json'], opts)]);
-  if (pods.code !== 0 || pdbs.code !== 0) return [`cannot check what draining ${node} will do: ${oneLine(pods.code !== 0 ? pods : pdbs)}`];
+  if (pods.code !== 0 || pdbs.code !== 0) return [{ level: 'warn', message: `cannot check what draining ${node} will do: ${oneLine(pods.code !== 0 ? pods : pdbs)}` }];
   try {
     const nodes = await kube.nodes(opts);
     return drainWarnings(node, parsePods(extractJson(pods.stdout)), parsePdbs(extractJson(pdbs.stdout)), nodes, policy);
   } catch (err) {
-    return [`cannot check what draining ${node} will do: ${(err as Error).message}`];
+    return [{ level: 'warn', message: `cannot check what draining ${node} will do: ${(err as Error).message}` }];
   }
 }

@@ -13,7 +13,7 @@ export const JOURNAL_VERSION = 1;
 export type RunEndStatus = 'done' | 'failed' | 'stopped' | 'resumed' | 'abandoned';
 
 export type JournalRecord =
-  | { type: 'run-start'; run: string; target: string; source: string; order: string; allowSkew: boolean; holder: string; steps: string[]; resumes?: string }
+  | { type: 'run-start'; run: string; target: string; source: string; order: string; allowSkew: boolean; snapshot?: boolean; holder: string; steps: string[]; resumes?: string }
   | { type: 'step-start'; run: string; step: string; node: string }
   | { type: 'step-done'; run: string; step: string; ms: number; note?: string }
   | { type: 'step-failed'; run: string; step: string; message: string; interrupted: boolean }
@@ -72,6 +72,8 @@ export interface RunSummary {
   source: string;
   order: string;
   allowSkew: boolean;
+  /** Whether the run took snapshots (resume keeps doing so). */
+  snapshot: boolean;
   holder: string;
   /** undefined while the run is recorded in progress (running now, or its process died). */
   status: RunEndStatus | undefined;
@@ -96,6 +98,7 @@ export function summarize(records: readonly Stamped[]): RunSummary | undefined {
     source: start.source,
     order: start.order,
     allowSkew: start.allowSkew,
+    snapshot: start.snapshot ?? false,
     holder: start.holder,
     status: undefined,
     endedAt: undefined,

@@ -5,7 +5,7 @@
  * when the annotation exists: an atomic create-if-absent. The holder renews it while running;
  * an expired lock (its holder died) may be taken over.
  */
-import { hostname } from 'node:os';
+import { hostname, userInfo } from 'node:os';
 import { PveK3sError } from '../core/errors.js';
 import type { Kube } from '../kube/kube.js';
 import { extractJson } from '../kube/nodes.js';
@@ -158,5 +158,13 @@ function lockedError(cur: LockValue, node: string): LockedError {
 
 /** Who we are, for the lock and the journal: `user@host pid N`. */
 export function holderName(): string {
-  return `${process.env['USER'] ?? process.env['LOGNAME'] ?? 'unknown'}@${hostname()} pid ${process.pid}`;
+  let user = process.env['USER'] ?? process.env['LOGNAME'];
+  if (!user) {
+    try {
+      user = userInfo().username;
+    } catch {
+      user = 'unknown';
+    }
+  }
+  return `${user}@${hostname()} pid ${process.pid}`;
 }

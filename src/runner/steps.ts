@@ -70,7 +70,7 @@ async function drain(step: Step, ctx: StepContext): Promise<string | undefined> 
     if (a.code !== 0) throw new RunError(`cannot annotate node ${step.node} before draining it: ${oneLine(a)}`, step.node, step.id, { hint: `check the cluster from ${kube.controllerName} (pve-k3s status)`, detail: a.stderr || a.stdout });
     ctx.cordoned.add(step.node);
   }
-  for (const w of await checkDrain(kube, step.node, inventory.drain, ctx.signal)) ctx.emit({ kind: 'log', level: 'warn', node: step.node, message: w });
+  for (const w of await checkDrain(kube, step.node, inventory.drain, ctx.signal)) ctx.emit({ kind: 'log', node: step.node, ...w });
   const timeoutMs = (inventory.drain.timeoutSeconds + 60) * 1000;
   let r = await kube.drain(step.node, inventory.drain, { signal: ctx.signal, timeoutMs });
   if (r.code !== 0 && !inventory.drain.disableEviction && inventory.drain.onTimeout === 'disable-eviction' && /global timeout reached|timed out/i.test(r.stdout + r.stderr)) {
@@ -153,7 +153,7 @@ async function install(step: Step, ctx: StepContext): Promise<string | undefined
     const out = redact(r.stdout + r.stderr, secrets);
     const last = out.trim().split('\n').filter(Boolean).pop() ?? `exit status ${r.code}`;
     throw new RunError(`the k3s install script failed in ${step.node} (exit ${r.code}): ${last}`, step.node, step.id, {
-      hint: `the node still runs its old k3s; see the output with --verbose, fix the cause and run pve-k3s upgrade again`,
+      hint: `the node still runs its old k3s; see the output with --verbose, fix the cause and run pve-k3s resume`,
       detail: out,
     });
   }

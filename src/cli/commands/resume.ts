@@ -23,10 +23,11 @@ function describeRun(r: RunSummary): string {
 
 export async function resume(g: GlobalOptions, flags: ResumeFlags): Promise<number> {
   return withSession(g, async (s0) => {
-    const session = { ...s0, inventory: await applyRunFlags(s0.inventory, flags) };
     const { journalFor, holderAlive } = await import('../../app/upgrade-run.js');
-    const journal = journalFor(session.inventory, process.env);
+    const journal = journalFor(s0.inventory, process.env);
     const last = journal.lastRun();
+    // The recorded run's snapshot choice holds unless a flag says otherwise.
+    const session = { ...s0, inventory: await applyRunFlags(s0.inventory, { ...flags, snapshot: flags.snapshot ?? (last?.snapshot || undefined) }) };
     if (!last || !resumable(last)) {
       out(last ? `Nothing to resume: the last upgrade of ${session.inventory.cluster} (run ${last.run}) is ${last.status}.\n` : `Nothing to resume: no upgrade of ${session.inventory.cluster} is recorded.\n`);
       return 0;
