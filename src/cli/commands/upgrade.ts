@@ -130,7 +130,7 @@ async function confirm(question: string): Promise<boolean> {
 export async function runWithSignals(session: Session, plan: UpgradePlan, g: GlobalOptions, policy: { order: string; allowSkew: boolean }, resumes?: RunSummary): Promise<ExecuteResult> {
   const abort = new AbortController();
   let stop = false;
-  const progress: Progress = process.stderr.isTTY && g.output === 'table' ? await ttyProgress(plan, process.stderr) : plainProgress((s) => process.stderr.write(s));
+  const progress: Progress = process.stderr.isTTY && (process.stderr.columns ?? 0) > 0 && (process.stderr.rows ?? 0) > 0 && g.output === 'table' ? await ttyProgress(plan, process.stderr) : plainProgress((s) => process.stderr.write(s));
   const onSignal = (sig: NodeJS.Signals) => {
     if (!stop) {
       stop = true;
