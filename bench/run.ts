@@ -241,10 +241,23 @@ const nodeBare = (() => {
 })();
 const helpMs = coldStart(['--help']);
 log(`--help cold start: ${helpMs.toFixed(0)} ms (node -e 0: ${nodeBare.toFixed(0)} ms)`);
+// `status` from a cold process on the default lab (4 nodes, 2 hosts, no injected latency).
+const statusMs = await (async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pve-k3s-bench-status-'));
+  const lab = await initLab({ dir: join(dir, 'lab') });
+  const inv = join(dir, 'pve-k3s.yaml');
+  writeFileSync(inv, renderLabInventory(lab));
+  try {
+    return coldStart(['-c', inv, 'status']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+})();
+log(`status cold start (4-node lab): ${statusMs.toFixed(0)} ms`);
 
 const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
 if (args.includes('--json')) {
-  process.stdout.write(JSON.stringify({ machine, rttMs: RTT, pctExecMs: PCT, work: WORK, rows, plan1000Ms, sshNoop, helpMs, nodeBareMs: nodeBare }, null, 2) + '\n');
+  process.stdout.write(JSON.stringify({ machine, rttMs: RTT, pctExecMs: PCT, work: WORK, rows, plan1000Ms, sshNoop, helpMs, statusMs, nodeBareMs: nodeBare }, null, 2) + '\n');
 } else {
   const out: string[] = [];
   out.push(`machine: ${machine}`);
@@ -260,5 +273,6 @@ if (args.includes('--json')) {
   out.push(`plan for 1,000 nodes: ${plan1000Ms.toFixed(1)} ms`);
   out.push(`no-op over a real OpenSSH server on 127.0.0.1, 10 nodes on 2 hosts: ${typeof sshNoop === 'string' ? sshNoop : `${sshNoop.ms.toFixed(0)} ms, ${sshNoop.roundTripsPerHost} round trip(s) per host (after the SSH connection is up)`}`);
   out.push(`pve-k3s --help cold start: ${helpMs.toFixed(0)} ms (bare node -e 0: ${nodeBare.toFixed(0)} ms)`);
+  out.push(`pve-k3s status cold start on the 4-node lab: ${statusMs.toFixed(0)} ms`);
   process.stdout.write(out.join('\n') + '\n');
 }
