@@ -15,6 +15,7 @@ import { resolve } from './vfs.js';
 import { fail, ok, type ContainerRef, type ExecContext } from './context.js';
 import { applyEffect } from './fault-effect.js';
 import type { ServiceName } from './types.js';
+import { containerMaintenance, k3sMaintenance, MAINTENANCE_PROGRAMS } from './maintenance.js';
 
 export const PCT_EXEC_PATH = '/sbin:/bin:/usr/sbin:/usr/bin';
 const INSTALL_HOOK = '__pve_k3s_lab_install';
@@ -27,7 +28,7 @@ ${INSTALL_HOOK} "$@"
 `;
 
 const SYSTEM_DIRS = ['/bin', '/usr/bin', '/sbin', '/usr/sbin'];
-const SYSTEM_PROGRAMS = new Set([...COREUTILS, 'sh', 'dash', 'env', 'systemctl', 'curl']);
+const SYSTEM_PROGRAMS = new Set([...COREUTILS, ...MAINTENANCE_PROGRAMS, 'sh', 'dash', 'env', 'systemctl', 'curl']);
 
 /** Where a bare name resolves on PATH, or undefined (k3s/kubectl live in /usr/local/bin). */
 export function whichInContainer(m: Machine, name: string, path: string): string | undefined {
@@ -62,6 +63,8 @@ export async function execInContainer(
   const args = argv.slice(1);
   const sys = SYSTEM_DIRS.some((d) => path === `${d}/${base}`) && SYSTEM_PROGRAMS.has(base);
   if (path.endsWith(`/${INSTALL_HOOK}`)) return runInstaller(ctx, ref, env, args);
+  const maint = containerMaintenance(ctx, ref, path, args, stdin);
+  if (maint) return maint;
   if (sys) {
     if (base === 'sh' || base === 'dash') return runShProgram(argv, env, stdin, shHostFor(ctx, ref, m));
     if (base === 'env') return envProgram(ctx, ref, args, env, stdin);
@@ -117,6 +120,8 @@ function k3sBinary(ctx: ExecContext, ref: ContainerRef, m: Machine, args: string
     return ok(`k3s version ${version} (${commit})\ngo version ${GO_BY_MINOR[minor] ?? 'go1.24.6'}\n`);
   }
   if (args[0] === 'kubectl') return runKubectl(ctx, ref, args.slice(1));
+  const maint = k3sMaintenance(ctx, ref, args);
+  if (maint) return maint;
   void m;
   return fail(1, `k3s: the lab does not model "k3s ${args.join(' ')}"\n`);
 }

@@ -6,11 +6,12 @@ import { coreutil, COREUTILS } from './coreutils.js';
 import { hostMachine, machineRead, machineTest, machineWrite, type Machine } from './machine.js';
 import { runPct } from './pct.js';
 import { runPvesh } from './pvesh.js';
+import { hostMaintenance } from './maintenance.js';
 import { runShProgram, type ExecResult, type ShHost } from './sh.js';
 import { fail, ok, type ExecContext } from './context.js';
 
 export const HOST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-const PROGRAMS: Record<string, string> = { pct: '/usr/sbin/pct', pvesh: '/usr/bin/pvesh', sh: '/bin/sh', dash: '/bin/dash', env: '/usr/bin/env' };
+const PROGRAMS: Record<string, string> = { pct: '/usr/sbin/pct', pvesh: '/usr/bin/pvesh', sh: '/bin/sh', dash: '/bin/dash', env: '/usr/bin/env', modprobe: '/usr/sbin/modprobe', vzdump: '/usr/bin/vzdump' };
 const location = (name: string): string | undefined => PROGRAMS[name] ?? (COREUTILS.includes(name) ? `/usr/bin/${name}` : undefined);
 
 export function whichOnHost(name: string, path: string): string | undefined {
@@ -33,6 +34,7 @@ export async function execOnHost(ctx: ExecContext, host: string, argv: string[],
   switch (base) {
     case 'pct': return runPct(ctx, host, args, stdin);
     case 'pvesh': return runPvesh(ctx, args);
+    case 'modprobe': case 'vzdump': return (await hostMaintenance(ctx, host, base, args)) ?? fail(127, `sh: 1: ${name}: not found\n`);
     case 'sh': case 'dash': return runShProgram(argv, env, stdin, hostShHost(ctx, host, m));
     case 'env': {
       const e = { ...env };

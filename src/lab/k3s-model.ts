@@ -6,6 +6,7 @@
 import { envPath, parseEnvFile, parseUnitExec, unitPath } from './k3s-files.js';
 import { readFile } from './vfs.js';
 import { kubeNode } from './world.js';
+import { onServerStart } from './maintenance.js';
 import type { ContainerState, HostState, KubeNode, LabState, ServiceName, ServiceState } from './types.js';
 
 export type ServiceStatus = 'active' | 'activating' | 'inactive' | 'failed';
@@ -147,6 +148,7 @@ export function startService(s: LabState, loc: Located, name: ServiceName, now: 
     svc.failure = 'no server URL';
   }
   if (svc.failure === undefined) ensureNode(s, svc.cluster, loc, name === 'k3s' ? 'server' : 'agent', now, host.name);
+  if (name === 'k3s' && svc.failure === undefined) onServerStart(s, loc);
   return svc;
 }
 

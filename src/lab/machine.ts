@@ -1,5 +1,6 @@
 /** A Proxmox host or a container seen as a machine: a hostname and a file system in the state. */
 import { findContainer } from './k3s-model.js';
+import { absorbVirtual, hostVirtualFiles } from './maintenance.js';
 import { isDir, readFile, resolve, writeFile, describe } from './vfs.js';
 import type { ContainerRef, ExecContext } from './context.js';
 import type { FileMap } from './types.js';
@@ -34,21 +35,27 @@ export function hostMachine(ctx: ExecContext, host: string): Machine {
   // The host's /tmp is a tmpfs of this process (not persisted): probe scripts write many small
   // files there, and rewriting the whole lab state for each would dwarf what is measured.
   const tmp = tmpfsOf(ctx, host);
-  const view = (): FileMap => ({ ...get().fs, ...tmp });
+  // /etc/pve/lxc/<vmid>.conf, /etc/pve/storage.cfg and /proc/modules are virtual (maintenance.ts).
+  const virtual = (): FileMap => hostVirtualFiles(ctx.store.read(), get());
+  const view = (): FileMap => ({ ...get().fs, ...virtual(), ...tmp });
   return {
     name: host,
     fs: view,
     mutate: (fn) => {
       const before = get().fs;
-      const v = view();
+      const virt = virtual();
+      const v = { ...before, ...virt, ...tmp };
       const result = fn(v);
       for (const k of Object.keys(tmp)) if (!(k in v)) delete tmp[k];
       const persisted: FileMap = {};
+      const changed: Record<string, string> = {};
       for (const [k, e] of Object.entries(v)) {
         if (isTmp(k)) tmp[k] = e;
+        else if (virt[k]) { if (virt[k].content !== e.content) changed[k] = e.content; }
         else persisted[k] = e;
       }
-      if (JSON.stringify(persisted) !== JSON.stringify(before)) ctx.store.update((s) => void (get(s).fs = persisted));
+      const dirty = Object.keys(changed).length > 0;
+      if (dirty || JSON.stringify(persisted) !== JSON.stringify(before)) ctx.store.update((s) => { get(s).fs = persisted; if (dirty) absorbVirtual(get(s), changed); });
       return result;
     },
   };

@@ -219,4 +219,6 @@ export interface LabState {
   /** Counter for generated names. */
   seq: number;
   init: LabInitRecord;
+  /** Backups and doctor conditions (src/lab/maintenance.ts); absent = healthy. */
+  maintenance?: import('./maintenance.js').LabMaintenanceState;
 }

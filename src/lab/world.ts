@@ -6,6 +6,7 @@ import { DEFAULT_CHANNELS } from './catalog.js';
 import { BIN, envPath, renderEnvFile, renderUnit, unitPath } from './k3s-files.js';
 import { clusterToken, hexId, suffix, uid } from './ids.js';
 import { mkdirp, newFs } from './vfs.js';
+import { ensureDatastoreFiles } from './maintenance.js';
 import type {
   ContainerState, FileMap, HostState, K3sInstall, KubeCluster, KubeNode, LabInitRecord, LabState, LabTiming, Pod,
   ServiceName,
@@ -65,6 +66,7 @@ export function buildWorld(init: LabInitRecord, now = Date.now()): LabState {
       ct.fs['/var/lib/rancher/k3s/server/token'] = { content: `${token}\n`, mode: 0o600 };
       ct.fs['/var/lib/rancher/k3s/server/node-token'] = { content: `${token}\n`, mode: 0o600 };
       ct.fs['/etc/rancher/k3s/k3s.yaml'] = { content: kubeconfig(), mode: 0o600 };
+      ensureDatastoreFiles(ct);
     }
     host.containers.push(ct);
     cluster.nodes[p.name] = kubeNode(p, init.servers, now - 30 * DAY);
