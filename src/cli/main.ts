@@ -94,6 +94,24 @@ export function buildProgram(run: (load: () => Promise<number>) => void): Comman
     .command('status')
     .description('show the lab\'s hosts and containers as the simulation sees them')
     .action((_opts, cmd: Command) => run(async () => (await import('./commands/lab.js')).labStatus(globals(cmd))));
+  program
+    .command('backup')
+    .description('back up each server\'s k3s token and datastore onto this machine (dated, checksummed; optional vzdump)')
+    .option('--keep <n>', 'keep only the newest n backups of the cluster')
+    .option('--to <dir>', 'where backups go (default: <state dir>/backups/<cluster>)')
+    .option('--offline', 'without sqlite3 in the container: copy state.db with k3s stopped for a moment')
+    .option('--vzdump', 'also back up every node\'s container with vzdump, followed to its end')
+    .addOption(new Option('--mode <mode>', 'vzdump mode').choices(['snapshot', 'suspend', 'stop']))
+    .option('--storage <storage>', 'vzdump target storage (default: vzdump\'s)')
+    .action((opts, cmd: Command) => run(async () => (await import('./commands/backup.js')).backup(globals(cmd), opts)));
+
+  program
+    .command('restore')
+    .description('restore a backup\'s datastore and token (plan shown first; refuses a backup whose checksums do not match)')
+    .argument('<backup>', 'the backup directory')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .action((dir: string, opts, cmd: Command) => run(async () => (await import('./commands/backup.js')).restore(globals(cmd), dir, opts)));
+
   return program;
 }
 

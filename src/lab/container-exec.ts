@@ -15,7 +15,7 @@ import { resolve } from './vfs.js';
 import { fail, ok, type ContainerRef, type ExecContext } from './context.js';
 import { applyEffect } from './fault-effect.js';
 import type { ServiceName } from './types.js';
-import { containerMaintenance, k3sMaintenance, MAINTENANCE_PROGRAMS } from './maintenance.js';
+import { containerMaintenance, k3sMaintenance, MAINTENANCE_PROGRAMS, onServerStop } from './maintenance.js';
 
 export const PCT_EXEC_PATH = '/sbin:/bin:/usr/sbin:/usr/bin';
 const INSTALL_HOOK = '__pve_k3s_lab_install';
@@ -158,7 +158,7 @@ async function systemctl(ctx: ExecContext, ref: ContainerRef, args: string[]): P
         const svc = loc && known(u) ? loc.ct.k3s.services[u] : undefined;
         if (!loc || !svc || !known(u)) return 'missing';
         if (verb === 'enable' || verb === 'disable') { svc.enabled = verb === 'enable'; return 'done'; }
-        if (verb === 'stop') { stopService(loc.ct, u); return 'done'; }
+        if (verb === 'stop') { if (u === 'k3s' && svc.running) onServerStop(s, loc.ct); stopService(loc.ct, u); return 'done'; }
         if (verb === 'start' && svc.running && svc.failure === undefined) return 'done';
         startService(s, loc, u, now);
         return 'started';

@@ -77,6 +77,13 @@ export function onServerStart(s: LabState, loc: Located): void {
   db.content = LIVE;
 }
 
+/** Called when a k3s server stops: SQLite's file now holds the data (a copy taken now is consistent). */
+export function onServerStop(s: LabState, ct: ContainerState): void {
+  const cluster = ct.k3s.dataCluster;
+  if (cluster === undefined || datastoreKind(ct) !== 'sqlite' || !ct.fs[STATE_DB]) return;
+  ct.fs[STATE_DB] = { content: snapshotText('sqlite', cluster, s.clusters[cluster]), mode: 0o600 };
+}
+
 function snapshotText(kind: 'sqlite' | 'etcd', cluster: string, kube: KubeCluster | undefined): string {
   return `${HEADER}${kind}\n${JSON.stringify({ cluster, kube: kube ?? { nodes: {}, pods: [], pdbs: [] } })}\n`;
 }
