@@ -112,6 +112,13 @@ export function buildProgram(run: (load: () => Promise<number>) => void): Comman
     .option('-y, --yes', 'do not ask for confirmation')
     .action((dir: string, opts, cmd: Command) => run(async () => (await import('./commands/backup.js')).restore(globals(cmd), dir, opts)));
 
+  program
+    .command('doctor')
+    .description('check the known problems of k3s in Proxmox LXC; each failure with its cause and fix')
+    .argument('[node]', 'check only this node (and its host)')
+    .option('--fix', 'apply the safe fixes (shown first)')
+    .action((node: string | undefined, opts, cmd: Command) => run(async () => (await import('./commands/doctor.js')).doctor(globals(cmd), node, opts)));
+
   return program;
 }
 

@@ -1,0 +1,79 @@
+/** `pve-k3s doctor [node] [--fix]`: the known k3s-in-LXC problems, each with cause and fix. */
+import { UsageError } from '../../core/errors.js';
+import { out, printDocument, withSession, type GlobalOptions } from '../context.js';
+import type { CheckResult } from '../../maintenance/doctor.js';
+
+export interface DoctorFlags {
+  fix?: boolean;
+}
+
+export const DOCTOR_API_VERSION = 'pve-k3s.io/v1';
+
+export async function doctor(g: GlobalOptions, node: string | undefined, flags: DoctorFlags): Promise<number> {
+  return withSession(g, async (session) => {
+    const inv = session.inventory;
+    if (node !== undefined && !inv.nodes.some((n) => n.name === node)) {
+      throw new UsageError(`no node "${node}" in the inventory`, { hint: `nodes: ${inv.nodes.map((n) => n.name).join(', ')}` });
+    }
+    const { gatherFacts } = await import('../../facts/gather.js');
+    const { probeForDoctor, runChecks, applyFixes, describeFix } = await import('../../maintenance/doctor.js');
+    const { upgradeState } = await import('../../maintenance/upgrade-state.js');
+    const { stateDir } = await import('../../inventory/index.js');
+    const facts = await gatherFacts(inv, session.shells);
+    const hosts = await probeForDoctor(inv, session.shells, facts);
+    const results = runChecks({ inv, facts, hosts, upgrade: upgradeState(stateDir(process.env), inv.cluster, facts), ...(node !== undefined ? { only: node } : {}) });
+    const problems = results.filter((r) => r.status === 'fail' || r.status === 'warn');
+    const fixes = problems.flatMap((r) => (r.autoFix ? [r.autoFix] : []));
+    let fixed: Awaited<ReturnType<typeof applyFixes>> = [];
+    if (g.output !== 'table') {
+      if (flags.fix && fixes.length > 0) fixed = await applyFixes(inv, session.shells, fixes);
+      await printDocument(g, {
+        apiVersion: DOCTOR_API_VERSION, kind: 'DoctorReport', cluster: inv.cluster,
+        summary: { ok: results.filter((r) => r.status === 'ok').length, warn: results.filter((r) => r.status === 'warn').length, fail: results.filter((r) => r.status === 'fail').length, skip: results.filter((r) => r.status === 'skip').length },
+        results: results.map(({ autoFix, ...r }) => ({ ...r, fixable: autoFix !== undefined })),
+        fixes: fixed.map((f) => ({ fix: describeFix(f.fix), ok: f.ok, message: f.message })),
+      });
+    } else {
+      out(renderDoctor(results));
+      if (fixes.length > 0 && !flags.fix) out(`\n${fixes.length} of these can be fixed safely: run pve-k3s doctor --fix\n`);
+      if (flags.fix) {
+        if (fixes.length === 0) out('\nNothing that --fix can repair.\n');
+        else {
+          out('\nApplying the safe fixes:\n');
+          for (const f of fixes) out(`  - ${describeFix(f)}\n`);
+          fixed = await applyFixes(inv, session.shells, fixes);
+          for (const f of fixed) out(`  ${f.ok ? 'fixed' : 'FAILED'}: ${describeFix(f.fix)}: ${f.message}\n`);
+        }
+      }
+    }
+    if (fixed.some((f) => !f.ok)) return 1;
+    return problems.length > 0 && !(flags.fix && fixed.length > 0 && problems.every((p) => p.autoFix)) ? 1 : 0;
+  });
+}
+
+const LABEL: Record<CheckResult['status'], string> = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL', skip: 'skip' };
+
+/** Passing checks one line per check; each problem with its cause and fix. */
+export function renderDoctor(results: readonly CheckResult[]): string {
+  const lines: string[] = [];
+  const checks = [...new Set(results.map((r) => r.check))];
+  const width = Math.max(...checks.map((c) => c.length));
+  for (const c of checks) {
+    const rs = results.filter((r) => r.check === c);
+    const bad = rs.filter((r) => r.status === 'fail' || r.status === 'warn');
+    const okCount = rs.filter((r) => r.status === 'ok').length;
+    if (bad.length === 0) {
+      const one = rs.length === 1 ? rs[0] : undefined;
+      lines.push(`${okCount > 0 ? LABEL.ok : LABEL.skip}  ${c.padEnd(width)}  ${one ? `${one.scope}: ${one.message}` : `${okCount} of ${rs.length} ok${rs.length > okCount ? ` (${rs.length - okCount} skipped)` : ''}`}`);
+      continue;
+    }
+    for (const r of bad) {
+      lines.push(`${LABEL[r.status]}  ${c.padEnd(width)}  ${r.scope}: ${r.message}`);
+      if (r.cause) lines.push(`${' '.repeat(width + 8)}cause: ${r.cause}`);
+      if (r.fix) lines.push(`${' '.repeat(width + 8)}fix:   ${r.fix}${r.autoFix ? ' [--fix]' : ''}`);
+    }
+  }
+  const n = (s: CheckResult['status']) => results.filter((r) => r.status === s).length;
+  lines.push('', `${n('fail')} failed, ${n('warn')} warning(s), ${n('ok')} ok, ${n('skip')} skipped`);
+  return lines.join('\n') + '\n';
+}
