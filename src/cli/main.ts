@@ -50,6 +50,9 @@ export function buildProgram(run: (load: () => Promise<number>) => void): Comman
     .description('show each node: role, Proxmox host, container, versions, Ready, schedulable, target')
     .option('--channel <name>', 'channel for the target column')
     .option('--version <version>', 'pinned target for the target column')
+    .option('--check', 'one Nagios-style line; exit 0 ok, 1 warning, 2 critical (for cron and monitors)')
+    .option('--watch [seconds]', 'refresh every few seconds (default 5) until Ctrl-C')
+    .option('--iterations <n>', 'with --watch: stop after n refreshes')
     .action((opts, cmd: Command) => run(async () => (await import('./commands/status.js')).status(globals(cmd), opts)));
 
   planOptions(program.command('plan').description('show what an upgrade would do (nothing is changed)')).action((opts, cmd: Command) =>
@@ -118,6 +121,46 @@ export function buildProgram(run: (load: () => Promise<number>) => void): Comman
     .argument('[node]', 'check only this node (and its host)')
     .option('--fix', 'apply the safe fixes (shown first)')
     .action((node: string | undefined, opts, cmd: Command) => run(async () => (await import('./commands/doctor.js')).doctor(globals(cmd), node, opts)));
+
+  program
+    .command('metrics')
+    .description('Prometheus text exposition: node up/ready/versions, last backup, pending upgrade')
+    .option('--listen <addr>', 'serve it over HTTP at /metrics, e.g. 127.0.0.1:9480 (":9480" = every interface)')
+    .action((opts, cmd: Command) => run(async () => (await import('./commands/metrics.js')).metrics(globals(cmd), opts)));
+
+  program
+    .command('discover')
+    .description('find the k3s nodes among the LXC containers of a Proxmox host or cluster; print or write (update) an inventory')
+    .option('--host <dest>', 'a Proxmox host: ssh destination, `local`, or lab:<host> (repeat for each node to look into)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--tag <tag>', 'keep containers with this Proxmox tag', 'k3s')
+    .option('--all', 'keep every container that runs a k3s service, tagged or not')
+    .option('--write <file>', 'write the inventory to FILE, updating it in place if it exists (default: print it)')
+    .option('--cluster <name>', 'cluster name for a new inventory', 'k3s')
+    .option('--ssh-config <file>', 'ssh config file for --host destinations (ssh -F)')
+    .option('--lab-dir <dir>', 'the lab for lab:<host> (default: the inventory\'s lab, else the one `lab init` makes)')
+    .option('--api <url>', 'list containers through the Proxmox REST API (https://host:8006); token from $PVE_API_TOKEN or --api-token-file')
+    .option('--api-token-file <file>', 'file holding the API token USER@REALM!TOKENID=UUID')
+    .option('--ca <file>', 'verify the API\'s certificate against this CA (e.g. /etc/pve/pve-root-ca.pem)')
+    .option('--fingerprint <sha256>', 'pin the API\'s certificate by its SHA-256 fingerprint (pvenode cert info)')
+    .option('--insecure', 'do not verify the API\'s certificate')
+    .action((opts, cmd: Command) => run(async () => (await import('./commands/discover.js')).discoverCommand(globals(cmd), opts)));
+  program
+    .command('import')
+    .description('convert another tool\'s inventory into a pve-k3s inventory')
+    .command('ansible')
+    .description('an Ansible inventory (INI or YAML): k3s-io/k3s-ansible, techno-tim, or vmid/pve_host host vars')
+    .argument('<inventory>', 'the Ansible inventory file')
+    .option('--out <file>', 'write the pve-k3s inventory here (default: print it)')
+    .option('--cluster <name>', 'cluster name (default: from the file name)')
+    .option('--force', 'overwrite --out if it exists')
+    .action((file: string, opts, cmd: Command) => run(async () => (await import('./commands/import.js')).importAnsible(globals(cmd), file, opts)));
+  lab
+    .command('migrate')
+    .description('move a lab container to another lab host, like pct migrate')
+    .argument('<vmid>', 'the container')
+    .argument('<host>', 'the lab host to move it to')
+    .option('--restart', 'a running container: stop, move, start (pct migrate --restart)')
+    .action((vmid: string, host: string, opts, cmd: Command) => run(async () => (await import('./commands/lab-migrate.js')).labMigrate(globals(cmd), vmid, host, opts)));
 
   return program;
 }

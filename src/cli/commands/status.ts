@@ -1,6 +1,6 @@
 /** `pve-k3s status`: one row per node, from one round trip per Proxmox host. */
 import type { ClusterFacts, NodeFacts } from '../../core/facts.js';
-import { PveK3sError } from '../../core/errors.js';
+import { PveK3sError, UsageError } from '../../core/errors.js';
 import { gatherFacts } from '../../facts/gather.js';
 import { resolveTarget } from '../../app/target.js';
 import { renderTable } from '../table.js';
@@ -10,12 +10,43 @@ import type { Session } from '../../app/session.js';
 export interface StatusFlags {
   channel?: string;
   version?: string;
+  /** One Nagios-style line; exit 0 ok, 1 warning, 2 critical. */
+  check?: boolean;
+  /** Refresh every N seconds (true = 5). */
+  watch?: string | boolean;
+  /** With --watch: stop after this many refreshes. */
+  iterations?: string;
 }
 
 export const STATUS_API_VERSION = 'pve-k3s.io/v1';
 
 export async function status(g: GlobalOptions, flags: StatusFlags): Promise<number> {
-  return withSession(g, async (session) => {
+  if (flags.watch === undefined || flags.watch === false) return withSession(g, (session) => statusOnce(g, flags, session));
+  const seconds = flags.watch === true ? 5 : Number(flags.watch);
+  const max = flags.iterations === undefined ? Infinity : Number(flags.iterations);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`--watch takes a number of seconds, got "${String(flags.watch)}"`);
+  if (!(max >= 1)) throw new UsageError(`--iterations must be at least 1, got "${String(flags.iterations)}"`);
+  const stop = new AbortController();
+  const onSig = () => stop.abort();
+  process.once('SIGINT', onSig);
+  try {
+    return await withSession(g, async (session) => {
+      let code = 0;
+      for (let i = 0; i < max && !stop.signal.aborted; i++) {
+        if (process.stdout.isTTY && g.output === 'table' && !flags.check) out('\x1b[H\x1b[2J');
+        code = await statusOnce(g, flags, session);
+        if (g.output === 'table' && !flags.check) out(`(every ${seconds}s, ${new Date().toISOString()}; Ctrl-C to stop)\n`);
+        if (i + 1 < max) await new Promise<void>((res) => { const t = setTimeout(res, seconds * 1000); stop.signal.addEventListener('abort', () => { clearTimeout(t); res(); }, { once: true }); });
+      }
+      return stop.signal.aborted ? 0 : code;
+    });
+  } finally {
+    process.off('SIGINT', onSig);
+  }
+}
+
+async function statusOnce(g: GlobalOptions, flags: StatusFlags, session: Session): Promise<number> {
+  {
     const inv = session.inventory;
     const [facts, target, lockRead] = await Promise.all([
       gatherFacts(inv, session.shells),
@@ -26,18 +57,51 @@ export async function status(g: GlobalOptions, flags: StatusFlags): Promise<numb
       clusterLock(session),
     ]);
     const lock = facts.kubeError === undefined ? lockRead : undefined;
+    const health = await clusterHealth(session, facts, lock !== undefined);
+    if (flags.check) {
+      const { checkLine } = await import('../../maintenance/health.js');
+      const c = checkLine(inv.cluster, health);
+      out(`${c.line}\n`);
+      return c.code;
+    }
     const problems = [...Object.entries(facts.hostErrors).map(([h, e]) => `host ${h}: ${e}`), ...(facts.kubeError ? [`kubectl on ${facts.controller}: ${facts.kubeError}`] : [])];
     if (g.output !== 'table') {
-      await printDocument(g, { ...statusDocument(facts, target), lock: lock ?? null });
+      await printDocument(g, { ...statusDocument(facts, target), lock: lock ?? null, health: { status: health.severity, problems: health.items, lastBackup: health.lastBackup === undefined ? null : new Date(health.lastBackup).toISOString(), upgradeInProgress: health.upgradeInProgress } });
     } else {
       out(renderStatus(facts, target.version));
       if (target.error) out(`warning: no target version: ${target.error}\n`);
       else out(`target: ${target.version} (${target.source})${g.verbose ? `, ${facts.roundTrips} round trip(s)` : ''}\n`);
       if (lock) out(`lock: upgrade lock held by ${lock.holder} since ${lock.since} (run ${lock.run}, expires ${lock.expires})\n`);
       for (const p of problems) out(`warning: ${p}\n`);
+      out(renderHealth(health));
     }
     return problems.length > 0 ? 1 : 0;
-  });
+  }
+}
+
+/** The health summary under the table. */
+export function renderHealth(h: import('../../maintenance/health.js').Health, now = Date.now()): string {
+  const backup = h.lastBackup === undefined ? 'none' : `${new Date(h.lastBackup).toISOString()} (${ageText(now - h.lastBackup)} ago)`;
+  const lines = [`health: ${h.severity.toUpperCase()} (${h.ready}/${h.nodes} Ready; last backup: ${backup})`];
+  for (const i of h.items) lines.push(`  ${i.severity}: ${i.text}`);
+  return lines.join('\n') + '\n';
+}
+
+function ageText(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  return s < 120 ? `${s}s` : s < 7200 ? `${Math.round(s / 60)}m` : s < 172_800 ? `${Math.round(s / 3600)}h` : `${Math.round(s / 86_400)}d`;
+}
+
+/** Health from the facts, the newest local backup and the upgrade journal (issue 7). */
+export async function clusterHealth(session: Session, facts: ClusterFacts, locked: boolean) {
+  const [{ assessHealth }, { upgradeState }, { lastBackupTime, defaultBackupRoot }, { stateDir }] = await Promise.all([
+    import('../../maintenance/health.js'), import('../../maintenance/upgrade-state.js'), import('../../maintenance/backup-store.js'), import('../../inventory/index.js'),
+  ]);
+  const dir = stateDir(process.env);
+  const cluster = session.inventory.cluster;
+  const up = upgradeState(dir, cluster, facts);
+  if (locked) up.inProgress = true;
+  return assessHealth(facts, lastBackupTime(defaultBackupRoot(dir, cluster), cluster), up);
 }
 
 function cell(n: NodeFacts): { installed: string; kubelet: string; ready: string; sched: string } {
