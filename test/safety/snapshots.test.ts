@@ -24,7 +24,7 @@ test('GIVEN --snapshot WHEN upgrade runs THEN each container gets pre-k3s-<versi
     const backup = fs['/var/lib/pve-k3s/backup/pre-k3s-v1-33-5-k3s1/token'];
     assert.equal(backup?.content, fs['/var/lib/rancher/k3s/server/token']?.content);
     assert.equal(backup?.mode, 0o600);
-    assert.match(r.stderr, /k3s-ctrl-1: install done \(\d+\.\ds\): datastore backup \/var\/lib\/pve-k3s\/backup\/pre-k3s-v1-33-5-k3s1 \(token\); snapshot pre-k3s-v1-33-5-k3s1; role server kept$|k3s-ctrl-1: install done \(\d+\.\ds\): snapshot pre-k3s-v1-33-5-k3s1; datastore backup \/var\/lib\/pve-k3s\/backup\/pre-k3s-v1-33-5-k3s1 \(token\); role server kept$/m);
+    assert.match(r.stderr, /k3s-ctrl-1: install done \(\d+\.\ds\): datastore backup \/var\/lib\/pve-k3s\/backup\/pre-k3s-v1-33-5-k3s1 \(token(, state\.db)?\); snapshot pre-k3s-v1-33-5-k3s1; role server kept$|k3s-ctrl-1: install done \(\d+\.\ds\): snapshot pre-k3s-v1-33-5-k3s1; datastore backup \/var\/lib\/pve-k3s\/backup\/pre-k3s-v1-33-5-k3s1 \(token(, state\.db)?\); role server kept$/m);
     assert.ok(!r.stderr.includes(fs['/var/lib/rancher/k3s/server/token']!.content.trim()), 'the token is never printed');
     assert.ok(journal(f).some((x) => x.type === 'note' && x.message === 'snapshot pre-k3s-v1-33-5-k3s1 taken'));
   });
