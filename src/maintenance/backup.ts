@@ -81,7 +81,8 @@ export function pullScript(datastore: Datastore, how: 'sqlite3' | 'offline', sna
   const lines = [`rm -rf ${d}`, `mkdir -p ${d}`, `chmod 700 ${d}`];
   let data: string;
   if (datastore === 'etcd') {
-    lines.push('set -e', `${K3S_BIN} etcd-snapshot save --name ${quoteArg(snapshotName)} >${d}/save.log 2>&1 || { cat ${d}/save.log >&2; exit 1; }`);
+    // Its log goes to stderr (shown only when it fails); set -e stops the script there.
+    lines.push('set -e', `${K3S_BIN} etcd-snapshot save --name ${quoteArg(snapshotName)} >&2`);
     lines.push(`f=$(ls ${SNAPSHOT_DIR} | grep ${quoteArg(`^${snapshotName}-`)} | tail -n 1)`, 'test -n "$f"');
     data = `${SNAPSHOT_DIR}/$f`;
     lines.push(`echo "@@${nonce} name $f"`);
