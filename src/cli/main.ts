@@ -135,7 +135,7 @@ export function buildProgram(run: (load: () => Promise<number>) => void): Comman
     .option('--tag <tag>', 'keep containers with this Proxmox tag', 'k3s')
     .option('--all', 'keep every container that runs a k3s service, tagged or not')
     .option('--write <file>', 'write the inventory to FILE, updating it in place if it exists (default: print it)')
-    .option('--cluster <name>', 'cluster name for a new inventory', 'k3s')
+    .option('--cluster <name>', 'cluster name for a new inventory (default: k3s)')
     .option('--ssh-config <file>', 'ssh config file for --host destinations (ssh -F)')
     .option('--lab-dir <dir>', 'the lab for lab:<host> (default: the inventory\'s lab, else the one `lab init` makes)')
     .option('--api <url>', 'list containers through the Proxmox REST API (https://host:8006); token from $PVE_API_TOKEN or --api-token-file')
