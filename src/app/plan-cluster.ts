@@ -4,6 +4,7 @@ import type { ClusterFacts } from '../core/facts.js';
 import { planUpgrade, type PlanPolicy } from '../core/planner.js';
 import type { UpgradePlan } from '../core/plan-types.js';
 import { gatherFacts } from '../facts/gather.js';
+import { withRelocations } from '../facts/locate.js';
 import type { UpgradeOrder } from '../inventory/types.js';
 import type { Session } from './session.js';
 import { resolveTarget, type ResolvedTarget } from './target.js';
@@ -33,6 +34,8 @@ export async function planCluster(session: Session, flags: PlanFlags, signal?: A
     resolveTarget({ version: flags.version ?? (flags.channel ? undefined : inv.k3s.version), channel: flags.channel ?? inv.k3s.channel, channelUrl: session.channelUrl }, signal),
     gatherFacts(inv, session.shells, signal ? { signal } : {}),
   ]);
+  // Migrated containers: later steps (the controller's kubectl, snapshots) use their real host.
+  if (facts.relocated) session.inventory = withRelocations(inv, facts.relocated);
   const policy = policyFor(session, flags);
   let plan: UpgradePlan;
   try {

@@ -47,4 +47,18 @@ export interface ClusterFacts {
   hostErrors: Record<string, string>;
   /** Remote round trips spent gathering (for --verbose and benchmarks). */
   roundTrips: number;
+  /** Nodes found on another Proxmox host than the inventory says (migrated); their facts use the real host. */
+  relocated?: Relocation[];
+}
+
+/** A container found on another Proxmox node than the inventory names (src/facts/locate.ts). */
+export interface Relocation {
+  node: string;
+  vmid: number;
+  /** The host the inventory names. */
+  from: string;
+  /** The Proxmox node that holds it now. */
+  to: string;
+  /** `to` is declared under the inventory's hosts (so it was probed). */
+  declared: boolean;
 }

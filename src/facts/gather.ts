@@ -12,6 +12,7 @@ import type { Shell } from '../shell/shell.js';
 import { KUBECTL } from '../kube/kube.js';
 import { parseNodeList } from '../kube/nodes.js';
 import { PveK3sError } from '../core/errors.js';
+import { locateMoved } from './locate.js';
 
 export const K3S = '/usr/local/bin/k3s';
 
@@ -43,12 +44,16 @@ export async function gatherFacts(inv: Inventory, shells: ReadonlyMap<string, Sh
     }),
   );
   const byHost = new Map(probes.map((p) => [p.host, p]));
-  const kubeProbe = probes.find((p) => p.kube !== undefined)?.kube;
+  // A container missing from its host may have migrated: find it (extra round trips only then).
+  const moved = await locateMoved(inv, shells, byHost, (shell, ns, ctrl) => probeHost(shell, ns, ctrl, opts), opts);
+  const movedCtrl = controller ? moved.probes.get(controller.name)?.kube : undefined;
+  const kubeProbe = movedCtrl ?? probes.find((p) => p.kube !== undefined)?.kube;
   const hostErrors: Record<string, string> = {};
   for (const p of probes) if (p.error !== undefined) hostErrors[p.host] = p.error;
 
-  const nodes: NodeFacts[] = inv.nodes.map((spec) => {
-    const p = byHost.get(spec.host)!;
+  const nodes: NodeFacts[] = inv.nodes.map((spec0) => {
+    const p = moved.probes.get(spec0.name) ?? byHost.get(spec0.host)!;
+    const spec = { ...spec0, host: p.host };
     const entry = p.list?.find((e) => e.vmid === spec.vmid);
     const container: ContainerState = p.list === undefined ? 'unknown' : entry === undefined ? 'missing' : asState(entry.status);
     const v = p.versions.get(spec.name);
@@ -71,7 +76,8 @@ export async function gatherFacts(inv: Inventory, shells: ReadonlyMap<string, Sh
     nodes,
     kubeError: kubeProbe?.error ?? (controllerHostError !== undefined ? `host ${controller?.host} unreachable` : undefined),
     hostErrors,
-    roundTrips: hostNames.length,
+    roundTrips: hostNames.length + moved.roundTrips,
+    ...(moved.relocations.length > 0 ? { relocated: moved.relocations } : {}),
   };
 }
 

@@ -2,6 +2,7 @@
 import type { ClusterFacts, NodeFacts } from '../../core/facts.js';
 import { PveK3sError, UsageError } from '../../core/errors.js';
 import { gatherFacts } from '../../facts/gather.js';
+import { relocationWarnings } from '../../facts/locate.js';
 import { resolveTarget } from '../../app/target.js';
 import { renderTable } from '../table.js';
 import { out, printDocument, withSession, type GlobalOptions } from '../context.js';
@@ -73,6 +74,7 @@ async function statusOnce(g: GlobalOptions, flags: StatusFlags, session: Session
       else out(`target: ${target.version} (${target.source})${g.verbose ? `, ${facts.roundTrips} round trip(s)` : ''}\n`);
       if (lock) out(`lock: upgrade lock held by ${lock.holder} since ${lock.since} (run ${lock.run}, expires ${lock.expires})\n`);
       for (const p of problems) out(`warning: ${p}\n`);
+      for (const w of relocationWarnings(facts, inv.file)) out(w);
       out(renderHealth(health));
     }
     return problems.length > 0 ? 1 : 0;

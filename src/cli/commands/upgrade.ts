@@ -4,6 +4,7 @@ import { UsageError, PlanError } from '../../core/errors.js';
 import { PLAN_API_VERSION, planSteps, type UpgradePlan } from '../../core/plan-types.js';
 import type { UpgradeOrder, Inventory } from '../../inventory/types.js';
 import { planCluster, type PlanFlags } from '../../app/plan-cluster.js';
+import { relocationWarnings } from '../../facts/locate.js';
 import { gatherFacts } from '../../facts/gather.js';
 import type { RunResult } from '../../runner/run-plan.js';
 import type { RunSummary } from '../../runner/journal.js';
@@ -64,7 +65,8 @@ function planFlags(f: PlanCommandFlags): PlanFlags {
 
 export async function plan(g: GlobalOptions, flags: PlanCommandFlags): Promise<number> {
   return withSession(g, async (session) => {
-    const { plan } = await planCluster(session, planFlags(flags));
+    const { plan, facts } = await planCluster(session, planFlags(flags));
+    for (const w of relocationWarnings(facts, session.inventory.file)) process.stderr.write(w);
     if (g.output === 'table') out(renderPlan(plan));
     else await printDocument(g, plan);
     return 0;
@@ -77,7 +79,8 @@ export async function upgrade(g: GlobalOptions, flags: UpgradeFlags): Promise<nu
     const started = Date.now();
     const { journalFor, refuseIfInProgress } = await import('../../app/upgrade-run.js');
     if (!flags.dryRun) refuseIfInProgress(journalFor(session.inventory, process.env), session.inventory.cluster);
-    const { plan: fresh } = await planCluster(session, planFlags(flags));
+    const { plan: fresh, facts } = await planCluster(session, planFlags(flags));
+    for (const w of relocationWarnings(facts, session.inventory.file)) process.stderr.write(w);
     const plan = flags.plan ? await checkSavedPlan(flags.plan, fresh) : fresh;
     const steps = planSteps(plan);
     const json = g.output !== 'table';
