@@ -203,19 +203,56 @@ async function waitReady(step: Step, ctx: StepContext): Promise<string | undefin
   });
 }
 
-/** Polls the health gate with backoff; undefined when healthy, else the last thing seen at the timeout. */
+/**
+ * Waits for the health gate. The node part uses `kubectl wait` (a watch on the apiserver: a
+ * node that is back is noticed at once) for the target kubelet version and then Ready, in chunks
+ * of at most 10 s so progress can say what it last saw; then the rest of the gate (service,
+ * /readyz, etcd) is probed. When the API does not answer (the controller itself restarting) or
+ * the rest of the gate fails, it retries with backoff. Returns undefined when healthy, else
+ * the last thing seen at the timeout.
+ */
 async function waitHealthy(step: Step, ctx: StepContext, version: string, timeoutMs: number): Promise<string | undefined> {
   const started = Date.now();
   let delay = ctx.poll.minMs;
+  let last = 'no answer yet';
+  const conditions = [`--for=jsonpath={.status.nodeInfo.kubeletVersion}=${version}`, '--for=condition=Ready'];
   for (;;) {
     if (ctx.signal?.aborted) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error('aborted');
-    const last = await probeHealth(step, ctx, version);
-    if (last === undefined) return undefined;
+    const left = timeoutMs - (Date.now() - started);
+    const chunkS = Math.max(1, Math.min(10, Math.ceil(left / 1000)));
+    let backoff = false;
+    try {
+      let met = 0;
+      for (const cond of conditions) {
+        const r = await ctx.kube.kubectl(['wait', cond, `node/${step.node}`, `--timeout=${chunkS}s`], { signal: ctx.signal, timeoutMs: chunkS * 1000 + 30_000 });
+        if (r.code !== 0) {
+          const text = oneLine(r);
+          backoff = !/timed out waiting/.test(text);
+          if (backoff) last = /not found/i.test(text) ? 'not registered in the cluster' : `API not answering (${text})`;
+          break;
+        }
+        met++;
+      }
+      if (met === conditions.length) {
+        const rest = await probeHealth(step, ctx, version);
+        if (rest === undefined) return undefined;
+        last = rest;
+        backoff = true;
+      } else if (!backoff) {
+        last = (await probeHealth(step, ctx, version)) ?? last;
+      }
+    } catch (err) {
+      if (ctx.signal?.aborted) throw err;
+      backoff = true;
+      last = err instanceof ShellError && err.unreachable ? `host ${err.host} unreachable` : `API not answering (${err instanceof Error ? err.message : String(err)})`;
+    }
     const elapsed = Date.now() - started;
     ctx.emit({ kind: 'wait', step, message: last, elapsedMs: elapsed });
     if (elapsed >= timeoutMs) return last;
-    await sleep(Math.min(delay, Math.max(0, timeoutMs - elapsed)), ctx.signal);
-    delay = Math.min(ctx.poll.maxMs, Math.round(delay * 1.5));
+    if (backoff) {
+      await sleep(Math.min(delay, Math.max(0, timeoutMs - elapsed)), ctx.signal);
+      delay = Math.min(ctx.poll.maxMs, Math.round(delay * 1.5));
+    }
   }
 }
 
