@@ -77,7 +77,8 @@ async function readGroupVars(inv: AnsibleInventory, dir: string): Promise<void> 
         const key = Y.isScalar(p.key) ? String(p.key.value) : String(p.key);
         if (g.vars.has(key)) continue; // inventory vars win over group_vars files here (a simplification)
         const v = p.value;
-        g.vars.set(key, { value: Y.isNode(v) ? v.toJSON() : v, line: 0 });
+        const range = (p.key as { range?: [number, number, number] } | null)?.range;
+        g.vars.set(key, { value: Y.isNode(v) ? v.toJSON() : v, line: range ? source.lines.linePos(range[0]).line : 1, file: f });
       }
       inv.extraFiles.push(f);
     }

@@ -62,7 +62,7 @@ const NOT_NEEDED: Record<string, string> = {
 export function mapInventory(inv: AnsibleInventory, opts: { cluster?: string | undefined; defaultCluster: string }): ImportResult {
   const notes: ImportNote[] = [];
   const comments: string[] = [];
-  const at = (line: number) => (line > 0 ? `${inv.file}:${line}` : inv.file);
+  const at = (line: number, file = inv.file) => (line > 0 ? `${file}:${line}` : file);
   const members = (names: string[]) => [...inv.hosts.keys()].filter((h) => groupsOf(inv, h).some((g) => names.includes(g)));
   const servers = members(SERVER_GROUPS);
   const agents = members(AGENT_GROUPS).filter((h) => !servers.includes(h));
@@ -87,9 +87,9 @@ export function mapInventory(inv: AnsibleInventory, opts: { cluster?: string | u
     const ids = ctIds.value.map(Number);
     if (ids.length === k3sHosts.length && ids.every((n) => Number.isInteger(n))) {
       k3sHosts.forEach((h, i) => guessedIds.set(h, ids[i]!));
-      comments.push(`vmids paired in order with the hosts from proxmox_lxc_ct_ids (${at(ctIds.line)}): check them, or run \`pve-k3s discover --write <this file>\``);
+      comments.push(`vmids paired in order with the hosts from proxmox_lxc_ct_ids (${at(ctIds.line, ctIds.file)}): check them, or run \`pve-k3s discover --write <this file>\``);
     } else {
-      notes.push({ where: at(ctIds.line), what: 'proxmox_lxc_ct_ids', why: `${ids.length} ids for ${k3sHosts.length} k3s hosts: cannot tell which is which; set vmid=<id> on each host, or run \`pve-k3s discover\`` });
+      notes.push({ where: at(ctIds.line, ctIds.file), what: 'proxmox_lxc_ct_ids', why: `${ids.length} ids for ${k3sHosts.length} k3s hosts: cannot tell which is which; set vmid=<id> on each host, or run \`pve-k3s discover\`` });
     }
   }
 
@@ -129,14 +129,14 @@ export function mapInventory(inv: AnsibleInventory, opts: { cluster?: string | u
       if (SECRET_VARS.includes(k)) {
         if (!seenSecrets.has(k)) {
           seenSecrets.add(k);
-          comments.push(`${k} (${v.from}, ${at(v.line)}) was not copied: pve-k3s reads each node's token from the node itself (/var/lib/rancher/k3s/server/token on a server, the k3s service env file on an agent). Keep the Ansible copy in ansible-vault or a 0600 file outside the inventory.`);
+          comments.push(`${k} (${v.from}, ${at(v.line, v.file)}) was not copied: pve-k3s reads each node's token from the node itself (/var/lib/rancher/k3s/server/token on a server, the k3s service env file on an agent). Keep the Ansible copy in ansible-vault or a 0600 file outside the inventory.`);
         }
         continue;
       }
       if (reported.has(k) || VMID_VARS.includes(k) || PVE_HOST_VARS.includes(k) || NAME_VARS.includes(k) || k === 'k3s_version') continue;
       reported.add(k);
       const why = NOT_NEEDED[k] ?? (k.startsWith('ansible_') ? 'pve-k3s reaches containers with pct exec on their Proxmox host, not over SSH' : undefined);
-      notes.push({ where: at(v.line), what: k, why: why ? `not needed: ${why}` : 'no pve-k3s equivalent; not mapped' });
+      notes.push({ where: at(v.line, v.file), what: k, why: why ? `not needed: ${why}` : 'no pve-k3s equivalent; not mapped' });
     }
   }
 
@@ -145,11 +145,13 @@ export function mapInventory(inv: AnsibleInventory, opts: { cluster?: string | u
   const first = versions[0];
   if (first) {
     if (typeof first.value === 'string' && K3S_VERSION.test(first.value)) k3sVersion = first.value;
-    else notes.push({ where: at(first.line), what: 'k3s_version', why: `${JSON.stringify(first.value)} is not a k3s version (v1.31.2+k3s1); not mapped, the target comes from the stable channel` });
+    else notes.push({ where: at(first.line, first.file), what: 'k3s_version', why: `${JSON.stringify(first.value)} is not a k3s version (v1.31.2+k3s1); not mapped, the target comes from the stable channel` });
     if (versions.some((v) => v.value !== first.value)) notes.push({ where: at(first.line), what: 'k3s_version', why: 'differs between hosts; took the first' });
   }
   const context = [...inv.groups.values()].map((g) => g.vars.get('cluster_context')?.value).find((v) => typeof v === 'string');
   const cluster = sanitizeCluster(opts.cluster ?? (typeof context === 'string' ? context : opts.defaultCluster));
+  const lineOf = (w: string) => Number(/:(\d+)$/.exec(w)?.[1] ?? 0);
+  notes.sort((a, b) => a.where.replace(/:\d+$/, '').localeCompare(b.where.replace(/:\d+$/, '')) || lineOf(a.where) - lineOf(b.where));
   return { cluster, hosts: [...pveHosts].map(([name, ssh]) => ({ name, ssh })), nodes, k3sVersion, comments, notes };
 }
 

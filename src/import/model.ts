@@ -2,6 +2,8 @@
 export interface Located<T> {
   value: T;
   line: number;
+  /** Set when it came from another file than the inventory (group_vars). */
+  file?: string;
 }
 
 export interface AnsibleHost {
