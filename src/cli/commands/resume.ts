@@ -1,7 +1,7 @@
 /** `pve-k3s resume` and `pve-k3s abandon`: continue or forget the upgrade the journal records. */
 import { RunError, UsageError } from '../../core/errors.js';
-import { PLAN_API_VERSION, planSteps } from '../../core/plan-types.js';
-import type { UpgradeOrder } from '../../inventory/types.js';
+import { PLAN_API_VERSION, planSteps, type Step, type UpgradePlan } from '../../core/plan-types.js';
+import type { Inventory, UpgradeOrder } from '../../inventory/types.js';
 import { planCluster } from '../../app/plan-cluster.js';
 import { gatherFacts } from '../../facts/gather.js';
 import { Kube } from '../../kube/kube.js';
@@ -39,6 +39,7 @@ export async function resume(g: GlobalOptions, flags: ResumeFlags): Promise<numb
     // Facts are re-read: the plan continues from what the cluster is now, towards the recorded target.
     const order = last.order as UpgradeOrder;
     const { plan } = await planCluster(session, { version: last.target, order, allowSkew: last.allowSkew });
+    addHealthChecks(plan, last, session.inventory);
     const json = g.output !== 'table';
     if (!json) out(renderPlan(plan));
     if (planSteps(plan).length === 0) {
@@ -102,4 +103,24 @@ export async function abandon(g: GlobalOptions): Promise<number> {
     }
     return 0;
   });
+}
+
+/**
+ * A node the interrupted run installed or restarted without confirming its health may look
+ * done to the planner (Ready at the target); resume re-runs its health gate first.
+ */
+export function addHealthChecks(plan: UpgradePlan, last: RunSummary, inv: Inventory): void {
+  const touched = new Set(last.midUpgrade);
+  for (const id of [last.inFlight, last.failed?.step]) {
+    const [, node, kind] = (id ?? '').split('/');
+    if (node && (kind === 'install' || kind === 'restart' || kind === 'wait-ready')) touched.add(node);
+  }
+  const planned = new Set(planSteps(plan).map((s) => s.node));
+  const steps: Step[] = [];
+  for (const name of touched) {
+    const n = inv.nodes.find((x) => x.name === name);
+    if (!n || planned.has(name)) continue;
+    steps.push({ id: `0/${name}/wait-ready`, kind: 'wait-ready', node: name, vmid: n.vmid, host: n.host, role: n.role, version: plan.target.version });
+  }
+  if (steps.length > 0) plan.phases.unshift({ version: plan.target.version, minor: false, order: 'workers-first', steps });
 }
