@@ -32,7 +32,10 @@ export async function openTargets(values: readonly string[], opts: { labDir: () 
   let lab: import('../lab/index.js').Lab | undefined;
   if (parsed.some((p) => p.labHost !== undefined)) {
     const { openLab } = await import('../lab/index.js');
-    lab = await openLab(await opts.labDir());
+    const dir = await opts.labDir();
+    lab = await openLab(dir).catch((e: unknown) => {
+      throw new UsageError(`--host lab:...: ${(e as Error).message}`, { hint: 'give the lab with --lab-dir DIR, or run discover beside the lab\'s inventory' });
+    });
   }
   for (const [i, p] of parsed.entries()) {
     const value = values[i] ?? '';

@@ -102,7 +102,12 @@ async function writeAtomic(file: string, text: string): Promise<void> {
 async function labDirFor(g: GlobalOptions, flags: DiscoverFlags, existing: string | undefined): Promise<string> {
   if (flags.labDir) return resolve(flags.labDir);
   const fromText = (text: string | undefined) => (text === undefined ? undefined : /^lab:\s*\n\s+dir:\s*(\S.*)$/m.exec(text)?.[1]?.trim());
-  const own = fromText(existing) ?? (g.config ? fromText(await readFile(g.config, 'utf8').catch(() => undefined)) : undefined);
+  let own = fromText(existing) ?? (g.config ? fromText(await readFile(g.config, 'utf8').catch(() => undefined)) : undefined);
+  if (own === undefined && !g.config) {
+    const { findInventoryFile } = await import('../../inventory/index.js');
+    const found = (() => { try { return findInventoryFile({ cwd: process.cwd(), env: process.env }); } catch { return undefined; } })();
+    if (found) own = fromText(await readFile(found, 'utf8').catch(() => undefined));
+  }
   if (own) return resolve(own);
   const { stateDir } = await import('../../inventory/index.js');
   return join(stateDir(process.env), 'lab', 'lab');
