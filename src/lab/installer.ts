@@ -157,7 +157,9 @@ function newService(running: boolean) {
 export async function waitForStart(ctx: ExecContext, ref: ContainerRef, service: ServiceName, startedAt: number): Promise<void> {
   const s = ctx.store.read();
   ctx.meter?.('restart', s.timing.restartMs);
-  await ctx.sleep(startedAt + s.timing.restartMs / 2 - ctx.now());
+  // A timer may fire a millisecond before Date.now() says it is due: without the loop the
+  // service would still look `activating` and the wait below would never end.
+  while (ctx.now() < startedAt + s.timing.restartMs / 2) await ctx.sleep(Math.max(1, startedAt + s.timing.restartMs / 2 - ctx.now()));
   const after = ctx.store.read();
   const loc = findContainer(after, ref.host, ref.vmid);
   const status = loc ? serviceStatus(after, loc.ct, loc.ct.k3s.services[service], ctx.now()) : 'inactive';
