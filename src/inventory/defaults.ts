@@ -1,5 +1,5 @@
 /** Default settings of the inventory file; docs/inventory.md lists the same values. */
-import type { DrainPolicy, K3sSettings, UpgradePolicy } from './types.js';
+import type { ContainerSettings, DrainPolicy, InstallSettings, K3sSettings, UpgradePolicy } from './types.js';
 
 export const DEFAULT_CHANNEL_URL = 'https://update.k3s.io/v1-release/channels';
 export const DEFAULT_INSTALL_SCRIPT_URL = 'https://get.k3s.io';
@@ -32,3 +32,15 @@ export const DEFAULT_UPGRADE: Readonly<UpgradePolicy> = Object.freeze({
   snapshot: false,
   snapshotRetention: 2,
 });
+
+export const DEFAULT_CONTAINER: Readonly<ContainerSettings> = Object.freeze({
+  template: undefined,
+  storage: 'local-lvm',
+  diskSizeGb: 20,
+  cores: 2,
+  memoryMb: 2048,
+  network: 'name=eth0,bridge=vmbr0,ip=dhcp',
+  tags: ['k3s'],
+});
+
+export const DEFAULT_INSTALL: Readonly<InstallSettings> = Object.freeze({ serverArgs: [], agentArgs: [], config: undefined });

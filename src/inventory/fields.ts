@@ -12,6 +12,19 @@ export interface FieldInfo {
 const DURATION = 'a positive duration: seconds (90) or units ("90s", "5m", "1h", "1m30s")';
 const BOOLEAN = 'true or false';
 const DOCS = 'See docs/inventory.md.';
+const CONTAINER_KEYS = 'template, storage, diskSize, cores, memory, network, tags';
+
+function containerFields(prefix: string): Record<string, FieldInfo> {
+  return {
+    [`${prefix}.template`]: { expected: 'a template volume such as local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst', hint: 'List them with `pveam list local` on the Proxmox host.' },
+    [`${prefix}.storage`]: { expected: 'a Proxmox storage name such as local-lvm', hint: 'Use a storage from `pvesm status` that holds container disks.' },
+    [`${prefix}.diskSize`]: { expected: 'the root disk size in GiB, e.g. 20 or "20G"', hint: 'Default 20.' },
+    [`${prefix}.cores`]: { expected: 'an integer from 1 to 8192', hint: 'Default 2.' },
+    [`${prefix}.memory`]: { expected: 'the memory in MiB, an integer from 16', hint: 'Default 2048.' },
+    [`${prefix}.network`]: { expected: 'a pct net0 value such as name=eth0,bridge=vmbr0,ip=10.0.20.30/24,gw=10.0.20.1', hint: 'Default name=eth0,bridge=vmbr0,ip=dhcp. A static ip makes the server URL known before k3s runs.' },
+    [`${prefix}.tags`]: { expected: 'a Proxmox tag or a list of them (letters, digits, _ + . -)', hint: 'Default k3s; the role (server or agent) is added.' },
+  };
+}
 
 export const FIELDS: Readonly<Record<string, FieldInfo>> = {
   '': { expected: 'a mapping of settings', hint: `Start from the example in docs/inventory.md.` },
@@ -53,6 +66,8 @@ export const FIELDS: Readonly<Record<string, FieldInfo>> = {
     expected: 'the name of a host declared under hosts',
     hint: 'Use the Proxmox node that holds the container.',
   },
+  'nodes.*.container': { expected: 'a mapping of container settings', hint: `Valid keys: ${CONTAINER_KEYS}. They override the top-level container section for this node. ${DOCS}` },
+  ...containerFields('nodes.*.container'),
   'nodes.*.role': {
     expected: 'server, agent or worker',
     hint: 'Use `role: server` for a control-plane node, `role: agent` (or `worker`) otherwise.',
@@ -114,6 +129,12 @@ export const FIELDS: Readonly<Record<string, FieldInfo>> = {
     expected: "the path of the lab's state directory",
     hint: 'Write e.g. `dir: ~/.local/state/pve-k3s/lab`.',
   },
+  container: { expected: 'a mapping of container settings', hint: `Valid keys: ${CONTAINER_KEYS}. \`pve-k3s install\` creates missing containers with them. ${DOCS}` },
+  ...containerFields('container'),
+  install: { expected: 'a mapping', hint: `Valid keys: serverArgs, agentArgs, config. ${DOCS}` },
+  'install.serverArgs': { expected: 'a list of k3s server flags', hint: 'Write e.g. `serverArgs: [--disable=traefik, --tls-san=k3s.example.com]`.' },
+  'install.agentArgs': { expected: 'a list of k3s agent flags', hint: 'Write e.g. `agentArgs: [--node-label=tier=web]`.' },
+  'install.config': { expected: 'the text or a mapping of /etc/rancher/k3s/config.yaml', hint: 'Write a mapping (`config: { write-kubeconfig-mode: "0644" }`) or a block of YAML text (`config: |`).' },
 };
 
 /** The path pattern of a field path: the name under hosts/nodes becomes `*`. */

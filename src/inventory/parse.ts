@@ -4,8 +4,8 @@
  */
 import { dirname, resolve } from 'node:path';
 import { homedir } from 'node:os';
-import type { Inventory, HostSpec, NodeSpec } from './types.js';
-import { DEFAULT_DRAIN, DEFAULT_K3S, DEFAULT_UPGRADE } from './defaults.js';
+import type { Inventory, HostSpec, NodeSpec, ContainerSettings } from './types.js';
+import { DEFAULT_CONTAINER, DEFAULT_DRAIN, DEFAULT_K3S, DEFAULT_UPGRADE } from './defaults.js';
 import { FIELDS, fieldPattern, formatField, knownKeys, type FieldInfo } from './fields.js';
 import { InventoryValidationError, showValue, sortIssues, type InventoryIssue } from './issues.js';
 import { checkRules, isRecord } from './rules.js';
@@ -114,7 +114,11 @@ function normalise(data: InventoryFile, source: YamlSource, file: string, home: 
     return { name, access: { kind: h.local ? 'local' : 'lab' } };
   });
   const nodes = ordered(data.nodes, source, ['nodes']).map(
-    ([name, n]): NodeSpec => ({ name, vmid: n.vmid, host: n.host, role: n.role === 'server' ? 'server' : 'agent' }),
+    ([name, n]): NodeSpec => {
+      const spec: NodeSpec = { name, vmid: n.vmid, host: n.host, role: n.role === 'server' ? 'server' : 'agent' };
+      if (n.container) spec.container = containerOverrides(n.container);
+      return spec;
+    },
   );
   const firstServer = nodes.find((n) => n.role === 'server')?.name;
   if (firstServer === undefined) throw new TypeError('unreachable: rules require a server');
@@ -149,5 +153,24 @@ function normalise(data: InventoryFile, source: YamlSource, file: string, home: 
       snapshotRetention: data.upgrade?.snapshotRetention ?? DEFAULT_UPGRADE.snapshotRetention,
     },
     lab: data.lab ? { dir: resolveUserPath(data.lab.dir, baseDir, home) } : undefined,
+    ...(data.container ? { container: { ...DEFAULT_CONTAINER, ...containerOverrides(data.container) } } : {}),
+    ...(data.install
+      ? { install: { serverArgs: data.install.serverArgs ?? [], agentArgs: data.install.agentArgs ?? [], config: data.install.config ?? undefined } }
+      : {}),
   };
+}
+
+type ContainerFile = NonNullable<InventoryFile['container']>;
+
+/** The settings a `container:` mapping sets (absent keys stay absent, to be merged over defaults). */
+function containerOverrides(c: ContainerFile): Partial<ContainerSettings> {
+  const out: Partial<ContainerSettings> = {};
+  if (c.template != null) out.template = c.template;
+  if (c.storage != null) out.storage = c.storage;
+  if (c.diskSize != null) out.diskSizeGb = typeof c.diskSize === 'number' ? c.diskSize : Number(c.diskSize.replace(/G$/, ''));
+  if (c.cores != null) out.cores = c.cores;
+  if (c.memory != null) out.memoryMb = c.memory;
+  if (c.network != null) out.network = c.network;
+  if (c.tags != null) out.tags = typeof c.tags === 'string' ? [c.tags] : c.tags;
+  return out;
 }

@@ -13,6 +13,14 @@ export const CHANNEL_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 /** An SSH destination: no whitespace, and no leading `-` (it would be read as an option). */
 export const SSH_DESTINATION_RE = /^[^\s-]\S*$/;
 
+/** A Proxmox volume id such as `local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst`. */
+export const VOLUME_RE = /^[A-Za-z][A-Za-z0-9_.-]*:[^\s]+$/;
+export const STORAGE_RE = /^[A-Za-z][A-Za-z0-9_.-]*$/;
+/** A `net0` value: comma-separated key=value pairs, no spaces. */
+export const NET_RE = /^[a-z0-9]+=[^\s,]+(,[a-z0-9]+=[^\s,]+)*$/;
+/** A Proxmox tag (no `;`, `,` or spaces). */
+export const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_+.-]*$/;
+
 /** True for an absolute http: or https: URL. */
 export function isHttpUrl(text: string): boolean {
   if (!URL.canParse(text)) return false;
@@ -38,11 +46,22 @@ function build() {
     local: yes.optional(),
     lab: yes.optional(),
   });
+  const container = z.strictObject({
+    template: z.string().regex(VOLUME_RE).nullish(),
+    storage: z.string().regex(STORAGE_RE).nullish(),
+    diskSize: z.union([z.number().int().min(1).max(65_536), z.string().regex(/^\d{1,5}G?$/)]).nullish(),
+    cores: z.number().int().min(1).max(8192).nullish(),
+    memory: z.number().int().min(16).max(4_194_304).nullish(),
+    network: z.string().regex(NET_RE).nullish(),
+    tags: z.union([z.string().regex(TAG_RE), z.array(z.string().regex(TAG_RE))]).nullish(),
+  });
   const node = z.strictObject({
     vmid: z.number().int().min(100).max(999_999_999),
     host: z.string().min(1),
     role: z.enum(['server', 'agent', 'worker']),
+    container: container.nullish(),
   });
+  const arg = z.string().min(1);
   const url = z.string().refine(isHttpUrl);
   return z.strictObject({
     cluster: z.string().regex(CLUSTER_RE),
@@ -80,6 +99,14 @@ function build() {
       })
       .nullish(),
     lab: z.strictObject({ dir: path }).nullish(),
+    container: container.nullish(),
+    install: z
+      .strictObject({
+        serverArgs: z.array(arg).nullish(),
+        agentArgs: z.array(arg).nullish(),
+        config: z.union([z.string(), z.record(z.string(), z.unknown())]).nullish(),
+      })
+      .nullish(),
   });
 }
 

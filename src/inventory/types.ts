@@ -28,6 +28,37 @@ export interface NodeSpec {
   /** Name of the Proxmox host (HostSpec.name) that holds the container. */
   host: string;
   role: Role;
+  /** Container settings for this node over the inventory's `container:` (install creates it with them). @default undefined */
+  container?: Partial<ContainerSettings>;
+}
+
+/**
+ * How `pve-k3s install` creates a missing container (`pct create`, privileged) and which
+ * settings it keeps. Defaults in ./defaults.ts (DEFAULT_CONTAINER).
+ */
+export interface ContainerSettings {
+  /** The OS template volume, e.g. `local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst`. Needed only to create. @default undefined */
+  template: string | undefined;
+  /** Storage of the root disk. @default "local-lvm" */
+  storage: string;
+  /** Root disk size, GiB. @default 20 */
+  diskSizeGb: number;
+  /** @default 2 */ cores: number;
+  /** Memory, MiB. @default 2048 */ memoryMb: number;
+  /** The `net0` value. @default "name=eth0,bridge=vmbr0,ip=dhcp" */
+  network: string;
+  /** Proxmox tags; the node's role is added. @default ["k3s"] */
+  tags: string[];
+}
+
+/** What the k3s install script gets beyond the role: extra args and /etc/rancher/k3s/config.yaml. */
+export interface InstallSettings {
+  /** Extra args of every server (after `server`). @default [] */
+  serverArgs: string[];
+  /** Extra args of every agent (after `agent`). @default [] */
+  agentArgs: string[];
+  /** The content of /etc/rancher/k3s/config.yaml on every node (text, or a mapping rendered as YAML). @default undefined */
+  config: string | Record<string, unknown> | undefined;
 }
 
 export interface DrainPolicy {
@@ -92,4 +123,8 @@ export interface Inventory {
   upgrade: UpgradePolicy;
   /** Present when the hosts are lab hosts. */
   lab: LabSettings | undefined;
+  /** Container defaults for `install` (`container:`); absent = DEFAULT_CONTAINER. */
+  container?: ContainerSettings;
+  /** Install settings (`install:`); absent = DEFAULT_INSTALL. */
+  install?: InstallSettings;
 }

@@ -164,7 +164,7 @@ for (const [name, text, expected] of cases) {
 test('GIVEN an unknown key WHEN rejected THEN the hint lists the valid keys', () => {
   const err = parseError(edit(FULL, '  channel: v1.31', '  chanel: v1.31'));
   assert.equal(err.hint, 'Valid keys under k3s: channel, version, channelUrl, installScriptUrl.');
-  assert.equal(parseError(`${MINIMAL}clutser: x\n`).hint, 'Valid keys at the top level: cluster, hosts, nodes, controller, k3s, drain, upgrade, lab.');
+  assert.equal(parseError(`${MINIMAL}clutser: x\n`).hint, 'Valid keys at the top level: cluster, hosts, nodes, controller, k3s, drain, upgrade, lab, container, install.');
 });
 
 test('GIVEN a node name with a dot and a bad vmid WHEN rejected THEN the field quotes the name', () => {
