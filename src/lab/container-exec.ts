@@ -16,6 +16,7 @@ import { fail, ok, type ContainerRef, type ExecContext } from './context.js';
 import { applyEffect } from './fault-effect.js';
 import type { ServiceName } from './types.js';
 import { containerMaintenance, k3sMaintenance, MAINTENANCE_PROGRAMS, onServerStop } from './maintenance.js';
+import { runUninstallScript } from './provision.js';
 
 export const PCT_EXEC_PATH = '/sbin:/bin:/usr/sbin:/usr/bin';
 const INSTALL_HOOK = '__pve_k3s_lab_install';
@@ -80,6 +81,8 @@ export async function execInContainer(
     if (base === 'k3s') return k3sBinary(ctx, ref, m, args);
     return fail(1, `${base}: the lab does not model ${base}\n`);
   }
+  const uninstall = /^\/usr\/local\/bin\/(k3s|k3s-agent)-uninstall\.sh$/.exec(target.path);
+  if (uninstall && target.entry.content.includes('(lab)') && (target.entry.mode & 0o111) !== 0) return runUninstallScript(ctx, ref, uninstall[1] as ServiceName);
   if ((target.entry.mode & 0o111) === 0) return fail(126, via === 'pct' ? `lxc-attach: ${ref.vmid}: Permission denied - Failed to exec "${name}"\n` : `sh: 1: ${name}: Permission denied\n`);
   if (target.entry.content.startsWith('#!/bin/sh') || target.entry.content.startsWith('#!/usr/bin/env sh')) {
     return runShProgram(['sh', path, ...args], env, stdin, shHostFor(ctx, ref, m));
@@ -219,7 +222,11 @@ async function curl(ctx: ExecContext, m: Machine, args: string[]): Promise<ExecR
   const say = (code: number, msg: string) => fail(code, !silent || showError ? `curl: (${code}) ${msg}\n` : '');
   const s = ctx.store.read();
   let body: string | undefined;
-  if (url.replace(/\/$/, '') === s.installScriptUrl.replace(/\/$/, '')) body = INSTALL_SCRIPT;
+  if (url.startsWith('file://')) {
+    const f = machineRead(m, url.slice('file://'.length));
+    if ('error' in f) return say(37, `Couldn't open file ${url.slice('file://'.length)}`);
+    body = f.content;
+  } else if (url.replace(/\/$/, '') === s.installScriptUrl.replace(/\/$/, '')) body = INSTALL_SCRIPT;
   else if (/^https:\/\/update\.k3s\.io\/v1-release\/channels\/?$/.test(url)) body = JSON.stringify(s.channels);
   const host = /^https?:\/\/([^/:]+)/.exec(url)?.[1];
   if (body === undefined) {

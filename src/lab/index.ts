@@ -10,9 +10,11 @@ export type {
   PodDisruptionBudget, ServiceState,
 } from './types.js';
 import { renderInventoryFor } from './inventory.js';
+import { renderBareInventory } from './bare.js';
 import type { Lab } from './lab.js';
 
-/** The inventory YAML for this lab (hosts `{ lab: true }`, channelUrl `lab`). */
+/** The inventory YAML for this lab (hosts `{ lab: true }`, channelUrl `lab`); a bare lab's lists every planned node. */
 export function renderLabInventory(lab: Lab): string {
-  return renderInventoryFor(lab.dir, lab.state);
+  const s = lab.state;
+  return s.init.bare ? renderBareInventory(lab.dir, s) : renderInventoryFor(lab.dir, s);
 }

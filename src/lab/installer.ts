@@ -10,6 +10,7 @@ import { consumeChannelFault } from './channel-faults.js';
 import { BIN, envPath, renderEnvFile, renderUnit, unitPath } from './k3s-files.js';
 import { findContainer, serviceStatus, startService, type Located } from './k3s-model.js';
 import { binaryContent } from './world.js';
+import { pushedBinaryVersion } from './provision.js';
 import { readFile } from './vfs.js';
 import type { ContainerRef, ExecContext } from './context.js';
 import type { ExecResult } from './sh.js';
@@ -75,7 +76,10 @@ async function install(
   const skip = env.INSTALL_K3S_SKIP_DOWNLOAD;
   if (skip === 'true' || skip === 'binary') {
     info('Skipping k3s download and verify');
-    if (installed === undefined) fatal(`Executable k3s binary not found at ${BIN}`);
+    // Air gap: the binary was put in place (pct push) before the script ran.
+    const pushed = pushedBinaryVersion(loc0.ct);
+    if (pushed === undefined && installed === undefined) fatal(`Executable k3s binary not found at ${BIN}`);
+    if (pushed !== undefined && pushed !== installed) newVersion = pushed;
   } else {
     let version = env.INSTALL_K3S_VERSION ?? '';
     if (version === '') {

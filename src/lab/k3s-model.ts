@@ -7,6 +7,7 @@ import { envPath, parseEnvFile, parseUnitExec, unitPath } from './k3s-files.js';
 import { readFile } from './vfs.js';
 import { kubeNode } from './world.js';
 import { onServerStart } from './maintenance.js';
+import { applyBootMounts, ensureServerFiles, newClusterId } from './provision.js';
 import type { ContainerState, HostState, KubeNode, LabState, ServiceName, ServiceState } from './types.js';
 
 export type ServiceStatus = 'active' | 'activating' | 'inactive' | 'failed';
@@ -140,7 +141,7 @@ export function startService(s: LabState, loc: Located, name: ServiceName, now: 
     else svc.cluster = cluster;
     if (name === 'k3s' && svc.failure === undefined) ct.k3s.dataCluster = svc.cluster;
   } else if (name === 'k3s') {
-    const id = `${ct.hostname}-cluster`;
+    const id = newClusterId(s, ct);
     s.clusters[id] ??= { nodes: {}, pods: [], pdbs: [] };
     svc.cluster = id;
     ct.k3s.dataCluster = id;
@@ -148,7 +149,7 @@ export function startService(s: LabState, loc: Located, name: ServiceName, now: 
     svc.failure = 'no server URL';
   }
   if (svc.failure === undefined) ensureNode(s, svc.cluster, loc, name === 'k3s' ? 'server' : 'agent', now, host.name);
-  if (name === 'k3s' && svc.failure === undefined) onServerStart(s, loc);
+  if (name === 'k3s' && svc.failure === undefined) { onServerStart(s, loc); ensureServerFiles(s, ct); }
   return svc;
 }
 
@@ -170,6 +171,7 @@ export function stopService(ct: ContainerState, name: ServiceName): void {
 export function bootContainer(s: LabState, loc: Located, now: number): void {
   loc.ct.status = 'running';
   loc.ct.startedAt = now;
+  applyBootMounts(loc.ct);
   for (const name of ['k3s', 'k3s-agent'] as const) {
     const svc = loc.ct.k3s.services[name];
     if (svc?.enabled) startService(s, loc, name, now);

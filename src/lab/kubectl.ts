@@ -4,6 +4,7 @@
  */
 import { runDrain, pickNode } from './drain.js';
 import { kubectlWait } from './kubectl-wait.js';
+import { kubectlDeleteNode } from './provision.js';
 import { apiCluster, findContainer } from './k3s-model.js';
 import { listJson, nodeJson, nodesTable, pdbJson, podJson } from './kube-render.js';
 import { fail, ok, type ContainerRef, type ExecContext } from './context.js';
@@ -25,6 +26,7 @@ export async function runKubectl(ctx: ExecContext, ref: ContainerRef, argv: stri
     case 'cordon': case 'uncordon': return cordon(ctx, clusterId, verb === 'cordon', rest);
     case 'annotate': return annotate(ctx, clusterId, rest);
     case 'wait': return kubectlWait(ctx, ref, rest);
+    case 'delete': return kubectlDeleteNode(ctx, clusterId, rest);
     default: return unsupported(args);
   }
 }

@@ -7,6 +7,7 @@ import { nodeView } from './k3s-model.js';
 import { LabShell } from './lab-shell.js';
 import { LabStore } from './store.js';
 import { buildWorld, DEFAULT_TIMING, DEFAULT_VERSION } from './world.js';
+import { buildBareWorld } from './bare.js';
 import { sleep, type ExecContext, type WorkMeter } from './context.js';
 import type { Fault, LabInitRecord, LabState, LabTiming } from './types.js';
 
@@ -29,6 +30,8 @@ export interface LabInitOptions {
   timing?: Partial<LabTiming>;
   /** Cluster name. @default "lab" */
   cluster?: string;
+  /** Containers without k3s or its LXC settings, the last node's missing (`lab init --bare`). @default false */
+  bare?: boolean;
 }
 
 /** One container of the lab as `pve-k3s lab status` shows it; k3s fields are undefined for non-members (pihole). */
@@ -94,7 +97,8 @@ export class Lab {
 
   /** Rebuilds the world from the options it was created with. */
   async reset(): Promise<void> {
-    this.store.replace(buildWorld(this.state.init));
+    const init = this.state.init;
+    this.store.replace(init.bare ? buildBareWorld(init) : buildWorld(init));
   }
 
   /** Every container on every host, with its node's state in the lab's cluster. */
@@ -135,7 +139,7 @@ export async function initLab(opts: LabInitOptions): Promise<Lab> {
   if (init.hosts < 1 || init.servers < 1 || init.workers < 0) throw new Error(`lab init: need at least 1 host and 1 server (got hosts=${init.hosts}, servers=${init.servers}, workers=${init.workers})`);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
-  new LabStore(dir).replace(buildWorld(init));
+  new LabStore(dir).replace(opts.bare ? buildBareWorld(init) : buildWorld(init));
   return new Lab(dir);
 }
 

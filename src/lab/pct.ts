@@ -6,6 +6,7 @@ import * as realFs from 'node:fs';
 import { bootContainer, findContainer, shutdownContainer } from './k3s-model.js';
 import { execInContainer, PCT_EXEC_PATH } from './container-exec.js';
 import { renderSnapshotTree } from './snapshots.js';
+import { pctCreate, pctSet } from './provision.js';
 import { dirname, isDir, readFile, writeFile } from './vfs.js';
 import { fail, ok, type ExecContext } from './context.js';
 import type { ExecResult } from './sh.js';
@@ -17,7 +18,8 @@ export async function runPct(ctx: ExecContext, host: string, args: string[], std
   const [sub, vmidText, ...rest] = args;
   if (sub === undefined) return fail(255, `ERROR: no command specified\n${USAGE}`);
   if (sub === 'list') return ok(pctList(ctx.store.read(), host));
-  const simple = ['status', 'config', 'start', 'stop', 'shutdown', 'reboot', 'exec', 'listsnapshot', 'snapshot', 'rollback', 'delsnapshot', 'push', 'pull'];
+  if (sub === 'create') return pctCreate(ctx, host, args.slice(1));
+  const simple = ['status', 'config', 'start', 'stop', 'shutdown', 'reboot', 'exec', 'listsnapshot', 'snapshot', 'rollback', 'delsnapshot', 'push', 'pull', 'set'];
   if (!simple.includes(sub)) return fail(255, `ERROR: unknown command 'pct ${sub}'\n${USAGE}`);
   if (vmidText === undefined) return fail(255, `400 not enough arguments\npct ${sub} <vmid>\n`);
   if (!/^\d+$/.test(vmidText)) return fail(255, `400 Parameter verification failed.\nvmid: type check ('integer') failed - got '${vmidText}'\npct ${sub} <vmid>\n`);
@@ -39,6 +41,7 @@ export async function runPct(ctx: ExecContext, host: string, args: string[], std
       return execInContainer(ctx, { host, vmid }, argv, { PATH: PCT_EXEC_PATH, HOME: '/root', TERM: 'dumb' }, stdin, 'pct');
     }
     case 'push': case 'pull': return pushPull(ctx, host, vmid, sub, rest);
+    case 'set': return pctSet(ctx, host, vmid, rest);
     default: return lifecycle(ctx, host, vmid, sub, rest);
   }
 }

@@ -201,6 +201,8 @@ export interface LabInitRecord {
   channels: unknown;
   timing: LabTiming;
   cluster: string;
+  /** `lab init --bare`: containers without k3s, one missing (src/lab/bare.ts). */
+  bare?: boolean;
 }
 
 export interface LabState {

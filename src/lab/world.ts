@@ -7,6 +7,7 @@ import { BIN, envPath, renderEnvFile, renderUnit, unitPath } from './k3s-files.j
 import { clusterToken, hexId, suffix, uid } from './ids.js';
 import { mkdirp, newFs } from './vfs.js';
 import { ensureDatastoreFiles } from './maintenance.js';
+import { kubeconfigYaml } from './provision.js';
 import type {
   ContainerState, FileMap, HostState, K3sInstall, KubeCluster, KubeNode, LabInitRecord, LabState, LabTiming, Pod,
   ServiceName,
@@ -65,7 +66,7 @@ export function buildWorld(init: LabInitRecord, now = Date.now()): LabState {
       mkdirp(ct.fs, '/etc/rancher/k3s');
       ct.fs['/var/lib/rancher/k3s/server/token'] = { content: `${token}\n`, mode: 0o600 };
       ct.fs['/var/lib/rancher/k3s/server/node-token'] = { content: `${token}\n`, mode: 0o600 };
-      ct.fs['/etc/rancher/k3s/k3s.yaml'] = { content: kubeconfig(), mode: 0o600 };
+      ct.fs['/etc/rancher/k3s/k3s.yaml'] = { content: kubeconfigYaml(init.cluster), mode: 0o600 };
       ensureDatastoreFiles(ct);
     }
     host.containers.push(ct);
@@ -213,6 +214,3 @@ function initialPods(plans: NodePlan[], createdAt: number): Pod[] {
   return pods;
 }
 
-function kubeconfig(): string {
-  return 'apiVersion: v1\nclusters:\n- cluster:\n    server: https://127.0.0.1:6443\n  name: default\nkind: Config\n';
-}
