@@ -7,6 +7,7 @@ import type { DrainPolicy } from '../inventory/types.js';
 import type { Pct } from '../proxmox/pct.js';
 import type { RunOptions, RunResult } from '../shell/shell.js';
 import { extractJson, parseNode, parseNodeList } from './nodes.js';
+import { buildBatch, parseBatch } from '../proxmox/batch.js';
 
 export const KUBECTL = '/usr/local/bin/kubectl';
 
@@ -32,6 +33,18 @@ export class Kube {
 
   kubectl(args: readonly string[], opts?: RunOptions): Promise<RunResult> {
     return this.pct.exec(this.controllerVmid, [KUBECTL, ...args], opts);
+  }
+
+  /**
+   * Several kubectl commands in ONE round trip (a framed batch script run by `sh -s` in the
+   * controller); each result has its own exit status, stderr folded into stdout.
+   */
+  async batch(commands: readonly (readonly string[])[], opts?: Omit<RunOptions, 'stdin'>): Promise<RunResult[]> {
+    const batch = buildBatch(commands.map((args) => ({ argv: [KUBECTL, ...args] })));
+    const r = await this.pct.execScript(this.controllerVmid, batch.script, opts);
+    const results = parseBatch(r.stdout, batch);
+    // The script itself could not run (container stopped, pct error): every command failed with its output.
+    return results.map((x) => (x.code === -1 ? { code: r.code === 0 ? 1 : r.code, stdout: r.stdout, stderr: r.stderr } : x));
   }
 
   async nodes(opts?: RunOptions): Promise<Map<string, KubeNodeFacts>> {

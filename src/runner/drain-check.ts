@@ -6,7 +6,8 @@
  */
 import type { DrainPolicy } from '../inventory/types.js';
 import type { KubeNodeFacts } from '../core/facts.js';
-import { extractJson } from '../kube/nodes.js';
+import { extractJson, parseNodeList } from '../kube/nodes.js';
+import type { RunResult } from '../shell/shell.js';
 import type { Kube } from '../kube/kube.js';
 import { oneLine } from '../kube/kube.js';
 
@@ -76,15 +77,26 @@ export function drainWarnings(node: string, pods: PodInfo[], pdbs: PdbInfo[], no
   return out;
 }
 
-/** Reads pods, PDBs and nodes; any read failure becomes one warning (the drain itself still decides). */
-export async function checkDrain(kube: Kube, node: string, policy: DrainPolicy, signal?: AbortSignal): Promise<DrainWarning[]> {
-  const opts = { signal, timeoutMs: 60_000 };
-  const [pods, pdbs] = await Promise.all([kube.kubectl(['get', 'pods', '-A', '-o', 'json'], opts), kube.kubectl(['get', 'pdb', '-A', '-o', 'json'], opts)]);
-  if (pods.code !== 0 || pdbs.code !== 0) return [{ level: 'warn', message: `cannot check what draining ${node} will do: ${oneLine(pods.code !== 0 ? pods : pdbs)}` }];
+/** The kubectl commands whose output `drainCheckFrom` analyses (run in the same batch as the cordon annotation). */
+export const DRAIN_CHECK_COMMANDS: readonly (readonly string[])[] = [
+  ['get', 'pods', '-A', '-o', 'json'],
+  ['get', 'pdb', '-A', '-o', 'json'],
+  ['get', 'nodes', '-o', 'json'],
+];
+
+/** Analyses pods, PDBs and nodes as read; any read failure becomes one warning (the drain itself still decides). */
+export function drainCheckFrom(node: string, results: readonly RunResult[], policy: DrainPolicy): DrainWarning[] {
+  const [pods, pdbs, nodes] = results;
+  const bad = [pods, pdbs, nodes].find((r) => r === undefined || r.code !== 0);
+  if (bad !== undefined || !pods || !pdbs || !nodes) return [{ level: 'warn', message: `cannot check what draining ${node} will do: ${bad ? oneLine(bad) : 'no answer'}` }];
   try {
-    const nodes = await kube.nodes(opts);
-    return drainWarnings(node, parsePods(extractJson(pods.stdout)), parsePdbs(extractJson(pdbs.stdout)), nodes, policy);
+    return drainWarnings(node, parsePods(extractJson(pods.stdout)), parsePdbs(extractJson(pdbs.stdout)), parseNodeList(nodes.stdout), policy);
   } catch (err) {
     return [{ level: 'warn', message: `cannot check what draining ${node} will do: ${(err as Error).message}` }];
   }
+}
+
+/** Reads pods, PDBs and nodes in one round trip and analyses them. */
+export async function checkDrain(kube: Kube, node: string, policy: DrainPolicy, signal?: AbortSignal): Promise<DrainWarning[]> {
+  return drainCheckFrom(node, await kube.batch(DRAIN_CHECK_COMMANDS, { signal, timeoutMs: 60_000 }), policy);
 }

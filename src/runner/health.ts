@@ -12,7 +12,7 @@ import type { StepContext } from './steps.js';
 import { SERVICE } from './install-config.js';
 
 /** undefined when healthy, else what was last seen (for progress and the final message). */
-export async function probeHealth(step: Step, ctx: StepContext, version: string = step.version): Promise<string | undefined> {
+export async function probeHealth(step: Step, ctx: StepContext, version: string = step.version, o: { nodeConfirmed?: boolean } = {}): Promise<string | undefined> {
   const pct = ctx.pct(step.host);
   const svc = SERVICE[step.role];
   const opts = { signal: ctx.signal, timeoutMs: 30_000 };
@@ -25,15 +25,17 @@ export async function probeHealth(step: Step, ctx: StepContext, version: string 
     if (ctx.signal?.aborted) throw err;
     return describe(err);
   }
-  let n;
-  try {
-    n = await ctx.kube.node(step.node, opts);
-  } catch (err) {
-    if (ctx.signal?.aborted) throw err;
-    return `API not answering (${describe(err)})`;
+  if (!o.nodeConfirmed) {
+    let n;
+    try {
+      n = await ctx.kube.node(step.node, opts);
+    } catch (err) {
+      if (ctx.signal?.aborted) throw err;
+      return `API not answering (${describe(err)})`;
+    }
+    if (n === undefined) return 'not registered in the cluster';
+    if (!n.ready || n.kubeletVersionRaw !== version) return `${n.ready ? 'Ready' : 'NotReady'}, kubelet ${n.kubeletVersionRaw || 'unknown'}`;
   }
-  if (n === undefined) return 'not registered in the cluster';
-  if (!n.ready || n.kubeletVersionRaw !== version) return `${n.ready ? 'Ready' : 'NotReady'}, kubelet ${n.kubeletVersionRaw || 'unknown'}`;
   if (step.role !== 'server') return undefined;
   const readyz = await pct.exec(step.vmid, [KUBECTL, 'get', '--raw', '/readyz'], opts);
   if (readyz.code !== 0 || readyz.stdout.trim() !== 'ok') return `Ready, but its API /readyz answers: ${oneLine(readyz)}`;

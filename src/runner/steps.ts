@@ -8,7 +8,7 @@ import type { Pct } from '../proxmox/pct.js';
 import { buildBatch, parseBatch } from '../proxmox/batch.js';
 import type { Inventory } from '../inventory/types.js';
 import type { Emit } from './events.js';
-import { checkDrain } from './drain-check.js';
+import { DRAIN_CHECK_COMMANDS, drainCheckFrom } from './drain-check.js';
 import { probeHealth } from './health.js';
 import { backupDatastore, isEtcdMember, pruneSnapshots, snapshotName, takeSnapshot } from './snapshots.js';
 import {
@@ -64,13 +64,17 @@ export async function runStep(step: Step, ctx: StepContext): Promise<string | un
 
 async function drain(step: Step, ctx: StepContext): Promise<string | undefined> {
   const { kube, inventory } = ctx;
-  if (!ctx.staysCordoned(step.node)) {
-    // Recorded in the cluster BEFORE cordoning: any later run knows this node is ours to uncordon.
-    const a = await kube.annotate(step.node, CORDON_ANNOTATION, step.version, { signal: ctx.signal });
+  // One round trip: the cordon annotation (recorded in the cluster BEFORE cordoning, so any
+  // later run knows this node is ours to uncordon) and what the pre-drain check reads.
+  const ours = !ctx.staysCordoned(step.node);
+  const annotate = ['annotate', 'node', step.node, `${CORDON_ANNOTATION}=${step.version}`, '--overwrite'];
+  const results = await kube.batch(ours ? [annotate, ...DRAIN_CHECK_COMMANDS] : DRAIN_CHECK_COMMANDS, { signal: ctx.signal, timeoutMs: 60_000 });
+  if (ours) {
+    const a = results.shift()!;
     if (a.code !== 0) throw new RunError(`cannot annotate node ${step.node} before draining it: ${oneLine(a)}`, step.node, step.id, { hint: `check the cluster from ${kube.controllerName} (pve-k3s status)`, detail: a.stderr || a.stdout });
     ctx.cordoned.add(step.node);
   }
-  for (const w of await checkDrain(kube, step.node, inventory.drain, ctx.signal)) ctx.emit({ kind: 'log', node: step.node, ...w });
+  for (const w of drainCheckFrom(step.node, results, inventory.drain)) ctx.emit({ kind: 'log', node: step.node, ...w });
   const timeoutMs = (inventory.drain.timeoutSeconds + 60) * 1000;
   let r = await kube.drain(step.node, inventory.drain, { signal: ctx.signal, timeoutMs });
   if (r.code !== 0 && !inventory.drain.disableEviction && inventory.drain.onTimeout === 'disable-eviction' && /global timeout reached|timed out/i.test(r.stdout + r.stderr)) {
@@ -222,9 +226,10 @@ async function waitHealthy(step: Step, ctx: StepContext, version: string, timeou
     const chunkS = Math.max(1, Math.min(10, Math.ceil(left / 1000)));
     let backoff = false;
     try {
+      // Both waits in one round trip; the second returns at once when the first timed out.
+      const waits = await ctx.kube.batch(conditions.map((cond) => ['wait', cond, `node/${step.node}`, `--timeout=${chunkS}s`]), { signal: ctx.signal, timeoutMs: 2 * chunkS * 1000 + 30_000 });
       let met = 0;
-      for (const cond of conditions) {
-        const r = await ctx.kube.kubectl(['wait', cond, `node/${step.node}`, `--timeout=${chunkS}s`], { signal: ctx.signal, timeoutMs: chunkS * 1000 + 30_000 });
+      for (const r of waits) {
         if (r.code !== 0) {
           const text = oneLine(r);
           backoff = !/timed out waiting/.test(text);
@@ -234,7 +239,8 @@ async function waitHealthy(step: Step, ctx: StepContext, version: string, timeou
         met++;
       }
       if (met === conditions.length) {
-        const rest = await probeHealth(step, ctx, version);
+        // The watch just saw it Ready at the version: the gate checks the rest.
+        const rest = await probeHealth(step, ctx, version, { nodeConfirmed: true });
         if (rest === undefined) return undefined;
         last = rest;
         backoff = true;
@@ -285,9 +291,10 @@ function onCtl(ctx: StepContext, args: string): string {
 
 async function uncordon(step: Step, ctx: StepContext): Promise<string | undefined> {
   const { kube } = ctx;
-  const r = await kube.uncordon(step.node, { signal: ctx.signal, timeoutMs: 60_000 });
-  if (r.code !== 0) throw new RunError(`uncordoning ${step.node} failed: ${oneLine(r)}`, step.node, step.id, { hint: `run kubectl uncordon ${step.node}`, detail: r.stderr });
-  const a = await kube.annotate(step.node, CORDON_ANNOTATION, undefined, { signal: ctx.signal, timeoutMs: 60_000 });
+  // One round trip: uncordon, then drop the annotation that said the cordon was ours.
+  const [r, a] = await kube.batch([['uncordon', step.node], ['annotate', 'node', step.node, `${CORDON_ANNOTATION}-`, '--overwrite']], { signal: ctx.signal, timeoutMs: 60_000 });
+  if (!r || r.code !== 0) throw new RunError(`uncordoning ${step.node} failed: ${r ? oneLine(r) : 'no answer'}`, step.node, step.id, { hint: `run kubectl uncordon ${step.node}`, detail: r?.stdout });
+  if (!a) return undefined;
   if (a.code !== 0) ctx.emit({ kind: 'log', level: 'warn', node: step.node, message: `could not remove the ${CORDON_ANNOTATION} annotation: ${oneLine(a)}` });
   ctx.cordoned.delete(step.node);
   return undefined;
