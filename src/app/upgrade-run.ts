@@ -122,6 +122,7 @@ export async function executeUpgrade(session: Session, plan: UpgradePlan, o: Exe
       ...(o.poll ? { poll: o.poll } : {}),
       journal: { journal, run },
       snapshot: o.snapshot,
+      parallel: inv.upgrade.parallel,
     });
     return { ...result, run, journalFile: journal.file, lockError: await lock.release() };
   } finally {

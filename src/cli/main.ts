@@ -32,7 +32,8 @@ function runOptions(cmd: Command): Command {
     .option('--drain-grace-period <duration>', 'kubectl drain --grace-period')
     .option('--skip-wait-for-delete-timeout <duration>', 'kubectl drain --skip-wait-for-delete-timeout')
     .addOption(new Option('--drain-on-timeout <action>', 'when an evicting drain times out').choices(['fail', 'disable-eviction']))
-    .option('--ready-timeout <duration>', 'how long each node may take to pass its health gate (default upgrade.readyTimeout)');
+    .option('--ready-timeout <duration>', 'how long each node may take to pass its health gate (default upgrade.readyTimeout)')
+    .option('--parallel <n>', 'upgrade up to n workers at once (default upgrade.parallel, 1: one by one); one schedulable worker always stays up');
 }
 
 export function buildProgram(run: (load: () => Promise<number>) => void): Command {

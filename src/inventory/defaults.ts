@@ -31,6 +31,7 @@ export const DEFAULT_UPGRADE: Readonly<UpgradePolicy> = Object.freeze({
   drainServers: 'auto',
   snapshot: false,
   snapshotRetention: 2,
+  parallel: 1,
 });
 
 export const DEFAULT_CONTAINER: Readonly<ContainerSettings> = Object.freeze({

@@ -151,6 +151,7 @@ function normalise(data: InventoryFile, source: YamlSource, file: string, home: 
       drainServers: data.upgrade?.drainServers ?? DEFAULT_UPGRADE.drainServers,
       snapshot: data.upgrade?.snapshot ?? DEFAULT_UPGRADE.snapshot,
       snapshotRetention: data.upgrade?.snapshotRetention ?? DEFAULT_UPGRADE.snapshotRetention,
+      parallel: data.upgrade?.parallel ?? DEFAULT_UPGRADE.parallel,
     },
     lab: data.lab ? { dir: resolveUserPath(data.lab.dir, baseDir, home) } : undefined,
     ...(data.container ? { container: { ...DEFAULT_CONTAINER, ...containerOverrides(data.container) } } : {}),

@@ -96,6 +96,7 @@ function build() {
         drainServers: z.enum(['auto', 'always', 'never']).nullish(),
         snapshot: z.boolean().nullish(),
         snapshotRetention: z.number().int().min(1).max(100).nullish(),
+        parallel: z.number().int().min(1).max(100).nullish(),
       })
       .nullish(),
     lab: z.strictObject({ dir: path }).nullish(),

@@ -102,6 +102,9 @@ export interface UpgradePolicy {
   snapshot: boolean;
   /** How many `pre-k3s-*` snapshots to keep per container; older ones are deleted. @default 2 */
   snapshotRetention: number;
+  /** Upgrade up to this many workers at once; never more than the cluster can spare (one
+   *  schedulable worker always stays up). Servers always go one at a time. @default 1 */
+  parallel: number;
 }
 
 export interface LabSettings {

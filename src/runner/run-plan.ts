@@ -28,6 +28,9 @@ export interface RunOptions {
   poll?: { minMs: number; maxMs: number };
   /** Records every step before and after it runs. @default none */
   journal?: { journal: Pick<Journal, 'append'>; run: string };
+  /** Upgrade up to this many workers at once (never more than the cluster can spare: one
+   *  schedulable worker always stays up). Servers always go one at a time. @default 1 */
+  parallel?: number;
   /** Snapshot each container before its install (never embedded-etcd members). @default the inventory's upgrade.snapshot */
   snapshot?: { enabled: boolean; retention: number };
 }
@@ -89,15 +92,14 @@ export async function runPlan(plan: UpgradePlan, opts: RunOptions): Promise<RunR
   let interrupted = false;
   // Installed (or restarted) and not yet through the health gate.
   const unverified = new Set<string>();
-  let previous: Step | undefined;
-  for (const [pi, phase] of plan.phases.entries()) {
-    emit({ kind: 'phase-start', phase, index: pi, total: plan.phases.length });
-    for (const step of phase.steps) {
-      // A stop request is honoured between nodes, never half way through one.
-      const boundary = previous === undefined || previous.node !== step.node || step.id.split('/')[0] !== previous.id.split('/')[0];
-      if (opts.signal?.aborted || (boundary && opts.stopRequested?.())) {
+  const width = parallelWidth(opts.parallel ?? 1, inventory, stays, emit);
+
+  /** One node's steps of one phase, in order; false when a step failed. */
+  const runNode = async (group: Step[]): Promise<boolean> => {
+    for (const step of group) {
+      if (opts.signal?.aborted) {
         interrupted = true;
-        break;
+        return false;
       }
       emit({ kind: 'step-start', step, index: index++, total: steps.length });
       record({ type: 'step-start', run, step: step.id, node: step.node });
@@ -109,17 +111,32 @@ export async function runPlan(plan: UpgradePlan, opts: RunOptions): Promise<RunR
         if (step.kind === 'wait-ready') unverified.delete(step.node);
         record({ type: 'step-done', run, step: step.id, ms: Date.now() - started, ...(note ? { note } : {}) });
         emit({ kind: 'step-done', step, ms: Date.now() - started, ...(note ? { note } : {}) });
-        previous = step;
       } catch (err) {
         const error = opts.signal?.aborted ? new InterruptedError(`interrupted during ${step.id}`, { cause: err }) : asPveError(err, step);
-        failed = { step, error };
-        interrupted = opts.signal?.aborted ?? false;
+        failed ??= { step, error };
+        interrupted ||= opts.signal?.aborted ?? false;
         if (error instanceof RolledBackError) unverified.delete(step.node);
         else if (step.kind === 'wait-ready') unverified.add(step.node);
         record({ type: 'step-failed', run, step: step.id, message: error.message, interrupted });
         emit({ kind: 'step-failed', step, error });
+        return false;
+      }
+    }
+    return true;
+  };
+
+  for (const [pi, phase] of plan.phases.entries()) {
+    emit({ kind: 'phase-start', phase, index: pi, total: plan.phases.length });
+    // Servers go alone; consecutive workers go up to `width` at a time. A stop request is
+    // honoured between nodes, never half way through one; after a failure, nodes in flight
+    // finish and no new one starts.
+    for (const batch of batches(nodeGroups(phase.steps), width)) {
+      if (opts.signal?.aborted || opts.stopRequested?.()) {
+        interrupted = true;
         break;
       }
+      await Promise.all(batch.map(runNode));
+      if (failed || interrupted) break;
     }
     if (failed || interrupted) break;
   }
@@ -136,3 +153,35 @@ export async function runPlan(plan: UpgradePlan, opts: RunOptions): Promise<RunR
 }
 
 export { CORDON_ANNOTATION };
+
+/** Splits a phase's steps into one group per node (they are contiguous in a plan). */
+export function nodeGroups(steps: readonly Step[]): Step[][] {
+  const groups: Step[][] = [];
+  for (const s of steps) {
+    const last = groups[groups.length - 1];
+    if (last && last[0]!.node === s.node) last.push(s);
+    else groups.push([s]);
+  }
+  return groups;
+}
+
+/** Consecutive worker groups up to `width` together; a server group always alone. */
+export function batches(groups: readonly Step[][], width: number): Step[][][] {
+  const out: Step[][][] = [];
+  for (const g of groups) {
+    const last = out[out.length - 1];
+    const isAgent = g[0]!.role === 'agent';
+    if (isAgent && last && last.length < width && last[0]![0]!.role === 'agent') last.push(g);
+    else out.push([g]);
+  }
+  return out;
+}
+
+/** --parallel capped so at least one schedulable worker stays up to take the pods. */
+function parallelWidth(requested: number, inventory: Inventory, stays: ReadonlySet<string>, emit: Emit): number {
+  const agents = inventory.nodes.filter((n) => n.role === 'agent' && !stays.has(n.name)).length;
+  const spare = Math.max(1, agents - 1);
+  const width = Math.max(1, Math.min(Math.floor(requested), spare));
+  if (width < requested) emit({ kind: 'log', level: 'warn', message: `--parallel ${requested} lowered to ${width}: ${agents} schedulable worker(s), and one must stay up to take the pods` });
+  return width;
+}

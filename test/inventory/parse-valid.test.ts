@@ -34,7 +34,7 @@ test('GIVEN a file with every section WHEN parsed THEN every value is read and n
       skipWaitForDeleteTimeoutSeconds: undefined,
       onTimeout: 'fail',
     },
-    upgrade: { order: 'workers-first', allowSkew: true, readyTimeoutSeconds: 3600, drainServers: 'never', snapshot: false, snapshotRetention: 2 },
+    upgrade: { order: 'workers-first', allowSkew: true, readyTimeoutSeconds: 3600, drainServers: 'never', snapshot: false, snapshotRetention: 2, parallel: 1 },
     lab: undefined,
   };
   assert.deepEqual(parse(FULL), expected);
@@ -59,7 +59,7 @@ test('GIVEN only cluster, hosts and nodes WHEN parsed THEN the documented defaul
     skipWaitForDeleteTimeoutSeconds: undefined,
     onTimeout: 'fail',
   });
-  assert.deepEqual(inv.upgrade, { order: 'auto', allowSkew: false, readyTimeoutSeconds: 600, drainServers: 'auto', snapshot: false, snapshotRetention: 2 });
+  assert.deepEqual(inv.upgrade, { order: 'auto', allowSkew: false, readyTimeoutSeconds: 600, drainServers: 'auto', snapshot: false, snapshotRetention: 2, parallel: 1 });
   assert.equal(inv.lab, undefined);
 });
 

@@ -74,6 +74,7 @@ const inventory: fc.Arbitrary<Inventory> = fc
       drainServers: fc.constantFrom('auto', 'always', 'never'),
       snapshot: fc.boolean(),
       snapshotRetention: fc.integer({ min: 1, max: 100 }),
+      parallel: fc.integer({ min: 1, max: 100 }),
     }),
     labDir: absPath,
   })

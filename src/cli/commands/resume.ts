@@ -13,7 +13,7 @@ import { renderStatus } from './status.js';
 import { out, printDocument, withSession, type GlobalOptions } from '../context.js';
 import { applyRunFlags, failureReport, onController, runWithSignals, type UpgradeFlags } from './upgrade.js';
 
-export type ResumeFlags = Pick<UpgradeFlags, 'yes' | 'snapshot' | 'disableEviction' | 'drainTimeout' | 'drainForce' | 'drainGracePeriod' | 'skipWaitForDeleteTimeout' | 'drainOnTimeout' | 'readyTimeout'>;
+export type ResumeFlags = Pick<UpgradeFlags, 'yes' | 'snapshot' | 'disableEviction' | 'drainTimeout' | 'drainForce' | 'drainGracePeriod' | 'skipWaitForDeleteTimeout' | 'drainOnTimeout' | 'readyTimeout' | 'parallel'>;
 
 function describeRun(r: RunSummary): string {
   const state = r.status === undefined ? 'recorded in progress (its process ended without finishing)' : r.status;

@@ -35,6 +35,7 @@ export interface UpgradeFlags extends PlanCommandFlags {
   skipWaitForDeleteTimeout?: string;
   drainOnTimeout?: 'fail' | 'disable-eviction';
   readyTimeout?: string;
+  parallel?: string;
 }
 
 /** Applies the drain, health-gate and snapshot flags over the inventory's settings. */
@@ -56,6 +57,11 @@ export async function applyRunFlags(inv: Inventory, f: UpgradeFlags): Promise<In
   const upgrade = { ...inv.upgrade };
   if (f.snapshot !== undefined) upgrade.snapshot = f.snapshot;
   upgrade.readyTimeoutSeconds = dur('ready-timeout', f.readyTimeout) ?? upgrade.readyTimeoutSeconds;
+  if (f.parallel !== undefined) {
+    const n = Number(f.parallel);
+    if (!Number.isInteger(n) || n < 1 || n > 100) throw new UsageError(`--parallel must be a whole number from 1 to 100, got "${f.parallel}"`);
+    upgrade.parallel = n;
+  }
   return { ...inv, drain, upgrade };
 }
 
