@@ -89,6 +89,7 @@ export function buildProgram(run: (load: () => Promise<number>) => void): Comman
     .option('--dir <dir>', 'where the lab keeps its state (default: the user state dir)')
     .option('--inventory <file>', 'where to write the inventory', 'pve-k3s.yaml')
     .option('--force', 'overwrite an inventory that is not a lab inventory')
+    .option('--bare', 'containers without k3s or its LXC settings, one missing: to try pve-k3s install')
     .action((opts, cmd: Command) => run(async () => (await import('./commands/lab.js')).labInit(globals(cmd), opts)));
   lab
     .command('reset')
@@ -162,6 +163,41 @@ export function buildProgram(run: (load: () => Promise<number>) => void): Comman
     .argument('<host>', 'the lab host to move it to')
     .option('--restart', 'a running container: stop, move, start (pct migrate --restart)')
     .action((vmid: string, host: string, opts, cmd: Command) => run(async () => (await import('./commands/lab-migrate.js')).labMigrate(globals(cmd), vmid, host, opts)));
+
+  program
+    .command('install')
+    .description('create and configure the containers of the inventory for k3s, install the servers then the agents, wait Ready (shows its plan first; safe to run again)')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .option('--dry-run', 'stop after showing the plan')
+    .option('--version <version>', 'k3s version for a new cluster (default: k3s.version, else the channel\'s latest)')
+    .option('--channel <name>', 'channel for a new cluster (default: k3s.channel, else stable)')
+    .option('--airgap <dir>', 'directory ON THE PROXMOX HOSTS with the k3s binary, images tarball and install.sh (needs --version)')
+    .option('--ready-timeout <duration>', 'how long each node may take to be Ready (default upgrade.readyTimeout)')
+    .action((opts, cmd: Command) => run(async () => (await import('./commands/install.js')).install(globals(cmd), opts)));
+  program
+    .command('join')
+    .description('add one node of the inventory to the running cluster (its container created and configured as install does)')
+    .argument('<node>', 'the node, as named in the inventory')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .option('--dry-run', 'stop after showing the plan')
+    .option('--airgap <dir>', 'directory ON THE PROXMOX HOST with the k3s binary, images tarball and install.sh')
+    .option('--version <version>', 'the air-gap bundle\'s k3s version')
+    .option('--ready-timeout <duration>', 'how long the node may take to be Ready')
+    .action((node: string, opts, cmd: Command) => run(async () => (await import('./commands/install.js')).join(globals(cmd), node, opts)));
+  program
+    .command('uninstall')
+    .description('drain a node, delete it from the cluster and run the k3s uninstall script in its container (asks first)')
+    .argument('<node>', 'the node, as named in the inventory')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .option('--dry-run', 'stop after showing what it would do')
+    .option('--force', 'also the only running server (destroys the cluster)')
+    .action((node: string, opts, cmd: Command) => run(async () => (await import('./commands/uninstall.js')).uninstall(globals(cmd), node, opts)));
+  program
+    .command('kubeconfig')
+    .description('fetch the admin kubeconfig from a server, point it at the server\'s address, merge it into ~/.kube/config as a context named after the cluster')
+    .option('--out <file>', 'write it to FILE instead of merging (mode 0600)')
+    .option('--context <name>', 'context (and cluster and user) name (default: the cluster name)')
+    .action((opts, cmd: Command) => run(async () => (await import('./commands/kubeconfig.js')).kubeconfig(globals(cmd), opts)));
 
   return program;
 }

@@ -166,6 +166,10 @@ async function systemctl(ctx: ExecContext, ref: ContainerRef, args: string[]): P
         startService(s, loc, u, now);
         return 'started';
       });
+      if (r === 'missing' && (verb === 'enable' || verb === 'disable') && machineTest(containerMachine(ctx, ref), '-f', `/etc/systemd/system/${u}.service`)) {
+        // A unit of our own (not k3s): enabling it only links it into multi-user.target.wants.
+        return ok(verb === 'enable' ? `Created symlink /etc/systemd/system/multi-user.target.wants/${u}.service → /etc/systemd/system/${u}.service.\n` : '');
+      }
       if (r === 'missing') return fail(verb === 'enable' || verb === 'disable' ? 1 : 5, `Failed to ${verb} ${u}.service: Unit ${u}.service not found.\n`);
       if (r === 'started') {
         try {

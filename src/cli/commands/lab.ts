@@ -14,6 +14,7 @@ export interface LabInitFlags {
   dir?: string;
   inventory: string;
   force?: boolean;
+  bare?: boolean;
 }
 
 function count(name: string, v: string, min: number, max: number): number {
@@ -36,14 +37,15 @@ export async function labInit(g: GlobalOptions, flags: LabInitFlags): Promise<nu
   const { stateDir } = await import('../../inventory/index.js');
   const dir = resolve(flags.dir ?? join(stateDir(process.env), 'lab', 'lab'));
   const { initLab, renderLabInventory } = await import('../../lab/index.js');
-  const lab = await initLab({ dir, servers, workers, hosts, ...(flags.k3sVersion ? { version: flags.k3sVersion } : {}) });
+  const lab = await initLab({ dir, servers, workers, hosts, ...(flags.k3sVersion ? { version: flags.k3sVersion } : {}), ...(flags.bare ? { bare: true } : {}) });
   await writeFile(invFile, renderLabInventory(lab));
   if (g.output !== 'table') {
     await printDocument(g, { inventory: invFile, dir, nodes: lab.summary() });
   } else {
-    out(`Created a lab with ${servers} server(s) and ${workers} worker(s) on ${hosts} simulated Proxmox host(s) in ${dir}\n`);
+    if (flags.bare) out(`Created a bare lab in ${dir}: ${hosts} simulated Proxmox host(s) with the containers of ${servers} server(s) and ${workers} worker(s), without k3s; the last one does not exist yet\n`);
+    else out(`Created a lab with ${servers} server(s) and ${workers} worker(s) on ${hosts} simulated Proxmox host(s) in ${dir}\n`);
     out(`Wrote its inventory to ${invFile}\n`);
-    out('Next: pve-k3s status, pve-k3s plan, pve-k3s upgrade\n');
+    out(flags.bare ? 'Next: pve-k3s install\n' : 'Next: pve-k3s status, pve-k3s plan, pve-k3s upgrade\n');
   }
   return 0;
 }

@@ -1,0 +1,105 @@
+/**
+ * `pve-k3s kubeconfig [--out FILE] [--context NAME]`: the admin kubeconfig of a server, with the
+ * server URL rewritten to an address reachable from this machine, merged into ~/.kube/config
+ * (or $KUBECONFIG's first file) under a context named after the cluster, or written to FILE.
+ * Files are written 0600 (the kubeconfig holds the admin key).
+ */
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { PlanError, RunError, UsageError } from '../../core/errors.js';
+import { oneLine } from '../../kube/kube.js';
+import { out, withSession, type GlobalOptions } from '../context.js';
+
+export interface KubeconfigFlags {
+  out?: string;
+  context?: string;
+}
+
+const K3S_YAML = '/etc/rancher/k3s/k3s.yaml';
+const CONTEXT_RE = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,252}$/;
+
+export async function kubeconfig(g: GlobalOptions, flags: KubeconfigFlags): Promise<number> {
+  const name = flags.context ?? undefined;
+  if (name !== undefined && !CONTEXT_RE.test(name)) throw new UsageError(`--context ${JSON.stringify(name)}: use letters, digits, . _ @ -`);
+  return withSession(g, async (session) => {
+    const inv = session.inventory;
+    const context = name ?? inv.cluster;
+    const servers = inv.nodes.filter((n) => n.role === 'server');
+    const { probeInstall } = await import('../../install/probe.js');
+    const { runningServer } = await import('../../install/plan.js');
+    const facts = await probeInstall(inv, session.shells, servers);
+    const server = runningServer(inv, facts)?.node;
+    if (!server) throw new PlanError(`no server of ${inv.cluster} runs k3s: there is no kubeconfig to fetch`, 'no-server', { hint: 'install the cluster first: pve-k3s install' });
+    const { Pct } = await import('../../proxmox/pct.js');
+    const shell = session.shells.get(server.host);
+    if (!shell) throw new TypeError(`no shell for ${server.host}`);
+    const pct = new Pct(shell);
+    const r = await pct.exec(server.vmid, ['cat', K3S_YAML], { timeoutMs: 60_000 });
+    if (r.code !== 0) throw new RunError(`cannot read ${K3S_YAML} on ${server.name}: ${oneLine({ ...r, stdout: '' })}`, server.name, undefined, { hint: `check k3s on ${server.name}: pct exec ${server.vmid} -- systemctl status k3s (on ${server.host})` });
+    const address = await serverAddress(pct, server);
+    const { parse, stringify } = await import('yaml');
+    const { rewriteKubeconfig, mergeKubeconfig } = await import('../../install/kubeconfig.js');
+    let ours;
+    try {
+      ours = rewriteKubeconfig(parse(r.stdout) as import('../../install/kubeconfig.js').KubeconfigDoc, address, context);
+    } catch (err) {
+      throw new RunError(`${K3S_YAML} on ${server.name} is not a kubeconfig pve-k3s understands: ${(err as Error).message}`, server.name, undefined);
+    }
+    const url = ours.clusters?.[0]?.cluster.server ?? '';
+    if (flags.out !== undefined) {
+      const file = resolve(flags.out);
+      await writePrivate(file, stringify(ours));
+      out(`Wrote the kubeconfig of ${inv.cluster} (server ${url}, context ${context}) to ${file} (mode 0600).\n`);
+      out(`Try: kubectl --kubeconfig ${file} get nodes\n`);
+      return 0;
+    }
+    const file = kubeconfigPath();
+    let existing;
+    if (existsSync(file)) {
+      try {
+        existing = parse(await readFile(file, 'utf8')) ?? undefined;
+      } catch (err) {
+        throw new UsageError(`${file} is not valid YAML, so the cluster cannot be merged into it: ${(err as Error).message.split('\n')[0]}`, { hint: 'fix it, or write a separate file with --out FILE' });
+      }
+    }
+    const merged = mergeKubeconfig(existing, ours);
+    await writePrivate(file, stringify(merged));
+    out(`Merged the kubeconfig of ${inv.cluster} into ${file} as context ${context} (server ${url}); it is now the current context.\n`);
+    out(`Try: kubectl --context ${context} get nodes\n`);
+    return 0;
+  });
+}
+
+function kubeconfigPath(): string {
+  const first = (process.env['KUBECONFIG'] ?? '').split(':').find((p) => p !== '');
+  return first !== undefined ? resolve(first) : join(homedir(), '.kube', 'config');
+}
+
+/** The server's address: the static ip of its net0, else its node's InternalIP. */
+async function serverAddress(pct: import('../../proxmox/pct.js').Pct, server: { name: string; vmid: number; host: string }): Promise<string> {
+  const { staticIp } = await import('../../install/settings.js');
+  const cfg = await pct.shell.run(['pct', 'config', String(server.vmid)], { timeoutMs: 60_000 });
+  const ip = staticIp(/^net0:\s*(.*)$/m.exec(cfg.stdout)?.[1]);
+  if (ip !== undefined) return ip;
+  const { extractJson } = await import('../../kube/nodes.js');
+  const r = await pct.exec(server.vmid, ['/usr/local/bin/kubectl', 'get', 'node', server.name, '-o', 'json'], { timeoutMs: 60_000 });
+  try {
+    const doc = extractJson(r.stdout) as { status?: { addresses?: Array<{ type?: string; address?: string }> } };
+    const a = doc.status?.addresses?.find((x) => x.type === 'InternalIP')?.address;
+    if (a) return a;
+  } catch {
+    // fall through
+  }
+  throw new RunError(`cannot tell the address of ${server.name}: its net0 has no static ip and its node no InternalIP`, server.name, undefined, { hint: 'give it a static address, or edit the server: line of the kubeconfig by hand' });
+}
+
+/** Writes a file only its owner can read, atomically (temp file, then rename). */
+async function writePrivate(file: string, text: string): Promise<void> {
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.pve-k3s-${process.pid}.tmp`;
+  await writeFile(tmp, text, { mode: 0o600 });
+  await chmod(tmp, 0o600);
+  await rename(tmp, file);
+}

@@ -1,0 +1,116 @@
+/**
+ * What `install` needs to know before it plans: per Proxmox host, in one round trip, `pct list`,
+ * `/proc/modules` and the raw conf of each node's container; then, in each running container,
+ * one `pct exec` with the k3s units, version, /dev/kmsg, root propagation, config.yaml, curl.
+ */
+import { buildBatch, parseBatch } from '../proxmox/batch.js';
+import { parsePctList, Pct } from '../proxmox/pct.js';
+import { parseK3sVersionOutput } from '../core/version.js';
+import { ShellError } from '../core/errors.js';
+import { UNIT_DIR } from '../runner/install-config.js';
+import type { Inventory, NodeSpec } from '../inventory/types.js';
+import type { Shell } from '../shell/shell.js';
+
+export const REQUIRED_MODULES = ['overlay', 'br_netfilter'] as const;
+export const RSHARED_UNIT = 'pve-k3s-rshared.service';
+export const CONFIG_YAML = '/etc/rancher/k3s/config.yaml';
+
+export interface InsideFacts {
+  serverUnit: string | undefined;
+  agentUnit: string | undefined;
+  /** The installed k3s version (raw), if any. */
+  version: string | undefined;
+  serverActive: boolean;
+  agentActive: boolean;
+  kmsg: boolean;
+  propagation: string;
+  rsharedUnit: boolean;
+  configYaml: string | undefined;
+  curl: boolean;
+}
+
+export interface NodeFacts {
+  node: NodeSpec;
+  exists: boolean;
+  /** Another inventory host lists this vmid (a migrated container, or a wrong `host:`). */
+  foundOn: string | undefined;
+  status: string | undefined;
+  conf: string | undefined;
+  inside: InsideFacts | undefined;
+}
+
+export interface HostFacts {
+  name: string;
+  missingModules: string[];
+}
+
+export interface InstallFacts {
+  hosts: HostFacts[];
+  nodes: NodeFacts[];
+}
+
+function shellOf(shells: ReadonlyMap<string, Shell>, host: string): Shell {
+  const s = shells.get(host);
+  if (!s) throw new TypeError(`no shell for host ${host}`);
+  return s;
+}
+
+export async function probeInstall(inv: Inventory, shells: ReadonlyMap<string, Shell>, nodes: readonly NodeSpec[], signal?: AbortSignal): Promise<InstallFacts> {
+  const hostNames = inv.hosts.map((h) => h.name);
+  const perHost = await Promise.all(hostNames.map(async (host) => {
+    const mine = nodes.filter((n) => n.host === host);
+    const batch = buildBatch([{ argv: ['pct', 'list'] }, { argv: ['cat', '/proc/modules'] }, ...mine.map((n) => ({ argv: ['cat', `/etc/pve/lxc/${n.vmid}.conf`] }))]);
+    const r = await shellOf(shells, host).run(['sh', '-s'], { stdin: batch.script, timeoutMs: 120_000, ...(signal ? { signal } : {}) });
+    const res = parseBatch(r.stdout, batch);
+    const [list, modules, ...confs] = res;
+    if (!list || list.code !== 0) {
+      throw new ShellError(`cannot list the containers of ${host}: ${(list?.stdout || r.stderr).trim().split('\n').pop() ?? `exit ${r.code}`}`, { host, exitStatus: r.code, hint: `check that \`pct list\` works on ${host}`, detail: r.stdout + r.stderr });
+    }
+    const loaded = new Set((modules?.code === 0 ? modules.stdout : '').split('\n').map((l) => l.split(' ')[0] ?? ''));
+    return { host, entries: parsePctList(list.stdout), missing: REQUIRED_MODULES.filter((m) => !loaded.has(m)), confs: mine.map((n, i) => [n, confs[i]] as const) };
+  }));
+  const out: NodeFacts[] = [];
+  for (const h of perHost) {
+    for (const [node, conf] of h.confs) {
+      const entry = h.entries.find((e) => e.vmid === node.vmid);
+      const foundOn = entry ? undefined : perHost.find((o) => o.host !== h.host && o.entries.some((e) => e.vmid === node.vmid))?.host;
+      out.push({ node, exists: entry !== undefined, foundOn, status: entry?.status, conf: entry && conf?.code === 0 ? conf.stdout : undefined, inside: undefined });
+    }
+  }
+  await Promise.all(out.filter((f) => f.status === 'running').map(async (f) => {
+    f.inside = await probeInside(new Pct(shellOf(shells, f.node.host)), f.node.vmid, signal);
+  }));
+  const order = new Map(nodes.map((n, i) => [n.name, i]));
+  out.sort((a, b) => (order.get(a.node.name) ?? 0) - (order.get(b.node.name) ?? 0));
+  return { hosts: perHost.map((h) => ({ name: h.host, missingModules: h.missing })), nodes: out };
+}
+
+export async function probeInside(pct: Pct, vmid: number, signal?: AbortSignal): Promise<InsideFacts> {
+  const batch = buildBatch([
+    { argv: ['cat', `${UNIT_DIR}/k3s.service`] },
+    { argv: ['cat', `${UNIT_DIR}/k3s-agent.service`] },
+    { argv: ['/usr/local/bin/k3s', '--version'] },
+    { argv: ['test', '-e', '/dev/kmsg'] },
+    { argv: ['findmnt', '-no', 'PROPAGATION', '/'] },
+    { argv: ['test', '-f', `${UNIT_DIR}/${RSHARED_UNIT}`] },
+    { argv: ['cat', CONFIG_YAML] },
+    { argv: ['sh', '-c', 'command -v curl'] },
+    { argv: ['systemctl', 'is-active', 'k3s'] },
+    { argv: ['systemctl', 'is-active', 'k3s-agent'] },
+  ]);
+  const r = await pct.execScript(vmid, batch.script, { timeoutMs: 60_000, ...(signal ? { signal } : {}) });
+  const [su, au, ver, kmsg, prop, rs, cfg, curl, sa, aa] = parseBatch(r.stdout, batch);
+  const text = (x: typeof su) => (x?.code === 0 ? x.stdout : undefined);
+  return {
+    serverUnit: text(su),
+    agentUnit: text(au),
+    version: ver?.code === 0 ? parseK3sVersionOutput(ver.stdout)?.raw : undefined,
+    kmsg: kmsg?.code === 0,
+    propagation: (prop?.stdout ?? '').trim(),
+    rsharedUnit: rs?.code === 0,
+    configYaml: text(cfg),
+    curl: curl?.code === 0,
+    serverActive: sa?.code === 0,
+    agentActive: aa?.code === 0,
+  };
+}

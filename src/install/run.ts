@@ -1,0 +1,289 @@
+/**
+ * Carries out an install plan: containers first (create, pct set, lxc.* lines above the first
+ * [snapshot] section, start or restart, fixes inside), then k3s: the first server, its token
+ * read over `pct exec` stdout (never printed, never in argv), the other servers one at a
+ * time, then the agents with K3S_URL and the token on stdin; each node waits for its health
+ * gate before the next. It stops at the first failure: the nodes after it are untouched.
+ */
+import { RunError } from '../core/errors.js';
+import type { Step } from '../core/plan-types.js';
+import { Kube, oneLine } from '../kube/kube.js';
+import { extractJson } from '../kube/nodes.js';
+import { Pct } from '../proxmox/pct.js';
+import { buildInstallScript, redact, type NodeInstallConfig } from '../runner/install-config.js';
+import { runStep, type StepContext } from '../runner/steps.js';
+import type { Inventory, NodeSpec } from '../inventory/types.js';
+import type { Shell, RunResult } from '../shell/shell.js';
+import { applyConfEdit, confReady, containerNeeds } from './lxc.js';
+import type { InstallPlan, NodeInstallPlan } from './plan.js';
+import { CONFIG_YAML, probeInside, RSHARED_UNIT, type InsideFacts } from './probe.js';
+import { containerFor, installSettings, pctCreateArgv, staticIp } from './settings.js';
+import type { AirgapBundle } from './airgap.js';
+import { pushAirgap } from './airgap.js';
+
+export const TOKEN_PATH = '/var/lib/rancher/k3s/server/token';
+
+export interface InstallRunOptions {
+  inventory: Inventory;
+  shells: ReadonlyMap<string, Shell>;
+  plan: InstallPlan;
+  configYaml: string | undefined;
+  log: (line: string) => void;
+  signal?: AbortSignal;
+  airgap?: AirgapBundle;
+  /** Poll bounds of the health gate, ms. @default {minMs: 200, maxMs: 1000} */
+  poll?: { minMs: number; maxMs: number };
+}
+
+export interface InstallRunResult {
+  /** Nodes whose k3s this run installed. */
+  installed: string[];
+  /** Containers this run created. */
+  created: string[];
+  /** Containers it reconfigured (pct set, conf, start, restart, inside). */
+  configured: string[];
+}
+
+const RSHARED_UNIT_TEXT = [
+  '[Unit]',
+  'Description=Make / rshared for k3s (pve-k3s)',
+  'DefaultDependencies=no',
+  'After=local-fs.target',
+  'Before=k3s.service k3s-agent.service',
+  '',
+  '[Service]',
+  'Type=oneshot',
+  'ExecStart=/bin/mount --make-rshared /',
+  '',
+  '[Install]',
+  'WantedBy=multi-user.target',
+];
+
+export async function runInstall(o: InstallRunOptions): Promise<InstallRunResult> {
+  const result: InstallRunResult = { installed: [], created: [], configured: [] };
+  const pct = (host: string) => {
+    const s = o.shells.get(host);
+    if (!s) throw new TypeError(`no shell for host ${host}`);
+    return new Pct(s);
+  };
+  // 1. Containers.
+  for (const n of o.plan.nodes) {
+    const touched = await prepareContainer(o, n, pct(n.node.host));
+    if (n.create) result.created.push(n.node.name);
+    else if (touched) result.configured.push(n.node.name);
+  }
+  // 2. k3s: first server, other servers, agents.
+  const first = o.inventory.nodes.find((n) => n.name === o.plan.firstServer);
+  if (!first) throw new TypeError(`first server ${o.plan.firstServer} not in the inventory`);
+  const firstPct = pct(first.host);
+  const kube = new Kube(firstPct, first.vmid, first.name);
+  const members = new Set(o.inventory.nodes.filter((n) => n.name !== first.name && !o.plan.nodes.some((p) => p.node.name === n.name && p.installK3s)).map((n) => n.name));
+  const ordered = [
+    ...o.plan.nodes.filter((n) => n.first),
+    ...o.plan.nodes.filter((n) => !n.first && n.node.role === 'server'),
+    ...o.plan.nodes.filter((n) => n.node.role === 'agent'),
+  ];
+  let token: string | undefined;
+  let url: string | undefined;
+  const install = settingsArgs(o.inventory);
+  for (const n of ordered) {
+    const p = pct(n.node.host);
+    const inside = await probeInside(p, n.node.vmid, o.signal);
+    const mine = n.node.role === 'server' ? inside.serverUnit : inside.agentUnit;
+    if (mine !== undefined) {
+      members.add(n.node.name);
+      continue;
+    }
+    await fixInside(o, n, p, inside, true);
+    let config: NodeInstallConfig;
+    if (n.first) {
+      config = { role: 'server', args: [...(o.plan.clusterInit ? ['--cluster-init'] : []), ...install.server], env: {} };
+    } else {
+      token ??= await readToken(firstPct, first);
+      url ??= await serverUrl(o, first, kube);
+      config = n.node.role === 'server'
+        ? { role: 'server', args: ['--server', url, ...install.server], env: { K3S_TOKEN: token } }
+        : { role: 'agent', args: install.agent, env: { K3S_URL: url, K3S_TOKEN: token } };
+    }
+    const how = n.first ? (o.plan.clusterInit ? 'first server, --cluster-init' : 'first server') : n.node.role === 'server' ? `joining ${url}` : `agent of ${url}`;
+    o.log(`${n.node.name}: installing k3s ${o.plan.version} (${how})`);
+    await installK3s(o, n.node, p, config, token);
+    members.add(n.node.name);
+    await waitHealthy(o, n.node, kube, [...members, first.name]);
+    o.log(`${n.node.name}: Ready`);
+    result.installed.push(n.node.name);
+  }
+  return result;
+}
+
+function settingsArgs(inv: Inventory): { server: string[]; agent: string[] } {
+  const s = installSettings(inv);
+  return { server: [...s.serverArgs], agent: [...s.agentArgs] };
+}
+
+function fail(node: NodeSpec, what: string, r: RunResult | string, hint: string, secrets: string[] = []): never {
+  const line = typeof r === 'string' ? r : oneLine(r);
+  throw new RunError(redact(`${node.name}: ${what}: ${line}`, secrets), node.name, undefined, {
+    hint,
+    detail: typeof r === 'string' ? undefined : redact(r.stdout + r.stderr, secrets),
+  });
+}
+
+const continueHint = (n: NodeSpec) => `nodes before ${n.name} are done and the ones after it were not touched; fix the cause and run pve-k3s install again (it continues where it stopped)`;
+
+/** Creates or reconfigures the container; true when it changed anything. */
+async function prepareContainer(o: InstallRunOptions, n: NodeInstallPlan, p: Pct): Promise<boolean> {
+  const node = n.node;
+  const host = (argv: string[], stdin?: string) => p.shell.run(argv, { timeoutMs: 10 * 60_000, ...(stdin !== undefined ? { stdin } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+  const file = `/etc/pve/lxc/${node.vmid}.conf`;
+  let changed = false;
+  if (n.create) {
+    o.log(`${node.name}: creating container ${node.vmid} on ${node.host}`);
+    const r = await host(pctCreateArgv(node, containerFor(o.inventory, node)));
+    if (r.code !== 0) fail(node, `pct create ${node.vmid} failed`, r, `check the template, storage and network in the inventory's container settings; ${continueHint(node)}`);
+    changed = true;
+  }
+  const read = await host(['cat', file]);
+  if (read.code !== 0) fail(node, `cannot read ${file}`, read, `check the container on ${node.host}`);
+  const needs = containerNeeds(read.stdout, node.vmid);
+  if (needs.pctSet.length > 0) {
+    o.log(`${node.name}: pct set ${node.vmid} ${needs.pctSet.join(' ')}`);
+    const r = await host(['pct', 'set', String(node.vmid), ...needs.pctSet]);
+    if (r.code !== 0) fail(node, `pct set ${node.vmid} failed`, r, continueHint(node));
+    changed = true;
+  }
+  if (needs.confEdit) {
+    o.log(`${node.name}: adding the lxc.* lines k3s needs to ${file}${/^\[/m.test(read.stdout) ? ' (above its [snapshot] sections)' : ''}`);
+    // Re-read: pct set rewrote the file.
+    const cur = needs.pctSet.length > 0 ? await host(['cat', file]) : read;
+    if (cur.code !== 0) fail(node, `cannot read ${file}`, cur, continueHint(node));
+    const text = applyConfEdit(cur.stdout, needs.confEdit);
+    const w = await host(['sh', '-c', 'cat > "$1.pve-k3s.tmp" && mv "$1.pve-k3s.tmp" "$1"', 'sh', file], text);
+    if (w.code !== 0) fail(node, `writing ${file} failed`, w, continueHint(node));
+    const check = await host(['cat', file]);
+    if (check.code !== 0 || !confReady(check.stdout)) fail(node, `${file} still lacks the lxc.* lines after writing it`, check.code !== 0 ? check : 'the current section is unchanged', `edit ${file} on ${node.host} by hand (the lines go above the first [snapshot] section); ${continueHint(node)}`);
+    changed = true;
+  }
+  const status = await host(['pct', 'status', String(node.vmid)]);
+  const running = /status: running/.test(status.stdout);
+  if (!running) {
+    o.log(`${node.name}: starting container ${node.vmid}`);
+    const r = await host(['pct', 'start', String(node.vmid)]);
+    if (r.code !== 0) fail(node, `pct start ${node.vmid} failed`, r, `look at pct start ${node.vmid} --debug on ${node.host}; ${continueHint(node)}`);
+    changed = true;
+  } else if (changed || n.restart) {
+    o.log(`${node.name}: restarting container ${node.vmid} to apply its configuration`);
+    const r = await host(['pct', 'reboot', String(node.vmid)]);
+    if (r.code !== 0) fail(node, `pct reboot ${node.vmid} failed`, r, continueHint(node));
+    changed = true;
+  }
+  const inside = await probeInside(p, node.vmid, o.signal);
+  if (!inside.kmsg) fail(node, '/dev/kmsg does not exist after the restart', 'the lxc.mount.entry for /dev/kmsg did not apply', `check ${file} on ${node.host} (lxc.mount.entry: /dev/kmsg dev/kmsg none defaults,bind,create=file)`);
+  if (await fixInside(o, n, p, inside, false)) changed = true;
+  return changed;
+}
+
+/** rshared / (now and at boot), curl, config.yaml. `beforeK3s`: the config.yaml and curl part. */
+async function fixInside(o: InstallRunOptions, n: NodeInstallPlan, p: Pct, inside: InsideFacts, beforeK3s: boolean): Promise<boolean> {
+  const node = n.node;
+  const run = (argv: string[], stdin?: string) => p.exec(node.vmid, argv, { timeoutMs: 10 * 60_000, ...(stdin !== undefined ? { stdin } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+  let changed = false;
+  if (!beforeK3s) {
+    if (!inside.rsharedUnit || inside.propagation !== 'shared') {
+      o.log(`${node.name}: making / rshared (now and at every boot: ${RSHARED_UNIT})`);
+      const unit = `/etc/systemd/system/${RSHARED_UNIT}`;
+      const w = await run(['sh', '-c', 'cat > "$1"', 'sh', unit], `${RSHARED_UNIT_TEXT.join('\n')}\n`);
+      const e = w.code === 0 ? await run(['systemctl', 'enable', RSHARED_UNIT]) : w;
+      const m = e.code === 0 ? await run(['mount', '--make-rshared', '/']) : e;
+      if (m.code !== 0) fail(node, 'making / rshared failed', m, continueHint(node));
+      changed = true;
+    }
+    return changed;
+  }
+  if (!inside.curl && o.airgap === undefined) {
+    o.log(`${node.name}: installing curl (apt-get)`);
+    const r = await run(['sh', '-c', 'DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl ca-certificates']);
+    if (r.code !== 0) fail(node, 'installing curl failed', r, `install curl in CT ${node.vmid} by hand; ${continueHint(node)}`);
+    changed = true;
+  }
+  if (o.configYaml !== undefined && inside.configYaml !== o.configYaml) {
+    o.log(`${node.name}: writing ${CONFIG_YAML}`);
+    const r = await run(['sh', '-c', 'mkdir -p /etc/rancher/k3s && cat > "$1" && chmod 600 "$1"', 'sh', CONFIG_YAML], o.configYaml);
+    if (r.code !== 0) fail(node, `writing ${CONFIG_YAML} failed`, r, continueHint(node));
+    changed = true;
+  }
+  return changed;
+}
+
+/** The cluster token, read from the first server's file over pct exec stdout; never shown. */
+async function readToken(p: Pct, first: NodeSpec): Promise<string> {
+  const r = await p.exec(first.vmid, ['cat', TOKEN_PATH], { timeoutMs: 60_000 });
+  const token = r.stdout.trim();
+  if (r.code !== 0 || token === '') {
+    throw new RunError(`cannot read the cluster token from ${first.name} (${TOKEN_PATH}): ${r.code !== 0 ? oneLine({ ...r, stdout: '' }) : 'empty file'}`, first.name, undefined, {
+      hint: `check that k3s runs on ${first.name}: pct exec ${first.vmid} -- systemctl status k3s (on ${first.host})`,
+    });
+  }
+  return token;
+}
+
+/** https://<first server>:6443, its IP from its net0 (static) or from its node's InternalIP. */
+async function serverUrl(o: InstallRunOptions, first: NodeSpec, kube: Kube): Promise<string> {
+  const cfg = await kube.pct.shell.run(['pct', 'config', String(first.vmid)], { timeoutMs: 60_000 });
+  let ip = staticIp(/^net0:\s*(.*)$/m.exec(cfg.stdout)?.[1]);
+  if (ip === undefined) {
+    const r = await kube.kubectl(['get', 'node', first.name, '-o', 'json'], { timeoutMs: 60_000 });
+    try {
+      const doc = extractJson(r.stdout) as { status?: { addresses?: Array<{ type?: string; address?: string }> } };
+      ip = doc.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
+    } catch {
+      ip = undefined;
+    }
+  }
+  if (ip === undefined) {
+    throw new RunError(`cannot tell the address of ${first.name}: no static ip in its net0 and no InternalIP`, first.name, undefined, { hint: `give it a static address (nodes.${first.name}.container.network ip=...)` });
+  }
+  return `https://${ip}:6443`;
+}
+
+async function installK3s(o: InstallRunOptions, node: NodeSpec, p: Pct, config: NodeInstallConfig, token: string | undefined): Promise<void> {
+  const secrets = token ? [token, ...(token.includes('::server:') ? [token.split('::server:')[1] ?? ''] : [])] : [];
+  let installScriptUrl = o.inventory.k3s.installScriptUrl;
+  const installEnv: Record<string, string> = {};
+  if (o.airgap) {
+    installScriptUrl = await pushAirgap(p, node, o.airgap, o.log, o.signal);
+    installEnv['INSTALL_K3S_SKIP_DOWNLOAD'] = 'true';
+  }
+  const script = buildInstallScript({ config, version: o.plan.version, installScriptUrl, installEnv });
+  const r = await p.execScript(node.vmid, script, { timeoutMs: 15 * 60_000, ...(o.signal ? { signal: o.signal } : {}) });
+  if (r.code !== 0) {
+    const out = redact(r.stdout + r.stderr, secrets);
+    const last = out.trim().split('\n').filter(Boolean).pop() ?? `exit status ${r.code}`;
+    throw new RunError(`the k3s install script failed in ${node.name} (exit ${r.code}): ${last}`, node.name, undefined, { hint: continueHint(node), detail: out });
+  }
+}
+
+async function waitHealthy(o: InstallRunOptions, node: NodeSpec, kube: Kube, members: string[]): Promise<void> {
+  const step: Step = { id: `install/${node.name}/wait-ready`, kind: 'wait-ready', node: node.name, vmid: node.vmid, host: node.host, role: node.role, version: o.plan.version };
+  const inventory: Inventory = { ...o.inventory, nodes: o.inventory.nodes.filter((n) => members.includes(n.name)) };
+  const ctx: StepContext = {
+    inventory,
+    kube,
+    pct: (h) => {
+      const s = o.shells.get(h);
+      if (!s) throw new TypeError(`no shell for host ${h}`);
+      return new Pct(s);
+    },
+    emit: (e) => { if (e.kind === 'wait') o.log(`${node.name}: waiting for Ready (${e.message})`); },
+    signal: o.signal,
+    poll: o.poll ?? { minMs: 200, maxMs: 1000 },
+    staysCordoned: () => true,
+    cordoned: new Set(),
+  };
+  try {
+    await runStep(step, ctx);
+  } catch (err) {
+    if (err instanceof RunError) throw new RunError(err.message, node.name, undefined, { hint: `${err.hint ?? ''}; ${continueHint(node)}`.replace(/^; /, ''), detail: err.detail });
+    throw err;
+  }
+}
