@@ -59,11 +59,12 @@ export async function pushAirgap(p: Pct, node: NodeSpec, b: AirgapBundle, log: (
   }
   const host = await p.shell.run(['sha256sum', ...files.map(([src]) => src)], o);
   const ct = await p.exec(node.vmid, ['sha256sum', ...files.map(([, dst]) => dst)], o);
-  const sums = (text: string) => text.split('\n').filter(Boolean).map((l) => l.split(/\s+/)[0]);
+  // `<sum>  <path>` lines; a file that is missing has no line (its error goes to stderr).
+  const sums = (text: string) => new Map(text.split('\n').map((l) => /^([0-9a-f]{64}) [ *](.+)$/.exec(l)).filter((m) => m !== null).map((m) => [m[2] ?? '', m[1] ?? '']));
   const a = sums(host.stdout);
   const c = sums(ct.stdout);
-  const bad = files.filter((_f, i) => a[i] === undefined || a[i] !== c[i]).map(([, dst]) => dst);
-  if (host.code !== 0 || ct.code !== 0 || bad.length > 0) {
+  const bad = files.filter(([src, dst]) => a.get(src) === undefined || a.get(src) !== c.get(dst)).map(([, dst]) => dst);
+  if (host.code !== 0 || bad.length > 0) {
     throw new RunError(`${node.name}: the air-gap files did not arrive intact (pct push): ${bad.length > 0 ? bad.join(', ') : oneLine(ct.code !== 0 ? ct : host)}`, node.name, undefined, {
       hint: `pct push needs a running container and an existing target directory; check free space in CT ${node.vmid}, then run install again`,
     });

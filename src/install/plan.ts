@@ -9,7 +9,7 @@ import type { Inventory, NodeSpec } from '../inventory/types.js';
 import type { ConfEdit } from '../maintenance/lxc-conf.js';
 import { containerNeeds } from './lxc.js';
 import { containerFor } from './settings.js';
-import type { InstallFacts, NodeFacts } from './probe.js';
+import type { InsideFacts, InstallFacts, NodeFacts } from './probe.js';
 
 export interface NodeInstallPlan {
   node: NodeSpec;
@@ -171,13 +171,21 @@ function planNode(inv: Inventory, f: NodeFacts, first: boolean, configYaml: stri
   plan.installedVersion = mine !== undefined ? inside?.version : undefined;
   // Unknown until it runs (stopped): assume the fixes inside are needed; they are checked again then.
   plan.installCurl = inside ? !inside.curl && plan.installK3s : false;
-  plan.rsharedUnit = inside ? !inside.rsharedUnit : true;
+  plan.rsharedUnit = inside ? needsRsharedUnit(inside, plan.installK3s) : true;
   if (configYaml !== undefined) {
     const same = inside?.configYaml === configYaml;
     plan.writeConfig = plan.installK3s && !same;
     plan.configDiffers = !plan.installK3s && inside !== undefined && !same;
   }
   return plan;
+}
+
+/**
+ * k3s needs / rshared at every boot: pve-k3s adds its unit where it installs k3s, and where /
+ * is not shared now; a node that already runs k3s with / shared keeps whatever does it.
+ */
+export function needsRsharedUnit(inside: InsideFacts, installingK3s: boolean): boolean {
+  return !inside.rsharedUnit && (installingK3s || inside.propagation !== 'shared');
 }
 
 /** True when the plan changes nothing. */

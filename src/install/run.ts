@@ -15,7 +15,7 @@ import { runStep, type StepContext } from '../runner/steps.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
 import type { Shell, RunResult } from '../shell/shell.js';
 import { applyConfEdit, confReady, containerNeeds } from './lxc.js';
-import type { InstallPlan, NodeInstallPlan } from './plan.js';
+import { needsRsharedUnit, type InstallPlan, type NodeInstallPlan } from './plan.js';
 import { CONFIG_YAML, probeInside, RSHARED_UNIT, type InsideFacts } from './probe.js';
 import { containerFor, installSettings, pctCreateArgv, staticIp } from './settings.js';
 import type { AirgapBundle } from './airgap.js';
@@ -189,7 +189,8 @@ async function fixInside(o: InstallRunOptions, n: NodeInstallPlan, p: Pct, insid
   const run = (argv: string[], stdin?: string) => p.exec(node.vmid, argv, { timeoutMs: 10 * 60_000, ...(stdin !== undefined ? { stdin } : {}), ...(o.signal ? { signal: o.signal } : {}) });
   let changed = false;
   if (!beforeK3s) {
-    if (!inside.rsharedUnit || inside.propagation !== 'shared') {
+    const installing = (node.role === 'server' ? inside.serverUnit : inside.agentUnit) === undefined;
+    if (needsRsharedUnit(inside, installing) || inside.propagation !== 'shared') {
       o.log(`${node.name}: making / rshared (now and at every boot: ${RSHARED_UNIT})`);
       const unit = `/etc/systemd/system/${RSHARED_UNIT}`;
       const w = await run(['sh', '-c', 'cat > "$1"', 'sh', unit], `${RSHARED_UNIT_TEXT.join('\n')}\n`);
