@@ -146,7 +146,10 @@ for (const [nodes, hosts] of SIZES) {
       if (plan.phases.length !== 0) throw new Error('no-op bench: the plan is not empty');
     }
     const { facts } = await planCluster(b.session, {});
-    const row: Row = { nodes, hosts, noopRoundTrips: rt, noopRoundTripsPerHost: rt / hosts, noopMs: median(times), planMs: timePlan(facts, TARGET) };
+    // Plan time of a real plan: the same cluster two patches behind.
+    const older = parseVersion('v1.33.3+k3s1');
+    const behind: ClusterFacts = { ...facts, nodes: facts.nodes.map((n) => ({ ...n, installed: older, kube: n.kube && { ...n.kube, kubeletVersion: older, kubeletVersionRaw: older.raw } })) };
+    const row: Row = { nodes, hosts, noopRoundTrips: rt, noopRoundTripsPerHost: rt / hosts, noopMs: median(times), planMs: timePlan(behind, TARGET) };
     rows.push(row);
     log(`no-op ${nodes} nodes / ${hosts} hosts: ${rt} round trips, ${row.noopMs.toFixed(0)} ms`);
   } finally {
