@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { channelLatest, versionExists } from './catalog.js';
 import { consumeChannelFault } from './channel-faults.js';
-import { BIN, envPath, renderEnvFile, renderUnit, unitPath } from './k3s-files.js';
+import { BIN, envPath, renderEnvFile, renderUnit, splitQuoted, unitPath } from './k3s-files.js';
 import { findContainer, serviceStatus, startService, type Located } from './k3s-model.js';
 import { binaryContent } from './world.js';
 import { pushedBinaryVersion } from './provision.js';
@@ -42,7 +42,7 @@ async function install(
   ctx: ExecContext, ref: ContainerRef, env: Record<string, string>, scriptArgs: string[],
   info: (m: string) => void, fatal: (m: string) => never,
 ): Promise<void> {
-  const words = [...splitExec(env.INSTALL_K3S_EXEC ?? ''), ...scriptArgs];
+  const words = [...splitQuoted(env.INSTALL_K3S_EXEC ?? ''), ...scriptArgs];
   let cmd: string;
   const first = words[0];
   if (first === undefined || first === '' || first.startsWith('-')) {
@@ -189,30 +189,3 @@ function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-/** INSTALL_K3S_EXEC as `eval set --` splits it: on blanks, honouring quotes. */
-export function splitExec(text: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let inWord = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i] ?? '';
-    if (c === "'" || c === '"') {
-      const end = text.indexOf(c, i + 1);
-      cur += text.slice(i + 1, end < 0 ? text.length : end);
-      i = end < 0 ? text.length : end;
-      inWord = true;
-    } else if (c === '\\' && i + 1 < text.length) {
-      cur += text[++i];
-      inWord = true;
-    } else if (/\s/.test(c)) {
-      if (inWord) out.push(cur);
-      cur = '';
-      inWord = false;
-    } else {
-      cur += c;
-      inWord = true;
-    }
-  }
-  if (inWord) out.push(cur);
-  return out;
-}

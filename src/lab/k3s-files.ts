@@ -89,15 +89,16 @@ export function parseEnvFile(text: string): Record<string, string> {
   return out;
 }
 
-/** Splits on blanks honouring single quotes and the '\'' idiom. */
+/** Splits on blanks honouring single and double quotes, backslashes and the '\'' idiom (unit
+ *  ExecStart lines, env files, and INSTALL_K3S_EXEC as the installer's `eval set --` reads it). */
 export function splitQuoted(text: string): string[] {
   const out: string[] = [];
   let cur = '';
   let inWord = false;
   for (let i = 0; i < text.length; i++) {
     const c = text[i] ?? '';
-    if (c === "'") {
-      const end = text.indexOf("'", i + 1);
+    if (c === "'" || c === '"') {
+      const end = text.indexOf(c, i + 1);
       cur += text.slice(i + 1, end < 0 ? text.length : end);
       i = end < 0 ? text.length : end;
       inWord = true;

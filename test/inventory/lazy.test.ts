@@ -3,8 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { fixture as readFixture, repoRoot } from '../helpers/fixtures.js';
+import { repoRoot } from '../helpers/fixtures.js';
 
 const root = repoRoot() + '/';
 

@@ -1,9 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { makeLab, inCt, kubectl, sleep } from './helpers.js';
 import type { Lab } from '../../src/lab/index.js';
-import { fixture as readFixture, repoRoot } from '../helpers/fixtures.js';
+import { fixture as readFixture } from '../helpers/fixtures.js';
 
 const fixture = (f: string) => readFixture(`install-sh/${f}`);
 const install = (lab: Lab, vmid: number, envAndArgs: string) => inCt(lab, vmid, ['sh', '-c', `curl -sfL https://get.k3s.io | ${envAndArgs}`]);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { ShellError } from '../../src/core/errors.js';
 import { installShims, openLab, renderLabInventory } from '../../src/lab/index.js';
 import { makeLab, inCt, kubectl } from './helpers.js';
-import { fixture as readFixture, repoRoot } from '../helpers/fixtures.js';
+import { fixture as readFixture } from '../helpers/fixtures.js';
 
 test('GIVEN a fault WHEN its command runs THEN it fires the given number of times and is consumed', async () => {
   const lab = await makeLab();

@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { makeLab, inCt } from './helpers.js';
-import { fixture as readFixture, repoRoot } from '../helpers/fixtures.js';
+import { fixture as readFixture } from '../helpers/fixtures.js';
 
 const fixture = (f: string) => readFixture(f);
 

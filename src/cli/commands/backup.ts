@@ -60,14 +60,9 @@ export async function restore(g: GlobalOptions, backupDir: string, flags: Restor
     out(`Restore ${m.cluster} from ${plan.dir}\n  made ${m.createdAt} from ${m.source.node}, ${m.datastore}, k3s ${m.source.k3sVersion ?? 'unknown'}; checksums OK\n`);
     plan.steps.forEach((s, i) => out(`  ${i + 1}. ${s.node}: ${s.text}\n`));
     if (!flags.yes) {
-      if (!process.stdin.isTTY || !process.stdout.isTTY) {
-        throw new UsageError('refusing to restore without confirmation: not running in a terminal', { hint: 'review the plan above and pass --yes' });
-      }
-      const { createInterface } = await import('node:readline/promises');
-      const rl = createInterface({ input: process.stdin, output: process.stdout });
-      const answer = await rl.question('Everything written to the cluster since this backup is lost. Restore? [y/N] ');
-      rl.close();
-      if (!/^y(es)?$/i.test(answer.trim())) {
+      const { confirm, requireTerminal } = await import('../confirm.js');
+      requireTerminal('restore');
+      if (!(await confirm('Everything written to the cluster since this backup is lost. Restore? [y/N] '))) {
         out('Nothing changed.\n');
         return 1;
       }

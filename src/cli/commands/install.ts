@@ -1,4 +1,5 @@
 /** `pve-k3s install` and `pve-k3s join <node>`: containers and k3s from the inventory, idempotently. */
+import { confirm, requireTerminal } from '../confirm.js';
 import { PlanError, UsageError } from '../../core/errors.js';
 import type { Session } from '../../app/session.js';
 import type { NodeSpec } from '../../inventory/types.js';
@@ -80,9 +81,7 @@ async function run(g: GlobalOptions, flags: InstallFlags, session: Session, only
     return 0;
   }
   if (!flags.yes) {
-    if (!process.stdin.isTTY || !process.stdout.isTTY) {
-      throw new UsageError(`refusing to ${only ? 'join' : 'install'} without confirmation: not running in a terminal`, { hint: 'review the plan above (--dry-run shows it alone) and pass --yes' });
-    }
+    requireTerminal(only ? 'join' : 'install', 'review the plan above (--dry-run shows it alone) and pass --yes');
     if (!(await confirm(only ? `Join ${only.name} to ${plan.cluster}? [y/N] ` : `Install k3s ${plan.version} on ${plan.cluster} as shown? [y/N] `))) {
       out('Nothing was changed.\n');
       return 1;
@@ -120,13 +119,3 @@ function planDoc(p: import('../../install/plan.js').InstallPlan) {
   };
 }
 
-/** Asks on the terminal; true for y/yes. */
-export async function confirm(question: string): Promise<boolean> {
-  const { createInterface } = await import('node:readline/promises');
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
-  try {
-    return /^y(es)?$/i.test((await rl.question(question)).trim());
-  } finally {
-    rl.close();
-  }
-}

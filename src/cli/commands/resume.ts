@@ -1,5 +1,6 @@
 /** `pve-k3s resume` and `pve-k3s abandon`: continue or forget the upgrade the journal records. */
-import { RunError, UsageError } from '../../core/errors.js';
+import { requireTerminal } from '../confirm.js';
+import { RunError } from '../../core/errors.js';
 import { PLAN_API_VERSION, planSteps, type Step, type UpgradePlan } from '../../core/plan-types.js';
 import type { Inventory, UpgradeOrder } from '../../inventory/types.js';
 import { planCluster } from '../../app/plan-cluster.js';
@@ -47,9 +48,7 @@ export async function resume(g: GlobalOptions, flags: ResumeFlags): Promise<numb
       if (json) await printDocument(g, { apiVersion: PLAN_API_VERSION, kind: 'UpgradeResult', ok: true, nothingToDo: true, plan });
       return 0;
     }
-    if (!flags.yes && (!process.stdin.isTTY || !process.stdout.isTTY)) {
-      throw new UsageError('refusing to resume without confirmation: not running in a terminal', { hint: 'review the plan above and pass --yes' });
-    }
+    if (!flags.yes) requireTerminal('resume');
     const result = await runWithSignals(session, plan, g, { order, allowSkew: last.allowSkew }, last);
     if (json) {
       await printDocument(g, { apiVersion: PLAN_API_VERSION, kind: 'UpgradeResult', ok: result.ok, resumed: last.run, run: result.run, target: plan.target, completed: result.completed.map((s) => s.id), failed: result.failed ? { step: result.failed.step.id, node: result.failed.step.node, message: result.failed.error.message } : null, leftCordoned: result.leftCordoned, midUpgrade: result.midUpgrade });

@@ -5,7 +5,7 @@
 import { PlanError, RunError, UsageError } from '../../core/errors.js';
 import { drainArgs, Kube, oneLine } from '../../kube/kube.js';
 import { out, withSession, type GlobalOptions } from '../context.js';
-import { confirm } from './install.js';
+import { confirm, requireTerminal } from '../confirm.js';
 
 export interface UninstallFlags {
   yes?: boolean;
@@ -52,7 +52,7 @@ export async function uninstall(g: GlobalOptions, nodeName: string, flags: Unins
       return 0;
     }
     if (!flags.yes) {
-      if (!process.stdin.isTTY || !process.stdout.isTTY) throw new UsageError('refusing to uninstall without confirmation: not running in a terminal', { hint: 'review the plan above and pass --yes' });
+      requireTerminal('uninstall');
       if (!(await confirm(`Uninstall k3s from ${node.name}? [y/N] `))) {
         out('Nothing was changed.\n');
         return 1;

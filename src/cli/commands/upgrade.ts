@@ -1,4 +1,5 @@
 /** `pve-k3s plan` and `pve-k3s upgrade`. */
+import { confirm, requireTerminal } from '../confirm.js';
 import { readFile } from 'node:fs/promises';
 import { UsageError, PlanError } from '../../core/errors.js';
 import { PLAN_API_VERSION, planSteps, type UpgradePlan } from '../../core/plan-types.js';
@@ -101,9 +102,7 @@ export async function upgrade(g: GlobalOptions, flags: UpgradeFlags): Promise<nu
       return 0;
     }
     if (!flags.yes) {
-      if (!process.stdin.isTTY || !process.stdout.isTTY) {
-        throw new UsageError('refusing to upgrade without confirmation: not running in a terminal', { hint: 'review the plan (pve-k3s plan) and pass --yes' });
-      }
+      requireTerminal('upgrade', 'review the plan (pve-k3s plan) and pass --yes');
       if (!(await confirm(`Upgrade ${plan.nodes.filter((n) => n.action !== 'none').length} node(s) of ${plan.cluster} to ${plan.target.version}? [y/N] `))) {
         out('Nothing was changed.\n');
         return 1;
@@ -125,15 +124,6 @@ export async function upgrade(g: GlobalOptions, flags: UpgradeFlags): Promise<nu
   });
 }
 
-async function confirm(question: string): Promise<boolean> {
-  const { createInterface } = await import('node:readline/promises');
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
-  try {
-    return /^y(es)?$/i.test((await rl.question(question)).trim());
-  } finally {
-    rl.close();
-  }
-}
 
 /** First Ctrl-C: stop after the node in flight. Second: abort the step in flight. */
 export async function runWithSignals(session: Session, plan: UpgradePlan, g: GlobalOptions, policy: { order: string; allowSkew: boolean }, resumes?: RunSummary): Promise<ExecuteResult> {
