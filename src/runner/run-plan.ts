@@ -1,6 +1,7 @@
 /**
- * runPlan(): executes an UpgradePlan one step at a time, emitting progress events. It stops at
- * the first failure, or between steps when asked to stop (first Ctrl-C); an abort signal
+ * runPlan(): executes an UpgradePlan one node at a time (workers up to `parallel` at once),
+ * each node's steps in order, emitting progress events. It stops at the first failure, or
+ * between nodes when asked to stop (first Ctrl-C); an abort signal
  * (second Ctrl-C) cancels the step in flight. The result always lists the nodes this run left
  * cordoned, so the CLI can say exactly how to fix them.
  */
