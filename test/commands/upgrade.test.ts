@@ -210,3 +210,24 @@ test('GIVEN an install script that fails on one worker WHEN upgrade runs THEN it
     assert.ok(f.lab.summary().every((n) => n.schedulable !== false));
   });
 });
+
+test('GIVEN a plan saved with plan -o json WHEN upgrade --plan runs it THEN it runs if the cluster still gets that plan, and is refused once it changed', async () => {
+  await withLab({}, async (f) => {
+    const { writeFileSync } = await import('node:fs');
+    const planFile = `${f.dir}/plan.json`;
+    writeFileSync(planFile, (await f.cli(['plan', '-o', 'json'])).stdout);
+    const stale = `${f.dir}/stale.json`;
+    writeFileSync(stale, (await f.cli(['plan', '-o', 'json', '--version', 'v1.33.4+k3s1'])).stdout);
+    const refused = await f.cli(['upgrade', '--yes', '--plan', stale]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, new RegExp(`^error: the cluster changed since ${stale.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} was made: its plan no longer matches$`, 'm'));
+    const r = await f.cli(['upgrade', '--yes', '--plan', planFile]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(new Set(Object.values(versions(f.lab))), new Set(['v1.33.5+k3s1']));
+    const garbage = `${f.dir}/garbage.json`;
+    writeFileSync(garbage, '{"kind":"Something"}');
+    const bad = await f.cli(['upgrade', '--yes', '--plan', garbage]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /is not a pve-k3s plan \(apiVersion pve-k3s\.io\/v1, kind UpgradePlan\)/);
+  });
+});
