@@ -1,5 +1,5 @@
 /**
- * `import ansible`: read an Ansible inventory (INI or YAML, plus group_vars/<group>.yml beside
+ * `pve-k3s import ansible`: read an Ansible inventory (INI or YAML, plus group_vars/<group>.yml beside
  * it, as Ansible does), map it, and render a validated pve-k3s inventory.
  */
 import { readFile, readdir } from 'node:fs/promises';
@@ -8,6 +8,7 @@ import { InventoryError } from '../core/errors.js';
 import { InventoryValidationError, sortIssues } from '../inventory/issues.js';
 import { yamlLib } from '../inventory/deps.js';
 import { parseInventory } from '../inventory/parse.js';
+import { flowMapOf } from '../inventory/render.js';
 import { parseIni } from './ini.js';
 import { parseAnsibleYaml } from './yaml.js';
 import { ensureGroup, type AnsibleInventory } from './model.js';
@@ -88,15 +89,7 @@ async function readGroupVars(inv: AnsibleInventory, dir: string): Promise<void> 
 function render(r: ImportResult, file: string, inv: AnsibleInventory): string {
   const Y = yamlLib();
   const doc = new Y.Document();
-  const flowMap = (entries: [string, Record<string, unknown>][]) => {
-    const map = new Y.YAMLMap();
-    for (const [key, value] of entries) {
-      const node = doc.createNode(value);
-      node.flow = true;
-      map.items.push(doc.createPair(key, node));
-    }
-    return map;
-  };
+  const flowMap = (entries: [string, Record<string, unknown>][]) => flowMapOf(doc, entries);
   const body: Record<string, unknown> = {
     cluster: r.cluster,
     hosts: flowMap(r.hosts.map((h) => [h.name, { ssh: h.ssh }])),

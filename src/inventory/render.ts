@@ -12,16 +12,7 @@ export function renderInventory(inv: Inventory): string {
   const Y = yamlLib();
   const firstServer = inv.nodes.find((n) => n.role === 'server')?.name;
   const doc = new Y.Document();
-  // Built pair by pair: a plain object would move numeric-looking names ("10") first.
-  const flowMap = (entries: [string, Record<string, unknown>][]) => {
-    const map = new Y.YAMLMap();
-    for (const [key, value] of entries) {
-      const node = doc.createNode(value);
-      node.flow = true;
-      map.items.push(doc.createPair(key, node));
-    }
-    return map;
-  };
+  const flowMap = (entries: [string, Record<string, unknown>][]) => flowMapOf(doc, entries);
   const body: Record<string, unknown> = {
     cluster: inv.cluster,
     hosts: flowMap(inv.hosts.map((h) => [h.name, hostValue(h)])),
@@ -78,4 +69,19 @@ function changed<T extends object>(value: T, defaults: T): Partial<T> | undefine
     }
   }
   return any ? out : undefined;
+}
+
+/**
+ * A block map of flow maps (`name: { vmid: 100, host: pve1 }`), built pair by pair: a plain
+ * object would move numeric-looking names ("10") first.
+ */
+export function flowMapOf(doc: import('yaml').Document, entries: [string, Record<string, unknown>][]): import('yaml').YAMLMap {
+  const Y = yamlLib();
+  const map = new Y.YAMLMap();
+  for (const [key, value] of entries) {
+    const node = doc.createNode(value);
+    node.flow = true;
+    map.items.push(doc.createPair(key, node));
+  }
+  return map;
 }

@@ -12,7 +12,7 @@ import { runKubectl } from './kubectl.js';
 import { containerMachine, machineRead, machineTest, machineWrite, type Machine } from './machine.js';
 import { runShProgram, type ExecResult, type ShHost } from './sh.js';
 import { resolve } from './vfs.js';
-import { fail, ok, type ContainerRef, type ExecContext } from './context.js';
+import { envArgs, fail, ok, printEnv, type ContainerRef, type ExecContext } from './context.js';
 import { applyEffect } from './fault-effect.js';
 import type { ServiceName } from './types.js';
 import { containerMaintenance, k3sMaintenance, MAINTENANCE_PROGRAMS, onServerStop } from './maintenance.js';
@@ -102,14 +102,8 @@ export function shHostFor(ctx: ExecContext, ref: ContainerRef, m: Machine): ShHo
 }
 
 async function envProgram(ctx: ExecContext, ref: ContainerRef, args: string[], env: Record<string, string>, stdin: string): Promise<ExecResult> {
-  const e = { ...env };
-  let i = 0;
-  for (; i < args.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(args[i] ?? ''); i++) {
-    const a = args[i] ?? '';
-    e[a.slice(0, a.indexOf('='))] = a.slice(a.indexOf('=') + 1);
-  }
-  if (i >= args.length) return ok(Object.entries(e).map(([k, v]) => `${k}=${v}\n`).join(''));
-  return execInContainer(ctx, ref, args.slice(i), e, stdin, 'pct');
+  const { env: e, rest } = envArgs(args, env);
+  return rest.length === 0 ? printEnv(e) : execInContainer(ctx, ref, rest, e, stdin, 'pct');
 }
 
 const GO_BY_MINOR: Record<number, string> = { 30: 'go1.22.12', 31: 'go1.23.12', 32: 'go1.23.12', 33: 'go1.24.6', 34: 'go1.24.6' };

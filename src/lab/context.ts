@@ -25,3 +25,21 @@ export const fail = (code: number, stderr: string, stdout = ''): ExecResult => (
 export function sleep(ms: number): Promise<void> {
   return ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve();
 }
+
+/**
+ * `env NAME=value... [cmd args...]`: the leading assignments over `env`, and the command that
+ * follows (empty when there is none: then env prints the environment).
+ */
+export function envArgs(args: readonly string[], env: Record<string, string>): { env: Record<string, string>; rest: string[] } {
+  const e = { ...env };
+  let i = 0;
+  for (; i < args.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(args[i] ?? ''); i++) {
+    const a = args[i] ?? '';
+    e[a.slice(0, a.indexOf('='))] = a.slice(a.indexOf('=') + 1);
+  }
+  return { env: e, rest: args.slice(i) };
+}
+
+export function printEnv(env: Record<string, string>): ExecResult {
+  return ok(Object.entries(env).map(([k, v]) => `${k}=${v}\n`).join(''));
+}

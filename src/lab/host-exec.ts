@@ -8,7 +8,7 @@ import { runPct } from './pct.js';
 import { runPvesh } from './pvesh.js';
 import { hostMaintenance } from './maintenance.js';
 import { runShProgram, type ExecResult, type ShHost } from './sh.js';
-import { fail, ok, type ExecContext } from './context.js';
+import { envArgs, fail, printEnv, type ExecContext } from './context.js';
 
 export const HOST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const PROGRAMS: Record<string, string> = { pct: '/usr/sbin/pct', pvesh: '/usr/bin/pvesh', sh: '/bin/sh', dash: '/bin/dash', env: '/usr/bin/env', modprobe: '/usr/sbin/modprobe', vzdump: '/usr/bin/vzdump' };
@@ -37,14 +37,8 @@ export async function execOnHost(ctx: ExecContext, host: string, argv: string[],
     case 'modprobe': case 'vzdump': return (await hostMaintenance(ctx, host, base, args)) ?? fail(127, `sh: 1: ${name}: not found\n`);
     case 'sh': case 'dash': return runShProgram(argv, env, stdin, hostShHost(ctx, host, m));
     case 'env': {
-      const e = { ...env };
-      let i = 0;
-      for (; i < args.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(args[i] ?? ''); i++) {
-        const a = args[i] ?? '';
-        e[a.slice(0, a.indexOf('='))] = a.slice(a.indexOf('=') + 1);
-      }
-      if (i >= args.length) return ok(Object.entries(e).map(([k, v]) => `${k}=${v}\n`).join(''));
-      return execOnHost(ctx, host, args.slice(i), e, stdin);
+      const { env: e, rest } = envArgs(args, env);
+      return rest.length === 0 ? printEnv(e) : execOnHost(ctx, host, rest, e, stdin);
     }
     default: {
       const util = coreutil(base);
