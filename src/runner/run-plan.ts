@@ -14,7 +14,7 @@ import { Kube } from '../kube/kube.js';
 import { Pct } from '../proxmox/pct.js';
 import type { Shell } from '../shell/shell.js';
 import type { Emit } from './events.js';
-import { asPveError, RolledBackError, runStep, type StepContext } from './steps.js';
+import { asPveError, readInstallConfig, RolledBackError, runStep, type StepContext } from './steps.js';
 import type { Journal, JournalRecord } from './journal.js';
 
 export interface RunOptions {
@@ -84,6 +84,7 @@ export async function runPlan(plan: UpgradePlan, opts: RunOptions): Promise<RunR
     snapshots: new Map(),
     fromVersion: new Map(),
     journalNote: (message, node) => record({ type: 'note', run, message, ...(node ? { node } : {}) }),
+    prefetched: new Map(),
   };
 
   const steps = planSteps(plan);
@@ -126,16 +127,29 @@ export async function runPlan(plan: UpgradePlan, opts: RunOptions): Promise<RunR
     return true;
   };
 
+  /** Starts reading the install configs of this batch (during its drains) and the next one. */
+  const readAhead = (all: Step[][][], current: Step[][]): void => {
+    for (const group of [...current, ...(all[all.indexOf(current) + 1] ?? [])]) {
+      const install = group.find((s) => s.kind === 'install');
+      if (!install || ctx.prefetched!.has(install.node)) continue;
+      const p = readInstallConfig(pct(install.host), install, opts.signal);
+      p.catch(() => {}); // a failed read ahead is retried by the install step itself
+      ctx.prefetched!.set(install.node, p);
+    }
+  };
+
   for (const [pi, phase] of plan.phases.entries()) {
     emit({ kind: 'phase-start', phase, index: pi, total: plan.phases.length });
     // Servers go alone; consecutive workers go up to `width` at a time. A stop request is
     // honoured between nodes, never half way through one; after a failure, nodes in flight
     // finish and no new one starts.
-    for (const batch of batches(nodeGroups(phase.steps), width)) {
+    const phaseBatches = batches(nodeGroups(phase.steps), width);
+    for (const batch of phaseBatches) {
       if (opts.signal?.aborted || opts.stopRequested?.()) {
         interrupted = true;
         break;
       }
+      readAhead(phaseBatches, batch);
       await Promise.all(batch.map(runNode));
       if (failed || interrupted) break;
     }

@@ -42,10 +42,15 @@ export interface StepContext {
   fromVersion?: Map<string, string>;
   /** Set when the upgrade touched this node and it failed: it may be half way (for the final report). */
   journalNote?: (message: string, node?: string) => void;
+  /** Install configs read ahead (while the previous node was upgrading), by node. */
+  prefetched?: Map<string, Promise<NodeInstallConfig>>;
 }
 
 /** A worker failed its health gate and was rolled back to its snapshot: it runs its old version, healthy. */
 export class RolledBackError extends RunError {}
+
+/** pct's own failures (exit 255), as opposed to the command's. */
+const PCT_ERROR = /container '\d+' not running!|Configuration file '[^']*' does not exist/;
 
 export async function runStep(step: Step, ctx: StepContext): Promise<string | undefined> {
   switch (step.kind) {
@@ -135,7 +140,11 @@ export async function readInstallConfig(pct: Pct, step: Step, signal?: AbortSign
 
 async function install(step: Step, ctx: StepContext): Promise<string | undefined> {
   const pct = ctx.pct(step.host);
-  const config = await readInstallConfig(pct, step, ctx.signal);
+  // Read ahead while the previous node upgraded (one round trip off the critical path); if that
+  // read failed, read again now so the error is this step's own.
+  const ahead = ctx.prefetched?.get(step.node);
+  ctx.prefetched?.delete(step.node);
+  const config = (ahead ? await ahead.catch(() => undefined) : undefined) ?? (await readInstallConfig(pct, step, ctx.signal));
   const notes: string[] = [];
   if (step.from !== undefined) ctx.fromVersion?.set(step.node, step.from);
   if (ctx.snapshot?.enabled && !isEtcdMember(ctx.inventory, step.node)) {
@@ -153,6 +162,13 @@ async function install(step: Step, ctx: StepContext): Promise<string | undefined
   const script = buildInstallScript({ config, version: step.version, installScriptUrl: ctx.inventory.k3s.installScriptUrl });
   const r = await pct.execScript(step.vmid, script, { signal: ctx.signal, timeoutMs: 15 * 60_000 });
   if (r.code !== 0) {
+    if (r.code === 255 && PCT_ERROR.test(r.stdout + r.stderr)) {
+      // pct itself failed (the container stopped or moved): the install script never ran.
+      throw new RunError(`cannot run the install script in ${step.node} (exit 255): ${oneLine(r)}`, step.node, step.id, {
+        hint: `the node still runs its old k3s; start the container (pct start ${step.vmid} on ${step.host}) and run pve-k3s resume`,
+        detail: r.stdout + r.stderr,
+      });
+    }
     const secrets = secretValues(config.env);
     const out = redact(r.stdout + r.stderr, secrets);
     const last = out.trim().split('\n').filter(Boolean).pop() ?? `exit status ${r.code}`;

@@ -52,7 +52,8 @@ test('GIVEN a download whose sha256 does not match WHEN upgrade runs THEN the in
 
 test('GIVEN pct exec failing with 255 on one node WHEN upgrade runs THEN the step fails naming the node and the exit status, and resume finishes', async () => {
   await withLab({}, async (f) => {
-    f.lab.addFault({ match: { host: 'pve2', argvPrefix: ['pct', 'exec', '102', '--', 'sh', '-s'], level: 'host' }, effect: { exitCode: 255, stderr: "container '102' not running!\n" } });
+    // Twice: the runner reads a node's service files ahead (a failure there is retried silently), then at its install.
+    f.lab.addFault({ match: { host: 'pve2', argvPrefix: ['pct', 'exec', '102', '--', 'sh', '-s'], level: 'host' }, effect: { exitCode: 255, stderr: "container '102' not running!\n" }, times: 2 });
     const r = await f.cli(['upgrade', '--yes']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^error: cannot read the k3s service files of k3s-worker-2 \(exit 255\): container '102' not running!$/m);
@@ -108,7 +109,9 @@ test('GIVEN a container stopped during the run WHEN its turn comes THEN pct\'s e
     f.lab.update((s) => { for (const h of s.hosts) for (const c of h.containers) if (c.vmid === 102) { c.status = 'stopped'; for (const svc of Object.values(c.k3s.services)) svc.running = false; } });
     const r = await bg.done;
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^error: cannot read the k3s service files of k3s-worker-2 \(exit 255\): container '102' not running!$/m);
+    // Its service files were read ahead, before it stopped: the install is what finds it stopped.
+    assert.match(r.stderr, /^error: cannot run the install script in k3s-worker-2 \(exit 255\): container '102' not running!$/m);
+    assert.match(r.stderr, /^  the node still runs its old k3s; start the container \(pct start 102 on pve2\) and run pve-k3s resume$/m);
     assert.match(r.stderr, UNCORDON_2);
     const start = await f.lab.shell('pve2').run(['pct', 'start', '102']);
     assert.equal(start.code, 0, start.stderr);
