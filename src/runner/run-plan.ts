@@ -1,5 +1,6 @@
 /**
- * runPlan(): executes an UpgradePlan one node at a time (workers up to `parallel` at once),
+ * runPlan(): executes an UpgradePlan one node at a time (workers up to `parallel` at once, in a
+ * sliding window),
  * each node's steps in order, emitting progress events. It stops at the first failure, or
  * between nodes when asked to stop (first Ctrl-C); an abort signal
  * (second Ctrl-C) cancels the step in flight. The result always lists the nodes this run left
@@ -127,9 +128,10 @@ export async function runPlan(plan: UpgradePlan, opts: RunOptions): Promise<RunR
     return true;
   };
 
-  /** Starts reading the install configs of this batch (during its drains) and the next one. */
-  const readAhead = (all: Step[][][], current: Step[][]): void => {
-    for (const group of [...current, ...(all[all.indexOf(current) + 1] ?? [])]) {
+  /** Starts reading the install configs of these nodes (during a drain, or the previous node's upgrade). */
+  const readAhead = (groups: readonly (Step[] | undefined)[]): void => {
+    for (const group of groups) {
+      if (!group) continue;
       const install = group.find((s) => s.kind === 'install');
       if (!install || ctx.prefetched!.has(install.node)) continue;
       const p = readInstallConfig(pct(install.host), install, opts.signal);
@@ -140,17 +142,24 @@ export async function runPlan(plan: UpgradePlan, opts: RunOptions): Promise<RunR
 
   for (const [pi, phase] of plan.phases.entries()) {
     emit({ kind: 'phase-start', phase, index: pi, total: plan.phases.length });
-    // Servers go alone; consecutive workers go up to `width` at a time. A stop request is
-    // honoured between nodes, never half way through one; after a failure, nodes in flight
-    // finish and no new one starts.
-    const phaseBatches = batches(nodeGroups(phase.steps), width);
-    for (const batch of phaseBatches) {
-      if (opts.signal?.aborted || opts.stopRequested?.()) {
-        interrupted = true;
-        break;
-      }
-      readAhead(phaseBatches, batch);
-      await Promise.all(batch.map(runNode));
+    // Servers go alone; a run of consecutive workers goes through a window of `width` nodes,
+    // the next one starting as soon as one finishes. A stop request is honoured between nodes,
+    // never half way through one; after a failure, nodes in flight finish and no new one starts.
+    const groups = nodeGroups(phase.steps);
+    for (const segment of segments(groups)) {
+      let next = 0;
+      const lane = async (): Promise<void> => {
+        while (!failed && !interrupted && next < segment.length) {
+          if (opts.signal?.aborted || opts.stopRequested?.()) {
+            interrupted = true;
+            return;
+          }
+          const group = segment[next++]!;
+          readAhead([group, groups[groups.indexOf(group) + 1]]);
+          await runNode(group);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(width, segment.length) }, lane));
       if (failed || interrupted) break;
     }
     if (failed || interrupted) break;
@@ -180,13 +189,12 @@ export function nodeGroups(steps: readonly Step[]): Step[][] {
   return groups;
 }
 
-/** Consecutive worker groups up to `width` together; a server group always alone. */
-export function batches(groups: readonly Step[][], width: number): Step[][][] {
+/** Runs of consecutive worker groups (which may overlap), and each server group alone. */
+export function segments(groups: readonly Step[][]): Step[][][] {
   const out: Step[][][] = [];
   for (const g of groups) {
     const last = out[out.length - 1];
-    const isAgent = g[0]!.role === 'agent';
-    if (isAgent && last && last.length < width && last[0]![0]!.role === 'agent') last.push(g);
+    if (g[0]!.role === 'agent' && last && last[0]![0]!.role === 'agent') last.push(g);
     else out.push([g]);
   }
   return out;
