@@ -4,6 +4,7 @@
  * without nesting, the first server with a snapshot section in its config), and the last
  * node's container does not exist at all: `pve-k3s install` creates it from the template.
  */
+import { labInventoryText } from './inventory.js';
 import { planNodes, buildWorld } from './world.js';
 import { LAB_TEMPLATE, TEMPLATE_DIR } from './provision.js';
 import { mkdirp, newFs } from './vfs.js';
@@ -49,27 +50,18 @@ function strip(ct: ContainerState, now: number): void {
 export function renderBareInventory(dir: string, s: LabState): string {
   const plans = planNodes(s.init);
   const nodes = plans.map((p) => `  ${p.name}: { vmid: ${p.vmid}, host: ${p.host}, role: ${p.role}, container: { network: "name=eth0,bridge=vmbr0,ip=${p.ip}/24,gw=10.0.20.1" } }`);
-  return [
-    '# pve-k3s inventory for the embedded lab (pve-k3s lab init --bare): containers without k3s, one to create',
-    `cluster: ${s.cluster}`,
-    'hosts:',
-    ...s.hosts.map((h) => `  ${h.name}: { lab: true }`),
-    'nodes:',
-    ...nodes,
-    'container:                # how `pve-k3s install` creates a missing container',
-    `  template: local:vztmpl/${LAB_TEMPLATE}`,
-    '  storage: local-lvm',
-    '  diskSize: 20',
-    '  cores: 2',
-    '  memory: 4096',
-    'k3s:',
-    '  channel: stable',
-    "  channelUrl: lab      # the lab's own channel server, started on 127.0.0.1 by each command",
-    `  installScriptUrl: ${s.installScriptUrl}`,
-    'lab:',
-    `  dir: ${dir}`,
-    '',
-  ].join('\n');
+  return labInventoryText(dir, s, {
+    comment: 'pve-k3s inventory for the embedded lab (pve-k3s lab init --bare): containers without k3s, one to create',
+    nodeLines: nodes,
+    extra: [
+      'container:                # how `pve-k3s install` creates a missing container',
+      `  template: local:vztmpl/${LAB_TEMPLATE}`,
+      '  storage: local-lvm',
+      '  diskSize: 20',
+      '  cores: 2',
+      '  memory: 4096',
+    ],
+  });
 }
 
 export function isBare(s: LabState): boolean {

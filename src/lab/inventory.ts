@@ -12,13 +12,19 @@ export function renderInventoryFor(dir: string, s: LabState): string {
     }
   }
   const sorted = nodes.sort((a, b) => a.vmid - b.vmid).map((n) => n.line);
+  return labInventoryText(dir, s, { comment: 'pve-k3s inventory for the embedded lab (pve-k3s lab init)', nodeLines: sorted, extra: [] });
+}
+
+/** The text both lab inventories share (hosts, k3s settings, lab dir) around their own node lines. */
+export function labInventoryText(dir: string, s: LabState, o: { comment: string; nodeLines: string[]; extra: string[] }): string {
   return [
-    '# pve-k3s inventory for the embedded lab (pve-k3s lab init)',
+    `# ${o.comment}`,
     `cluster: ${s.cluster}`,
     'hosts:',
     ...s.hosts.map((h) => `  ${h.name}: { lab: true }`),
     'nodes:',
-    ...sorted,
+    ...o.nodeLines,
+    ...o.extra,
     'k3s:',
     '  channel: stable',
     "  channelUrl: lab      # the lab's own channel server, started on 127.0.0.1 by each command",

@@ -234,14 +234,7 @@ class Parser {
       if (this.eof() || c === ' ' || c === '\t' || OP_CHARS.has(c)) break;
       if (c === "'") {
         flush();
-        this.next();
-        let v = '';
-        while (this.peek() !== "'") {
-          if (this.eof()) this.fail('Syntax error: Unterminated quoted string');
-          v += this.next();
-        }
-        this.next();
-        parts.push({ t: 'lit', v, quoted: true });
+        parts.push({ t: 'lit', v: this.singleQuoted(), quoted: true });
       } else if (c === '"') {
         flush();
         this.next();
@@ -268,6 +261,18 @@ class Parser {
     }
     flush();
     return parts;
+  }
+
+  /** '...' from the opening quote: everything literal up to the closing one. */
+  private singleQuoted(): string {
+    this.next();
+    let v = '';
+    while (this.peek() !== "'") {
+      if (this.eof()) this.fail('Syntax error: Unterminated quoted string');
+      v += this.next();
+    }
+    this.next();
+    return v;
   }
 
   private doubleQuoted(parts: Word): void {
@@ -351,14 +356,7 @@ class Parser {
       if (c === '}') { this.next(); break; }
       if (c === "'" && !quoted) {
         flush();
-        this.next();
-        let v = '';
-        while (this.peek() !== "'") {
-          if (this.eof()) this.fail('Syntax error: Unterminated quoted string');
-          v += this.next();
-        }
-        this.next();
-        parts.push({ t: 'lit', v, quoted: true });
+        parts.push({ t: 'lit', v: this.singleQuoted(), quoted: true });
       } else if (c === '"' && !quoted) {
         flush();
         this.next();
