@@ -35,6 +35,8 @@ const PCT = flag('--pct', 10);
 const WORK = { installMs: 400, restartMs: 600, drainPerPodMs: 40 };
 const SIZES: Array<[nodes: number, hosts: number]> = [[3, 1], [10, 2], [50, 3], [200, 4]];
 const UPGRADE_SIZES = args.includes('--full') ? [3, 10, 50, 200] : [3, 10, 50];
+// --only N: just the rows of that node count (and skip the SSH and cold-start parts).
+const ONLY = flag('--only', 0);
 
 class CountingShell implements Shell {
   calls = 0;
@@ -131,6 +133,7 @@ const rows: Row[] = [];
 const log = (s: string) => process.stderr.write(s + '\n');
 
 for (const [nodes, hosts] of SIZES) {
+  if (ONLY && nodes !== ONLY) continue;
   // No-op: every node already at the target.
   const b = await bed(nodes, hosts, TARGET);
   try {
@@ -174,108 +177,116 @@ for (const [nodes, hosts] of SIZES) {
   }
 }
 
-// Plan for 1,000 nodes: a patch upgrade of all of them.
-const plan1000Ms = timePlan(syntheticFacts(1000, 'v1.33.3+k3s1'), TARGET);
-log(`plan 1000 nodes: ${plan1000Ms.toFixed(1)} ms`);
-
-// The no-op run over a real OpenSSH server on 127.0.0.1, 10 nodes on 2 hosts.
-let sshNoop: { ms: number; roundTripsPerHost: number } | string;
-try {
-  const { startSshd, sshdSkipReason } = await import('../test/e2e/harness/sshd.js');
-  const skip = sshdSkipReason();
-  if (skip) throw new Error(skip);
-  const dir = mkdtempSync(join(tmpdir(), 'pve-k3s-bench-ssh-'));
-  const lab = await initLab({ dir: join(dir, 'lab'), hosts: 2, workers: 9, version: TARGET, timing: { ...WORK } });
-  const sshds: Awaited<ReturnType<typeof startSshd>>[] = [];
-  for (const h of ['pve1', 'pve2']) {
-    const s = await startSshd({ alias: `${h}-bench` });
-    installShims(lab, s.binDir, h);
-    sshds.push(s);
-  }
-  const inv = parseInventory(
-    renderLabInventory(lab).replace(/^  (pve\d): \{ lab: true \}$/gm, (_m, h: string) => {
-      const s = sshds[h === 'pve1' ? 0 : 1]!;
-      return `  ${h}: { ssh: ${s.alias}, sshConfig: ${s.configFile} }`;
-    }),
-    join(dir, 'pve-k3s.yaml'),
-  );
-  const session = await openSession(inv);
-  const counted = new Map([...session.shells].map(([h, s]) => [h, new CountingShell(s)]));
-  const sess: Session = { ...session, shells: counted };
-  await planCluster(sess, {}); // opens the ssh masters
-  const times: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    counted.forEach((c) => (c.calls = 0));
-    const s = performance.now();
-    await planCluster(sess, {});
-    times.push(performance.now() - s);
-  }
-  const per = [...counted.values()].reduce((n, c) => n + c.calls, 0) / 2;
-  sshNoop = { ms: median(times), roundTripsPerHost: per };
-  await session.close();
-  for (const s of sshds) await s.stop();
-  rmSync(dir, { recursive: true, force: true });
-  log(`no-op over real sshd, 10 nodes: ${sshNoop.ms.toFixed(0)} ms, ${per} round trips per host`);
-} catch (err) {
-  sshNoop = `skipped: ${(err as Error).message}`;
-  log(`no-op over real sshd: ${sshNoop}`);
-}
-
-// Cold start of the CLI.
-const bin = new URL('../src/cli/bin.js', import.meta.url).pathname;
-function coldStart(argv: string[], n = 10): number {
-  const ts: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const s = performance.now();
-    const r = spawnSync(process.execPath, [bin, ...argv], { encoding: 'utf8' });
-    ts.push(performance.now() - s);
-    if (r.status !== 0) throw new Error(`pve-k3s ${argv.join(' ')} failed: ${r.stderr}`);
-  }
-  return median(ts);
-}
-const nodeBare = (() => {
-  const ts: number[] = [];
-  for (let i = 0; i < 10; i++) {
-    const s = performance.now();
-    spawnSync(process.execPath, ['-e', '0']);
-    ts.push(performance.now() - s);
-  }
-  return median(ts);
-})();
-const helpMs = coldStart(['--help']);
-log(`--help cold start: ${helpMs.toFixed(0)} ms (node -e 0: ${nodeBare.toFixed(0)} ms)`);
-// `status` from a cold process on the default lab (4 nodes, 2 hosts, no injected latency).
-const statusMs = await (async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pve-k3s-bench-status-'));
-  const lab = await initLab({ dir: join(dir, 'lab') });
-  const inv = join(dir, 'pve-k3s.yaml');
-  writeFileSync(inv, renderLabInventory(lab));
-  try {
-    return coldStart(['-c', inv, 'status']);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-})();
-log(`status cold start (4-node lab): ${statusMs.toFixed(0)} ms`);
-
-const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
-if (args.includes('--json')) {
-  process.stdout.write(JSON.stringify({ machine, rttMs: RTT, pctExecMs: PCT, work: WORK, rows, plan1000Ms, sshNoop, helpMs, statusMs, nodeBareMs: nodeBare }, null, 2) + '\n');
+if (ONLY) {
+  for (const r of rows) log(JSON.stringify(r));
 } else {
-  const out: string[] = [];
-  out.push(`machine: ${machine}`);
-  out.push(`injected latency: ${RTT} ms per host command (SSH round trip), ${PCT} ms per pct exec; node work per node: drain ${WORK.drainPerPodMs} ms/pod, install ${WORK.installMs} ms, restart ${WORK.restartMs} ms`);
-  out.push('');
-  out.push('| nodes | hosts | no-op round trips (per host) | no-op wall | plan | upgrade total | node work | overhead | overhead % | upgrade round trips |');
-  out.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
-  for (const r of rows) {
-    const u = r.upgrade;
-    out.push(`| ${r.nodes} | ${r.hosts} | ${r.noopRoundTrips} (${r.noopRoundTripsPerHost}) | ${r.noopMs.toFixed(0)} ms | ${r.planMs.toFixed(2)} ms | ${u ? `${(u.totalMs / 1000).toFixed(1)} s` : '-'} | ${u ? `${(u.workMs / 1000).toFixed(1)} s` : '-'} | ${u ? `${(u.overheadMs / 1000).toFixed(2)} s` : '-'} | ${u ? `${u.overheadPct.toFixed(2)}%` : '-'} | ${u ? u.roundTrips : '-'} |`);
+  await extras();
+}
+
+async function extras(): Promise<void> {
+  // Plan for 1,000 nodes: a patch upgrade of all of them.
+  const plan1000Ms = timePlan(syntheticFacts(1000, 'v1.33.3+k3s1'), TARGET);
+  log(`plan 1000 nodes: ${plan1000Ms.toFixed(1)} ms`);
+
+  // The no-op run over a real OpenSSH server on 127.0.0.1, 10 nodes on 2 hosts.
+  let sshNoop: { ms: number; roundTripsPerHost: number } | string;
+  try {
+    const { startSshd, sshdSkipReason } = await import('../test/e2e/harness/sshd.js');
+    const skip = sshdSkipReason();
+    if (skip) throw new Error(skip);
+    const dir = mkdtempSync(join(tmpdir(), 'pve-k3s-bench-ssh-'));
+    const lab = await initLab({ dir: join(dir, 'lab'), hosts: 2, workers: 9, version: TARGET, timing: { ...WORK } });
+    const sshds: Awaited<ReturnType<typeof startSshd>>[] = [];
+    for (const h of ['pve1', 'pve2']) {
+      const s = await startSshd({ alias: `${h}-bench` });
+      installShims(lab, s.binDir, h);
+      sshds.push(s);
+    }
+    const inv = parseInventory(
+      renderLabInventory(lab).replace(/^  (pve\d): \{ lab: true \}$/gm, (_m, h: string) => {
+        const s = sshds[h === 'pve1' ? 0 : 1]!;
+        return `  ${h}: { ssh: ${s.alias}, sshConfig: ${s.configFile} }`;
+      }),
+      join(dir, 'pve-k3s.yaml'),
+    );
+    const session = await openSession(inv);
+    const counted = new Map([...session.shells].map(([h, s]) => [h, new CountingShell(s)]));
+    const sess: Session = { ...session, shells: counted };
+    await planCluster(sess, {}); // opens the ssh masters
+    const times: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      counted.forEach((c) => (c.calls = 0));
+      const s = performance.now();
+      await planCluster(sess, {});
+      times.push(performance.now() - s);
+    }
+    const per = [...counted.values()].reduce((n, c) => n + c.calls, 0) / 2;
+    sshNoop = { ms: median(times), roundTripsPerHost: per };
+    await session.close();
+    for (const s of sshds) await s.stop();
+    rmSync(dir, { recursive: true, force: true });
+    log(`no-op over real sshd, 10 nodes: ${sshNoop.ms.toFixed(0)} ms, ${per} round trips per host`);
+  } catch (err) {
+    sshNoop = `skipped: ${(err as Error).message}`;
+    log(`no-op over real sshd: ${sshNoop}`);
   }
-  out.push('');
-  out.push(`plan for 1,000 nodes: ${plan1000Ms.toFixed(1)} ms`);
-  out.push(`no-op over a real OpenSSH server on 127.0.0.1, 10 nodes on 2 hosts: ${typeof sshNoop === 'string' ? sshNoop : `${sshNoop.ms.toFixed(0)} ms, ${sshNoop.roundTripsPerHost} round trip(s) per host (after the SSH connection is up)`}`);
-  out.push(`pve-k3s --help cold start: ${helpMs.toFixed(0)} ms (bare node -e 0: ${nodeBare.toFixed(0)} ms)`);
-  out.push(`pve-k3s status cold start on the 4-node lab: ${statusMs.toFixed(0)} ms`);
-  process.stdout.write(out.join('\n') + '\n');
+
+  // Cold start of the CLI.
+  const bin = new URL('../src/cli/bin.js', import.meta.url).pathname;
+  function coldStart(argv: string[], n = 10): number {
+    const ts: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const s = performance.now();
+      const r = spawnSync(process.execPath, [bin, ...argv], { encoding: 'utf8' });
+      ts.push(performance.now() - s);
+      if (r.status !== 0) throw new Error(`pve-k3s ${argv.join(' ')} failed: ${r.stderr}`);
+    }
+    return median(ts);
+  }
+  const nodeBare = (() => {
+    const ts: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const s = performance.now();
+      spawnSync(process.execPath, ['-e', '0']);
+      ts.push(performance.now() - s);
+    }
+    return median(ts);
+  })();
+  const helpMs = coldStart(['--help']);
+  log(`--help cold start: ${helpMs.toFixed(0)} ms (node -e 0: ${nodeBare.toFixed(0)} ms)`);
+  // `status` from a cold process on the default lab (4 nodes, 2 hosts, no injected latency).
+  const statusMs = await (async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pve-k3s-bench-status-'));
+    const lab = await initLab({ dir: join(dir, 'lab') });
+    const inv = join(dir, 'pve-k3s.yaml');
+    writeFileSync(inv, renderLabInventory(lab));
+    try {
+      return coldStart(['-c', inv, 'status']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  })();
+  log(`status cold start (4-node lab): ${statusMs.toFixed(0)} ms`);
+
+  const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+  if (args.includes('--json')) {
+    process.stdout.write(JSON.stringify({ machine, rttMs: RTT, pctExecMs: PCT, work: WORK, rows, plan1000Ms, sshNoop, helpMs, statusMs, nodeBareMs: nodeBare }, null, 2) + '\n');
+  } else {
+    const out: string[] = [];
+    out.push(`machine: ${machine}`);
+    out.push(`injected latency: ${RTT} ms per host command (SSH round trip), ${PCT} ms per pct exec; node work per node: drain ${WORK.drainPerPodMs} ms/pod, install ${WORK.installMs} ms, restart ${WORK.restartMs} ms`);
+    out.push('');
+    out.push('| nodes | hosts | no-op round trips (per host) | no-op wall | plan | upgrade total | node work | overhead | overhead % | upgrade round trips |');
+    out.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const r of rows) {
+      const u = r.upgrade;
+      out.push(`| ${r.nodes} | ${r.hosts} | ${r.noopRoundTrips} (${r.noopRoundTripsPerHost}) | ${r.noopMs.toFixed(0)} ms | ${r.planMs.toFixed(2)} ms | ${u ? `${(u.totalMs / 1000).toFixed(1)} s` : '-'} | ${u ? `${(u.workMs / 1000).toFixed(1)} s` : '-'} | ${u ? `${(u.overheadMs / 1000).toFixed(2)} s` : '-'} | ${u ? `${u.overheadPct.toFixed(2)}%` : '-'} | ${u ? u.roundTrips : '-'} |`);
+    }
+    out.push('');
+    out.push(`plan for 1,000 nodes: ${plan1000Ms.toFixed(1)} ms`);
+    out.push(`no-op over a real OpenSSH server on 127.0.0.1, 10 nodes on 2 hosts: ${typeof sshNoop === 'string' ? sshNoop : `${sshNoop.ms.toFixed(0)} ms, ${sshNoop.roundTripsPerHost} round trip(s) per host (after the SSH connection is up)`}`);
+    out.push(`pve-k3s --help cold start: ${helpMs.toFixed(0)} ms (bare node -e 0: ${nodeBare.toFixed(0)} ms)`);
+    out.push(`pve-k3s status cold start on the 4-node lab: ${statusMs.toFixed(0)} ms`);
+    process.stdout.write(out.join('\n') + '\n');
+  }
 }

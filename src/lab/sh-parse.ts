@@ -20,6 +20,8 @@ export interface Simple {
   words: Word[];
   redirs: Redir[];
   line: number;
+  /** A subshell `( list )` (then `words` and `assigns` are empty; `redirs` apply to it). */
+  sub?: Script;
 }
 export interface Pipeline {
   bang: boolean;
@@ -163,10 +165,14 @@ class Parser {
       this.skipBlanks();
       const c = this.peek();
       if (this.eof() || c === '\n' || c === ';' || c === '&' || c === '|' || (nested && c === ')')) break;
-      if (c === '(' ) {
+      if (c === '(') {
         if (cmd.words.length === 1) this.unsupported('function definitions');
-        this.unsupported('subshells "( ... )"');
+        if (cmd.words.length > 0 || cmd.assigns.length > 0 || cmd.redirs.length > 0 || cmd.sub) this.fail('Syntax error: "(" unexpected');
+        this.next();
+        cmd.sub = this.script(true);
+        continue;
       }
+      if (cmd.sub && !/[0-9<>]/.test(c)) this.fail(`Syntax error: word unexpected (expecting ")")`);
       if (c === ')') this.fail('Syntax error: ")" unexpected');
       const redir = this.tryRedir();
       if (redir) { cmd.redirs.push(redir); continue; }
@@ -185,7 +191,7 @@ class Parser {
       }
       cmd.words.push(word);
     }
-    if (cmd.words.length === 0 && cmd.assigns.length === 0 && cmd.redirs.length === 0) {
+    if (cmd.words.length === 0 && cmd.assigns.length === 0 && cmd.redirs.length === 0 && !cmd.sub) {
       this.fail(`Syntax error: "${this.eof() ? 'end of file' : this.opText()}" unexpected`);
     }
     return cmd;

@@ -149,6 +149,7 @@ class Interp {
       for (const a of cmd.assigns) assigns.push([a.name, (await this.expandWord(a.value, io, false)).join('')]);
       const rio = await this.applyRedirs(cmd, io);
       if (typeof rio === 'number') return rio;
+      if (cmd.sub) return await this.subshell(cmd.sub, rio);
       if (argv.length === 0) {
         for (const [k, v] of assigns) this.vars.set(k, v);
         return this.substStatus ?? 0;
@@ -281,12 +282,23 @@ class Interp {
     return split ? fields : [fields.join(' ')];
   }
 
-  private async commandSubst(script: Script, io: Io): Promise<string> {
-    let out = '';
-    const sub = new Interp(this.host, { env: {}, args: this.positional, name: this.name, errexit: false, nounset: this.nounset });
+  /** A copy of this shell's state for a subshell: what it changes (variables, options, exit) stays there. */
+  private child(errexit: boolean): Interp {
+    const sub = new Interp(this.host, { env: {}, args: this.positional, name: this.name, errexit, nounset: this.nounset });
     for (const [k, v] of this.vars) sub.vars.set(k, v);
     for (const k of this.exported) sub.exported.add(k);
     sub.status = this.status;
+    return sub;
+  }
+
+  /** `( list )`: runs in a copy of the shell; `exit` and `set -e` end only the subshell. */
+  private subshell(script: Script, io: Io): Promise<number> {
+    return this.child(this.errexit).runTop(script, io);
+  }
+
+  private async commandSubst(script: Script, io: Io): Promise<string> {
+    let out = '';
+    const sub = this.child(false);
     const code = await sub.runTop(script, { stdin: '', out: { write: (s) => { out += s; } }, err: io.err });
     this.substStatus = code;
     return out.replace(/\n+$/, '');

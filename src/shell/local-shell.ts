@@ -3,6 +3,7 @@ import { ShellError } from '../core/errors.js';
 import type { RunOptions, RunResult, Shell } from './shell.js';
 import { quoteCommand } from './quote.js';
 import { assertArgv, spawnProcess, summarize } from './spawn.js';
+import { ProcessSession, spawnSessionProcess, type ScriptSession } from './session.js';
 
 export interface LocalShellOptions {
   /** The host's name in the inventory (used in messages). @default 'localhost' */
@@ -46,6 +47,12 @@ export class LocalShell implements Shell {
       case 'output-too-large':
         throw new ShellError(`command printed too much output on ${this.host}: ${summarize(quoteCommand(argv))}`, { host: this.host });
     }
+  }
+
+  openSession(argv: readonly string[]): ScriptSession {
+    assertArgv(argv);
+    const [file, ...args] = argv;
+    return new ProcessSession(this.host, summarize(quoteCommand(argv), 60), () => spawnSessionProcess(file, args, this.#env));
   }
 
   async close(): Promise<void> {}

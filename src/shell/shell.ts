@@ -19,10 +19,17 @@ export interface RunResult {
   stderr: string;
 }
 
+import type { ScriptSession } from './session.js';
+
 export interface Shell {
   /** The Proxmox host name as the inventory calls it (used in messages). */
   readonly host: string;
   run(argv: readonly string[], opts?: RunOptions): Promise<RunResult>;
+  /**
+   * Starts a long-lived argv (e.g. `pct exec <vmid> -- sh`) that runs scripts sent to it one at
+   * a time (session.ts). Optional: callers fall back to run() without it.
+   */
+  openSession?(argv: readonly string[]): ScriptSession;
   /** Release connections (e.g. the SSH control master). Safe to call twice. */
   close(): Promise<void>;
 }

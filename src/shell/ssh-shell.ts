@@ -9,6 +9,7 @@ import { quoteCommand } from './quote.js';
 import { assertArgv, spawnProcess, summarize, type SpawnOutcome } from './spawn.js';
 import { controlPathFor, defaultControlDir, ensurePrivateDir } from './control-dir.js';
 import { classifySshStderr, sshFailureHint, type SshFailure } from './ssh-failure.js';
+import { ProcessSession, spawnSessionProcess, type ScriptSession } from './session.js';
 
 /** ssh cannot signal a remote command without a tty: stopping the client only stops waiting. */
 const STILL_RUNNING = 'the remote command may still be running on the host until it ends or writes output';
@@ -87,6 +88,16 @@ export class SshShell implements Shell {
     }
   }
 
+  /** A session over the multiplexed connection: one ssh channel running argv for as long as it is open. */
+  openSession(argv: readonly string[]): ScriptSession {
+    assertArgv(argv);
+    const remote = quoteCommand(argv);
+    return new ProcessSession(this.host, summarize(remote, 60), async () => {
+      await this.connect();
+      return spawnSessionProcess(this.#opts.sshPath ?? 'ssh', [...this.#sshArgs(), '-T', this.destination, '--', remote]);
+    });
+  }
+
   /** Stop the master connection (`ssh -O exit`). Safe to call twice. */
   async close(): Promise<void> {
     await this.#connecting?.catch(() => undefined);
@@ -127,8 +138,12 @@ export class SshShell implements Shell {
   }
 
   #ssh(args: string[], opts: RunOptions): Promise<SpawnOutcome> {
+    return spawnProcess(this.#opts.sshPath ?? 'ssh', [...this.#sshArgs(), ...args], opts);
+  }
+
+  #sshArgs(): string[] {
     const o = this.#opts;
-    const base = [
+    return [
       ...(o.configFile === undefined ? [] : ['-F', o.configFile]),
       '-o', 'BatchMode=yes',
       '-o', 'ControlMaster=auto',
@@ -136,7 +151,6 @@ export class SshShell implements Shell {
       '-o', `ControlPersist=${o.controlPersist ?? '60s'}`,
       ...(o.extraOptions ?? []),
     ];
-    return spawnProcess(o.sshPath ?? 'ssh', [...base, ...args], opts);
   }
 
   #unreachable(f: SshFailure, stderr: string, timedOut = false): ShellError {

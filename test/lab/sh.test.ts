@@ -99,7 +99,6 @@ test('GIVEN unsupported syntax WHEN parsed THEN exit 2 with a clear message and 
     ['echo `date`', 'backquote command substitution (use $(...))'],
     ['echo $((1+2))', 'arithmetic expansion $((...))'],
     ['ls *.txt', 'globbing ("*"); quote the word'],
-    ['(echo a)', 'subshells "( ... )"'],
     ['f() { :; }', 'function definitions'],
   ] as const) {
     const r = await sh(script);
@@ -110,6 +109,14 @@ test('GIVEN unsupported syntax WHEN parsed THEN exit 2 with a clear message and 
   const r = await sh('echo "open');
   assert.deepEqual(r, { code: 2, stdout: '', stderr: 'sh: 1: Syntax error: Unterminated quoted string\n' });
   assert.equal((await sh('&& echo')).stderr, 'sh: 1: Syntax error: "&&" unexpected\n');
+});
+
+test('GIVEN a subshell WHEN run THEN its variables, set -e and exit stay inside and its redirections apply to all of it', async () => {
+  const host = memHost();
+  const r = await sh('x=1; ( x=2; echo in $x; exit 3 ); echo out $x $?; ( set -e; fail; echo never ) 2>&1; echo after $?; ( eval "$(printf \'echo a\\necho b\')" ) </dev/null >/f; cat /f', '', host);
+  assert.deepEqual(r, { code: 0, stdout: 'in 2\nout 1 3\nfailed\nafter 3\na\nb\n', stderr: '' });
+  assert.equal((await sh('(echo a) b')).stderr, 'sh: 1: Syntax error: word unexpected (expecting ")")\n');
+  assert.equal((await sh('(echo a')).code, 2);
 });
 
 test('GIVEN test and [ WHEN evaluated THEN string, integer and file tests work', async () => {

@@ -1,0 +1,284 @@
+/**
+ * Script sessions: one long-lived `sh` (for pve-k3s, `pct exec <vmid> -- sh` in a container)
+ * fed scripts one at a time on its stdin, so a container pays pct's start (a Perl process and
+ * lxc-attach, 0.3-0.5 s on a real host) once instead of once per command.
+ *
+ * The protocol is one line per request, so any POSIX sh runs it as it arrives:
+ *
+ *   printf '%s\n' '@@pve-k3s:<nonce> begin <id>'; ( eval "$(printf '<script as a printf format>')" ) </dev/null 2>&1; printf '\n@@pve-k3s:<nonce> end <id> %s\n' "$?"
+ *
+ * - the script runs in a subshell: its `set -e`, variables and `exit` end there, never the
+ *   session; its stdin is /dev/null, so no command can eat the requests that follow;
+ * - its stderr is folded into stdout, in order (a session result's `stderr` is always '');
+ * - the script travels inside the session's stdin and is expanded by printf, a shell builtin:
+ *   it never appears in a command line (secrets stay out of process lists).
+ * The begin marker says the script started: a session that dies before it is "lost, not
+ * started" (the caller may run the command another way); after it, the outcome is unknown.
+ */
+import { randomBytes } from 'node:crypto';
+import { ShellError } from '../core/errors.js';
+import { quoteArg } from './quote.js';
+import type { RunResult } from './shell.js';
+
+export interface SessionRunOptions {
+  /** Give up after this long: the session is stopped and ShellError{timedOut} thrown. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface ScriptSession {
+  /** Runs a POSIX sh script; stderr comes folded into stdout. Throws SessionLostError or ShellError. */
+  run(script: string, opts?: SessionRunOptions): Promise<RunResult>;
+  /** False once the session's process has ended (or was stopped). */
+  readonly alive: boolean;
+  /** True while a script runs. */
+  readonly busy: boolean;
+  /** Ends the session (closes its stdin; stops it if it does not exit). Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** The session ended before the script started (`started` false: nothing ran) or while it ran. */
+export class SessionLostError extends Error {
+  constructor(message: string, readonly started: boolean, readonly detail?: string) {
+    super(message);
+    this.name = 'SessionLostError';
+  }
+}
+
+export function newSessionNonce(): string {
+  return randomBytes(8).toString('hex');
+}
+
+/** The script as a printf format that prints it back verbatim (`\` and `%` escaped, newlines as \n). */
+export function printfFormat(script: string): string {
+  return script.replace(/\\/g, '\\\\').replace(/%/g, '%%').replace(/\n/g, '\\n');
+}
+
+/** The one line that runs `script` as request `id` of a session. */
+export function sessionRequest(script: string, nonce: string, id: number): string {
+  if (!/^[0-9a-f]+$/.test(nonce)) throw new TypeError('a session nonce is hex');
+  if (script.includes('\0')) throw new TypeError('a script cannot contain a NUL byte');
+  return (
+    `printf '%s\\n' '@@pve-k3s:${nonce} begin ${id}'; ` +
+    `( eval "$(printf ${quoteArg(printfFormat(script))})" ) </dev/null 2>&1; ` +
+    `printf '\\n@@pve-k3s:${nonce} end ${id} %s\\n' "$?"\n`
+  );
+}
+
+export interface SessionResponse {
+  /** The begin marker was seen: the script started. */
+  started: boolean;
+  /** The end marker was seen: the script ended with this result. */
+  result?: RunResult;
+  /** How much of the buffer the complete response used (0 until it is complete). */
+  consumed: number;
+}
+
+/**
+ * Finds request `id`'s response in what the session printed so far. Anything before the begin
+ * marker (a login banner, a stray line) is skipped; the newline printed before the end marker
+ * is not part of the output.
+ */
+export function findResponse(buffer: string, nonce: string, id: number): SessionResponse {
+  const begin = `@@pve-k3s:${nonce} begin ${id}\n`;
+  const b = buffer.startsWith(begin) ? 0 : buffer.indexOf(`\n${begin}`);
+  if (b < 0) return { started: false, consumed: 0 };
+  const bodyStart = (b === 0 ? 0 : b + 1) + begin.length;
+  const endTag = `\n@@pve-k3s:${nonce} end ${id} `;
+  const e = buffer.indexOf(endTag, bodyStart);
+  if (e < 0) return { started: true, consumed: 0 };
+  const lineEnd = buffer.indexOf('\n', e + endTag.length);
+  if (lineEnd < 0) return { started: true, consumed: 0 };
+  const code = Number(buffer.slice(e + endTag.length, lineEnd));
+  const stdout = e < bodyStart ? '' : buffer.slice(bodyStart, e);
+  return { started: true, result: { code: Number.isInteger(code) ? code : 1, stdout, stderr: '' }, consumed: lineEnd + 1 };
+}
+
+/** What ProcessSession needs from a spawned process. */
+export interface SessionProcess {
+  write(text: string): void;
+  onStdout(cb: (chunk: string) => void): void;
+  onStderr(cb: (chunk: string) => void): void;
+  /** Called once when the process has ended. */
+  onExit(cb: (code: number | null) => void): void;
+  /** Ends stdin (a shell then exits). */
+  end(): void;
+  /** Stops the process (and its children). */
+  kill(): void;
+}
+
+/** A session whose shell is a local process (the `ssh` client, or `pct` itself on the host). */
+export class ProcessSession implements ScriptSession {
+  readonly #host: string;
+  readonly #what: string;
+  readonly #nonce = newSessionNonce();
+  #proc: SessionProcess | undefined;
+  #starting: Promise<void>;
+  #alive = true;
+  #busy = false;
+  #nextId = 0;
+  #out = '';
+  #err = '';
+  #waiter: (() => void) | undefined;
+
+  /** `start` spawns the process (it may first connect, e.g. the ssh master); `what` names it in messages. */
+  constructor(host: string, what: string, start: () => Promise<SessionProcess>) {
+    this.#host = host;
+    this.#what = what;
+    this.#starting = start().then(
+      (p) => {
+        this.#proc = p;
+        p.onStdout((c) => {
+          this.#out += c;
+          this.#waiter?.();
+        });
+        p.onStderr((c) => {
+          this.#err = (this.#err + c).slice(-4000);
+        });
+        p.onExit(() => {
+          this.#alive = false;
+          this.#waiter?.();
+        });
+        if (!this.#alive) p.kill();
+      },
+      (e: unknown) => {
+        this.#alive = false;
+        this.#err = e instanceof Error ? e.message : String(e);
+      },
+    );
+  }
+
+  get alive(): boolean {
+    return this.#alive;
+  }
+
+  get busy(): boolean {
+    return this.#busy;
+  }
+
+  async run(script: string, opts: SessionRunOptions = {}): Promise<RunResult> {
+    if (this.#busy) throw new Error('a session runs one script at a time');
+    this.#busy = true;
+    try {
+      await this.#starting;
+      const proc = this.#proc;
+      if (!this.#alive || !proc) throw this.#lost(false);
+      if (opts.signal?.aborted) throw this.#stopped('aborted', opts);
+      const id = this.#nextId++;
+      this.#out = '';
+      proc.write(sessionRequest(script, this.#nonce, id));
+      return await new Promise<RunResult>((resolve, reject) => {
+        let timer: NodeJS.Timeout | undefined;
+        const finish = (): void => {
+          this.#waiter = undefined;
+          clearTimeout(timer);
+          opts.signal?.removeEventListener('abort', onAbort);
+        };
+        const stop = (why: 'timed-out' | 'aborted'): void => {
+          finish();
+          this.#alive = false;
+          proc.kill();
+          reject(this.#stopped(why, opts));
+        };
+        const onAbort = (): void => stop('aborted');
+        this.#waiter = () => {
+          const r = findResponse(this.#out, this.#nonce, id);
+          if (r.result) {
+            this.#out = this.#out.slice(r.consumed);
+            finish();
+            resolve(r.result);
+          } else if (!this.#alive) {
+            finish();
+            reject(this.#lost(r.started));
+          }
+        };
+        if (opts.timeoutMs !== undefined) timer = setTimeout(() => stop('timed-out'), opts.timeoutMs);
+        opts.signal?.addEventListener('abort', onAbort, { once: true });
+        this.#waiter();
+      });
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#starting;
+    const proc = this.#proc;
+    if (!proc || !this.#alive) return;
+    this.#alive = false;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        proc.kill();
+        resolve();
+      }, 2000);
+      proc.onExit(() => {
+        clearTimeout(t);
+        resolve();
+      });
+      proc.end();
+    });
+  }
+
+  #lost(started: boolean): SessionLostError {
+    const last = this.#err.trim().split('\n').pop() ?? '';
+    return new SessionLostError(
+      started ? `the session (${this.#what}) on ${this.#host} ended while a command ran${last ? `: ${last}` : ''}` : `the session (${this.#what}) on ${this.#host} is not running${last ? `: ${last}` : ''}`,
+      started,
+      this.#err.trim() || undefined,
+    );
+  }
+
+  #stopped(why: 'timed-out' | 'aborted', opts: SessionRunOptions): ShellError {
+    const hint = 'the command may still be running in the container until it ends';
+    return why === 'timed-out'
+      ? new ShellError(`command timed out after ${opts.timeoutMs} ms on ${this.#host} (${this.#what})`, { host: this.#host, timedOut: true, hint })
+      : new ShellError(`command aborted on ${this.#host} (${this.#what})`, { host: this.#host, hint, cause: opts.signal?.reason });
+  }
+}
+
+/** Spawns `file args` as a session process (its own process group, killed as a whole). */
+export async function spawnSessionProcess(file: string, args: readonly string[], env?: Record<string, string>): Promise<SessionProcess> {
+  // Loaded here, not at the top, so the CLI's cold start does not pay for execa.
+  const { execa } = await import('execa');
+  const sub = execa(file, args, {
+    stdin: 'pipe',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    buffer: false,
+    detached: true,
+    reject: false,
+    encoding: 'utf8',
+    extendEnv: true,
+    ...(env === undefined ? {} : { env }),
+  });
+  const exits: Array<(code: number | null) => void> = [];
+  let exited: { code: number | null } | undefined;
+  sub.stdout?.setEncoding('utf8');
+  sub.stderr?.setEncoding('utf8');
+  sub.stdin?.on('error', () => {}); // EPIPE when the process died: seen through exit
+  void sub.then((r) => {
+    exited = { code: typeof r.exitCode === 'number' ? r.exitCode : null };
+    for (const cb of exits.splice(0)) cb(exited.code);
+  });
+  const killGroup = (signal: NodeJS.Signals): void => {
+    if (sub.pid === undefined) return;
+    try {
+      process.kill(-sub.pid, signal);
+    } catch {
+      // already gone
+    }
+  };
+  return {
+    write: (text) => {
+      sub.stdin?.write(text);
+    },
+    onStdout: (cb) => sub.stdout?.on('data', (c: string) => cb(c)),
+    onStderr: (cb) => sub.stderr?.on('data', (c: string) => cb(c)),
+    onExit: (cb) => (exited ? cb(exited.code) : exits.push(cb)),
+    end: () => sub.stdin?.end(),
+    kill: () => {
+      killGroup('SIGTERM');
+      setTimeout(() => killGroup('SIGKILL'), 2000).unref();
+    },
+  };
+}
