@@ -16,6 +16,7 @@ import { initLab, openLab, renderLabInventory, installShims, type Lab } from '..
 import { parseInventory } from '../src/inventory/index.js';
 import type { Inventory } from '../src/inventory/types.js';
 import type { Shell, RunOptions } from '../src/shell/shell.js';
+import type { ScriptSession } from '../src/shell/session.js';
 import type { Session } from '../src/app/session.js';
 import { openSession } from '../src/app/session.js';
 import { planCluster } from '../src/app/plan-cluster.js';
@@ -38,15 +39,29 @@ const UPGRADE_SIZES = args.includes('--full') ? [3, 10, 50, 200] : [3, 10, 50];
 // --only N: just the rows of that node count (and skip the SSH and cold-start parts).
 const ONLY = flag('--only', 0);
 
+/** Counts round trips (one per command or per script sent to a session) and pct starts (one per `pct exec` or session opened). */
 class CountingShell implements Shell {
   calls = 0;
+  pctStarts = 0;
   constructor(readonly inner: Shell) {}
   get host() {
     return this.inner.host;
   }
   run(argv: readonly string[], opts?: RunOptions) {
     this.calls++;
+    if (argv[0] === 'pct' && argv[1] === 'exec') this.pctStarts++;
     return this.inner.run(argv, opts);
+  }
+  openSession(argv: readonly string[]): ScriptSession {
+    const inner = this.inner.openSession!(argv);
+    this.pctStarts++;
+    const count = () => this.calls++;
+    return {
+      get alive() { return inner.alive; },
+      get busy() { return inner.busy; },
+      run: (script, o) => { count(); return inner.run(script, o); },
+      close: () => inner.close(),
+    };
   }
   close() {
     return this.inner.close();
@@ -91,7 +106,8 @@ async function bed(nodes: number, hosts: number, version: string): Promise<Bed> 
 }
 
 const calls = (b: Bed) => b.shells.reduce((n, s) => n + s.calls, 0);
-const reset = (b: Bed) => b.shells.forEach((s) => (s.calls = 0));
+const reset = (b: Bed) => b.shells.forEach((s) => (s.calls = s.pctStarts = 0));
+const pctStarts = (b: Bed) => b.shells.reduce((n, s) => n + s.pctStarts, 0);
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -125,7 +141,7 @@ function timePlan(facts: ClusterFacts, target: string, channels?: Parameters<typ
 interface Row {
   nodes: number; hosts: number;
   noopRoundTrips: number; noopRoundTripsPerHost: number; noopMs: number; planMs: number;
-  upgrade?: { totalMs: number; workMs: number; overheadMs: number; overheadPct: number; roundTrips: number };
+  upgrade?: { totalMs: number; workMs: number; overheadMs: number; overheadPct: number; roundTrips: number; pctStarts: number };
 }
 
 const TARGET = 'v1.33.5+k3s1';
@@ -170,7 +186,7 @@ for (const [nodes, hosts] of SIZES) {
     if (!r.ok) throw new Error(`upgrade bench failed: ${r.failed?.error.message}`);
     const workMs = u.work.drain + u.work.install + u.work.restart;
     const row = rows.at(-1)!;
-    row.upgrade = { totalMs, workMs, overheadMs: totalMs - workMs, overheadPct: (100 * (totalMs - workMs)) / workMs, roundTrips: calls(u) };
+    row.upgrade = { totalMs, workMs, overheadMs: totalMs - workMs, overheadPct: (100 * (totalMs - workMs)) / workMs, roundTrips: calls(u), pctStarts: pctStarts(u) };
     log(`upgrade ${nodes} nodes: ${(totalMs / 1000).toFixed(1)} s, work ${(workMs / 1000).toFixed(1)} s, overhead ${row.upgrade.overheadPct.toFixed(2)}%`);
   } finally {
     await u.close();
@@ -280,7 +296,7 @@ async function extras(): Promise<void> {
     out.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const r of rows) {
       const u = r.upgrade;
-      out.push(`| ${r.nodes} | ${r.hosts} | ${r.noopRoundTrips} (${r.noopRoundTripsPerHost}) | ${r.noopMs.toFixed(0)} ms | ${r.planMs.toFixed(2)} ms | ${u ? `${(u.totalMs / 1000).toFixed(1)} s` : '-'} | ${u ? `${(u.workMs / 1000).toFixed(1)} s` : '-'} | ${u ? `${(u.overheadMs / 1000).toFixed(2)} s` : '-'} | ${u ? `${u.overheadPct.toFixed(2)}%` : '-'} | ${u ? u.roundTrips : '-'} |`);
+      out.push(`| ${r.nodes} | ${r.hosts} | ${r.noopRoundTrips} (${r.noopRoundTripsPerHost}) | ${r.noopMs.toFixed(0)} ms | ${r.planMs.toFixed(2)} ms | ${u ? `${(u.totalMs / 1000).toFixed(1)} s` : '-'} | ${u ? `${(u.workMs / 1000).toFixed(1)} s` : '-'} | ${u ? `${(u.overheadMs / 1000).toFixed(2)} s` : '-'} | ${u ? `${u.overheadPct.toFixed(2)}%` : '-'} | ${u ? u.roundTrips : '-'} | ${u ? u.pctStarts : '-'} |`);
     }
     out.push('');
     out.push(`plan for 1,000 nodes: ${plan1000Ms.toFixed(1)} ms`);

@@ -38,12 +38,17 @@ export async function runPct(ctx: ExecContext, host: string, args: string[], std
       if (argv.length === 0) return fail(255, 'missing command\n');
       if (loc.ct.status !== 'running') return notRunning;
       await ctx.sleep(s.timing.pctExecMs);
-      return execInContainer(ctx, { host, vmid }, argv, { PATH: PCT_EXEC_PATH, HOME: '/root', TERM: 'dumb' }, stdin, 'pct');
+      return pctExecStarted(ctx, { host, vmid }, argv, stdin);
     }
     case 'push': case 'pull': return pushPull(ctx, host, vmid, sub, rest);
     case 'set': return pctSet(ctx, host, vmid, rest);
     default: return lifecycle(ctx, host, vmid, sub, rest);
   }
+}
+
+/** What `pct exec` runs once pct has started (its latency paid): argv in the container, with pct's environment. */
+export function pctExecStarted(ctx: ExecContext, ref: { host: string; vmid: number }, argv: string[], stdin: string): Promise<ExecResult> {
+  return execInContainer(ctx, ref, argv, { PATH: PCT_EXEC_PATH, HOME: '/root', TERM: 'dumb' }, stdin, 'pct');
 }
 
 export function pctList(s: LabState, host: string): string {

@@ -1,5 +1,19 @@
 /** `pct` on one Proxmox host, over a Shell. Parsers are exported for tests. */
 import type { RunOptions, RunResult, Shell } from '../shell/shell.js';
+import { ShellError } from '../core/errors.js';
+import { quoteCommand } from '../shell/quote.js';
+import { SessionLostError, type ScriptSession } from '../shell/session.js';
+
+export interface PctOptions {
+  /**
+   * Run exec/execScript through sessions (a long-lived `pct exec <vmid> -- sh -s` per
+   * container, see shell/session.ts) when the Shell offers them; output then has stderr folded
+   * into stdout. @default false
+   */
+  sessions?: boolean;
+  /** At most this many sessions open on the host at once (sshd's MaxSessions is 10 per connection). @default 4 */
+  maxSessions?: number;
+}
 
 export interface PctListEntry {
   vmid: number;
@@ -43,20 +57,81 @@ export function parseKeyValues(text: string): Map<string, string> {
 }
 
 export class Pct {
-  constructor(readonly shell: Shell) {}
+  readonly #pool: Map<number, ScriptSession[]> | undefined;
+  readonly #max: number;
+  /** Containers whose session could not start: one-shot pct exec until warm() asks again. */
+  readonly #refused = new Set<number>();
+
+  constructor(readonly shell: Shell, opts: PctOptions = {}) {
+    this.#pool = opts.sessions && shell.openSession ? new Map() : undefined;
+    this.#max = opts.maxSessions ?? 4;
+  }
 
   get host(): string {
     return this.shell.host;
   }
 
-  /** Runs argv inside the container: `pct exec <vmid> -- argv...` (no shell inside). */
-  exec(vmid: number, argv: readonly string[], opts?: RunOptions): Promise<RunResult> {
+  /** Runs argv inside the container: `pct exec <vmid> -- argv...` (no shell inside; through a session: quoted by quoteCommand). */
+  async exec(vmid: number, argv: readonly string[], opts?: RunOptions): Promise<RunResult> {
+    if (opts?.stdin === undefined) {
+      const r = await this.#viaSession(vmid, quoteCommand(argv), opts);
+      if (r) return r;
+    }
     return this.shell.run(['pct', 'exec', String(vmid), '--', ...argv], opts);
   }
 
   /** Runs a POSIX sh script inside the container, sent on stdin (keeps secrets out of argv). */
-  execScript(vmid: number, script: string, opts?: Omit<RunOptions, 'stdin'>): Promise<RunResult> {
-    return this.shell.run(['pct', 'exec', String(vmid), '--', 'sh', '-s'], { ...opts, stdin: script });
+  async execScript(vmid: number, script: string, opts?: Omit<RunOptions, 'stdin'>): Promise<RunResult> {
+    const r = await this.#viaSession(vmid, script, opts);
+    return r ?? this.shell.run(['pct', 'exec', String(vmid), '--', 'sh', '-s'], { ...opts, stdin: script });
+  }
+
+  /** Opens a session into the container ahead of use (its start then overlaps other work). No-op without sessions. */
+  warm(vmid: number): void {
+    if (!this.#pool) return;
+    this.#refused.delete(vmid);
+    if (!this.#alive(vmid).some((s) => !s.busy)) this.#open(vmid);
+  }
+
+  /** Ends the sessions of one container, or all. */
+  async closeSessions(vmid?: number): Promise<void> {
+    if (!this.#pool) return;
+    const ids = vmid === undefined ? [...this.#pool.keys()] : [vmid];
+    const closing = ids.flatMap((id) => this.#pool!.get(id) ?? []);
+    for (const id of ids) this.#pool.delete(id);
+    await Promise.all(closing.map((s) => s.close()));
+  }
+
+  #alive(vmid: number): ScriptSession[] {
+    const list = (this.#pool?.get(vmid) ?? []).filter((s) => s.alive);
+    this.#pool?.set(vmid, list);
+    return list;
+  }
+
+  #open(vmid: number): ScriptSession | undefined {
+    const open = [...this.#pool!.values()].reduce((n, l) => n + l.filter((s) => s.alive).length, 0);
+    if (open >= this.#max) return undefined;
+    const s = this.shell.openSession!(['pct', 'exec', String(vmid), '--', 'sh', '-s']);
+    this.#alive(vmid).push(s);
+    return s;
+  }
+
+  /** undefined: no session to use (the caller runs one pct exec). */
+  async #viaSession(vmid: number, script: string, opts?: Omit<RunOptions, 'stdin'>): Promise<RunResult | undefined> {
+    if (!this.#pool || this.#refused.has(vmid)) return undefined;
+    const s = this.#alive(vmid).find((x) => !x.busy) ?? this.#open(vmid);
+    if (!s) return undefined;
+    try {
+      return await s.run(script, { ...(opts?.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }), ...(opts?.signal ? { signal: opts.signal } : {}) });
+    } catch (e) {
+      if (!(e instanceof SessionLostError)) throw e;
+      // Nothing ran: the one-shot pct exec gives the real answer (container stopped, host down...).
+      if (!e.started) {
+        this.#refused.add(vmid);
+        return undefined;
+      }
+      throw new ShellError(`${this.host}: connection lost while running a command in CT ${vmid}`, { host: this.host, unreachable: true, detail: e.detail ?? e.message, cause: e });
+    }
   }
 
   async list(opts?: RunOptions): Promise<RunResult & { entries: PctListEntry[] }> {

@@ -18,7 +18,7 @@ export async function probeHealth(step: Step, ctx: StepContext, version: string 
   const opts = { signal: ctx.signal, timeoutMs: 30_000 };
   try {
     const a = await pct.exec(step.vmid, ['systemctl', 'is-active', svc], opts);
-    const state = a.stdout.trim();
+    const state = lastLine(a.stdout);
     if (a.code === 255) return `container ${step.vmid}: ${oneLine(a)}`;
     if (state !== 'active') return `service ${svc} is ${state || `unknown (exit ${a.code})`}`;
   } catch (err) {
@@ -38,16 +38,21 @@ export async function probeHealth(step: Step, ctx: StepContext, version: string 
   }
   if (step.role !== 'server') return undefined;
   const readyz = await pct.exec(step.vmid, [KUBECTL, 'get', '--raw', '/readyz'], opts);
-  if (readyz.code !== 0 || readyz.stdout.trim() !== 'ok') return `Ready, but its API /readyz answers: ${oneLine(readyz)}`;
+  if (readyz.code !== 0 || lastLine(readyz.stdout) !== 'ok') return `Ready, but its API /readyz answers: ${oneLine(readyz)}`;
   const servers = ctx.inventory.nodes.filter((x) => x.role === 'server');
   if (servers.length < 2) return undefined;
   const etcd = await pct.exec(step.vmid, [KUBECTL, 'get', '--raw', '/readyz/etcd'], opts);
-  if (etcd.code !== 0 || etcd.stdout.trim() !== 'ok') return `Ready, but its etcd check /readyz/etcd answers: ${oneLine(etcd)}`;
+  if (etcd.code !== 0 || lastLine(etcd.stdout) !== 'ok') return `Ready, but its etcd check /readyz/etcd answers: ${oneLine(etcd)}`;
   const all = await ctx.kube.nodes(opts).catch((err: unknown) => err as Error);
   if (all instanceof Error) return `API not answering (${all.message})`;
   const down = servers.filter((s) => all.get(s.name)?.ready !== true).map((s) => s.name);
   if (down.length > 0) return `etcd members not Ready: ${down.join(', ')}`;
   return undefined;
+}
+
+/** The answer line of a command whose stderr may be folded into stdout (a session): the last one. */
+function lastLine(text: string): string {
+  return text.trim().split('\n').pop()?.trim() ?? '';
 }
 
 function describe(err: unknown): string {

@@ -33,6 +33,8 @@ export interface RunOptions {
   /** Upgrade up to this many workers at once (never more than the cluster can spare: one
    *  schedulable worker always stays up). Servers always go one at a time. @default 1 */
   parallel?: number;
+  /** Run container commands through sessions (one `pct exec ... sh -s` per container, see shell/session.ts). @default true */
+  sessions?: boolean;
   /** Snapshot each container before its install (never embedded-etcd members). @default the inventory's upgrade.snapshot */
   snapshot?: { enabled: boolean; retention: number };
 }
@@ -61,7 +63,8 @@ export async function runPlan(plan: UpgradePlan, opts: RunOptions): Promise<RunR
     if (!p) {
       const shell = shells.get(host);
       if (!shell) throw new Error(`no shell for Proxmox host ${host}`);
-      p = new Pct(shell);
+      // Sessions: each container pays pct exec's start once per run, not once per command.
+      p = new Pct(shell, { sessions: opts.sessions ?? true });
       pcts.set(host, p);
     }
     return p;
@@ -128,10 +131,12 @@ export async function runPlan(plan: UpgradePlan, opts: RunOptions): Promise<RunR
     return true;
   };
 
-  /** Starts reading the install configs of these nodes (during a drain, or the previous node's upgrade). */
+  /** Starts reading the install configs of these nodes (during a drain, or the previous node's upgrade), and opens their sessions. */
   const readAhead = (groups: readonly (Step[] | undefined)[]): void => {
     for (const group of groups) {
       if (!group) continue;
+      const first = group[0];
+      if (first) pct(first.host).warm(first.vmid);
       const install = group.find((s) => s.kind === 'install');
       if (!install || ctx.prefetched!.has(install.node)) continue;
       const p = readInstallConfig(pct(install.host), install, opts.signal);
@@ -140,29 +145,40 @@ export async function runPlan(plan: UpgradePlan, opts: RunOptions): Promise<RunR
     }
   };
 
-  for (const [pi, phase] of plan.phases.entries()) {
-    emit({ kind: 'phase-start', phase, index: pi, total: plan.phases.length });
-    // Servers go alone; a run of consecutive workers goes through a window of `width` nodes,
-    // the next one starting as soon as one finishes. A stop request is honoured between nodes,
-    // never half way through one; after a failure, nodes in flight finish and no new one starts.
-    const groups = nodeGroups(phase.steps);
-    for (const segment of segments(groups)) {
-      let next = 0;
-      const lane = async (): Promise<void> => {
-        while (!failed && !interrupted && next < segment.length) {
-          if (opts.signal?.aborted || opts.stopRequested?.()) {
-            interrupted = true;
-            return;
+  kube.pct.warm(controller.vmid);
+  try {
+    await runPhases();
+  } finally {
+    await Promise.all([...pcts.values()].map((p) => p.closeSessions()));
+  }
+
+  async function runPhases(): Promise<void> {
+    for (const [pi, phase] of plan.phases.entries()) {
+      emit({ kind: 'phase-start', phase, index: pi, total: plan.phases.length });
+      // Servers go alone; a run of consecutive workers goes through a window of `width` nodes,
+      // the next one starting as soon as one finishes. A stop request is honoured between nodes,
+      // never half way through one; after a failure, nodes in flight finish and no new one starts.
+      const groups = nodeGroups(phase.steps);
+      for (const segment of segments(groups)) {
+        let next = 0;
+        const lane = async (): Promise<void> => {
+          while (!failed && !interrupted && next < segment.length) {
+            if (opts.signal?.aborted || opts.stopRequested?.()) {
+              interrupted = true;
+              return;
+            }
+            const group = segment[next++]!;
+            readAhead([group, groups[groups.indexOf(group) + 1]]);
+            await runNode(group);
+            const node = group[0]!;
+            if (node.node !== plan.controller) await pct(node.host).closeSessions(node.vmid);
           }
-          const group = segment[next++]!;
-          readAhead([group, groups[groups.indexOf(group) + 1]]);
-          await runNode(group);
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(width, segment.length) }, lane));
+        };
+        await Promise.all(Array.from({ length: Math.min(width, segment.length) }, lane));
+        if (failed || interrupted) break;
+      }
       if (failed || interrupted) break;
     }
-    if (failed || interrupted) break;
   }
   const done = new Set(completed.map((s) => s.id));
   return {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { ShellError } from '../../src/core/errors.js';
 import { SshShell, type SshShellOptions } from '../../src/shell/ssh-shell.js';
+import { SessionLostError } from '../../src/shell/session.js';
 import { splitNul } from '../shell/helpers/fixtures.js';
 import { sshdSkipReason, startSshd, type SshdHarness } from './harness/sshd.js';
 
@@ -60,6 +61,25 @@ describe('SshShell over a real sshd', { skip: skip ?? false }, () => {
     for (const s of shells) await s.close();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
     await h?.stop();
+  });
+
+  test('a session runs scripts one after another over one channel, secrets only on stdin, and reports its loss', async () => {
+    const s = shell();
+    const session = s.openSession(['sh', '-s']);
+    try {
+      const secret = 'K10secret::server:tok%en\\n';
+      const a = await session.run(`set -e\nT=${"'"}${secret}${"'"}\nps -eo args | grep -c "secret::" || true\nprintf '%s\\n' "$T" >&2\nexit 4`);
+      // The token is in no command line (the grep counts its own line only when it has the text).
+      assert.deepEqual(a, { code: 4, stdout: `1\n${secret}\n`, stderr: '' });
+      assert.deepEqual(await session.run('echo "$$" >/dev/null; echo two'), { code: 0, stdout: 'two\n', stderr: '' });
+      assert.equal(acceptedLogins() > 0, true);
+      await assert.rejects(session.run('kill -9 $$'), (e: unknown) => e instanceof SessionLostError && e.started);
+    } finally {
+      await session.close();
+    }
+    const down = new SshShell({ host: 'pve9', destination: 'nosuch.invalid', controlDir: mkdtempSync('/tmp/pk-'), connectTimeoutMs: 2000 });
+    dirs.push(down.controlDir);
+    await assert.rejects(down.openSession(['sh', '-s']).run('true'), (e: unknown) => e instanceof SessionLostError && !e.started && /pve9/.test(e.message));
   });
 
   test('hostile arguments reach the remote program byte-identical', async () => {
