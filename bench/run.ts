@@ -81,7 +81,8 @@ async function bed(nodes: number, hosts: number, version: string): Promise<Bed> 
   const dir = mkdtempSync(join(tmpdir(), 'pve-k3s-bench-'));
   const created = await initLab({ dir, hosts, servers: 1, workers: nodes - 1, version, timing: { ...WORK, sshRttMs: RTT, pctExecMs: PCT } });
   const work = { drain: 0, install: 0, restart: 0 };
-  const lab = await openLab(created.dir, { meter: (k, ms) => (work[k] += ms) });
+  // exclusive: the lab's state stays in memory (its persistence is not pve-k3s's cost).
+  const lab = await openLab(created.dir, { meter: (k, ms) => (work[k] += ms), exclusive: true });
   const invFile = join(dir, 'pve-k3s.yaml');
   const text = renderLabInventory(lab);
   writeFileSync(invFile, text);

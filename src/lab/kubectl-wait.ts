@@ -7,6 +7,7 @@ import { apiCluster, findContainer, nodeView } from './k3s-model.js';
 import { fail, ok, type ContainerRef, type ExecContext } from './context.js';
 import { parseGoDuration } from './go-duration.js';
 import type { ExecResult } from './sh.js';
+import type { LabState } from './types.js';
 
 const TICK_MS = 5;
 const REFUSED = 'The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?\n';
@@ -53,6 +54,19 @@ export async function kubectlWait(ctx: ExecContext, ref: ContainerRef, args: str
         : cond.path === '.status.nodeInfo.kubeletVersion' && view.kubelet === cond.value;
     if (met) return ok(`node/${name} condition met\n`);
     if (now >= deadline) return fail(1, `error: timed out waiting for the condition on nodes/${name}\n`);
-    await ctx.sleep(Math.min(TICK_MS, deadline - now));
+    // A watch hears of a change at once: wake at the node's next timed change (its service
+    // up, then Ready) if that comes before the next look at the state.
+    await ctx.sleep(Math.max(0, Math.min(TICK_MS, deadline - now, nextChange(s, node.host, node.vmid, now) - now)));
   }
+}
+
+/** When this node's container next changes by the clock alone (a service half-way up, or Ready); Infinity if never. */
+function nextChange(s: LabState, host: string, vmid: number, now: number): number {
+  const ct = findContainer(s, host, vmid)?.ct;
+  let next = Infinity;
+  for (const svc of Object.values(ct?.k3s.services ?? {})) {
+    if (!svc?.running) continue;
+    for (const t of [svc.startedAt + s.timing.restartMs / 2, svc.startedAt + s.timing.restartMs]) if (t > now && t < next) next = t;
+  }
+  return next;
 }

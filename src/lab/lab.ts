@@ -54,8 +54,13 @@ export class Lab {
   private readonly ctx: ExecContext;
 
   constructor(readonly dir: string, opts: LabOpenOptions = {}) {
-    this.store = new LabStore(dir);
+    this.store = new LabStore(dir, { exclusive: opts.exclusive ?? false });
     this.ctx = { store: this.store, now: () => Date.now(), sleep, realHostFs: opts.realHostFs ?? false, ...(opts.meter ? { meter: opts.meter } : {}) };
+  }
+
+  /** Writes the state to state.json (needed only when opened `exclusive`). */
+  flush(): void {
+    this.store.flush();
   }
 
   /** The live state (re-read when another process changed it). Mutate it, then call save(). */
@@ -148,6 +153,11 @@ export interface LabOpenOptions {
   realHostFs?: boolean;
   /** Benchmarks: receives every piece of simulated node work. */
   meter?: WorkMeter;
+  /**
+   * Benchmarks: this process alone uses the lab while it is open, so its state lives in memory
+   * and reaches state.json only on flush() (no rewrite of the whole state per command). @default false
+   */
+  exclusive?: boolean;
 }
 
 export async function openLab(dir: string, opts: LabOpenOptions = {}): Promise<Lab> {

@@ -16,10 +16,19 @@ export class LabStore {
   private readonly lockFile: string;
   private cache: LabState | undefined;
   private cacheStamp = '';
+  private readonly exclusive: boolean;
+  private dirty = false;
 
-  constructor(readonly dir: string) {
+  /** `exclusive`: no other process uses the state meanwhile; updates stay in memory until flush(). */
+  constructor(readonly dir: string, opts: { exclusive?: boolean } = {}) {
     this.file = path.join(dir, 'state.json');
     this.lockFile = path.join(dir, 'state.lock');
+    this.exclusive = opts.exclusive ?? false;
+  }
+
+  /** Writes what an exclusive store holds in memory. */
+  flush(): void {
+    if (this.dirty && this.cache) this.withLock(() => this.write(this.cache!));
   }
 
   exists(): boolean {
@@ -28,6 +37,7 @@ export class LabStore {
 
   /** The current state (cached; re-read when the file changed). Do not keep it across awaits. */
   read(): LabState {
+    if (this.exclusive && this.cache !== undefined) return this.cache;
     const stamp = this.stamp();
     if (this.cache === undefined || stamp !== this.cacheStamp) {
       this.cache = JSON.parse(fs.readFileSync(this.file, 'utf8')) as LabState;
@@ -38,6 +48,11 @@ export class LabStore {
 
   /** Load-modify-save under the lock. `fn` must be synchronous. */
   update<T>(fn: (s: LabState) => T): T {
+    if (this.exclusive) {
+      // No reload on a throw here: state.json may be older than what memory holds.
+      this.dirty = true;
+      return fn(this.read());
+    }
     return this.withLock(() => {
       const s = this.read();
       let result: T;
@@ -58,6 +73,7 @@ export class LabStore {
   }
 
   private write(s: LabState): void {
+    this.dirty = false;
     const tmp = `${this.file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, JSON.stringify(s));
     fs.renameSync(tmp, this.file);

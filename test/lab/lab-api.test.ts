@@ -139,3 +139,16 @@ test('GIVEN installed shims WHEN a real /bin/sh runs pct and pvesh THEN output, 
   assert.equal(pvesh.status, 0);
   assert.equal((JSON.parse(pvesh.stdout) as unknown[]).length, 3);
 });
+
+test('GIVEN a lab opened exclusive WHEN commands change it THEN state.json is written only on flush, and the change is seen after', async () => {
+  const made = await makeLab();
+  const lab = await openLab(made.dir, { exclusive: true });
+  const file = join(made.dir, 'state.json');
+  const before = readFileSync(file, 'utf8');
+  assert.equal((await lab.shell('pve1').run(['pct', 'stop', '101'])).code, 0);
+  assert.match((await lab.shell('pve1').run(['pct', 'status', '101'])).stdout, /status: stopped/);
+  assert.equal(readFileSync(file, 'utf8'), before);
+  lab.flush();
+  const reopened = await openLab(made.dir);
+  assert.match((await reopened.shell('pve1').run(['pct', 'status', '101'])).stdout, /status: stopped/);
+});
