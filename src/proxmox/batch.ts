@@ -18,6 +18,8 @@ export interface Batch {
 }
 
 export interface BatchOptions {
+  /** Sequential batches: stop at the first command that fails (the rest get no result, code -1). @default false */
+  stopOnFailure?: boolean;
   /** Run up to this many commands at once (host-level probes; each `pct exec` costs a Perl start on a real host). @default 1 */
   parallel?: number;
   nonce?: string;
@@ -27,11 +29,11 @@ export function buildBatch(commands: readonly BatchCommand[], opts: BatchOptions
   const o = typeof opts === 'string' ? { nonce: opts } : opts;
   const nonce = o.nonce ?? randomBytes(8).toString('hex');
   const parallel = Math.max(1, o.parallel ?? 1);
-  const script = parallel > 1 && commands.length > 1 ? parallelScript(commands, nonce, parallel) : sequentialScript(commands, nonce);
+  const script = parallel > 1 && commands.length > 1 ? parallelScript(commands, nonce, parallel) : sequentialScript(commands, nonce, o.stopOnFailure ?? false);
   return { script, nonce, count: commands.length };
 }
 
-function sequentialScript(commands: readonly BatchCommand[], nonce: string): string {
+function sequentialScript(commands: readonly BatchCommand[], nonce: string, stopOnFailure: boolean): string {
   const lines: string[] = [];
   commands.forEach((c, i) => {
     lines.push(`echo '@@pve-k3s:${nonce} begin ${i}'`);
@@ -40,6 +42,7 @@ function sequentialScript(commands: readonly BatchCommand[], nonce: string): str
     lines.push('rc=$?');
     lines.push('echo');
     lines.push(`echo "@@pve-k3s:${nonce} end ${i} $rc"`);
+    if (stopOnFailure && i < commands.length - 1) lines.push('[ "$rc" -eq 0 ] || exit "$rc"');
   });
   return lines.join('\n') + '\n';
 }

@@ -11,7 +11,7 @@ export interface PctOptions {
    * into stdout. @default false
    */
   sessions?: boolean;
-  /** At most this many sessions open on the host at once (sshd's MaxSessions is 10 per connection). @default 4 */
+  /** At most this many sessions open on the host at once (sshd's MaxSessions is 10 per connection). @default 6 */
   maxSessions?: number;
 }
 
@@ -64,7 +64,7 @@ export class Pct {
 
   constructor(readonly shell: Shell, opts: PctOptions = {}) {
     this.#pool = opts.sessions && shell.openSession ? new Map() : undefined;
-    this.#max = opts.maxSessions ?? 4;
+    this.#max = opts.maxSessions ?? 6;
   }
 
   get host(): string {

@@ -85,12 +85,18 @@ export const DRAIN_CHECK_COMMANDS: readonly (readonly string[])[] = [
 ];
 
 /** Analyses pods, PDBs and nodes as read; any read failure becomes one warning (the drain itself still decides). */
-export function drainCheckFrom(node: string, results: readonly RunResult[], policy: DrainPolicy): DrainWarning[] {
+export function drainCheckFrom(node: string, results: readonly RunResult[], policy: DrainPolicy, uncordonedSince: ReadonlySet<string> = new Set()): DrainWarning[] {
   const [pods, pdbs, nodes] = results;
   const bad = [pods, pdbs, nodes].find((r) => r === undefined || r.code !== 0);
   if (bad !== undefined || !pods || !pdbs || !nodes) return [{ level: 'warn', message: `cannot check what draining ${node} will do: ${bad ? oneLine(bad) : 'no answer'}` }];
   try {
-    return drainWarnings(node, parsePods(extractJson(pods.stdout)), parsePdbs(extractJson(pdbs.stdout)), parseNodeList(nodes.stdout), policy);
+    const seen = parseNodeList(nodes.stdout);
+    // Read ahead (during the previous node's upgrade): nodes uncordoned since then, healthy, take pods again.
+    for (const name of uncordonedSince) {
+      const n = seen.get(name);
+      if (n) seen.set(name, { ...n, ready: true, schedulable: true });
+    }
+    return drainWarnings(node, parsePods(extractJson(pods.stdout)), parsePdbs(extractJson(pdbs.stdout)), seen, policy);
   } catch (err) {
     return [{ level: 'warn', message: `cannot check what draining ${node} will do: ${(err as Error).message}` }];
   }

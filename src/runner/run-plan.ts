@@ -15,6 +15,7 @@ import { Kube } from '../kube/kube.js';
 import { Pct } from '../proxmox/pct.js';
 import type { Shell } from '../shell/shell.js';
 import type { Emit } from './events.js';
+import { DRAIN_CHECK_COMMANDS } from './drain-check.js';
 import { asPveError, readInstallConfig, RolledBackError, runStep, type StepContext } from './steps.js';
 import type { Journal, JournalRecord } from './journal.js';
 
@@ -89,6 +90,8 @@ export async function runPlan(plan: UpgradePlan, opts: RunOptions): Promise<RunR
     fromVersion: new Map(),
     journalNote: (message, node) => record({ type: 'note', run, message, ...(node ? { node } : {}) }),
     prefetched: new Map(),
+    drainChecks: new Map(),
+    uncordonedByRun: new Set(),
   };
 
   const steps = planSteps(plan);
@@ -101,12 +104,14 @@ export async function runPlan(plan: UpgradePlan, opts: RunOptions): Promise<RunR
   const width = parallelWidth(opts.parallel ?? 1, inventory, stays, emit);
 
   /** One node's steps of one phase, in order; false when a step failed. */
-  const runNode = async (group: Step[]): Promise<boolean> => {
+  const runNode = async (group: Step[], next?: Step[]): Promise<boolean> => {
     for (const step of group) {
       if (opts.signal?.aborted) {
         interrupted = true;
         return false;
       }
+      // This node is drained: what the next drain will move can be read now.
+      if (step.kind === 'install' || step.kind === 'restart') readDrainCheckAhead(next);
       emit({ kind: 'step-start', step, index: index++, total: steps.length });
       record({ type: 'step-start', run, step: step.id, node: step.node });
       if (step.kind === 'install' || step.kind === 'restart') unverified.add(step.node);
@@ -129,6 +134,15 @@ export async function runPlan(plan: UpgradePlan, opts: RunOptions): Promise<RunR
       }
     }
     return true;
+  };
+
+  /** Starts the next node's pre-drain reads (pods, PDBs, nodes) while this one upgrades. */
+  const readDrainCheckAhead = (group: Step[] | undefined): void => {
+    const drain = group?.[0]?.kind === 'drain' ? group[0] : undefined;
+    if (!drain || ctx.drainChecks!.has(drain.node)) return;
+    const p = kube.batch(DRAIN_CHECK_COMMANDS, { signal: opts.signal, timeoutMs: 60_000 });
+    p.catch(() => {}); // a failed read ahead is read again by the drain itself
+    ctx.drainChecks!.set(drain.node, p);
   };
 
   /** Starts reading the install configs of these nodes (during a drain, or the previous node's upgrade), and opens their sessions. */
@@ -168,8 +182,9 @@ export async function runPlan(plan: UpgradePlan, opts: RunOptions): Promise<RunR
               return;
             }
             const group = segment[next++]!;
-            readAhead([group, groups[groups.indexOf(group) + 1]]);
-            await runNode(group);
+            const following = groups[groups.indexOf(group) + 1];
+            readAhead([group, following]);
+            await runNode(group, following);
             const node = group[0]!;
             if (node.node !== plan.controller) await pct(node.host).closeSessions(node.vmid);
           }

@@ -3,7 +3,8 @@ import { RunError, ShellError, PveK3sError } from '../core/errors.js';
 import { CORDON_ANNOTATION } from '../core/facts.js';
 import type { Step } from '../core/plan-types.js';
 import type { Kube } from '../kube/kube.js';
-import { oneLine } from '../kube/kube.js';
+import { drainArgs, oneLine } from '../kube/kube.js';
+import type { RunResult } from '../shell/shell.js';
 import type { Pct } from '../proxmox/pct.js';
 import { buildBatch, parseBatch } from '../proxmox/batch.js';
 import type { Inventory } from '../inventory/types.js';
@@ -44,6 +45,10 @@ export interface StepContext {
   journalNote?: (message: string, node?: string) => void;
   /** Install configs read ahead (while the previous node was upgrading), by node. */
   prefetched?: Map<string, Promise<NodeInstallConfig>>;
+  /** The pre-drain check's reads (pods, PDBs, nodes), taken ahead, by node. */
+  drainChecks?: Map<string, Promise<RunResult[]>>;
+  /** Nodes this run has uncordoned (healthy again): a read ahead may still see them cordoned. */
+  uncordonedByRun?: Set<string>;
 }
 
 /** A worker failed its health gate and was rolled back to its snapshot: it runs its old version, healthy. */
@@ -73,15 +78,35 @@ async function drain(step: Step, ctx: StepContext): Promise<string | undefined> 
   // later run knows this node is ours to uncordon) and what the pre-drain check reads.
   const ours = !ctx.staysCordoned(step.node);
   const annotate = ['annotate', 'node', step.node, `${CORDON_ANNOTATION}=${step.version}`, '--overwrite'];
-  const results = await kube.batch(ours ? [annotate, ...DRAIN_CHECK_COMMANDS] : DRAIN_CHECK_COMMANDS, { signal: ctx.signal, timeoutMs: 60_000 });
-  if (ours) {
-    const a = results.shift()!;
-    if (a.code !== 0) throw new RunError(`cannot annotate node ${step.node} before draining it: ${oneLine(a)}`, step.node, step.id, { hint: `check the cluster from ${kube.controllerName} (pve-k3s status)`, detail: a.stderr || a.stdout });
+  const annotated = (a: RunResult | undefined): void => {
+    if (!ours) return;
+    if (!a || a.code !== 0) throw new RunError(`cannot annotate node ${step.node} before draining it: ${a ? oneLine(a) : 'no answer'}`, step.node, step.id, { hint: `check the cluster from ${kube.controllerName} (pve-k3s status)`, detail: a ? a.stderr || a.stdout : undefined });
     ctx.cordoned.add(step.node);
-  }
-  for (const w of drainCheckFrom(step.node, results, inventory.drain)) ctx.emit({ kind: 'log', node: step.node, ...w });
+  };
   const timeoutMs = (inventory.drain.timeoutSeconds + 60) * 1000;
-  let r = await kube.drain(step.node, inventory.drain, { signal: ctx.signal, timeoutMs });
+  // The pre-drain check's reads, taken ahead while the previous node upgraded (after its drain).
+  const ahead = ctx.drainChecks?.get(step.node);
+  ctx.drainChecks?.delete(step.node);
+  const checks = ahead ? await ahead.catch(() => undefined) : undefined;
+  let r: RunResult;
+  if (checks && checks.every((x) => x.code === 0)) {
+    for (const w of drainCheckFrom(step.node, checks, inventory.drain, ctx.uncordonedByRun)) ctx.emit({ kind: 'log', node: step.node, ...w });
+    if (ours) {
+      // One round trip: the annotation (recorded in the cluster BEFORE the cordon, so any later
+      // run knows this node is ours to uncordon), then the drain only if it was recorded.
+      const [a, d] = await kube.batch([annotate, drainArgs(step.node, inventory.drain)], { signal: ctx.signal, timeoutMs, stopOnFailure: true });
+      annotated(a);
+      r = d ?? { code: 1, stdout: '', stderr: 'no answer' };
+    } else {
+      r = await kube.drain(step.node, inventory.drain, { signal: ctx.signal, timeoutMs });
+    }
+  } else {
+    // One round trip: the annotation and what the pre-drain check reads.
+    const results = await kube.batch(ours ? [annotate, ...DRAIN_CHECK_COMMANDS] : DRAIN_CHECK_COMMANDS, { signal: ctx.signal, timeoutMs: 60_000 });
+    if (ours) annotated(results.shift());
+    for (const w of drainCheckFrom(step.node, results, inventory.drain)) ctx.emit({ kind: 'log', node: step.node, ...w });
+    r = await kube.drain(step.node, inventory.drain, { signal: ctx.signal, timeoutMs });
+  }
   if (r.code !== 0 && !inventory.drain.disableEviction && inventory.drain.onTimeout === 'disable-eviction' && /global timeout reached|timed out/i.test(r.stdout + r.stderr)) {
     const message = `drain of ${step.node} timed out on evictions (a PodDisruptionBudget?); retrying with --disable-eviction as drain.onTimeout says`;
     ctx.emit({ kind: 'log', level: 'warn', node: step.node, message });
@@ -310,6 +335,7 @@ async function uncordon(step: Step, ctx: StepContext): Promise<string | undefine
   // One round trip: uncordon, then drop the annotation that said the cordon was ours.
   const [r, a] = await kube.batch([['uncordon', step.node], ['annotate', 'node', step.node, `${CORDON_ANNOTATION}-`, '--overwrite']], { signal: ctx.signal, timeoutMs: 60_000 });
   if (!r || r.code !== 0) throw new RunError(`uncordoning ${step.node} failed: ${r ? oneLine(r) : 'no answer'}`, step.node, step.id, { hint: `run kubectl uncordon ${step.node}`, detail: r?.stdout });
+  ctx.uncordonedByRun?.add(step.node);
   if (!a) return undefined;
   if (a.code !== 0) ctx.emit({ kind: 'log', level: 'warn', node: step.node, message: `could not remove the ${CORDON_ANNOTATION} annotation: ${oneLine(a)}` });
   ctx.cordoned.delete(step.node);

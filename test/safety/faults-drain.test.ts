@@ -76,3 +76,31 @@ test('GIVEN PDBs WHEN a drain is checked THEN only a PDB with too few allowed di
     { level: 'info', message: 'PodDisruptionBudget default/vault allows 0 disruption(s); drain.disableEviction deletes its pod(s) on w1 anyway' },
   ]);
 });
+
+test('GIVEN a pod with no controller on the SECOND worker WHEN upgrade runs THEN its warning (read ahead during the first worker\'s upgrade) still comes before its drain fails', async () => {
+  await withLab({ workers: 2 }, async (f) => {
+    f.lab.update((s) => {
+      s.clusters['lab']!.pods.push({ namespace: 'default', name: 'debug2', app: 'debug2', owner: undefined, emptyDir: false, node: 'k3s-worker-2', createdAt: Date.now(), uid: 'debug2-uid' });
+    });
+    const r = await f.cli(['upgrade', '--yes']);
+    assert.equal(r.code, 1);
+    const warning = r.stderr.search(/warning: k3s-worker-2: pod\(s\) with no controller on k3s-worker-2 make the drain fail: default\/debug2/);
+    const error = r.stderr.search(/^error: draining k3s-worker-2 failed: /m);
+    assert.ok(warning >= 0 && error > warning, r.stderr);
+    assert.doesNotMatch(r.stderr, /no other schedulable Ready node/);
+    assert.match(r.stderr, /^Cordoned by this upgrade and NOT uncordoned: k3s-worker-2\.$/m);
+  });
+});
+
+test('GIVEN pre-drain reads taken while another node was cordoned WHEN that node was uncordoned since THEN it counts as able to take the pods', async () => {
+  const { drainCheckFrom } = await import('../../src/runner/drain-check.js');
+  const json = (o: unknown) => ({ code: 0, stdout: JSON.stringify(o), stderr: '' });
+  const nodeItem = (name: string, unschedulable: boolean) => ({ metadata: { name, labels: {} }, spec: unschedulable ? { unschedulable: true } : {}, status: { conditions: [{ type: 'Ready', status: 'True' }], nodeInfo: { kubeletVersion: 'v1.33.3+k3s1' } } });
+  const reads = [
+    json({ items: [{ metadata: { name: 'web-1', namespace: 'default', ownerReferences: [{ kind: 'ReplicaSet', controller: true }] }, spec: { nodeName: 'w2' } }] }),
+    json({ items: [] }),
+    json({ items: [nodeItem('w1', true), nodeItem('w2', false)] }),
+  ];
+  assert.equal(drainCheckFrom('w2', reads, DEFAULT_DRAIN).length, 1);
+  assert.deepEqual(drainCheckFrom('w2', reads, DEFAULT_DRAIN, new Set(['w1'])), []);
+});
