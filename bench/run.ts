@@ -184,6 +184,7 @@ for (const [nodes, hosts] of SIZES) {
     const s = performance.now();
     const r = await runPlan(plan, { inventory: u.inv, shells: u.session.shells });
     const totalMs = performance.now() - s;
+    u.lab.settleWork();
     if (!r.ok) throw new Error(`upgrade bench failed: ${r.failed?.error.message}`);
     const workMs = u.work.drain + u.work.install + u.work.restart;
     const row = rows.at(-1)!;
@@ -293,8 +294,8 @@ async function extras(): Promise<void> {
     out.push(`machine: ${machine}`);
     out.push(`injected latency: ${RTT} ms per host command (SSH round trip), ${PCT} ms per pct exec; node work per node: drain ${WORK.drainPerPodMs} ms/pod, install ${WORK.installMs} ms, restart ${WORK.restartMs} ms`);
     out.push('');
-    out.push('| nodes | hosts | no-op round trips (per host) | no-op wall | plan | upgrade total | node work | overhead | overhead % | upgrade round trips |');
-    out.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    out.push('| nodes | hosts | no-op round trips (per host) | no-op wall | plan | upgrade total | node work | overhead | overhead % | upgrade round trips | pct starts |');
+    out.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const r of rows) {
       const u = r.upgrade;
       out.push(`| ${r.nodes} | ${r.hosts} | ${r.noopRoundTrips} (${r.noopRoundTripsPerHost}) | ${r.noopMs.toFixed(0)} ms | ${r.planMs.toFixed(2)} ms | ${u ? `${(u.totalMs / 1000).toFixed(1)} s` : '-'} | ${u ? `${(u.workMs / 1000).toFixed(1)} s` : '-'} | ${u ? `${(u.overheadMs / 1000).toFixed(2)} s` : '-'} | ${u ? `${u.overheadPct.toFixed(2)}%` : '-'} | ${u ? u.roundTrips : '-'} | ${u ? u.pctStarts : '-'} |`);

@@ -94,6 +94,8 @@ async function install(
       info('Skipping binary downloaded, installed k3s matches hash');
     } else {
       info(`Downloading binary ${GITHUB}/download/${version}/k3s`);
+      // The node's previous start stops counting here: a download does not wait for Ready.
+      settleRestarts(ctx, ctx.now(), `${ref.host}/${ref.vmid}/`);
       ctx.meter?.('install', pre.timing.installMs);
       await ctx.sleep(pre.timing.installMs);
       info('Verifying binary download');
@@ -160,7 +162,7 @@ function newService(running: boolean) {
  */
 export async function waitForStart(ctx: ExecContext, ref: ContainerRef, service: ServiceName, startedAt: number): Promise<void> {
   const s = ctx.store.read();
-  ctx.meter?.('restart', s.timing.restartMs);
+  meterRestart(ctx, `${ref.host}/${ref.vmid}/${service}`, startedAt, s.timing.restartMs);
   // A timer may fire a millisecond before Date.now() says it is due: without the loop the
   // service would still look `activating` and the wait below would never end.
   while (ctx.now() < startedAt + s.timing.restartMs / 2) await ctx.sleep(Math.max(1, startedAt + s.timing.restartMs / 2 - ctx.now()));
@@ -189,3 +191,36 @@ function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
+
+/** Starts whose second half (service up -> node Ready) is not metered yet, by context and service. */
+const PENDING = new WeakMap<ExecContext, Map<string, { readyFrom: number; half: number }>>();
+
+/**
+ * Meters a restart as node work: the blocking half (until the service is up) at once; the
+ * second half (until the node is Ready) when the service next restarts, only as far as it got
+ * (a backup's start cut short by the install is not a whole restart: the install's download
+ * starts without waiting for Ready), or at settleRestarts().
+ */
+function meterRestart(ctx: ExecContext, key: string, startedAt: number, restartMs: number): void {
+  if (!ctx.meter) return;
+  let pending = PENDING.get(ctx);
+  if (!pending) PENDING.set(ctx, (pending = new Map()));
+  const prev = pending.get(key);
+  if (prev) ctx.meter('restart', Math.min(prev.half, Math.max(0, startedAt - prev.readyFrom)));
+  ctx.meter('restart', restartMs / 2);
+  pending.set(key, { readyFrom: startedAt + restartMs / 2, half: restartMs / 2 });
+}
+
+/**
+ * Meters the second half of pending restarts (of the containers whose key starts with
+ * `prefix`): in full when Ready by `now`, else as far as it got.
+ */
+export function settleRestarts(ctx: ExecContext, now: number, prefix = ''): void {
+  const pending = PENDING.get(ctx);
+  if (!pending || !ctx.meter) return;
+  for (const [key, p] of pending) {
+    if (!key.startsWith(prefix)) continue;
+    ctx.meter('restart', Math.min(p.half, Math.max(0, now - p.readyFrom)));
+    pending.delete(key);
+  }
+}

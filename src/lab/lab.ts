@@ -6,6 +6,7 @@ import { startChannelServer, type ChannelServer } from './channel-server.js';
 import { nodeView } from './k3s-model.js';
 import { LabShell } from './lab-shell.js';
 import { LabStore } from './store.js';
+import { settleRestarts } from './installer.js';
 import { buildWorld, DEFAULT_TIMING, DEFAULT_VERSION } from './world.js';
 import { buildBareWorld } from './bare.js';
 import { sleep, type ExecContext, type WorkMeter } from './context.js';
@@ -56,6 +57,11 @@ export class Lab {
   constructor(readonly dir: string, opts: LabOpenOptions = {}) {
     this.store = new LabStore(dir, { exclusive: opts.exclusive ?? false });
     this.ctx = { store: this.store, now: () => Date.now(), sleep, realHostFs: opts.realHostFs ?? false, ...(opts.meter ? { meter: opts.meter } : {}) };
+  }
+
+  /** Benchmarks: meters the Ready half of restarts still pending (call when the measured run ends). */
+  settleWork(): void {
+    settleRestarts(this.ctx, this.ctx.now());
   }
 
   /** Writes the state to state.json (needed only when opened `exclusive`). */

@@ -61,6 +61,7 @@ export class Pct {
   readonly #max: number;
   /** Containers whose session could not start: one-shot pct exec until warm() asks again. */
   readonly #refused = new Set<number>();
+  readonly #spare = new Set<number>();
 
   constructor(readonly shell: Shell, opts: PctOptions = {}) {
     this.#pool = opts.sessions && shell.openSession ? new Map() : undefined;
@@ -86,10 +87,15 @@ export class Pct {
     return r ?? this.shell.run(['pct', 'exec', String(vmid), '--', 'sh', '-s'], { ...opts, stdin: script });
   }
 
-  /** Opens a session into the container ahead of use (its start then overlaps other work). No-op without sessions. */
-  warm(vmid: number): void {
+  /**
+   * Opens a session into the container ahead of use (its start then overlaps other work).
+   * `spare`: from now on, keep one idle session ready for it (a container many commands go to,
+   * the controller). No-op without sessions.
+   */
+  warm(vmid: number, o: { spare?: boolean } = {}): void {
     if (!this.#pool) return;
     this.#refused.delete(vmid);
+    if (o.spare) this.#spare.add(vmid);
     if (!this.#alive(vmid).some((s) => !s.busy)) this.#open(vmid);
   }
 
@@ -121,6 +127,7 @@ export class Pct {
     if (!this.#pool || this.#refused.has(vmid)) return undefined;
     const s = this.#alive(vmid).find((x) => !x.busy) ?? this.#open(vmid);
     if (!s) return undefined;
+    if (this.#spare.has(vmid) && !this.#alive(vmid).some((x) => x !== s && !x.busy)) this.#open(vmid);
     try {
       return await s.run(script, { ...(opts?.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }), ...(opts?.signal ? { signal: opts.signal } : {}) });
     } catch (e) {

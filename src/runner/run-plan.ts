@@ -159,7 +159,7 @@ export async function runPlan(plan: UpgradePlan, opts: RunOptions): Promise<RunR
     }
   };
 
-  kube.pct.warm(controller.vmid);
+  kube.pct.warm(controller.vmid, { spare: true });
   try {
     await runPhases();
   } finally {
