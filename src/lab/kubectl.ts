@@ -5,7 +5,7 @@
 import { runDrain, pickNode } from './drain.js';
 import { kubectlWait } from './kubectl-wait.js';
 import { kubectlDeleteNode } from './provision.js';
-import { apiCluster, findContainer } from './k3s-model.js';
+import { apiCluster, findContainer, serviceStatus } from './k3s-model.js';
 import { listJson, nodeJson, nodesTable, pdbJson, podJson } from './kube-render.js';
 import { fail, ok, type ContainerRef, type ExecContext } from './context.js';
 import type { ExecResult } from './sh.js';
@@ -80,6 +80,8 @@ function get(ctx: ExecContext, clusterId: string, args: string[]): ExecResult {
   if (typeof g === 'string') return fail(1, `${g}\n`);
   if (g.raw !== undefined) {
     if (['/readyz', '/livez', '/healthz', '/readyz/etcd', '/livez/etcd'].includes(g.raw)) return ok('ok');
+    const proxied = /^\/api\/v1\/nodes\/([^/]+)\/proxy\/healthz$/.exec(g.raw);
+    if (proxied) return kubeletHealthz(ctx, clusterId, proxied[1]!);
     return fail(1, `Error from server (NotFound): the server could not find the requested resource\n`);
   }
   const s = ctx.store.read();
@@ -110,6 +112,16 @@ function get(ctx: ExecContext, clusterId: string, args: string[]): ExecResult {
   }
   if (kind === '') return fail(1, 'You must specify the type of resource to get. Use "kubectl api-resources" for a complete list of supported resources.\n\nerror: Required resource not specified.\nUse "kubectl explain <resource>" for a detailed description of that resource (e.g. kubectl explain pods).\nSee \'kubectl get -h\' for help and examples\n');
   return fail(1, `error: the server doesn't have a resource type "${kind}"\n`);
+}
+
+/** The node's kubelet /healthz through the apiserver (nodes/proxy): ok while its k3s service is up. */
+function kubeletHealthz(ctx: ExecContext, clusterId: string, name: string): ExecResult {
+  const s = ctx.store.read();
+  const node = s.clusters[clusterId]?.nodes[name];
+  if (!node) return fail(1, `Error from server (NotFound): nodes "${name}" not found\n`);
+  const ct = findContainer(s, node.host, node.vmid)?.ct;
+  const up = ct !== undefined && Object.values(ct.k3s.services).some((svc) => svc?.cluster === clusterId && serviceStatus(s, ct, svc, ctx.now()) === 'active');
+  return up ? ok('ok') : fail(1, `Error from server: error dialing backend: dial tcp ${name}:10250: connect: connection refused\n`);
 }
 
 function cordon(ctx: ExecContext, clusterId: string, desired: boolean, args: string[]): ExecResult {

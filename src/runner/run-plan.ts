@@ -92,6 +92,7 @@ export async function runPlan(plan: UpgradePlan, opts: RunOptions): Promise<RunR
     prefetched: new Map(),
     drainChecks: new Map(),
     uncordonedByRun: new Set(),
+    uncordonedWithGate: new Set(),
   };
 
   const steps = planSteps(plan);

@@ -47,6 +47,8 @@ export interface StepContext {
   prefetched?: Map<string, Promise<NodeInstallConfig>>;
   /** The pre-drain check's reads (pods, PDBs, nodes), taken ahead, by node. */
   drainChecks?: Map<string, Promise<RunResult[]>>;
+  /** Workers uncordoned in the round trip of their health gate (their uncordon step then has nothing to do). */
+  uncordonedWithGate?: Set<string>;
   /** Nodes this run has uncordoned (healthy again): a read ahead may still see them cordoned. */
   uncordonedByRun?: Set<string>;
 }
@@ -223,8 +225,13 @@ async function restart(step: Step, ctx: StepContext): Promise<string | undefined
  */
 async function waitReady(step: Step, ctx: StepContext): Promise<string | undefined> {
   const timeoutMs = ctx.inventory.upgrade.readyTimeoutSeconds * 1000;
-  const last = await waitHealthy(step, ctx, step.version, timeoutMs);
+  // A worker this run cordoned is uncordoned in the same round trip as the gate that lets it
+  // (its uncordon step then has nothing left to do).
+  const uncordonNow = ctx.uncordonedWithGate !== undefined && step.role === 'agent' && ctx.cordoned.has(step.node) && !ctx.staysCordoned(step.node);
+  let tail: RunResult[] | undefined;
+  const last = await waitHealthy(step, ctx, step.version, timeoutMs, uncordonNow ? { commands: uncordonCommands(step.node), done: (r) => (tail = r) } : undefined);
   if (last === undefined) {
+    if (tail && uncordoned(step, ctx, tail)) ctx.uncordonedWithGate?.add(step.node);
     await prune(step, ctx);
     return undefined;
   }
@@ -256,19 +263,25 @@ async function waitReady(step: Step, ctx: StepContext): Promise<string | undefin
  * the rest of the gate fails, it retries with backoff. Returns undefined when healthy, else
  * the last thing seen at the timeout.
  */
-async function waitHealthy(step: Step, ctx: StepContext, version: string, timeoutMs: number): Promise<string | undefined> {
+async function waitHealthy(step: Step, ctx: StepContext, version: string, timeoutMs: number, tail?: { commands: string[][]; done: (results: RunResult[]) => void }): Promise<string | undefined> {
   const started = Date.now();
   let delay = ctx.poll.minMs;
   let last = 'no answer yet';
   const conditions = [`--for=jsonpath={.status.nodeInfo.kubeletVersion}=${version}`, '--for=condition=Ready'];
+  // A worker's gate in the same round trip as the waits: its kubelet answering /healthz through
+  // the apiserver (the k3s agent process is up and connected), then `tail` only if all passed.
+  const agent = step.role === 'agent';
+  const healthz = ['get', '--raw', `/api/v1/nodes/${step.node}/proxy/healthz`];
   for (;;) {
     if (ctx.signal?.aborted) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error('aborted');
     const left = timeoutMs - (Date.now() - started);
     const chunkS = Math.max(1, Math.min(10, Math.ceil(left / 1000)));
     let backoff = false;
     try {
-      // Both waits in one round trip; the second returns at once when the first timed out.
-      const waits = await ctx.kube.batch(conditions.map((cond) => ['wait', cond, `node/${step.node}`, `--timeout=${chunkS}s`]), { signal: ctx.signal, timeoutMs: 2 * chunkS * 1000 + 30_000 });
+      // Both waits in one round trip (stopping at the first that fails).
+      const waitArgs = conditions.map((cond) => ['wait', cond, `node/${step.node}`, `--timeout=${chunkS}s`]);
+      const results = await ctx.kube.batch(agent ? [...waitArgs, healthz, ...(tail?.commands ?? [])] : waitArgs, { signal: ctx.signal, timeoutMs: 2 * chunkS * 1000 + 30_000, stopOnFailure: true });
+      const waits = results.slice(0, conditions.length);
       let met = 0;
       for (const r of waits) {
         if (r.code !== 0) {
@@ -279,12 +292,23 @@ async function waitHealthy(step: Step, ctx: StepContext, version: string, timeou
         }
         met++;
       }
+      const kubelet = results[conditions.length];
+      if (met === conditions.length && agent && kubelet?.code === 0) {
+        tail?.done(results.slice(conditions.length + 1));
+        return undefined;
+      }
       if (met === conditions.length) {
         // The watch just saw it Ready at the version: the gate checks the rest.
         const rest = await probeHealth(step, ctx, version, { nodeConfirmed: true });
-        if (rest === undefined) return undefined;
-        last = rest;
-        backoff = true;
+        if (rest === undefined && agent) {
+          // Service active but the kubelet not answering through the apiserver: not yet.
+          last = `Ready, but its kubelet does not answer /healthz: ${kubelet ? oneLine(kubelet) : 'no answer'}`;
+          backoff = true;
+        } else {
+          if (rest === undefined) return undefined;
+          last = rest;
+          backoff = true;
+        }
       } else if (!backoff) {
         last = (await probeHealth(step, ctx, version)) ?? last;
       }
@@ -330,15 +354,30 @@ function onCtl(ctx: StepContext, args: string): string {
   return `pct exec ${ctx.kube.controllerVmid} -- /usr/local/bin/kubectl ${args} (on ${ctx.kube.pct.host})`;
 }
 
-async function uncordon(step: Step, ctx: StepContext): Promise<string | undefined> {
-  const { kube } = ctx;
-  // One round trip: uncordon, then drop the annotation that said the cordon was ours.
-  const [r, a] = await kube.batch([['uncordon', step.node], ['annotate', 'node', step.node, `${CORDON_ANNOTATION}-`, '--overwrite']], { signal: ctx.signal, timeoutMs: 60_000 });
-  if (!r || r.code !== 0) throw new RunError(`uncordoning ${step.node} failed: ${r ? oneLine(r) : 'no answer'}`, step.node, step.id, { hint: `run kubectl uncordon ${step.node}`, detail: r?.stdout });
+/** Uncordon, then drop the annotation that said the cordon was ours. */
+function uncordonCommands(node: string): string[][] {
+  return [['uncordon', node], ['annotate', 'node', node, `${CORDON_ANNOTATION}-`, '--overwrite']];
+}
+
+/** Applies the results of uncordonCommands; false when the uncordon itself failed. */
+function uncordoned(step: Step, ctx: StepContext, [r, a]: RunResult[]): boolean {
+  if (!r || r.code !== 0) return false;
   ctx.uncordonedByRun?.add(step.node);
-  if (!a) return undefined;
+  if (!a) return true;
   if (a.code !== 0) ctx.emit({ kind: 'log', level: 'warn', node: step.node, message: `could not remove the ${CORDON_ANNOTATION} annotation: ${oneLine(a)}` });
   ctx.cordoned.delete(step.node);
+  return true;
+}
+
+async function uncordon(step: Step, ctx: StepContext): Promise<string | undefined> {
+  // Already done in the round trip of the health gate that let it.
+  if (ctx.uncordonedWithGate?.delete(step.node)) return undefined;
+  // One round trip.
+  const results = await ctx.kube.batch(uncordonCommands(step.node), { signal: ctx.signal, timeoutMs: 60_000 });
+  if (!uncordoned(step, ctx, results)) {
+    const r = results[0];
+    throw new RunError(`uncordoning ${step.node} failed: ${r ? oneLine(r) : 'no answer'}`, step.node, step.id, { hint: `run kubectl uncordon ${step.node}`, detail: r?.stdout });
+  }
   return undefined;
 }
 

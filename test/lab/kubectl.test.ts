@@ -102,3 +102,11 @@ test('GIVEN pods and PDBs WHEN listed as JSON THEN owners, nodes, emptyDir and P
   const pdbs = JSON.parse((await kubectl(lab, 'get', 'pdb', '--all-namespaces', '-o', 'json')).stdout).items as Array<any>;
   assert.deepEqual(pdbs.map((b) => [b.metadata.namespace, b.spec.minAvailable, b.status.disruptionsAllowed]), [['vault', 1, 0]]);
 });
+
+test('GIVEN a node WHEN its kubelet /healthz is read through the apiserver THEN ok while its k3s runs, refused once stopped, NotFound for no node', async () => {
+  const lab = await makeLab();
+  assert.deepEqual(await kubectl(lab, 'get', '--raw', '/api/v1/nodes/k3s-worker-1/proxy/healthz'), { code: 0, stdout: 'ok', stderr: '' });
+  assert.equal((await inCt(lab, 101, ['systemctl', 'stop', 'k3s-agent'])).code, 0);
+  assert.deepEqual(await kubectl(lab, 'get', '--raw', '/api/v1/nodes/k3s-worker-1/proxy/healthz'), { code: 1, stdout: '', stderr: 'Error from server: error dialing backend: dial tcp k3s-worker-1:10250: connect: connection refused\n' });
+  assert.equal((await kubectl(lab, 'get', '--raw', '/api/v1/nodes/nope/proxy/healthz')).stderr, 'Error from server (NotFound): nodes "nope" not found\n');
+});

@@ -119,6 +119,22 @@ test('GIVEN a container stopped during the run WHEN its turn comes THEN pct\'s e
   });
 });
 
+test('GIVEN a worker whose kubelet never answers /healthz through the apiserver WHEN upgrade runs THEN its gate names it, it is NOT uncordoned, and resume finishes once it answers', async () => {
+  await withLab({ workers: 1 }, async (f) => {
+    f.lab.addFault({ match: { vmid: 100, argvPrefix: ['/usr/local/bin/kubectl', 'get', '--raw', '/api/v1/nodes/k3s-worker-1/proxy/healthz'], level: 'container' }, effect: { exitCode: 1, stderr: 'Error from server: error dialing backend: remote error: tls: internal error\n' }, times: 1000 });
+    const r = await f.cli(['upgrade', '--yes', '--ready-timeout', '1s']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^error: node k3s-worker-1 did not pass its health gate at v1\.33\.5\+k3s1 within 1s \(last seen: Ready, but its kubelet does not answer \/healthz: Error from server: error dialing backend: remote error: tls: internal error\)$/m);
+    assert.match(r.stderr, /^Cordoned by this upgrade and NOT uncordoned: k3s-worker-1\.$/m);
+    f.lab.update((s) => { s.faults = []; });
+    const again = await f.cli(['resume', '--yes']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(kubelets(f.lab), new Set([TARGET]));
+    assert.deepEqual(cordoned(f.lab), []);
+    assertJournalConsistent(f, assert.ok);
+  });
+});
+
 test('GIVEN a server whose API keeps failing /readyz WHEN upgrade runs THEN its health gate names the check, and once it answers resume finishes', async () => {
   await withLab({ workers: 1 }, async (f) => {
     f.lab.addFault({ match: { vmid: 100, argvPrefix: ['/usr/local/bin/kubectl', 'get', '--raw', '/readyz'], level: 'container' }, effect: { exitCode: 1, stderr: '[-]etcd failed: reason withheld\nreadyz check failed\n' }, times: 1000 });
