@@ -97,8 +97,13 @@ export interface InstallScriptOptions {
   installEnv?: Record<string, string>;
 }
 
-/** Where the install script is saved inside the container while it runs. */
-export const INSTALL_SCRIPT_PATH = '/tmp/pve-k3s-install.sh';
+/**
+ * Where the install script is saved inside the container while it runs: a directory only root
+ * can write (a fixed name in /tmp could be planted or swapped by any user of the container
+ * before root runs it).
+ */
+export const INSTALL_SCRIPT_DIR = '/var/lib/pve-k3s';
+export const INSTALL_SCRIPT_PATH = `${INSTALL_SCRIPT_DIR}/install.sh`;
 
 /**
  * The script sent on stdin to `pct exec <vmid> -- sh -s`: exports the node's own env
@@ -113,6 +118,7 @@ export function buildInstallScript(o: InstallScriptOptions): string {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new TypeError(`invalid environment variable name ${JSON.stringify(k)}`);
     lines.push(`${k}=${quoteArg(v)}`, `export ${k}`);
   }
+  lines.push(`mkdir -p ${INSTALL_SCRIPT_DIR}`);
   lines.push(`curl -sfL ${quoteArg(o.installScriptUrl)} -o ${INSTALL_SCRIPT_PATH}`);
   lines.push(`sh ${INSTALL_SCRIPT_PATH} ${[o.config.role, ...o.config.args].map(quoteArg).join(' ')}`);
   lines.push(`rm -f ${INSTALL_SCRIPT_PATH}`);

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { labFixture, type LabFixture } from '../helpers/lab-cli.js';
 import type { Lab } from '../../src/lab/index.js';
+import { INSTALL_SCRIPT_PATH } from '../../src/runner/install-config.js';
 
 function container(lab: Lab, name: string) {
   for (const h of lab.state.hosts) for (const c of h.containers) if (c.hostname === name) return c;
@@ -194,7 +195,7 @@ test('GIVEN a broken inventory WHEN any command runs THEN exit 2 with file, line
 
 test('GIVEN an install script that fails on one worker WHEN upgrade runs THEN it stops there, says which node and why, and a second run finishes the job', async () => {
   await withLab({}, async (f) => {
-    f.lab.addFault({ match: { vmid: 102, argvPrefix: ['sh', '/tmp/pve-k3s-install.sh'] }, effect: { exitCode: 1, stderr: '[ERROR]  Download failed\n' }, times: 1 });
+    f.lab.addFault({ match: { vmid: 102, argvPrefix: ['sh', INSTALL_SCRIPT_PATH] }, effect: { exitCode: 1, stderr: '[ERROR]  Download failed\n' }, times: 1 });
     const r = await f.cli(['upgrade', '--yes']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^error: the k3s install script failed in k3s-worker-2 \(exit 1\): \[ERROR\]  Download failed$/m);

@@ -36,12 +36,14 @@ test('GIVEN an agent config WHEN the install script is built THEN a real sh sees
   // Replace curl and the installer with probes, then run the script in a real sh.
   const probe = script
     .replace(/^curl .*$/m, 'true')
-    .replace(/^sh \/tmp\/pve-k3s-install\.sh (.*)$/m, 'printf "%s\\n" "$K3S_URL" "$K3S_TOKEN" "$INSTALL_K3S_VERSION" $1')
+    .replace(/^mkdir .*$/m, 'true')
+    .replace(/^sh \/var\/lib\/pve-k3s\/install\.sh (.*)$/m, 'printf "%s\\n" "$K3S_URL" "$K3S_TOKEN" "$INSTALL_K3S_VERSION" $1')
     .replace(/^rm .*$/m, '');
-  const r = spawnSync('/bin/sh', ['-s'], { input: probe.replace('$1', script.match(/^sh \/tmp\/pve-k3s-install\.sh (.*)$/m)![1]!), encoding: 'utf8' });
+  const r = spawnSync('/bin/sh', ['-s'], { input: probe.replace('$1', script.match(/^sh \/var\/lib\/pve-k3s\/install\.sh (.*)$/m)![1]!), encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(r.stdout.split('\n').slice(0, 6), ['https://10.0.20.20:6443', token, 'v1.33.5+k3s1', 'agent', '--node-label', 'x=$(reboot)']);
-  assert.match(script, /^curl -sfL https:\/\/get\.k3s\.io -o \/tmp\/pve-k3s-install\.sh$/m);
+  // Saved where only root writes (a fixed name in /tmp could be planted by a container user).
+  assert.match(script, /^mkdir -p \/var\/lib\/pve-k3s\ncurl -sfL https:\/\/get\.k3s\.io -o \/var\/lib\/pve-k3s\/install\.sh$/m);
   assert.match(script, /^set -e$/m);
 });
 

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { withLab, assertJournalConsistent, lastRun, kubelets, cordoned, container, background, waitForJournal } from './helpers.js';
 import type { LabFixture } from '../helpers/lab-cli.js';
+import { INSTALL_SCRIPT_PATH } from '../../src/runner/install-config.js';
 
 const TARGET = 'v1.33.5+k3s1';
 const UNCORDON_2 = /^    pct exec 100 -- \/usr\/local\/bin\/kubectl uncordon k3s-worker-2   \(on lab host pve1\)$/m;
@@ -22,7 +23,7 @@ async function resumeFinishes(f: LabFixture, args: string[] = []): Promise<void>
 
 test('GIVEN the install script failing on one worker WHEN upgrade runs THEN it stops there with the node, the journal records the failed step, and resume finishes', async () => {
   await withLab({}, async (f) => {
-    f.lab.addFault({ match: { vmid: 102, argvPrefix: ['sh', '/tmp/pve-k3s-install.sh'] }, effect: { exitCode: 1, stderr: '[ERROR]  Download failed\n' } });
+    f.lab.addFault({ match: { vmid: 102, argvPrefix: ['sh', INSTALL_SCRIPT_PATH] }, effect: { exitCode: 1, stderr: '[ERROR]  Download failed\n' } });
     const r = await f.cli(['upgrade', '--yes']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^error: the k3s install script failed in k3s-worker-2 \(exit 1\): \[ERROR\]  Download failed$/m);

@@ -2,13 +2,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { withLab, assertJournalConsistent, lastRun, journal, kubelets, cordoned, background, waitForJournal } from './helpers.js';
+import { INSTALL_SCRIPT_PATH } from '../../src/runner/install-config.js';
 
 const TARGET = 'v1.33.5+k3s1';
 const LOCK = 'pve-k3s.io/upgrade-lock';
 
 test('GIVEN an upgrade killed (SIGKILL) during an install WHEN upgrade runs again THEN it refuses and says how to resume; status shows the lock; resume finishes the job', async () => {
   await withLab({}, async (f) => {
-    f.lab.addFault({ match: { vmid: 102, argvPrefix: ['sh', '/tmp/pve-k3s-install.sh'] }, effect: { delayMs: 3000 } });
+    f.lab.addFault({ match: { vmid: 102, argvPrefix: ['sh', INSTALL_SCRIPT_PATH] }, effect: { delayMs: 3000 } });
     const bg = background(f, ['upgrade', '--yes']);
     await waitForJournal(f, 'step-start', '1/k3s-worker-2/install');
     bg.child.kill('SIGKILL');
@@ -84,7 +85,7 @@ test('GIVEN another operator holds the cluster lock WHEN upgrade runs THEN it is
 
 test('GIVEN a killed run WHEN abandon runs THEN the journal closes it, its lock is released, cordoned nodes are listed with the fix, and upgrade may start again', async () => {
   await withLab({ workers: 2 }, async (f) => {
-    f.lab.addFault({ match: { vmid: 101, argvPrefix: ['sh', '/tmp/pve-k3s-install.sh'] }, effect: { delayMs: 3000 } });
+    f.lab.addFault({ match: { vmid: 101, argvPrefix: ['sh', INSTALL_SCRIPT_PATH] }, effect: { delayMs: 3000 } });
     const bg = background(f, ['upgrade', '--yes']);
     await waitForJournal(f, 'step-start', '1/k3s-worker-1/install');
     bg.child.kill('SIGKILL');
