@@ -95,6 +95,8 @@ export interface InstallScriptOptions {
   installScriptUrl: string;
   /** Extra INSTALL_K3S_* settings (e.g. INSTALL_K3S_SKIP_DOWNLOAD for air gaps). */
   installEnv?: Record<string, string>;
+  /** The install script was saved at INSTALL_SCRIPT_PATH by this run moments ago (read ahead): do not download it again. @default false */
+  scriptSaved?: boolean;
 }
 
 /**
@@ -104,6 +106,11 @@ export interface InstallScriptOptions {
  */
 export const INSTALL_SCRIPT_DIR = '/var/lib/pve-k3s';
 export const INSTALL_SCRIPT_PATH = `${INSTALL_SCRIPT_DIR}/install.sh`;
+
+/** The argv that saves the install script at INSTALL_SCRIPT_PATH (read ahead, during the drain or the previous node's upgrade). */
+export function saveInstallScriptArgv(url: string): string[] {
+  return ['sh', '-c', `mkdir -p ${INSTALL_SCRIPT_DIR} && curl -sfL "$1" -o ${INSTALL_SCRIPT_PATH}`, 'sh', url];
+}
 
 /**
  * The script sent on stdin to `pct exec <vmid> -- sh -s`: exports the node's own env
@@ -118,8 +125,10 @@ export function buildInstallScript(o: InstallScriptOptions): string {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new TypeError(`invalid environment variable name ${JSON.stringify(k)}`);
     lines.push(`${k}=${quoteArg(v)}`, `export ${k}`);
   }
-  lines.push(`mkdir -p ${INSTALL_SCRIPT_DIR}`);
-  lines.push(`curl -sfL ${quoteArg(o.installScriptUrl)} -o ${INSTALL_SCRIPT_PATH}`);
+  if (!o.scriptSaved) {
+    lines.push(`mkdir -p ${INSTALL_SCRIPT_DIR}`);
+    lines.push(`curl -sfL ${quoteArg(o.installScriptUrl)} -o ${INSTALL_SCRIPT_PATH}`);
+  }
   lines.push(`sh ${INSTALL_SCRIPT_PATH} ${[o.config.role, ...o.config.args].map(quoteArg).join(' ')}`);
   lines.push(`rm -f ${INSTALL_SCRIPT_PATH}`);
   return lines.join('\n') + '\n';

@@ -154,7 +154,7 @@ export async function runPlan(plan: UpgradePlan, opts: RunOptions): Promise<RunR
       if (first) pct(first.host).warm(first.vmid);
       const install = group.find((s) => s.kind === 'install');
       if (!install || ctx.prefetched!.has(install.node)) continue;
-      const p = readInstallConfig(pct(install.host), install, opts.signal);
+      const p = readInstallConfig(pct(install.host), install, opts.signal, inventory.k3s.installScriptUrl);
       p.catch(() => {}); // a failed read ahead is retried by the install step itself
       ctx.prefetched!.set(install.node, p);
     }

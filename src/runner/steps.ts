@@ -19,6 +19,7 @@ import {
   parseEnvFile,
   parseExecStart,
   redact,
+  saveInstallScriptArgv,
   secretValues,
   type NodeInstallConfig,
 } from './install-config.js';
@@ -44,7 +45,7 @@ export interface StepContext {
   /** Set when the upgrade touched this node and it failed: it may be half way (for the final report). */
   journalNote?: (message: string, node?: string) => void;
   /** Install configs read ahead (while the previous node was upgrading), by node. */
-  prefetched?: Map<string, Promise<NodeInstallConfig>>;
+  prefetched?: Map<string, Promise<NodeInstallConfig & { scriptSaved: boolean }>>;
   /** The pre-drain check's reads (pods, PDBs, nodes), taken ahead, by node. */
   drainChecks?: Map<string, Promise<RunResult[]>>;
   /** Workers uncordoned in the round trip of their health gate (their uncordon step then has nothing to do). */
@@ -126,12 +127,18 @@ async function drain(step: Step, ctx: StepContext): Promise<string | undefined> 
   return undefined;
 }
 
-/** Reads the node's unit and env files in one round trip. */
-export async function readInstallConfig(pct: Pct, step: Step, signal?: AbortSignal): Promise<NodeInstallConfig> {
+/**
+ * Reads the node's unit and env files in one round trip; with `saveScriptFrom`, also saves the
+ * install script from that URL (read ahead: the install then need not download it).
+ */
+export async function readInstallConfig(pct: Pct, step: Step, signal?: AbortSignal, saveScriptFrom?: string): Promise<NodeInstallConfig & { scriptSaved: boolean }> {
   const files = ['k3s.service', 'k3s.service.env', 'k3s-agent.service', 'k3s-agent.service.env'];
-  const batch = buildBatch(files.map((f) => ({ argv: ['cat', `${UNIT_DIR}/${f}`] })));
+  const save = saveScriptFrom === undefined ? [] : [{ argv: saveInstallScriptArgv(saveScriptFrom) }];
+  const batch = buildBatch([...files.map((f) => ({ argv: ['cat', `${UNIT_DIR}/${f}`] })), ...save]);
   const r = await pct.execScript(step.vmid, batch.script, { signal, timeoutMs: 60_000 });
-  const results = parseBatch(r.stdout, batch);
+  const all = parseBatch(r.stdout, batch);
+  const results = all.slice(0, files.length);
+  const scriptSaved = save.length > 0 && all[files.length]?.code === 0;
   if (results.every((x) => x.code === -1)) {
     throw new RunError(`cannot read the k3s service files of ${step.node} (exit ${r.code}): ${oneLine(r)}`, step.node, step.id, { hint: `check the container: pct exec ${step.vmid} -- ls ${UNIT_DIR} on ${step.host}`, detail: r.stderr });
   }
@@ -162,7 +169,7 @@ export async function readInstallConfig(pct: Pct, step: Step, signal?: AbortSign
       hint: `check ${UNIT_DIR}/k3s-agent.service.env in CT ${step.vmid}; it must set K3S_URL and K3S_TOKEN`,
     });
   }
-  return { role: step.role, args: exec.args, env };
+  return { role: step.role, args: exec.args, env, scriptSaved };
 }
 
 async function install(step: Step, ctx: StepContext): Promise<string | undefined> {
@@ -186,7 +193,7 @@ async function install(step: Step, ctx: StepContext): Promise<string | undefined
     ctx.journalNote?.(`datastore backup in ${where}`, step.node);
     notes.push(`datastore backup ${where}`);
   }
-  const script = buildInstallScript({ config, version: step.version, installScriptUrl: ctx.inventory.k3s.installScriptUrl });
+  const script = buildInstallScript({ config, version: step.version, installScriptUrl: ctx.inventory.k3s.installScriptUrl, scriptSaved: config.scriptSaved });
   const r = await pct.execScript(step.vmid, script, { signal: ctx.signal, timeoutMs: 15 * 60_000 });
   if (r.code !== 0) {
     if (r.code === 255 && PCT_ERROR.test(r.stdout + r.stderr)) {

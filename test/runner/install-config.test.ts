@@ -47,6 +47,13 @@ test('GIVEN an agent config WHEN the install script is built THEN a real sh sees
   assert.match(script, /^set -e$/m);
 });
 
+test('GIVEN the install script saved ahead by this run WHEN the install script is built THEN it does not download it again', () => {
+  const o = { config: { role: 'agent' as const, args: [], env: { K3S_URL: 'https://10.0.20.20:6443', K3S_TOKEN: 'K10x' } }, version: 'v1.33.5+k3s1', installScriptUrl: 'https://get.k3s.io' };
+  assert.doesNotMatch(buildInstallScript({ ...o, scriptSaved: true }), /curl|mkdir/);
+  assert.match(buildInstallScript({ ...o, scriptSaved: true }), /^sh \/var\/lib\/pve-k3s\/install\.sh agent$/m);
+  assert.match(buildInstallScript(o), /^curl -sfL/m);
+});
+
 test('GIVEN output that contains the token WHEN redacted THEN the token is gone', () => {
   const env = { K3S_TOKEN: 'K10abcdef::server:xyz', K3S_URL: 'https://x:6443' };
   assert.deepEqual(secretValues(env), ['K10abcdef::server:xyz']);

@@ -136,6 +136,17 @@ test('GIVEN a worker whose kubelet never answers /healthz through the apiserver 
   });
 });
 
+test('GIVEN the install script cannot be saved ahead WHEN upgrade runs THEN each install downloads it itself and the upgrade completes', async () => {
+  await withLab({ workers: 1 }, async (f) => {
+    // The read ahead's download fails once per node: the installs still download it and succeed.
+    f.lab.addFault({ match: { level: 'container', argvPrefix: ['sh', '-c', 'mkdir -p /var/lib/pve-k3s && curl -sfL "$1" -o /var/lib/pve-k3s/install.sh'] }, effect: { exitCode: 6, stderr: 'curl: (6) Could not resolve host: get.k3s.io\n' }, times: 2 });
+    const r = await f.cli(['upgrade', '--yes']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(f.lab.state.faults, []);
+    assert.deepEqual(kubelets(f.lab), new Set([TARGET]));
+  });
+});
+
 test('GIVEN a server whose API keeps failing /readyz WHEN upgrade runs THEN its health gate names the check, and once it answers resume finishes', async () => {
   await withLab({ workers: 1 }, async (f) => {
     f.lab.addFault({ match: { vmid: 100, argvPrefix: ['/usr/local/bin/kubectl', 'get', '--raw', '/readyz'], level: 'container' }, effect: { exitCode: 1, stderr: '[-]etcd failed: reason withheld\nreadyz check failed\n' }, times: 1000 });
