@@ -8,7 +8,6 @@ import type { DrainPolicy } from '../inventory/types.js';
 import type { KubeNodeFacts } from '../core/facts.js';
 import { extractJson, parseNodeList } from '../kube/nodes.js';
 import type { RunResult } from '../shell/shell.js';
-import type { Kube } from '../kube/kube.js';
 import { oneLine } from '../kube/kube.js';
 
 export interface PodInfo {
@@ -100,9 +99,4 @@ export function drainCheckFrom(node: string, results: readonly RunResult[], poli
   } catch (err) {
     return [{ level: 'warn', message: `cannot check what draining ${node} will do: ${(err as Error).message}` }];
   }
-}
-
-/** Reads pods, PDBs and nodes in one round trip and analyses them. */
-export async function checkDrain(kube: Kube, node: string, policy: DrainPolicy, signal?: AbortSignal): Promise<DrainWarning[]> {
-  return drainCheckFrom(node, await kube.batch(DRAIN_CHECK_COMMANDS, { signal, timeoutMs: 60_000 }), policy);
 }

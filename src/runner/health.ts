@@ -1,7 +1,8 @@
 /**
  * Health gates: after a node's install (or restart), it must pass every check before the run
- * uncordons it and goes on: its k3s service active (`systemctl is-active` in the container),
- * the node Ready at the target kubelet version; for a server also its own API answering
+ * uncordons it and goes on: the node Ready at the target kubelet version and its k3s running
+ * (`systemctl is-active` in the container here; on a worker's first look the runner asks its
+ * kubelet's /healthz through the apiserver instead, steps.ts); for a server also its own API answering
  * `/readyz`; with embedded etcd (several servers) its `/readyz/etcd` check and every server
  * node Ready (all members up).
  */

@@ -77,8 +77,8 @@ export async function runStep(step: Step, ctx: StepContext): Promise<string | un
 
 async function drain(step: Step, ctx: StepContext): Promise<string | undefined> {
   const { kube, inventory } = ctx;
-  // One round trip: the cordon annotation (recorded in the cluster BEFORE cordoning, so any
-  // later run knows this node is ours to uncordon) and what the pre-drain check reads.
+  // The cordon annotation is recorded in the cluster BEFORE the cordon, so any later run knows
+  // this node is ours to uncordon.
   const ours = !ctx.staysCordoned(step.node);
   const annotate = ['annotate', 'node', step.node, `${CORDON_ANNOTATION}=${step.version}`, '--overwrite'];
   const annotated = (a: RunResult | undefined): void => {
@@ -95,8 +95,7 @@ async function drain(step: Step, ctx: StepContext): Promise<string | undefined> 
   if (checks && checks.every((x) => x.code === 0)) {
     for (const w of drainCheckFrom(step.node, checks, inventory.drain, ctx.uncordonedByRun)) ctx.emit({ kind: 'log', node: step.node, ...w });
     if (ours) {
-      // One round trip: the annotation (recorded in the cluster BEFORE the cordon, so any later
-      // run knows this node is ours to uncordon), then the drain only if it was recorded.
+      // One round trip: the annotation, then the drain only if it was recorded.
       const [a, d] = await kube.batch([annotate, drainArgs(step.node, inventory.drain)], { signal: ctx.signal, timeoutMs, stopOnFailure: true });
       annotated(a);
       r = d ?? { code: 1, stdout: '', stderr: 'no answer' };
@@ -265,10 +264,12 @@ async function waitReady(step: Step, ctx: StepContext): Promise<string | undefin
 /**
  * Waits for the health gate. The node part uses `kubectl wait` (a watch on the apiserver: a
  * node that is back is noticed at once) for the target kubelet version and then Ready, in chunks
- * of at most 10 s so progress can say what it last saw; then the rest of the gate (service,
- * /readyz, etcd) is probed. When the API does not answer (the controller itself restarting) or
- * the rest of the gate fails, it retries with backoff. Returns undefined when healthy, else
- * the last thing seen at the timeout.
+ * of at most 10 s so progress can say what it last saw. For a worker, its kubelet's /healthz
+ * through the apiserver and `tail` (its uncordon) go in the same round trip, each only if all
+ * before passed; for a server the rest of the gate (service, /readyz, etcd) is probed after.
+ * When the API does not answer (the controller itself restarting) or the rest of the gate
+ * fails, it retries with backoff (a worker's service state is then probed to say what was
+ * seen). Returns undefined when healthy, else the last thing seen at the timeout.
  */
 async function waitHealthy(step: Step, ctx: StepContext, version: string, timeoutMs: number, tail?: { commands: string[][]; done: (results: RunResult[]) => void }): Promise<string | undefined> {
   const started = Date.now();
