@@ -17,13 +17,13 @@ import { parseInventory } from '../src/inventory/index.js';
 import type { Inventory } from '../src/inventory/types.js';
 import type { Shell, RunOptions } from '../src/shell/shell.js';
 import type { ScriptSession } from '../src/shell/session.js';
-import type { Session } from '../src/app/session.js';
-import { openSession } from '../src/app/session.js';
-import { planCluster } from '../src/app/plan-cluster.js';
-import { planUpgrade, DEFAULT_POLICY } from '../src/core/planner.js';
-import { runPlan } from '../src/runner/run-plan.js';
-import { parseVersion } from '../src/core/version.js';
-import type { ClusterFacts } from '../src/core/facts.js';
+import type { Session } from '../src/operation/connect.js';
+import { openSession } from '../src/operation/connect.js';
+import { planCluster } from '../src/upgrade/plan/plan-cluster.js';
+import { planUpgrade, DEFAULT_POLICY } from '../src/upgrade/plan/planner.js';
+import { runPlan } from '../src/upgrade/run/run-plan.js';
+import { parseVersion } from '../src/domain/version.js';
+import type { ClusterFacts } from '../src/domain/facts.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, dflt: number) => {
@@ -34,7 +34,12 @@ const RTT = flag('--rtt', 2);
 const PCT = flag('--pct', 10);
 // Simulated node work, 1/50 of a real node's (drain ~10 s, install ~20 s, restart ~30 s).
 const WORK = { installMs: 400, restartMs: 600, drainPerPodMs: 40 };
-const SIZES: Array<[nodes: number, hosts: number]> = [[3, 1], [10, 2], [50, 3], [200, 4]];
+const SIZES: Array<[nodes: number, hosts: number]> = [
+  [3, 1],
+  [10, 2],
+  [50, 3],
+  [200, 4],
+];
 const UPGRADE_SIZES = args.includes('--full') ? [3, 10, 50, 200] : [3, 10, 50];
 // --only N: just the rows of that node count (and skip the SSH and cold-start parts).
 const ONLY = flag('--only', 0);
@@ -57,9 +62,16 @@ class CountingShell implements Shell {
     this.pctStarts++;
     const count = () => this.calls++;
     return {
-      get alive() { return inner.alive; },
-      get busy() { return inner.busy; },
-      run: (script, o) => { count(); return inner.run(script, o); },
+      get alive() {
+        return inner.alive;
+      },
+      get busy() {
+        return inner.busy;
+      },
+      run: (script, o) => {
+        count();
+        return inner.run(script, o);
+      },
       close: () => inner.close(),
     };
   }
@@ -79,7 +91,14 @@ interface Bed {
 
 async function bed(nodes: number, hosts: number, version: string): Promise<Bed> {
   const dir = mkdtempSync(join(tmpdir(), 'pve-k3s-bench-'));
-  const created = await initLab({ dir, hosts, servers: 1, workers: nodes - 1, version, timing: { ...WORK, sshRttMs: RTT, pctExecMs: PCT } });
+  const created = await initLab({
+    dir,
+    hosts,
+    servers: 1,
+    workers: nodes - 1,
+    version,
+    timing: { ...WORK, sshRttMs: RTT, pctExecMs: PCT },
+  });
   const work = { drain: 0, install: 0, restart: 0 };
   // exclusive: the lab's state stays in memory (its persistence is not pve-k3s's cost).
   const lab = await openLab(created.dir, { meter: (k, ms) => (work[k] += ms), exclusive: true });
@@ -98,7 +117,11 @@ async function bed(nodes: number, hosts: number, version: string): Promise<Bed> 
     },
   };
   return {
-    lab, inv, session, shells, work,
+    lab,
+    inv,
+    session,
+    shells,
+    work,
     close: async () => {
       await server.close();
       rmSync(dir, { recursive: true, force: true });
@@ -118,11 +141,28 @@ function median(xs: number[]): number {
 function syntheticFacts(n: number, version: string): ClusterFacts {
   const v = parseVersion(version);
   return {
-    cluster: 'bench', controller: 'server-1', kubeError: undefined, hostErrors: {}, roundTrips: 0,
+    cluster: 'bench',
+    controller: 'server-1',
+    kubeError: undefined,
+    hostErrors: {},
+    roundTrips: 0,
     nodes: Array.from({ length: n }, (_, i) => ({
-      name: i < 3 ? `server-${i + 1}` : `agent-${i}`, vmid: 100 + i, host: `pve${(i % 8) + 1}`, role: i < 3 ? ('server' as const) : ('agent' as const),
-      container: 'running' as const, lock: undefined, installed: v, installedError: undefined,
-      kube: { ready: true, schedulable: true, kubeletVersion: v, kubeletVersionRaw: version, cordonedByUs: undefined, k3sRole: i < 3 ? ('server' as const) : ('agent' as const) },
+      name: i < 3 ? `server-${i + 1}` : `agent-${i}`,
+      vmid: 100 + i,
+      host: `pve${(i % 8) + 1}`,
+      role: i < 3 ? ('server' as const) : ('agent' as const),
+      container: 'running' as const,
+      lock: undefined,
+      installed: v,
+      installedError: undefined,
+      kube: {
+        ready: true,
+        schedulable: true,
+        kubeletVersion: v,
+        kubeletVersionRaw: version,
+        cordonedByUs: undefined,
+        k3sRole: i < 3 ? ('server' as const) : ('agent' as const),
+      },
     })),
   };
 }
@@ -140,8 +180,12 @@ function timePlan(facts: ClusterFacts, target: string, channels?: Parameters<typ
 }
 
 interface Row {
-  nodes: number; hosts: number;
-  noopRoundTrips: number; noopRoundTripsPerHost: number; noopMs: number; planMs: number;
+  nodes: number;
+  hosts: number;
+  noopRoundTrips: number;
+  noopRoundTripsPerHost: number;
+  noopMs: number;
+  planMs: number;
   upgrade?: { totalMs: number; workMs: number; overheadMs: number; overheadPct: number; roundTrips: number; pctStarts: number };
 }
 
@@ -168,8 +212,22 @@ for (const [nodes, hosts] of SIZES) {
     const { facts } = await planCluster(b.session, {});
     // Plan time of a real plan: the same cluster two patches behind.
     const older = parseVersion('v1.33.3+k3s1');
-    const behind: ClusterFacts = { ...facts, nodes: facts.nodes.map((n) => ({ ...n, installed: older, kube: n.kube && { ...n.kube, kubeletVersion: older, kubeletVersionRaw: older.raw } })) };
-    const row: Row = { nodes, hosts, noopRoundTrips: rt, noopRoundTripsPerHost: rt / hosts, noopMs: median(times), planMs: timePlan(behind, TARGET) };
+    const behind: ClusterFacts = {
+      ...facts,
+      nodes: facts.nodes.map((n) => ({
+        ...n,
+        installed: older,
+        kube: n.kube && { ...n.kube, kubeletVersion: older, kubeletVersionRaw: older.raw },
+      })),
+    };
+    const row: Row = {
+      nodes,
+      hosts,
+      noopRoundTrips: rt,
+      noopRoundTripsPerHost: rt / hosts,
+      noopMs: median(times),
+      planMs: timePlan(behind, TARGET),
+    };
     rows.push(row);
     log(`no-op ${nodes} nodes / ${hosts} hosts: ${rt} round trips, ${row.noopMs.toFixed(0)} ms`);
   } finally {
@@ -188,8 +246,17 @@ for (const [nodes, hosts] of SIZES) {
     if (!r.ok) throw new Error(`upgrade bench failed: ${r.failed?.error.message}`);
     const workMs = u.work.drain + u.work.install + u.work.restart;
     const row = rows.at(-1)!;
-    row.upgrade = { totalMs, workMs, overheadMs: totalMs - workMs, overheadPct: (100 * (totalMs - workMs)) / workMs, roundTrips: calls(u), pctStarts: pctStarts(u) };
-    log(`upgrade ${nodes} nodes: ${(totalMs / 1000).toFixed(1)} s, work ${(workMs / 1000).toFixed(1)} s, overhead ${row.upgrade.overheadPct.toFixed(2)}%`);
+    row.upgrade = {
+      totalMs,
+      workMs,
+      overheadMs: totalMs - workMs,
+      overheadPct: (100 * (totalMs - workMs)) / workMs,
+      roundTrips: calls(u),
+      pctStarts: pctStarts(u),
+    };
+    log(
+      `upgrade ${nodes} nodes: ${(totalMs / 1000).toFixed(1)} s, work ${(workMs / 1000).toFixed(1)} s, overhead ${row.upgrade.overheadPct.toFixed(2)}%`,
+    );
   } finally {
     await u.close();
   }
@@ -288,21 +355,35 @@ async function extras(): Promise<void> {
 
   const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
   if (args.includes('--json')) {
-    process.stdout.write(JSON.stringify({ machine, rttMs: RTT, pctExecMs: PCT, work: WORK, rows, plan1000Ms, sshNoop, helpMs, statusMs, nodeBareMs: nodeBare }, null, 2) + '\n');
+    process.stdout.write(
+      JSON.stringify(
+        { machine, rttMs: RTT, pctExecMs: PCT, work: WORK, rows, plan1000Ms, sshNoop, helpMs, statusMs, nodeBareMs: nodeBare },
+        null,
+        2,
+      ) + '\n',
+    );
   } else {
     const out: string[] = [];
     out.push(`machine: ${machine}`);
-    out.push(`injected latency: ${RTT} ms per host command (SSH round trip), ${PCT} ms per pct exec; node work per node: drain ${WORK.drainPerPodMs} ms/pod, install ${WORK.installMs} ms, restart ${WORK.restartMs} ms`);
+    out.push(
+      `injected latency: ${RTT} ms per host command (SSH round trip), ${PCT} ms per pct exec; node work per node: drain ${WORK.drainPerPodMs} ms/pod, install ${WORK.installMs} ms, restart ${WORK.restartMs} ms`,
+    );
     out.push('');
-    out.push('| nodes | hosts | no-op round trips (per host) | no-op wall | plan | upgrade total | node work | overhead | overhead % | upgrade round trips | pct starts |');
+    out.push(
+      '| nodes | hosts | no-op round trips (per host) | no-op wall | plan | upgrade total | node work | overhead | overhead % | upgrade round trips | pct starts |',
+    );
     out.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const r of rows) {
       const u = r.upgrade;
-      out.push(`| ${r.nodes} | ${r.hosts} | ${r.noopRoundTrips} (${r.noopRoundTripsPerHost}) | ${r.noopMs.toFixed(0)} ms | ${r.planMs.toFixed(2)} ms | ${u ? `${(u.totalMs / 1000).toFixed(1)} s` : '-'} | ${u ? `${(u.workMs / 1000).toFixed(1)} s` : '-'} | ${u ? `${(u.overheadMs / 1000).toFixed(2)} s` : '-'} | ${u ? `${u.overheadPct.toFixed(2)}%` : '-'} | ${u ? u.roundTrips : '-'} | ${u ? u.pctStarts : '-'} |`);
+      out.push(
+        `| ${r.nodes} | ${r.hosts} | ${r.noopRoundTrips} (${r.noopRoundTripsPerHost}) | ${r.noopMs.toFixed(0)} ms | ${r.planMs.toFixed(2)} ms | ${u ? `${(u.totalMs / 1000).toFixed(1)} s` : '-'} | ${u ? `${(u.workMs / 1000).toFixed(1)} s` : '-'} | ${u ? `${(u.overheadMs / 1000).toFixed(2)} s` : '-'} | ${u ? `${u.overheadPct.toFixed(2)}%` : '-'} | ${u ? u.roundTrips : '-'} | ${u ? u.pctStarts : '-'} |`,
+      );
     }
     out.push('');
     out.push(`plan for 1,000 nodes: ${plan1000Ms.toFixed(1)} ms`);
-    out.push(`no-op over a real OpenSSH server on 127.0.0.1, 10 nodes on 2 hosts: ${typeof sshNoop === 'string' ? sshNoop : `${sshNoop.ms.toFixed(0)} ms, ${sshNoop.roundTripsPerHost} round trip(s) per host (after the SSH connection is up)`}`);
+    out.push(
+      `no-op over a real OpenSSH server on 127.0.0.1, 10 nodes on 2 hosts: ${typeof sshNoop === 'string' ? sshNoop : `${sshNoop.ms.toFixed(0)} ms, ${sshNoop.roundTripsPerHost} round trip(s) per host (after the SSH connection is up)`}`,
+    );
     out.push(`pve-k3s --help cold start: ${helpMs.toFixed(0)} ms (bare node -e 0: ${nodeBare.toFixed(0)} ms)`);
     out.push(`pve-k3s status cold start on the 4-node lab: ${statusMs.toFixed(0)} ms`);
     process.stdout.write(out.join('\n') + '\n');

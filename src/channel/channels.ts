@@ -3,19 +3,15 @@
  * (`https://update.k3s.io/v1-release/channels`) resolves every channel, including the
  * per-minor `v1.NN` channels used to step through minors.
  */
-import { ChannelError } from '../core/errors.js';
-import { type K3sVersion, tryParseVersion, minorChannel } from '../core/version.js';
+import { ChannelError } from '../domain/errors.js';
+import { type K3sVersion, tryParseVersion } from '../domain/version.js';
+import { type ReleaseIndex, latestOfMinor } from '../domain/release-index.js';
 
 export const DEFAULT_CHANNEL_URL = 'https://update.k3s.io/v1-release/channels';
 
-export interface ChannelSet {
-  /** Where it was read from, for messages. */
-  readonly url: string;
-  /** Channel id -> latest version, for every channel whose `latest` is a valid k3s version. */
-  readonly channels: ReadonlyMap<string, K3sVersion>;
-  /** Channel id -> the raw `latest` text for channels whose value was NOT a valid version. */
-  readonly invalid: ReadonlyMap<string, string>;
-}
+/** The channels collection as read: a release index (src/domain/release-index.ts). */
+export type ChannelSet = ReleaseIndex;
+export { latestOfMinor };
 
 /**
  * Parses the collection document. Keys on `data[].id` (falling back to `name`) and `latest`;
@@ -61,20 +57,18 @@ export function channelLatest(set: ChannelSet, id: string): K3sVersion {
   if (v) return v;
   const bad = set.invalid.get(id);
   if (bad !== undefined) {
-    throw new ChannelError(`channel "${id}" on ${set.url} has latest ${JSON.stringify(bad.slice(0, 60))}, which is not a k3s version; refusing to use it`, set.url, {
-      hint: 'try again later, or pin a version with --version',
-    });
+    throw new ChannelError(
+      `channel "${id}" on ${set.url} has latest ${JSON.stringify(bad.slice(0, 60))}, which is not a k3s version; refusing to use it`,
+      set.url,
+      {
+        hint: 'try again later, or pin a version with --version',
+      },
+    );
   }
   const known = [...set.channels.keys()].join(', ');
   throw new ChannelError(`channel "${id}" does not exist on ${set.url}`, set.url, {
     hint: `known channels: ${known || '(none)'}`,
   });
-}
-
-/** The latest release of a minor (`v1.NN` channel), if the server lists it. */
-export function latestOfMinor(set: ChannelSet, v: Pick<K3sVersion, 'major' | 'minor'>): K3sVersion | undefined {
-  const latest = set.channels.get(minorChannel(v));
-  return latest && latest.major === v.major && latest.minor === v.minor ? latest : undefined;
 }
 
 function isRecord(x: unknown): x is Record<string, unknown> {

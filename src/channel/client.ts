@@ -1,5 +1,5 @@
 /** Fetches the channels collection over HTTP(S) with Node's fetch. */
-import { ChannelError } from '../core/errors.js';
+import { ChannelError } from '../domain/errors.js';
 import { parseChannels, type ChannelSet } from './channels.js';
 
 export interface FetchChannelsOptions {
@@ -21,7 +21,9 @@ export async function fetchChannels(url: string, opts: FetchChannelsOptions = {}
     const timedOut = timeout.aborted && !opts.signal?.aborted;
     const cause = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
     throw new ChannelError(
-      timedOut ? `channel server ${url} did not answer within ${(opts.timeoutMs ?? 15_000) / 1000}s` : `cannot reach the channel server ${url}: ${cause}`,
+      timedOut
+        ? `channel server ${url} did not answer within ${(opts.timeoutMs ?? 15_000) / 1000}s`
+        : `cannot reach the channel server ${url}: ${cause}`,
       url,
       { hint: 'check your network, set k3s.channelUrl to a reachable mirror, or pin a version with --version', cause: err },
     );
@@ -29,7 +31,10 @@ export async function fetchChannels(url: string, opts: FetchChannelsOptions = {}
   const body = await res.text();
   if (!res.ok) {
     throw new ChannelError(`channel server ${url} answered ${res.status} ${res.statusText}`.trimEnd(), url, {
-      hint: res.status === 404 ? 'check k3s.channelUrl in the inventory (it must point at .../v1-release/channels)' : 'try again later, or pin a version with --version',
+      hint:
+        res.status === 404
+          ? 'check k3s.channelUrl in the inventory (it must point at .../v1-release/channels)'
+          : 'try again later, or pin a version with --version',
       detail: body.slice(0, 500),
     });
   }

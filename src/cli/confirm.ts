@@ -1,5 +1,5 @@
 /** Asking the user on the terminal before a change (upgrade, install, uninstall, restore). */
-import { UsageError } from '../core/errors.js';
+import { UsageError } from '../domain/errors.js';
 
 /** Refuses when there is no terminal to ask on: scripts must say --yes. */
 export function requireTerminal(action: string, hint = 'review the plan above and pass --yes'): void {

@@ -1,6 +1,6 @@
 /** What every command shares: global options, the inventory, the session, output helpers. */
 import type { Inventory } from '../inventory/types.js';
-import type { Session } from '../app/session.js';
+import type { Session } from '../operation/connect.js';
 
 export interface GlobalOptions {
   config: string | undefined;
@@ -17,7 +17,7 @@ export async function loadInventoryFor(g: GlobalOptions): Promise<Inventory> {
 /** Opens a session for the inventory, runs fn, and always closes it (SSH masters, lab server). */
 export async function withSession<T>(g: GlobalOptions, fn: (s: Session) => Promise<T>): Promise<T> {
   const inventory = await loadInventoryFor(g);
-  const { openSession } = await import('../app/session.js');
+  const { openSession } = await import('../operation/connect.js');
   const session = await openSession(inventory);
   try {
     return await fn(session);

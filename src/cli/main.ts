@@ -14,7 +14,7 @@ function globals(cmd: Command): GlobalOptions {
 
 function planOptions(cmd: Command): Command {
   return cmd
-    .option('--channel <name>', 'release channel to take the target from (default: the inventory\'s, else stable)')
+    .option('--channel <name>', "release channel to take the target from (default: the inventory's, else stable)")
     .option('--version <version>', 'pin the target version, e.g. v1.31.2+k3s1')
     .addOption(new Option('--order <order>', 'upgrade order').choices(['auto', 'workers-first', 'servers-first']))
     .option('--allow-skew', 'allow a plan that makes a kubelet newer than its apiserver');
@@ -33,7 +33,10 @@ function runOptions(cmd: Command): Command {
     .option('--skip-wait-for-delete-timeout <duration>', 'kubectl drain --skip-wait-for-delete-timeout')
     .addOption(new Option('--drain-on-timeout <action>', 'when an evicting drain times out').choices(['fail', 'disable-eviction']))
     .option('--ready-timeout <duration>', 'how long each node may take to pass its health gate (default upgrade.readyTimeout)')
-    .option('--parallel <n>', 'upgrade up to n workers at once (default upgrade.parallel, 1: one by one); one schedulable worker always stays up');
+    .option(
+      '--parallel <n>',
+      'upgrade up to n workers at once (default upgrade.parallel, 1: one by one); one schedulable worker always stays up',
+    );
 }
 
 export function buildProgram(run: (load: () => Promise<number>) => void): Command {
@@ -60,7 +63,11 @@ export function buildProgram(run: (load: () => Promise<number>) => void): Comman
     run(async () => (await import('./commands/upgrade.js')).plan(globals(cmd), opts)),
   );
 
-  const upgradeCmd = planOptions(program.command('upgrade').description('rolling upgrade: workers one by one (drain, install, wait Ready, uncordon), servers as the skew rules require'))
+  const upgradeCmd = planOptions(
+    program
+      .command('upgrade')
+      .description('rolling upgrade: workers one by one (drain, install, wait Ready, uncordon), servers as the skew rules require'),
+  )
     .option('-y, --yes', 'do not ask for confirmation')
     .option('--dry-run', 'stop after showing the plan')
     .option('--plan <file>', 'run a plan saved with `plan -o json` (refused if the cluster changed since)')
@@ -97,22 +104,22 @@ export function buildProgram(run: (load: () => Promise<number>) => void): Comman
     .action((_opts, cmd: Command) => run(async () => (await import('./commands/lab.js')).labReset(globals(cmd))));
   lab
     .command('status')
-    .description('show the lab\'s hosts and containers as the simulation sees them')
+    .description("show the lab's hosts and containers as the simulation sees them")
     .action((_opts, cmd: Command) => run(async () => (await import('./commands/lab.js')).labStatus(globals(cmd))));
   program
     .command('backup')
-    .description('back up each server\'s k3s token and datastore onto this machine (dated, checksummed; optional vzdump)')
+    .description("back up each server's k3s token and datastore onto this machine (dated, checksummed; optional vzdump)")
     .option('--keep <n>', 'keep only the newest n backups of the cluster')
     .option('--to <dir>', 'where backups go (default: <state dir>/backups/<cluster>)')
     .option('--offline', 'without sqlite3 in the container: copy state.db with k3s stopped for a moment')
-    .option('--vzdump', 'also back up every node\'s container with vzdump, followed to its end')
+    .option('--vzdump', "also back up every node's container with vzdump, followed to its end")
     .addOption(new Option('--mode <mode>', 'vzdump mode').choices(['snapshot', 'suspend', 'stop']))
-    .option('--storage <storage>', 'vzdump target storage (default: vzdump\'s)')
+    .option('--storage <storage>', "vzdump target storage (default: vzdump's)")
     .action((opts, cmd: Command) => run(async () => (await import('./commands/backup.js')).backup(globals(cmd), opts)));
 
   program
     .command('restore')
-    .description('restore a backup\'s datastore and token (plan shown first; refuses a backup whose checksums do not match)')
+    .description("restore a backup's datastore and token (plan shown first; refuses a backup whose checksums do not match)")
     .argument('<backup>', 'the backup directory')
     .option('-y, --yes', 'do not ask for confirmation')
     .action((dir: string, opts, cmd: Command) => run(async () => (await import('./commands/backup.js')).restore(globals(cmd), dir, opts)));
@@ -122,7 +129,9 @@ export function buildProgram(run: (load: () => Promise<number>) => void): Comman
     .description('check the known problems of k3s in Proxmox LXC; each failure with its cause and fix')
     .argument('[node]', 'check only this node (and its host)')
     .option('--fix', 'apply the safe fixes (shown first)')
-    .action((node: string | undefined, opts, cmd: Command) => run(async () => (await import('./commands/doctor.js')).doctor(globals(cmd), node, opts)));
+    .action((node: string | undefined, opts, cmd: Command) =>
+      run(async () => (await import('./commands/doctor.js')).doctor(globals(cmd), node, opts)),
+    );
 
   program
     .command('metrics')
@@ -133,43 +142,56 @@ export function buildProgram(run: (load: () => Promise<number>) => void): Comman
   program
     .command('discover')
     .description('find the k3s nodes among the LXC containers of a Proxmox host or cluster; print or write (update) an inventory')
-    .option('--host <dest>', 'a Proxmox host: ssh destination, `local`, or lab:<host> (repeat for each node to look into)', (v: string, prev: string[] = []) => [...prev, v])
+    .option(
+      '--host <dest>',
+      'a Proxmox host: ssh destination, `local`, or lab:<host> (repeat for each node to look into)',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .option('--tag <tag>', 'keep containers with this Proxmox tag', 'k3s')
     .option('--all', 'keep every container that runs a k3s service, tagged or not')
     .option('--write <file>', 'write the inventory to FILE, updating it in place if it exists (default: print it)')
     .option('--cluster <name>', 'cluster name for a new inventory (default: k3s)')
     .option('--ssh-config <file>', 'ssh config file for --host destinations (ssh -F)')
-    .option('--lab-dir <dir>', 'the lab for lab:<host> (default: the inventory\'s lab, else the one `lab init` makes)')
-    .option('--api <url>', 'list containers through the Proxmox REST API (https://host:8006); token from $PVE_API_TOKEN or --api-token-file')
+    .option('--lab-dir <dir>', "the lab for lab:<host> (default: the inventory's lab, else the one `lab init` makes)")
+    .option(
+      '--api <url>',
+      'list containers through the Proxmox REST API (https://host:8006); token from $PVE_API_TOKEN or --api-token-file',
+    )
     .option('--api-token-file <file>', 'file holding the API token USER@REALM!TOKENID=UUID')
-    .option('--ca <file>', 'verify the API\'s certificate against this CA (e.g. /etc/pve/pve-root-ca.pem)')
-    .option('--fingerprint <sha256>', 'pin the API\'s certificate by its SHA-256 fingerprint (pvenode cert info)')
-    .option('--insecure', 'do not verify the API\'s certificate')
+    .option('--ca <file>', "verify the API's certificate against this CA (e.g. /etc/pve/pve-root-ca.pem)")
+    .option('--fingerprint <sha256>', "pin the API's certificate by its SHA-256 fingerprint (pvenode cert info)")
+    .option('--insecure', "do not verify the API's certificate")
     .action((opts, cmd: Command) => run(async () => (await import('./commands/discover.js')).discoverCommand(globals(cmd), opts)));
   program
     .command('import')
-    .description('convert another tool\'s inventory into a pve-k3s inventory')
+    .description("convert another tool's inventory into a pve-k3s inventory")
     .command('ansible')
     .description('an Ansible inventory (INI or YAML): k3s-io/k3s-ansible, techno-tim, or vmid/pve_host host vars')
     .argument('<inventory>', 'the Ansible inventory file')
     .option('--out <file>', 'write the pve-k3s inventory here (default: print it)')
     .option('--cluster <name>', 'cluster name (default: from the file name)')
     .option('--force', 'overwrite --out if it exists')
-    .action((file: string, opts, cmd: Command) => run(async () => (await import('./commands/import.js')).importAnsible(globals(cmd), file, opts)));
+    .action((file: string, opts, cmd: Command) =>
+      run(async () => (await import('./commands/import.js')).importAnsible(globals(cmd), file, opts)),
+    );
   lab
     .command('migrate')
     .description('move a lab container to another lab host, like pct migrate')
     .argument('<vmid>', 'the container')
     .argument('<host>', 'the lab host to move it to')
     .option('--restart', 'a running container: stop, move, start (pct migrate --restart)')
-    .action((vmid: string, host: string, opts, cmd: Command) => run(async () => (await import('./commands/lab-migrate.js')).labMigrate(globals(cmd), vmid, host, opts)));
+    .action((vmid: string, host: string, opts, cmd: Command) =>
+      run(async () => (await import('./commands/lab-migrate.js')).labMigrate(globals(cmd), vmid, host, opts)),
+    );
 
   program
     .command('install')
-    .description('create and configure the containers of the inventory for k3s, install the servers then the agents, wait Ready (shows its plan first; safe to run again)')
+    .description(
+      'create and configure the containers of the inventory for k3s, install the servers then the agents, wait Ready (shows its plan first; safe to run again)',
+    )
     .option('-y, --yes', 'do not ask for confirmation')
     .option('--dry-run', 'stop after showing the plan')
-    .option('--version <version>', 'k3s version for a new cluster (default: k3s.version, else the channel\'s latest)')
+    .option('--version <version>', "k3s version for a new cluster (default: k3s.version, else the channel's latest)")
     .option('--channel <name>', 'channel for a new cluster (default: k3s.channel, else stable)')
     .option('--airgap <dir>', 'directory ON THE PROXMOX HOSTS with the k3s binary, images tarball and install.sh (needs --version)')
     .option('--ready-timeout <duration>', 'how long each node may take to be Ready (default upgrade.readyTimeout)')
@@ -181,7 +203,7 @@ export function buildProgram(run: (load: () => Promise<number>) => void): Comman
     .option('-y, --yes', 'do not ask for confirmation')
     .option('--dry-run', 'stop after showing the plan')
     .option('--airgap <dir>', 'directory ON THE PROXMOX HOST with the k3s binary, images tarball and install.sh')
-    .option('--version <version>', 'the air-gap bundle\'s k3s version')
+    .option('--version <version>', "the air-gap bundle's k3s version")
     .option('--ready-timeout <duration>', 'how long the node may take to be Ready')
     .action((node: string, opts, cmd: Command) => run(async () => (await import('./commands/install.js')).join(globals(cmd), node, opts)));
   program
@@ -191,17 +213,20 @@ export function buildProgram(run: (load: () => Promise<number>) => void): Comman
     .option('-y, --yes', 'do not ask for confirmation')
     .option('--dry-run', 'stop after showing what it would do')
     .option('--force', 'also the only running server (destroys the cluster)')
-    .action((node: string, opts, cmd: Command) => run(async () => (await import('./commands/uninstall.js')).uninstall(globals(cmd), node, opts)));
+    .action((node: string, opts, cmd: Command) =>
+      run(async () => (await import('./commands/uninstall.js')).uninstall(globals(cmd), node, opts)),
+    );
   program
     .command('kubeconfig')
-    .description('fetch the admin kubeconfig from a server, point it at the server\'s address, merge it into ~/.kube/config as a context named after the cluster')
+    .description(
+      "fetch the admin kubeconfig from a server, point it at the server's address, merge it into ~/.kube/config as a context named after the cluster",
+    )
     .option('--out <file>', 'write it to FILE instead of merging (mode 0600)')
     .option('--context <name>', 'context (and cluster and user) name (default: the cluster name)')
     .action((opts, cmd: Command) => run(async () => (await import('./commands/kubeconfig.js')).kubeconfig(globals(cmd), opts)));
 
   return program;
 }
-
 
 export async function main(argv: readonly string[]): Promise<number> {
   let pending: Promise<number> | undefined;
@@ -220,4 +245,3 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (!pending) return 0;
   return pending;
 }
-

@@ -3,9 +3,9 @@
  * Elsewhere: plain timestamped lines, wait messages throttled. Both render the runner's events,
  * and the switch over event kinds is exhaustive so a new kind cannot be forgotten.
  */
-import type { UpgradePlan, Step } from '../core/plan-types.js';
-import { planSteps } from '../core/plan-types.js';
-import type { RunEvent } from '../runner/events.js';
+import type { UpgradePlan, Step } from '../domain/plan.js';
+import { planSteps } from '../domain/plan.js';
+import type { RunEvent } from '../domain/events.js';
 
 export interface Progress {
   emit(e: RunEvent): void;
@@ -13,10 +13,20 @@ export interface Progress {
   stop(): void;
 }
 
-const STEP_WORD: Record<Step['kind'], string> = { drain: 'drain', install: 'install', restart: 'restart', 'wait-ready': 'wait Ready', uncordon: 'uncordon' };
+const STEP_WORD: Record<Step['kind'], string> = {
+  drain: 'drain',
+  install: 'install',
+  restart: 'restart',
+  'wait-ready': 'wait Ready',
+  uncordon: 'uncordon',
+};
 
 function fmtMs(ms: number): string {
-  return ms < 10_000 ? `${(ms / 1000).toFixed(1)}s` : ms < 120_000 ? `${Math.round(ms / 1000)}s` : `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
+  return ms < 10_000
+    ? `${(ms / 1000).toFixed(1)}s`
+    : ms < 120_000
+      ? `${Math.round(ms / 1000)}s`
+      : `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
 }
 
 function stamp(d = new Date()): string {
@@ -37,10 +47,14 @@ export function plainProgress(write: (s: string) => void, opts: { waitEveryMs?: 
           return;
         case 'step-start':
           total = e.total;
-          line(`[${e.index + 1}/${e.total}] ${e.step.node}: ${STEP_WORD[e.step.kind]}${e.step.kind === 'install' ? ` ${e.step.version}` : ''}`);
+          line(
+            `[${e.index + 1}/${e.total}] ${e.step.node}: ${STEP_WORD[e.step.kind]}${e.step.kind === 'install' ? ` ${e.step.version}` : ''}`,
+          );
           return;
         case 'step-done':
-          line(`${' '.repeat(String(total).length * 2 + 3)}${e.step.node}: ${STEP_WORD[e.step.kind]} done (${fmtMs(e.ms)})${e.note ? `: ${e.note}` : ''}`);
+          line(
+            `${' '.repeat(String(total).length * 2 + 3)}${e.step.node}: ${STEP_WORD[e.step.kind]} done (${fmtMs(e.ms)})${e.note ? `: ${e.note}` : ''}`,
+          );
           return;
         case 'step-failed':
           line(`${e.step.node}: ${STEP_WORD[e.step.kind]} FAILED: ${e.error.message}`);
@@ -83,7 +97,9 @@ export async function ttyProgress(plan: UpgradePlan, stream: NodeJS.WriteStream)
   const update = createLogUpdate(stream, { showCursor: false });
   const order: string[] = [];
   for (const s of planSteps(plan)) if (!order.includes(s.node)) order.push(s.node);
-  const lines = new Map<string, NodeLine>(order.map((n) => [n, { node: n, state: 'pending', current: '', detail: '', startedAt: 0, ms: 0 }]));
+  const lines = new Map<string, NodeLine>(
+    order.map((n) => [n, { node: n, state: 'pending', current: '', detail: '', startedAt: 0, ms: 0 }]),
+  );
   const width = Math.max(...order.map((n) => n.length));
   // The last step of each node in each phase: when it is done, the node's line is done.
   const lastOfNode = new Set<string>();

@@ -1,6 +1,6 @@
 /** The plan for people: phases, then one line per node with what will happen to it. */
-import type { Step, UpgradePlan } from '../core/plan-types.js';
-import { planSteps } from '../core/plan-types.js';
+import type { Step, UpgradePlan } from '../domain/plan.js';
+import { planSteps } from '../domain/plan.js';
 
 const ACTION_WORDS: Record<Step['kind'], string> = {
   drain: 'drain',
@@ -33,9 +33,13 @@ export function renderPlan(plan: UpgradePlan): string {
       const first = ss[0]!;
       const from = ss.find((s) => s.from !== undefined)?.from;
       const what = ss
-        .map((s) => (s.kind === 'install' ? `install ${s.version}` : s.kind === 'wait-ready' ? `wait Ready at ${s.version}` : ACTION_WORDS[s.kind]))
+        .map((s) =>
+          s.kind === 'install' ? `install ${s.version}` : s.kind === 'wait-ready' ? `wait Ready at ${s.version}` : ACTION_WORDS[s.kind],
+        )
         .join(', ');
-      out.push(`  ${++n}. ${node} (${first.role}, CT ${first.vmid} on ${first.host})${from ? ` ${from} -> ${phase.version}` : ''}: ${what}`);
+      out.push(
+        `  ${++n}. ${node} (${first.role}, CT ${first.vmid} on ${first.host})${from ? ` ${from} -> ${phase.version}` : ''}: ${what}`,
+      );
     }
   });
   const stays = plan.nodes.filter((n) => n.staysCordoned);

@@ -1,5 +1,5 @@
 /** Turns any error into a message on stderr and an exit status (the CLI's one error sink). */
-import { PveK3sError } from '../core/errors.js';
+import { PveK3sError } from '../domain/errors.js';
 
 export function formatError(err: unknown, verbose: boolean): { text: string; code: number } {
   if (err instanceof PveK3sError) {

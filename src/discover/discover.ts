@@ -8,7 +8,7 @@ import type { Shell } from '../shell/shell.js';
 import type { HostAccess } from '../inventory/types.js';
 import { buildBatch, parseBatch, type BatchCommand } from '../proxmox/batch.js';
 import { parseKeyValues } from '../proxmox/pct.js';
-import { PveK3sError } from '../core/errors.js';
+import { PveK3sError } from '../domain/errors.js';
 import { CLUSTER_RESOURCES_ARGV, containersFromPctList, parseClusterResources, parseTags } from './resources.js';
 import { decideRole, parseProbe, probeArgv } from './roles.js';
 import type { DiscoveredHost, DiscoveredNode, Discovery, FoundContainer, ServiceProbe, SkippedContainer } from './types.js';
@@ -63,8 +63,9 @@ export async function discover(targets: readonly DiscoverTarget[], opts: Discove
       const results = await runBatch(t.shell, cmds, opts);
       roundTrips++;
       const [host, res, list] = results;
-      const node = t.node ?? (host && host.code === 0 ? (host.stdout.trim().split('\n')[0] ?? '').split('.')[0] ?? '' : '');
-      if (node === '') throw new DiscoveryError(`${t.shell.host}: cannot tell its Proxmox node name (\`hostname\` failed: ${oneLine(host?.stdout)})`);
+      const node = t.node ?? (host && host.code === 0 ? ((host.stdout.trim().split('\n')[0] ?? '').split('.')[0] ?? '') : '');
+      if (node === '')
+        throw new DiscoveryError(`${t.shell.host}: cannot tell its Proxmox node name (\`hostname\` failed: ${oneLine(host?.stdout)})`);
       let resources: FoundContainer[] | undefined;
       let resourcesError: string | undefined;
       if (res && res.code === 0) {
@@ -76,7 +77,10 @@ export async function discover(targets: readonly DiscoverTarget[], opts: Discove
       } else if (res) resourcesError = `pvesh failed (exit ${res.code}): ${oneLine(res.stdout)}`;
       let pctList: FoundContainer[] | undefined;
       if (list && list.code === 0) pctList = containersFromPctList(list.stdout, node);
-      else if (list && !resources) throw new DiscoveryError(`${t.shell.host}: \`pct list\` failed (exit ${list.code}): ${oneLine(list.stdout)}`, { hint: 'pve-k3s needs root on the Proxmox host (pct and pvesh)' });
+      else if (list && !resources)
+        throw new DiscoveryError(`${t.shell.host}: \`pct list\` failed (exit ${list.code}): ${oneLine(list.stdout)}`, {
+          hint: 'pve-k3s needs root on the Proxmox host (pct and pvesh)',
+        });
       return { target: t, node, resources, resourcesError, pctList };
     }),
   );
@@ -106,7 +110,10 @@ export async function discover(targets: readonly DiscoverTarget[], opts: Discove
       const needTags = mine.filter((c) => c.tags === undefined);
       const running = mine.filter((c) => c.status === 'running');
       if (needTags.length + running.length === 0) return;
-      const cmds: BatchCommand[] = [...needTags.map((c) => ({ argv: ['pct', 'config', String(c.vmid)] })), ...running.map((c) => ({ argv: probeArgv(c.vmid) }))];
+      const cmds: BatchCommand[] = [
+        ...needTags.map((c) => ({ argv: ['pct', 'config', String(c.vmid)] })),
+        ...running.map((c) => ({ argv: probeArgv(c.vmid) })),
+      ];
       const results = await runBatch(r.target.shell, cmds, { ...opts, parallel: opts.parallel ?? 8 });
       roundTrips++;
       needTags.forEach((c, i) => {
@@ -133,7 +140,11 @@ export async function discover(targets: readonly DiscoverTarget[], opts: Discove
     const reachedNode = byNode.has(c.node);
     if (!reachedNode) unprobed.add(c.node);
     const p = probes.get(c.vmid);
-    const problem = !reachedNode ? `Proxmox node ${c.node} was not given with --host` : c.status !== 'running' ? `the container is ${c.status}` : p?.problem;
+    const problem = !reachedNode
+      ? `Proxmox node ${c.node} was not given with --host`
+      : c.status !== 'running'
+        ? `the container is ${c.status}`
+        : p?.problem;
     const verdict = decideRole(c, p?.probe, problem);
     if (verdict.role === undefined) {
       skip(verdict.reason);
@@ -153,20 +164,24 @@ export async function discover(targets: readonly DiscoverTarget[], opts: Discove
     nodes.push({ name, vmid: c.vmid, host: c.node, role: verdict.role, roleFrom: verdict.from, status: c.status });
   }
   for (const n of [...unprobed].sort()) {
-    warnings.push(`Proxmox node ${n} was not probed (add --host for it): roles of its containers come from their tags, and the inventory gets \`ssh: root@${n}\` for it`);
+    warnings.push(
+      `Proxmox node ${n} was not probed (add --host for it): roles of its containers come from their tags, and the inventory gets \`ssh: root@${n}\` for it`,
+    );
   }
 
   const hostNames = [...new Set([...reached.map((r) => r.node), ...nodes.map((n) => n.host)])];
   const used = new Set(nodes.map((n) => n.host));
-  const hosts: DiscoveredHost[] = hostNames
-    .filter((h) => used.has(h))
-    .map((h) => ({ name: h, access: byNode.get(h)?.target.access }));
+  const hosts: DiscoveredHost[] = hostNames.filter((h) => used.has(h)).map((h) => ({ name: h, access: byNode.get(h)?.target.access }));
   return { source, hosts, nodes, skipped, warnings, roundTrips };
 }
 
 async function runBatch(shell: Shell, cmds: BatchCommand[], opts: DiscoverOptions) {
   const batch = buildBatch(cmds, { parallel: opts.parallel ?? 1 });
-  const r = await shell.run(['sh', '-s'], { stdin: batch.script, timeoutMs: opts.timeoutMs ?? 120_000, ...(opts.signal ? { signal: opts.signal } : {}) });
+  const r = await shell.run(['sh', '-s'], {
+    stdin: batch.script,
+    timeoutMs: opts.timeoutMs ?? 120_000,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
   if (r.code !== 0 && !r.stdout.includes(batch.nonce)) {
     throw new DiscoveryError(`${shell.host}: the discovery script failed (exit ${r.code}): ${oneLine(r.stderr || r.stdout)}`);
   }

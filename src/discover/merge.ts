@@ -47,7 +47,14 @@ export function mergeInventory(d: Discovery, existing: string | undefined, opts:
     if (issues.length > 0) throw new InventoryValidationError(opts.file, sortIssues(issues));
     doc = source.doc as unknown as Document;
     if (!Y.isMap(doc.contents)) {
-      throw new InventoryValidationError(opts.file, [{ line: 1, path: undefined, problem: 'the top level must be a mapping (cluster:, hosts:, nodes:, ...)', hint: 'Fix the file, or write the discovery to a new file.' }]);
+      throw new InventoryValidationError(opts.file, [
+        {
+          line: 1,
+          path: undefined,
+          problem: 'the top level must be a mapping (cluster:, hosts:, nodes:, ...)',
+          hint: 'Fix the file, or write the discovery to a new file.',
+        },
+      ]);
     }
   }
   const root = doc.contents as YAMLMap;
@@ -63,7 +70,11 @@ export function mergeInventory(d: Discovery, existing: string | undefined, opts:
     if (hosts.items.some((p) => keyText(p.key) === h.name)) continue;
     const access = accessValue(h.access ?? { kind: 'ssh', destination: `root@${h.name}` });
     hosts.items.push(doc.createPair(h.name, flow(access)));
-    changes.push(`added host ${h.name} (${Object.entries(access).map(([k, v]) => `${k}: ${String(v)}`).join(', ')})`);
+    changes.push(
+      `added host ${h.name} (${Object.entries(access)
+        .map(([k, v]) => `${k}: ${String(v)}`)
+        .join(', ')})`,
+    );
     if (existing !== undefined && h.access?.kind === 'lab' && !root.has('lab') && opts.lab) root.set('lab', { dir: opts.lab.dir });
   }
 
@@ -73,7 +84,9 @@ export function mergeInventory(d: Discovery, existing: string | undefined, opts:
     const value = pair.value;
     if (!Y.isMap(value)) continue; // parseInventory reports it below
     const vmid = Number(scalar(value, 'vmid'));
-    const found = d.nodes.find((n) => n.vmid === vmid) ?? d.nodes.find((n) => n.name === name && !nodes.items.some((p) => Y.isMap(p.value) && Number(scalar(p.value, 'vmid')) === n.vmid));
+    const found =
+      d.nodes.find((n) => n.vmid === vmid) ??
+      d.nodes.find((n) => n.name === name && !nodes.items.some((p) => Y.isMap(p.value) && Number(scalar(p.value, 'vmid')) === n.vmid));
     if (!found) {
       const skipped = d.skipped.find((s) => s.vmid === vmid);
       changes.push(
@@ -125,14 +138,25 @@ export function mergeInventory(d: Discovery, existing: string | undefined, opts:
 function mapAt(doc: Document, root: YAMLMap, key: string, file: string): YAMLMap {
   const Y = yamlLib();
   const pair = root.items.find((p) => keyText(p.key) === key);
-  if (pair === undefined || pair.value === null || (Y.isScalar(pair.value) && (pair.value.value === null || pair.value.value === undefined))) {
+  if (
+    pair === undefined ||
+    pair.value === null ||
+    (Y.isScalar(pair.value) && (pair.value.value === null || pair.value.value === undefined))
+  ) {
     const map = new Y.YAMLMap();
     if (pair) pair.value = map;
     else root.items.push(doc.createPair(key, map));
     return map;
   }
   if (!Y.isMap(pair.value)) {
-    throw new InventoryValidationError(file, [{ line: 1, path: [key], problem: 'must be a mapping to merge discovered entries into', hint: `Fix ${key}: in the file (see docs/inventory.md).` }]);
+    throw new InventoryValidationError(file, [
+      {
+        line: 1,
+        path: [key],
+        problem: 'must be a mapping to merge discovered entries into',
+        hint: `Fix ${key}: in the file (see docs/inventory.md).`,
+      },
+    ]);
   }
   return pair.value;
 }

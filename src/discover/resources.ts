@@ -11,7 +11,10 @@ export const CLUSTER_RESOURCES_ARGV = ['pvesh', 'get', '/cluster/resources', '--
 /** Proxmox tags are separated by `;` (older releases also wrote `,` or spaces). */
 export function parseTags(text: string | undefined): string[] {
   if (text === undefined) return [];
-  return text.split(/[;, ]+/).map((t) => t.trim().toLowerCase()).filter(Boolean);
+  return text
+    .split(/[;, ]+/)
+    .map((t) => t.trim().toLowerCase())
+    .filter(Boolean);
 }
 
 /**

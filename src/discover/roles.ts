@@ -21,7 +21,10 @@ const STATES = new Set(['active', 'inactive', 'activating', 'deactivating', 'fai
 
 /** Parses the probe's folded output; undefined when it is not the probe's (pct failed). */
 export function parseProbe(output: string): ServiceProbe | undefined {
-  const lines = output.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = output
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const states = lines.filter((l) => STATES.has(l));
   if (states.length < 2) return undefined;
   return {
@@ -54,7 +57,8 @@ export function decideRole(ct: FoundContainer, probe: ServiceProbe | undefined, 
       warning = `${ct.name} (CT ${ct.vmid}) has both k3s and k3s-agent services; taken as ${role} (the one that runs)`;
     } else if (probe.server) role = 'server';
     else if (probe.agent) role = 'agent';
-    if (role === undefined) return { role: undefined, reason: 'no k3s service inside (no k3s.service or k3s-agent.service in /etc/systemd/system)' };
+    if (role === undefined)
+      return { role: undefined, reason: 'no k3s service inside (no k3s.service or k3s-agent.service in /etc/systemd/system)' };
     if (tagged !== undefined && tagged !== role) {
       warning = `${ct.name} (CT ${ct.vmid}) is tagged ${tagged} but runs the k3s ${role === 'server' ? 'server' : 'agent'} service; taken as ${role}`;
     }

@@ -2,7 +2,7 @@
  * The hosts `discover --host` names: an SSH destination (`root@pve1`, an alias), `local` (pve-k3s
  * runs on the Proxmox host), or `lab:<host>` (a host of the embedded lab).
  */
-import { UsageError } from '../core/errors.js';
+import { UsageError } from '../domain/errors.js';
 import type { HostAccess } from '../inventory/types.js';
 import type { DiscoverTarget } from './discover.js';
 
@@ -14,7 +14,9 @@ export function parseHostArg(value: string): { access: HostAccess; labHost?: str
     return { access: { kind: 'lab' }, labHost };
   }
   if (value === '' || value.startsWith('-') || /\s/.test(value)) {
-    throw new UsageError(`--host ${JSON.stringify(value)}: not an ssh destination`, { hint: 'give root@<host>, an alias from ~/.ssh/config, `local`, or lab:<host>' });
+    throw new UsageError(`--host ${JSON.stringify(value)}: not an ssh destination`, {
+      hint: 'give root@<host>, an alias from ~/.ssh/config, `local`, or lab:<host>',
+    });
   }
   return { access: { kind: 'ssh', destination: value } };
 }
@@ -26,7 +28,10 @@ export interface OpenedTargets {
   close(): Promise<void>;
 }
 
-export async function openTargets(values: readonly string[], opts: { labDir: () => Promise<string>; sshConfig?: string }): Promise<OpenedTargets> {
+export async function openTargets(
+  values: readonly string[],
+  opts: { labDir: () => Promise<string>; sshConfig?: string },
+): Promise<OpenedTargets> {
   const parsed = values.map(parseHostArg);
   const targets: DiscoverTarget[] = [];
   let lab: import('../lab/index.js').Lab | undefined;
@@ -34,7 +39,9 @@ export async function openTargets(values: readonly string[], opts: { labDir: () 
     const { openLab } = await import('../lab/index.js');
     const dir = await opts.labDir();
     lab = await openLab(dir).catch((e: unknown) => {
-      throw new UsageError(`--host lab:...: ${(e as Error).message}`, { hint: 'give the lab with --lab-dir DIR, or run discover beside the lab\'s inventory' });
+      throw new UsageError(`--host lab:...: ${(e as Error).message}`, {
+        hint: "give the lab with --lab-dir DIR, or run discover beside the lab's inventory",
+      });
     });
   }
   for (const [i, p] of parsed.entries()) {
@@ -42,7 +49,8 @@ export async function openTargets(values: readonly string[], opts: { labDir: () 
     switch (p.access.kind) {
       case 'lab': {
         const name = p.labHost ?? '';
-        if (!lab!.hosts().includes(name)) throw new UsageError(`--host ${value}: the lab in ${lab!.dir} has no host ${name} (hosts: ${lab!.hosts().join(', ')})`);
+        if (!lab!.hosts().includes(name))
+          throw new UsageError(`--host ${value}: the lab in ${lab!.dir} has no host ${name} (hosts: ${lab!.hosts().join(', ')})`);
         targets.push({ shell: lab!.shell(name), access: p.access, node: name });
         break;
       }
@@ -54,7 +62,14 @@ export async function openTargets(values: readonly string[], opts: { labDir: () 
       case 'ssh': {
         const { SshShell } = await import('../shell/ssh-shell.js');
         const access: HostAccess = opts.sshConfig ? { ...p.access, configFile: opts.sshConfig } : p.access;
-        targets.push({ shell: new SshShell({ host: p.access.destination, destination: p.access.destination, ...(opts.sshConfig ? { configFile: opts.sshConfig } : {}) }), access });
+        targets.push({
+          shell: new SshShell({
+            host: p.access.destination,
+            destination: p.access.destination,
+            ...(opts.sshConfig ? { configFile: opts.sshConfig } : {}),
+          }),
+          access,
+        });
         break;
       }
     }

@@ -4,7 +4,7 @@
  */
 import { readFile, readdir } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { InventoryError } from '../core/errors.js';
+import { InventoryError } from '../domain/errors.js';
 import { InventoryValidationError, sortIssues } from '../inventory/issues.js';
 import { yamlLib } from '../inventory/deps.js';
 import { parseInventory } from '../inventory/parse.js';
@@ -24,33 +24,57 @@ export function detectFormat(file: string, text: string): 'ini' | 'yaml' {
   const ext = extname(file).toLowerCase();
   if (ext === '.yml' || ext === '.yaml' || ext === '.json') return 'yaml';
   if (ext === '.ini' || ext === '.cfg') return 'ini';
-  const first = text.split('\n').map((l) => l.trim()).find((l) => l !== '' && !l.startsWith('#') && !l.startsWith(';'));
+  const first = text
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => l !== '' && !l.startsWith('#') && !l.startsWith(';'));
   return first === undefined || first.startsWith('[') || !/^[^\s=]+:(\s|$)/.test(first) ? (first === '---' ? 'yaml' : 'ini') : 'yaml';
 }
 
-export async function importAnsible(file: string, opts: { cluster?: string | undefined; outFile: string; home?: string }): Promise<ImportOutput> {
+export async function importAnsible(
+  file: string,
+  opts: { cluster?: string | undefined; outFile: string; home?: string },
+): Promise<ImportOutput> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    throw new InventoryError(`${file}: cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`, file, undefined, undefined, { hint: 'give the path of an Ansible inventory (hosts.ini, inventory.yml)' });
+    throw new InventoryError(`${file}: cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`, file, undefined, undefined, {
+      hint: 'give the path of an Ansible inventory (hosts.ini, inventory.yml)',
+    });
   }
   const format = detectFormat(file, text);
   const { inventory, issues } = format === 'ini' ? parseIni(text, file) : parseAnsibleYaml(text, file);
   if (issues.length > 0) throw new InventoryValidationError(file, sortIssues(issues));
   await readGroupVars(inventory, dirname(resolve(file)));
   if (inventory.hosts.size === 0) {
-    throw new InventoryValidationError(file, [{ line: 1, path: undefined, problem: 'declares no hosts', hint: 'An Ansible inventory lists hosts under groups ([server], [agent] / server: hosts:).' }]);
+    throw new InventoryValidationError(file, [
+      {
+        line: 1,
+        path: undefined,
+        problem: 'declares no hosts',
+        hint: 'An Ansible inventory lists hosts under groups ([server], [agent] / server: hosts:).',
+      },
+    ]);
   }
   const dirName = basename(dirname(resolve(file)));
   const defaultCluster = ['inventory', 'sample', '.', ''].includes(dirName) ? basename(file, extname(file)) : dirName;
-  const result = mapInventory(inventory, { cluster: opts.cluster, defaultCluster: defaultCluster === 'hosts' || defaultCluster === 'inventory' ? 'k3s' : defaultCluster });
+  const result = mapInventory(inventory, {
+    cluster: opts.cluster,
+    defaultCluster: defaultCluster === 'hosts' || defaultCluster === 'inventory' ? 'k3s' : defaultCluster,
+  });
   if (!result.nodes.some((n) => n.role === 'server')) {
     const why = result.notes.map((n) => `- ${n.where}: ${n.what}: ${n.why}`).join('\n');
-    throw new InventoryError(`${file}: no k3s server could be mapped, so there is no valid inventory to write`, file, undefined, undefined, {
-      hint: 'give each k3s host vmid=<id> and pve_host=<proxmox node> (or list them under [proxmox]), or let `pve-k3s discover --host <proxmox host>` find them',
-      ...(why ? { detail: why } : {}),
-    });
+    throw new InventoryError(
+      `${file}: no k3s server could be mapped, so there is no valid inventory to write`,
+      file,
+      undefined,
+      undefined,
+      {
+        hint: 'give each k3s host vmid=<id> and pve_host=<proxmox node> (or list them under [proxmox]), or let `pve-k3s discover --host <proxmox host>` find them',
+        ...(why ? { detail: why } : {}),
+      },
+    );
   }
   const out = render(result, file, inventory);
   parseInventory(out, opts.outFile, opts.home === undefined ? {} : { home: opts.home });
@@ -64,7 +88,9 @@ async function readGroupVars(inv: AnsibleInventory, dir: string): Promise<void> 
   for (const e of entries) {
     const group = e.name.replace(/\.(ya?ml)$/, '');
     if (!inv.groups.has(group) || (e.isFile() && group === e.name)) continue;
-    const files = e.isDirectory() ? (await readdir(join(gv, e.name))).filter((f) => /\.ya?ml$/.test(f)).map((f) => join(gv, e.name, f)) : [join(gv, e.name)];
+    const files = e.isDirectory()
+      ? (await readdir(join(gv, e.name))).filter((f) => /\.ya?ml$/.test(f)).map((f) => join(gv, e.name, f))
+      : [join(gv, e.name)];
     for (const f of files) {
       const text = await readFile(f, 'utf8');
       const { source, issues } = (await import('../inventory/yaml-source.js')).parseYaml(text);
@@ -72,7 +98,10 @@ async function readGroupVars(inv: AnsibleInventory, dir: string): Promise<void> 
       const Y = yamlLib();
       const root = source.doc.contents;
       if (root === null) continue;
-      if (!Y.isMap(root)) throw new InventoryValidationError(f, [{ line: 1, path: undefined, problem: 'group variables must be a mapping of names to values', hint: 'Write name: value lines.' }]);
+      if (!Y.isMap(root))
+        throw new InventoryValidationError(f, [
+          { line: 1, path: undefined, problem: 'group variables must be a mapping of names to values', hint: 'Write name: value lines.' },
+        ]);
       const g = ensureGroup(inv, group, 0);
       for (const p of root.items) {
         const key = Y.isScalar(p.key) ? String(p.key.value) : String(p.key);
@@ -98,6 +127,9 @@ function render(r: ImportResult, file: string, inv: AnsibleInventory): string {
   if (r.k3sVersion) body['k3s'] = { version: r.k3sVersion };
   doc.contents = doc.createNode(body);
   const sources = [file, ...inv.extraFiles.map((f) => f)].join(', ');
-  doc.commentBefore = [` pve-k3s inventory (format: docs/inventory.md), imported from ${sources} by \`pve-k3s import ansible\`.`, ...r.comments.map((c) => ` ${c}`)].join('\n');
+  doc.commentBefore = [
+    ` pve-k3s inventory (format: docs/inventory.md), imported from ${sources} by \`pve-k3s import ansible\`.`,
+    ...r.comments.map((c) => ` ${c}`),
+  ].join('\n');
   return doc.toString({ lineWidth: 0 });
 }

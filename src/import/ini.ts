@@ -19,7 +19,11 @@ export function parseIni(text: string, file: string): { inventory: AnsibleInvent
       if (!m) return issue(line, `malformed section header ${JSON.stringify(text)}`, 'Write [group], [group:vars] or [group:children].');
       const kind = m[2] === undefined ? 'hosts' : m[2];
       if (kind !== 'hosts' && kind !== 'vars' && kind !== 'children') {
-        return issue(line, `unknown section type ":${kind}" in [${m[1]}:${kind}]`, 'Ansible knows [group], [group:vars] and [group:children].');
+        return issue(
+          line,
+          `unknown section type ":${kind}" in [${m[1]}:${kind}]`,
+          'Ansible knows [group], [group:vars] and [group:children].',
+        );
       }
       section = { group: m[1]!, kind };
       ensureGroup(inv, section.group, line);
@@ -31,25 +35,42 @@ export function parseIni(text: string, file: string): { inventory: AnsibleInvent
     if (first === undefined) return;
     const g = ensureGroup(inv, section.group, line);
     if (section.kind === 'children') {
-      if (rest.length > 0) return issue(line, `a [${section.group}:children] line names one group, got ${JSON.stringify(text)}`, 'Put each child group on its own line.');
+      if (rest.length > 0)
+        return issue(
+          line,
+          `a [${section.group}:children] line names one group, got ${JSON.stringify(text)}`,
+          'Put each child group on its own line.',
+        );
       if (!g.children.includes(first)) g.children.push(first);
       return;
     }
     if (section.kind === 'vars') {
       const kv = keyValue(text);
-      if (!kv) return issue(line, `expected key=value in [${section.group}:vars], got ${JSON.stringify(text)}`, 'Write one variable per line: name=value.', ['vars']);
+      if (!kv)
+        return issue(
+          line,
+          `expected key=value in [${section.group}:vars], got ${JSON.stringify(text)}`,
+          'Write one variable per line: name=value.',
+          ['vars'],
+        );
       g.vars.set(kv.key, { value: kv.value, line });
       return;
     }
     const names = expandRange(first);
-    if (names === undefined) return issue(line, `bad host range ${JSON.stringify(first)}`, 'A range is [start:end], e.g. node[01:03] or node[a:c].');
+    if (names === undefined)
+      return issue(line, `bad host range ${JSON.stringify(first)}`, 'A range is [start:end], e.g. node[01:03] or node[a:c].');
     for (const name of names) {
       const h = addHost(inv, name, line);
       if (!g.hosts.includes(name)) g.hosts.push(name);
       for (const w of rest) {
         const kv = keyValue(w);
         if (!kv) {
-          issue(line, `host ${name}: expected key=value, got ${JSON.stringify(w)}`, 'Host variables are written name=value after the host.', [name]);
+          issue(
+            line,
+            `host ${name}: expected key=value, got ${JSON.stringify(w)}`,
+            'Host variables are written name=value after the host.',
+            [name],
+          );
           continue;
         }
         h.vars.set(kv.key, { value: kv.value, line });
@@ -89,8 +110,9 @@ function splitWords(text: string): { words: string[] } | { error: string } {
 function keyValue(word: string): { key: string; value: unknown } | undefined {
   const m = /^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(word.trim());
   if (!m) return undefined;
-  let v = m[2]!.trim();
-  if ((v.startsWith('"') && v.endsWith('"') && v.length >= 2) || (v.startsWith("'") && v.endsWith("'") && v.length >= 2)) return { key: m[1]!, value: v.slice(1, -1) };
+  const v = m[2]!.trim();
+  if ((v.startsWith('"') && v.endsWith('"') && v.length >= 2) || (v.startsWith("'") && v.endsWith("'") && v.length >= 2))
+    return { key: m[1]!, value: v.slice(1, -1) };
   // Ansible evaluates host-line values as Python literals: numbers and booleans.
   if (/^-?\d+$/.test(v)) return { key: m[1]!, value: Number(v) };
   if (v === 'True' || v === 'true') return { key: m[1]!, value: true };

@@ -30,7 +30,16 @@ export interface AnsibleInventory {
 }
 
 export function emptyInventory(file: string, format: 'ini' | 'yaml'): AnsibleInventory {
-  return { file, format, hosts: new Map(), groups: new Map([['all', group('all', 0)], ['ungrouped', group('ungrouped', 0)]]), extraFiles: [] };
+  return {
+    file,
+    format,
+    hosts: new Map(),
+    groups: new Map([
+      ['all', group('all', 0)],
+      ['ungrouped', group('ungrouped', 0)],
+    ]),
+    extraFiles: [],
+  };
 }
 
 export function group(name: string, line: number): AnsibleGroup {

@@ -21,16 +21,27 @@ export function parseAnsibleYaml(text: string, file: string): { inventory: Ansib
   const issue = (line: number, path: string[], problem: string, hint: string) => issues.push({ line, path, problem, hint });
   const root = source.doc.contents;
   if (root === null || (Y.isScalar(root) && (root.value === null || root.value === undefined))) {
-    issues.push({ line: 1, path: undefined, problem: 'the file is empty', hint: 'An Ansible YAML inventory maps groups (all:, k3s_cluster:, ...) to hosts:, vars: and children:.' });
+    issues.push({
+      line: 1,
+      path: undefined,
+      problem: 'the file is empty',
+      hint: 'An Ansible YAML inventory maps groups (all:, k3s_cluster:, ...) to hosts:, vars: and children:.',
+    });
     return { inventory: inv, issues };
   }
   if (!Y.isMap(root)) {
-    issues.push({ line: lineOf(root), path: undefined, problem: 'the top level must map group names to groups (all:, k3s_cluster:, ...)', hint: 'See https://docs.ansible.com/ansible/latest/inventory_guide/intro_inventory.html' });
+    issues.push({
+      line: lineOf(root),
+      path: undefined,
+      problem: 'the top level must map group names to groups (all:, k3s_cluster:, ...)',
+      hint: 'See https://docs.ansible.com/ansible/latest/inventory_guide/intro_inventory.html',
+    });
     return { inventory: inv, issues };
   }
   const varsOf = (map: unknown, path: string[], into: Map<string, Located<unknown>>) => {
     if (map === null || map === undefined || (Y.isScalar(map) && map.value === null)) return;
-    if (!Y.isMap(map)) return issue(lineOf(map), path, 'must be a mapping of variable names to values', 'Write name: value lines under it.');
+    if (!Y.isMap(map))
+      return issue(lineOf(map), path, 'must be a mapping of variable names to values', 'Write name: value lines under it.');
     for (const p of map.items) {
       const v = p.value;
       const value = v === null ? null : Y.isNode(v) ? (v.tag === '!vault' ? { vault: true } : v.toJSON()) : v;
@@ -40,7 +51,13 @@ export function parseAnsibleYaml(text: string, file: string): { inventory: Ansib
   const visitGroup = (name: string, node: unknown, keyNode: unknown, path: string[]) => {
     const g = ensureGroup(inv, name, lineOf(keyNode));
     if (node === null || (Y.isScalar(node) && node.value === null)) return;
-    if (!Y.isMap(node)) return issue(lineOf(node, lineOf(keyNode)), path, 'a group must be a mapping with hosts:, vars: or children:', `Write ${name}: followed by indented hosts:, vars: or children:.`);
+    if (!Y.isMap(node))
+      return issue(
+        lineOf(node, lineOf(keyNode)),
+        path,
+        'a group must be a mapping with hosts:, vars: or children:',
+        `Write ${name}: followed by indented hosts:, vars: or children:.`,
+      );
     for (const p of (node as YAMLMap).items) {
       const key = keyText(p.key);
       const at = [...path, key];
@@ -48,7 +65,12 @@ export function parseAnsibleYaml(text: string, file: string): { inventory: Ansib
         const hosts = p.value;
         if (hosts === null || (Y.isScalar(hosts) && hosts.value === null)) continue;
         if (!Y.isMap(hosts)) {
-          issue(lineOf(hosts, lineOf(p.key)), at, `must be a mapping of host names (each followed by ":"), got ${Y.isSeq(hosts) ? 'a list' : 'a value'}`, 'Write each host as "name:" on its own line, with its variables indented under it.');
+          issue(
+            lineOf(hosts, lineOf(p.key)),
+            at,
+            `must be a mapping of host names (each followed by ":"), got ${Y.isSeq(hosts) ? 'a list' : 'a value'}`,
+            'Write each host as "name:" on its own line, with its variables indented under it.',
+          );
           continue;
         }
         for (const hp of hosts.items) {
@@ -70,7 +92,12 @@ export function parseAnsibleYaml(text: string, file: string): { inventory: Ansib
         const ch = p.value;
         if (ch === null || (Y.isScalar(ch) && ch.value === null)) continue;
         if (!Y.isMap(ch)) {
-          issue(lineOf(ch, lineOf(p.key)), at, 'must be a mapping of group names', 'Write each child group as "name:" with its own hosts:, vars: or children:.');
+          issue(
+            lineOf(ch, lineOf(p.key)),
+            at,
+            'must be a mapping of group names',
+            'Write each child group as "name:" with its own hosts:, vars: or children:.',
+          );
           continue;
         }
         for (const cp of ch.items) {
@@ -79,7 +106,12 @@ export function parseAnsibleYaml(text: string, file: string): { inventory: Ansib
           visitGroup(cname, cp.value, cp.key, [...at, cname]);
         }
       } else {
-        issue(lineOf(p.key), at, `unknown key in group ${name}; a group has hosts:, vars: and children:`, `Move "${key}" under ${name}.vars if it is a variable, or under hosts: if it is a host.`);
+        issue(
+          lineOf(p.key),
+          at,
+          `unknown key in group ${name}; a group has hosts:, vars: and children:`,
+          `Move "${key}" under ${name}.vars if it is a variable, or under hosts: if it is a host.`,
+        );
       }
     }
   };

@@ -23,7 +23,8 @@ export function rewriteKubeconfig(doc: KubeconfigDoc, address: string, name: str
   const clusters = doc.clusters ?? [];
   const users = doc.users ?? [];
   const contexts = doc.contexts ?? [];
-  if (clusters.length !== 1 || users.length !== 1) throw new Error(`expected one cluster and one user in k3s.yaml, found ${clusters.length} and ${users.length}`);
+  if (clusters.length !== 1 || users.length !== 1)
+    throw new Error(`expected one cluster and one user in k3s.yaml, found ${clusters.length} and ${users.length}`);
   const c = clusters[0]!;
   const u = users[0]!;
   const server = c.cluster.server ?? '';

@@ -4,7 +4,7 @@
  * first `[snapshot]` section (lines below it belong to that snapshot), cgroup2 keys only;
  * `features: nesting=1` and `swap: 0` are set with `pct set`.
  */
-import { editConf, get, KMSG_ENTRY, missingLxc, parseConf, type ConfEdit } from '../maintenance/lxc-conf.js';
+import { editConf, get, KMSG_ENTRY, missingLxc, parseConf, type ConfEdit } from '../proxmox/lxc-conf.js';
 
 export interface ContainerNeeds {
   /** `pct set` arguments (after `pct set <vmid>`), empty when nothing to set. */
@@ -22,9 +22,7 @@ export function containerNeeds(confText: string, vmid: number): ContainerNeeds {
   const cur = conf.current;
   const changes: string[] = [];
   const pctSet: string[] = [];
-  const blocker = get(cur, 'unprivileged') === '1'
-    ? `container ${vmid} is unprivileged; k3s needs a privileged container`
-    : undefined;
+  const blocker = get(cur, 'unprivileged') === '1' ? `container ${vmid} is unprivileged; k3s needs a privileged container` : undefined;
   const features = get(cur, 'features') ?? '';
   const parts = features.split(',').filter(Boolean);
   if (!parts.includes('nesting=1')) {
@@ -47,7 +45,9 @@ export function containerNeeds(confText: string, vmid: number): ContainerNeeds {
   if (missing.length > 0) {
     edit.set = missing;
     const below = conf.sections.some((s) => s.lines.some((l) => missing.some((m) => m.key === l.key)));
-    changes.push(`${missing.map((m) => (m.value === '' ? `${m.key}:` : `${m.key}: ${m.value}`)).join(', ')}${below ? ' (found only below a [snapshot] section)' : ''}`);
+    changes.push(
+      `${missing.map((m) => (m.value === '' ? `${m.key}:` : `${m.key}: ${m.value}`)).join(', ')}${below ? ' (found only below a [snapshot] section)' : ''}`,
+    );
   }
   if (!cur.some((l) => l.key === 'lxc.mount.entry' && l.value.includes('dev/kmsg'))) {
     edit.mountEntry = KMSG_ENTRY;
@@ -65,5 +65,9 @@ export function applyConfEdit(confText: string, edit: ConfEdit): string {
 /** True when the current section has every lxc.* line k3s needs (a re-read after writing). */
 export function confReady(confText: string): boolean {
   const cur = parseConf(confText).current;
-  return missingLxc(cur).length === 0 && !cur.some((l) => l.key.startsWith('lxc.cgroup.')) && cur.some((l) => l.key === 'lxc.mount.entry' && l.value.includes('dev/kmsg'));
+  return (
+    missingLxc(cur).length === 0 &&
+    !cur.some((l) => l.key.startsWith('lxc.cgroup.')) &&
+    cur.some((l) => l.key === 'lxc.mount.entry' && l.value.includes('dev/kmsg'))
+  );
 }

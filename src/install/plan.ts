@@ -3,10 +3,10 @@
  * lines, start or restart, fixes inside) and whether k3s must be installed; which server comes
  * first; the version. Problems pve-k3s will not fix are refused here, before any change.
  */
-import { PlanError } from '../core/errors.js';
-import { parseExecStart } from '../runner/install-config.js';
+import { PlanError } from '../domain/errors.js';
+import { parseExecStart } from '../k3s/install-config.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
-import type { ConfEdit } from '../maintenance/lxc-conf.js';
+import type { ConfEdit } from '../proxmox/lxc-conf.js';
 import { containerNeeds } from './lxc.js';
 import { containerFor } from './settings.js';
 import type { InsideFacts, InstallFacts, NodeFacts } from './probe.js';
@@ -61,8 +61,14 @@ export interface PlanInputs {
 
 /** The version when the cluster already runs: a joining node gets its first server's. */
 export function runningServer(inv: Inventory, facts: InstallFacts): NodeFacts | undefined {
-  const servers = facts.nodes.filter((f) => f.node.role === 'server' && f.inside?.serverUnit !== undefined && f.inside.version !== undefined);
-  return servers.find((f) => f.node.name === inv.controller && f.inside?.serverActive) ?? servers.find((f) => f.inside?.serverActive) ?? servers[0];
+  const servers = facts.nodes.filter(
+    (f) => f.node.role === 'server' && f.inside?.serverUnit !== undefined && f.inside.version !== undefined,
+  );
+  return (
+    servers.find((f) => f.node.name === inv.controller && f.inside?.serverActive) ??
+    servers.find((f) => f.inside?.serverActive) ??
+    servers[0]
+  );
 }
 
 export function planInstall(p: PlanInputs): InstallPlan {
@@ -80,7 +86,7 @@ export function planInstall(p: PlanInputs): InstallPlan {
   const firstFacts = facts.nodes.find((f) => f.node.name === firstServer);
   const version = running?.inside?.version ?? p.target?.version;
   if (version === undefined) throw new TypeError('planInstall: no version (target not resolved)');
-  const versionSource = running ? `the cluster (${running.node.name})` : p.target?.source ?? 'pinned';
+  const versionSource = running ? `the cluster (${running.node.name})` : (p.target?.source ?? 'pinned');
   const nodes: NodeInstallPlan[] = [];
   for (const node of p.nodes) {
     const f = facts.nodes.find((x) => x.node.name === node.name);
@@ -93,10 +99,14 @@ export function planInstall(p: PlanInputs): InstallPlan {
     const exec = parseExecStart(running.inside.serverUnit);
     const etcd = exec?.args.some((a) => a === '--cluster-init' || a === '--server' || a.startsWith('--server=')) ?? false;
     if (!etcd) {
-      throw new PlanError(`${running.node.name} runs k3s with its SQLite datastore (installed without --cluster-init): servers ${joiningServers.map((n) => n.node.name).join(', ')} cannot join it`, 'invalid-target', {
-        node: running.node.name,
-        hint: `convert it to embedded etcd first (restart it with --cluster-init, see the k3s docs on migrating from SQLite), or make the other servers agents in ${inv.file}`,
-      });
+      throw new PlanError(
+        `${running.node.name} runs k3s with its SQLite datastore (installed without --cluster-init): servers ${joiningServers.map((n) => n.node.name).join(', ')} cannot join it`,
+        'invalid-target',
+        {
+          node: running.node.name,
+          hint: `convert it to embedded etcd first (restart it with --cluster-init, see the k3s docs on migrating from SQLite), or make the other servers agents in ${inv.file}`,
+        },
+      );
     }
   }
   return {
@@ -113,27 +123,56 @@ export function planInstall(p: PlanInputs): InstallPlan {
 function planNode(inv: Inventory, f: NodeFacts, first: boolean, configYaml: string | undefined): NodeInstallPlan {
   const { node } = f;
   const base: NodeInstallPlan = {
-    node, create: false, pctSet: [], confEdit: undefined, changes: [], start: false, restart: false, installCurl: false,
-    rsharedUnit: false, writeConfig: false, installK3s: true, installedVersion: undefined, first, configDiffers: false,
+    node,
+    create: false,
+    pctSet: [],
+    confEdit: undefined,
+    changes: [],
+    start: false,
+    restart: false,
+    installCurl: false,
+    rsharedUnit: false,
+    writeConfig: false,
+    installK3s: true,
+    installedVersion: undefined,
+    first,
+    configDiffers: false,
   };
   if (f.foundOn !== undefined) {
-    throw new PlanError(`container ${node.vmid} of ${node.name} is on ${f.foundOn}, not on ${node.host}`, 'invalid-target', { node: node.name, hint: `set nodes.${node.name}.host to ${f.foundOn} in ${inv.file}` });
+    throw new PlanError(`container ${node.vmid} of ${node.name} is on ${f.foundOn}, not on ${node.host}`, 'invalid-target', {
+      node: node.name,
+      hint: `set nodes.${node.name}.host to ${f.foundOn} in ${inv.file}`,
+    });
   }
   if (!f.exists) {
     const s = containerFor(inv, node);
     if (s.template === undefined) {
-      throw new PlanError(`container ${node.vmid} of ${node.name} does not exist on ${node.host}, and the inventory has no container template to create it from`, 'invalid-target', {
-        node: node.name,
-        hint: `set container.template (e.g. local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst; see pveam list local on ${node.host}) in ${inv.file}, or create the container`,
-      });
+      throw new PlanError(
+        `container ${node.vmid} of ${node.name} does not exist on ${node.host}, and the inventory has no container template to create it from`,
+        'invalid-target',
+        {
+          node: node.name,
+          hint: `set container.template (e.g. local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst; see pveam list local on ${node.host}) in ${inv.file}, or create the container`,
+        },
+      );
     }
     return {
-      ...base, create: true, start: true, rsharedUnit: true, writeConfig: configYaml !== undefined,
-      changes: [`create from ${s.template} (privileged, nesting, ${s.cores} cores, ${s.memoryMb} MiB, ${s.diskSizeGb} GiB on ${s.storage}, net0 ${s.network})`, 'lxc.* lines k3s needs'],
+      ...base,
+      create: true,
+      start: true,
+      rsharedUnit: true,
+      writeConfig: configYaml !== undefined,
+      changes: [
+        `create from ${s.template} (privileged, nesting, ${s.cores} cores, ${s.memoryMb} MiB, ${s.diskSizeGb} GiB on ${s.storage}, net0 ${s.network})`,
+        'lxc.* lines k3s needs',
+      ],
     };
   }
   if (f.conf === undefined) {
-    throw new PlanError(`cannot read /etc/pve/lxc/${node.vmid}.conf on ${node.host}`, 'invalid-target', { node: node.name, hint: `check the container: pct config ${node.vmid} on ${node.host}` });
+    throw new PlanError(`cannot read /etc/pve/lxc/${node.vmid}.conf on ${node.host}`, 'invalid-target', {
+      node: node.name,
+      hint: `check the container: pct config ${node.vmid} on ${node.host}`,
+    });
   }
   const needs = containerNeeds(f.conf, node.vmid);
   if (needs.blocker) {
@@ -156,15 +195,25 @@ function planNode(inv: Inventory, f: NodeFacts, first: boolean, configYaml: stri
   const serverUnit = inside?.serverUnit;
   const agentUnit = inside?.agentUnit;
   if (serverUnit !== undefined && agentUnit !== undefined) {
-    throw new PlanError(`${node.name} has both a k3s (server) and a k3s-agent service: a worker was turned into a server`, 'invalid-target', {
-      node: node.name, hint: `repair it first (pve-k3s doctor ${node.name})`,
-    });
+    throw new PlanError(
+      `${node.name} has both a k3s (server) and a k3s-agent service: a worker was turned into a server`,
+      'invalid-target',
+      {
+        node: node.name,
+        hint: `repair it first (pve-k3s doctor ${node.name})`,
+      },
+    );
   }
   const other = node.role === 'server' ? agentUnit : serverUnit;
   if (other !== undefined) {
-    throw new PlanError(`${node.name} is ${node.role === 'server' ? 'a server' : 'an agent'} in the inventory but runs a k3s ${node.role === 'server' ? 'agent' : 'server'}`, 'invalid-target', {
-      node: node.name, hint: `fix nodes.${node.name}.role in ${inv.file}, or uninstall k3s from it (pve-k3s uninstall ${node.name})`,
-    });
+    throw new PlanError(
+      `${node.name} is ${node.role === 'server' ? 'a server' : 'an agent'} in the inventory but runs a k3s ${node.role === 'server' ? 'agent' : 'server'}`,
+      'invalid-target',
+      {
+        node: node.name,
+        hint: `fix nodes.${node.name}.role in ${inv.file}, or uninstall k3s from it (pve-k3s uninstall ${node.name})`,
+      },
+    );
   }
   const mine = node.role === 'server' ? serverUnit : agentUnit;
   plan.installK3s = mine === undefined;
@@ -190,5 +239,8 @@ export function needsRsharedUnit(inside: InsideFacts, installingK3s: boolean): b
 
 /** True when the plan changes nothing. */
 export function planIsEmpty(p: InstallPlan): boolean {
-  return p.nodes.every((n) => !n.create && n.changes.length === 0 && !n.start && !n.restart && !n.installCurl && !n.rsharedUnit && !n.writeConfig && !n.installK3s);
+  return p.nodes.every(
+    (n) =>
+      !n.create && n.changes.length === 0 && !n.start && !n.restart && !n.installCurl && !n.rsharedUnit && !n.writeConfig && !n.installK3s,
+  );
 }

@@ -5,9 +5,9 @@
  */
 import { buildBatch, parseBatch } from '../proxmox/batch.js';
 import { parsePctList, Pct } from '../proxmox/pct.js';
-import { parseK3sVersionOutput } from '../core/version.js';
-import { ShellError } from '../core/errors.js';
-import { UNIT_DIR } from '../runner/install-config.js';
+import { parseK3sVersionOutput } from '../domain/version.js';
+import { ShellError } from '../domain/errors.js';
+import { UNIT_DIR } from '../k3s/install-config.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
 import type { Shell } from '../shell/shell.js';
 
@@ -55,31 +55,61 @@ function shellOf(shells: ReadonlyMap<string, Shell>, host: string): Shell {
   return s;
 }
 
-export async function probeInstall(inv: Inventory, shells: ReadonlyMap<string, Shell>, nodes: readonly NodeSpec[], signal?: AbortSignal): Promise<InstallFacts> {
+export async function probeInstall(
+  inv: Inventory,
+  shells: ReadonlyMap<string, Shell>,
+  nodes: readonly NodeSpec[],
+  signal?: AbortSignal,
+): Promise<InstallFacts> {
   const hostNames = inv.hosts.map((h) => h.name);
-  const perHost = await Promise.all(hostNames.map(async (host) => {
-    const mine = nodes.filter((n) => n.host === host);
-    const batch = buildBatch([{ argv: ['pct', 'list'] }, { argv: ['cat', '/proc/modules'] }, ...mine.map((n) => ({ argv: ['cat', `/etc/pve/lxc/${n.vmid}.conf`] }))]);
-    const r = await shellOf(shells, host).run(['sh', '-s'], { stdin: batch.script, timeoutMs: 120_000, ...(signal ? { signal } : {}) });
-    const res = parseBatch(r.stdout, batch);
-    const [list, modules, ...confs] = res;
-    if (!list || list.code !== 0) {
-      throw new ShellError(`cannot list the containers of ${host}: ${(list?.stdout || r.stderr).trim().split('\n').pop() ?? `exit ${r.code}`}`, { host, exitStatus: r.code, hint: `check that \`pct list\` works on ${host}`, detail: r.stdout + r.stderr });
-    }
-    const loaded = new Set((modules?.code === 0 ? modules.stdout : '').split('\n').map((l) => l.split(' ')[0] ?? ''));
-    return { host, entries: parsePctList(list.stdout), missing: REQUIRED_MODULES.filter((m) => !loaded.has(m)), confs: mine.map((n, i) => [n, confs[i]] as const) };
-  }));
+  const perHost = await Promise.all(
+    hostNames.map(async (host) => {
+      const mine = nodes.filter((n) => n.host === host);
+      const batch = buildBatch([
+        { argv: ['pct', 'list'] },
+        { argv: ['cat', '/proc/modules'] },
+        ...mine.map((n) => ({ argv: ['cat', `/etc/pve/lxc/${n.vmid}.conf`] })),
+      ]);
+      const r = await shellOf(shells, host).run(['sh', '-s'], { stdin: batch.script, timeoutMs: 120_000, ...(signal ? { signal } : {}) });
+      const res = parseBatch(r.stdout, batch);
+      const [list, modules, ...confs] = res;
+      if (!list || list.code !== 0) {
+        throw new ShellError(
+          `cannot list the containers of ${host}: ${(list?.stdout || r.stderr).trim().split('\n').pop() ?? `exit ${r.code}`}`,
+          { host, exitStatus: r.code, hint: `check that \`pct list\` works on ${host}`, detail: r.stdout + r.stderr },
+        );
+      }
+      const loaded = new Set((modules?.code === 0 ? modules.stdout : '').split('\n').map((l) => l.split(' ')[0] ?? ''));
+      return {
+        host,
+        entries: parsePctList(list.stdout),
+        missing: REQUIRED_MODULES.filter((m) => !loaded.has(m)),
+        confs: mine.map((n, i) => [n, confs[i]] as const),
+      };
+    }),
+  );
   const out: NodeFacts[] = [];
   for (const h of perHost) {
     for (const [node, conf] of h.confs) {
       const entry = h.entries.find((e) => e.vmid === node.vmid);
       const foundOn = entry ? undefined : perHost.find((o) => o.host !== h.host && o.entries.some((e) => e.vmid === node.vmid))?.host;
-      out.push({ node, exists: entry !== undefined, foundOn, status: entry?.status, conf: entry && conf?.code === 0 ? conf.stdout : undefined, inside: undefined });
+      out.push({
+        node,
+        exists: entry !== undefined,
+        foundOn,
+        status: entry?.status,
+        conf: entry && conf?.code === 0 ? conf.stdout : undefined,
+        inside: undefined,
+      });
     }
   }
-  await Promise.all(out.filter((f) => f.status === 'running').map(async (f) => {
-    f.inside = await probeInside(new Pct(shellOf(shells, f.node.host)), f.node.vmid, signal);
-  }));
+  await Promise.all(
+    out
+      .filter((f) => f.status === 'running')
+      .map(async (f) => {
+        f.inside = await probeInside(new Pct(shellOf(shells, f.node.host)), f.node.vmid, signal);
+      }),
+  );
   const order = new Map(nodes.map((n, i) => [n.name, i]));
   out.sort((a, b) => (order.get(a.node.name) ?? 0) - (order.get(b.node.name) ?? 0));
   return { hosts: perHost.map((h) => ({ name: h.host, missingModules: h.missing })), nodes: out };

@@ -2,7 +2,9 @@
 import type { InstallPlan, NodeInstallPlan } from './plan.js';
 
 export function renderInstallPlan(p: InstallPlan, airgapDir?: string): string {
-  const lines = [`Install plan for cluster ${p.cluster}: k3s ${p.version} (${p.versionSource})${airgapDir ? `, air gap from ${airgapDir}` : ''}`];
+  const lines = [
+    `Install plan for cluster ${p.cluster}: k3s ${p.version} (${p.versionSource})${airgapDir ? `, air gap from ${airgapDir}` : ''}`,
+  ];
   lines.push(`  Proxmox host(s) ${p.hostsChecked.join(', ')}: kernel modules overlay and br_netfilter loaded`);
   for (const n of p.nodes) {
     lines.push(`  ${n.node.name} (${n.node.role}, CT ${n.node.vmid} on ${n.node.host})`);
@@ -10,7 +12,10 @@ export function renderInstallPlan(p: InstallPlan, airgapDir?: string): string {
     const inside = insideLine(n);
     if (inside) lines.push(`    inside:    ${inside}`);
     lines.push(`    k3s:       ${k3sLine(p, n)}`);
-    if (n.configDiffers) lines.push(`    warning:   /etc/rancher/k3s/config.yaml differs from the inventory; install leaves an installed node's configuration alone`);
+    if (n.configDiffers)
+      lines.push(
+        `    warning:   /etc/rancher/k3s/config.yaml differs from the inventory; install leaves an installed node's configuration alone`,
+      );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -33,5 +38,7 @@ function insideLine(n: NodeInstallPlan): string | undefined {
 function k3sLine(p: InstallPlan, n: NodeInstallPlan): string {
   if (!n.installK3s) return `installed (${n.installedVersion ?? 'version unknown'}): no change`;
   if (n.first) return `install ${p.version}, first server${p.clusterInit ? ' (--cluster-init: embedded etcd for several servers)' : ''}`;
-  return n.node.role === 'server' ? `install ${p.version}, join ${p.firstServer} as a server` : `install ${p.version}, join ${p.firstServer} as an agent`;
+  return n.node.role === 'server'
+    ? `install ${p.version}, join ${p.firstServer} as a server`
+    : `install ${p.version}, join ${p.firstServer} as an agent`;
 }

@@ -5,13 +5,13 @@
  * time, then the agents with K3S_URL and the token on stdin; each node waits for its health
  * gate before the next. It stops at the first failure: the nodes after it are untouched.
  */
-import { RunError } from '../core/errors.js';
-import type { Step } from '../core/plan-types.js';
+import { RunError } from '../domain/errors.js';
+import type { Step } from '../domain/plan.js';
 import { Kube, oneLine } from '../kube/kube.js';
 import { extractJson } from '../kube/nodes.js';
 import { Pct } from '../proxmox/pct.js';
-import { buildInstallScript, redact, type NodeInstallConfig } from '../runner/install-config.js';
-import { runStep, type StepContext } from '../runner/steps.js';
+import { buildInstallScript, redact, type NodeInstallConfig } from '../k3s/install-config.js';
+import { runStep, type StepContext } from '../upgrade/run/steps.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
 import type { Shell, RunResult } from '../shell/shell.js';
 import { applyConfEdit, confReady, containerNeeds } from './lxc.js';
@@ -77,7 +77,11 @@ export async function runInstall(o: InstallRunOptions): Promise<InstallRunResult
   if (!first) throw new TypeError(`first server ${o.plan.firstServer} not in the inventory`);
   const firstPct = pct(first.host);
   const kube = new Kube(firstPct, first.vmid, first.name);
-  const members = new Set(o.inventory.nodes.filter((n) => n.name !== first.name && !o.plan.nodes.some((p) => p.node.name === n.name && p.installK3s)).map((n) => n.name));
+  const members = new Set(
+    o.inventory.nodes
+      .filter((n) => n.name !== first.name && !o.plan.nodes.some((p) => p.node.name === n.name && p.installK3s))
+      .map((n) => n.name),
+  );
   const ordered = [
     ...o.plan.nodes.filter((n) => n.first),
     ...o.plan.nodes.filter((n) => !n.first && n.node.role === 'server'),
@@ -101,11 +105,18 @@ export async function runInstall(o: InstallRunOptions): Promise<InstallRunResult
     } else {
       token ??= await readToken(firstPct, first);
       url ??= await serverUrl(o, first, kube);
-      config = n.node.role === 'server'
-        ? { role: 'server', args: ['--server', url, ...install.server], env: { K3S_TOKEN: token } }
-        : { role: 'agent', args: install.agent, env: { K3S_URL: url, K3S_TOKEN: token } };
+      config =
+        n.node.role === 'server'
+          ? { role: 'server', args: ['--server', url, ...install.server], env: { K3S_TOKEN: token } }
+          : { role: 'agent', args: install.agent, env: { K3S_URL: url, K3S_TOKEN: token } };
     }
-    const how = n.first ? (o.plan.clusterInit ? 'first server, --cluster-init' : 'first server') : n.node.role === 'server' ? `joining ${url}` : `agent of ${url}`;
+    const how = n.first
+      ? o.plan.clusterInit
+        ? 'first server, --cluster-init'
+        : 'first server'
+      : n.node.role === 'server'
+        ? `joining ${url}`
+        : `agent of ${url}`;
     o.log(`${n.node.name}: installing k3s ${o.plan.version} (${how})`);
     await installK3s(o, n.node, p, config, token);
     members.add(n.node.name);
@@ -129,18 +140,26 @@ function fail(node: NodeSpec, what: string, r: RunResult | string, hint: string,
   });
 }
 
-const continueHint = (n: NodeSpec) => `nodes before ${n.name} are done and the ones after it were not touched; fix the cause and run pve-k3s install again (it continues where it stopped)`;
+const continueHint = (n: NodeSpec) =>
+  `nodes before ${n.name} are done and the ones after it were not touched; fix the cause and run pve-k3s install again (it continues where it stopped)`;
 
 /** Creates or reconfigures the container; true when it changed anything. */
 async function prepareContainer(o: InstallRunOptions, n: NodeInstallPlan, p: Pct): Promise<boolean> {
   const node = n.node;
-  const host = (argv: string[], stdin?: string) => p.shell.run(argv, { timeoutMs: 10 * 60_000, ...(stdin !== undefined ? { stdin } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+  const host = (argv: string[], stdin?: string) =>
+    p.shell.run(argv, { timeoutMs: 10 * 60_000, ...(stdin !== undefined ? { stdin } : {}), ...(o.signal ? { signal: o.signal } : {}) });
   const file = `/etc/pve/lxc/${node.vmid}.conf`;
   let changed = false;
   if (n.create) {
     o.log(`${node.name}: creating container ${node.vmid} on ${node.host}`);
     const r = await host(pctCreateArgv(node, containerFor(o.inventory, node)));
-    if (r.code !== 0) fail(node, `pct create ${node.vmid} failed`, r, `check the template, storage and network in the inventory's container settings; ${continueHint(node)}`);
+    if (r.code !== 0)
+      fail(
+        node,
+        `pct create ${node.vmid} failed`,
+        r,
+        `check the template, storage and network in the inventory's container settings; ${continueHint(node)}`,
+      );
     changed = true;
   }
   const read = await host(['cat', file]);
@@ -161,7 +180,13 @@ async function prepareContainer(o: InstallRunOptions, n: NodeInstallPlan, p: Pct
     const w = await host(['sh', '-c', 'cat > "$1.pve-k3s.tmp" && mv "$1.pve-k3s.tmp" "$1"', 'sh', file], text);
     if (w.code !== 0) fail(node, `writing ${file} failed`, w, continueHint(node));
     const check = await host(['cat', file]);
-    if (check.code !== 0 || !confReady(check.stdout)) fail(node, `${file} still lacks the lxc.* lines after writing it`, check.code !== 0 ? check : 'the current section is unchanged', `edit ${file} on ${node.host} by hand (the lines go above the first [snapshot] section); ${continueHint(node)}`);
+    if (check.code !== 0 || !confReady(check.stdout))
+      fail(
+        node,
+        `${file} still lacks the lxc.* lines after writing it`,
+        check.code !== 0 ? check : 'the current section is unchanged',
+        `edit ${file} on ${node.host} by hand (the lines go above the first [snapshot] section); ${continueHint(node)}`,
+      );
     changed = true;
   }
   const status = await host(['pct', 'status', String(node.vmid)]);
@@ -169,7 +194,8 @@ async function prepareContainer(o: InstallRunOptions, n: NodeInstallPlan, p: Pct
   if (!running) {
     o.log(`${node.name}: starting container ${node.vmid}`);
     const r = await host(['pct', 'start', String(node.vmid)]);
-    if (r.code !== 0) fail(node, `pct start ${node.vmid} failed`, r, `look at pct start ${node.vmid} --debug on ${node.host}; ${continueHint(node)}`);
+    if (r.code !== 0)
+      fail(node, `pct start ${node.vmid} failed`, r, `look at pct start ${node.vmid} --debug on ${node.host}; ${continueHint(node)}`);
     changed = true;
   } else if (changed || n.restart) {
     o.log(`${node.name}: restarting container ${node.vmid} to apply its configuration`);
@@ -178,7 +204,13 @@ async function prepareContainer(o: InstallRunOptions, n: NodeInstallPlan, p: Pct
     changed = true;
   }
   const inside = await probeInside(p, node.vmid, o.signal);
-  if (!inside.kmsg) fail(node, '/dev/kmsg does not exist after the restart', 'the lxc.mount.entry for /dev/kmsg did not apply', `check ${file} on ${node.host} (lxc.mount.entry: /dev/kmsg dev/kmsg none defaults,bind,create=file)`);
+  if (!inside.kmsg)
+    fail(
+      node,
+      '/dev/kmsg does not exist after the restart',
+      'the lxc.mount.entry for /dev/kmsg did not apply',
+      `check ${file} on ${node.host} (lxc.mount.entry: /dev/kmsg dev/kmsg none defaults,bind,create=file)`,
+    );
   if (await fixInside(o, n, p, inside, false)) changed = true;
   return changed;
 }
@@ -186,7 +218,12 @@ async function prepareContainer(o: InstallRunOptions, n: NodeInstallPlan, p: Pct
 /** rshared / (now and at boot), curl, config.yaml. `beforeK3s`: the config.yaml and curl part. */
 async function fixInside(o: InstallRunOptions, n: NodeInstallPlan, p: Pct, inside: InsideFacts, beforeK3s: boolean): Promise<boolean> {
   const node = n.node;
-  const run = (argv: string[], stdin?: string) => p.exec(node.vmid, argv, { timeoutMs: 10 * 60_000, ...(stdin !== undefined ? { stdin } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+  const run = (argv: string[], stdin?: string) =>
+    p.exec(node.vmid, argv, {
+      timeoutMs: 10 * 60_000,
+      ...(stdin !== undefined ? { stdin } : {}),
+      ...(o.signal ? { signal: o.signal } : {}),
+    });
   let changed = false;
   if (!beforeK3s) {
     const installing = (node.role === 'server' ? inside.serverUnit : inside.agentUnit) === undefined;
@@ -203,7 +240,11 @@ async function fixInside(o: InstallRunOptions, n: NodeInstallPlan, p: Pct, insid
   }
   if (!inside.curl && o.airgap === undefined) {
     o.log(`${node.name}: installing curl (apt-get)`);
-    const r = await run(['sh', '-c', 'DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl ca-certificates']);
+    const r = await run([
+      'sh',
+      '-c',
+      'DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl ca-certificates',
+    ]);
     if (r.code !== 0) fail(node, 'installing curl failed', r, `install curl in CT ${node.vmid} by hand; ${continueHint(node)}`);
     changed = true;
   }
@@ -221,9 +262,14 @@ async function readToken(p: Pct, first: NodeSpec): Promise<string> {
   const r = await p.exec(first.vmid, ['cat', TOKEN_PATH], { timeoutMs: 60_000 });
   const token = r.stdout.trim();
   if (r.code !== 0 || token === '') {
-    throw new RunError(`cannot read the cluster token from ${first.name} (${TOKEN_PATH}): ${r.code !== 0 ? oneLine({ ...r, stdout: '' }) : 'empty file'}`, first.name, undefined, {
-      hint: `check that k3s runs on ${first.name}: pct exec ${first.vmid} -- systemctl status k3s (on ${first.host})`,
-    });
+    throw new RunError(
+      `cannot read the cluster token from ${first.name} (${TOKEN_PATH}): ${r.code !== 0 ? oneLine({ ...r, stdout: '' }) : 'empty file'}`,
+      first.name,
+      undefined,
+      {
+        hint: `check that k3s runs on ${first.name}: pct exec ${first.vmid} -- systemctl status k3s (on ${first.host})`,
+      },
+    );
   }
   return token;
 }
@@ -242,12 +288,20 @@ async function serverUrl(o: InstallRunOptions, first: NodeSpec, kube: Kube): Pro
     }
   }
   if (ip === undefined) {
-    throw new RunError(`cannot tell the address of ${first.name}: no static ip in its net0 and no InternalIP`, first.name, undefined, { hint: `give it a static address (nodes.${first.name}.container.network ip=...)` });
+    throw new RunError(`cannot tell the address of ${first.name}: no static ip in its net0 and no InternalIP`, first.name, undefined, {
+      hint: `give it a static address (nodes.${first.name}.container.network ip=...)`,
+    });
   }
   return `https://${ip}:6443`;
 }
 
-async function installK3s(o: InstallRunOptions, node: NodeSpec, p: Pct, config: NodeInstallConfig, token: string | undefined): Promise<void> {
+async function installK3s(
+  o: InstallRunOptions,
+  node: NodeSpec,
+  p: Pct,
+  config: NodeInstallConfig,
+  token: string | undefined,
+): Promise<void> {
   const secrets = token ? [token, ...(token.includes('::server:') ? [token.split('::server:')[1] ?? ''] : [])] : [];
   let installScriptUrl = o.inventory.k3s.installScriptUrl;
   const installEnv: Record<string, string> = {};
@@ -260,12 +314,23 @@ async function installK3s(o: InstallRunOptions, node: NodeSpec, p: Pct, config: 
   if (r.code !== 0) {
     const out = redact(r.stdout + r.stderr, secrets);
     const last = out.trim().split('\n').filter(Boolean).pop() ?? `exit status ${r.code}`;
-    throw new RunError(`the k3s install script failed in ${node.name} (exit ${r.code}): ${last}`, node.name, undefined, { hint: continueHint(node), detail: out });
+    throw new RunError(`the k3s install script failed in ${node.name} (exit ${r.code}): ${last}`, node.name, undefined, {
+      hint: continueHint(node),
+      detail: out,
+    });
   }
 }
 
 async function waitHealthy(o: InstallRunOptions, node: NodeSpec, kube: Kube, members: string[]): Promise<void> {
-  const step: Step = { id: `install/${node.name}/wait-ready`, kind: 'wait-ready', node: node.name, vmid: node.vmid, host: node.host, role: node.role, version: o.plan.version };
+  const step: Step = {
+    id: `install/${node.name}/wait-ready`,
+    kind: 'wait-ready',
+    node: node.name,
+    vmid: node.vmid,
+    host: node.host,
+    role: node.role,
+    version: o.plan.version,
+  };
   const inventory: Inventory = { ...o.inventory, nodes: o.inventory.nodes.filter((n) => members.includes(n.name)) };
   const ctx: StepContext = {
     inventory,
@@ -275,7 +340,9 @@ async function waitHealthy(o: InstallRunOptions, node: NodeSpec, kube: Kube, mem
       if (!s) throw new TypeError(`no shell for host ${h}`);
       return new Pct(s);
     },
-    emit: (e) => { if (e.kind === 'wait') o.log(`${node.name}: waiting for Ready (${e.message})`); },
+    emit: (e) => {
+      if (e.kind === 'wait') o.log(`${node.name}: waiting for Ready (${e.message})`);
+    },
     signal: o.signal,
     poll: o.poll ?? { minMs: 200, maxMs: 1000 },
     staysCordoned: () => true,
@@ -284,7 +351,11 @@ async function waitHealthy(o: InstallRunOptions, node: NodeSpec, kube: Kube, mem
   try {
     await runStep(step, ctx);
   } catch (err) {
-    if (err instanceof RunError) throw new RunError(err.message, node.name, undefined, { hint: `${err.hint ?? ''}; ${continueHint(node)}`.replace(/^; /, ''), detail: err.detail });
+    if (err instanceof RunError)
+      throw new RunError(err.message, node.name, undefined, {
+        hint: `${err.hint ?? ''}; ${continueHint(node)}`.replace(/^; /, ''),
+        detail: err.detail,
+      });
     throw err;
   }
 }

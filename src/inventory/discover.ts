@@ -1,7 +1,7 @@
 /** Which inventory file a command uses when the user does not say (or says with -c). */
 import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { InventoryError } from '../core/errors.js';
+import { InventoryError } from '../domain/errors.js';
 import { configDir } from './paths.js';
 
 export interface FindInventoryOptions {

@@ -16,13 +16,25 @@ const CONTAINER_KEYS = 'template, storage, diskSize, cores, memory, network, tag
 
 function containerFields(prefix: string): Record<string, FieldInfo> {
   return {
-    [`${prefix}.template`]: { expected: 'a template volume such as local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst', hint: 'List them with `pveam list local` on the Proxmox host.' },
-    [`${prefix}.storage`]: { expected: 'a Proxmox storage name such as local-lvm', hint: 'Use a storage from `pvesm status` that holds container disks.' },
+    [`${prefix}.template`]: {
+      expected: 'a template volume such as local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst',
+      hint: 'List them with `pveam list local` on the Proxmox host.',
+    },
+    [`${prefix}.storage`]: {
+      expected: 'a Proxmox storage name such as local-lvm',
+      hint: 'Use a storage from `pvesm status` that holds container disks.',
+    },
     [`${prefix}.diskSize`]: { expected: 'the root disk size in GiB, e.g. 20 or "20G"', hint: 'Default 20.' },
     [`${prefix}.cores`]: { expected: 'an integer from 1 to 8192', hint: 'Default 2.' },
     [`${prefix}.memory`]: { expected: 'the memory in MiB, an integer from 16', hint: 'Default 2048.' },
-    [`${prefix}.network`]: { expected: 'a pct net0 value such as name=eth0,bridge=vmbr0,ip=10.0.20.30/24,gw=10.0.20.1', hint: 'Default name=eth0,bridge=vmbr0,ip=dhcp. A static ip makes the server URL known before k3s runs.' },
-    [`${prefix}.tags`]: { expected: 'a Proxmox tag or a list of them (letters, digits, _ + . -)', hint: 'Default k3s; the role (server or agent) is added.' },
+    [`${prefix}.network`]: {
+      expected: 'a pct net0 value such as name=eth0,bridge=vmbr0,ip=10.0.20.30/24,gw=10.0.20.1',
+      hint: 'Default name=eth0,bridge=vmbr0,ip=dhcp. A static ip makes the server URL known before k3s runs.',
+    },
+    [`${prefix}.tags`]: {
+      expected: 'a Proxmox tag or a list of them (letters, digits, _ + . -)',
+      hint: 'Default k3s; the role (server or agent) is added.',
+    },
   };
 }
 
@@ -66,7 +78,10 @@ export const FIELDS: Readonly<Record<string, FieldInfo>> = {
     expected: 'the name of a host declared under hosts',
     hint: 'Use the Proxmox node that holds the container.',
   },
-  'nodes.*.container': { expected: 'a mapping of container settings', hint: `Valid keys: ${CONTAINER_KEYS}. They override the top-level container section for this node. ${DOCS}` },
+  'nodes.*.container': {
+    expected: 'a mapping of container settings',
+    hint: `Valid keys: ${CONTAINER_KEYS}. They override the top-level container section for this node. ${DOCS}`,
+  },
   ...containerFields('nodes.*.container'),
   'nodes.*.role': {
     expected: 'server, agent or worker',
@@ -123,25 +138,35 @@ export const FIELDS: Readonly<Record<string, FieldInfo>> = {
     hint: 'auto (the default) drains a server when another node can take its pods.',
   },
   'upgrade.snapshot': { expected: BOOLEAN, hint: 'Default false: take a `pct snapshot` of each container before its upgrade.' },
-  'upgrade.snapshotRetention': { expected: 'an integer from 1 to 100', hint: 'How many pre-k3s-* snapshots to keep per container; default 2.' },
+  'upgrade.snapshotRetention': {
+    expected: 'an integer from 1 to 100',
+    hint: 'How many pre-k3s-* snapshots to keep per container; default 2.',
+  },
   lab: { expected: 'a mapping with dir', hint: 'Run `pve-k3s lab init` to write a lab inventory.' },
   'lab.dir': {
     expected: "the path of the lab's state directory",
     hint: 'Write e.g. `dir: ~/.local/state/pve-k3s/lab`.',
   },
-  container: { expected: 'a mapping of container settings', hint: `Valid keys: ${CONTAINER_KEYS}. \`pve-k3s install\` creates missing containers with them. ${DOCS}` },
+  container: {
+    expected: 'a mapping of container settings',
+    hint: `Valid keys: ${CONTAINER_KEYS}. \`pve-k3s install\` creates missing containers with them. ${DOCS}`,
+  },
   ...containerFields('container'),
   install: { expected: 'a mapping', hint: `Valid keys: serverArgs, agentArgs, config. ${DOCS}` },
-  'install.serverArgs': { expected: 'a list of k3s server flags', hint: 'Write e.g. `serverArgs: [--disable=traefik, --tls-san=k3s.example.com]`.' },
+  'install.serverArgs': {
+    expected: 'a list of k3s server flags',
+    hint: 'Write e.g. `serverArgs: [--disable=traefik, --tls-san=k3s.example.com]`.',
+  },
   'install.agentArgs': { expected: 'a list of k3s agent flags', hint: 'Write e.g. `agentArgs: [--node-label=tier=web]`.' },
-  'install.config': { expected: 'the text or a mapping of /etc/rancher/k3s/config.yaml', hint: 'Write a mapping (`config: { write-kubeconfig-mode: "0644" }`) or a block of YAML text (`config: |`).' },
+  'install.config': {
+    expected: 'the text or a mapping of /etc/rancher/k3s/config.yaml',
+    hint: 'Write a mapping (`config: { write-kubeconfig-mode: "0644" }`) or a block of YAML text (`config: |`).',
+  },
 };
 
 /** The path pattern of a field path: the name under hosts/nodes becomes `*`. */
 export function fieldPattern(path: readonly (string | number)[]): string {
-  return path
-    .map((seg, i) => (i === 1 && (path[0] === 'hosts' || path[0] === 'nodes') ? '*' : String(seg)))
-    .join('.');
+  return path.map((seg, i) => (i === 1 && (path[0] === 'hosts' || path[0] === 'nodes') ? '*' : String(seg))).join('.');
 }
 
 /** The valid keys of the mapping at `path`, for "did you mean" and the list in hints. */

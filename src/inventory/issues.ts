@@ -4,7 +4,7 @@
  * <problem>` for YAML syntax errors and `<file>:<line>: <problem>` for file-level problems;
  * the hint travels separately (InventoryError.hint).
  */
-import { InventoryError } from '../core/errors.js';
+import { InventoryError } from '../domain/errors.js';
 import { formatField } from './fields.js';
 
 export interface InventoryIssue {

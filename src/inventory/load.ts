@@ -1,6 +1,6 @@
 /** loadInventory: read an inventory file and parse it. */
 import { readFile } from 'node:fs/promises';
-import { InventoryError } from '../core/errors.js';
+import { InventoryError } from '../domain/errors.js';
 import type { Inventory } from './types.js';
 import { parseInventory, type ParseOptions } from './parse.js';
 

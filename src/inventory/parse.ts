@@ -81,8 +81,7 @@ function fromZod(zi: ZodIssue, raw: Record<string, unknown>, source: YamlSource)
   }
   const info: FieldInfo = FIELDS[fieldPattern(path)] ?? { expected: 'valid', hint: 'See docs/inventory.md.' };
   const value = getIn(raw, path);
-  const problem =
-    value === undefined ? `missing; must be ${info.expected}` : `must be ${info.expected}, got ${showValue(value)}`;
+  const problem = value === undefined ? `missing; must be ${info.expected}` : `must be ${info.expected}, got ${showValue(value)}`;
   return [{ line: lineOf(source, path), path, problem, hint: info.hint }];
 }
 
@@ -113,13 +112,11 @@ function normalise(data: InventoryFile, source: YamlSource, file: string, home: 
     }
     return { name, access: { kind: h.local ? 'local' : 'lab' } };
   });
-  const nodes = ordered(data.nodes, source, ['nodes']).map(
-    ([name, n]): NodeSpec => {
-      const spec: NodeSpec = { name, vmid: n.vmid, host: n.host, role: n.role === 'server' ? 'server' : 'agent' };
-      if (n.container) spec.container = containerOverrides(n.container);
-      return spec;
-    },
-  );
+  const nodes = ordered(data.nodes, source, ['nodes']).map(([name, n]): NodeSpec => {
+    const spec: NodeSpec = { name, vmid: n.vmid, host: n.host, role: n.role === 'server' ? 'server' : 'agent' };
+    if (n.container) spec.container = containerOverrides(n.container);
+    return spec;
+  });
   const firstServer = nodes.find((n) => n.role === 'server')?.name;
   if (firstServer === undefined) throw new TypeError('unreachable: rules require a server');
   return {
@@ -156,7 +153,13 @@ function normalise(data: InventoryFile, source: YamlSource, file: string, home: 
     lab: data.lab ? { dir: resolveUserPath(data.lab.dir, baseDir, home) } : undefined,
     ...(data.container ? { container: { ...DEFAULT_CONTAINER, ...containerOverrides(data.container) } } : {}),
     ...(data.install
-      ? { install: { serverArgs: data.install.serverArgs ?? [], agentArgs: data.install.agentArgs ?? [], config: data.install.config ?? undefined } }
+      ? {
+          install: {
+            serverArgs: data.install.serverArgs ?? [],
+            agentArgs: data.install.agentArgs ?? [],
+            config: data.install.config ?? undefined,
+          },
+        }
       : {}),
   };
 }

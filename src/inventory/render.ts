@@ -29,7 +29,12 @@ export function renderInventory(inv: Inventory): string {
       gracePeriod: gracePeriodSeconds === undefined ? undefined : formatDuration(gracePeriodSeconds),
       skipWaitForDeleteTimeout: skipWaitForDeleteTimeoutSeconds === undefined ? undefined : formatDuration(skipWaitForDeleteTimeoutSeconds),
     },
-    { ...DEFAULT_DRAIN, timeout: formatDuration(DEFAULT_DRAIN.timeoutSeconds), gracePeriod: undefined, skipWaitForDeleteTimeout: undefined },
+    {
+      ...DEFAULT_DRAIN,
+      timeout: formatDuration(DEFAULT_DRAIN.timeoutSeconds),
+      gracePeriod: undefined,
+      skipWaitForDeleteTimeout: undefined,
+    },
   );
   if (drain) body['drain'] = drain;
   const { readyTimeoutSeconds, ...upgradeRest } = inv.upgrade;

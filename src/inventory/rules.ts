@@ -155,7 +155,14 @@ function checkController(controller: unknown, nodes: Record<string, unknown> | u
   const spec = nodes[controller];
   if (!isRecord(spec) || spec['role'] === 'server') return [];
   const role = spec['role'] === 'worker' ? 'agent' : String(spec['role']);
-  return [{ path: ['controller'], at: 'value', problem: `"${controller}" is ${role === 'agent' ? 'an agent' : `a ${role}`}, not a server (${serverList})`, hint }];
+  return [
+    {
+      path: ['controller'],
+      at: 'value',
+      problem: `"${controller}" is ${role === 'agent' ? 'an agent' : `a ${role}`}, not a server (${serverList})`,
+      hint,
+    },
+  ];
 }
 
 function checkLabChannel(k3s: unknown, hasLab: boolean): RuleIssue[] {

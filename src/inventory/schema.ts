@@ -4,7 +4,7 @@
  * at least...) are in ./rules.ts, which runs even when this schema fails, so that one run
  * reports every problem. Messages come from ./fields.ts, not from zod.
  */
-import { K3S_VERSION_RE } from '../core/version.js';
+import { K3S_VERSION_RE } from '../domain/version.js';
 import { zodLib } from './deps.js';
 import { parseDuration } from './duration.js';
 

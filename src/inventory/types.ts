@@ -3,8 +3,8 @@
  * policies pve-k3s applies to it. This is the validated, defaults-applied form; the YAML file
  * format is documented in docs/inventory.md and validated by ./schema.ts.
  */
-export type Role = 'server' | 'agent';
-export type UpgradeOrder = 'auto' | 'workers-first' | 'servers-first';
+import type { Role, UpgradeOrder } from '../domain/roles.js';
+export type { Role, UpgradeOrder };
 
 /** How to reach a Proxmox host. Exactly one of the three forms. */
 export type HostAccess =

@@ -2,7 +2,7 @@
  * kubectl on the controller, through `pct exec <controller> -- /usr/local/bin/kubectl ...`.
  * The full path matters: pct exec's PATH lacks /usr/local/bin.
  */
-import type { KubeNodeFacts } from '../core/facts.js';
+import type { KubeNodeFacts } from '../domain/facts.js';
 import type { DrainPolicy } from '../inventory/types.js';
 import type { Pct } from '../proxmox/pct.js';
 import type { RunOptions, RunResult } from '../shell/shell.js';
@@ -39,16 +39,26 @@ export class Kube {
    * Several kubectl commands in ONE round trip (a framed batch script run by `sh -s` in the
    * controller); each result has its own exit status, stderr folded into stdout.
    */
-  async batch(commands: readonly (readonly string[])[], opts?: Omit<RunOptions, 'stdin'> & { stopOnFailure?: boolean }): Promise<RunResult[]> {
+  async batch(
+    commands: readonly (readonly string[])[],
+    opts?: Omit<RunOptions, 'stdin'> & { stopOnFailure?: boolean },
+  ): Promise<RunResult[]> {
     const { stopOnFailure, ...run } = opts ?? {};
-    const batch = buildBatch(commands.map((args) => ({ argv: [KUBECTL, ...args] })), { stopOnFailure: stopOnFailure ?? false });
+    const batch = buildBatch(
+      commands.map((args) => ({ argv: [KUBECTL, ...args] })),
+      { stopOnFailure: stopOnFailure ?? false },
+    );
     const r = await this.pct.execScript(this.controllerVmid, batch.script, run);
     const results = parseBatch(r.stdout, batch);
     // With stopOnFailure, the commands after a failed one did not run.
     const stoppedAt = stopOnFailure ? results.findIndex((x) => x.code > 0) : -1;
     // The script itself could not run (container stopped, pct error): every command failed with its output.
     return results.map((x, i) =>
-      x.code !== -1 ? x : stoppedAt >= 0 && i > stoppedAt ? { code: -1, stdout: '', stderr: 'not run: an earlier command of the batch failed' } : { code: r.code === 0 ? 1 : r.code, stdout: r.stdout, stderr: r.stderr },
+      x.code !== -1
+        ? x
+        : stoppedAt >= 0 && i > stoppedAt
+          ? { code: -1, stdout: '', stderr: 'not run: an earlier command of the batch failed' }
+          : { code: r.code === 0 ? 1 : r.code, stdout: r.stdout, stderr: r.stderr },
     );
   }
 

@@ -1,6 +1,6 @@
 /** Parsing `kubectl get nodes -o json` into the facts pve-k3s needs. */
-import { CORDON_ANNOTATION, type KubeNodeFacts } from '../core/facts.js';
-import { tryParseVersion } from '../core/version.js';
+import { CORDON_ANNOTATION, type KubeNodeFacts } from '../domain/facts.js';
+import { tryParseVersion } from '../domain/version.js';
 import type { Role } from '../inventory/types.js';
 
 export class KubeParseError extends Error {}

@@ -24,7 +24,15 @@ export function buildBareWorld(init: LabInitRecord, now = Date.now()): LabState 
   const firstCt = s.hosts.flatMap((h) => h.containers).find((c) => c.vmid === first?.vmid);
   if (firstCt) {
     // Taken before anything was installed: its section must stay as it is.
-    firstCt.snapshots.push({ name: 'fresh', description: 'before k3s', snaptime: Math.floor(now / 1000) - 3600, parent: undefined, config: structuredClone(firstCt.config), fs: structuredClone(firstCt.fs), k3s: structuredClone(firstCt.k3s) });
+    firstCt.snapshots.push({
+      name: 'fresh',
+      description: 'before k3s',
+      snaptime: Math.floor(now / 1000) - 3600,
+      parent: undefined,
+      config: structuredClone(firstCt.config),
+      fs: structuredClone(firstCt.fs),
+      k3s: structuredClone(firstCt.k3s),
+    });
     firstCt.config.push(['parent', 'fresh']);
   }
   const worker = plans.find((p) => p.role === 'agent' && p !== missing);
@@ -49,7 +57,10 @@ function strip(ct: ContainerState, now: number): void {
 /** The inventory of a bare lab: every planned node, with the container settings `install` creates from. */
 export function renderBareInventory(dir: string, s: LabState): string {
   const plans = planNodes(s.init);
-  const nodes = plans.map((p) => `  ${p.name}: { vmid: ${p.vmid}, host: ${p.host}, role: ${p.role}, container: { network: "name=eth0,bridge=vmbr0,ip=${p.ip}/24,gw=10.0.20.1" } }`);
+  const nodes = plans.map(
+    (p) =>
+      `  ${p.name}: { vmid: ${p.vmid}, host: ${p.host}, role: ${p.role}, container: { network: "name=eth0,bridge=vmbr0,ip=${p.ip}/24,gw=10.0.20.1" } }`,
+  );
   return labInventoryText(dir, s, {
     comment: 'pve-k3s inventory for the embedded lab (pve-k3s lab init --bare): containers without k3s, one to create',
     nodeLines: nodes,

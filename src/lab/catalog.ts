@@ -2,13 +2,13 @@
  * The lab's release catalog: the channels collection (default: exactly the data of
  * test/fixtures/channels.json) and which versions "exist" for the simulated downloads.
  */
-import { compareVersions, minorChannel, tryParseVersion } from '../core/version.js';
+import { compareVersions, minorChannel, tryParseVersion } from '../domain/version.js';
 
 /** A copy of test/fixtures/channels.json, so the lab needs nothing outside src at run time. */
 export const DEFAULT_CHANNELS: unknown = {
   type: 'collection',
   links: {
-    self: 'https://update.k3s.io/v1-release/channels'
+    self: 'https://update.k3s.io/v1-release/channels',
   },
   actions: {},
   resourceType: 'channels',
@@ -17,98 +17,98 @@ export const DEFAULT_CHANNELS: unknown = {
       id: 'stable',
       type: 'channel',
       links: {
-        self: 'https://update.k3s.io/v1-release/channels/stable'
+        self: 'https://update.k3s.io/v1-release/channels/stable',
       },
       name: 'stable',
-      latest: 'v1.33.5+k3s1'
+      latest: 'v1.33.5+k3s1',
     },
     {
       id: 'latest',
       type: 'channel',
       links: {
-        self: 'https://update.k3s.io/v1-release/channels/latest'
+        self: 'https://update.k3s.io/v1-release/channels/latest',
       },
       name: 'latest',
       latest: 'v1.34.1+k3s1',
       latestRegexp: '.*',
-      excludeRegexp: '(^[^+]+-|v1\\.33\\.4\\+k3s1)'
+      excludeRegexp: '(^[^+]+-|v1\\.33\\.4\\+k3s1)',
     },
     {
       id: 'testing',
       type: 'channel',
       links: {
-        self: 'https://update.k3s.io/v1-release/channels/testing'
+        self: 'https://update.k3s.io/v1-release/channels/testing',
       },
       name: 'testing',
       latest: 'v1.34.2-rc1+k3s1',
-      latestRegexp: '-(alpha|beta|rc)'
+      latestRegexp: '-(alpha|beta|rc)',
     },
     {
       id: 'v1.30',
       type: 'channel',
       links: {
-        self: 'https://update.k3s.io/v1-release/channels/v1.30'
+        self: 'https://update.k3s.io/v1-release/channels/v1.30',
       },
       name: 'v1.30',
       latest: 'v1.30.14+k3s2',
       latestRegexp: 'v1\\.30\\..*',
-      excludeRegexp: '^[^+]+-'
+      excludeRegexp: '^[^+]+-',
     },
     {
       id: 'v1.31',
       type: 'channel',
       links: {
-        self: 'https://update.k3s.io/v1-release/channels/v1.31'
+        self: 'https://update.k3s.io/v1-release/channels/v1.31',
       },
       name: 'v1.31',
       latest: 'v1.31.13+k3s1',
       latestRegexp: 'v1\\.31\\..*',
-      excludeRegexp: '^[^+]+-'
+      excludeRegexp: '^[^+]+-',
     },
     {
       id: 'v1.32',
       type: 'channel',
       links: {
-        self: 'https://update.k3s.io/v1-release/channels/v1.32'
+        self: 'https://update.k3s.io/v1-release/channels/v1.32',
       },
       name: 'v1.32',
       latest: 'v1.32.9+k3s1',
       latestRegexp: 'v1\\.32\\..*',
-      excludeRegexp: '^[^+]+-'
+      excludeRegexp: '^[^+]+-',
     },
     {
       id: 'v1.33',
       type: 'channel',
       links: {
-        self: 'https://update.k3s.io/v1-release/channels/v1.33'
+        self: 'https://update.k3s.io/v1-release/channels/v1.33',
       },
       name: 'v1.33',
       latest: 'v1.33.5+k3s1',
       latestRegexp: 'v1\\.33\\..*',
-      excludeRegexp: '^[^+]+-'
+      excludeRegexp: '^[^+]+-',
     },
     {
       id: 'v1.34',
       type: 'channel',
       links: {
-        self: 'https://update.k3s.io/v1-release/channels/v1.34'
+        self: 'https://update.k3s.io/v1-release/channels/v1.34',
       },
       name: 'v1.34',
       latest: 'v1.34.1+k3s1',
       latestRegexp: 'v1\\.34\\..*',
-      excludeRegexp: '^[^+]+-'
+      excludeRegexp: '^[^+]+-',
     },
     {
       id: 'v1.34-testing',
       type: 'channel',
       links: {
-        self: 'https://update.k3s.io/v1-release/channels/v1.34-testing'
+        self: 'https://update.k3s.io/v1-release/channels/v1.34-testing',
       },
       name: 'v1.34-testing',
       latest: 'v1.34.2-rc1+k3s1',
-      latestRegexp: 'v1\\.34\\.[0-9]*-(alpha|beta|rc)'
-    }
-  ]
+      latestRegexp: 'v1\\.34\\.[0-9]*-(alpha|beta|rc)',
+    },
+  ],
 };
 
 export interface ChannelEntry {

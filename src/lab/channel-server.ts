@@ -29,10 +29,11 @@ export async function startChannelServer(store: LabStore): Promise<ChannelServer
   const port = (server.address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${port}/v1-release/channels`,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -44,7 +45,10 @@ function handle(store: LabStore, req: http.IncomingMessage, res: http.ServerResp
     return;
   }
   const id = m[1] === undefined ? undefined : decodeURIComponent(m[1]);
-  const { fault, collection } = store.update((s) => ({ fault: consumeChannelFault(s, id ?? 'collection'), collection: withLatestFaults(s.channels, s.channelFaults) }));
+  const { fault, collection } = store.update((s) => ({
+    fault: consumeChannelFault(s, id ?? 'collection'),
+    collection: withLatestFaults(s.channels, s.channelFaults),
+  }));
   if (fault && (fault.status !== undefined || fault.body !== undefined)) {
     const status = fault.status ?? 200;
     const body = fault.body ?? `<html><body><h1>${status} Service Unavailable</h1></body></html>`;
@@ -60,7 +64,9 @@ function handle(store: LabStore, req: http.IncomingMessage, res: http.ServerResp
     res.writeHead(404, { 'content-type': 'application/json' }).end('{"type":"error","status":"404","message":"channel not found"}');
     return;
   }
-  res.writeHead(302, { location: `https://github.com/k3s-io/k3s/releases/tag/${latest}`, 'content-type': 'text/html' }).end(`<a href="https://github.com/k3s-io/k3s/releases/tag/${latest}">Found</a>.\n`);
+  res
+    .writeHead(302, { location: `https://github.com/k3s-io/k3s/releases/tag/${latest}`, 'content-type': 'text/html' })
+    .end(`<a href="https://github.com/k3s-io/k3s/releases/tag/${latest}">Found</a>.\n`);
 }
 
 /** A `latest` fault on a channel shows in the collection too (clients resolve from one request). */

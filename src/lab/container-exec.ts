@@ -44,10 +44,18 @@ export function whichInContainer(m: Machine, name: string, path: string): string
 }
 
 export async function execInContainer(
-  ctx: ExecContext, ref: ContainerRef, argv: string[], env: Record<string, string>, stdin: string, via: 'pct' | 'sh',
+  ctx: ExecContext,
+  ref: ContainerRef,
+  argv: string[],
+  env: Record<string, string>,
+  stdin: string,
+  via: 'pct' | 'sh',
 ): Promise<ExecResult> {
   // Only take the lock (and rewrite the state) when there are faults to consider.
-  const effect = ctx.store.read().faults.length === 0 ? undefined : ctx.store.update((s) => consumeFault(s, { level: 'container', host: ref.host, vmid: ref.vmid, argv }));
+  const effect =
+    ctx.store.read().faults.length === 0
+      ? undefined
+      : ctx.store.update((s) => consumeFault(s, { level: 'container', host: ref.host, vmid: ref.vmid, argv }));
   if (effect) {
     const r = await applyEffect(ctx, effect);
     if (r) return r;
@@ -56,7 +64,10 @@ export async function execInContainer(
   const name = argv[0] ?? '';
   const notFound = (): ExecResult =>
     via === 'pct'
-      ? fail(127, `lxc-attach: ${ref.vmid}: ../src/lxc/attach.c: lxc_attach_run_command: 1841 No such file or directory - Failed to exec "${name}"\n`)
+      ? fail(
+          127,
+          `lxc-attach: ${ref.vmid}: ../src/lxc/attach.c: lxc_attach_run_command: 1841 No such file or directory - Failed to exec "${name}"\n`,
+        )
       : fail(127, `sh: 1: ${name}: not found\n`);
   const path = name.includes('/') ? name : whichInContainer(m, name, env.PATH ?? PCT_EXEC_PATH);
   if (path === undefined) return notFound();
@@ -82,8 +93,13 @@ export async function execInContainer(
     return fail(1, `${base}: the lab does not model ${base}\n`);
   }
   const uninstall = /^\/usr\/local\/bin\/(k3s|k3s-agent)-uninstall\.sh$/.exec(target.path);
-  if (uninstall && target.entry.content.includes('(lab)') && (target.entry.mode & 0o111) !== 0) return runUninstallScript(ctx, ref, uninstall[1] as ServiceName);
-  if ((target.entry.mode & 0o111) === 0) return fail(126, via === 'pct' ? `lxc-attach: ${ref.vmid}: Permission denied - Failed to exec "${name}"\n` : `sh: 1: ${name}: Permission denied\n`);
+  if (uninstall && target.entry.content.includes('(lab)') && (target.entry.mode & 0o111) !== 0)
+    return runUninstallScript(ctx, ref, uninstall[1] as ServiceName);
+  if ((target.entry.mode & 0o111) === 0)
+    return fail(
+      126,
+      via === 'pct' ? `lxc-attach: ${ref.vmid}: Permission denied - Failed to exec "${name}"\n` : `sh: 1: ${name}: Permission denied\n`,
+    );
   if (target.entry.content.startsWith('#!/bin/sh') || target.entry.content.startsWith('#!/usr/bin/env sh')) {
     return runShProgram(['sh', path, ...args], env, stdin, shHostFor(ctx, ref, m));
   }
@@ -101,7 +117,13 @@ export function shHostFor(ctx: ExecContext, ref: ContainerRef, m: Machine): ShHo
   };
 }
 
-async function envProgram(ctx: ExecContext, ref: ContainerRef, args: string[], env: Record<string, string>, stdin: string): Promise<ExecResult> {
+async function envProgram(
+  ctx: ExecContext,
+  ref: ContainerRef,
+  args: string[],
+  env: Record<string, string>,
+  stdin: string,
+): Promise<ExecResult> {
   const { env: e, rest } = envArgs(args, env);
   return rest.length === 0 ? printEnv(e) : execInContainer(ctx, ref, rest, e, stdin, 'pct');
 }
@@ -147,24 +169,45 @@ async function systemctl(ctx: ExecContext, ref: ContainerRef, args: string[]): P
       if (!svc) return fail(1, `Failed to get unit file state for ${u}.service: No such file or directory\n`);
       return { code: svc.enabled ? 0 : 1, stdout: svc.enabled ? 'enabled\n' : 'disabled\n', stderr: '' };
     }
-    case 'daemon-reload': return ok();
-    case 'start': case 'restart': case 'stop': case 'enable': case 'disable': {
+    case 'daemon-reload':
+      return ok();
+    case 'start':
+    case 'restart':
+    case 'stop':
+    case 'enable':
+    case 'disable': {
       const u = units[0] ?? '';
       const r = ctx.store.update((s) => {
         const loc = findContainer(s, ref.host, ref.vmid);
         const svc = loc && known(u) ? loc.ct.k3s.services[u] : undefined;
         if (!loc || !svc || !known(u)) return 'missing';
-        if (verb === 'enable' || verb === 'disable') { svc.enabled = verb === 'enable'; return 'done'; }
-        if (verb === 'stop') { if (u === 'k3s' && svc.running) onServerStop(s, loc.ct); stopService(loc.ct, u); return 'done'; }
+        if (verb === 'enable' || verb === 'disable') {
+          svc.enabled = verb === 'enable';
+          return 'done';
+        }
+        if (verb === 'stop') {
+          if (u === 'k3s' && svc.running) onServerStop(s, loc.ct);
+          stopService(loc.ct, u);
+          return 'done';
+        }
         if (verb === 'start' && svc.running && svc.failure === undefined) return 'done';
         startService(s, loc, u, now);
         return 'started';
       });
-      if (r === 'missing' && (verb === 'enable' || verb === 'disable') && machineTest(containerMachine(ctx, ref), '-f', `/etc/systemd/system/${u}.service`)) {
+      if (
+        r === 'missing' &&
+        (verb === 'enable' || verb === 'disable') &&
+        machineTest(containerMachine(ctx, ref), '-f', `/etc/systemd/system/${u}.service`)
+      ) {
         // A unit of our own (not k3s): enabling it only links it into multi-user.target.wants.
-        return ok(verb === 'enable' ? `Created symlink /etc/systemd/system/multi-user.target.wants/${u}.service → /etc/systemd/system/${u}.service.\n` : '');
+        return ok(
+          verb === 'enable'
+            ? `Created symlink /etc/systemd/system/multi-user.target.wants/${u}.service → /etc/systemd/system/${u}.service.\n`
+            : '',
+        );
       }
-      if (r === 'missing') return fail(verb === 'enable' || verb === 'disable' ? 1 : 5, `Failed to ${verb} ${u}.service: Unit ${u}.service not found.\n`);
+      if (r === 'missing')
+        return fail(verb === 'enable' || verb === 'disable' ? 1 : 5, `Failed to ${verb} ${u}.service: Unit ${u}.service not found.\n`);
       if (r === 'started') {
         try {
           await waitForStart(ctx, ref, u as ServiceName, now);
@@ -198,10 +241,22 @@ async function curl(ctx: ExecContext, m: Machine, args: string[]): Promise<ExecR
   const urls: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i] ?? '';
-    if (a === '-o' || a === '--output') { output = args[++i]; continue; }
-    if (a === '--silent') { silent = true; continue; }
-    if (a === '--fail') { failOnHttp = true; continue; }
-    if (a === '--show-error') { showError = true; continue; }
+    if (a === '-o' || a === '--output') {
+      output = args[++i];
+      continue;
+    }
+    if (a === '--silent') {
+      silent = true;
+      continue;
+    }
+    if (a === '--fail') {
+      failOnHttp = true;
+      continue;
+    }
+    if (a === '--show-error') {
+      showError = true;
+      continue;
+    }
     if (a === '--location' || a === '--insecure') continue;
     if (/^-[sSfLko]+$/.test(a)) {
       for (const f of a.slice(1)) {
@@ -229,7 +284,8 @@ async function curl(ctx: ExecContext, m: Machine, args: string[]): Promise<ExecR
   const host = /^https?:\/\/([^/:]+)/.exec(url)?.[1];
   if (body === undefined) {
     if (host === undefined) return say(3, 'URL rejected: Malformed input to a URL function');
-    if (!['get.k3s.io', 'update.k3s.io', 'github.com', new URL(s.installScriptUrl).hostname].includes(host)) return say(6, `Could not resolve host: ${host}`);
+    if (!['get.k3s.io', 'update.k3s.io', 'github.com', new URL(s.installScriptUrl).hostname].includes(host))
+      return say(6, `Could not resolve host: ${host}`);
     if (failOnHttp) return say(22, 'The requested URL returned error: 404');
     body = '404: Not Found';
   }

@@ -41,5 +41,9 @@ export function envArgs(args: readonly string[], env: Record<string, string>): {
 }
 
 export function printEnv(env: Record<string, string>): ExecResult {
-  return ok(Object.entries(env).map(([k, v]) => `${k}=${v}\n`).join(''));
+  return ok(
+    Object.entries(env)
+      .map(([k, v]) => `${k}=${v}\n`)
+      .join(''),
+  );
 }

@@ -19,8 +19,14 @@ function flags(name: string, args: string[], allowed: string): { set: Set<string
   const rest: string[] = [];
   let operandsOnly = false;
   for (const a of args) {
-    if (operandsOnly || !a.startsWith('-') || a === '-') { rest.push(a); continue; }
-    if (a === '--') { operandsOnly = true; continue; }
+    if (operandsOnly || !a.startsWith('-') || a === '-') {
+      rest.push(a);
+      continue;
+    }
+    if (a === '--') {
+      operandsOnly = true;
+      continue;
+    }
     for (const f of a.slice(1)) {
       if (!allowed.includes(f)) return err(1, `${name}: the lab does not model option -- '${f}'\n`);
       set.add(f);
@@ -34,7 +40,10 @@ const UTILS: Record<string, Util> = {
     let out = '';
     let stderr = '';
     for (const a of args.length ? args : ['-']) {
-      if (a === '-') { out += stdin; continue; }
+      if (a === '-') {
+        out += stdin;
+        continue;
+      }
       const r = machineRead(m, a);
       if ('error' in r) stderr += `cat: ${a}: ${r.error}\n`;
       else out += r.content;
@@ -79,9 +88,19 @@ const UTILS: Record<string, Util> = {
     m.mutate((fs) => {
       for (const d of f.rest) {
         const p = normalizePath(d);
-        if (f.set.has('p')) { const e = mkdirp(fs, p); if (e) stderr += `mkdir: cannot create directory '${d}': ${describe(e)}\n`; continue; }
-        if (fs[p]) { stderr += `mkdir: cannot create directory '${d}': File exists\n`; continue; }
-        if (!fs[dirname(p)]?.dir) { stderr += `mkdir: cannot create directory '${d}': No such file or directory\n`; continue; }
+        if (f.set.has('p')) {
+          const e = mkdirp(fs, p);
+          if (e) stderr += `mkdir: cannot create directory '${d}': ${describe(e)}\n`;
+          continue;
+        }
+        if (fs[p]) {
+          stderr += `mkdir: cannot create directory '${d}': File exists\n`;
+          continue;
+        }
+        if (!fs[dirname(p)]?.dir) {
+          stderr += `mkdir: cannot create directory '${d}': No such file or directory\n`;
+          continue;
+        }
         fs[p] = { content: '', mode: 0o755, dir: true };
       }
     });
@@ -118,7 +137,10 @@ const UTILS: Record<string, Util> = {
     m.mutate((fs) => {
       for (const p of paths) {
         const e = resolve(fs, p);
-        if (!e.entry) { stderr += `chmod: cannot access '${p}': No such file or directory\n`; continue; }
+        if (!e.entry) {
+          stderr += `chmod: cannot access '${p}': No such file or directory\n`;
+          continue;
+        }
         e.entry.mode = mode === '+x' ? e.entry.mode | 0o111 : parseInt(mode, 8);
       }
     });
@@ -132,7 +154,10 @@ const UTILS: Record<string, Util> = {
     for (const p of f.rest.length ? f.rest : ['/root']) {
       const e = resolve(m.fs(), p).entry;
       if (!e) stderr += `ls: cannot access '${p}': No such file or directory\n`;
-      else if (e.dir) out += listDir(m.fs(), p).map((x) => `${x}\n`).join('');
+      else if (e.dir)
+        out += listDir(m.fs(), p)
+          .map((x) => `${x}\n`)
+          .join('');
       else out += `${p}\n`;
     }
     return { code: stderr ? 2 : 0, stdout: out, stderr };
@@ -185,7 +210,12 @@ const UTILS: Record<string, Util> = {
     if (f.set.has('c')) return err(hits.length ? 0 : 1, '', `${hits.length}\n`);
     return err(hits.length ? 0 : 1, '', hits.map((l) => `${l}\n`).join(''));
   },
-  date: (args) => (args.length === 0 ? ok(`${new Date().toUTCString()}\n`) : args[0] === '+%s' ? ok(`${Math.floor(Date.now() / 1000)}\n`) : err(1, `date: the lab models only date and date +%s\n`)),
+  date: (args) =>
+    args.length === 0
+      ? ok(`${new Date().toUTCString()}\n`)
+      : args[0] === '+%s'
+        ? ok(`${Math.floor(Date.now() / 1000)}\n`)
+        : err(1, `date: the lab models only date and date +%s\n`),
   basename: (args) => ok(`${(args[0] ?? '').replace(/\/+$/, '').split('/').pop() ?? ''}\n`),
   dirname: (args) => ok(`${dirname(args[0] ?? '.')}\n`),
   readlink: (args, _s, m) => {

@@ -30,12 +30,16 @@ function parseFlags(args: string[]): DrainFlags | string {
   const nodes: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i] ?? '';
-    if (!a.startsWith('--')) { nodes.push(a); continue; }
+    if (!a.startsWith('--')) {
+      nodes.push(a);
+      continue;
+    }
     const eq = a.indexOf('=');
     const name = a.slice(2, eq < 0 ? undefined : eq);
     let value = eq < 0 ? undefined : a.slice(eq + 1);
     if (BOOL_FLAGS.includes(name)) {
-      if (value !== undefined && value !== 'true' && value !== 'false') return `error: invalid argument "${value}" for "--${name}" flag: strconv.ParseBool: parsing "${value}": invalid syntax`;
+      if (value !== undefined && value !== 'true' && value !== 'false')
+        return `error: invalid argument "${value}" for "--${name}" flag: strconv.ParseBool: parsing "${value}": invalid syntax`;
       const on = value !== 'false';
       if (name === 'ignore-daemonsets') f.ignoreDaemonsets = on;
       else if (name === 'delete-emptydir-data' || name === 'delete-local-data') f.deleteEmptydir = on;
@@ -56,21 +60,28 @@ function parseFlags(args: string[]): DrainFlags | string {
       return `error: invalid argument "${value}" for "--${name}" flag: strconv.ParseInt: parsing "${value}": invalid syntax`;
     }
   }
-  if (nodes.length !== 1 || !nodes[0]) return 'error: USAGE: drain NODE [flags]\nSee \'kubectl drain -h\' for help and examples';
+  if (nodes.length !== 1 || !nodes[0]) return "error: USAGE: drain NODE [flags]\nSee 'kubectl drain -h' for help and examples";
   f.node = nodes[0];
   return f;
 }
 
-type Verdict = { kind: 'delete' } | { kind: 'skip'; warning?: string } | { kind: 'warn'; warning: string } | { kind: 'fatal'; message: string };
+type Verdict =
+  { kind: 'delete' } | { kind: 'skip'; warning?: string } | { kind: 'warn'; warning: string } | { kind: 'fatal'; message: string };
 
 /** filterPods(): the last filter's verdict wins, as in kubectl (a warning can be overwritten). */
 function verdict(p: Pod, f: DrainFlags): Verdict {
   if (p.owner?.kind === 'DaemonSet') {
-    return f.ignoreDaemonsets ? { kind: 'skip', warning: 'ignoring DaemonSet-managed Pods' } : { kind: 'fatal', message: 'DaemonSet-managed Pods (use --ignore-daemonsets to ignore)' };
+    return f.ignoreDaemonsets
+      ? { kind: 'skip', warning: 'ignoring DaemonSet-managed Pods' }
+      : { kind: 'fatal', message: 'DaemonSet-managed Pods (use --ignore-daemonsets to ignore)' };
   }
-  if (p.emptyDir && !f.deleteEmptydir) return { kind: 'fatal', message: 'Pods with local storage (use --delete-emptydir-data to override)' };
+  if (p.emptyDir && !f.deleteEmptydir)
+    return { kind: 'fatal', message: 'Pods with local storage (use --delete-emptydir-data to override)' };
   // The local-storage warning is overwritten by the next filter's verdict, as upstream.
-  if (!p.owner) return f.force ? { kind: 'warn', warning: 'deleting Pods that declare no controller' } : { kind: 'fatal', message: 'Pods that declare no controller (use --force to override)' };
+  if (!p.owner)
+    return f.force
+      ? { kind: 'warn', warning: 'deleting Pods that declare no controller' }
+      : { kind: 'fatal', message: 'Pods that declare no controller (use --force to override)' };
   return { kind: 'delete' };
 }
 
@@ -105,7 +116,7 @@ export async function runDrain(ctx: ExecContext, clusterId: string, args: string
   }
   if (fatal.size > 0) {
     const errs = [...fatal].map(([m, pods]) => `cannot delete ${m}: ${pods.join(', ')}`);
-    const agg = errs.length === 1 ? errs[0] ?? '' : `[${errs.join(', ')}]`;
+    const agg = errs.length === 1 ? (errs[0] ?? '') : `[${errs.join(', ')}]`;
     stderr += `error: unable to drain node "${flags.node}" due to error: ${agg}, continuing command...\n`;
     stderr += `There are pending nodes to be drained:\n ${flags.node}\n`;
     stderr += `error: ${agg}\n`;
@@ -129,7 +140,9 @@ export async function runDrain(ctx: ExecContext, clusterId: string, args: string
       }
       const left = deadline - ctx.now();
       if (left <= 0) {
-        errors.push(`error when evicting pods/"${p.name}" -n "${p.namespace}": global timeout reached: ${formatGoDuration(flags.timeoutMs)}`);
+        errors.push(
+          `error when evicting pods/"${p.name}" -n "${p.namespace}": global timeout reached: ${formatGoDuration(flags.timeoutMs)}`,
+        );
         break;
       }
       stderr += `error when evicting pods/"${p.name}" -n "${p.namespace}" (will retry after 5s): Cannot evict pod as it would violate the pod's disruption budget.\n`;
@@ -138,9 +151,12 @@ export async function runDrain(ctx: ExecContext, clusterId: string, args: string
   }
   stdout += done.join('');
   if (errors.length > 0) {
-    const agg = errors.length === 1 ? errors[0] ?? '' : `[${errors.join(', ')}]`;
-    const pending = (ctx.store.read().clusters[clusterId]?.pods ?? []).filter((p) => p.node === flags.node && verdict(p, flags).kind !== 'skip');
-    if (pending.length > 0) stderr += `There are pending pods in node "${flags.node}" when an error occurred: ${agg}\n${pending.map((p) => `pod/${p.name}\n`).join('')}`;
+    const agg = errors.length === 1 ? (errors[0] ?? '') : `[${errors.join(', ')}]`;
+    const pending = (ctx.store.read().clusters[clusterId]?.pods ?? []).filter(
+      (p) => p.node === flags.node && verdict(p, flags).kind !== 'skip',
+    );
+    if (pending.length > 0)
+      stderr += `There are pending pods in node "${flags.node}" when an error occurred: ${agg}\n${pending.map((p) => `pod/${p.name}\n`).join('')}`;
     stderr += `error: unable to drain node "${flags.node}" due to error: ${agg}, continuing command...\n`;
     stderr += `There are pending nodes to be drained:\n ${flags.node}\n`;
     stderr += `error: ${agg}\n`;
@@ -169,7 +185,13 @@ function removePod(s: LabState, clusterId: string, target: Pod, flags: DrainFlag
   cluster.pods.splice(idx, 1);
   if (pod.owner && pod.owner.kind !== 'DaemonSet') {
     const name = pod.owner.kind === 'ReplicaSet' ? `${pod.owner.name}-${suffix()}` : pod.name;
-    cluster.pods.push({ ...pod, name, node: pickNode(s, clusterId, cluster, now, pod.node), createdAt: now, uid: `${pod.uid.slice(0, 24)}${suffix(12)}` });
+    cluster.pods.push({
+      ...pod,
+      name,
+      node: pickNode(s, clusterId, cluster, now, pod.node),
+      createdAt: now,
+      uid: `${pod.uid.slice(0, 24)}${suffix(12)}`,
+    });
   }
   return false;
 }

@@ -1,5 +1,5 @@
 /** Go's time.ParseDuration / Duration.String(), as kubectl flags and messages use them. */
-const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** Milliseconds, or undefined when Go would reject it. */
 export function parseGoDuration(text: string): number | undefined {

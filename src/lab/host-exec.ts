@@ -11,7 +11,15 @@ import { runShProgram, type ExecResult, type ShHost } from './sh.js';
 import { envArgs, fail, printEnv, type ExecContext } from './context.js';
 
 export const HOST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-const PROGRAMS: Record<string, string> = { pct: '/usr/sbin/pct', pvesh: '/usr/bin/pvesh', sh: '/bin/sh', dash: '/bin/dash', env: '/usr/bin/env', modprobe: '/usr/sbin/modprobe', vzdump: '/usr/bin/vzdump' };
+const PROGRAMS: Record<string, string> = {
+  pct: '/usr/sbin/pct',
+  pvesh: '/usr/bin/pvesh',
+  sh: '/bin/sh',
+  dash: '/bin/dash',
+  env: '/usr/bin/env',
+  modprobe: '/usr/sbin/modprobe',
+  vzdump: '/usr/bin/vzdump',
+};
 const location = (name: string): string | undefined => PROGRAMS[name] ?? (COREUTILS.includes(name) ? `/usr/bin/${name}` : undefined);
 
 export function whichOnHost(name: string, path: string): string | undefined {
@@ -23,19 +31,31 @@ export function whichOnHost(name: string, path: string): string | undefined {
   return dirs.includes(dir) || dirs.includes(dir.replace(/^\/usr/, '')) || dirs.includes(`/usr${dir}`) ? loc : undefined;
 }
 
-export async function execOnHost(ctx: ExecContext, host: string, argv: string[], env: Record<string, string>, stdin: string): Promise<ExecResult> {
+export async function execOnHost(
+  ctx: ExecContext,
+  host: string,
+  argv: string[],
+  env: Record<string, string>,
+  stdin: string,
+): Promise<ExecResult> {
   const name = argv[0] ?? '';
-  const base = name.includes('/') ? name.split('/').pop() ?? '' : name;
+  const base = name.includes('/') ? (name.split('/').pop() ?? '') : name;
   const loc = location(base);
   const found = name.includes('/') ? loc === name || `/usr${name}` === loc : whichOnHost(name, env.PATH ?? HOST_PATH) !== undefined;
   if (!found) return fail(127, `sh: 1: ${name}: not found\n`);
   const args = argv.slice(1);
   const m = hostMachine(ctx, host);
   switch (base) {
-    case 'pct': return runPct(ctx, host, args, stdin);
-    case 'pvesh': return runPvesh(ctx, args);
-    case 'modprobe': case 'vzdump': return (await hostMaintenance(ctx, host, base, args)) ?? fail(127, `sh: 1: ${name}: not found\n`);
-    case 'sh': case 'dash': return runShProgram(argv, env, stdin, hostShHost(ctx, host, m));
+    case 'pct':
+      return runPct(ctx, host, args, stdin);
+    case 'pvesh':
+      return runPvesh(ctx, args);
+    case 'modprobe':
+    case 'vzdump':
+      return (await hostMaintenance(ctx, host, base, args)) ?? fail(127, `sh: 1: ${name}: not found\n`);
+    case 'sh':
+    case 'dash':
+      return runShProgram(argv, env, stdin, hostShHost(ctx, host, m));
     case 'env': {
       const { env: e, rest } = envArgs(args, env);
       return rest.length === 0 ? printEnv(e) : execOnHost(ctx, host, rest, e, stdin);

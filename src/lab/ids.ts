@@ -21,5 +21,7 @@ export function clusterToken(): string {
 }
 
 export function hexId(len: number): string {
-  return randomBytes(Math.ceil(len / 2)).toString('hex').slice(0, len);
+  return randomBytes(Math.ceil(len / 2))
+    .toString('hex')
+    .slice(0, len);
 }

@@ -6,8 +6,18 @@ export { DEFAULT_CHANNELS } from './catalog.js';
 export { DEFAULT_TIMING, DEFAULT_VERSION } from './world.js';
 export type { ChannelServer } from './channel-server.js';
 export type {
-  ChannelFault, ContainerState, Fault, FaultEffect, FaultMatch, HostState, KubeNode, LabState, LabTiming, Pod,
-  PodDisruptionBudget, ServiceState,
+  ChannelFault,
+  ContainerState,
+  Fault,
+  FaultEffect,
+  FaultMatch,
+  HostState,
+  KubeNode,
+  LabState,
+  LabTiming,
+  Pod,
+  PodDisruptionBudget,
+  ServiceState,
 } from './types.js';
 import { renderInventoryFor } from './inventory.js';
 import { renderBareInventory } from './bare.js';

@@ -21,11 +21,21 @@ const DEFAULT_CHANNEL_URL = 'https://update.k3s.io/v1-release/channels';
 
 class Fatal extends Error {}
 
-export async function runInstaller(ctx: ExecContext, ref: ContainerRef, env: Record<string, string>, scriptArgs: string[]): Promise<ExecResult> {
+export async function runInstaller(
+  ctx: ExecContext,
+  ref: ContainerRef,
+  env: Record<string, string>,
+  scriptArgs: string[],
+): Promise<ExecResult> {
   let stdout = '';
   let stderr = '';
-  const info = (m: string) => { stdout += `[INFO]  ${m}\n`; };
-  const fatal = (m: string): never => { stderr += `[ERROR]  ${m}\n`; throw new Fatal(m); };
+  const info = (m: string) => {
+    stdout += `[INFO]  ${m}\n`;
+  };
+  const fatal = (m: string): never => {
+    stderr += `[ERROR]  ${m}\n`;
+    throw new Fatal(m);
+  };
   try {
     await install(ctx, ref, env, scriptArgs, info, fatal);
     return { code: 0, stdout, stderr };
@@ -39,8 +49,12 @@ export async function runInstaller(ctx: ExecContext, ref: ContainerRef, env: Rec
 class JobFailed extends Error {}
 
 async function install(
-  ctx: ExecContext, ref: ContainerRef, env: Record<string, string>, scriptArgs: string[],
-  info: (m: string) => void, fatal: (m: string) => never,
+  ctx: ExecContext,
+  ref: ContainerRef,
+  env: Record<string, string>,
+  scriptArgs: string[],
+  info: (m: string) => void,
+  fatal: (m: string) => never,
 ): Promise<void> {
   const words = [...splitQuoted(env.INSTALL_K3S_EXEC ?? ''), ...scriptArgs];
   let cmd: string;
@@ -48,7 +62,8 @@ async function install(
   if (first === undefined || first === '' || first.startsWith('-')) {
     if (!env.K3S_URL) cmd = 'server';
     else {
-      if (!env.K3S_TOKEN && !env.K3S_TOKEN_FILE) fatal("Defaulted k3s exec command to 'agent' because K3S_URL is defined, but K3S_TOKEN or K3S_TOKEN_FILE is not defined.");
+      if (!env.K3S_TOKEN && !env.K3S_TOKEN_FILE)
+        fatal("Defaulted k3s exec command to 'agent' because K3S_URL is defined, but K3S_TOKEN or K3S_TOKEN_FILE is not defined.");
       cmd = 'agent';
     }
   } else {
@@ -59,7 +74,10 @@ async function install(
   if (url !== '' && !url.startsWith('https://')) fatal(`Only https:// URLs are supported for K3S_URL (have ${url})`);
   if (env.INSTALL_K3S_NAME) fatal('the lab installer does not model INSTALL_K3S_NAME (services are k3s and k3s-agent)');
   if (cmd !== 'server' && cmd !== 'agent') fatal(`the lab installer models only server and agent (got ${cmd})`);
-  if ((env.INSTALL_K3S_BIN_DIR && env.INSTALL_K3S_BIN_DIR !== '/usr/local/bin') || (env.INSTALL_K3S_SYSTEMD_DIR && env.INSTALL_K3S_SYSTEMD_DIR !== '/etc/systemd/system')) {
+  if (
+    (env.INSTALL_K3S_BIN_DIR && env.INSTALL_K3S_BIN_DIR !== '/usr/local/bin') ||
+    (env.INSTALL_K3S_SYSTEMD_DIR && env.INSTALL_K3S_SYSTEMD_DIR !== '/etc/systemd/system')
+  ) {
     fatal('the lab installer models only /usr/local/bin and /etc/systemd/system');
   }
   const service: ServiceName = cmd === 'server' ? 'k3s' : 'k3s-agent';
@@ -170,7 +188,9 @@ export async function waitForStart(ctx: ExecContext, ref: ContainerRef, service:
   const loc = findContainer(after, ref.host, ref.vmid);
   const status = loc ? serviceStatus(after, loc.ct, loc.ct.k3s.services[service], ctx.now()) : 'inactive';
   if (status === 'failed') {
-    throw new JobFailed(`Job for ${service}.service failed because the control process exited with error code.\nSee "systemctl status ${service}.service" and "journalctl -xeu ${service}.service" for details.\n`);
+    throw new JobFailed(
+      `Job for ${service}.service failed because the control process exited with error code.\nSee "systemctl status ${service}.service" and "journalctl -xeu ${service}.service" for details.\n`,
+    );
   }
   if (status === 'activating') await new Promise<never>(() => {});
 }
@@ -190,7 +210,6 @@ function resolveChannel(s: LabState, channelUrl: string, channel: string): strin
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
-
 
 /** Starts whose second half (service up -> node Ready) is not metered yet, by context and service. */
 const PENDING = new WeakMap<ExecContext, Map<string, { readyFrom: number; half: number }>>();

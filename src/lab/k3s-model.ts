@@ -53,17 +53,25 @@ export function nodeView(s: LabState, clusterId: string, node: KubeNode, now: nu
   const others = ct ? Object.values(ct.k3s.services).filter((v) => v.running && v.cluster !== clusterId) : [];
   // An agent's kubelet loses its ports to a server started beside it (bare install.sh on a worker).
   const rogue = name === 'k3s-agent' ? others[0] : undefined;
-  const kubelet = svc ? (now >= svc.startedAt + s.timing.restartMs ? svc.runningVersion : svc.previousVersion ?? svc.runningVersion) : '';
-  const argsFrom = rogue && ct ? serviceArgs(ct, rogue === ct.k3s.services.k3s ? 'k3s' : 'k3s-agent') : ct && name ? serviceArgs(ct, name) : [];
+  const kubelet = svc ? (now >= svc.startedAt + s.timing.restartMs ? svc.runningVersion : (svc.previousVersion ?? svc.runningVersion)) : '';
+  const argsFrom =
+    rogue && ct ? serviceArgs(ct, rogue === ct.k3s.services.k3s ? 'k3s' : 'k3s-agent') : ct && name ? serviceArgs(ct, name) : [];
   const base = { kubelet, nodeArgs: argsFrom };
   const status = ct && svc ? serviceStatus(s, ct, svc, now) : 'inactive';
   if (!ct || status === 'inactive' || status === 'failed') {
     return { ...base, ready: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.' };
   }
   const notReady = (message: string) => ({ ...base, ready: 'False' as const, reason: 'KubeletNotReady', message });
-  if (rogue) return notReady('container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: port 6443 and 10250 already in use by another k3s');
-  if (node.neverReady) return notReady('container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized');
-  if (!svc || status === 'activating' || now < svc.startedAt + s.timing.restartMs) return notReady('PLEG is not healthy: pleg has yet to be successful');
+  if (rogue)
+    return notReady(
+      'container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: port 6443 and 10250 already in use by another k3s',
+    );
+  if (node.neverReady)
+    return notReady(
+      'container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized',
+    );
+  if (!svc || status === 'activating' || now < svc.startedAt + s.timing.restartMs)
+    return notReady('PLEG is not healthy: pleg has yet to be successful');
   return { ...base, ready: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' };
 }
 
@@ -112,9 +120,18 @@ export function startService(s: LabState, loc: Located, name: ServiceName, now: 
   const { ct, host } = loc;
   const old = ct.k3s.services[name];
   if (!old) return undefined;
-  const prevNode = Object.values(s.clusters).map((c) => c.nodes[ct.hostname]).find((n) => n !== undefined);
+  const prevNode = Object.values(s.clusters)
+    .map((c) => c.nodes[ct.hostname])
+    .find((n) => n !== undefined);
   const previous = prevNode ? nodeView(s, old.cluster, prevNode, now).kubelet || undefined : undefined;
-  const svc: ServiceState = { ...old, running: true, startedAt: now, runningVersion: ct.k3s.binaryVersion ?? '', previousVersion: previous, failure: undefined };
+  const svc: ServiceState = {
+    ...old,
+    running: true,
+    startedAt: now,
+    runningVersion: ct.k3s.binaryVersion ?? '',
+    previousVersion: previous,
+    failure: undefined,
+  };
   ct.k3s.services[name] = svc;
   if (ct.k3s.binaryVersion === undefined || ct.switches.serviceFails) {
     svc.failure = 'failed';
@@ -123,7 +140,10 @@ export function startService(s: LabState, loc: Located, name: ServiceName, now: 
   const args = serviceArgs(ct, name);
   const env = readFile(ct.fs, envPath(name));
   const vars = 'content' in env ? parseEnvFile(env.content) : {};
-  const flag = (f: string) => { const i = args.indexOf(f); return i >= 0 ? args[i + 1] : undefined; };
+  const flag = (f: string) => {
+    const i = args.indexOf(f);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
   const url = vars.K3S_URL ?? flag('--server');
   let token = vars.K3S_TOKEN ?? (flag('--token') === '********' ? undefined : flag('--token'));
   const tokenFile = vars.K3S_TOKEN_FILE;
@@ -149,7 +169,10 @@ export function startService(s: LabState, loc: Located, name: ServiceName, now: 
     svc.failure = 'no server URL';
   }
   if (svc.failure === undefined) ensureNode(s, svc.cluster, loc, name === 'k3s' ? 'server' : 'agent', now, host.name);
-  if (name === 'k3s' && svc.failure === undefined) { onServerStart(s, loc); ensureServerFiles(s, ct); }
+  if (name === 'k3s' && svc.failure === undefined) {
+    onServerStart(s, loc);
+    ensureServerFiles(s, ct);
+  }
   return svc;
 }
 

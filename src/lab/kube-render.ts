@@ -8,7 +8,12 @@ export function nodeJson(s: LabState, clusterId: string, n: KubeNode, now: numbe
   const v = nodeView(s, clusterId, n, now);
   const heartbeat = iso(now);
   const cond = (type: string, reason: string, message: string) => ({
-    lastHeartbeatTime: heartbeat, lastTransitionTime: iso(n.createdAt), message, reason, status: 'False', type,
+    lastHeartbeatTime: heartbeat,
+    lastTransitionTime: iso(n.createdAt),
+    message,
+    reason,
+    status: 'False',
+    type,
   });
   const spec: Record<string, unknown> = { podCIDR: n.podCidr, podCIDRs: [n.podCidr], providerID: `k3s://${n.name}` };
   if (n.unschedulable) {
@@ -25,25 +30,42 @@ export function nodeJson(s: LabState, clusterId: string, n: KubeNode, now: numbe
       finalizers: n.labels['node-role.kubernetes.io/control-plane'] ? ['wrangler.cattle.io/node'] : [],
       labels: n.labels,
       name: n.name,
-      resourceVersion: String(480000 + Math.floor(now / 1000) % 100000),
+      resourceVersion: String(480000 + (Math.floor(now / 1000) % 100000)),
       uid: n.uid,
     },
     spec,
     status: {
-      addresses: [{ address: n.internalIp, type: 'InternalIP' }, { address: n.name, type: 'Hostname' }],
+      addresses: [
+        { address: n.internalIp, type: 'InternalIP' },
+        { address: n.name, type: 'Hostname' },
+      ],
       allocatable: { cpu: '4', 'ephemeral-storage': '39634219985', memory: '8048564Ki', pods: '110' },
       capacity: { cpu: '4', 'ephemeral-storage': '40743660Ki', memory: '8048564Ki', pods: '110' },
       conditions: [
         cond('MemoryPressure', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'),
         cond('DiskPressure', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'),
         cond('PIDPressure', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'),
-        { lastHeartbeatTime: heartbeat, lastTransitionTime: iso(now), message: v.message, reason: v.reason, status: v.ready, type: 'Ready' },
+        {
+          lastHeartbeatTime: heartbeat,
+          lastTransitionTime: iso(now),
+          message: v.message,
+          reason: v.reason,
+          status: v.ready,
+          type: 'Ready',
+        },
       ],
       daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
       nodeInfo: {
-        architecture: 'amd64', bootID: n.uid.slice(0, 4), containerRuntimeVersion: 'containerd://1.7.27-k3s1',
-        kernelVersion: '6.8.12-4-pve', kubeProxyVersion: v.kubelet, kubeletVersion: v.kubelet, machineID: '',
-        operatingSystem: 'linux', osImage: 'Debian GNU/Linux 12 (bookworm)', systemUUID: '',
+        architecture: 'amd64',
+        bootID: n.uid.slice(0, 4),
+        containerRuntimeVersion: 'containerd://1.7.27-k3s1',
+        kernelVersion: '6.8.12-4-pve',
+        kubeProxyVersion: v.kubelet,
+        kubeletVersion: v.kubelet,
+        machineID: '',
+        operatingSystem: 'linux',
+        osImage: 'Debian GNU/Linux 12 (bookworm)',
+        systemUUID: '',
       },
     },
   };
@@ -65,7 +87,21 @@ export function podJson(s: LabState, clusterId: string, p: Pod, now: number): un
       labels: { app: p.app },
       name: p.name,
       namespace: p.namespace,
-      ...(p.owner ? { ownerReferences: [{ apiVersion: p.owner.kind === 'ReplicaSet' || p.owner.kind === 'StatefulSet' || p.owner.kind === 'DaemonSet' ? 'apps/v1' : 'v1', blockOwnerDeletion: true, controller: true, kind: p.owner.kind, name: p.owner.name, uid: p.uid }] } : {}),
+      ...(p.owner
+        ? {
+            ownerReferences: [
+              {
+                apiVersion:
+                  p.owner.kind === 'ReplicaSet' || p.owner.kind === 'StatefulSet' || p.owner.kind === 'DaemonSet' ? 'apps/v1' : 'v1',
+                blockOwnerDeletion: true,
+                controller: true,
+                kind: p.owner.kind,
+                name: p.owner.name,
+                uid: p.uid,
+              },
+            ],
+          }
+        : {}),
       uid: p.uid,
     },
     spec: {
@@ -88,7 +124,12 @@ export function pdbJson(s: LabState, clusterId: string, cluster: KubeCluster, b:
     kind: 'PodDisruptionBudget',
     metadata: { name: b.name, namespace: b.namespace },
     spec: { minAvailable: b.minAvailable, selector: { matchLabels: { app: b.app } } },
-    status: { currentHealthy: healthy, desiredHealthy: b.minAvailable, disruptionsAllowed: Math.max(0, healthy - b.minAvailable), expectedPods: expected },
+    status: {
+      currentHealthy: healthy,
+      desiredHealthy: b.minAvailable,
+      disruptionsAllowed: Math.max(0, healthy - b.minAvailable),
+      expectedPods: expected,
+    },
   };
 }
 
@@ -106,7 +147,10 @@ export function nodesTable(s: LabState, clusterId: string, nodes: KubeNode[], no
   for (const n of nodes) {
     const v = nodeView(s, clusterId, n, now);
     const status = (v.ready === 'True' ? 'Ready' : 'NotReady') + (n.unschedulable ? ',SchedulingDisabled' : '');
-    const roles = Object.keys(n.labels).filter((k) => k.startsWith('node-role.kubernetes.io/')).map((k) => k.slice('node-role.kubernetes.io/'.length)).sort();
+    const roles = Object.keys(n.labels)
+      .filter((k) => k.startsWith('node-role.kubernetes.io/'))
+      .map((k) => k.slice('node-role.kubernetes.io/'.length))
+      .sort();
     rows.push([n.name, status, roles.length ? roles.join(',') : '<none>', humanDuration(now - n.createdAt), v.kubelet]);
   }
   return table(rows);

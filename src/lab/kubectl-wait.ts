@@ -30,13 +30,15 @@ export async function kubectlWait(ctx: ExecContext, ref: ContainerRef, args: str
     const a = args[i]!;
     if (a.startsWith('--for=')) cond = parseFor(a.slice(6));
     else if (a.startsWith('--timeout=')) timeoutMs = parseGoDuration(a.slice(10)) ?? NaN;
-    else if (a === 'node' || a === 'nodes') names.push(...args.slice(i + 1).filter((x) => !x.startsWith('-')).map((n) => `node/${n}`)), (i = args.length);
-    else if (/^(node|nodes)\/.+/.test(a)) names.push(a);
+    else if (a === 'node' || a === 'nodes') {
+      for (const n of args.slice(i + 1)) if (!n.startsWith('-')) names.push(`node/${n}`);
+      break;
+    } else if (/^(node|nodes)\/.+/.test(a)) names.push(a);
     else return fail(1, `error: the lab's kubectl wait does not support "${a}"\n`);
   }
   if (!cond) return fail(1, 'error: --for must be condition=<name> or jsonpath={<path>}=<value>\n');
   if (!Number.isFinite(timeoutMs)) return fail(1, 'error: invalid --timeout\n');
-  if (names.length !== 1) return fail(1, 'error: the lab\'s kubectl wait supports exactly one node\n');
+  if (names.length !== 1) return fail(1, "error: the lab's kubectl wait supports exactly one node\n");
   const name = names[0]!.split('/')[1]!;
   const deadline = ctx.now() + timeoutMs;
   for (;;) {

@@ -21,13 +21,21 @@ export async function runKubectl(ctx: ExecContext, ref: ContainerRef, argv: stri
   if (clusterId === undefined) return fail(1, REFUSED);
   const [verb, ...rest] = args;
   switch (verb) {
-    case 'get': return get(ctx, clusterId, rest);
-    case 'drain': return runDrain(ctx, clusterId, rest);
-    case 'cordon': case 'uncordon': return cordon(ctx, clusterId, verb === 'cordon', rest);
-    case 'annotate': return annotate(ctx, clusterId, rest);
-    case 'wait': return kubectlWait(ctx, ref, rest);
-    case 'delete': return kubectlDeleteNode(ctx, clusterId, rest);
-    default: return unsupported(args);
+    case 'get':
+      return get(ctx, clusterId, rest);
+    case 'drain':
+      return runDrain(ctx, clusterId, rest);
+    case 'cordon':
+    case 'uncordon':
+      return cordon(ctx, clusterId, verb === 'cordon', rest);
+    case 'annotate':
+      return annotate(ctx, clusterId, rest);
+    case 'wait':
+      return kubectlWait(ctx, ref, rest);
+    case 'delete':
+      return kubectlDeleteNode(ctx, clusterId, rest);
+    default:
+      return unsupported(args);
   }
 }
 
@@ -39,7 +47,10 @@ function stripGlobalFlags(argv: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] ?? '';
-    if (a === '--kubeconfig' || a === '--request-timeout') { i++; continue; }
+    if (a === '--kubeconfig' || a === '--request-timeout') {
+      i++;
+      continue;
+    }
     if (a.startsWith('--kubeconfig=') || a.startsWith('--request-timeout=')) continue;
     out.push(a);
   }
@@ -110,7 +121,11 @@ function get(ctx: ExecContext, clusterId: string, args: string[]): ExecResult {
     }
     return ok(listJson(cluster.pdbs.filter((b) => inNs(b.namespace)).map((b) => pdbJson(s, clusterId, cluster, b, now))));
   }
-  if (kind === '') return fail(1, 'You must specify the type of resource to get. Use "kubectl api-resources" for a complete list of supported resources.\n\nerror: Required resource not specified.\nUse "kubectl explain <resource>" for a detailed description of that resource (e.g. kubectl explain pods).\nSee \'kubectl get -h\' for help and examples\n');
+  if (kind === '')
+    return fail(
+      1,
+      'You must specify the type of resource to get. Use "kubectl api-resources" for a complete list of supported resources.\n\nerror: Required resource not specified.\nUse "kubectl explain <resource>" for a detailed description of that resource (e.g. kubectl explain pods).\nSee \'kubectl get -h\' for help and examples\n',
+    );
   return fail(1, `error: the server doesn't have a resource type "${kind}"\n`);
 }
 
@@ -120,7 +135,9 @@ function kubeletHealthz(ctx: ExecContext, clusterId: string, name: string): Exec
   const node = s.clusters[clusterId]?.nodes[name];
   if (!node) return fail(1, `Error from server (NotFound): nodes "${name}" not found\n`);
   const ct = findContainer(s, node.host, node.vmid)?.ct;
-  const up = ct !== undefined && Object.values(ct.k3s.services).some((svc) => svc?.cluster === clusterId && serviceStatus(s, ct, svc, ctx.now()) === 'active');
+  const up =
+    ct !== undefined &&
+    Object.values(ct.k3s.services).some((svc) => svc?.cluster === clusterId && serviceStatus(s, ct, svc, ctx.now()) === 'active');
   return up ? ok('ok') : fail(1, `Error from server: error dialing backend: dial tcp ${name}:10250: connect: connection refused\n`);
 }
 
@@ -152,9 +169,13 @@ function annotate(ctx: ExecContext, clusterId: string, args: string[]): ExecResu
   if (plain.some((a) => a.startsWith('-') && a !== '-')) return unsupported(['annotate', ...args]);
   let rest = plain;
   let name: string | undefined;
-  if (/^nodes?\//.test(rest[0] ?? '')) { name = (rest[0] ?? '').replace(/^nodes?\//, ''); rest = rest.slice(1); }
-  else if (['node', 'nodes', 'no'].includes(rest[0] ?? '')) { name = rest[1]; rest = rest.slice(2); }
-  else return unsupported(['annotate', ...args]);
+  if (/^nodes?\//.test(rest[0] ?? '')) {
+    name = (rest[0] ?? '').replace(/^nodes?\//, '');
+    rest = rest.slice(1);
+  } else if (['node', 'nodes', 'no'].includes(rest[0] ?? '')) {
+    name = rest[1];
+    rest = rest.slice(2);
+  } else return unsupported(['annotate', ...args]);
   if (!name || rest.length === 0) return fail(1, 'error: at least one annotation update is required\n');
   const node = name;
   const r = ctx.store.update((s) => {
@@ -166,7 +187,8 @@ function annotate(ctx: ExecContext, clusterId: string, args: string[]): ExecResu
       if (eq <= 0) return `error: invalid annotation format: ${kv}\n`;
       const key = kv.slice(0, eq);
       const old = n.annotations[key];
-      if (old !== undefined && !overwrite) return `error: --overwrite is false but found the following declared annotation(s): '${key}' already has a value (${old})\n`;
+      if (old !== undefined && !overwrite)
+        return `error: --overwrite is false but found the following declared annotation(s): '${key}' already has a value (${old})\n`;
     }
     for (const kv of rest) {
       const eq = kv.indexOf('=');

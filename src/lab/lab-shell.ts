@@ -3,7 +3,7 @@
  * latency, host-level faults, and the Shell contract (exit codes returned; timeouts, aborts
  * and dropped connections thrown as ShellError).
  */
-import { ShellError } from '../core/errors.js';
+import { ShellError } from '../domain/errors.js';
 import type { RunOptions, RunResult, Shell } from '../shell/shell.js';
 import { argvVmid, consumeFault } from './faults.js';
 import { applyEffect, LabConnectionDropped } from './fault-effect.js';
@@ -11,10 +11,20 @@ import { execOnHost, HOST_ENV } from './host-exec.js';
 import type { ExecContext } from './context.js';
 import { findContainer } from './k3s-model.js';
 import { pctExecStarted } from './pct.js';
-import { findResponse, newSessionNonce, SessionLostError, sessionRequest, type ScriptSession, type SessionRunOptions } from '../shell/session.js';
+import {
+  findResponse,
+  newSessionNonce,
+  SessionLostError,
+  sessionRequest,
+  type ScriptSession,
+  type SessionRunOptions,
+} from '../shell/session.js';
 
 export class LabShell implements Shell {
-  constructor(readonly host: string, private readonly ctx: ExecContext) {}
+  constructor(
+    readonly host: string,
+    private readonly ctx: ExecContext,
+  ) {}
 
   async run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
     const work = this.exec([...argv], opts.stdin ?? '');
@@ -25,7 +35,10 @@ export class LabShell implements Shell {
     const { ctx, host } = this;
     await ctx.sleep(ctx.store.read().timing.sshRttMs);
     // Only take the lock (and rewrite the state) when there are faults to consider.
-    const effect = ctx.store.read().faults.length === 0 ? undefined : ctx.store.update((s) => consumeFault(s, { level: 'host', host, vmid: argvVmid(argv), argv, stdin }));
+    const effect =
+      ctx.store.read().faults.length === 0
+        ? undefined
+        : ctx.store.update((s) => consumeFault(s, { level: 'host', host, vmid: argvVmid(argv), argv, stdin }));
     if (effect) {
       const r = await applyEffect(ctx, effect);
       if (r) return r;
@@ -55,8 +68,13 @@ class LabSession implements ScriptSession {
   readonly #ready: Promise<void>;
   readonly #vmid: number | undefined;
 
-  constructor(readonly host: string, private readonly ctx: ExecContext, private readonly argv: string[]) {
-    const isPctSh = argv[0] === 'pct' && argv[1] === 'exec' && /^\d+$/.test(argv[2] ?? '') && argv[3] === '--' && argv[4] === 'sh' && argv.length <= 6;
+  constructor(
+    readonly host: string,
+    private readonly ctx: ExecContext,
+    private readonly argv: string[],
+  ) {
+    const isPctSh =
+      argv[0] === 'pct' && argv[1] === 'exec' && /^\d+$/.test(argv[2] ?? '') && argv[3] === '--' && argv[4] === 'sh' && argv.length <= 6;
     this.#vmid = isPctSh ? Number(argv[2]) : undefined;
     this.#ready = (async () => {
       const t = ctx.store.read().timing;
@@ -80,7 +98,8 @@ class LabSession implements ScriptSession {
     this.#busy = true;
     try {
       await this.#ready;
-      if (!this.#alive) throw new SessionLostError(`the session (${this.argv.join(' ')}) on ${this.host} is not running: ${this.#why}`, false);
+      if (!this.#alive)
+        throw new SessionLostError(`the session (${this.argv.join(' ')}) on ${this.host} is not running: ${this.#why}`, false);
       return await race(this.#request(script), this.host, this.argv, opts).catch((e: unknown) => {
         if (e instanceof ShellError && !e.unreachable) this.#end('stopped'); // a timeout or abort stops the session
         throw e;
@@ -93,7 +112,10 @@ class LabSession implements ScriptSession {
   async #request(script: string): Promise<RunResult> {
     const { ctx, host } = this;
     await ctx.sleep(ctx.store.read().timing.sshRttMs);
-    const effect = ctx.store.read().faults.length === 0 ? undefined : ctx.store.update((s) => consumeFault(s, { level: 'host', host, vmid: this.#vmid, argv: this.argv, stdin: script }));
+    const effect =
+      ctx.store.read().faults.length === 0
+        ? undefined
+        : ctx.store.update((s) => consumeFault(s, { level: 'host', host, vmid: this.#vmid, argv: this.argv, stdin: script }));
     if (effect) {
       try {
         const r = await applyEffect(ctx, effect);
@@ -115,7 +137,10 @@ class LabSession implements ScriptSession {
     const found = findResponse(r.stdout, this.#nonce, id);
     if (found.result) return found.result;
     this.#end(r.stderr.trim());
-    throw new SessionLostError(`the session (${this.argv.join(' ')}) on ${host} ended while a command ran: ${r.stderr.trim() || `exit ${r.code}`}`, found.started);
+    throw new SessionLostError(
+      `the session (${this.argv.join(' ')}) on ${host} ended while a command ran: ${r.stderr.trim() || `exit ${r.code}`}`,
+      found.started,
+    );
   }
 
   #running(): boolean {
@@ -141,17 +166,24 @@ export async function race(work: Promise<RunResult>, host: string, argv: readonl
   let onAbort: (() => void) | undefined;
   const guards: Array<Promise<never>> = [];
   if (opts.timeoutMs !== undefined) {
-    guards.push(new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ShellError(`${host}: "${what}" timed out after ${opts.timeoutMs} ms`, { host, timedOut: true })), opts.timeoutMs);
-    }));
+    guards.push(
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new ShellError(`${host}: "${what}" timed out after ${opts.timeoutMs} ms`, { host, timedOut: true })),
+          opts.timeoutMs,
+        );
+      }),
+    );
   }
   if (opts.signal) {
     const signal = opts.signal;
     if (signal.aborted) throw new ShellError(`${host}: "${what}" aborted`, { host });
-    guards.push(new Promise<never>((_, reject) => {
-      onAbort = () => reject(new ShellError(`${host}: "${what}" aborted`, { host }));
-      signal.addEventListener('abort', onAbort, { once: true });
-    }));
+    guards.push(
+      new Promise<never>((_, reject) => {
+        onAbort = () => reject(new ShellError(`${host}: "${what}" aborted`, { host }));
+        signal.addEventListener('abort', onAbort, { once: true });
+      }),
+    );
   }
   try {
     return await Promise.race([work, ...guards]);

@@ -54,9 +54,18 @@ export class Lab {
   private readonly store: LabStore;
   private readonly ctx: ExecContext;
 
-  constructor(readonly dir: string, opts: LabOpenOptions = {}) {
+  constructor(
+    readonly dir: string,
+    opts: LabOpenOptions = {},
+  ) {
     this.store = new LabStore(dir, { exclusive: opts.exclusive ?? false });
-    this.ctx = { store: this.store, now: () => Date.now(), sleep, realHostFs: opts.realHostFs ?? false, ...(opts.meter ? { meter: opts.meter } : {}) };
+    this.ctx = {
+      store: this.store,
+      now: () => Date.now(),
+      sleep,
+      realHostFs: opts.realHostFs ?? false,
+      ...(opts.meter ? { meter: opts.meter } : {}),
+    };
   }
 
   /** Benchmarks: meters the Ready half of restarts still pending (call when the measured run ends). */
@@ -103,7 +112,9 @@ export class Lab {
   }
 
   addFault(fault: Fault): void {
-    this.store.update((s) => { s.faults.push(structuredClone(fault)); });
+    this.store.update((s) => {
+      s.faults.push(structuredClone(fault));
+    });
   }
 
   /** Rebuilds the world from the options it was created with. */
@@ -123,7 +134,11 @@ export class Lab {
         const node = cluster?.nodes[ct.hostname];
         const v = node ? nodeView(s, s.cluster, node, now) : undefined;
         out.push({
-          name: ct.hostname, host: h.name, vmid: ct.vmid, status: ct.status, version: ct.k3s.binaryVersion,
+          name: ct.hostname,
+          host: h.name,
+          vmid: ct.vmid,
+          status: ct.status,
+          version: ct.k3s.binaryVersion,
           kubelet: v ? v.kubelet : undefined,
           ready: v ? v.ready === 'True' : undefined,
           schedulable: node ? !node.unschedulable : undefined,
@@ -147,7 +162,10 @@ export async function initLab(opts: LabInitOptions): Promise<Lab> {
     timing: { ...DEFAULT_TIMING, ...opts.timing },
     cluster: opts.cluster ?? 'lab',
   };
-  if (init.hosts < 1 || init.servers < 1 || init.workers < 0) throw new Error(`lab init: need at least 1 host and 1 server (got hosts=${init.hosts}, servers=${init.servers}, workers=${init.workers})`);
+  if (init.hosts < 1 || init.servers < 1 || init.workers < 0)
+    throw new Error(
+      `lab init: need at least 1 host and 1 server (got hosts=${init.hosts}, servers=${init.servers}, workers=${init.workers})`,
+    );
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   new LabStore(dir).replace(opts.bare ? buildBareWorld(init) : buildWorld(init));

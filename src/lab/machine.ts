@@ -51,11 +51,16 @@ export function hostMachine(ctx: ExecContext, host: string): Machine {
       const changed: Record<string, string> = {};
       for (const [k, e] of Object.entries(v)) {
         if (isTmp(k)) tmp[k] = e;
-        else if (virt[k]) { if (virt[k].content !== e.content) changed[k] = e.content; }
-        else persisted[k] = e;
+        else if (virt[k]) {
+          if (virt[k].content !== e.content) changed[k] = e.content;
+        } else persisted[k] = e;
       }
       const dirty = Object.keys(changed).length > 0;
-      if (dirty || JSON.stringify(persisted) !== JSON.stringify(before)) ctx.store.update((s) => { get(s).fs = persisted; if (dirty) absorbVirtual(get(s), changed); });
+      if (dirty || JSON.stringify(persisted) !== JSON.stringify(before))
+        ctx.store.update((s) => {
+          get(s).fs = persisted;
+          if (dirty) absorbVirtual(get(s), changed);
+        });
       return result;
     },
   };
@@ -90,13 +95,23 @@ export function machineTest(m: Machine, op: string, path: string): boolean {
   const fs = m.fs();
   const { entry } = resolve(fs, path);
   switch (op) {
-    case '-e': return entry !== undefined;
-    case '-f': return entry !== undefined && !entry.dir;
-    case '-d': return isDir(fs, path);
-    case '-x': return entry !== undefined && (entry.mode & 0o111) !== 0;
-    case '-s': return entry !== undefined && !entry.dir && entry.content.length > 0;
-    case '-r': case '-w': return entry !== undefined;
-    case '-h': case '-L': return fs[path]?.link !== undefined;
-    default: return false;
+    case '-e':
+      return entry !== undefined;
+    case '-f':
+      return entry !== undefined && !entry.dir;
+    case '-d':
+      return isDir(fs, path);
+    case '-x':
+      return entry !== undefined && (entry.mode & 0o111) !== 0;
+    case '-s':
+      return entry !== undefined && !entry.dir && entry.content.length > 0;
+    case '-r':
+    case '-w':
+      return entry !== undefined;
+    case '-h':
+    case '-L':
+      return fs[path]?.link !== undefined;
+    default:
+      return false;
   }
 }

@@ -109,14 +109,15 @@ function etcdSnapshot(ctx: ExecContext, ref: ContainerRef, args: string[]): Exec
   const [verb, ...rest] = args;
   if (verb !== 'save') return fail(1, `k3s: the lab models only "k3s etcd-snapshot save [--name N]"\n`);
   const ni = rest.indexOf('--name');
-  const name = ni >= 0 ? rest[ni + 1] ?? 'on-demand' : rest.find((a) => a.startsWith('--name='))?.slice(7) ?? 'on-demand';
+  const name = ni >= 0 ? (rest[ni + 1] ?? 'on-demand') : (rest.find((a) => a.startsWith('--name='))?.slice(7) ?? 'on-demand');
   const now = ctx.now();
   return ctx.store.update((s): ExecResult => {
     const loc = findContainer(s, ref.host, ref.vmid);
     if (!loc) return fail(1, 'container vanished\n');
     const { ct } = loc;
     const svc = ct.k3s.services.k3s;
-    if (!svc || datastoreKind(ct) !== 'etcd') return fail(1, 'time="" level=fatal msg="etcd database not found in /var/lib/rancher/k3s/server"\n');
+    if (!svc || datastoreKind(ct) !== 'etcd')
+      return fail(1, 'time="" level=fatal msg="etcd database not found in /var/lib/rancher/k3s/server"\n');
     if (!svc.running) return fail(1, 'time="" level=fatal msg="failed to get etcd client: etcd is not running"\n');
     ensureDatastoreFiles(ct);
     const file = `${name}-${ct.hostname}-${Math.floor(now / 1000)}`;
@@ -126,35 +127,51 @@ function etcdSnapshot(ctx: ExecContext, ref: ContainerRef, args: string[]): Exec
 }
 
 function clusterReset(ctx: ExecContext, ref: ContainerRef, args: string[]): ExecResult {
-  const pathArg = args.find((a) => a.startsWith('--cluster-reset-restore-path='))?.slice('--cluster-reset-restore-path='.length)
-    ?? (args.indexOf('--cluster-reset-restore-path') >= 0 ? args[args.indexOf('--cluster-reset-restore-path') + 1] : undefined);
+  const pathArg =
+    args.find((a) => a.startsWith('--cluster-reset-restore-path='))?.slice('--cluster-reset-restore-path='.length) ??
+    (args.indexOf('--cluster-reset-restore-path') >= 0 ? args[args.indexOf('--cluster-reset-restore-path') + 1] : undefined);
   return ctx.store.update((s): ExecResult => {
     const loc = findContainer(s, ref.host, ref.vmid);
     if (!loc) return fail(1, 'container vanished\n');
     const { ct } = loc;
-    if (ct.k3s.services.k3s?.running) return fail(1, 'level=fatal msg="starting kubernetes: preparing server: etcd: listen tcp 127.0.0.1:2380: bind: address already in use"\n');
+    if (ct.k3s.services.k3s?.running)
+      return fail(
+        1,
+        'level=fatal msg="starting kubernetes: preparing server: etcd: listen tcp 127.0.0.1:2380: bind: address already in use"\n',
+      );
     const cluster = ct.k3s.dataCluster;
     if (cluster === undefined || datastoreKind(ct) !== 'etcd') return fail(1, 'level=fatal msg="--cluster-reset requires embedded etcd"\n');
     if (pathArg !== undefined) {
       const f = readFile(ct.fs, pathArg);
       if (!('content' in f)) return fail(1, `level=fatal msg="failed to restore snapshot: open ${pathArg}: no such file or directory"\n`);
       const snap = parseSnapshot(f.content);
-      if (!snap || snap.kind !== 'etcd') return fail(1, `level=fatal msg="failed to restore snapshot: ${pathArg}: snapshot file has wrong format"\n`);
+      if (!snap || snap.kind !== 'etcd')
+        return fail(1, `level=fatal msg="failed to restore snapshot: ${pathArg}: snapshot file has wrong format"\n`);
       s.clusters[cluster] = snap.kube;
     }
-    return fail(0, 'level=info msg="Managed etcd cluster membership has been reset, restart without --cluster-reset flag now. Backup and delete ${datadir}/server/db on each peer etcd server and rejoin the nodes"\n');
+    return fail(
+      0,
+      'level=info msg="Managed etcd cluster membership has been reset, restart without --cluster-reset flag now. Backup and delete ${datadir}/server/db on each peer etcd server and rejoin the nodes"\n',
+    );
   });
 }
 
 /** Programs in a container; undefined when `path` is not one this module answers. */
-export function containerMaintenance(ctx: ExecContext, ref: ContainerRef, path: string, args: string[], stdin: string): ExecResult | undefined {
+export function containerMaintenance(
+  ctx: ExecContext,
+  ref: ContainerRef,
+  path: string,
+  args: string[],
+  stdin: string,
+): ExecResult | undefined {
   const base = path.split('/').pop() ?? '';
   const key = (s: LabState) => ctExt(s, ref.host, ref.vmid);
-  const withFs = <T>(fn: (fs: FileMap, s: LabState) => T): T => ctx.store.update((s) => {
-    const loc = findContainer(s, ref.host, ref.vmid);
-    if (!loc) throw new Error(`lab: container ${ref.vmid} vanished`);
-    return fn(loc.ct.fs, s);
-  });
+  const withFs = <T>(fn: (fs: FileMap, s: LabState) => T): T =>
+    ctx.store.update((s) => {
+      const loc = findContainer(s, ref.host, ref.vmid);
+      if (!loc) throw new Error(`lab: container ${ref.vmid} vanished`);
+      return fn(loc.ct.fs, s);
+    });
   if (path === '/usr/bin/sqlite3') return sqlite3(ctx, ref, args);
   if (base === 'date' && args.length === 1 && args[0] === '+%s') {
     const off = ctx.store.read().maintenance?.containers?.[`${ref.host}/${ref.vmid}`]?.clockOffsetS ?? 0;
@@ -185,7 +202,9 @@ export function containerMaintenance(ctx: ExecContext, ref: ContainerRef, path: 
     }
     case 'mount': {
       if (args.join(' ') !== '--make-rshared /') return fail(32, 'mount: the lab models only "mount --make-rshared /"\n');
-      ctx.store.update((s) => { key(s).rootPropagation = 'shared'; });
+      ctx.store.update((s) => {
+        key(s).rootPropagation = 'shared';
+      });
       return ok();
     }
     case 'df': {
@@ -195,9 +214,12 @@ export function containerMaintenance(ctx: ExecContext, ref: ContainerRef, path: 
       const size = Math.floor((ct?.maxdisk ?? 8 * 1024 ** 3) / 1024);
       const pct = s.maintenance?.containers?.[`${ref.host}/${ref.vmid}`]?.diskUsedPct ?? 31;
       const used = Math.floor((size * pct) / 100);
-      return ok(`Filesystem     1024-blocks     Used Available Capacity Mounted on\n/dev/mapper/pve-vm--${ref.vmid}--disk--0 ${size} ${used} ${size - used} ${pct}% /\n`);
+      return ok(
+        `Filesystem     1024-blocks     Used Available Capacity Mounted on\n/dev/mapper/pve-vm--${ref.vmid}--disk--0 ${size} ${used} ${size - used} ${pct}% /\n`,
+      );
     }
-    default: return undefined;
+    default:
+      return undefined;
   }
 }
 
@@ -213,8 +235,10 @@ function sqlite3(ctx: ExecContext, ref: ContainerRef, args: string[]): ExecResul
     const cur = readFile(ct.fs, db);
     if (!('content' in cur)) return fail(1, `Error: unable to open database "${db}": unable to open database file\n`);
     const cluster = ct.k3s.dataCluster;
-    const text = normalizePath(db) === STATE_DB && cluster !== undefined ? snapshotText('sqlite', cluster, s.clusters[cluster]) : cur.content;
-    if (writeFile(ct.fs, target, text, { mode: 0o644 })) return fail(1, `Error: unable to open database "${target}": unable to open database file\n`);
+    const text =
+      normalizePath(db) === STATE_DB && cluster !== undefined ? snapshotText('sqlite', cluster, s.clusters[cluster]) : cur.content;
+    if (writeFile(ct.fs, target, text, { mode: 0o644 }))
+      return fail(1, `Error: unable to open database "${target}": unable to open database file\n`);
     return ok();
   });
 }
@@ -255,7 +279,12 @@ function absorbConf(ct: ContainerState, text: string): void {
   sections.set(name, section);
   for (const line of text.split('\n')) {
     const h = /^\[([^\]]+)\]\s*$/.exec(line);
-    if (h) { name = h[1] ?? ''; section = []; sections.set(name, section); continue; }
+    if (h) {
+      name = h[1] ?? '';
+      section = [];
+      sections.set(name, section);
+      continue;
+    }
     if (line.startsWith('#') || line.trim() === '') continue;
     const i = line.indexOf(':');
     if (i <= 0) continue;
@@ -277,7 +306,12 @@ export function hostVirtualFiles(s: LabState, h: HostState): FileMap {
     '/proc': { content: '', mode: 0o555, dir: true },
   };
   const missing = s.maintenance?.missingModules?.[h.name] ?? [];
-  out['/proc/modules'] = { content: HOST_MODULES.filter((m) => !missing.includes(m)).map((m) => `${m} 151552 0 - Live 0x0000000000000000\n`).join(''), mode: 0o444 };
+  out['/proc/modules'] = {
+    content: HOST_MODULES.filter((m) => !missing.includes(m))
+      .map((m) => `${m} 151552 0 - Live 0x0000000000000000\n`)
+      .join(''),
+    mode: 0o444,
+  };
   for (const ct of h.containers) out[`/etc/pve/lxc/${ct.vmid}.conf`] = { content: renderConf(ct), mode: 0o640 };
   return out;
 }
@@ -319,26 +353,43 @@ async function vzdump(ctx: ExecContext, host: string, args: string[]): Promise<E
   }
   const storage = opt.storage ?? 'local';
   const mode = opt.mode ?? 'snapshot';
-  if (!['snapshot', 'suspend', 'stop'].includes(mode)) return fail(255, `400 Parameter verification failed.\nmode: value '${mode}' does not have a value in the enumeration 'snapshot, suspend, stop'\n`);
-  if (!['local', 'local-lvm', 'local-zfs'].includes(storage)) return fail(255, `400 Parameter verification failed.\nstorage: storage '${storage}' does not exist\n`);
-  if (storage !== 'local') return fail(255, `ERROR: Backup of VM ${vmids[0] ?? ''} failed - storage '${storage}' does not support backups\nINFO: Backup job finished with errors\njob errors\n`);
+  if (!['snapshot', 'suspend', 'stop'].includes(mode))
+    return fail(
+      255,
+      `400 Parameter verification failed.\nmode: value '${mode}' does not have a value in the enumeration 'snapshot, suspend, stop'\n`,
+    );
+  if (!['local', 'local-lvm', 'local-zfs'].includes(storage))
+    return fail(255, `400 Parameter verification failed.\nstorage: storage '${storage}' does not exist\n`);
+  if (storage !== 'local')
+    return fail(
+      255,
+      `ERROR: Backup of VM ${vmids[0] ?? ''} failed - storage '${storage}' does not support backups\nINFO: Backup job finished with errors\njob errors\n`,
+    );
   const log: string[] = [`INFO: starting new backup job: vzdump ${args.join(' ')}`];
   let errors = 0;
   for (const vmid of vmids) {
     const s = ctx.store.read();
     const loc = findContainer(s, host, vmid);
-    if (!loc) { log.push(`ERROR: Backup of VM ${vmid} failed - unable to find VM '${vmid}'`); errors++; continue; }
+    if (!loc) {
+      log.push(`ERROR: Backup of VM ${vmid} failed - unable to find VM '${vmid}'`);
+      errors++;
+      continue;
+    }
     await ctx.sleep(s.maintenance?.vzdumpMs ?? 20);
     const now = new Date(ctx.now());
     const p = (n: number) => String(n).padStart(2, '0');
     const stamp = `${now.getUTCFullYear()}_${p(now.getUTCMonth() + 1)}_${p(now.getUTCDate())}-${p(now.getUTCHours())}_${p(now.getUTCMinutes())}_${p(now.getUTCSeconds())}`;
     const archive = `/var/lib/vz/dump/vzdump-lxc-${vmid}-${stamp}.tar.zst`;
     log.push(`INFO: Starting Backup of VM ${vmid} (lxc)`, `INFO: status = ${loc.ct.status}`, `INFO: CT Name: ${loc.ct.hostname}`);
-    if (mode === 'snapshot' && loc.ct.switches.snapshotsUnsupported) log.push('INFO: mode failure - some volumes do not support snapshots', "INFO: trying 'suspend' mode instead");
+    if (mode === 'snapshot' && loc.ct.switches.snapshotsUnsupported)
+      log.push('INFO: mode failure - some volumes do not support snapshots', "INFO: trying 'suspend' mode instead");
     log.push(`INFO: creating vzdump archive '${archive}'`);
     ctx.store.update((st) => {
       const h = st.hosts.find((x) => x.name === host);
-      if (h) { mkdirp(h.fs, dirname(archive)); writeFile(h.fs, archive, `vzdump of ${vmid}\n`, { mode: 0o644 }); }
+      if (h) {
+        mkdirp(h.fs, dirname(archive));
+        writeFile(h.fs, archive, `vzdump of ${vmid}\n`, { mode: 0o644 });
+      }
     });
     log.push(`INFO: Finished Backup of VM ${vmid} (00:00:01)`);
   }
@@ -349,17 +400,45 @@ async function vzdump(ctx: ExecContext, host: string, args: string[]): Promise<E
 // ---- breaking a lab on purpose (tests, demos) ----
 
 export type LabBreakage =
-  | 'lxc-missing' | 'cgroup-v1' | 'below-snapshot' | 'no-kmsg' | 'not-rshared' | 'swap' | 'no-nesting' | 'unprivileged'
-  | 'modules' | 'zfs-overlay' | 'no-kubectl' | 'worker-turned-server' | 'low-disk' | 'clock-skew' | 'sqlite3';
+  | 'lxc-missing'
+  | 'cgroup-v1'
+  | 'below-snapshot'
+  | 'no-kmsg'
+  | 'not-rshared'
+  | 'swap'
+  | 'no-nesting'
+  | 'unprivileged'
+  | 'modules'
+  | 'zfs-overlay'
+  | 'no-kubectl'
+  | 'worker-turned-server'
+  | 'low-disk'
+  | 'clock-skew'
+  | 'sqlite3';
 
 export const LAB_BREAKAGES: readonly LabBreakage[] = [
-  'lxc-missing', 'cgroup-v1', 'below-snapshot', 'no-kmsg', 'not-rshared', 'swap', 'no-nesting', 'unprivileged',
-  'modules', 'zfs-overlay', 'no-kubectl', 'worker-turned-server', 'low-disk', 'clock-skew',
+  'lxc-missing',
+  'cgroup-v1',
+  'below-snapshot',
+  'no-kmsg',
+  'not-rshared',
+  'swap',
+  'no-nesting',
+  'unprivileged',
+  'modules',
+  'zfs-overlay',
+  'no-kubectl',
+  'worker-turned-server',
+  'low-disk',
+  'clock-skew',
 ];
 
 function setConf(ct: ContainerState, key: string, value: string | undefined): void {
   const i = ct.config.findIndex(([k]) => k === key);
-  if (value === undefined) { if (i >= 0) ct.config.splice(i, 1); return; }
+  if (value === undefined) {
+    if (i >= 0) ct.config.splice(i, 1);
+    return;
+  }
   if (i >= 0) ct.config[i] = [key, value];
   else ct.config.push([key, value]);
 }
@@ -374,36 +453,84 @@ export function labBreak(s: LabState, node: string, what: LabBreakage, now = Dat
   if (!h || !ct) throw new Error(`lab: no container named ${node}`);
   const x = ctExt(s, h.name, ct.vmid);
   switch (what) {
-    case 'lxc-missing': setConf(ct, 'lxc.apparmor.profile', undefined); setConf(ct, 'lxc.cap.drop', undefined); break;
-    case 'cgroup-v1': setConf(ct, 'lxc.cgroup2.devices.allow', undefined); ct.config.push(['lxc.cgroup.devices.allow', 'a']); break;
+    case 'lxc-missing':
+      setConf(ct, 'lxc.apparmor.profile', undefined);
+      setConf(ct, 'lxc.cap.drop', undefined);
+      break;
+    case 'cgroup-v1':
+      setConf(ct, 'lxc.cgroup2.devices.allow', undefined);
+      ct.config.push(['lxc.cgroup.devices.allow', 'a']);
+      break;
     case 'below-snapshot': {
       const lines = ct.config.filter(([k]) => k.startsWith('lxc.'));
       ct.config = ct.config.filter(([k]) => !k.startsWith('lxc.'));
       if (ct.snapshots.length === 0) {
-        ct.snapshots.push({ name: 'before-k3s', description: '', snaptime: Math.floor(now / 1000) - 86_400, parent: undefined, config: structuredClone(ct.config), fs: {}, k3s: structuredClone(ct.k3s) });
+        ct.snapshots.push({
+          name: 'before-k3s',
+          description: '',
+          snaptime: Math.floor(now / 1000) - 86_400,
+          parent: undefined,
+          config: structuredClone(ct.config),
+          fs: {},
+          k3s: structuredClone(ct.k3s),
+        });
         setConf(ct, 'parent', 'before-k3s');
       }
       const last = ct.snapshots[ct.snapshots.length - 1];
       if (last) last.config.push(...lines);
       break;
     }
-    case 'no-kmsg': delete ct.fs['/dev/kmsg']; ct.config = ct.config.filter(([k, v]) => !(k === 'lxc.mount.entry' && v.includes('kmsg'))); break;
-    case 'not-rshared': x.rootPropagation = 'private'; break;
-    case 'swap': setConf(ct, 'swap', '512'); break;
-    case 'no-nesting': setConf(ct, 'features', undefined); break;
-    case 'unprivileged': setConf(ct, 'unprivileged', '1'); break;
-    case 'modules': { const e = ext(s); e.missingModules ??= {}; e.missingModules[h.name] = ['overlay', 'br_netfilter']; break; }
-    case 'zfs-overlay': setConf(ct, 'rootfs', `local-zfs:subvol-${ct.vmid}-disk-0,size=40G`); break;
-    case 'no-kubectl': delete ct.fs['/usr/local/bin/kubectl']; break;
-    case 'low-disk': x.diskUsedPct = 96; break;
-    case 'clock-skew': x.clockOffsetS = 300; break;
-    case 'sqlite3': ct.fs['/usr/bin/sqlite3'] = { content: '\x7fELF sqlite3 (lab)\n', mode: 0o755 }; break;
+    case 'no-kmsg':
+      delete ct.fs['/dev/kmsg'];
+      ct.config = ct.config.filter(([k, v]) => !(k === 'lxc.mount.entry' && v.includes('kmsg')));
+      break;
+    case 'not-rshared':
+      x.rootPropagation = 'private';
+      break;
+    case 'swap':
+      setConf(ct, 'swap', '512');
+      break;
+    case 'no-nesting':
+      setConf(ct, 'features', undefined);
+      break;
+    case 'unprivileged':
+      setConf(ct, 'unprivileged', '1');
+      break;
+    case 'modules': {
+      const e = ext(s);
+      e.missingModules ??= {};
+      e.missingModules[h.name] = ['overlay', 'br_netfilter'];
+      break;
+    }
+    case 'zfs-overlay':
+      setConf(ct, 'rootfs', `local-zfs:subvol-${ct.vmid}-disk-0,size=40G`);
+      break;
+    case 'no-kubectl':
+      delete ct.fs['/usr/local/bin/kubectl'];
+      break;
+    case 'low-disk':
+      x.diskUsedPct = 96;
+      break;
+    case 'clock-skew':
+      x.clockOffsetS = 300;
+      break;
+    case 'sqlite3':
+      ct.fs['/usr/bin/sqlite3'] = { content: '\x7fELF sqlite3 (lab)\n', mode: 0o755 };
+      break;
     case 'worker-turned-server': {
       // What a bare `curl -sfL https://get.k3s.io | sh -` leaves on an agent: a server unit beside it.
       ct.fs[unitPath('k3s')] = { content: renderUnit('k3s', 'server', []), mode: 0o644 };
       ct.fs[envPath('k3s')] = { content: renderEnvFile({}), mode: 0o600 };
       const agent = ct.k3s.services['k3s-agent'];
-      ct.k3s.services.k3s = { enabled: true, running: true, startedAt: now, runningVersion: ct.k3s.binaryVersion ?? '', previousVersion: undefined, cluster: '', failure: undefined };
+      ct.k3s.services.k3s = {
+        enabled: true,
+        running: true,
+        startedAt: now,
+        runningVersion: ct.k3s.binaryVersion ?? '',
+        previousVersion: undefined,
+        cluster: '',
+        failure: undefined,
+      };
       startService(s, { host: h, ct }, 'k3s', now);
       if (agent) ct.k3s.services['k3s-agent'] = agent;
       break;

@@ -19,19 +19,38 @@ export async function runPct(ctx: ExecContext, host: string, args: string[], std
   if (sub === undefined) return fail(255, `ERROR: no command specified\n${USAGE}`);
   if (sub === 'list') return ok(pctList(ctx.store.read(), host));
   if (sub === 'create') return pctCreate(ctx, host, args.slice(1));
-  const simple = ['status', 'config', 'start', 'stop', 'shutdown', 'reboot', 'exec', 'listsnapshot', 'snapshot', 'rollback', 'delsnapshot', 'push', 'pull', 'set'];
+  const simple = [
+    'status',
+    'config',
+    'start',
+    'stop',
+    'shutdown',
+    'reboot',
+    'exec',
+    'listsnapshot',
+    'snapshot',
+    'rollback',
+    'delsnapshot',
+    'push',
+    'pull',
+    'set',
+  ];
   if (!simple.includes(sub)) return fail(255, `ERROR: unknown command 'pct ${sub}'\n${USAGE}`);
   if (vmidText === undefined) return fail(255, `400 not enough arguments\npct ${sub} <vmid>\n`);
-  if (!/^\d+$/.test(vmidText)) return fail(255, `400 Parameter verification failed.\nvmid: type check ('integer') failed - got '${vmidText}'\npct ${sub} <vmid>\n`);
+  if (!/^\d+$/.test(vmidText))
+    return fail(255, `400 Parameter verification failed.\nvmid: type check ('integer') failed - got '${vmidText}'\npct ${sub} <vmid>\n`);
   const vmid = Number(vmidText);
   const s = ctx.store.read();
   const loc = findContainer(s, host, vmid);
   if (!loc) return fail(255, `Configuration file 'nodes/${host}/lxc/${vmid}.conf' does not exist\n`);
   const notRunning = fail(255, `container '${vmid}' not running!\n`);
   switch (sub) {
-    case 'status': return ok(`status: ${loc.ct.status}\n`);
-    case 'config': return ok(loc.ct.config.map(([k, v]) => `${k}: ${v}\n`).join(''));
-    case 'listsnapshot': return ok(renderSnapshotTree(loc.ct));
+    case 'status':
+      return ok(`status: ${loc.ct.status}\n`);
+    case 'config':
+      return ok(loc.ct.config.map(([k, v]) => `${k}: ${v}\n`).join(''));
+    case 'listsnapshot':
+      return ok(renderSnapshotTree(loc.ct));
     case 'exec': {
       const sep = rest.indexOf('--');
       const argv = sep >= 0 ? rest.slice(sep + 1) : rest;
@@ -40,9 +59,13 @@ export async function runPct(ctx: ExecContext, host: string, args: string[], std
       await ctx.sleep(s.timing.pctExecMs);
       return pctExecStarted(ctx, { host, vmid }, argv, stdin);
     }
-    case 'push': case 'pull': return pushPull(ctx, host, vmid, sub, rest);
-    case 'set': return pctSet(ctx, host, vmid, rest);
-    default: return lifecycle(ctx, host, vmid, sub, rest);
+    case 'push':
+    case 'pull':
+      return pushPull(ctx, host, vmid, sub, rest);
+    case 'set':
+      return pctSet(ctx, host, vmid, rest);
+    default:
+      return lifecycle(ctx, host, vmid, sub, rest);
   }
 }
 
@@ -70,7 +93,8 @@ function lifecycle(ctx: ExecContext, host: string, vmid: number, sub: string, re
         if (ct.status === 'running') return fail(255, `CT ${vmid} already running\n`);
         bootContainer(s, loc, now);
         return ok();
-      case 'stop': case 'shutdown':
+      case 'stop':
+      case 'shutdown':
         if (ct.status !== 'running') return fail(255, `CT ${vmid} not running\n`);
         shutdownContainer(ct);
         return ok();
@@ -79,7 +103,8 @@ function lifecycle(ctx: ExecContext, host: string, vmid: number, sub: string, re
         shutdownContainer(ct);
         bootContainer(s, loc, now);
         return ok();
-      case 'snapshot': return snapshot(ct, rest, now);
+      case 'snapshot':
+        return snapshot(ct, rest, now);
       case 'rollback': {
         const name = rest[0] ?? '';
         const snap = ct.snapshots.find((x) => x.name === name);
@@ -104,7 +129,8 @@ function lifecycle(ctx: ExecContext, host: string, vmid: number, sub: string, re
         if (parent !== undefined && !ct.config.some(([k]) => k === 'parent') && ct.snapshots.length > 0) ct.config.push(['parent', parent]);
         return ok();
       }
-      default: return fail(255, `ERROR: unknown command 'pct ${sub}'\n${USAGE}`);
+      default:
+        return fail(255, `ERROR: unknown command 'pct ${sub}'\n${USAGE}`);
     }
   });
   return r;
@@ -112,15 +138,21 @@ function lifecycle(ctx: ExecContext, host: string, vmid: number, sub: string, re
 
 function snapshot(ct: ContainerState, rest: string[], now: number): ExecResult {
   const name = rest[0] ?? '';
-  if (!/^[a-zA-Z][a-zA-Z0-9_-]+$/.test(name)) return fail(255, `400 Parameter verification failed.\nsnapname: invalid format - invalid configuration ID '${name}'\n`);
+  if (!/^[a-zA-Z][a-zA-Z0-9_-]+$/.test(name))
+    return fail(255, `400 Parameter verification failed.\nsnapname: invalid format - invalid configuration ID '${name}'\n`);
   if (ct.switches.snapshotsUnsupported) return fail(255, 'snapshot feature is not available\n');
   if (ct.snapshots.some((x) => x.name === name)) return fail(255, `snapshot name '${name}' already used\n`);
   const di = rest.indexOf('--description');
-  const description = di >= 0 ? rest[di + 1] ?? '' : rest.find((a) => a.startsWith('--description='))?.slice(14) ?? '';
+  const description = di >= 0 ? (rest[di + 1] ?? '') : (rest.find((a) => a.startsWith('--description='))?.slice(14) ?? '');
   const parent = ct.config.find(([k]) => k === 'parent')?.[1];
   ct.snapshots.push({
-    name, description, snaptime: Math.floor(now / 1000), parent,
-    config: structuredClone(ct.config).filter(([k]) => k !== 'parent'), fs: structuredClone(ct.fs), k3s: structuredClone(ct.k3s),
+    name,
+    description,
+    snaptime: Math.floor(now / 1000),
+    parent,
+    config: structuredClone(ct.config).filter(([k]) => k !== 'parent'),
+    fs: structuredClone(ct.fs),
+    k3s: structuredClone(ct.k3s),
   });
   ct.config = ct.config.filter(([k]) => k !== 'parent');
   ct.config.push(['parent', name]);

@@ -15,28 +15,55 @@ export function formatPrintf(args: readonly string[]): { out: string; error?: st
         i += len;
         continue;
       }
-      if (c !== '%') { out += c; i++; continue; }
+      if (c !== '%') {
+        out += c;
+        i++;
+        continue;
+      }
       const m = /^%([-+ 0#]*)(\d+|\*)?(?:\.(\d+|\*))?([a-zA-Z%])/.exec(format.slice(i));
       if (!m) return { out, error: `${format.slice(i, i + 2)}: invalid directive` };
       i += m[0].length;
       const conv = m[4] ?? '';
-      if (conv === '%') { out += '%'; continue; }
+      if (conv === '%') {
+        out += '%';
+        continue;
+      }
       const width = m[2] === '*' ? Number(rest[argi++] ?? 0) : m[2] === undefined ? 0 : Number(m[2]);
       const prec = m[3] === '*' ? Number(rest[argi++] ?? 0) : m[3] === undefined ? undefined : Number(m[3]);
       const arg = rest[argi++];
       let text: string;
       switch (conv) {
-        case 's': text = arg ?? ''; if (prec !== undefined) text = text.slice(0, prec); break;
-        case 'b': text = (arg ?? '').replace(/\\./g, (e) => escapeAt(e, 0)[0]); break;
-        case 'c': text = (arg ?? '').slice(0, 1); break;
-        case 'd': case 'i': case 'u': case 'x': case 'X': case 'o': {
+        case 's':
+          text = arg ?? '';
+          if (prec !== undefined) text = text.slice(0, prec);
+          break;
+        case 'b':
+          text = (arg ?? '').replace(/\\./g, (e) => escapeAt(e, 0)[0]);
+          break;
+        case 'c':
+          text = (arg ?? '').slice(0, 1);
+          break;
+        case 'd':
+        case 'i':
+        case 'u':
+        case 'x':
+        case 'X':
+        case 'o': {
           const s = arg ?? '0';
           const n = /^[-+]?\d+$/.test(s) ? Number(s) : /^'./.test(s) ? s.charCodeAt(1) : NaN;
           if (Number.isNaN(n)) return { out, error: `${s}: expected numeric value` };
-          text = conv === 'x' ? n.toString(16) : conv === 'X' ? n.toString(16).toUpperCase() : conv === 'o' ? n.toString(8) : String(Math.trunc(n));
+          text =
+            conv === 'x'
+              ? n.toString(16)
+              : conv === 'X'
+                ? n.toString(16).toUpperCase()
+                : conv === 'o'
+                  ? n.toString(8)
+                  : String(Math.trunc(n));
           break;
         }
-        default: return { out, error: `%${conv}: invalid directive` };
+        default:
+          return { out, error: `%${conv}: invalid directive` };
       }
       const flags = m[1] ?? '';
       if (text.length < width) {
@@ -51,7 +78,18 @@ export function formatPrintf(args: readonly string[]): { out: string; error?: st
 
 function escapeAt(s: string, i: number): [string, number] {
   const n = s[i + 1] ?? '';
-  const simple: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\', '"': '"', "'": "'", a: '\x07', b: '\b', f: '\f', v: '\v' };
+  const simple: Record<string, string> = {
+    n: '\n',
+    t: '\t',
+    r: '\r',
+    '\\': '\\',
+    '"': '"',
+    "'": "'",
+    a: '\x07',
+    b: '\b',
+    f: '\f',
+    v: '\v',
+  };
   const v = simple[n];
   if (v !== undefined) return [v, 2];
   const oct = /^0?[0-7]{1,3}/.exec(s.slice(i + 1));

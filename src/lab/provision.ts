@@ -17,7 +17,27 @@ export const TOKEN_FILE = '/var/lib/rancher/k3s/server/token';
 export const KUBECONFIG_FILE = '/etc/rancher/k3s/k3s.yaml';
 
 /** Keys `pct create`/`pct set` accept here (a subset of Proxmox's schema; others are refused). */
-const KEYS = ['hostname', 'cores', 'memory', 'swap', 'rootfs', 'net0', 'unprivileged', 'features', 'onboot', 'tags', 'ostype', 'arch', 'nameserver', 'searchdomain', 'description', 'start', 'password', 'ssh-public-keys', 'storage'];
+const KEYS = [
+  'hostname',
+  'cores',
+  'memory',
+  'swap',
+  'rootfs',
+  'net0',
+  'unprivileged',
+  'features',
+  'onboot',
+  'tags',
+  'ostype',
+  'arch',
+  'nameserver',
+  'searchdomain',
+  'description',
+  'start',
+  'password',
+  'ssh-public-keys',
+  'storage',
+];
 
 function parseOptions(args: string[]): { opts: Map<string, string>; del: string[]; error?: string } {
   const opts = new Map<string, string>();
@@ -29,8 +49,16 @@ function parseOptions(args: string[]): { opts: Map<string, string>; del: string[
     const key = eq > 0 ? a.slice(2, eq) : a.slice(2);
     const value = eq > 0 ? a.slice(eq + 1) : args[++i];
     if (value === undefined) return { opts, del, error: `400 Parameter verification failed.\n${key}: missing value\n` };
-    if (key === 'delete') { del.push(...value.split(',')); continue; }
-    if (!KEYS.includes(key)) return { opts, del, error: `400 Parameter verification failed.\n${key}: property is not defined in schema and the schema does not allow additional properties\n` };
+    if (key === 'delete') {
+      del.push(...value.split(','));
+      continue;
+    }
+    if (!KEYS.includes(key))
+      return {
+        opts,
+        del,
+        error: `400 Parameter verification failed.\n${key}: property is not defined in schema and the schema does not allow additional properties\n`,
+      };
     opts.set(key, value);
   }
   return { opts, del };
@@ -39,8 +67,10 @@ function parseOptions(args: string[]): { opts: Map<string, string>; del: string[
 /** `pct create <vmid> <template> [--key value]...`: a stopped container. */
 export function pctCreate(ctx: ExecContext, host: string, args: string[]): ExecResult {
   const [vmidText, template, ...rest] = args;
-  if (vmidText === undefined || template === undefined) return fail(255, '400 not enough arguments\npct create <vmid> <ostemplate> [OPTIONS]\n');
-  if (!/^\d+$/.test(vmidText)) return fail(255, `400 Parameter verification failed.\nvmid: type check ('integer') failed - got '${vmidText}'\n`);
+  if (vmidText === undefined || template === undefined)
+    return fail(255, '400 not enough arguments\npct create <vmid> <ostemplate> [OPTIONS]\n');
+  if (!/^\d+$/.test(vmidText))
+    return fail(255, `400 Parameter verification failed.\nvmid: type check ('integer') failed - got '${vmidText}'\n`);
   const vmid = Number(vmidText);
   const parsed = parseOptions(rest);
   if (parsed.error) return fail(255, parsed.error);
@@ -52,10 +82,12 @@ export function pctCreate(ctx: ExecContext, host: string, args: string[]): ExecR
     const other = s.hosts.find((x) => x.containers.some((c) => c.vmid === vmid));
     if (other) return fail(255, `unable to create CT ${vmid} - CT ${vmid} already exists on node '${other.name}'\n`);
     const m = /^local:vztmpl\/(.+)$/.exec(template);
-    if (!m || !('content' in readFile(h.fs, `${TEMPLATE_DIR}/${m[1] ?? ''}`))) return fail(255, `unable to create CT ${vmid} - volume '${template}' does not exist\n`);
+    if (!m || !('content' in readFile(h.fs, `${TEMPLATE_DIR}/${m[1] ?? ''}`)))
+      return fail(255, `unable to create CT ${vmid} - volume '${template}' does not exist\n`);
     const rootfs = opts.get('rootfs') ?? `${opts.get('storage') ?? 'local'}:4`;
     const rm = /^([A-Za-z][\w.-]*):(\d+)$/.exec(rootfs);
-    if (!rm) return fail(255, `400 Parameter verification failed.\nrootfs: invalid format - expected <storage>:<size in GiB>, got '${rootfs}'\n`);
+    if (!rm)
+      return fail(255, `400 Parameter verification failed.\nrootfs: invalid format - expected <storage>:<size in GiB>, got '${rootfs}'\n`);
     const size = Number(rm[2]);
     const hostname = opts.get('hostname') ?? `CT${vmid}`;
     const config: Array<[string, string]> = [['arch', opts.get('arch') ?? 'amd64']];
@@ -63,19 +95,35 @@ export function pctCreate(ctx: ExecContext, host: string, args: string[]): ExecR
       const v = k === 'hostname' ? hostname : opts.get(k);
       if (v !== undefined) config.push([k, v]);
     }
-    config.push(['ostype', opts.get('ostype') ?? 'debian'], ['rootfs', `${rm[1]}:vm-${vmid}-disk-0,size=${size}G`], ['swap', opts.get('swap') ?? '512']);
+    config.push(
+      ['ostype', opts.get('ostype') ?? 'debian'],
+      ['rootfs', `${rm[1]}:vm-${vmid}-disk-0,size=${size}G`],
+      ['swap', opts.get('swap') ?? '512'],
+    );
     if (opts.has('tags')) config.push(['tags', opts.get('tags') ?? '']);
     config.push(['unprivileged', opts.get('unprivileged') ?? '0']);
     const fs = newFs(['/var/lib', '/etc/rancher']);
     fs['/etc/hostname'] = { content: `${hostname}\n`, mode: 0o644 };
     fs['/etc/os-release'] = { content: 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n', mode: 0o644 };
     const ct: ContainerState = {
-      vmid, hostname, status: 'stopped', lock: '', config, snapshots: [], fs,
-      k3s: { binaryVersion: undefined, services: {}, dataCluster: undefined }, switches: {}, startedAt: now,
-      maxmem: Number(opts.get('memory') ?? 512) * 1024 ** 2, maxdisk: size * 1024 ** 3, maxcpu: Number(opts.get('cores') ?? 1),
+      vmid,
+      hostname,
+      status: 'stopped',
+      lock: '',
+      config,
+      snapshots: [],
+      fs,
+      k3s: { binaryVersion: undefined, services: {}, dataCluster: undefined },
+      switches: {},
+      startedAt: now,
+      maxmem: Number(opts.get('memory') ?? 512) * 1024 ** 2,
+      maxdisk: size * 1024 ** 3,
+      maxcpu: Number(opts.get('cores') ?? 1),
     };
     h.containers.push(ct);
-    return ok(`  Logical volume "vm-${vmid}-disk-0" created.\nCreating filesystem with ${size * 262144} 4k blocks\nextracting archive '${TEMPLATE_DIR}/${m[1]}'\nTotal bytes read: 521902080 (498MiB, 141MiB/s)\nDetected container architecture: amd64\nCreating SSH host keys from template...\n`);
+    return ok(
+      `  Logical volume "vm-${vmid}-disk-0" created.\nCreating filesystem with ${size * 262144} 4k blocks\nextracting archive '${TEMPLATE_DIR}/${m[1]}'\nTotal bytes read: 521902080 (498MiB, 141MiB/s)\nDetected container architecture: amd64\nCreating SSH host keys from template...\n`,
+    );
   });
 }
 
@@ -161,11 +209,15 @@ export function runUninstallScript(ctx: ExecContext, ref: ContainerRef, service:
     for (const name of ['k3s', 'k3s-agent'] as const) stopService(ct, name);
     delete ct.k3s.services[service];
     for (const p of [unitPath(service), envPath(service), `/usr/local/bin/${service}-uninstall.sh`]) {
-      if (ct.fs[p]) { delete ct.fs[p]; out.push(`+ rm -f ${p}`); }
+      if (ct.fs[p]) {
+        delete ct.fs[p];
+        out.push(`+ rm -f ${p}`);
+      }
     }
     const others = Object.keys(ct.k3s.services).length > 0;
     if (!others) {
-      for (const p of [BIN, '/usr/local/bin/kubectl', '/usr/local/bin/crictl', '/usr/local/bin/ctr', '/usr/local/bin/k3s-killall.sh']) delete ct.fs[p];
+      for (const p of [BIN, '/usr/local/bin/kubectl', '/usr/local/bin/crictl', '/usr/local/bin/ctr', '/usr/local/bin/k3s-killall.sh'])
+        delete ct.fs[p];
       for (const d of ['/var/lib/rancher/k3s', '/etc/rancher/k3s', '/var/lib/kubelet']) if (ct.fs[d]) remove(ct.fs, d, true);
       ct.k3s = { binaryVersion: undefined, services: {}, dataCluster: undefined };
       out.push('+ rm -rf /etc/rancher/k3s /var/lib/rancher/k3s /var/lib/kubelet /usr/local/bin/k3s');

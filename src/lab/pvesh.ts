@@ -8,7 +8,8 @@ export function runPvesh(ctx: ExecContext, args: string[]): ExecResult {
   if (verb !== 'get' || path === undefined) return fail(255, `the lab's pvesh models only "pvesh get <path> --output-format json"\n`);
   const fi = rest.indexOf('--output-format');
   const format = fi >= 0 ? rest[fi + 1] : rest.find((a) => a.startsWith('--output-format='))?.slice(16);
-  if (format !== 'json' && format !== 'json-pretty') return fail(255, `the lab's pvesh models only --output-format json (or json-pretty)\n`);
+  if (format !== 'json' && format !== 'json-pretty')
+    return fail(255, `the lab's pvesh models only --output-format json (or json-pretty)\n`);
   const ti = rest.indexOf('--type');
   const type = ti >= 0 ? rest[ti + 1] : undefined;
   const s = ctx.store.read();
@@ -43,10 +44,24 @@ function tags(c: ContainerState): string | undefined {
 function resource(node: string, c: ContainerState, now: number): Record<string, unknown> {
   const up = running(c);
   const r: Record<string, unknown> = {
-    maxmem: c.maxmem, type: 'lxc', cpu: up ? 0.0312 : 0, netin: up ? 1200334455 : 0, template: 0, diskread: up ? 1234567 : 0,
-    maxcpu: c.maxcpu, disk: up ? Math.floor(c.maxdisk / 5) : 0, diskwrite: up ? 2234567 : 0, node, vmid: c.vmid,
-    mem: up ? Math.floor(c.maxmem / 3) : 0, status: c.status, netout: up ? 998877665 : 0,
-    uptime: up ? Math.max(0, Math.floor((now - c.startedAt) / 1000)) : 0, id: `lxc/${c.vmid}`, maxdisk: c.maxdisk, name: c.hostname,
+    maxmem: c.maxmem,
+    type: 'lxc',
+    cpu: up ? 0.0312 : 0,
+    netin: up ? 1200334455 : 0,
+    template: 0,
+    diskread: up ? 1234567 : 0,
+    maxcpu: c.maxcpu,
+    disk: up ? Math.floor(c.maxdisk / 5) : 0,
+    diskwrite: up ? 2234567 : 0,
+    node,
+    vmid: c.vmid,
+    mem: up ? Math.floor(c.maxmem / 3) : 0,
+    status: c.status,
+    netout: up ? 998877665 : 0,
+    uptime: up ? Math.max(0, Math.floor((now - c.startedAt) / 1000)) : 0,
+    id: `lxc/${c.vmid}`,
+    maxdisk: c.maxdisk,
+    name: c.hostname,
   };
   const t = tags(c);
   if (t !== undefined) r.tags = t;
@@ -57,9 +72,22 @@ function resource(node: string, c: ContainerState, now: number): Record<string, 
 function lxcEntry(c: ContainerState, now: number): Record<string, unknown> {
   const up = running(c);
   const r: Record<string, unknown> = {
-    vmid: c.vmid, name: c.hostname, status: c.status, type: 'lxc', cpus: c.maxcpu, maxmem: c.maxmem, maxdisk: c.maxdisk,
-    maxswap: 0, mem: up ? Math.floor(c.maxmem / 3) : 0, disk: up ? Math.floor(c.maxdisk / 5) : 0, cpu: up ? 0.0312 : 0,
-    uptime: up ? Math.max(0, Math.floor((now - c.startedAt) / 1000)) : 0, netin: 0, netout: 0, diskread: 0, diskwrite: 0,
+    vmid: c.vmid,
+    name: c.hostname,
+    status: c.status,
+    type: 'lxc',
+    cpus: c.maxcpu,
+    maxmem: c.maxmem,
+    maxdisk: c.maxdisk,
+    maxswap: 0,
+    mem: up ? Math.floor(c.maxmem / 3) : 0,
+    disk: up ? Math.floor(c.maxdisk / 5) : 0,
+    cpu: up ? 0.0312 : 0,
+    uptime: up ? Math.max(0, Math.floor((now - c.startedAt) / 1000)) : 0,
+    netin: 0,
+    netout: 0,
+    diskread: 0,
+    diskwrite: 0,
   };
   const t = tags(c);
   if (t !== undefined) r.tags = t;

@@ -35,12 +35,35 @@ export interface AndOr {
 export type Script = AndOr[];
 
 export class ShSyntaxError extends Error {
-  constructor(readonly line: number, message: string) {
+  constructor(
+    readonly line: number,
+    message: string,
+  ) {
     super(message);
   }
 }
 
-const RESERVED = new Set(['if', 'then', 'else', 'elif', 'fi', 'for', 'while', 'until', 'do', 'done', 'case', 'esac', 'in', 'function', 'select', '{', '}', '[[', ']]']);
+const RESERVED = new Set([
+  'if',
+  'then',
+  'else',
+  'elif',
+  'fi',
+  'for',
+  'while',
+  'until',
+  'do',
+  'done',
+  'case',
+  'esac',
+  'in',
+  'function',
+  'select',
+  '{',
+  '}',
+  '[[',
+  ']]',
+]);
 const OP_CHARS = new Set([';', '&', '|', '<', '>', '(', ')', '\n']);
 
 export function parseScript(src: string): Script {
@@ -76,9 +99,12 @@ class Parser {
     for (;;) {
       const c = this.peek();
       if (c === ' ' || c === '\t') this.next();
-      else if (c === '\\' && this.peek(1) === '\n') { this.next(); this.next(); }
-      else if (c === '#') { while (!this.eof() && this.peek() !== '\n') this.next(); }
-      else return;
+      else if (c === '\\' && this.peek(1) === '\n') {
+        this.next();
+        this.next();
+      } else if (c === '#') {
+        while (!this.eof() && this.peek() !== '\n') this.next();
+      } else return;
     }
   }
   private skipLinebreaks(): void {
@@ -98,7 +124,10 @@ class Parser {
         if (nested) this.fail('Syntax error: end of file unexpected (expecting ")")');
         return out;
       }
-      if (nested && this.peek() === ')') { this.next(); return out; }
+      if (nested && this.peek() === ')') {
+        this.next();
+        return out;
+      }
       if (this.peek() === ';' || this.peek() === '&' || this.peek() === '|') this.fail(`Syntax error: "${this.opText()}" unexpected`);
       const ao = this.andOr(nested);
       out.push(ao);
@@ -133,7 +162,8 @@ class Parser {
       this.skipBlanks();
       const two = this.src.slice(this.pos, this.pos + 2);
       if (two !== '&&' && two !== '||') break;
-      this.next(); this.next();
+      this.next();
+      this.next();
       this.skipLinebreaks();
       rest.push({ op: two, p: this.pipeline(nested) });
     }
@@ -175,7 +205,10 @@ class Parser {
       if (cmd.sub && !/[0-9<>]/.test(c)) this.fail(`Syntax error: word unexpected (expecting ")")`);
       if (c === ')') this.fail('Syntax error: ")" unexpected');
       const redir = this.tryRedir();
-      if (redir) { cmd.redirs.push(redir); continue; }
+      if (redir) {
+        cmd.redirs.push(redir);
+        continue;
+      }
       const start = this.pos;
       const word = this.word();
       if (cmd.words.length === 0) {
@@ -207,15 +240,23 @@ class Parser {
     let op: Redir['op'];
     let len = 1;
     if (c === '>') {
-      if (c2 === '>') { op = '>>'; len = 2; }
-      else if (c2 === '&') { op = '>&'; len = 2; }
-      else if (c2 === '|') { op = '>'; len = 2; }
-      else op = '>';
+      if (c2 === '>') {
+        op = '>>';
+        len = 2;
+      } else if (c2 === '&') {
+        op = '>&';
+        len = 2;
+      } else if (c2 === '|') {
+        op = '>';
+        len = 2;
+      } else op = '>';
     } else {
       if (c2 === '<') this.unsupported('here-documents (<<)');
       if (c2 === '>') this.unsupported('"<>" redirections');
-      if (c2 === '&') { op = '<&'; len = 2; }
-      else op = '<';
+      if (c2 === '&') {
+        op = '<&';
+        len = 2;
+      } else op = '<';
     }
     this.pos = i + len;
     this.skipBlanks();
@@ -247,7 +288,10 @@ class Parser {
         this.doubleQuoted(parts);
       } else if (c === '\\') {
         this.next();
-        if (this.peek() === '\n') { this.next(); continue; }
+        if (this.peek() === '\n') {
+          this.next();
+          continue;
+        }
         flush();
         parts.push({ t: 'lit', v: this.next(), quoted: true });
       } else if (c === '$') {
@@ -322,10 +366,16 @@ class Parser {
     if (c === '{') {
       this.next();
       let length = false;
-      if (this.peek() === '#' && this.peek(1) !== '}') { this.next(); length = true; }
+      if (this.peek() === '#' && this.peek(1) !== '}') {
+        this.next();
+        length = true;
+      }
       const name = this.paramName();
       if (name === '') this.fail('Syntax error: Bad substitution');
-      if (this.peek() === '}') { this.next(); return { t: 'var', name, quoted, length }; }
+      if (this.peek() === '}') {
+        this.next();
+        return { t: 'var', name, quoted, length };
+      }
       if (length) this.fail('Syntax error: Bad substitution');
       let op = '';
       if (this.peek() === ':') op += this.next();
@@ -359,7 +409,10 @@ class Parser {
     for (;;) {
       if (this.eof()) this.fail('Syntax error: Missing "}"');
       const c = this.peek();
-      if (c === '}') { this.next(); break; }
+      if (c === '}') {
+        this.next();
+        break;
+      }
       if (c === "'" && !quoted) {
         flush();
         parts.push({ t: 'lit', v: this.singleQuoted(), quoted: true });

@@ -58,7 +58,19 @@ export async function runSh(script: string, host: ShHost, opts: ShOptions, stdin
   const interp = new Interp(host, opts);
   let stdout = '';
   let stderr = '';
-  const io: Io = { stdin, out: { write: (s) => { stdout += s; } }, err: { write: (s) => { stderr += s; } } };
+  const io: Io = {
+    stdin,
+    out: {
+      write: (s) => {
+        stdout += s;
+      },
+    },
+    err: {
+      write: (s) => {
+        stderr += s;
+      },
+    },
+  };
   const code = await interp.runTop(ast, io);
   return { code, stdout, stderr };
 }
@@ -76,7 +88,10 @@ class Interp {
 
   private substStatus: number | undefined;
 
-  constructor(readonly host: ShHost, opts: ShOptions) {
+  constructor(
+    readonly host: ShHost,
+    opts: ShOptions,
+  ) {
     for (const [k, v] of Object.entries(opts.env)) {
       this.vars.set(k, v);
       this.exported.add(k);
@@ -100,7 +115,9 @@ class Interp {
   private async runList(script: Script, io: Io): Promise<void> {
     for (const ao of script) {
       if (ao.background) {
-        const job = this.runAndOr(ao, { ...io, stdin: '' }, true).catch((e: unknown) => (e instanceof ExitSignal ? e.code : Promise.reject(e)));
+        const job = this.runAndOr(ao, { ...io, stdin: '' }, true).catch((e: unknown) =>
+          e instanceof ExitSignal ? e.code : Promise.reject(e),
+        );
         this.jobs.push(job);
         this.lastBg = String(this.jobs.length);
         this.status = 0;
@@ -130,7 +147,17 @@ class Interp {
       if (!cmd) continue;
       const lastStage = i === p.cmds.length - 1;
       let buf = '';
-      const stageIo: Io = lastStage ? { ...io, stdin: input } : { stdin: input, out: { write: (s) => { buf += s; } }, err: io.err };
+      const stageIo: Io = lastStage
+        ? { ...io, stdin: input }
+        : {
+            stdin: input,
+            out: {
+              write: (s) => {
+                buf += s;
+              },
+            },
+            err: io.err,
+          };
       code = await this.runSimple(cmd, stageIo);
       input = buf;
     }
@@ -178,7 +205,10 @@ class Interp {
         continue;
       }
       if (r.op === '<') {
-        if (target === '/dev/null') { stdin = ''; continue; }
+        if (target === '/dev/null') {
+          stdin = '';
+          continue;
+        }
         const f = this.host.readFile(target);
         if ('error' in f) {
           io.err.write(`${this.name}: ${cmd.line}: cannot open ${target}: ${f.error}\n`);
@@ -203,7 +233,11 @@ class Interp {
       io.err.write(`${this.name}: ${line}: cannot create ${target}: ${err}\n`);
       return 2;
     }
-    return { write: (s) => { this.host.writeFile(target, s, true); } };
+    return {
+      write: (s) => {
+        this.host.writeFile(target, s, true);
+      },
+    };
   }
 
   private async runCommand(argv: string[], assigns: Array<[string, string]>, io: Io, line: number): Promise<number> {
@@ -216,7 +250,11 @@ class Interp {
       try {
         return await builtin.call(this, args, io, line);
       } finally {
-        if (name !== 'export') for (const [k, v] of saved) v === undefined ? this.vars.delete(k) : this.vars.set(k, v);
+        if (name !== 'export')
+          for (const [k, v] of saved) {
+            if (v === undefined) this.vars.delete(k);
+            else this.vars.set(k, v);
+          }
       }
     }
     const env = this.environment();
@@ -253,7 +291,10 @@ class Interp {
           cur = '';
           has = false;
         }
-        if (piece !== '') { cur += piece; has = true; }
+        if (piece !== '') {
+          cur += piece;
+          has = true;
+        }
       });
     };
     for (const part of word) {
@@ -265,18 +306,27 @@ class Interp {
       if (part.t === 'var' && (part.name === '@' || part.name === '*') && part.op === undefined) {
         if (part.quoted && part.name === '@') {
           this.positional.forEach((a, i) => {
-            if (i > 0) { fields.push(cur); cur = ''; }
+            if (i > 0) {
+              fields.push(cur);
+              cur = '';
+            }
             cur += a;
             has = true;
           });
           continue;
         }
         const v = this.positional.join(' ');
-        if (part.quoted || !split) { cur += v; has = true; } else pushSplit(v);
+        if (part.quoted || !split) {
+          cur += v;
+          has = true;
+        } else pushSplit(v);
         continue;
       }
       const v = part.t === 'var' ? await this.param(part, io) : await this.commandSubst(part.script, io);
-      if (part.quoted || !split) { cur += v; has = true; } else pushSplit(v);
+      if (part.quoted || !split) {
+        cur += v;
+        has = true;
+      } else pushSplit(v);
     }
     if (has || cur !== '') fields.push(cur);
     return split ? fields : [fields.join(' ')];
@@ -299,7 +349,15 @@ class Interp {
   private async commandSubst(script: Script, io: Io): Promise<string> {
     let out = '';
     const sub = this.child(false);
-    const code = await sub.runTop(script, { stdin: '', out: { write: (s) => { out += s; } }, err: io.err });
+    const code = await sub.runTop(script, {
+      stdin: '',
+      out: {
+        write: (s) => {
+          out += s;
+        },
+      },
+      err: io.err,
+    });
     this.substStatus = code;
     return out.replace(/\n+$/, '');
   }
@@ -317,8 +375,10 @@ class Interp {
     const unset = value === undefined || (colon && value === '');
     const arg = async () => (await this.expandWord(part.arg ?? [], io, false)).join('');
     switch (part.op.replace(':', '')) {
-      case '-': return unset ? arg() : (value ?? '');
-      case '+': return unset ? '' : arg();
+      case '-':
+        return unset ? arg() : (value ?? '');
+      case '+':
+        return unset ? '' : arg();
       case '=': {
         if (!unset) return value ?? '';
         const v = await arg();
@@ -347,7 +407,10 @@ class Interp {
   // ---- builtins (called with `this` bound to the interpreter) ----
   bExport(args: string[], io: Io): number {
     for (const a of args) {
-      if (a === '-p') { this.printExports(io); continue; }
+      if (a === '-p') {
+        this.printExports(io);
+        continue;
+      }
       const m = /^([A-Za-z_][A-Za-z0-9_]*)(?:=([\s\S]*))?$/.exec(a);
       if (!m?.[1]) {
         io.err.write(`${this.name}: export: ${a}: bad variable name\n`);
@@ -474,10 +537,16 @@ const BUILTINS: Record<string, Builtin | undefined> = {
   echo: (args, io) => {
     let a = args;
     let newline = true;
-    if (a[0] === '-n') { newline = false; a = a.slice(1); }
+    if (a[0] === '-n') {
+      newline = false;
+      a = a.slice(1);
+    }
     let text = a.join(' ');
     const cut = text.indexOf('\\c');
-    if (cut >= 0) { text = text.slice(0, cut); newline = false; }
+    if (cut >= 0) {
+      text = text.slice(0, cut);
+      newline = false;
+    }
     io.out.write(unescape(text) + (newline ? '\n' : ''));
     return 0;
   },
@@ -487,18 +556,43 @@ const BUILTINS: Record<string, Builtin | undefined> = {
     if (r.error) io.err.write(`printf: ${r.error}\n`);
     return r.error ? 1 : 0;
   },
-  exit: function (args) { return this.bExit(args); },
-  export: function (args, io) { return this.bExport(args, io); },
-  set: function (args, io, line) { return this.bSet(args, io, line); },
-  unset: function (args) { return this.bUnset(args); },
-  wait: function () { return this.bWait(); },
-  shift: function (args, io) { return this.bShift(args, io); },
-  eval: function (args, io) { return this.bEval(args, io); },
-  exec: function (args, io, line) { return this.bExec(args, io, line); },
-  command: function (args, io) { return this.bCommand(args, io); },
-  cd: function (args, io) { return this.bCd(args, io); },
-  pwd: (_args, io) => { io.out.write('/root\n'); return 0; },
-  test: function (args, io) { return testBuiltin(this, args, io, 'test'); },
+  exit: function (args) {
+    return this.bExit(args);
+  },
+  export: function (args, io) {
+    return this.bExport(args, io);
+  },
+  set: function (args, io, line) {
+    return this.bSet(args, io, line);
+  },
+  unset: function (args) {
+    return this.bUnset(args);
+  },
+  wait: function () {
+    return this.bWait();
+  },
+  shift: function (args, io) {
+    return this.bShift(args, io);
+  },
+  eval: function (args, io) {
+    return this.bEval(args, io);
+  },
+  exec: function (args, io, line) {
+    return this.bExec(args, io, line);
+  },
+  command: function (args, io) {
+    return this.bCommand(args, io);
+  },
+  cd: function (args, io) {
+    return this.bCd(args, io);
+  },
+  pwd: (_args, io) => {
+    io.out.write('/root\n');
+    return 0;
+  },
+  test: function (args, io) {
+    return testBuiltin(this, args, io, 'test');
+  },
   '[': function (args, io) {
     if (args[args.length - 1] !== ']') {
       io.err.write(`sh: [: missing ]\n`);
@@ -510,7 +604,8 @@ const BUILTINS: Record<string, Builtin | undefined> = {
 
 function unescape(s: string): string {
   return s.replace(/\\([ntr\\]|0[0-7]{0,3})/g, (_m, c: string) =>
-    c === 'n' ? '\n' : c === 't' ? '\t' : c === 'r' ? '\r' : c === '\\' ? '\\' : String.fromCharCode(parseInt(c, 8)));
+    c === 'n' ? '\n' : c === 't' ? '\t' : c === 'r' ? '\r' : c === '\\' ? '\\' : String.fromCharCode(parseInt(c, 8)),
+  );
 }
 
 function testBuiltin(interp: Interp, args: string[], io: Io, name: string): number {
@@ -541,7 +636,14 @@ export function evalTest(args: string[], host: Pick<ShHost, 'fileTest'>): boolea
   if (args.length === 3 && a !== undefined && b !== undefined && c !== undefined) {
     if (b === '=' || b === '==') return a === c;
     if (b === '!=') return a !== c;
-    const ints = { '-eq': (x: number, y: number) => x === y, '-ne': (x: number, y: number) => x !== y, '-lt': (x: number, y: number) => x < y, '-le': (x: number, y: number) => x <= y, '-gt': (x: number, y: number) => x > y, '-ge': (x: number, y: number) => x >= y } as Record<string, ((x: number, y: number) => boolean) | undefined>;
+    const ints = {
+      '-eq': (x: number, y: number) => x === y,
+      '-ne': (x: number, y: number) => x !== y,
+      '-lt': (x: number, y: number) => x < y,
+      '-le': (x: number, y: number) => x <= y,
+      '-gt': (x: number, y: number) => x > y,
+      '-ge': (x: number, y: number) => x >= y,
+    } as Record<string, ((x: number, y: number) => boolean) | undefined>;
     const f = ints[b];
     if (f) {
       if (!/^-?\d+$/.test(a)) return `Illegal number: ${a}`;
@@ -561,7 +663,10 @@ export async function runShProgram(argv: readonly string[], env: Record<string, 
   let i = 1;
   for (; i < argv.length; i++) {
     const a = argv[i] ?? '';
-    if (a === '-' || a === '--') { i++; break; }
+    if (a === '-' || a === '--') {
+      i++;
+      break;
+    }
     if (!/^[-+][a-z]+$/.test(a)) break;
     for (const f of a.slice(1)) {
       if (f === 'c') mode = 'c';

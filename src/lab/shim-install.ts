@@ -25,7 +25,9 @@ export function installShims(lab: Lab, binDir: string, host: string): string[] {
   const cmd = shimCommand().map(q).join(' ');
   return ['pct', 'pvesh'].map((prog) => {
     const file = path.join(binDir, prog);
-    fs.writeFileSync(file, `#!/bin/sh\n# pve-k3s lab shim for host ${host}\nexec ${cmd} ${q(lab.dir)} ${q(host)} ${prog} "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(file, `#!/bin/sh\n# pve-k3s lab shim for host ${host}\nexec ${cmd} ${q(lab.dir)} ${q(host)} ${prog} "$@"\n`, {
+      mode: 0o755,
+    });
     return file;
   });
 }

@@ -5,7 +5,7 @@
  * stdout, stderr and the exit status. Written as `pct`/`pvesh` wrappers by installShims().
  */
 import { openLab } from './lab.js';
-import { ShellError } from '../core/errors.js';
+import { ShellError } from '../domain/errors.js';
 import type { Shell } from '../shell/shell.js';
 
 async function readStdin(): Promise<string> {
@@ -84,7 +84,9 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
+  (code) => {
+    process.exitCode = code;
+  },
   (e: unknown) => {
     process.stderr.write(`pve-k3s lab shim: ${e instanceof Error ? e.message : String(e)}\n`);
     process.exitCode = 255;

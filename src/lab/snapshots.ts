@@ -3,13 +3,20 @@ import type { ContainerState } from './types.js';
 
 export function renderSnapshotTree(ct: ContainerState): string {
   const parentOfCurrent = ct.config.find(([k]) => k === 'parent')?.[1];
-  const nodes = [...ct.snapshots.map((s) => ({ name: s.name, parent: s.parent, time: fmt(s.snaptime), desc: s.description })),
-    { name: 'current', parent: parentOfCurrent, time: '', desc: 'You are here!' }];
+  const nodes = [
+    ...ct.snapshots.map((s) => ({ name: s.name, parent: s.parent, time: fmt(s.snaptime), desc: s.description })),
+    { name: 'current', parent: parentOfCurrent, time: '', desc: 'You are here!' },
+  ];
   const known = new Set(nodes.map((n) => n.name));
   const rows: Array<{ head: string; time: string; desc: string }> = [];
   const walk = (parent: string | undefined, depth: number) => {
     for (const n of nodes) {
-      const p = n.parent !== undefined && known.has(n.parent) && n.name !== 'current' ? n.parent : n.name === 'current' ? parentOfCurrent : undefined;
+      const p =
+        n.parent !== undefined && known.has(n.parent) && n.name !== 'current'
+          ? n.parent
+          : n.name === 'current'
+            ? parentOfCurrent
+            : undefined;
       if (p !== parent) continue;
       rows.push({ head: `${' '.repeat(depth)}\`-> ${n.name}`, time: n.time, desc: n.desc });
       if (n.name !== 'current') walk(n.name, depth + 1);

@@ -20,7 +20,10 @@ export class LabStore {
   private dirty = false;
 
   /** `exclusive`: no other process uses the state meanwhile; updates stay in memory until flush(). */
-  constructor(readonly dir: string, opts: { exclusive?: boolean } = {}) {
+  constructor(
+    readonly dir: string,
+    opts: { exclusive?: boolean } = {},
+  ) {
     this.file = path.join(dir, 'state.json');
     this.lockFile = path.join(dir, 'state.lock');
     this.exclusive = opts.exclusive ?? false;
@@ -97,7 +100,7 @@ export class LabStore {
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
         this.breakStaleLock();
-        if (Date.now() > deadline) throw new Error(`lab state ${this.file} is locked by another process (${this.lockFile})`);
+        if (Date.now() > deadline) throw new Error(`lab state ${this.file} is locked by another process (${this.lockFile})`, { cause: e });
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
       }
     }

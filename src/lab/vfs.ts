@@ -5,8 +5,24 @@
 import type { FileEntry, FileMap } from './types.js';
 
 export const BASE_DIRS = [
-  '/', '/bin', '/sbin', '/usr', '/usr/bin', '/usr/sbin', '/usr/local', '/usr/local/bin', '/etc',
-  '/etc/systemd', '/etc/systemd/system', '/tmp', '/root', '/var', '/var/lib', '/var/log', '/dev', '/run',
+  '/',
+  '/bin',
+  '/sbin',
+  '/usr',
+  '/usr/bin',
+  '/usr/sbin',
+  '/usr/local',
+  '/usr/local/bin',
+  '/etc',
+  '/etc/systemd',
+  '/etc/systemd/system',
+  '/tmp',
+  '/root',
+  '/var',
+  '/var/lib',
+  '/var/log',
+  '/dev',
+  '/run',
 ];
 
 export type VfsError = 'ENOENT' | 'EISDIR' | 'ENOTDIR' | 'ENOTEMPTY';
@@ -54,12 +70,7 @@ export function isDir(fs: FileMap, p: string): boolean {
   return resolve(fs, p).entry?.dir === true;
 }
 
-export function writeFile(
-  fs: FileMap,
-  p: string,
-  content: string,
-  opts: { append?: boolean; mode?: number } = {},
-): VfsError | undefined {
+export function writeFile(fs: FileMap, p: string, content: string, opts: { append?: boolean; mode?: number } = {}): VfsError | undefined {
   const { path, entry } = resolve(fs, p);
   if (entry?.dir) return 'EISDIR';
   const parent = fs[dirname(path)];
@@ -109,9 +120,13 @@ export function listDir(fs: FileMap, p: string): string[] {
 /** The `sh`-style message for a failed open. */
 export function describe(err: VfsError): string {
   switch (err) {
-    case 'ENOENT': return 'No such file or directory';
-    case 'EISDIR': return 'Is a directory';
-    case 'ENOTDIR': return 'Not a directory';
-    case 'ENOTEMPTY': return 'Directory not empty';
+    case 'ENOENT':
+      return 'No such file or directory';
+    case 'EISDIR':
+      return 'Is a directory';
+    case 'ENOTDIR':
+      return 'Not a directory';
+    case 'ENOTEMPTY':
+      return 'Directory not empty';
   }
 }

@@ -9,7 +9,16 @@ import { mkdirp, newFs } from './vfs.js';
 import { ensureDatastoreFiles } from './maintenance.js';
 import { kubeconfigYaml } from './provision.js';
 import type {
-  ContainerState, FileMap, HostState, K3sInstall, KubeCluster, KubeNode, LabInitRecord, LabState, LabTiming, Pod,
+  ContainerState,
+  FileMap,
+  HostState,
+  K3sInstall,
+  KubeCluster,
+  KubeNode,
+  LabInitRecord,
+  LabState,
+  LabTiming,
+  Pod,
   ServiceName,
 } from './types.js';
 
@@ -50,7 +59,11 @@ export function binaryContent(version: string): string {
 
 export function buildWorld(init: LabInitRecord, now = Date.now()): LabState {
   const token = clusterToken();
-  const hosts: HostState[] = Array.from({ length: init.hosts }, (_, i) => ({ name: `pve${i + 1}`, containers: [], fs: newFs(['/var/lib/vz', '/var/lib/vz/dump']) }));
+  const hosts: HostState[] = Array.from({ length: init.hosts }, (_, i) => ({
+    name: `pve${i + 1}`,
+    containers: [],
+    fs: newFs(['/var/lib/vz', '/var/lib/vz/dump']),
+  }));
   const plans = planNodes(init);
   const first = plans[0];
   const cluster: KubeCluster = { nodes: {}, pods: [], pdbs: [] };
@@ -92,7 +105,12 @@ export function buildWorld(init: LabInitRecord, now = Date.now()): LabState {
   };
 }
 
-function installOptions(p: NodePlan, first: NodePlan, token: string, servers: number): { cmd: string; args: string[]; env: Record<string, string> } {
+function installOptions(
+  p: NodePlan,
+  first: NodePlan,
+  token: string,
+  servers: number,
+): { cmd: string; args: string[]; env: Record<string, string> } {
   const url = `https://${first.ip}:6443`;
   if (p.role === 'agent') return { cmd: 'agent', args: [], env: { K3S_TOKEN: token, K3S_URL: url } };
   if (servers === 1) return { cmd: 'server', args: [], env: {} };
@@ -102,7 +120,13 @@ function installOptions(p: NodePlan, first: NodePlan, token: string, servers: nu
 
 /** Writes what a completed install leaves behind and returns the matching k3s state. */
 export function writeInstall(
-  fs: FileMap, cmd: string, args: string[], env: Record<string, string>, version: string, cluster: string, startedAt: number,
+  fs: FileMap,
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+  version: string,
+  cluster: string,
+  startedAt: number,
 ): K3sInstall {
   const service: ServiceName = cmd === 'server' ? 'k3s' : 'k3s-agent';
   fs[BIN] = { content: binaryContent(version), mode: 0o755 };
@@ -115,7 +139,15 @@ export function writeInstall(
     binaryVersion: version,
     dataCluster: cmd === 'server' ? cluster : undefined,
     services: {
-      [service]: { enabled: true, running: true, startedAt, runningVersion: version, previousVersion: undefined, cluster, failure: undefined },
+      [service]: {
+        enabled: true,
+        running: true,
+        startedAt,
+        runningVersion: version,
+        previousVersion: undefined,
+        cluster,
+        failure: undefined,
+      },
     },
   };
 }
@@ -132,12 +164,23 @@ function k3sContainer(p: NodePlan, now: number): ContainerState {
     status: 'running',
     lock: '',
     config: [
-      ['arch', 'amd64'], ['cores', '4'], ['features', 'nesting=1'], ['hostname', p.name], ['memory', '8192'],
+      ['arch', 'amd64'],
+      ['cores', '4'],
+      ['features', 'nesting=1'],
+      ['hostname', p.name],
+      ['memory', '8192'],
       ['net0', `name=eth0,bridge=vmbr0,firewall=1,hwaddr=${mac},ip=${p.ip}/24,gw=10.0.20.1,type=veth`],
-      ['onboot', '1'], ['ostype', 'debian'], ['rootfs', `local-lvm:vm-${p.vmid}-disk-0,size=40G`], ['swap', '0'],
-      ['tags', p.role === 'server' ? 'k3s;server' : 'k3s;worker'], ['unprivileged', '0'],
-      ['lxc.apparmor.profile', 'unconfined'], ['lxc.cgroup2.devices.allow', 'a'], ['lxc.cap.drop', ''],
-      ['lxc.mount.auto', '"proc:rw sys:rw"'], ['lxc.mount.entry', '/dev/kmsg dev/kmsg none defaults,bind,create=file'],
+      ['onboot', '1'],
+      ['ostype', 'debian'],
+      ['rootfs', `local-lvm:vm-${p.vmid}-disk-0,size=40G`],
+      ['swap', '0'],
+      ['tags', p.role === 'server' ? 'k3s;server' : 'k3s;worker'],
+      ['unprivileged', '0'],
+      ['lxc.apparmor.profile', 'unconfined'],
+      ['lxc.cgroup2.devices.allow', 'a'],
+      ['lxc.cap.drop', ''],
+      ['lxc.mount.auto', '"proc:rw sys:rw"'],
+      ['lxc.mount.entry', '/dev/kmsg dev/kmsg none defaults,bind,create=file'],
     ],
     snapshots: [],
     fs,
@@ -154,21 +197,45 @@ function piholeContainer(vmid: number, now: number): ContainerState {
   const fs = newFs();
   fs['/etc/hostname'] = { content: 'pihole\n', mode: 0o644 };
   return {
-    vmid, hostname: 'pihole', status: 'running', lock: '',
+    vmid,
+    hostname: 'pihole',
+    status: 'running',
+    lock: '',
     config: [
-      ['arch', 'amd64'], ['cores', '1'], ['hostname', 'pihole'], ['memory', '1024'],
+      ['arch', 'amd64'],
+      ['cores', '1'],
+      ['hostname', 'pihole'],
+      ['memory', '1024'],
       ['net0', 'name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:01:10,ip=10.0.20.5/24,gw=10.0.20.1,type=veth'],
-      ['onboot', '1'], ['ostype', 'debian'], ['rootfs', `local-lvm:vm-${vmid}-disk-0,size=8G`], ['swap', '512'], ['unprivileged', '1'],
+      ['onboot', '1'],
+      ['ostype', 'debian'],
+      ['rootfs', `local-lvm:vm-${vmid}-disk-0,size=8G`],
+      ['swap', '512'],
+      ['unprivileged', '1'],
     ],
-    snapshots: [], fs, k3s: { binaryVersion: undefined, services: {}, dataCluster: undefined }, switches: {},
-    startedAt: now - 3 * DAY, maxmem: 1024 ** 3, maxdisk: 8 * 1024 ** 3, maxcpu: 1,
+    snapshots: [],
+    fs,
+    k3s: { binaryVersion: undefined, services: {}, dataCluster: undefined },
+    switches: {},
+    startedAt: now - 3 * DAY,
+    maxmem: 1024 ** 3,
+    maxdisk: 8 * 1024 ** 3,
+    maxcpu: 1,
   };
 }
 
-export function kubeNode(p: Pick<NodePlan, 'name' | 'host' | 'vmid' | 'ip' | 'role' | 'index'>, servers: number, createdAt: number): KubeNode {
+export function kubeNode(
+  p: Pick<NodePlan, 'name' | 'host' | 'vmid' | 'ip' | 'role' | 'index'>,
+  servers: number,
+  createdAt: number,
+): KubeNode {
   const labels: Record<string, string> = {
-    'beta.kubernetes.io/arch': 'amd64', 'beta.kubernetes.io/instance-type': 'k3s', 'beta.kubernetes.io/os': 'linux',
-    'kubernetes.io/arch': 'amd64', 'kubernetes.io/hostname': p.name, 'kubernetes.io/os': 'linux',
+    'beta.kubernetes.io/arch': 'amd64',
+    'beta.kubernetes.io/instance-type': 'k3s',
+    'beta.kubernetes.io/os': 'linux',
+    'kubernetes.io/arch': 'amd64',
+    'kubernetes.io/hostname': p.name,
+    'kubernetes.io/os': 'linux',
     'node.kubernetes.io/instance-type': 'k3s',
   };
   if (p.role === 'server') {
@@ -177,14 +244,25 @@ export function kubeNode(p: Pick<NodePlan, 'name' | 'host' | 'vmid' | 'ip' | 'ro
     if (servers > 1) labels['node-role.kubernetes.io/etcd'] = 'true';
   }
   return {
-    name: p.name, host: p.host, vmid: p.vmid, labels,
+    name: p.name,
+    host: p.host,
+    vmid: p.vmid,
+    labels,
     annotations: {
-      'alpha.kubernetes.io/provided-node-ip': p.ip, 'flannel.alpha.coreos.com/backend-type': 'vxlan',
-      'flannel.alpha.coreos.com/public-ip': p.ip, 'k3s.io/hostname': p.name, 'k3s.io/internal-ip': p.ip,
-      'node.alpha.kubernetes.io/ttl': '0', 'volumes.kubernetes.io/controller-managed-attach-detach': 'true',
+      'alpha.kubernetes.io/provided-node-ip': p.ip,
+      'flannel.alpha.coreos.com/backend-type': 'vxlan',
+      'flannel.alpha.coreos.com/public-ip': p.ip,
+      'k3s.io/hostname': p.name,
+      'k3s.io/internal-ip': p.ip,
+      'node.alpha.kubernetes.io/ttl': '0',
+      'volumes.kubernetes.io/controller-managed-attach-detach': 'true',
     },
-    unschedulable: false, unschedulableSince: undefined, createdAt, internalIp: p.ip,
-    podCidr: `10.42.${p.index}.0/24`, uid: uid(),
+    unschedulable: false,
+    unschedulableSince: undefined,
+    createdAt,
+    internalIp: p.ip,
+    podCidr: `10.42.${p.index}.0/24`,
+    uid: uid(),
   };
 }
 
@@ -194,23 +272,42 @@ function initialPods(plans: NodePlan[], createdAt: number): Pod[] {
   const ctrl = servers[0]?.name ?? '';
   const spread = workers.length > 0 ? workers : servers;
   const pod = (namespace: string, name: string, app: string, owner: Pod['owner'], node: string, emptyDir = false): Pod => ({
-    namespace, name, app, owner, emptyDir, node, createdAt, uid: uid(),
+    namespace,
+    name,
+    app,
+    owner,
+    emptyDir,
+    node,
+    createdAt,
+    uid: uid(),
   });
   const rs = (ns: string, app: string, node: string, emptyDir = false): Pod => {
     const rsName = `${app}-${hexId(9)}`;
     return pod(ns, `${rsName}-${suffix()}`, app, { kind: 'ReplicaSet', name: rsName }, node, emptyDir);
   };
-  const pods: Pod[] = [rs('kube-system', 'coredns', ctrl), rs('kube-system', 'local-path-provisioner', ctrl), rs('kube-system', 'metrics-server', ctrl), rs('kube-system', 'traefik', ctrl)];
+  const pods: Pod[] = [
+    rs('kube-system', 'coredns', ctrl),
+    rs('kube-system', 'local-path-provisioner', ctrl),
+    rs('kube-system', 'metrics-server', ctrl),
+    rs('kube-system', 'traefik', ctrl),
+  ];
   const webRs = `web-${hexId(9)}`;
   for (let i = 0; i < 3; i++) {
     pods.push(pod('default', `${webRs}-${suffix()}`, 'web', { kind: 'ReplicaSet', name: webRs }, spread[i % spread.length]?.name ?? ctrl));
   }
   pods.push(pod('vault', 'vault-0', 'vault', { kind: 'StatefulSet', name: 'vault' }, spread[0]?.name ?? ctrl));
-  pods.push(rs('default', 'cache', spread[(1 % spread.length)]?.name ?? ctrl, true));
+  pods.push(rs('default', 'cache', spread[1 % spread.length]?.name ?? ctrl, true));
   const dsHash = hexId(5);
   for (const p of plans) {
-    pods.push(pod('kube-system', `svclb-traefik-${dsHash}-${suffix()}`, 'svclb-traefik', { kind: 'DaemonSet', name: `svclb-traefik-${dsHash}` }, p.name));
+    pods.push(
+      pod(
+        'kube-system',
+        `svclb-traefik-${dsHash}-${suffix()}`,
+        'svclb-traefik',
+        { kind: 'DaemonSet', name: `svclb-traefik-${dsHash}` },
+        p.name,
+      ),
+    );
   }
   return pods;
 }
-

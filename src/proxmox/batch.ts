@@ -29,7 +29,10 @@ export function buildBatch(commands: readonly BatchCommand[], opts: BatchOptions
   const o = typeof opts === 'string' ? { nonce: opts } : opts;
   const nonce = o.nonce ?? randomBytes(8).toString('hex');
   const parallel = Math.max(1, o.parallel ?? 1);
-  const script = parallel > 1 && commands.length > 1 ? parallelScript(commands, nonce, parallel) : sequentialScript(commands, nonce, o.stopOnFailure ?? false);
+  const script =
+    parallel > 1 && commands.length > 1
+      ? parallelScript(commands, nonce, parallel)
+      : sequentialScript(commands, nonce, o.stopOnFailure ?? false);
   return { script, nonce, count: commands.length };
 }
 
@@ -76,7 +79,11 @@ function parallelScript(commands: readonly BatchCommand[], nonce: string, parall
  * A command whose end marker is missing (the script died) gets code -1.
  */
 export function parseBatch(stdout: string, batch: Batch): RunResult[] {
-  const results: RunResult[] = Array.from({ length: batch.count }, () => ({ code: -1, stdout: '', stderr: 'no result: the batch script stopped before this command' }));
+  const results: RunResult[] = Array.from({ length: batch.count }, () => ({
+    code: -1,
+    stdout: '',
+    stderr: 'no result: the batch script stopped before this command',
+  }));
   const begin = `@@pve-k3s:${batch.nonce} begin `;
   const end = `@@pve-k3s:${batch.nonce} end `;
   let current: number | undefined;

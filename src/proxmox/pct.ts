@@ -1,6 +1,6 @@
 /** `pct` on one Proxmox host, over a Shell. Parsers are exported for tests. */
 import type { RunOptions, RunResult, Shell } from '../shell/shell.js';
-import { ShellError } from '../core/errors.js';
+import { ShellError } from '../domain/errors.js';
 import { quoteCommand } from '../shell/quote.js';
 import { SessionLostError, type ScriptSession } from '../shell/session.js';
 
@@ -63,7 +63,10 @@ export class Pct {
   readonly #refused = new Set<number>();
   readonly #spare = new Set<number>();
 
-  constructor(readonly shell: Shell, opts: PctOptions = {}) {
+  constructor(
+    readonly shell: Shell,
+    opts: PctOptions = {},
+  ) {
     this.#pool = opts.sessions && shell.openSession ? new Map() : undefined;
     this.#max = opts.maxSessions ?? 6;
   }
@@ -129,7 +132,10 @@ export class Pct {
     if (!s) return undefined;
     if (this.#spare.has(vmid) && !this.#alive(vmid).some((x) => x !== s && !x.busy)) this.#open(vmid);
     try {
-      return await s.run(script, { ...(opts?.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }), ...(opts?.signal ? { signal: opts.signal } : {}) });
+      return await s.run(script, {
+        ...(opts?.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
+        ...(opts?.signal ? { signal: opts.signal } : {}),
+      });
     } catch (e) {
       if (!(e instanceof SessionLostError)) throw e;
       // Nothing ran: the one-shot pct exec gives the real answer (container stopped, host down...).
@@ -137,7 +143,12 @@ export class Pct {
         this.#refused.add(vmid);
         return undefined;
       }
-      throw new ShellError(`${this.host}: connection lost while running a command in CT ${vmid}`, { host: this.host, unreachable: true, detail: e.detail ?? e.message, cause: e });
+      throw new ShellError(`${this.host}: connection lost while running a command in CT ${vmid}`, {
+        host: this.host,
+        unreachable: true,
+        detail: e.detail ?? e.message,
+        cause: e,
+      });
     }
   }
 

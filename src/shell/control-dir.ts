@@ -14,7 +14,9 @@ export function defaultControlDir(): string {
 /** The ControlPath for ssh: `%` in the directory is escaped so ssh keeps it literal. */
 export function controlPathFor(dir: string): string {
   if (Buffer.byteLength(dir) + 1 + PERCENT_C_LENGTH > MAX_SOCKET_PATH) {
-    throw new TypeError(`ssh control directory path is too long for a unix socket (max ${MAX_SOCKET_PATH - PERCENT_C_LENGTH - 1} bytes): ${dir}`);
+    throw new TypeError(
+      `ssh control directory path is too long for a unix socket (max ${MAX_SOCKET_PATH - PERCENT_C_LENGTH - 1} bytes): ${dir}`,
+    );
   }
   return `${dir.replaceAll('%', '%%')}/%C`;
 }

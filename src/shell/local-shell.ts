@@ -1,5 +1,5 @@
 /** The Shell used when pve-k3s runs on the Proxmox host itself: argv runs with no shell. */
-import { ShellError } from '../core/errors.js';
+import { ShellError } from '../domain/errors.js';
 import type { RunOptions, RunResult, Shell } from './shell.js';
 import { quoteCommand } from './quote.js';
 import { assertArgv, spawnProcess, summarize } from './spawn.js';
@@ -38,11 +38,15 @@ export class LocalShell implements Shell {
         throw new ShellError(`cannot run ${summarize(file)} on ${this.host}: ${out.message}`, { host: this.host, detail: out.message });
       case 'timed-out':
         throw new ShellError(`command timed out after ${opts.timeoutMs} ms on ${this.host}: ${summarize(quoteCommand(argv))}`, {
-          host: this.host, timedOut: true, detail: out.stderr || undefined,
+          host: this.host,
+          timedOut: true,
+          detail: out.stderr || undefined,
         });
       case 'aborted':
         throw new ShellError(`command aborted on ${this.host}: ${summarize(quoteCommand(argv))}`, {
-          host: this.host, detail: out.stderr || undefined, cause: opts.signal?.reason,
+          host: this.host,
+          detail: out.stderr || undefined,
+          cause: opts.signal?.reason,
         });
       case 'output-too-large':
         throw new ShellError(`command printed too much output on ${this.host}: ${summarize(quoteCommand(argv))}`, { host: this.host });

@@ -11,8 +11,28 @@ const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
 
 /** Reserved words change meaning in command position; quoting them keeps them plain words. */
 const RESERVED = new Set([
-  '!', '{', '}', 'case', 'coproc', 'do', 'done', 'elif', 'else', 'esac', 'fi', 'for',
-  'function', 'if', 'in', 'select', 'then', 'time', 'until', 'while', '[[', ']]',
+  '!',
+  '{',
+  '}',
+  'case',
+  'coproc',
+  'do',
+  'done',
+  'elif',
+  'else',
+  'esac',
+  'fi',
+  'for',
+  'function',
+  'if',
+  'in',
+  'select',
+  'then',
+  'time',
+  'until',
+  'while',
+  '[[',
+  ']]',
 ]);
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;

@@ -16,7 +16,7 @@
  * started" (the caller may run the command another way); after it, the outcome is unknown.
  */
 import { randomBytes } from 'node:crypto';
-import { ShellError } from '../core/errors.js';
+import { ShellError } from '../domain/errors.js';
 import { quoteArg } from './quote.js';
 import type { RunResult } from './shell.js';
 
@@ -39,7 +39,11 @@ export interface ScriptSession {
 
 /** The session ended before the script started (`started` false: nothing ran) or while it ran. */
 export class SessionLostError extends Error {
-  constructor(message: string, readonly started: boolean, readonly detail?: string) {
+  constructor(
+    message: string,
+    readonly started: boolean,
+    readonly detail?: string,
+  ) {
     super(message);
     this.name = 'SessionLostError';
   }
@@ -222,7 +226,9 @@ export class ProcessSession implements ScriptSession {
   #lost(started: boolean): SessionLostError {
     const last = this.#err.trim().split('\n').pop() ?? '';
     return new SessionLostError(
-      started ? `the session (${this.#what}) on ${this.#host} ended while a command ran${last ? `: ${last}` : ''}` : `the session (${this.#what}) on ${this.#host} is not running${last ? `: ${last}` : ''}`,
+      started
+        ? `the session (${this.#what}) on ${this.#host} ended while a command ran${last ? `: ${last}` : ''}`
+        : `the session (${this.#what}) on ${this.#host} is not running${last ? `: ${last}` : ''}`,
       started,
       this.#err.trim() || undefined,
     );
@@ -231,7 +237,11 @@ export class ProcessSession implements ScriptSession {
   #stopped(why: 'timed-out' | 'aborted', opts: SessionRunOptions): ShellError {
     const hint = 'the command may still be running in the container until it ends';
     return why === 'timed-out'
-      ? new ShellError(`command timed out after ${opts.timeoutMs} ms on ${this.#host} (${this.#what})`, { host: this.#host, timedOut: true, hint })
+      ? new ShellError(`command timed out after ${opts.timeoutMs} ms on ${this.#host} (${this.#what})`, {
+          host: this.#host,
+          timedOut: true,
+          hint,
+        })
       : new ShellError(`command aborted on ${this.#host} (${this.#what})`, { host: this.#host, hint, cause: opts.signal?.reason });
   }
 }

@@ -96,7 +96,11 @@ export async function spawnProcess(file: string, args: readonly string[], opts: 
     return { kind: 'exited', code: 128 + (constants.signals[r.signal] ?? 0), stdout, stderr };
   }
   const errno = (r as { code?: unknown }).code;
-  return { kind: 'spawn-error', errno: typeof errno === 'string' ? errno : undefined, message: r.originalMessage ?? r.shortMessage ?? 'spawn failed' };
+  return {
+    kind: 'spawn-error',
+    errno: typeof errno === 'string' ? errno : undefined,
+    message: r.originalMessage ?? r.shortMessage ?? 'spawn failed',
+  };
 }
 
 function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {

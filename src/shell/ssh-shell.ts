@@ -3,7 +3,7 @@
  * ~/.ssh/config, agent and ProxyJump apply. One multiplexed master connection per host;
  * each run() is a cheap session on it. Host keys are always verified by ssh as configured.
  */
-import { ShellError } from '../core/errors.js';
+import { ShellError } from '../domain/errors.js';
 import type { RunOptions, RunResult, Shell } from './shell.js';
 import { quoteCommand } from './quote.js';
 import { assertArgv, spawnProcess, summarize, type SpawnOutcome } from './spawn.js';
@@ -77,11 +77,17 @@ export class SshShell implements Shell {
       }
       case 'timed-out':
         throw new ShellError(`command timed out after ${opts.timeoutMs} ms on ${this.host}: ${summarize(remote)}`, {
-          host: this.host, timedOut: true, hint: STILL_RUNNING, detail: out.stderr || undefined,
+          host: this.host,
+          timedOut: true,
+          hint: STILL_RUNNING,
+          detail: out.stderr || undefined,
         });
       case 'aborted':
         throw new ShellError(`command aborted on ${this.host}: ${summarize(remote)}`, {
-          host: this.host, hint: STILL_RUNNING, detail: out.stderr || undefined, cause: opts.signal?.reason,
+          host: this.host,
+          hint: STILL_RUNNING,
+          detail: out.stderr || undefined,
+          cause: opts.signal?.reason,
         });
       default:
         throw this.#localFailure(out);
@@ -110,7 +116,9 @@ export class SshShell implements Shell {
       await ensurePrivateDir(this.controlDir);
     } catch (e) {
       throw new ShellError(`cannot use ssh control directory for ${this.host}: ${(e as Error).message}`, {
-        host: this.host, hint: `remove ${this.controlDir} or set another control directory`, cause: e,
+        host: this.host,
+        hint: `remove ${this.controlDir} or set another control directory`,
+        cause: e,
       });
     }
     if (await this.#masterAlive()) return;
@@ -123,12 +131,21 @@ export class SshShell implements Shell {
     if (out.kind !== 'exited') throw this.#localFailure(out);
     if (out.code === 255) {
       const lastLine = out.stderr.trim().split('\n').pop() ?? '';
-      throw this.#unreachable(classifySshStderr(out.stderr) ?? { kind: 'network', reason: `ssh failed: ${lastLine || 'exit status 255'}` }, out.stderr);
+      throw this.#unreachable(
+        classifySshStderr(out.stderr) ?? { kind: 'network', reason: `ssh failed: ${lastLine || 'exit status 255'}` },
+        out.stderr,
+      );
     }
     if (out.code !== 0) {
-      throw new ShellError(`ssh to ${this.host} (${this.destination}) works, but the remote shell cannot run \`true\` (exit status ${out.code})`, {
-        host: this.host, exitStatus: out.code, hint: 'check the login shell and startup files of the ssh user on the host', detail: out.stderr || undefined,
-      });
+      throw new ShellError(
+        `ssh to ${this.host} (${this.destination}) works, but the remote shell cannot run \`true\` (exit status ${out.code})`,
+        {
+          host: this.host,
+          exitStatus: out.code,
+          hint: 'check the login shell and startup files of the ssh user on the host',
+          detail: out.stderr || undefined,
+        },
+      );
     }
   }
 
@@ -145,24 +162,34 @@ export class SshShell implements Shell {
     const o = this.#opts;
     return [
       ...(o.configFile === undefined ? [] : ['-F', o.configFile]),
-      '-o', 'BatchMode=yes',
-      '-o', 'ControlMaster=auto',
-      '-o', `ControlPath=${this.#controlPath}`,
-      '-o', `ControlPersist=${o.controlPersist ?? '60s'}`,
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'ControlMaster=auto',
+      '-o',
+      `ControlPath=${this.#controlPath}`,
+      '-o',
+      `ControlPersist=${o.controlPersist ?? '60s'}`,
       ...(o.extraOptions ?? []),
     ];
   }
 
   #unreachable(f: SshFailure, stderr: string, timedOut = false): ShellError {
     return new ShellError(`cannot reach Proxmox host ${this.host} (${this.destination}): ${f.reason}`, {
-      host: this.host, unreachable: true, timedOut, exitStatus: 255, hint: sshFailureHint(f.kind, this.destination), detail: stderr.trim() || undefined,
+      host: this.host,
+      unreachable: true,
+      timedOut,
+      exitStatus: 255,
+      hint: sshFailureHint(f.kind, this.destination),
+      detail: stderr.trim() || undefined,
     });
   }
 
   #localFailure(out: SpawnOutcome): ShellError {
     if (out.kind === 'spawn-error' && out.errno === 'ENOENT') {
       return new ShellError(`cannot reach Proxmox host ${this.host}: the ssh client is not installed`, {
-        host: this.host, hint: 'install OpenSSH (the `ssh` command), e.g. `apt-get install openssh-client`',
+        host: this.host,
+        hint: 'install OpenSSH (the `ssh` command), e.g. `apt-get install openssh-client`',
       });
     }
     const detail = out.kind === 'spawn-error' ? out.message : `ssh ended with ${out.kind}`;

@@ -9,7 +9,11 @@ import type { Lab } from '../../src/lab/index.js';
 
 async function withLab(opts: Parameters<typeof labFixture>[0], fn: (f: LabFixture) => Promise<void>) {
   const f = await labFixture(opts);
-  try { await fn(f); } finally { f.cleanup(); }
+  try {
+    await fn(f);
+  } finally {
+    f.cleanup();
+  }
 }
 const root = (f: LabFixture) => join(f.dir, 'state', 'pve-k3s', 'backups', 'lab');
 const backups = (f: LabFixture) => (existsSync(root(f)) ? readdirSync(root(f)).sort() : []);
@@ -23,7 +27,10 @@ test('GIVEN a SQLite server without sqlite3 WHEN backup runs THEN it refuses and
   await withLab({}, async (f) => {
     const r = await f.cli(['backup']);
     assert.equal(r.code, 1);
-    assert.equal(r.stderr, 'error: k3s-ctrl-1: the sqlite3 command is not installed in the container, so a consistent copy of the live datastore cannot be made\n  install it (pct exec 100 -- apt-get install -y sqlite3), or pass --offline to copy the database with k3s stopped for a moment\n');
+    assert.equal(
+      r.stderr,
+      'error: k3s-ctrl-1: the sqlite3 command is not installed in the container, so a consistent copy of the live datastore cannot be made\n  install it (pct exec 100 -- apt-get install -y sqlite3), or pass --offline to copy the database with k3s stopped for a moment\n',
+    );
     assert.deepEqual(backups(f), []);
   });
 });
@@ -37,7 +44,8 @@ test('GIVEN a SQLite cluster WHEN backed up, changed and restored THEN the chang
     assert.ok(name?.startsWith('lab-'));
     const dir = join(root(f), name!);
     assert.equal(statSync(dir).mode & 0o777, 0o700);
-    for (const rel of ['manifest.json', 'SHA256SUMS', 'k3s-ctrl-1/token', 'k3s-ctrl-1/state.db']) assert.equal(statSync(join(dir, rel)).mode & 0o777, 0o600, rel);
+    for (const rel of ['manifest.json', 'SHA256SUMS', 'k3s-ctrl-1/token', 'k3s-ctrl-1/state.db'])
+      assert.equal(statSync(join(dir, rel)).mode & 0o777, 0o600, rel);
     const token = f.lab.state.token;
     assert.equal(readFileSync(join(dir, 'k3s-ctrl-1/token'), 'utf8'), `${token}\n`);
     assert.ok(!b.stdout.includes(token) && !b.stderr.includes(token));
@@ -49,7 +57,10 @@ test('GIVEN a SQLite cluster WHEN backed up, changed and restored THEN the chang
     await annotate(f.lab, 100, 'pve1', 'k3s-worker-1', 'after-backup=yes');
     const refused = await f.cli(['restore', dir]);
     assert.equal(refused.code, 2);
-    assert.match(refused.stdout, /^Restore lab from .*\n  made .* from k3s-ctrl-1, sqlite, k3s v1\.33\.3\+k3s1; checksums OK\n  1\. k3s-ctrl-1: stop k3s/);
+    assert.match(
+      refused.stdout,
+      /^Restore lab from .*\n  made .* from k3s-ctrl-1, sqlite, k3s v1\.33\.3\+k3s1; checksums OK\n  1\. k3s-ctrl-1: stop k3s/,
+    );
     assert.equal(annotation(f.lab, 'k3s-worker-1'), 'yes');
     const r = await f.cli(['restore', dir, '--yes']);
     assert.equal(r.code, 0, r.stderr);
@@ -80,11 +91,17 @@ test('GIVEN an embedded-etcd cluster WHEN backed up, changed and restored THEN c
     await annotate(f.lab, 100, 'pve1', 'k3s-worker-1', 'after-backup=yes');
     const r = await f.cli(['restore', doc.dir, '--yes']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /k3s-server-2: delete \/var\/lib\/rancher\/k3s\/server\/db \(its old etcd member data\), start k3s: it rejoins k3s-server-1/);
+    assert.match(
+      r.stdout,
+      /k3s-server-2: delete \/var\/lib\/rancher\/k3s\/server\/db \(its old etcd member data\), start k3s: it rejoins k3s-server-1/,
+    );
     assert.match(r.stderr, /k3s-server-1: k3s server --cluster-reset --cluster-reset-restore-path=/);
     assert.equal(annotation(f.lab, 'k3s-worker-1'), undefined);
     const servers = f.lab.state.hosts.flatMap((h) => h.containers).filter((c) => c.hostname.startsWith('k3s-server'));
-    assert.deepEqual(servers.map((c) => c.k3s.services.k3s?.running), [true, true, true]);
+    assert.deepEqual(
+      servers.map((c) => c.k3s.services.k3s?.running),
+      [true, true, true],
+    );
   });
 });
 
@@ -96,7 +113,10 @@ test('GIVEN a backup whose file was changed WHEN restore runs THEN it is refused
     const r = await f.cli(['restore', dir, '--yes']);
     assert.equal(r.code, 1);
     assert.equal(r.stdout, '');
-    assert.match(r.stderr, /^error: refusing to restore .*: the backup does not match its manifest\n  the backup is damaged or was changed; restore another one \(pve-k3s keeps them under its state dir, newest first\)\n- k3s-ctrl-1\/state\.db: sha256 [0-9a-f]{12}… does not match the manifest's [0-9a-f]{12}…\n$/);
+    assert.match(
+      r.stderr,
+      /^error: refusing to restore .*: the backup does not match its manifest\n  the backup is damaged or was changed; restore another one \(pve-k3s keeps them under its state dir, newest first\)\n- k3s-ctrl-1\/state\.db: sha256 [0-9a-f]{12}… does not match the manifest's [0-9a-f]{12}…\n$/,
+    );
   });
 });
 

@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseChannels, channelLatest, latestOfMinor } from '../../src/channel/channels.js';
 import { fetchChannels } from '../../src/channel/client.js';
-import { ChannelError } from '../../src/core/errors.js';
+import { type ChannelError } from '../../src/domain/errors.js';
 import { fixture } from '../helpers/fixtures.js';
 
 const URL_ = 'https://update.k3s.io/v1-release/channels';
@@ -21,22 +21,37 @@ test('GIVEN the real channels collection WHEN parsed THEN every channel resolves
 
 test('GIVEN an unknown channel WHEN resolved THEN the error lists the known ones', () => {
   const set = parseChannels(fixture('channels.json'), URL_);
-  assert.throws(() => channelLatest(set, 'stabel'), (e: ChannelError) => {
-    assert.equal(e.message, `channel "stabel" does not exist on ${URL_}`);
-    assert.match(e.hint ?? '', /known channels: stable, latest, testing, v1\.30/);
-    return true;
-  });
+  assert.throws(
+    () => channelLatest(set, 'stabel'),
+    (e: ChannelError) => {
+      assert.equal(e.message, `channel "stabel" does not exist on ${URL_}`);
+      assert.match(e.hint ?? '', /known channels: stable, latest, testing, v1\.30/);
+      return true;
+    },
+  );
 });
 
 test('GIVEN a channel whose latest is not a version (the "stable" outage) WHEN resolved THEN it is refused, never used', () => {
-  const body = JSON.stringify({ type: 'collection', data: [{ id: 'stable', name: 'stable', latest: 'stable' }, { id: 'latest', latest: 'v1.34.1+k3s1' }] });
+  const body = JSON.stringify({
+    type: 'collection',
+    data: [
+      { id: 'stable', name: 'stable', latest: 'stable' },
+      { id: 'latest', latest: 'v1.34.1+k3s1' },
+    ],
+  });
   const set = parseChannels(body, URL_);
-  assert.throws(() => channelLatest(set, 'stable'), /channel "stable" on .* has latest "stable", which is not a k3s version; refusing to use it/);
+  assert.throws(
+    () => channelLatest(set, 'stable'),
+    /channel "stable" on .* has latest "stable", which is not a k3s version; refusing to use it/,
+  );
   assert.equal(channelLatest(set, 'latest').raw, 'v1.34.1+k3s1');
 });
 
 test('GIVEN HTML, garbage or a wrong shape WHEN parsed THEN a ChannelError names the URL', () => {
-  assert.throws(() => parseChannels('<html><body>Bad gateway</body></html>', URL_), new RegExp(`channel server ${URL_} answered an HTML page, not the channels collection`));
+  assert.throws(
+    () => parseChannels('<html><body>Bad gateway</body></html>', URL_),
+    new RegExp(`channel server ${URL_} answered an HTML page, not the channels collection`),
+  );
   assert.throws(() => parseChannels('garbage', URL_), /answered something that is not JSON/);
   assert.throws(() => parseChannels('{"type":"collection"}', URL_), /answered JSON without a "data" list of channels/);
   assert.throws(() => parseChannels('[1,2]', URL_), /without a "data" list/);
@@ -55,7 +70,14 @@ async function serve(handler: (path: string) => { status: number; body: string; 
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
-  return { url: `http://127.0.0.1:${port}/v1-release/channels`, close: () => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); }) };
+  return {
+    url: `http://127.0.0.1:${port}/v1-release/channels`,
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  };
 }
 
 test('GIVEN a channel server on loopback WHEN fetched THEN one GET returns every channel', async () => {

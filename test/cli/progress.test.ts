@@ -1,13 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { plainProgress, ttyProgress } from '../../src/cli/progress.js';
-import { planUpgrade } from '../../src/core/planner.js';
-import { planSteps } from '../../src/core/plan-types.js';
-import { parseVersion } from '../../src/core/version.js';
-import { RunError } from '../../src/core/errors.js';
+import { planUpgrade } from '../../src/upgrade/plan/planner.js';
+import { planSteps } from '../../src/domain/plan.js';
+import { parseVersion } from '../../src/domain/version.js';
+import { RunError } from '../../src/domain/errors.js';
 import { facts, labLike } from '../helpers/facts.js';
 
-const plan = planUpgrade({ ...facts(labLike('v1.33.3+k3s1')), cluster: 'lab' }, { version: parseVersion('v1.33.5+k3s1'), source: 'channel stable' });
+const plan = planUpgrade(
+  { ...facts(labLike('v1.33.3+k3s1')), cluster: 'lab' },
+  { version: parseVersion('v1.33.5+k3s1'), source: 'channel stable' },
+);
 const steps = planSteps(plan);
 
 test('GIVEN runner events WHEN rendered as plain lines THEN each line is timestamped and says node and step; waits are throttled', () => {
@@ -15,7 +18,8 @@ test('GIVEN runner events WHEN rendered as plain lines THEN each line is timesta
   const p = plainProgress((s) => out.push(s), { waitEveryMs: 5_000 });
   p.emit({ kind: 'phase-start', phase: plan.phases[0]!, index: 0, total: 1 });
   p.emit({ kind: 'step-start', step: steps[1]!, index: 1, total: 14 });
-  for (const ms of [1000, 4000, 5200, 9000, 10400]) p.emit({ kind: 'wait', step: steps[1]!, message: 'NotReady, kubelet v1.33.3+k3s1', elapsedMs: ms });
+  for (const ms of [1000, 4000, 5200, 9000, 10400])
+    p.emit({ kind: 'wait', step: steps[1]!, message: 'NotReady, kubelet v1.33.3+k3s1', elapsedMs: ms });
   p.emit({ kind: 'step-done', step: steps[1]!, ms: 2500, note: 'role agent kept' });
   p.emit({ kind: 'step-failed', step: steps[2]!, error: new RunError('boom', 'k3s-worker-1', steps[2]!.id) });
   const text = out.join('').replace(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ /gm, 'T ');

@@ -1,9 +1,9 @@
 /** --parallel: several workers at once, never more than the cluster can spare; servers alone. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nodeGroups, segments } from '../../src/runner/run-plan.js';
-import { planUpgrade } from '../../src/core/planner.js';
-import { parseVersion } from '../../src/core/version.js';
+import { nodeGroups, segments } from '../../src/upgrade/run/run-plan.js';
+import { planUpgrade } from '../../src/upgrade/plan/planner.js';
+import { parseVersion } from '../../src/domain/version.js';
 import { facts, labLike } from '../helpers/facts.js';
 import { labFixture } from '../helpers/lab-cli.js';
 
@@ -34,7 +34,15 @@ test('GIVEN three workers WHEN upgrade --parallel 5 runs THEN it is lowered to 2
     const firstDone = Math.min(at(/k3s-worker-1: uncordon done/), at(/k3s-worker-2: uncordon done/));
     assert.ok(at(/\] k3s-worker-3: drain$/) > firstDone, r.stderr);
     assert.ok(at(/\] k3s-ctrl-1: install/) > Math.max(at(/k3s-worker-2: uncordon done/), at(/k3s-worker-3: uncordon done/)), r.stderr);
-    assert.deepEqual(new Set(f.lab.summary().filter((n) => n.role).map((n) => n.kubelet)), new Set(['v1.33.5+k3s1']));
+    assert.deepEqual(
+      new Set(
+        f.lab
+          .summary()
+          .filter((n) => n.role)
+          .map((n) => n.kubelet),
+      ),
+      new Set(['v1.33.5+k3s1']),
+    );
     assert.ok(f.lab.summary().every((n) => n.schedulable !== false));
   } finally {
     f.cleanup();

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { labFixture, type LabFixture } from '../helpers/lab-cli.js';
 import type { Lab } from '../../src/lab/index.js';
-import { INSTALL_SCRIPT_PATH } from '../../src/runner/install-config.js';
+import { INSTALL_SCRIPT_PATH } from '../../src/k3s/install-config.js';
 
 function container(lab: Lab, name: string) {
   for (const h of lab.state.hosts) for (const c of h.containers) if (c.hostname === name) return c;
@@ -11,7 +11,12 @@ function container(lab: Lab, name: string) {
 }
 
 function versions(lab: Lab): Record<string, string | undefined> {
-  return Object.fromEntries(lab.summary().filter((n) => n.role).map((n) => [n.name, n.kubelet]));
+  return Object.fromEntries(
+    lab
+      .summary()
+      .filter((n) => n.role)
+      .map((n) => [n.name, n.kubelet]),
+  );
 }
 
 async function withLab(opts: Parameters<typeof labFixture>[0], fn: (f: LabFixture) => Promise<void>) {
@@ -38,7 +43,15 @@ test('GIVEN the default lab WHEN status runs THEN every node is listed with role
     assert.equal(doc.apiVersion, 'pve-k3s.io/v1');
     assert.equal(doc.kind, 'ClusterStatus');
     assert.equal(doc.target.version, 'v1.33.5+k3s1');
-    assert.deepEqual(doc.nodes.map((n: { name: string; upToDate: boolean }) => [n.name, n.upToDate]), [['k3s-ctrl-1', false], ['k3s-worker-1', false], ['k3s-worker-2', false], ['k3s-worker-3', false]]);
+    assert.deepEqual(
+      doc.nodes.map((n: { name: string; upToDate: boolean }) => [n.name, n.upToDate]),
+      [
+        ['k3s-ctrl-1', false],
+        ['k3s-worker-1', false],
+        ['k3s-worker-2', false],
+        ['k3s-worker-3', false],
+      ],
+    );
   });
 });
 
@@ -74,20 +87,40 @@ test('GIVEN a patch upgrade WHEN upgrade --yes runs THEN every node reaches the 
     const r = await f.cli(['upgrade', '--yes']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /Upgrade complete: 4 node\(s\) of lab now at v1\.33\.5\+k3s1/);
-    assert.deepEqual(versions(f.lab), { 'k3s-ctrl-1': 'v1.33.5+k3s1', 'k3s-worker-1': 'v1.33.5+k3s1', 'k3s-worker-2': 'v1.33.5+k3s1', 'k3s-worker-3': 'v1.33.5+k3s1' });
+    assert.deepEqual(versions(f.lab), {
+      'k3s-ctrl-1': 'v1.33.5+k3s1',
+      'k3s-worker-1': 'v1.33.5+k3s1',
+      'k3s-worker-2': 'v1.33.5+k3s1',
+      'k3s-worker-3': 'v1.33.5+k3s1',
+    });
     for (const w of ['k3s-worker-1', 'k3s-worker-2', 'k3s-worker-3']) {
       const c = container(f.lab, w);
       assert.deepEqual(Object.keys(c.k3s.services), ['k3s-agent'], `${w} must stay an agent`);
-      assert.equal(c.fs['/etc/systemd/system/k3s-agent.service.env']?.content, tokenBefore?.replace(/K3S_URL='[^']*'/, (m) => m), `${w} env file`);
+      assert.equal(
+        c.fs['/etc/systemd/system/k3s-agent.service.env']?.content,
+        tokenBefore?.replace(/K3S_URL='[^']*'/, (m) => m),
+        `${w} env file`,
+      );
       assert.equal(c.fs['/etc/systemd/system/k3s.service'], undefined);
     }
-    assert.ok(f.lab.summary().every((n) => n.schedulable !== false), 'no node left cordoned');
+    assert.ok(
+      f.lab.summary().every((n) => n.schedulable !== false),
+      'no node left cordoned',
+    );
     // The token is never shown: not in progress, not in the summary.
     const token = /K3S_TOKEN='([^']*)'/.exec(tokenBefore!)![1]!;
     assert.ok(!r.stdout.includes(token) && !r.stderr.includes(token));
     // Progress went to stderr as plain timestamped lines (no TTY here), in the users' order.
-    const starts = r.stderr.split('\n').filter((l) => /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \[\d+\/14\]/.test(l)).map((l) => l.replace(/^.*\] /, ''));
-    assert.deepEqual(starts.slice(0, 4), ['k3s-worker-1: drain', 'k3s-worker-1: install v1.33.5+k3s1', 'k3s-worker-1: wait Ready', 'k3s-worker-1: uncordon']);
+    const starts = r.stderr
+      .split('\n')
+      .filter((l) => /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \[\d+\/14\]/.test(l))
+      .map((l) => l.replace(/^.*\] /, ''));
+    assert.deepEqual(starts.slice(0, 4), [
+      'k3s-worker-1: drain',
+      'k3s-worker-1: install v1.33.5+k3s1',
+      'k3s-worker-1: wait Ready',
+      'k3s-worker-1: uncordon',
+    ]);
     assert.equal(starts.at(-1), 'k3s-ctrl-1: wait Ready');
 
     const again = await f.cli(['upgrade', '--yes']);
@@ -103,7 +136,12 @@ test('GIVEN a minor upgrade WHEN upgrade runs THEN the controller goes first (dr
     const doc = JSON.parse(r.stdout);
     assert.equal(doc.kind, 'UpgradeResult');
     assert.equal(doc.ok, true);
-    assert.deepEqual(doc.completed.slice(0, 4), ['1/k3s-ctrl-1/drain', '1/k3s-ctrl-1/install', '1/k3s-ctrl-1/wait-ready', '1/k3s-ctrl-1/uncordon']);
+    assert.deepEqual(doc.completed.slice(0, 4), [
+      '1/k3s-ctrl-1/drain',
+      '1/k3s-ctrl-1/install',
+      '1/k3s-ctrl-1/wait-ready',
+      '1/k3s-ctrl-1/uncordon',
+    ]);
     assert.deepEqual(new Set(Object.values(versions(f.lab))), new Set(['v1.33.5+k3s1']));
   });
 });
@@ -111,7 +149,10 @@ test('GIVEN a minor upgrade WHEN upgrade runs THEN the controller goes first (dr
 test('GIVEN a cluster two minors behind WHEN upgrade runs THEN it steps through v1.32.9 before v1.33.5', async () => {
   await withLab({ version: 'v1.31.2+k3s1', workers: 2 }, async (f) => {
     const plan = JSON.parse((await f.cli(['plan', '-o', 'json'])).stdout);
-    assert.deepEqual(plan.phases.map((p: { version: string }) => p.version), ['v1.32.9+k3s1', 'v1.33.5+k3s1']);
+    assert.deepEqual(
+      plan.phases.map((p: { version: string }) => p.version),
+      ['v1.32.9+k3s1', 'v1.33.5+k3s1'],
+    );
     const r = await f.cli(['upgrade', '--yes']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /phase 1\/2: minor upgrade to v1\.32\.9\+k3s1 \(servers-first\)/);
@@ -129,7 +170,8 @@ test('GIVEN three servers with embedded etcd WHEN upgrade runs THEN servers go o
     assert.deepEqual(serverInstalls, ['1/k3s-server-2/install', '1/k3s-server-3/install', '1/k3s-server-1/install']);
     for (const id of serverInstalls) assert.ok(doc.completed.includes(id.replace('install', 'drain')), id);
     assert.deepEqual(new Set(Object.values(versions(f.lab))), new Set(['v1.33.5+k3s1']));
-    for (const s of ['k3s-server-1', 'k3s-server-2', 'k3s-server-3']) assert.deepEqual(Object.keys(container(f.lab, s).k3s.services), ['k3s']);
+    for (const s of ['k3s-server-1', 'k3s-server-2', 'k3s-server-3'])
+      assert.deepEqual(Object.keys(container(f.lab, s).k3s.services), ['k3s']);
   });
 });
 
@@ -147,7 +189,10 @@ test('GIVEN no terminal and no --yes WHEN upgrade runs THEN it refuses with exit
   await withLab({}, async (f) => {
     const r = await f.cli(['upgrade']);
     assert.equal(r.code, 2);
-    assert.equal(r.stderr, 'error: refusing to upgrade without confirmation: not running in a terminal\n  review the plan (pve-k3s plan) and pass --yes\n');
+    assert.equal(
+      r.stderr,
+      'error: refusing to upgrade without confirmation: not running in a terminal\n  review the plan (pve-k3s plan) and pass --yes\n',
+    );
     assert.deepEqual(new Set(Object.values(versions(f.lab))), new Set(['v1.33.3+k3s1']));
   });
 });
@@ -156,7 +201,10 @@ test('GIVEN a target older than the cluster WHEN planned THEN the downgrade is r
   await withLab({}, async (f) => {
     const r = await f.cli(['plan', '--version', 'v1.33.1+k3s1']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^error: node k3s-ctrl-1 runs v1\.33\.3\+k3s1, newer than the target v1\.33\.1\+k3s1; pve-k3s never downgrades \(and 3 more problems\)$/m);
+    assert.match(
+      r.stderr,
+      /^error: node k3s-ctrl-1 runs v1\.33\.3\+k3s1, newer than the target v1\.33\.1\+k3s1; pve-k3s never downgrades \(and 3 more problems\)$/m,
+    );
   });
 });
 
@@ -164,7 +212,10 @@ test('GIVEN a forced workers-first minor upgrade WHEN planned THEN skew is refus
   await withLab({ version: 'v1.32.9+k3s1' }, async (f) => {
     const r = await f.cli(['plan', '--order', 'workers-first']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^error: refusing a plan that breaks the Kubernetes version skew policy: after upgrading k3s-worker-1, the kubelet on k3s-worker-1 \(v1\.33\) would be newer than the apiserver on k3s-ctrl-1 \(v1\.32\)$/m);
+    assert.match(
+      r.stderr,
+      /^error: refusing a plan that breaks the Kubernetes version skew policy: after upgrading k3s-worker-1, the kubelet on k3s-worker-1 \(v1\.33\) would be newer than the apiserver on k3s-ctrl-1 \(v1\.32\)$/m,
+    );
     const ok = await f.cli(['plan', '--order', 'workers-first', '--allow-skew']);
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /warning: version skew allowed by --allow-skew/);
@@ -178,7 +229,10 @@ test('GIVEN a stopped worker WHEN upgrade runs THEN it refuses before touching a
     });
     const r = await f.cli(['upgrade', '--yes']);
     assert.equal(r.code, 1);
-    assert.equal(r.stderr, 'error: node k3s-worker-3: container 103 on pve2 is stopped\n  start it (pct start 103 on pve2) and run again, or remove the node from the inventory\n');
+    assert.equal(
+      r.stderr,
+      'error: node k3s-worker-3: container 103 on pve2 is stopped\n  start it (pct start 103 on pve2) and run again, or remove the node from the inventory\n',
+    );
     assert.deepEqual(new Set(Object.values(versions(f.lab)).filter(Boolean)), new Set(['v1.33.3+k3s1']));
   });
 });
@@ -189,13 +243,23 @@ test('GIVEN a broken inventory WHEN any command runs THEN exit 2 with file, line
     writeFileSync(f.inventory, readFileSync(f.inventory, 'utf8').replace('vmid: 101', 'vmid: 12'));
     const r = await f.cli(['status']);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, new RegExp(`^error: ${f.inventory.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+: nodes\\.k3s-worker-1\\.vmid: must be an integer from 100 to 999999999, got 12$`, 'm'));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^error: ${f.inventory.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+: nodes\\.k3s-worker-1\\.vmid: must be an integer from 100 to 999999999, got 12$`,
+        'm',
+      ),
+    );
   });
 });
 
 test('GIVEN an install script that fails on one worker WHEN upgrade runs THEN it stops there, says which node and why, and a second run finishes the job', async () => {
   await withLab({}, async (f) => {
-    f.lab.addFault({ match: { vmid: 102, argvPrefix: ['sh', INSTALL_SCRIPT_PATH] }, effect: { exitCode: 1, stderr: '[ERROR]  Download failed\n' }, times: 1 });
+    f.lab.addFault({
+      match: { vmid: 102, argvPrefix: ['sh', INSTALL_SCRIPT_PATH] },
+      effect: { exitCode: 1, stderr: '[ERROR]  Download failed\n' },
+      times: 1,
+    });
     const r = await f.cli(['upgrade', '--yes']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^error: the k3s install script failed in k3s-worker-2 \(exit 1\): \[ERROR\]  Download failed$/m);
@@ -221,7 +285,13 @@ test('GIVEN a plan saved with plan -o json WHEN upgrade --plan runs it THEN it r
     writeFileSync(stale, (await f.cli(['plan', '-o', 'json', '--version', 'v1.33.4+k3s1'])).stdout);
     const refused = await f.cli(['upgrade', '--yes', '--plan', stale]);
     assert.equal(refused.code, 1);
-    assert.match(refused.stderr, new RegExp(`^error: the cluster changed since ${stale.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} was made: its plan no longer matches$`, 'm'));
+    assert.match(
+      refused.stderr,
+      new RegExp(
+        `^error: the cluster changed since ${stale.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} was made: its plan no longer matches$`,
+        'm',
+      ),
+    );
     const r = await f.cli(['upgrade', '--yes', '--plan', planFile]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(new Set(Object.values(versions(f.lab))), new Set(['v1.33.5+k3s1']));

@@ -4,7 +4,7 @@ import { makeLab } from '../lab/helpers.js';
 import { discover, type DiscoverTarget } from '../../src/discover/discover.js';
 import { mergeInventory } from '../../src/discover/merge.js';
 import { migrateContainer } from '../../src/lab/migrate.js';
-import { gatherFacts } from '../../src/facts/gather.js';
+import { gatherFacts } from '../../src/upgrade/facts/gather.js';
 import { parseInventory } from '../../src/inventory/index.js';
 import { parseClusterResources } from '../../src/discover/resources.js';
 import { fixture } from '../helpers/fixtures.js';
@@ -13,7 +13,8 @@ import type { Shell } from '../../src/shell/shell.js';
 
 const FILE = '/srv/pve-k3s.yaml';
 const labOpt = (lab: Lab) => ({ lab: { dir: lab.dir, installScriptUrl: lab.state.installScriptUrl } });
-const targets = (lab: Lab, hosts = ['pve1', 'pve2']): DiscoverTarget[] => hosts.map((h) => ({ shell: lab.shell(h), access: { kind: 'lab' }, node: h }));
+const targets = (lab: Lab, hosts = ['pve1', 'pve2']): DiscoverTarget[] =>
+  hosts.map((h) => ({ shell: lab.shell(h), access: { kind: 'lab' }, node: h }));
 
 /** Untags CT 103 (still a k3s agent inside). */
 function untag(lab: Lab, vmid: number): void {
@@ -24,9 +25,16 @@ function untag(lab: Lab, vmid: number): void {
 
 test('cluster resources fixture: only LXC, tags split, lock kept', () => {
   const cts = parseClusterResources(JSON.parse(fixture('cluster-resources.json')));
-  assert.deepEqual(cts.map((c) => `${c.vmid} ${c.node} ${c.status} ${(c.tags ?? []).join(',')} ${c.lock ?? '-'}`), [
-    '100 pve1 running k3s,server -', '101 pve1 running k3s,worker -', '102 pve2 running k3s,worker -', '103 pve2 stopped k3s,worker backup', '110 pve1 running  -',
-  ]);
+  assert.deepEqual(
+    cts.map((c) => `${c.vmid} ${c.node} ${c.status} ${(c.tags ?? []).join(',')} ${c.lock ?? '-'}`),
+    [
+      '100 pve1 running k3s,server -',
+      '101 pve1 running k3s,worker -',
+      '102 pve2 running k3s,worker -',
+      '103 pve2 stopped k3s,worker backup',
+      '110 pve1 running  -',
+    ],
+  );
 });
 
 test('two lab hosts: tagged nodes kept, untagged ones skipped, roles from the services, a migrated one on its new host', async () => {
@@ -35,24 +43,39 @@ test('two lab hosts: tagged nodes kept, untagged ones skipped, roles from the se
   assert.equal(migrateContainer(lab, 102, 'pve1', { restart: true }), undefined);
   const d = await discover(targets(lab));
   assert.equal(d.source, 'cluster-resources');
-  assert.deepEqual(d.nodes.map((n) => `${n.name} ${n.vmid} ${n.host} ${n.role} ${n.roleFrom}`), [
-    'k3s-ctrl-1 100 pve1 server services', 'k3s-worker-1 101 pve1 agent services', 'k3s-worker-2 102 pve1 agent services',
-  ]);
-  assert.deepEqual(d.skipped.map((s) => `${s.vmid} ${s.reason}`), ['103 not tagged k3s', '110 not tagged k3s']);
+  assert.deepEqual(
+    d.nodes.map((n) => `${n.name} ${n.vmid} ${n.host} ${n.role} ${n.roleFrom}`),
+    ['k3s-ctrl-1 100 pve1 server services', 'k3s-worker-1 101 pve1 agent services', 'k3s-worker-2 102 pve1 agent services'],
+  );
+  assert.deepEqual(
+    d.skipped.map((s) => `${s.vmid} ${s.reason}`),
+    ['103 not tagged k3s', '110 not tagged k3s'],
+  );
   assert.equal(d.roundTrips, 4);
   const all = await discover(targets(lab), { all: true });
-  assert.deepEqual(all.nodes.map((n) => n.vmid), [100, 101, 102, 103]);
-  assert.deepEqual(all.skipped.map((s) => `${s.vmid} ${s.reason}`), ['110 no k3s service inside (no k3s.service or k3s-agent.service in /etc/systemd/system)']);
+  assert.deepEqual(
+    all.nodes.map((n) => n.vmid),
+    [100, 101, 102, 103],
+  );
+  assert.deepEqual(
+    all.skipped.map((s) => `${s.vmid} ${s.reason}`),
+    ['110 no k3s service inside (no k3s.service or k3s-agent.service in /etc/systemd/system)'],
+  );
 });
 
 test('a node not given with --host gets its role from tags and a warning; a stopped one too', async () => {
   const lab = await makeLab();
-  lab.update((s) => { s.hosts[1]!.containers.find((c) => c.vmid === 103)!.status = 'stopped'; });
+  lab.update((s) => {
+    s.hosts[1]!.containers.find((c) => c.vmid === 103)!.status = 'stopped';
+  });
   const d = await discover(targets(lab, ['pve1']));
-  assert.deepEqual(d.nodes.map((n) => `${n.name} ${n.host} ${n.role} ${n.roleFrom}`), [
-    'k3s-ctrl-1 pve1 server services', 'k3s-worker-1 pve1 agent services', 'k3s-worker-2 pve2 agent tags', 'k3s-worker-3 pve2 agent tags',
+  assert.deepEqual(
+    d.nodes.map((n) => `${n.name} ${n.host} ${n.role} ${n.roleFrom}`),
+    ['k3s-ctrl-1 pve1 server services', 'k3s-worker-1 pve1 agent services', 'k3s-worker-2 pve2 agent tags', 'k3s-worker-3 pve2 agent tags'],
+  );
+  assert.deepEqual(d.warnings, [
+    'Proxmox node pve2 was not probed (add --host for it): roles of its containers come from their tags, and the inventory gets `ssh: root@pve2` for it',
   ]);
-  assert.deepEqual(d.warnings, ['Proxmox node pve2 was not probed (add --host for it): roles of its containers come from their tags, and the inventory gets `ssh: root@pve2` for it']);
   const merged = mergeInventory(d, undefined, { file: FILE, cluster: 'homelab', ...labOpt(lab) });
   assert.match(merged.text, /^ {2}pve2: \{ ssh: root@pve2 \}$/m);
 });
@@ -66,22 +89,31 @@ test('without pvesh, pct list on each host and tags from pct config', async () =
   });
   const d = await discover(['pve1', 'pve2'].map((h) => ({ shell: noPvesh(lab.shell(h)), access: { kind: 'lab' as const }, node: h })));
   assert.equal(d.source, 'pct-list');
-  assert.deepEqual(d.nodes.map((n) => `${n.name} ${n.host}`), ['k3s-ctrl-1 pve1', 'k3s-worker-1 pve1', 'k3s-worker-2 pve2', 'k3s-worker-3 pve2']);
+  assert.deepEqual(
+    d.nodes.map((n) => `${n.name} ${n.host}`),
+    ['k3s-ctrl-1 pve1', 'k3s-worker-1 pve1', 'k3s-worker-2 pve2', 'k3s-worker-3 pve2'],
+  );
   assert.match(d.warnings[0] ?? '', /^no cluster-wide listing \(pvesh failed \(exit 127\)/);
 });
 
-test('re-running discover keeps the user\'s comments and settings, moves a migrated node, adds a new one', async () => {
+test("re-running discover keeps the user's comments and settings, moves a migrated node, adds a new one", async () => {
   const lab = await makeLab();
   const first = mergeInventory(await discover(targets(lab)), undefined, { file: FILE, cluster: 'homelab', ...labOpt(lab) });
   const user = first.text
     .replace('cluster: homelab', 'cluster: homelab # my cluster')
-    .replace('  k3s-worker-2: { vmid: 102, host: pve2, role: agent }', '  # the big one\n  k3s-worker-2: { vmid: 102, host: pve2, role: worker } # 64 GB')
+    .replace(
+      '  k3s-worker-2: { vmid: 102, host: pve2, role: agent }',
+      '  # the big one\n  k3s-worker-2: { vmid: 102, host: pve2, role: worker } # 64 GB',
+    )
     .concat('drain:\n  timeout: 10m # vault is slow\n');
   parseInventory(user, FILE);
   migrateContainer(lab, 102, 'pve1', { restart: true });
   const again = mergeInventory(await discover(targets(lab)), user, { file: FILE });
   assert.deepEqual(again.changes, ['moved k3s-worker-2 (CT 102): pve2 -> pve1']);
-  assert.equal(again.text, user.replace('k3s-worker-2: { vmid: 102, host: pve2, role: worker }', 'k3s-worker-2: { vmid: 102, host: pve1, role: worker }'));
+  assert.equal(
+    again.text,
+    user.replace('k3s-worker-2: { vmid: 102, host: pve2, role: worker }', 'k3s-worker-2: { vmid: 102, host: pve1, role: worker }'),
+  );
   assert.equal(mergeInventory(await discover(targets(lab)), again.text, { file: FILE }).text, again.text);
 
   const inv = parseInventory(again.text + '', FILE);

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { ShellError } from '../../src/core/errors.js';
+import { ShellError } from '../../src/domain/errors.js';
 import { SshShell, type SshShellOptions } from '../../src/shell/ssh-shell.js';
 import { SessionLostError } from '../../src/shell/session.js';
 import { splitNul } from '../shell/helpers/fixtures.js';
@@ -31,8 +31,32 @@ cat >&2
 `;
 
 const HOSTILE = [
-  'two words', "it's", "'\\''", '"', '$(touch /tmp/pwned)', '`id`', '${HOME}', 'a;b', 'a && b', 'a|b',
-  'x\ny', '*', '~', '-n', '--', '', ' ', '\\', '!', '#c', '{a,b}', 'ünïcödé 🚀', '\t', '<in', '>out', 'k=v',
+  'two words',
+  "it's",
+  "'\\''",
+  '"',
+  '$(touch /tmp/pwned)',
+  '`id`',
+  '${HOME}',
+  'a;b',
+  'a && b',
+  'a|b',
+  'x\ny',
+  '*',
+  '~',
+  '-n',
+  '--',
+  '',
+  ' ',
+  '\\',
+  '!',
+  '#c',
+  '{a,b}',
+  'ünïcödé 🚀',
+  '\t',
+  '<in',
+  '>out',
+  'k=v',
 ];
 
 const skip = sshdSkipReason();
@@ -68,7 +92,9 @@ describe('SshShell over a real sshd', { skip: skip ?? false }, () => {
     const session = s.openSession(['sh', '-s']);
     try {
       const secret = 'K10secret::server:tok%en\\n';
-      const a = await session.run(`set -e\nT=${"'"}${secret}${"'"}\nps -eo args | grep -c "secret::" || true\nprintf '%s\\n' "$T" >&2\nexit 4`);
+      const a = await session.run(
+        `set -e\nT=${"'"}${secret}${"'"}\nps -eo args | grep -c "secret::" || true\nprintf '%s\\n' "$T" >&2\nexit 4`,
+      );
       // The token is in no command line (the grep counts its own line only when it has the text).
       assert.deepEqual(a, { code: 4, stdout: `1\n${secret}\n`, stderr: '' });
       assert.deepEqual(await session.run('echo "$$" >/dev/null; echo two'), { code: 0, stdout: 'two\n', stderr: '' });
@@ -79,7 +105,10 @@ describe('SshShell over a real sshd', { skip: skip ?? false }, () => {
     }
     const down = new SshShell({ host: 'pve9', destination: 'nosuch.invalid', controlDir: mkdtempSync('/tmp/pk-'), connectTimeoutMs: 2000 });
     dirs.push(down.controlDir);
-    await assert.rejects(down.openSession(['sh', '-s']).run('true'), (e: unknown) => e instanceof SessionLostError && !e.started && /pve9/.test(e.message));
+    await assert.rejects(
+      down.openSession(['sh', '-s']).run('true'),
+      (e: unknown) => e instanceof SessionLostError && !e.started && /pve9/.test(e.message),
+    );
   });
 
   test('hostile arguments reach the remote program byte-identical', async () => {
@@ -131,10 +160,12 @@ describe('SshShell over a real sshd', { skip: skip ?? false }, () => {
     assert.deepEqual(await pending, { code: 0, stdout: secret, stderr: '' });
   });
 
-  test('a remote exit status of 255 (pct\'s own errors) is returned, not thrown', async () => {
+  test("a remote exit status of 255 (pct's own errors) is returned, not thrown", async () => {
     const s = shell();
     assert.deepEqual(await s.run(['pct', 'fail', '255', "container '101' not running!"]), {
-      code: 255, stdout: '', stderr: "container '101' not running!\n",
+      code: 255,
+      stdout: '',
+      stderr: "container '101' not running!\n",
     });
     // Even when the remote output looks like an ssh failure, a live master proves ssh worked.
     const r = await s.run(['pct', 'fail', '255', 'ssh: connect to host 10.0.0.9 port 22: Connection refused']);
@@ -162,7 +193,10 @@ describe('SshShell over a real sshd', { skip: skip ?? false }, () => {
     const s = shell();
     const before = acceptedLogins();
     const results = await Promise.all([1, 2, 3, 4, 5].map((n) => s.run(['pct', 'fail', String(n), ''])));
-    assert.deepEqual(results.map((r) => r.code), [1, 2, 3, 4, 5]);
+    assert.deepEqual(
+      results.map((r) => r.code),
+      [1, 2, 3, 4, 5],
+    );
     assert.equal(acceptedLogins() - before, 1);
   });
 

@@ -61,12 +61,15 @@ describe('pve-k3s over a real sshd', { skip: skip ?? false }, () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /Upgrade complete: 4 node\(s\) of lab now at v1\.33\.5\+k3s1/);
     const nodes = f.lab.summary().filter((n) => n.role);
-    assert.deepEqual(nodes.map((n) => [n.name, n.kubelet, n.role, n.schedulable]), [
-      ['k3s-ctrl-1', 'v1.33.5+k3s1', 'server', true],
-      ['k3s-worker-1', 'v1.33.5+k3s1', 'agent', true],
-      ['k3s-worker-2', 'v1.33.5+k3s1', 'agent', true],
-      ['k3s-worker-3', 'v1.33.5+k3s1', 'agent', true],
-    ]);
+    assert.deepEqual(
+      nodes.map((n) => [n.name, n.kubelet, n.role, n.schedulable]),
+      [
+        ['k3s-ctrl-1', 'v1.33.5+k3s1', 'server', true],
+        ['k3s-worker-1', 'v1.33.5+k3s1', 'agent', true],
+        ['k3s-worker-2', 'v1.33.5+k3s1', 'agent', true],
+        ['k3s-worker-3', 'v1.33.5+k3s1', 'agent', true],
+      ],
+    );
     const again = await f.cli(['upgrade', '--yes']);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /^Nothing to do: all 4 nodes run v1\.33\.5\+k3s1\.$/m);

@@ -1,6 +1,6 @@
 /** Builds ClusterFacts in memory for planner tests (no I/O). */
-import type { ClusterFacts, NodeFacts } from '../../src/core/facts.js';
-import { parseVersion } from '../../src/core/version.js';
+import type { ClusterFacts, NodeFacts } from '../../src/domain/facts.js';
+import { parseVersion } from '../../src/domain/version.js';
 import type { Role } from '../../src/inventory/types.js';
 
 export interface NodeSketch {

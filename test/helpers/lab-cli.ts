@@ -32,7 +32,12 @@ export async function labFixture(opts: Partial<Omit<LabInitOptions, 'dir'>> = {}
   const lab = await initLab({ dir: join(dir, 'lab'), ...opts, timing: { ...FAST_TIMING, ...opts.timing } });
   const inventory = join(dir, 'pve-k3s.yaml');
   writeFileSync(inventory, renderLabInventory(lab));
-  const env: NodeJS.ProcessEnv = { ...process.env, XDG_STATE_HOME: join(dir, 'state'), XDG_CONFIG_HOME: join(dir, 'config'), NO_COLOR: '1' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    XDG_STATE_HOME: join(dir, 'state'),
+    XDG_CONFIG_HOME: join(dir, 'config'),
+    NO_COLOR: '1',
+  };
   delete env['CI'];
   return {
     lab,

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { importAnsible } from '../../src/import/ansible.js';
 import { InventoryValidationError, formatIssue } from '../../src/inventory/issues.js';
-import { InventoryError } from '../../src/core/errors.js';
+import { InventoryError } from '../../src/domain/errors.js';
 
 function write(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'pve-k3s-import-'));
@@ -53,7 +53,9 @@ k3s_cluster:
   });
   const r = await run(join(dir, 'homelab/inventory.yml'));
   assert.equal(r.format, 'yaml');
-  assert.equal(r.text.replaceAll(dir, '<dir>'), `# pve-k3s inventory (format: docs/inventory.md), imported from <dir>/homelab/inventory.yml by \`pve-k3s import ansible\`.
+  assert.equal(
+    r.text.replaceAll(dir, '<dir>'),
+    `# pve-k3s inventory (format: docs/inventory.md), imported from <dir>/homelab/inventory.yml by \`pve-k3s import ansible\`.
 # token (group k3s_cluster, <dir>/homelab/inventory.yml:18) was not copied: pve-k3s reads each node's token from the node itself (/var/lib/rancher/k3s/server/token on a server, the k3s service env file on an agent). Keep the Ansible copy in ansible-vault or a 0600 file outside the inventory.
 
 cluster: k3s-ansible
@@ -66,29 +68,39 @@ nodes:
   k3s-worker-2: { vmid: 102, host: pve2, role: agent }
 k3s:
   version: v1.31.12+k3s1
-`);
+`,
+  );
   assert.ok(!r.text.includes('changeme'));
-  assert.deepEqual(r.notes.map((n) => `${n.where.replace(dir, '<dir>')}: ${n.what}: ${n.why}`), [
-    '<dir>/homelab/inventory.yml:7: ansible_host: not needed: pve-k3s reaches containers with pct exec on their Proxmox host, not over SSH',
-    '<dir>/homelab/inventory.yml:15: ansible_port: not needed: pve-k3s reaches containers with pct exec on their Proxmox host, not over SSH',
-    '<dir>/homelab/inventory.yml:16: ansible_user: not needed: pve-k3s reaches containers with pct exec on their Proxmox host, not over SSH',
-    '<dir>/homelab/inventory.yml:19: api_endpoint: not needed: pve-k3s keeps each node\'s own server URL (read from its k3s service)',
-    '<dir>/homelab/inventory.yml:20: extra_server_args: not needed: pve-k3s keeps each server\'s own arguments (read from its k3s service on every upgrade)',
-    '<dir>/homelab/inventory.yml:21: cluster_context: not needed: used as the cluster name',
-  ]);
+  assert.deepEqual(
+    r.notes.map((n) => `${n.where.replace(dir, '<dir>')}: ${n.what}: ${n.why}`),
+    [
+      '<dir>/homelab/inventory.yml:7: ansible_host: not needed: pve-k3s reaches containers with pct exec on their Proxmox host, not over SSH',
+      '<dir>/homelab/inventory.yml:15: ansible_port: not needed: pve-k3s reaches containers with pct exec on their Proxmox host, not over SSH',
+      '<dir>/homelab/inventory.yml:16: ansible_user: not needed: pve-k3s reaches containers with pct exec on their Proxmox host, not over SSH',
+      "<dir>/homelab/inventory.yml:19: api_endpoint: not needed: pve-k3s keeps each node's own server URL (read from its k3s service)",
+      "<dir>/homelab/inventory.yml:20: extra_server_args: not needed: pve-k3s keeps each server's own arguments (read from its k3s service on every upgrade)",
+      '<dir>/homelab/inventory.yml:21: cluster_context: not needed: used as the cluster name',
+    ],
+  );
 });
 
 test('k3s-io sample as shipped (IPs, no vmids): no server can be mapped, each host says why', async () => {
-  const dir = write({ 'inventory.yml': 'k3s_cluster:\n  children:\n    server:\n      hosts:\n        192.16.35.11:\n    agent:\n      hosts:\n        192.16.35.12:\n' });
+  const dir = write({
+    'inventory.yml':
+      'k3s_cluster:\n  children:\n    server:\n      hosts:\n        192.16.35.11:\n    agent:\n      hosts:\n        192.16.35.12:\n',
+  });
   await assert.rejects(run(join(dir, 'inventory.yml')), (e: unknown) => {
     assert.ok(e instanceof InventoryError);
     assert.equal(e.message, `${join(dir, 'inventory.yml')}: no k3s server could be mapped, so there is no valid inventory to write`);
-    assert.match(e.detail ?? '', /inventory\.yml:5: host 192\.16\.35\.11: no vmid \(set vmid=<id> on the host, or run `pve-k3s discover`\); left out/);
+    assert.match(
+      e.detail ?? '',
+      /inventory\.yml:5: host 192\.16\.35\.11: no vmid \(set vmid=<id> on the host, or run `pve-k3s discover`\); left out/,
+    );
     return true;
   });
 });
 
-test("techno-tim INI: [master], [node], [k3s_cluster:children], [proxmox], proxmox_lxc_ct_ids in group_vars/all.yml", async () => {
+test('techno-tim INI: [master], [node], [k3s_cluster:children], [proxmox], proxmox_lxc_ct_ids in group_vars/all.yml', async () => {
   const dir = write({
     'inventory/my-cluster/hosts.ini': `[master]
 192.168.30.38
@@ -129,13 +141,16 @@ proxmox_lxc_ct_ids:
   assert.match(r.text, /^# vmids paired in order with the hosts from proxmox_lxc_ct_ids/m);
   assert.match(r.text, /^# k3s_token \(group all, .*group_vars\/all\.yml:6\) was not copied/m);
   assert.ok(!r.text.includes('SUPER-DEDEUPER'));
-  assert.deepEqual(r.notes.map((n) => n.what), ['ansible_user', 'systemd_dir', 'system_timezone', 'apiserver_endpoint', 'proxmox_lxc_configure', 'proxmox_lxc_ct_ids']);
+  assert.deepEqual(
+    r.notes.map((n) => n.what),
+    ['ansible_user', 'systemd_dir', 'system_timezone', 'apiserver_endpoint', 'proxmox_lxc_configure', 'proxmox_lxc_ct_ids'],
+  );
   assert.equal(r.notes.find((n) => n.what === 'system_timezone')?.why, 'no pve-k3s equivalent; not mapped');
 });
 
 test('plain INI with vmid/pve_host host vars, ranges, [x:vars] and proxmox hosts with ansible_host', async () => {
   const dir = write({
-    'hosts': `[proxmox]
+    hosts: `[proxmox]
 pve-a ansible_host=10.0.0.11
 pve-b ansible_host=10.0.0.12
 
@@ -154,11 +169,17 @@ k3s_version=v1.33.5+k3s1
   const r = await run(join(dir, 'hosts'));
   assert.equal(r.format, 'ini');
   assert.deepEqual(r.hosts, [{ name: 'pve-a', ssh: 'root@10.0.0.11' }]);
-  assert.deepEqual(r.nodes.map((n) => `${n.name} ${n.vmid} ${n.host} ${n.role}`), ['k3s-ctrl 300 pve-a server', 'k3s-worker-3 303 pve-a agent']);
-  assert.deepEqual(r.notes.map((n) => `${n.where.replace(dir, '<dir>')}: ${n.what}: ${n.why}`), [
-    '<dir>/hosts:9: host k3s-worker-1: no vmid (set vmid=<id> on the host, or run `pve-k3s discover`); left out',
-    '<dir>/hosts:9: host k3s-worker-2: no vmid (set vmid=<id> on the host, or run `pve-k3s discover`); left out',
-  ]);
+  assert.deepEqual(
+    r.nodes.map((n) => `${n.name} ${n.vmid} ${n.host} ${n.role}`),
+    ['k3s-ctrl 300 pve-a server', 'k3s-worker-3 303 pve-a agent'],
+  );
+  assert.deepEqual(
+    r.notes.map((n) => `${n.where.replace(dir, '<dir>')}: ${n.what}: ${n.why}`),
+    [
+      '<dir>/hosts:9: host k3s-worker-1: no vmid (set vmid=<id> on the host, or run `pve-k3s discover`); left out',
+      '<dir>/hosts:9: host k3s-worker-2: no vmid (set vmid=<id> on the host, or run `pve-k3s discover`); left out',
+    ],
+  );
 });
 
 test('malformed INI: every problem with its line and field', async () => {
@@ -211,5 +232,7 @@ other: 3
     'inv:11: other: a group must be a mapping with hosts:, vars: or children:',
   ]);
   assert.deepEqual(await problems(join(dir, 'empty.yml')), ['inv:1: the file is empty']);
-  assert.deepEqual(await problems(join(dir, 'list.yml')), ['inv:1: the top level must map group names to groups (all:, k3s_cluster:, ...)']);
+  assert.deepEqual(await problems(join(dir, 'list.yml')), [
+    'inv:1: the top level must map group names to groups (all:, k3s_cluster:, ...)',
+  ]);
 });

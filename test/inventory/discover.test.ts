@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InventoryError } from '../../src/core/errors.js';
+import { InventoryError } from '../../src/domain/errors.js';
 import { configDir, findInventoryFile, loadInventory, stateDir } from '../../src/inventory/index.js';
 import { MINIMAL } from './helpers.js';
 

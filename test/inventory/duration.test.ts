@@ -4,7 +4,15 @@ import fc from 'fast-check';
 import { formatDuration, parseDuration } from '../../src/inventory/index.js';
 
 test('GIVEN the accepted duration forms WHEN parsed THEN they give seconds', () => {
-  const cases: [unknown, number][] = [[90, 90], ['90', 90], ['90s', 90], ['5m', 300], ['1h', 3600], ['1m30s', 90], ['2h0m1s', 7201]];
+  const cases: [unknown, number][] = [
+    [90, 90],
+    ['90', 90],
+    ['90s', 90],
+    ['5m', 300],
+    ['1h', 3600],
+    ['1m30s', 90],
+    ['2h0m1s', 7201],
+  ];
   for (const [input, seconds] of cases) assert.equal(parseDuration(input), seconds, String(input));
 });
 

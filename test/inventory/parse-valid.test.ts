@@ -34,7 +34,15 @@ test('GIVEN a file with every section WHEN parsed THEN every value is read and n
       skipWaitForDeleteTimeoutSeconds: undefined,
       onTimeout: 'fail',
     },
-    upgrade: { order: 'workers-first', allowSkew: true, readyTimeoutSeconds: 3600, drainServers: 'never', snapshot: false, snapshotRetention: 2, parallel: 1 },
+    upgrade: {
+      order: 'workers-first',
+      allowSkew: true,
+      readyTimeoutSeconds: 3600,
+      drainServers: 'never',
+      snapshot: false,
+      snapshotRetention: 2,
+      parallel: 1,
+    },
     lab: undefined,
   };
   assert.deepEqual(parse(FULL), expected);
@@ -59,7 +67,15 @@ test('GIVEN only cluster, hosts and nodes WHEN parsed THEN the documented defaul
     skipWaitForDeleteTimeoutSeconds: undefined,
     onTimeout: 'fail',
   });
-  assert.deepEqual(inv.upgrade, { order: 'auto', allowSkew: false, readyTimeoutSeconds: 600, drainServers: 'auto', snapshot: false, snapshotRetention: 2, parallel: 1 });
+  assert.deepEqual(inv.upgrade, {
+    order: 'auto',
+    allowSkew: false,
+    readyTimeoutSeconds: 600,
+    drainServers: 'auto',
+    snapshot: false,
+    snapshotRetention: 2,
+    parallel: 1,
+  });
   assert.equal(inv.lab, undefined);
 });
 
@@ -72,28 +88,47 @@ test('GIVEN empty sections (k3s:, drain:) and empty optional values WHEN parsed 
 
 test('GIVEN several servers and no controller WHEN parsed THEN the first server in file order is the controller', () => {
   const inv = parse(
-    edit(MINIMAL, '  k3s-ctrl-1: { vmid: 100, host: pve1, role: server }\n', [
-      '  k3s-worker-1: { vmid: 103, host: pve1, role: agent }\n',
-      '  k3s-ctrl-2: { vmid: 102, host: pve1, role: server }\n',
+    edit(
+      MINIMAL,
       '  k3s-ctrl-1: { vmid: 100, host: pve1, role: server }\n',
-    ].join('')),
+      [
+        '  k3s-worker-1: { vmid: 103, host: pve1, role: agent }\n',
+        '  k3s-ctrl-2: { vmid: 102, host: pve1, role: server }\n',
+        '  k3s-ctrl-1: { vmid: 100, host: pve1, role: server }\n',
+      ].join(''),
+    ),
   );
   assert.equal(inv.controller, 'k3s-ctrl-2');
 });
 
 test('GIVEN node names that look like numbers WHEN parsed THEN nodes keep the file order', () => {
   const inv = parse(
-    edit(MINIMAL, '  k3s-ctrl-1: { vmid: 100, host: pve1, role: server }\n', [
-      '  node-b: { vmid: 100, host: pve1, role: server }\n',
-      '  "20": { vmid: 101, host: pve1, role: agent }\n',
-      '  3: { vmid: 102, host: pve1, role: agent }\n',
-    ].join('')),
+    edit(
+      MINIMAL,
+      '  k3s-ctrl-1: { vmid: 100, host: pve1, role: server }\n',
+      [
+        '  node-b: { vmid: 100, host: pve1, role: server }\n',
+        '  "20": { vmid: 101, host: pve1, role: agent }\n',
+        '  3: { vmid: 102, host: pve1, role: agent }\n',
+      ].join(''),
+    ),
   );
-  assert.deepEqual(inv.nodes.map((n) => n.name), ['node-b', '20', '3']);
+  assert.deepEqual(
+    inv.nodes.map((n) => n.name),
+    ['node-b', '20', '3'],
+  );
 });
 
 test('GIVEN durations in every accepted form WHEN parsed THEN they become seconds', () => {
-  const cases: [string, number][] = [['90', 90], ['"90"', 90], ['"90s"', 90], ['5m', 300], ['1h', 3600], ['1m30s', 90], ['1h0m5s', 3605]];
+  const cases: [string, number][] = [
+    ['90', 90],
+    ['"90"', 90],
+    ['"90s"', 90],
+    ['5m', 300],
+    ['1h', 3600],
+    ['1m30s', 90],
+    ['1h0m5s', 3605],
+  ];
   for (const [text, seconds] of cases) {
     assert.equal(parse(`${MINIMAL}drain:\n  timeout: ${text}\n`).drain.timeoutSeconds, seconds, text);
   }

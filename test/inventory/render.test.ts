@@ -33,11 +33,17 @@ test('GIVEN the full inventory WHEN rendered THEN non-defaults are written with 
 
 const name = fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?(\.[a-z0-9]{1,4})?$/);
 const hostName = fc.stringMatching(/^[A-Za-z0-9]([A-Za-z0-9-]{0,8}[A-Za-z0-9])?$/);
-const absPath = fc.stringMatching(/^(\/[A-Za-z0-9._ -]{1,8}){1,3}$/).filter((p) => !p.split('/').some((s) => s === '.' || s === '..' || s.endsWith(' ') || s.startsWith(' ')));
+const absPath = fc
+  .stringMatching(/^(\/[A-Za-z0-9._ -]{1,8}){1,3}$/)
+  .filter((p) => !p.split('/').some((s) => s === '.' || s === '..' || s.endsWith(' ') || s.startsWith(' ')));
 const seconds = fc.integer({ min: 1, max: 200_000 });
 const access: fc.Arbitrary<HostSpec['access']> = fc.oneof(
   fc.record({ kind: fc.constant('ssh' as const), destination: fc.stringMatching(/^([a-z]{1,5}@)?[a-z0-9][a-z0-9.:-]{0,10}$/) }),
-  fc.record({ kind: fc.constant('ssh' as const), destination: fc.constantFrom('pve1', 'root@10.0.0.1', 'ssh://root@pve:2222'), configFile: absPath }),
+  fc.record({
+    kind: fc.constant('ssh' as const),
+    destination: fc.constantFrom('pve1', 'root@10.0.0.1', 'ssh://root@pve:2222'),
+    configFile: absPath,
+  }),
   fc.constant({ kind: 'local' as const }),
   fc.constant({ kind: 'lab' as const }),
 );

@@ -47,7 +47,9 @@ test('GIVEN an empty file or only comments WHEN parsed THEN the file is empty', 
 });
 
 test('GIVEN a top level that is a list or a scalar WHEN parsed THEN it must be a mapping', () => {
-  assert.deepEqual(problems('# x\n- cluster: homelab\n'), [`${F}:2: the top level must be a mapping (cluster:, hosts:, nodes:, ...), got a list`]);
+  assert.deepEqual(problems('# x\n- cluster: homelab\n'), [
+    `${F}:2: the top level must be a mapping (cluster:, hosts:, nodes:, ...), got a list`,
+  ]);
   assert.deepEqual(problems('cluster: a: b\n'), [`${F}:1:10: YAML syntax error: Nested mappings are not allowed in compact mappings`]);
   assert.deepEqual(problems('homelab\n'), [`${F}:1: the top level must be a mapping (cluster:, hosts:, nodes:, ...), got "homelab"`]);
 });

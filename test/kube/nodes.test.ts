@@ -23,12 +23,39 @@ test('GIVEN a warning printed before the JSON WHEN parsed THEN the JSON is still
 });
 
 test('GIVEN kubectl output that is not JSON WHEN parsed THEN a clear error says so', () => {
-  assert.throws(() => extractJson('The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?'), KubeParseError);
+  assert.throws(
+    () => extractJson('The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?'),
+    KubeParseError,
+  );
   assert.throws(() => parseNodeList('{"kind":"Status"}'), /no "items" list/);
 });
 
 test('GIVEN drain policies WHEN turned into argv THEN the flags are those of kubectl drain', () => {
-  const base = { ignoreDaemonsets: true, deleteEmptydirData: true, disableEviction: true, force: false, timeoutSeconds: 300, gracePeriodSeconds: undefined, skipWaitForDeleteTimeoutSeconds: undefined, onTimeout: 'fail' as const };
-  assert.deepEqual(drainArgs('k3s-worker-1', base), ['drain', 'k3s-worker-1', '--ignore-daemonsets', '--delete-emptydir-data', '--disable-eviction', '--timeout=300s']);
-  assert.deepEqual(drainArgs('n', { ...base, disableEviction: false, force: true, gracePeriodSeconds: 30, timeoutSeconds: 60 }), ['drain', 'n', '--ignore-daemonsets', '--delete-emptydir-data', '--force', '--grace-period=30', '--timeout=60s']);
+  const base = {
+    ignoreDaemonsets: true,
+    deleteEmptydirData: true,
+    disableEviction: true,
+    force: false,
+    timeoutSeconds: 300,
+    gracePeriodSeconds: undefined,
+    skipWaitForDeleteTimeoutSeconds: undefined,
+    onTimeout: 'fail' as const,
+  };
+  assert.deepEqual(drainArgs('k3s-worker-1', base), [
+    'drain',
+    'k3s-worker-1',
+    '--ignore-daemonsets',
+    '--delete-emptydir-data',
+    '--disable-eviction',
+    '--timeout=300s',
+  ]);
+  assert.deepEqual(drainArgs('n', { ...base, disableEviction: false, force: true, gracePeriodSeconds: 30, timeoutSeconds: 60 }), [
+    'drain',
+    'n',
+    '--ignore-daemonsets',
+    '--delete-emptydir-data',
+    '--force',
+    '--grace-period=30',
+    '--timeout=60s',
+  ]);
 });

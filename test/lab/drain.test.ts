@@ -12,12 +12,26 @@ test('GIVEN a DaemonSet pod WHEN drained without --ignore-daemonsets THEN kubect
   assert.equal(r.code, 1);
   assert.equal(r.stdout, 'node/k3s-worker-3 cordoned\n');
   const err = `cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): kube-system/${ds.name}`;
-  assert.equal(r.stderr, `error: unable to drain node "k3s-worker-3" due to error: ${err}, continuing command...\nThere are pending nodes to be drained:\n k3s-worker-3\nerror: ${err}\n`);
+  assert.equal(
+    r.stderr,
+    `error: unable to drain node "k3s-worker-3" due to error: ${err}, continuing command...\nThere are pending nodes to be drained:\n k3s-worker-3\nerror: ${err}\n`,
+  );
 });
 
 test('GIVEN a pod without controller WHEN drained without --force THEN refused; with --force it is deleted for good', async () => {
   const lab = await makeLab();
-  lab.update((s) => { s.clusters.lab!.pods.push({ namespace: 'default', name: 'debug', app: 'debug', owner: undefined, emptyDir: false, node: 'k3s-worker-3', createdAt: 0, uid: 'u-debug' }); });
+  lab.update((s) => {
+    s.clusters.lab!.pods.push({
+      namespace: 'default',
+      name: 'debug',
+      app: 'debug',
+      owner: undefined,
+      emptyDir: false,
+      node: 'k3s-worker-3',
+      createdAt: 0,
+      uid: 'u-debug',
+    });
+  });
   const r = await kubectl(lab, 'drain', 'k3s-worker-3', '--ignore-daemonsets');
   assert.equal(r.code, 1);
   assert.match(r.stderr, /cannot delete Pods that declare no controller \(use --force to override\): default\/debug/);
@@ -25,7 +39,10 @@ test('GIVEN a pod without controller WHEN drained without --force THEN refused; 
   assert.equal(f.code, 0, f.stderr);
   assert.match(f.stderr, /^Warning: ignoring DaemonSet-managed Pods: \S+; deleting Pods that declare no controller: default\/debug\n$/);
   assert.match(f.stdout, /pod\/debug evicted\nnode\/k3s-worker-3 drained\n$/);
-  assert.equal(lab.state.clusters.lab!.pods.some((p) => p.name === 'debug'), false);
+  assert.equal(
+    lab.state.clusters.lab!.pods.some((p) => p.name === 'debug'),
+    false,
+  );
 });
 
 test('GIVEN an emptyDir pod WHEN drained without --delete-emptydir-data THEN refused', async () => {
@@ -41,10 +58,19 @@ test('GIVEN the vault PDB WHEN its pod is evicted THEN kubectl retries until --t
   const r = await kubectl(lab, 'drain', 'k3s-worker-1', '--ignore-daemonsets', '--delete-emptydir-data', '--timeout=150ms');
   assert.ok(Date.now() - started >= 140);
   assert.equal(r.code, 1);
-  assert.match(r.stdout, /^node\/k3s-worker-1 cordoned\nevicting pod default\/web-\S+\nevicting pod vault\/vault-0\npod\/web-\S+ evicted\n$/);
-  assert.match(r.stderr, /error when evicting pods\/"vault-0" -n "vault" \(will retry after 5s\): Cannot evict pod as it would violate the pod's disruption budget\.\n/);
+  assert.match(
+    r.stdout,
+    /^node\/k3s-worker-1 cordoned\nevicting pod default\/web-\S+\nevicting pod vault\/vault-0\npod\/web-\S+ evicted\n$/,
+  );
+  assert.match(
+    r.stderr,
+    /error when evicting pods\/"vault-0" -n "vault" \(will retry after 5s\): Cannot evict pod as it would violate the pod's disruption budget\.\n/,
+  );
   assert.match(r.stderr, /error: error when evicting pods\/"vault-0" -n "vault": global timeout reached: 150ms\n$/);
-  assert.equal(podsOn(lab, 'k3s-worker-1').some((p) => p.name === 'vault-0'), true);
+  assert.equal(
+    podsOn(lab, 'k3s-worker-1').some((p) => p.name === 'vault-0'),
+    true,
+  );
   const web = lab.state.clusters.lab!.pods.filter((p) => p.app === 'web');
   assert.equal(web.length, 3, 'the evicted web pod was re-created');
   assert.ok(web.every((p) => p.node !== 'k3s-worker-1' && p.node !== ''));
@@ -52,19 +78,33 @@ test('GIVEN the vault PDB WHEN its pod is evicted THEN kubectl retries until --t
 
 test('GIVEN the vault PDB WHEN drained with --disable-eviction THEN pods are deleted, PDB bypassed, and re-created elsewhere', async () => {
   const lab = await makeLab();
-  const r = await kubectl(lab, 'drain', 'k3s-worker-1', '--ignore-daemonsets', '--delete-emptydir-data', '--disable-eviction', '--timeout=5m');
+  const r = await kubectl(
+    lab,
+    'drain',
+    'k3s-worker-1',
+    '--ignore-daemonsets',
+    '--delete-emptydir-data',
+    '--disable-eviction',
+    '--timeout=5m',
+  );
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /pod\/vault-0 deleted\nnode\/k3s-worker-1 drained\n$/);
   assert.doesNotMatch(r.stdout, /evicting/);
   const vault = lab.state.clusters.lab!.pods.find((p) => p.name === 'vault-0')!;
   assert.notEqual(vault.node, 'k3s-worker-1');
-  assert.deepEqual(podsOn(lab, 'k3s-worker-1').map((p) => p.owner?.kind), ['DaemonSet']);
+  assert.deepEqual(
+    podsOn(lab, 'k3s-worker-1').map((p) => p.owner?.kind),
+    ['DaemonSet'],
+  );
   assert.equal((await kubectl(lab, 'get', 'node', 'k3s-worker-1', '-o', 'json')).stdout.includes('"unschedulable": true'), true);
 });
 
-test('GIVEN bad drain flags WHEN parsed THEN kubectl\'s errors', async () => {
+test("GIVEN bad drain flags WHEN parsed THEN kubectl's errors", async () => {
   const lab = await makeLab();
-  assert.equal((await kubectl(lab, 'drain', 'k3s-worker-1', '--nope')).stderr, "error: unknown flag: --nope\nSee 'kubectl drain --help' for usage.\n");
+  assert.equal(
+    (await kubectl(lab, 'drain', 'k3s-worker-1', '--nope')).stderr,
+    "error: unknown flag: --nope\nSee 'kubectl drain --help' for usage.\n",
+  );
   assert.match((await kubectl(lab, 'drain', 'k3s-worker-1', '--timeout=abc')).stderr, /invalid duration "abc"/);
   assert.equal((await kubectl(lab, 'drain', 'ghost')).stderr, 'Error from server (NotFound): nodes "ghost" not found\n');
 });

@@ -6,16 +6,23 @@ import { fixture as readFixture } from '../helpers/fixtures.js';
 const fixtureNodes = JSON.parse(readFixture('kubectl-get-nodes.json')) as { items: Array<Record<string, any>> };
 const keysDeep = (o: unknown, prefix = ''): string[] =>
   o !== null && typeof o === 'object' && !Array.isArray(o)
-    ? Object.entries(o as Record<string, unknown>).flatMap(([k, v]) => (prefix.endsWith('annotations') || prefix.endsWith('labels') ? [`${prefix}.${k}`] : [`${prefix}.${k}`, ...keysDeep(v, `${prefix}.${k}`)]))
+    ? Object.entries(o as Record<string, unknown>).flatMap(([k, v]) =>
+        prefix.endsWith('annotations') || prefix.endsWith('labels')
+          ? [`${prefix}.${k}`]
+          : [`${prefix}.${k}`, ...keysDeep(v, `${prefix}.${k}`)],
+      )
     : [];
 
-test('GIVEN the lab cluster WHEN kubectl get nodes -o json THEN objects have the fixture\'s shape and values', async () => {
+test("GIVEN the lab cluster WHEN kubectl get nodes -o json THEN objects have the fixture's shape and values", async () => {
   const lab = await makeLab();
   await kubectl(lab, 'cordon', 'k3s-worker-1');
   const r = await kubectl(lab, 'get', 'nodes', '-o', 'json');
   assert.equal(r.code, 0);
   const doc = JSON.parse(r.stdout) as { items: Array<Record<string, any>> };
-  assert.deepEqual(doc.items.map((n) => n.metadata.name), ['k3s-ctrl-1', 'k3s-worker-1', 'k3s-worker-2', 'k3s-worker-3']);
+  assert.deepEqual(
+    doc.items.map((n) => n.metadata.name),
+    ['k3s-ctrl-1', 'k3s-worker-1', 'k3s-worker-2', 'k3s-worker-3'],
+  );
   for (const [i, n] of doc.items.entries()) {
     const f = fixtureNodes.items[i]!;
     const ignore = (k: string) => !k.includes('.annotations.') && !k.includes('.labels.');
@@ -28,22 +35,28 @@ test('GIVEN the lab cluster WHEN kubectl get nodes -o json THEN objects have the
   assert.equal(w1.spec.taints[0].key, 'node.kubernetes.io/unschedulable');
   assert.equal(w1.status.nodeInfo.kubeletVersion, 'v1.33.3+k3s1');
   assert.equal(w1.status.conditions.find((c: { type: string }) => c.type === 'Ready').status, 'True');
-  assert.deepEqual(w1.status.addresses, [{ address: '10.0.20.21', type: 'InternalIP' }, { address: 'k3s-worker-1', type: 'Hostname' }]);
+  assert.deepEqual(w1.status.addresses, [
+    { address: '10.0.20.21', type: 'InternalIP' },
+    { address: 'k3s-worker-1', type: 'Hostname' },
+  ]);
 });
 
-test('GIVEN a cordoned node WHEN kubectl get nodes THEN the table has the fixture\'s columns', async () => {
+test("GIVEN a cordoned node WHEN kubectl get nodes THEN the table has the fixture's columns", async () => {
   const lab = await makeLab();
   assert.equal((await kubectl(lab, 'cordon', 'k3s-worker-1')).stdout, 'node/k3s-worker-1 cordoned\n');
   assert.equal((await kubectl(lab, 'cordon', 'k3s-worker-1')).stdout, 'node/k3s-worker-1 already cordoned\n');
   const r = await kubectl(lab, 'get', 'nodes');
-  assert.equal(r.stdout, [
-    'NAME           STATUS                     ROLES                  AGE   VERSION',
-    'k3s-ctrl-1     Ready                      control-plane,master   30d   v1.33.3+k3s1',
-    'k3s-worker-1   Ready,SchedulingDisabled   <none>                 30d   v1.33.3+k3s1',
-    'k3s-worker-2   Ready                      <none>                 30d   v1.33.3+k3s1',
-    'k3s-worker-3   Ready                      <none>                 30d   v1.33.3+k3s1',
-    '',
-  ].join('\n'));
+  assert.equal(
+    r.stdout,
+    [
+      'NAME           STATUS                     ROLES                  AGE   VERSION',
+      'k3s-ctrl-1     Ready                      control-plane,master   30d   v1.33.3+k3s1',
+      'k3s-worker-1   Ready,SchedulingDisabled   <none>                 30d   v1.33.3+k3s1',
+      'k3s-worker-2   Ready                      <none>                 30d   v1.33.3+k3s1',
+      'k3s-worker-3   Ready                      <none>                 30d   v1.33.3+k3s1',
+      '',
+    ].join('\n'),
+  );
   assert.equal((await kubectl(lab, 'uncordon', 'k3s-worker-1')).stdout, 'node/k3s-worker-1 uncordoned\n');
 });
 
@@ -76,7 +89,7 @@ test('GIVEN a k3s restart WHEN read over time THEN NotReady first, then Ready at
   assert.equal((await inCt(lab, 101, ['systemctl', 'is-active', 'k3s-agent'])).stdout, 'active\n');
 });
 
-test('GIVEN annotate WHEN set, refused without --overwrite, and removed THEN kubectl\'s messages', async () => {
+test("GIVEN annotate WHEN set, refused without --overwrite, and removed THEN kubectl's messages", async () => {
   const lab = await makeLab();
   assert.equal((await kubectl(lab, 'annotate', 'node', 'k3s-worker-2', 'pve-k3s/step=drain')).stdout, 'node/k3s-worker-2 annotated\n');
   const again = await kubectl(lab, 'annotate', 'node', 'k3s-worker-2', 'pve-k3s/step=upgrade');
@@ -88,7 +101,11 @@ test('GIVEN annotate WHEN set, refused without --overwrite, and removed THEN kub
   await kubectl(lab, 'annotate', 'node', 'k3s-worker-2', 'pve-k3s/step-');
   const m = JSON.parse((await kubectl(lab, 'get', 'node', 'k3s-worker-2', '-o', 'json')).stdout);
   assert.equal(m.metadata.annotations['pve-k3s/step'], undefined);
-  assert.deepEqual(await kubectl(lab, 'get', 'node', 'nope', '-o', 'json'), { code: 1, stdout: '', stderr: 'Error from server (NotFound): nodes "nope" not found\n' });
+  assert.deepEqual(await kubectl(lab, 'get', 'node', 'nope', '-o', 'json'), {
+    code: 1,
+    stdout: '',
+    stderr: 'Error from server (NotFound): nodes "nope" not found\n',
+  });
 });
 
 test('GIVEN pods and PDBs WHEN listed as JSON THEN owners, nodes, emptyDir and PDB status are there', async () => {
@@ -100,13 +117,23 @@ test('GIVEN pods and PDBs WHEN listed as JSON THEN owners, nodes, emptyDir and P
   assert.equal(pods.filter((p) => p.metadata.ownerReferences?.[0].kind === 'DaemonSet').length, 4);
   assert.ok(pods.some((p) => p.spec.volumes.some((v: any) => v.emptyDir)));
   const pdbs = JSON.parse((await kubectl(lab, 'get', 'pdb', '--all-namespaces', '-o', 'json')).stdout).items as Array<any>;
-  assert.deepEqual(pdbs.map((b) => [b.metadata.namespace, b.spec.minAvailable, b.status.disruptionsAllowed]), [['vault', 1, 0]]);
+  assert.deepEqual(
+    pdbs.map((b) => [b.metadata.namespace, b.spec.minAvailable, b.status.disruptionsAllowed]),
+    [['vault', 1, 0]],
+  );
 });
 
 test('GIVEN a node WHEN its kubelet /healthz is read through the apiserver THEN ok while its k3s runs, refused once stopped, NotFound for no node', async () => {
   const lab = await makeLab();
   assert.deepEqual(await kubectl(lab, 'get', '--raw', '/api/v1/nodes/k3s-worker-1/proxy/healthz'), { code: 0, stdout: 'ok', stderr: '' });
   assert.equal((await inCt(lab, 101, ['systemctl', 'stop', 'k3s-agent'])).code, 0);
-  assert.deepEqual(await kubectl(lab, 'get', '--raw', '/api/v1/nodes/k3s-worker-1/proxy/healthz'), { code: 1, stdout: '', stderr: 'Error from server: error dialing backend: dial tcp k3s-worker-1:10250: connect: connection refused\n' });
-  assert.equal((await kubectl(lab, 'get', '--raw', '/api/v1/nodes/nope/proxy/healthz')).stderr, 'Error from server (NotFound): nodes "nope" not found\n');
+  assert.deepEqual(await kubectl(lab, 'get', '--raw', '/api/v1/nodes/k3s-worker-1/proxy/healthz'), {
+    code: 1,
+    stdout: '',
+    stderr: 'Error from server: error dialing backend: dial tcp k3s-worker-1:10250: connect: connection refused\n',
+  });
+  assert.equal(
+    (await kubectl(lab, 'get', '--raw', '/api/v1/nodes/nope/proxy/healthz')).stderr,
+    'Error from server (NotFound): nodes "nope" not found\n',
+  );
 });

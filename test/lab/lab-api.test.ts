@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ShellError } from '../../src/core/errors.js';
+import { ShellError } from '../../src/domain/errors.js';
 import { installShims, openLab, renderLabInventory } from '../../src/lab/index.js';
 import { makeLab, inCt, kubectl } from './helpers.js';
 import { fixture as readFixture } from '../helpers/fixtures.js';
@@ -12,7 +12,10 @@ import { fixture as readFixture } from '../helpers/fixtures.js';
 test('GIVEN a fault WHEN its command runs THEN it fires the given number of times and is consumed', async () => {
   const lab = await makeLab();
   lab.addFault({ match: { host: 'pve1', argvPrefix: ['pct', 'list'] }, effect: { exitCode: 255, stderr: 'boom\n' }, times: 2 });
-  lab.addFault({ match: { vmid: 101, argvPrefix: ['/usr/local/bin/k3s', '--version'], level: 'container' }, effect: { stdout: 'k3s version garbage\n' } });
+  lab.addFault({
+    match: { vmid: 101, argvPrefix: ['/usr/local/bin/k3s', '--version'], level: 'container' },
+    effect: { stdout: 'k3s version garbage\n' },
+  });
   const sh = lab.shell('pve1');
   assert.deepEqual(await sh.run(['pct', 'list']), { code: 255, stdout: '', stderr: 'boom\n' });
   assert.equal((await sh.run(['pct', 'list'])).code, 255);
@@ -26,7 +29,10 @@ test('GIVEN hang, drop and delay faults WHEN run THEN timeout and unreachable Sh
   const lab = await makeLab();
   const sh = lab.shell('pve2');
   lab.addFault({ match: { contains: 'kubectl' }, effect: { hang: true } });
-  await assert.rejects(sh.run(['pct', 'exec', '102', '--', '/usr/local/bin/kubectl', 'get', 'nodes'], { timeoutMs: 30 }), (e: unknown) => e instanceof ShellError && e.timedOut);
+  await assert.rejects(
+    sh.run(['pct', 'exec', '102', '--', '/usr/local/bin/kubectl', 'get', 'nodes'], { timeoutMs: 30 }),
+    (e: unknown) => e instanceof ShellError && e.timedOut,
+  );
   lab.addFault({ match: { host: 'pve2' }, effect: { dropConnection: true } });
   await assert.rejects(sh.run(['pct', 'list']), (e: unknown) => e instanceof ShellError && e.unreachable);
   lab.addFault({ match: { argvPrefix: ['pct', 'status'] }, effect: { delayMs: 40 } });
@@ -37,7 +43,9 @@ test('GIVEN hang, drop and delay faults WHEN run THEN timeout and unreachable Sh
 
 test('GIVEN a neverReady node WHEN its k3s restarts THEN it stays NotReady', async () => {
   const lab = await makeLab();
-  lab.update((s) => { s.clusters.lab!.nodes['k3s-worker-2']!.neverReady = true; });
+  lab.update((s) => {
+    s.clusters.lab!.nodes['k3s-worker-2']!.neverReady = true;
+  });
   const n = JSON.parse((await kubectl(lab, 'get', 'node', 'k3s-worker-2', '-o', 'json')).stdout);
   assert.equal(n.status.conditions.at(-1).status, 'False');
 });
@@ -55,18 +63,30 @@ test('GIVEN a lab WHEN reopened from its dir THEN changes persist; a missing lab
 test('GIVEN concurrent commands from several lab handles WHEN they all mutate THEN no update is lost', async () => {
   const lab = await makeLab();
   const handles = await Promise.all([1, 2, 3].map(() => openLab(lab.dir)));
-  await Promise.all(handles.flatMap((h, i) => [0, 1, 2].map((j) => inCt(h, 100, ['/usr/local/bin/kubectl', 'annotate', 'node', 'k3s-worker-1', `k${i}-${j}=v`]))));
+  await Promise.all(
+    handles.flatMap((h, i) =>
+      [0, 1, 2].map((j) => inCt(h, 100, ['/usr/local/bin/kubectl', 'annotate', 'node', 'k3s-worker-1', `k${i}-${j}=v`])),
+    ),
+  );
   const ann = (await openLab(lab.dir)).state.clusters.lab!.nodes['k3s-worker-1']!.annotations;
   assert.equal(Object.keys(ann).filter((k) => /^k\d-\d$/.test(k)).length, 9);
 });
 
 test('GIVEN the default lab WHEN summarised and rendered THEN nodes, hosts and the inventory are as documented', async () => {
   const lab = await makeLab();
-  assert.deepEqual(lab.summary().map((n) => [n.name, n.host, n.vmid, n.role, n.ready]), [
-    ['k3s-ctrl-1', 'pve1', 100, 'server', true], ['k3s-worker-1', 'pve1', 101, 'agent', true], ['pihole', 'pve1', 110, undefined, undefined],
-    ['k3s-worker-2', 'pve2', 102, 'agent', true], ['k3s-worker-3', 'pve2', 103, 'agent', true],
-  ]);
-  assert.equal(renderLabInventory(lab), `# pve-k3s inventory for the embedded lab (pve-k3s lab init)
+  assert.deepEqual(
+    lab.summary().map((n) => [n.name, n.host, n.vmid, n.role, n.ready]),
+    [
+      ['k3s-ctrl-1', 'pve1', 100, 'server', true],
+      ['k3s-worker-1', 'pve1', 101, 'agent', true],
+      ['pihole', 'pve1', 110, undefined, undefined],
+      ['k3s-worker-2', 'pve2', 102, 'agent', true],
+      ['k3s-worker-3', 'pve2', 103, 'agent', true],
+    ],
+  );
+  assert.equal(
+    renderLabInventory(lab),
+    `# pve-k3s inventory for the embedded lab (pve-k3s lab init)
 cluster: lab
 hosts:
   pve1: { lab: true }
@@ -82,7 +102,8 @@ k3s:
   installScriptUrl: https://get.k3s.io
 lab:
   dir: ${lab.dir}
-`);
+`,
+  );
   assert.throws(() => lab.shell('pve9'), /has no host "pve9"/);
 });
 
@@ -90,7 +111,10 @@ test('GIVEN three servers WHEN the lab is made THEN embedded etcd: --cluster-ini
   const lab = await makeLab({ servers: 3, workers: 1, hosts: 2 });
   const unit = (await inCt(lab, 100, ['cat', '/etc/systemd/system/k3s.service'])).stdout;
   assert.match(unit, /    server \\\n\t'--cluster-init' \\\n\n$/);
-  assert.match((await inCt(lab, 101, ['cat', '/etc/systemd/system/k3s.service'])).stdout, /\t'--server' \\\n\t'https:\/\/10\.0\.20\.20:6443' \\\n/);
+  assert.match(
+    (await inCt(lab, 101, ['cat', '/etc/systemd/system/k3s.service'])).stdout,
+    /\t'--server' \\\n\t'https:\/\/10\.0\.20\.20:6443' \\\n/,
+  );
   const table = (await inCt(lab, 102, ['/usr/local/bin/kubectl', 'get', 'nodes'])).stdout;
   assert.match(table, /k3s-server-3 +Ready +control-plane,etcd,master /);
 });
@@ -116,8 +140,14 @@ test('GIVEN the channel server WHEN fetched over HTTP THEN collection, 302, 404 
     assert.match(await down.text(), /<html>/);
     const bad = (await (await fetch(srv.url)).json()) as { data: Array<{ id: string; latest: string }> };
     assert.equal(bad.data.find((d) => d.id === 'stable')!.latest, 'stable');
-    assert.equal((await fetch(`${srv.url}/stable`, { redirect: 'manual' })).headers.get('location'), 'https://github.com/k3s-io/k3s/releases/tag/stable');
-    assert.equal((await fetch(`${srv.url}/stable`, { redirect: 'manual' })).headers.get('location'), 'https://github.com/k3s-io/k3s/releases/tag/v1.33.5+k3s1');
+    assert.equal(
+      (await fetch(`${srv.url}/stable`, { redirect: 'manual' })).headers.get('location'),
+      'https://github.com/k3s-io/k3s/releases/tag/stable',
+    );
+    assert.equal(
+      (await fetch(`${srv.url}/stable`, { redirect: 'manual' })).headers.get('location'),
+      'https://github.com/k3s-io/k3s/releases/tag/v1.33.5+k3s1',
+    );
   } finally {
     await srv.close();
   }

@@ -8,7 +8,10 @@ const fixture = (f: string) => readFixture(f);
 test('GIVEN the fixture rows WHEN the lab holds the same containers THEN pct list is byte-identical', async () => {
   const lab = await makeLab({ hosts: 1, workers: 3 });
   lab.state.hosts[0]?.containers.forEach((c) => {
-    if (c.vmid === 103) { c.status = 'stopped'; c.lock = 'backup'; }
+    if (c.vmid === 103) {
+      c.status = 'stopped';
+      c.lock = 'backup';
+    }
   });
   lab.save();
   const r = await lab.shell('pve1').run(['pct', 'list']);
@@ -31,11 +34,19 @@ test('GIVEN a k3s container WHEN pct config THEN it matches the fixture for the 
   assert.equal((await lab.shell('pve1').run(['pct', 'status', '101'])).stdout, 'status: running\n');
 });
 
-test('GIVEN pct errors WHEN the vmid is elsewhere or stopped THEN exit 255 with pct\'s messages', async () => {
+test("GIVEN pct errors WHEN the vmid is elsewhere or stopped THEN exit 255 with pct's messages", async () => {
   const lab = await makeLab();
-  assert.deepEqual(await lab.shell('pve1').run(['pct', 'exec', '102', '--', 'true']), { code: 255, stdout: '', stderr: "Configuration file 'nodes/pve1/lxc/102.conf' does not exist\n" });
+  assert.deepEqual(await lab.shell('pve1').run(['pct', 'exec', '102', '--', 'true']), {
+    code: 255,
+    stdout: '',
+    stderr: "Configuration file 'nodes/pve1/lxc/102.conf' does not exist\n",
+  });
   await lab.shell('pve2').run(['pct', 'stop', '103']);
-  assert.deepEqual(await lab.shell('pve2').run(['pct', 'exec', '103', '--', 'true']), { code: 255, stdout: '', stderr: "container '103' not running!\n" });
+  assert.deepEqual(await lab.shell('pve2').run(['pct', 'exec', '103', '--', 'true']), {
+    code: 255,
+    stdout: '',
+    stderr: "container '103' not running!\n",
+  });
   assert.deepEqual(await lab.shell('pve1').run(['foo']), { code: 127, stdout: '', stderr: 'sh: 1: foo: not found\n' });
 });
 
@@ -54,7 +65,10 @@ test('GIVEN pct exec WHEN a bare k3s/kubectl is called THEN 127 (PATH lacks /usr
 test('GIVEN snapshots WHEN listed, rolled back and deleted THEN the tree matches the fixture format', async () => {
   const lab = await makeLab();
   const sh = lab.shell('pve1');
-  assert.equal((await sh.run(['pct', 'snapshot', '101', 'pre-k3s-v1-31-2-k3s1', '--description', 'before k3s upgrade to v1.31.2+k3s1'])).code, 0);
+  assert.equal(
+    (await sh.run(['pct', 'snapshot', '101', 'pre-k3s-v1-31-2-k3s1', '--description', 'before k3s upgrade to v1.31.2+k3s1'])).code,
+    0,
+  );
   const list = (await sh.run(['pct', 'listsnapshot', '101'])).stdout;
   const shape = (t: string) => t.replace(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/, 'TIME');
   assert.equal(shape(list), shape(fixture('pct-listsnapshot.txt')));
@@ -64,8 +78,14 @@ test('GIVEN snapshots WHEN listed, rolled back and deleted THEN the tree matches
   await sh.run(['pct', 'start', '101']);
   assert.equal((await inCt(lab, 101, ['cat', '/etc/hostname'])).stdout, 'k3s-worker-1\n');
   assert.equal((await sh.run(['pct', 'delsnapshot', '101', 'pre-k3s-v1-31-2-k3s1'])).code, 0);
-  lab.update((s) => { s.hosts[0]!.containers[0]!.switches.snapshotsUnsupported = true; });
-  assert.deepEqual(await sh.run(['pct', 'snapshot', '100', 'x1']), { code: 255, stdout: '', stderr: 'snapshot feature is not available\n' });
+  lab.update((s) => {
+    s.hosts[0]!.containers[0]!.switches.snapshotsUnsupported = true;
+  });
+  assert.deepEqual(await sh.run(['pct', 'snapshot', '100', 'x1']), {
+    code: 255,
+    stdout: '',
+    stderr: 'snapshot feature is not available\n',
+  });
 });
 
 test('GIVEN pvesh WHEN cluster resources are asked THEN every lab container appears in the REST shape', async () => {
@@ -73,17 +93,30 @@ test('GIVEN pvesh WHEN cluster resources are asked THEN every lab container appe
   const r = await lab.shell('pve2').run(['pvesh', 'get', '/cluster/resources', '--type', 'vm', '--output-format', 'json']);
   const data = JSON.parse(r.stdout) as Array<Record<string, unknown>>;
   const ref = (JSON.parse(fixture('cluster-resources.json')) as { data: Array<Record<string, unknown>> }).data[0]!;
-  assert.deepEqual(data.map((d) => d.vmid), [100, 101, 110, 102, 103]);
+  assert.deepEqual(
+    data.map((d) => d.vmid),
+    [100, 101, 110, 102, 103],
+  );
   const first = data[0]!;
   assert.deepEqual(Object.keys(first).sort(), Object.keys(ref).sort());
-  assert.deepEqual({ node: first.node, name: first.name, type: first.type, tags: first.tags, id: first.id }, { node: 'pve1', name: 'k3s-ctrl-1', type: 'lxc', tags: 'k3s;server', id: 'lxc/100' });
-  const lxc = JSON.parse((await lab.shell('pve1').run(['pvesh', 'get', '/nodes/pve2/lxc', '--output-format', 'json'])).stdout) as Array<{ vmid: number }>;
-  assert.deepEqual(lxc.map((c) => c.vmid), [102, 103]);
+  assert.deepEqual(
+    { node: first.node, name: first.name, type: first.type, tags: first.tags, id: first.id },
+    { node: 'pve1', name: 'k3s-ctrl-1', type: 'lxc', tags: 'k3s;server', id: 'lxc/100' },
+  );
+  const lxc = JSON.parse((await lab.shell('pve1').run(['pvesh', 'get', '/nodes/pve2/lxc', '--output-format', 'json'])).stdout) as Array<{
+    vmid: number;
+  }>;
+  assert.deepEqual(
+    lxc.map((c) => c.vmid),
+    [102, 103],
+  );
 });
 
 test('GIVEN pct push and pull WHEN the target dir exists or not THEN files move, and a missing dir fails quietly with 0', async () => {
   const lab = await makeLab();
-  lab.update((s) => { s.hosts[0]!.fs['/root/f'] = { content: 'data\n', mode: 0o644 }; });
+  lab.update((s) => {
+    s.hosts[0]!.fs['/root/f'] = { content: 'data\n', mode: 0o644 };
+  });
   const sh = lab.shell('pve1');
   assert.equal((await sh.run(['pct', 'push', '101', '/root/f', '/tmp/f'])).code, 0);
   assert.equal((await inCt(lab, 101, ['cat', '/tmp/f'])).stdout, 'data\n');

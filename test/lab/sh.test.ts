@@ -8,10 +8,21 @@ function memHost(files: Record<string, string> = {}): ShHost & { files: Record<s
     files,
     async exec(argv: string[], env: Record<string, string>, stdin: string) {
       const [cmd, ...args] = argv;
-      if (cmd === 'cat') return args.length === 0 ? { code: 0, stdout: stdin, stderr: '' } : { code: 0, stdout: args.map((a) => files[a] ?? '').join(''), stderr: '' };
+      if (cmd === 'cat')
+        return args.length === 0
+          ? { code: 0, stdout: stdin, stderr: '' }
+          : { code: 0, stdout: args.map((a) => files[a] ?? '').join(''), stderr: '' };
       if (cmd === 'upper') return { code: 0, stdout: stdin.toUpperCase(), stderr: '' };
       if (cmd === 'args') return { code: 0, stdout: `${args.map((a) => `<${a}>`).join('')}\n`, stderr: '' };
-      if (cmd === 'env') return { code: 0, stdout: Object.entries(env).map(([k, v]) => `${k}=${v}\n`).sort().join(''), stderr: '' };
+      if (cmd === 'env')
+        return {
+          code: 0,
+          stdout: Object.entries(env)
+            .map(([k, v]) => `${k}=${v}\n`)
+            .sort()
+            .join(''),
+          stderr: '',
+        };
       if (cmd === 'fail') return { code: 3, stdout: '', stderr: 'failed\n' };
       if (cmd === 'sh') return runShProgram(argv, env, stdin, host);
       return { code: 127, stdout: '', stderr: `${cmd}: not found\n` };
@@ -20,7 +31,7 @@ function memHost(files: Record<string, string> = {}): ShHost & { files: Record<s
     readFile: (p: string) => (p in files ? { content: files[p] ?? '' } : { error: 'No such file' }),
     writeFile: (p: string, c: string, append: boolean) => {
       if (p.startsWith('/nodir/')) return 'Directory nonexistent';
-      files[p] = (append ? files[p] ?? '' : '') + c;
+      files[p] = (append ? (files[p] ?? '') : '') + c;
       return undefined;
     },
     fileTest: (op: string, p: string) => (op === '-d' ? p === '/' : p in files),
@@ -88,7 +99,7 @@ test('GIVEN exit N, comments and printf WHEN run THEN exit status and output are
   assert.deepEqual(r, { code: 4, stdout: 'ab    |  7|%\n', stderr: '' });
 });
 
-test('GIVEN an unknown program WHEN run THEN 127 and dash\'s message', async () => {
+test("GIVEN an unknown program WHEN run THEN 127 and dash's message", async () => {
   assert.deepEqual(await sh('true\nnosuch arg'), { code: 127, stdout: '', stderr: 'sh: 2: nosuch: not found\n' });
 });
 
@@ -113,7 +124,11 @@ test('GIVEN unsupported syntax WHEN parsed THEN exit 2 with a clear message and 
 
 test('GIVEN a subshell WHEN run THEN its variables, set -e and exit stay inside and its redirections apply to all of it', async () => {
   const host = memHost();
-  const r = await sh('x=1; ( x=2; echo in $x; exit 3 ); echo out $x $?; ( set -e; fail; echo never ) 2>&1; echo after $?; ( eval "$(printf \'echo a\\necho b\')" ) </dev/null >/f; cat /f', '', host);
+  const r = await sh(
+    'x=1; ( x=2; echo in $x; exit 3 ); echo out $x $?; ( set -e; fail; echo never ) 2>&1; echo after $?; ( eval "$(printf \'echo a\\necho b\')" ) </dev/null >/f; cat /f',
+    '',
+    host,
+  );
   assert.deepEqual(r, { code: 0, stdout: 'in 2\nout 1 3\nfailed\nafter 3\na\nb\n', stderr: '' });
   assert.equal((await sh('(echo a) b')).stderr, 'sh: 1: Syntax error: word unexpected (expecting ")")\n');
   assert.equal((await sh('(echo a')).code, 2);
@@ -121,7 +136,11 @@ test('GIVEN a subshell WHEN run THEN its variables, set -e and exit stay inside 
 
 test('GIVEN test and [ WHEN evaluated THEN string, integer and file tests work', async () => {
   const host = memHost({ '/etc/x': '1' });
-  const r = await sh('[ -f /etc/x ] && echo f; test -e /nope || echo nope; [ 3 -gt 2 ] && echo gt; [ a = b ] || echo ne; [ -n "" ] || echo empty', '', host);
+  const r = await sh(
+    '[ -f /etc/x ] && echo f; test -e /nope || echo nope; [ 3 -gt 2 ] && echo gt; [ a = b ] || echo ne; [ -n "" ] || echo empty',
+    '',
+    host,
+  );
   assert.equal(r.stdout, 'f\nnope\ngt\nne\nempty\n');
   assert.equal((await sh('[ 1 = 1')).code, 2);
 });

@@ -9,10 +9,18 @@ import { labBreak } from '../../src/lab/maintenance.js';
 
 async function withLab(opts: Parameters<typeof labFixture>[0], fn: (f: LabFixture) => Promise<void>) {
   const f = await labFixture(opts);
-  try { await fn(f); } finally { f.cleanup(); }
+  try {
+    await fn(f);
+  } finally {
+    f.cleanup();
+  }
 }
 
-interface Sample { name: string; labels: Record<string, string>; value: number }
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
 
 /** Text format 0.0.4: HELP/TYPE before samples, one TYPE per family, valid names, escaped label values, float values. */
 function parseExposition(text: string): { families: Map<string, { type: string; help: string }>; samples: Sample[] } {
@@ -64,7 +72,9 @@ test('GIVEN a healthy lab without a backup WHEN status --check runs THEN WARNING
     const o = await f.cli(['status', '--check']);
     assert.match(o.stdout, /^K3S OK - lab: 4\/4 nodes Ready, last backup \d+s ago \| nodes=4 ready=4 backup_age=\d+s\n$/);
     assert.equal(o.code, 0);
-    f.lab.update((s) => { s.clusters.lab!.nodes['k3s-worker-2']!.neverReady = true; });
+    f.lab.update((s) => {
+      s.clusters.lab!.nodes['k3s-worker-2']!.neverReady = true;
+    });
     await f.lab.shell('pve2').run(['pct', 'exec', '102', '--', 'systemctl', 'restart', 'k3s-agent']);
     const c = await f.cli(['status', '--check']);
     assert.match(c.stdout, /^K3S CRITICAL - lab: k3s-worker-2 NotReady \| nodes=4 ready=3 backup_age=\d+s\n$/);
@@ -79,7 +89,10 @@ test('GIVEN a cordoned node WHEN status -o json and --watch run THEN the health 
     await f.lab.shell('pve1').run(['pct', 'exec', '100', '--', '/usr/local/bin/kubectl', 'cordon', 'k3s-worker-1']);
     const j = JSON.parse((await f.cli(['status', '-o', 'json'])).stdout);
     assert.equal(j.health.status, 'warning');
-    assert.deepEqual(j.health.problems, [{ severity: 'warning', text: 'k3s-worker-1 cordoned' }, { severity: 'warning', text: 'no backup' }]);
+    assert.deepEqual(j.health.problems, [
+      { severity: 'warning', text: 'k3s-worker-1 cordoned' },
+      { severity: 'warning', text: 'no backup' },
+    ]);
     const w = await f.cli(['status', '--watch', '0.05', '--iterations', '2']);
     assert.equal(w.stdout.match(/^health: WARNING/gm)?.length, 2);
   });
@@ -104,10 +117,17 @@ test('GIVEN the lab WHEN metrics runs THEN its output is valid Prometheus text e
 
 test('GIVEN metrics --listen 127.0.0.1:0 WHEN scraped THEN /metrics answers the exposition with its content type; SIGTERM stops it with 0', async () => {
   await withLab({}, async (f) => {
-    const child = spawn(process.execPath, [join(repoRoot(), 'dist', 'src', 'cli', 'bin.js'), 'metrics', '--listen', '127.0.0.1:0'], { cwd: f.dir, env: f.env });
+    const child = spawn(process.execPath, [join(repoRoot(), 'dist', 'src', 'cli', 'bin.js'), 'metrics', '--listen', '127.0.0.1:0'], {
+      cwd: f.dir,
+      env: f.env,
+    });
     let err = '';
     const url = await new Promise<string>((res, rej) => {
-      child.stderr.on('data', (d: Buffer) => { err += d.toString(); const m = /serving metrics on (http:\/\/\S+)/.exec(err); if (m) res(m[1]!); });
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        const m = /serving metrics on (http:\/\/\S+)/.exec(err);
+        if (m) res(m[1]!);
+      });
       child.on('exit', () => rej(new Error(err)));
     });
     const r = await fetch(url);
@@ -115,7 +135,10 @@ test('GIVEN metrics --listen 127.0.0.1:0 WHEN scraped THEN /metrics answers the 
     assert.equal(r.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
     parseExposition(await r.text());
     assert.equal((await fetch(url.replace('/metrics', '/nope'))).status, 404);
-    const code = await new Promise<number | null>((res) => { child.on('exit', res); child.kill('SIGTERM'); });
+    const code = await new Promise<number | null>((res) => {
+      child.on('exit', res);
+      child.kill('SIGTERM');
+    });
     assert.equal(code, 0);
   });
 });

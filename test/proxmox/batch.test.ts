@@ -10,7 +10,10 @@ import { buildBatch, parseBatch } from '../../src/proxmox/batch.js';
 function fakePct(): string {
   const dir = mkdtempSync(join(tmpdir(), 'pve-k3s-batch-'));
   const pct = join(dir, 'pct');
-  writeFileSync(pct, '#!/bin/sh\nfor a in "$@"; do printf "[%s]\\n" "$a"; done\necho "to stderr" >&2\nprintf "no newline at end"\nexit $(( ${2:-0} % 7 ))\n');
+  writeFileSync(
+    pct,
+    '#!/bin/sh\nfor a in "$@"; do printf "[%s]\\n" "$a"; done\necho "to stderr" >&2\nprintf "no newline at end"\nexit $(( ${2:-0} % 7 ))\n',
+  );
   chmodSync(pct, 0o755);
   return dir;
 }
@@ -19,7 +22,7 @@ test('GIVEN a batch of hostile argvs WHEN run by a real /bin/sh THEN each result
   const dir = fakePct();
   const argvs = [
     ['pct', 'exec', '101', '--', '/usr/local/bin/k3s', '--version'],
-    ['pct', 'exec', '103', '--', 'sh', '-c', "echo '$(rm -rf /)'; `id` \"q\" \\ ;"],
+    ['pct', 'exec', '103', '--', 'sh', '-c', 'echo \'$(rm -rf /)\'; `id` "q" \\ ;'],
     ['pct', 'list'],
   ];
   const batch = buildBatch(argvs.map((argv) => ({ argv })));
@@ -30,13 +33,13 @@ test('GIVEN a batch of hostile argvs WHEN run by a real /bin/sh THEN each result
   assert.equal(results[0]!.code, 101 % 7);
   assert.equal(results[0]!.stdout, '[exec]\n[101]\n[--]\n[/usr/local/bin/k3s]\n[--version]\nto stderr\nno newline at end');
   assert.equal(results[1]!.code, 103 % 7);
-  assert.ok(results[1]!.stdout.includes("[echo '$(rm -rf /)'; `id` \"q\" \\ ;]"), results[1]!.stdout);
+  assert.ok(results[1]!.stdout.includes('[echo \'$(rm -rf /)\'; `id` "q" \\ ;]'), results[1]!.stdout);
   assert.equal(results[2]!.code, 0);
 });
 
 test('GIVEN output that ends with a newline WHEN parsed THEN it is kept byte for byte', () => {
   const batch = buildBatch([{ argv: ['true'] }], 'abc');
-  const stdout = "@@pve-k3s:abc begin 0\nline1\nline2\n\n@@pve-k3s:abc end 0 0\n";
+  const stdout = '@@pve-k3s:abc begin 0\nline1\nline2\n\n@@pve-k3s:abc end 0 0\n';
   assert.deepEqual(parseBatch(stdout, batch)[0], { code: 0, stdout: 'line1\nline2\n', stderr: '' });
 });
 
@@ -56,7 +59,10 @@ test('GIVEN output that imitates the marker with another nonce WHEN parsed THEN 
 test('GIVEN a parallel batch WHEN run by a real /bin/sh THEN results come back in order with their own status, and the work dir is removed', () => {
   const dir = fakePct();
   const argvs = Array.from({ length: 11 }, (_, i) => ['pct', 'exec', String(100 + i), '--', 'it\'s "quoted"', '$(x)']);
-  const batch = buildBatch(argvs.map((argv) => ({ argv })), { parallel: 4, nonce: 'par' });
+  const batch = buildBatch(
+    argvs.map((argv) => ({ argv })),
+    { parallel: 4, nonce: 'par' },
+  );
   assert.match(batch.script, /^mkdir "\$d" \|\| exit 1$/m);
   const r = spawnSync('/bin/sh', ['-s'], { input: batch.script, env: { PATH: `${dir}:/usr/bin:/bin` }, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);

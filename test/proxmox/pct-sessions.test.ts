@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ShellError } from '../../src/core/errors.js';
+import { ShellError } from '../../src/domain/errors.js';
 import { Pct } from '../../src/proxmox/pct.js';
 import type { Shell } from '../../src/shell/shell.js';
 import { makeLab } from '../lab/helpers.js';
@@ -31,7 +31,11 @@ test('GIVEN sessions WHEN several commands run in one container THEN pct starts 
   assert.match((await pct.exec(101, ['/usr/local/bin/k3s', '--version'])).stdout, /^k3s version v1\.\d+/);
   assert.deepEqual(await pct.exec(101, ['sh', '-c', 'echo out; echo err >&2; exit 3']), { code: 3, stdout: 'out\nerr\n', stderr: '' });
   assert.deepEqual(await pct.execScript(101, 'set -e\nfalse\necho never\n'), { code: 1, stdout: '', stderr: '' });
-  assert.deepEqual(await pct.exec(101, ['cat', '/nonexistent']), { code: 1, stdout: 'cat: /nonexistent: No such file or directory\n', stderr: '' });
+  assert.deepEqual(await pct.exec(101, ['cat', '/nonexistent']), {
+    code: 1,
+    stdout: 'cat: /nonexistent: No such file or directory\n',
+    stderr: '',
+  });
   assert.equal(sh.starts(), 1);
   // Without sessions: one pct start per command.
   const plain = new Pct(sh);
@@ -41,7 +45,7 @@ test('GIVEN sessions WHEN several commands run in one container THEN pct starts 
   await pct.closeSessions();
 });
 
-test('GIVEN a session WHEN its container stops THEN the next command gets pct\'s own answer (exit 255), and a dropped connection is unreachable', async () => {
+test("GIVEN a session WHEN its container stops THEN the next command gets pct's own answer (exit 255), and a dropped connection is unreachable", async () => {
   const lab = await makeLab();
   const sh = lab.shell('pve1');
   const pct = new Pct(sh, { sessions: true });
@@ -52,7 +56,10 @@ test('GIVEN a session WHEN its container stops THEN the next command gets pct\'s
   pct.warm(101);
   assert.equal((await pct.exec(101, ['true'])).code, 0);
   lab.addFault({ match: { host: 'pve1', vmid: 101, contains: 'drop-me' }, effect: { dropConnection: true } });
-  await assert.rejects(pct.exec(101, ['echo', 'drop-me']), (e: unknown) => e instanceof ShellError && e.unreachable && /connection lost while running a command in CT 101/.test(e.message));
+  await assert.rejects(
+    pct.exec(101, ['echo', 'drop-me']),
+    (e: unknown) => e instanceof ShellError && e.unreachable && /connection lost while running a command in CT 101/.test(e.message),
+  );
   await assert.rejects(pct.exec(101, ['sleep', '5'], { timeoutMs: 30 }), (e: unknown) => e instanceof ShellError && e.timedOut);
   assert.equal((await pct.exec(101, ['true'])).code, 0);
   await pct.closeSessions();

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { labFixture, type CliResult, type LabFixture } from '../helpers/lab-cli.js';
 import { repoRoot } from '../helpers/fixtures.js';
 import type { Lab } from '../../src/lab/index.js';
-import { summarize, type Stamped } from '../../src/runner/journal.js';
+import { summarize, type Stamped } from '../../src/operation/journal.js';
 
 export async function withLab(opts: Parameters<typeof labFixture>[0], fn: (f: LabFixture) => Promise<void>): Promise<void> {
   const f = await labFixture(opts);
@@ -23,7 +23,10 @@ export function journalFile(f: LabFixture): string {
 export function journal(f: LabFixture): Stamped[] {
   const file = journalFile(f);
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Stamped);
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Stamped);
 }
 
 export function lastRun(f: LabFixture) {
@@ -37,10 +40,16 @@ export function assertJournalConsistent(f: LabFixture, ok: (cond: boolean, msg: 
   for (const run of runs) {
     const mine = recs.filter((r) => r.run === run);
     ok(mine[0]?.type === 'run-start', `run ${run} starts with run-start`);
-    ok(mine.some((r) => r.type === 'run-end'), `run ${run} has a run-end`);
+    ok(
+      mine.some((r) => r.type === 'run-end'),
+      `run ${run} has a run-end`,
+    );
     const started = mine.filter((r) => r.type === 'step-start').map((r) => (r as { step: string }).step);
     const ended = mine.filter((r) => r.type === 'step-done' || r.type === 'step-failed').map((r) => (r as { step: string }).step);
-    ok(JSON.stringify(started) === JSON.stringify(ended), `run ${run}: every started step ended (${started.join(',')} vs ${ended.join(',')})`);
+    ok(
+      JSON.stringify(started) === JSON.stringify(ended),
+      `run ${run}: every started step ended (${started.join(',')} vs ${ended.join(',')})`,
+    );
   }
 }
 
@@ -50,11 +59,19 @@ export function container(lab: Lab, name: string) {
 }
 
 export function kubelets(lab: Lab): Set<string | undefined> {
-  return new Set(lab.summary().filter((n) => n.role).map((n) => n.kubelet));
+  return new Set(
+    lab
+      .summary()
+      .filter((n) => n.role)
+      .map((n) => n.kubelet),
+  );
 }
 
 export function cordoned(lab: Lab): string[] {
-  return lab.summary().filter((n) => n.role && n.schedulable === false).map((n) => n.name);
+  return lab
+    .summary()
+    .filter((n) => n.role && n.schedulable === false)
+    .map((n) => n.name);
 }
 
 export interface Background {

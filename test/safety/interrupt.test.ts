@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { withLab, assertJournalConsistent, lastRun, journal, kubelets, cordoned, background, waitForJournal } from './helpers.js';
-import { INSTALL_SCRIPT_PATH } from '../../src/runner/install-config.js';
+import { INSTALL_SCRIPT_PATH } from '../../src/k3s/install-config.js';
 
 const TARGET = 'v1.33.5+k3s1';
 const LOCK = 'pve-k3s.io/upgrade-lock';
@@ -20,8 +20,17 @@ test('GIVEN an upgrade killed (SIGKILL) during an install WHEN upgrade runs agai
 
     const again = await f.cli(['upgrade', '--yes']);
     assert.equal(again.code, 1);
-    assert.match(again.stderr, new RegExp(`^error: an upgrade of lab is recorded in progress: run ${killed.run}, started ${killed.startedAt.replace(/[.]/g, '\\.')} by \\S+ pid \\d+, step 1/k3s-worker-2/install was in flight$`, 'm'));
-    assert.match(again.stderr, /^  continue it with `pve-k3s resume`, or forget it with `pve-k3s abandon` \(then `pve-k3s upgrade` re-reads the cluster\)$/m);
+    assert.match(
+      again.stderr,
+      new RegExp(
+        `^error: an upgrade of lab is recorded in progress: run ${killed.run}, started ${killed.startedAt.replace(/[.]/g, '\\.')} by \\S+ pid \\d+, step 1/k3s-worker-2/install was in flight$`,
+        'm',
+      ),
+    );
+    assert.match(
+      again.stderr,
+      /^  continue it with `pve-k3s resume`, or forget it with `pve-k3s abandon` \(then `pve-k3s upgrade` re-reads the cluster\)$/m,
+    );
 
     const st = await f.cli(['status']);
     assert.match(st.stdout, new RegExp(`^lock: upgrade lock held by \\S+ pid \\d+ since \\S+ \\(run ${killed.run}, expires \\S+\\)$`, 'm'));
@@ -29,7 +38,13 @@ test('GIVEN an upgrade killed (SIGKILL) during an install WHEN upgrade runs agai
 
     const r = await f.cli(['resume', '--yes']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, new RegExp(`^Resuming: run ${killed.run} \\(target v1\\.33\\.5\\+k3s1, started \\S+ by \\S+ pid \\d+\\) is recorded in progress \\(its process ended without finishing\\); step 1/k3s-worker-2/install was in flight$`, 'm'));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^Resuming: run ${killed.run} \\(target v1\\.33\\.5\\+k3s1, started \\S+ by \\S+ pid \\d+\\) is recorded in progress \\(its process ended without finishing\\); step 1/k3s-worker-2/install was in flight$`,
+        'm',
+      ),
+    );
     assert.deepEqual(kubelets(f.lab), new Set([TARGET]));
     assert.deepEqual(cordoned(f.lab), []);
     const recs = journal(f);
@@ -42,7 +57,10 @@ test('GIVEN an upgrade killed (SIGKILL) during an install WHEN upgrade runs agai
 
 test('GIVEN a first SIGINT during a drain WHEN the node finishes THEN the run stops before the next node, nothing is left cordoned, and resume finishes', async () => {
   await withLab({}, async (f) => {
-    f.lab.addFault({ match: { vmid: 100, argvPrefix: ['/usr/local/bin/kubectl', 'drain', 'k3s-worker-1'], level: 'container' }, effect: { delayMs: 300 } });
+    f.lab.addFault({
+      match: { vmid: 100, argvPrefix: ['/usr/local/bin/kubectl', 'drain', 'k3s-worker-1'], level: 'container' },
+      effect: { delayMs: 300 },
+    });
     const bg = background(f, ['upgrade', '--yes']);
     await waitForJournal(f, 'step-start', '1/k3s-worker-1/drain');
     bg.child.kill('SIGINT');
@@ -63,17 +81,32 @@ test('GIVEN a first SIGINT during a drain WHEN the node finishes THEN the run st
 test('GIVEN another operator holds the cluster lock WHEN upgrade runs THEN it is refused with who and since when, and nothing changes; an expired lock is taken over', async () => {
   await withLab({ workers: 1 }, async (f) => {
     const since = '2026-01-02T03:04:05.000Z';
-    const lock = (expires: string) => f.lab.update((s) => {
-      s.clusters['lab']!.nodes['k3s-ctrl-1']!.annotations[LOCK] = JSON.stringify({ holder: 'alice@laptop pid 4242', run: 'alice-run', since, expires });
-    });
+    const lock = (expires: string) =>
+      f.lab.update((s) => {
+        s.clusters['lab']!.nodes['k3s-ctrl-1']!.annotations[LOCK] = JSON.stringify({
+          holder: 'alice@laptop pid 4242',
+          run: 'alice-run',
+          since,
+          expires,
+        });
+      });
     lock(new Date(Date.now() + 3_600_000).toISOString());
     const r = await f.cli(['upgrade', '--yes']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^error: cluster is locked by alice@laptop pid 4242 since 2026-01-02T03:04:05\.000Z \(run alice-run, expires \S+\)$/m);
-    assert.match(r.stderr, /^  another upgrade is running; wait for it to end\. If its process is gone, the lock expires at \S+, or remove it by hand: kubectl annotate node k3s-ctrl-1 pve-k3s\.io\/upgrade-lock-$/m);
+    assert.match(
+      r.stderr,
+      /^error: cluster is locked by alice@laptop pid 4242 since 2026-01-02T03:04:05\.000Z \(run alice-run, expires \S+\)$/m,
+    );
+    assert.match(
+      r.stderr,
+      /^  another upgrade is running; wait for it to end\. If its process is gone, the lock expires at \S+, or remove it by hand: kubectl annotate node k3s-ctrl-1 pve-k3s\.io\/upgrade-lock-$/m,
+    );
     assert.deepEqual(kubelets(f.lab), new Set(['v1.33.3+k3s1']));
     assert.deepEqual(journal(f), []);
-    assert.match((await f.cli(['status'])).stdout, /^lock: upgrade lock held by alice@laptop pid 4242 since 2026-01-02T03:04:05\.000Z \(run alice-run, expires \S+\)$/m);
+    assert.match(
+      (await f.cli(['status'])).stdout,
+      /^lock: upgrade lock held by alice@laptop pid 4242 since 2026-01-02T03:04:05\.000Z \(run alice-run, expires \S+\)$/m,
+    );
 
     lock(new Date(Date.now() - 1000).toISOString());
     const ok = await f.cli(['upgrade', '--yes']);
@@ -92,12 +125,21 @@ test('GIVEN a killed run WHEN abandon runs THEN the journal closes it, its lock 
     await bg.done;
     const a = await f.cli(['abandon']);
     assert.equal(a.code, 0, a.stderr);
-    assert.match(a.stdout, /^Abandoned: run \S+ \(target v1\.33\.5\+k3s1, started \S+ by \S+ pid \d+\) is recorded in progress \(its process ended without finishing\); step 1\/k3s-worker-1\/install was in flight\.$/m);
+    assert.match(
+      a.stdout,
+      /^Abandoned: run \S+ \(target v1\.33\.5\+k3s1, started \S+ by \S+ pid \d+\) is recorded in progress \(its process ended without finishing\); step 1\/k3s-worker-1\/install was in flight\.$/m,
+    );
     assert.match(a.stdout, /^Released its cluster lock \(held by \S+ pid \d+\)\.$/m);
-    assert.match(a.stdout, /^Still cordoned by pve-k3s: k3s-worker-1\. `pve-k3s upgrade` uncordons them when they are back at the target; to uncordon by hand now:$/m);
+    assert.match(
+      a.stdout,
+      /^Still cordoned by pve-k3s: k3s-worker-1\. `pve-k3s upgrade` uncordons them when they are back at the target; to uncordon by hand now:$/m,
+    );
     assert.match(a.stdout, /^    pct exec 100 -- \/usr\/local\/bin\/kubectl uncordon k3s-worker-1   \(on lab host pve1\)$/m);
     assert.equal(lastRun(f)?.status, 'abandoned');
-    assert.equal((await f.cli(['resume', '--yes'])).stdout, `Nothing to resume: the last upgrade of lab (run ${lastRun(f)!.run}) is abandoned.\n`);
+    assert.equal(
+      (await f.cli(['resume', '--yes'])).stdout,
+      `Nothing to resume: the last upgrade of lab (run ${lastRun(f)!.run}) is abandoned.\n`,
+    );
     const up = await f.cli(['upgrade', '--yes']);
     assert.equal(up.code, 0, up.stderr);
     assert.deepEqual(kubelets(f.lab), new Set([TARGET]));

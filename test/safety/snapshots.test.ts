@@ -4,11 +4,11 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { withLab, assertJournalConsistent, journal, kubelets, cordoned, container, lastRun } from './helpers.js';
 import { loadInventory } from '../../src/inventory/index.js';
-import { openSession } from '../../src/app/session.js';
-import { planCluster } from '../../src/app/plan-cluster.js';
-import { executeUpgrade } from '../../src/app/upgrade-run.js';
-import { RolledBackError } from '../../src/runner/steps.js';
-import { parseListSnapshot } from '../../src/runner/snapshots.js';
+import { openSession } from '../../src/operation/connect.js';
+import { planCluster } from '../../src/upgrade/plan/plan-cluster.js';
+import { executeUpgrade } from '../../src/upgrade/run/upgrade-run.js';
+import { RolledBackError } from '../../src/upgrade/run/steps.js';
+import { parseListSnapshot } from '../../src/upgrade/run/snapshots.js';
 import { fixture } from '../helpers/fixtures.js';
 
 const snaps = (f: Parameters<Parameters<typeof withLab>[1]>[0], name: string) => container(f.lab, name).snapshots.map((s) => s.name);
@@ -24,7 +24,10 @@ test('GIVEN --snapshot WHEN upgrade runs THEN each container gets pre-k3s-<versi
     const backup = fs['/var/lib/pve-k3s/backup/pre-k3s-v1-33-5-k3s1/token'];
     assert.equal(backup?.content, fs['/var/lib/rancher/k3s/server/token']?.content);
     assert.equal(backup?.mode, 0o600);
-    assert.match(r.stderr, /k3s-ctrl-1: install done \(\d+\.\ds\): datastore backup \/var\/lib\/pve-k3s\/backup\/pre-k3s-v1-33-5-k3s1 \(token(, state\.db)?\); snapshot pre-k3s-v1-33-5-k3s1; role server kept$|k3s-ctrl-1: install done \(\d+\.\ds\): snapshot pre-k3s-v1-33-5-k3s1; datastore backup \/var\/lib\/pve-k3s\/backup\/pre-k3s-v1-33-5-k3s1 \(token(, state\.db)?\); role server kept$/m);
+    assert.match(
+      r.stderr,
+      /k3s-ctrl-1: install done \(\d+\.\ds\): datastore backup \/var\/lib\/pve-k3s\/backup\/pre-k3s-v1-33-5-k3s1 \(token(, state\.db)?\); snapshot pre-k3s-v1-33-5-k3s1; role server kept$|k3s-ctrl-1: install done \(\d+\.\ds\): snapshot pre-k3s-v1-33-5-k3s1; datastore backup \/var\/lib\/pve-k3s\/backup\/pre-k3s-v1-33-5-k3s1 \(token(, state\.db)?\); role server kept$/m,
+    );
     assert.ok(!r.stderr.includes(fs['/var/lib/rancher/k3s/server/token']!.content.trim()), 'the token is never printed');
     assert.ok(journal(f).some((x) => x.type === 'note' && x.message === 'snapshot pre-k3s-v1-33-5-k3s1 taken'));
   });
@@ -44,13 +47,18 @@ test('GIVEN snapshotRetention 1 WHEN two upgrades run with snapshots THEN only t
 
 test('GIVEN storage without snapshot support WHEN upgrade --snapshot runs THEN it is refused up front, naming the container, and nothing changes', async () => {
   await withLab({ workers: 2 }, async (f) => {
-    f.lab.update((s) => { for (const h of s.hosts) for (const c of h.containers) if (c.vmid === 102) c.switches.snapshotsUnsupported = true; });
+    f.lab.update((s) => {
+      for (const h of s.hosts) for (const c of h.containers) if (c.vmid === 102) c.switches.snapshotsUnsupported = true;
+    });
     const r = await f.cli(['upgrade', '--yes', '--snapshot']);
     assert.equal(r.code, 1);
-    assert.equal(r.stderr.split('\n').slice(0, 2).join('\n'), [
-      'error: snapshots were asked for (upgrade.snapshot or --snapshot) but 1 container(s) cannot be snapshotted: k3s-worker-2 (CT 102 on pve2): its storage does not support snapshots',
-      '  nothing was changed; run without --snapshot (set upgrade.snapshot: false), or move the containers to storage with snapshots (ZFS, LVM-thin, Ceph)',
-    ].join('\n'));
+    assert.equal(
+      r.stderr.split('\n').slice(0, 2).join('\n'),
+      [
+        'error: snapshots were asked for (upgrade.snapshot or --snapshot) but 1 container(s) cannot be snapshotted: k3s-worker-2 (CT 102 on pve2): its storage does not support snapshots',
+        '  nothing was changed; run without --snapshot (set upgrade.snapshot: false), or move the containers to storage with snapshots (ZFS, LVM-thin, Ceph)',
+      ].join('\n'),
+    );
     assert.deepEqual(kubelets(f.lab), new Set(['v1.33.3+k3s1']));
     assert.deepEqual(snaps(f, 'k3s-worker-1'), []);
     assert.deepEqual(journal(f), []);
@@ -69,7 +77,9 @@ test('GIVEN embedded etcd WHEN upgrade --snapshot runs THEN servers are never sn
 
 test('GIVEN a worker that fails its health gate after the install WHEN a snapshot was taken THEN it is rolled back, started, Ready at the old version, uncordoned, and the run stops saying so', async () => {
   await withLab({ workers: 2 }, async (f) => {
-    f.lab.update((s) => { s.clusters['lab']!.nodes['k3s-worker-1']!.neverReady = true; });
+    f.lab.update((s) => {
+      s.clusters['lab']!.nodes['k3s-worker-1']!.neverReady = true;
+    });
     const inventory = await loadInventory(f.inventory);
     const session = await openSession({ ...inventory, upgrade: { ...inventory.upgrade, readyTimeoutSeconds: 1, snapshot: true } });
     try {
@@ -85,13 +95,22 @@ test('GIVEN a worker that fails its health gate after the install WHEN a snapsho
           if (e.kind !== 'log') return;
           logs.push(e.message);
           // The new version never gets Ready; the rolled-back one does.
-          if (e.message.startsWith('rolling k3s-worker-1 back')) f.lab.update((s) => { s.clusters['lab']!.nodes['k3s-worker-1']!.neverReady = false; });
+          if (e.message.startsWith('rolling k3s-worker-1 back'))
+            f.lab.update((s) => {
+              s.clusters['lab']!.nodes['k3s-worker-1']!.neverReady = false;
+            });
         },
       });
       assert.equal(result.ok, false);
       assert.ok(result.failed?.error instanceof RolledBackError);
-      assert.match(result.failed!.error.message, /^node k3s-worker-1 did not pass its health gate at v1\.33\.5\+k3s1 within 1s \(last seen: NotReady, kubelet v1\.33\.5\+k3s1\); it was rolled back to snapshot pre-k3s-v1-33-5-k3s1 and runs v1\.33\.3\+k3s1 again, uncordoned$/);
-      assert.equal(result.failed!.error.hint, 'find the cause before upgrading it again: pct exec 101 -- journalctl -u k3s-agent -n 50 (on pve1); the snapshot is kept; then run pve-k3s upgrade');
+      assert.match(
+        result.failed!.error.message,
+        /^node k3s-worker-1 did not pass its health gate at v1\.33\.5\+k3s1 within 1s \(last seen: NotReady, kubelet v1\.33\.5\+k3s1\); it was rolled back to snapshot pre-k3s-v1-33-5-k3s1 and runs v1\.33\.3\+k3s1 again, uncordoned$/,
+      );
+      assert.equal(
+        result.failed!.error.hint,
+        'find the cause before upgrading it again: pct exec 101 -- journalctl -u k3s-agent -n 50 (on pve1); the snapshot is kept; then run pve-k3s upgrade',
+      );
       assert.ok(logs.includes('rolling k3s-worker-1 back to snapshot pre-k3s-v1-33-5-k3s1 (v1.33.3+k3s1)'));
       assert.deepEqual(result.leftCordoned, []);
       assert.deepEqual(result.midUpgrade, []);
@@ -112,5 +131,10 @@ test('GIVEN pct listsnapshot output WHEN parsed THEN snapshot names and times ar
   const parsed = parseListSnapshot(text);
   assert.ok(parsed.length > 0);
   assert.ok(parsed.every((s) => s.name !== 'current'));
-  assert.deepEqual(parseListSnapshot('`-> pre-k3s-v1-33-4-k3s1   2026-01-02 03:04:05     x\n `-> current                                   You are here!\n'), [{ name: 'pre-k3s-v1-33-4-k3s1', time: '2026-01-02 03:04:05' }]);
+  assert.deepEqual(
+    parseListSnapshot(
+      '`-> pre-k3s-v1-33-4-k3s1   2026-01-02 03:04:05     x\n `-> current                                   You are here!\n',
+    ),
+    [{ name: 'pre-k3s-v1-33-4-k3s1', time: '2026-01-02 03:04:05' }],
+  );
 });

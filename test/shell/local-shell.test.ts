@@ -1,6 +1,6 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ShellError } from '../../src/core/errors.js';
+import { ShellError } from '../../src/domain/errors.js';
 import { LocalShell } from '../../src/shell/local-shell.js';
 import { fixtureDir, splitNul, type FixtureDir } from './helpers/fixtures.js';
 
@@ -54,7 +54,9 @@ describe('LocalShell', () => {
 
   test('a missing program gives 127 and a shell-like message, not an exception', async () => {
     assert.deepEqual(await sh.run(['no-such-program-pvek3s']), {
-      code: 127, stdout: '', stderr: 'sh: 1: no-such-program-pvek3s: not found\n',
+      code: 127,
+      stdout: '',
+      stderr: 'sh: 1: no-such-program-pvek3s: not found\n',
     });
   });
 

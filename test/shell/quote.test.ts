@@ -33,10 +33,53 @@ function assertSameBytes(got: Buffer[], want: readonly string[]): void {
 }
 
 const HOSTILE = [
-  'two words', "it's", "'", "''", "'\\''", '"', 'a"b"c', '$(id)', '`id`', '${HOME}', '$HOME',
-  'a;rm -rf /', 'a && b', 'a|b', 'x\ny', '\n', '\t', '*', '/*', '~', '~root', '-n', '-e', '--',
-  '-', 'ünïcödé ✓ 🚀', '\\', '\\n', '!', '!!', '#comment', 'a#b', '{a,b}', '[ab]', '?', '&',
-  '<in', '>out', '(x)', ' ', '  lead', 'trail  ', '=', 'k=v', '%s\\0', '\x01\x7f', '\r\n',
+  'two words',
+  "it's",
+  "'",
+  "''",
+  "'\\''",
+  '"',
+  'a"b"c',
+  '$(id)',
+  '`id`',
+  '${HOME}',
+  '$HOME',
+  'a;rm -rf /',
+  'a && b',
+  'a|b',
+  'x\ny',
+  '\n',
+  '\t',
+  '*',
+  '/*',
+  '~',
+  '~root',
+  '-n',
+  '-e',
+  '--',
+  '-',
+  'ünïcödé ✓ 🚀',
+  '\\',
+  '\\n',
+  '!',
+  '!!',
+  '#comment',
+  'a#b',
+  '{a,b}',
+  '[ab]',
+  '?',
+  '&',
+  '<in',
+  '>out',
+  '(x)',
+  ' ',
+  '  lead',
+  'trail  ',
+  '=',
+  'k=v',
+  '%s\\0',
+  '\x01\x7f',
+  '\r\n',
 ];
 
 describe('quoteArg', () => {
@@ -119,11 +162,9 @@ describe('through a real shell', () => {
 });
 
 describe('property: any argv survives the remote shell', () => {
-  const arg = fc.oneof(
-    fc.string({ unit: 'binary', maxLength: 40 }),
-    fc.string({ unit: 'binary-ascii', maxLength: 40 }),
-    fc.constantFrom(...HOSTILE),
-  ).filter((s) => !s.includes('\0'));
+  const arg = fc
+    .oneof(fc.string({ unit: 'binary', maxLength: 40 }), fc.string({ unit: 'binary-ascii', maxLength: 40 }), fc.constantFrom(...HOSTILE))
+    .filter((s) => !s.includes('\0'));
   const argvArb = fc.array(arg, { minLength: 1, maxLength: 8 });
 
   for (const shell of SHELLS) {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { LocalShell } from '../../src/shell/local-shell.js';
-import { ShellError } from '../../src/core/errors.js';
+import { ShellError } from '../../src/domain/errors.js';
 import { findResponse, SessionLostError, sessionRequest } from '../../src/shell/session.js';
 
 const NONCE = '0123abcd';
@@ -11,7 +11,10 @@ test('GIVEN a script WHEN framed THEN it is one line, and the script is not in i
   const line = sessionRequest('set -e\nK3S_TOKEN=s3cr%t\necho "$K3S_TOKEN" \\\n', NONCE, 7);
   assert.equal(line.split('\n').length, 2);
   assert.ok(line.endsWith('\n'));
-  assert.equal(line, `printf '%s\\n' '@@pve-k3s:${NONCE} begin 7'; ( eval "$(printf 'set -e\\nK3S_TOKEN=s3cr%%t\\necho "$K3S_TOKEN" \\\\\\n')" ) </dev/null 2>&1; printf '\\n@@pve-k3s:${NONCE} end 7 %s\\n' "$?"\n`);
+  assert.equal(
+    line,
+    `printf '%s\\n' '@@pve-k3s:${NONCE} begin 7'; ( eval "$(printf 'set -e\\nK3S_TOKEN=s3cr%%t\\necho "$K3S_TOKEN" \\\\\\n')" ) </dev/null 2>&1; printf '\\n@@pve-k3s:${NONCE} end 7 %s\\n' "$?"\n`,
+  );
   assert.throws(() => sessionRequest('x', 'not hex', 1), TypeError);
   assert.throws(() => sessionRequest('a\0b', NONCE, 1), TypeError);
 });
@@ -22,7 +25,11 @@ test('GIVEN what a session printed WHEN parsed THEN the response is found only w
   assert.deepEqual(findResponse('motd\n', NONCE, 3), { started: false, consumed: 0 });
   assert.deepEqual(findResponse(`motd\n${begin}partial`, NONCE, 3), { started: true, consumed: 0 });
   const full = `motd\n${begin}out\nerr\n${end}next`;
-  assert.deepEqual(findResponse(full, NONCE, 3), { started: true, result: { code: 5, stdout: 'out\nerr\n', stderr: '' }, consumed: full.length - 4 });
+  assert.deepEqual(findResponse(full, NONCE, 3), {
+    started: true,
+    result: { code: 5, stdout: 'out\nerr\n', stderr: '' },
+    consumed: full.length - 4,
+  });
   assert.deepEqual(findResponse(`${begin}${end}`, NONCE, 3).result, { code: 5, stdout: '', stderr: '' });
   assert.deepEqual(findResponse(`${begin}no newline${end}`, NONCE, 3).result, { code: 5, stdout: 'no newline', stderr: '' });
   // Another request's markers, or a marker quoted in the output, do not end this one.
@@ -52,11 +59,17 @@ test('GIVEN any script text WHEN run through a real sh session THEN it is run ex
   const s = new LocalShell().openSession(['sh']);
   try {
     await fc.assert(
-      fc.asyncProperty(fc.string({ unit: fc.constantFrom('a', ' ', '\n', '\\', '%', "'", '"', '$', '`', 'n', '0', '\t', '*', ';', '#', 'é') , maxLength: 40 }), async (text) => {
-        const heredocFree = `cat <<'PVEK3SEOF'\n${text}\nPVEK3SEOF`;
-        const r = await s.run(heredocFree);
-        assert.deepEqual(r, { code: 0, stdout: `${text}\n`, stderr: '' });
-      }),
+      fc.asyncProperty(
+        fc.string({
+          unit: fc.constantFrom('a', ' ', '\n', '\\', '%', "'", '"', '$', '`', 'n', '0', '\t', '*', ';', '#', 'é'),
+          maxLength: 40,
+        }),
+        async (text) => {
+          const heredocFree = `cat <<'PVEK3SEOF'\n${text}\nPVEK3SEOF`;
+          const r = await s.run(heredocFree);
+          assert.deepEqual(r, { code: 0, stdout: `${text}\n`, stderr: '' });
+        },
+      ),
       { numRuns: 60 },
     );
   } finally {
@@ -68,10 +81,16 @@ test('GIVEN a session whose program cannot start, or that dies WHEN run THEN los
   const none = new LocalShell().openSession(['/nonexistent/pve-k3s-sh']);
   await assert.rejects(none.run('true'), (e: unknown) => e instanceof SessionLostError && !e.started);
   const dies = new LocalShell().openSession(['sh']);
-  await assert.rejects(dies.run('echo bye; kill -9 $$'), (e: unknown) => e instanceof SessionLostError && e.started && /ended while a command ran/.test(e.message));
+  await assert.rejects(
+    dies.run('echo bye; kill -9 $$'),
+    (e: unknown) => e instanceof SessionLostError && e.started && /ended while a command ran/.test(e.message),
+  );
   assert.equal(dies.alive, false);
   const slow = new LocalShell({ host: 'pve1' }).openSession(['sh']);
-  await assert.rejects(slow.run('sleep 5', { timeoutMs: 100 }), (e: unknown) => e instanceof ShellError && e.timedOut && /timed out after 100 ms on pve1/.test(e.message));
+  await assert.rejects(
+    slow.run('sleep 5', { timeoutMs: 100 }),
+    (e: unknown) => e instanceof ShellError && e.timedOut && /timed out after 100 ms on pve1/.test(e.message),
+  );
   assert.equal(slow.alive, false);
   const ac = new AbortController();
   const aborted = new LocalShell().openSession(['sh']);

@@ -7,7 +7,11 @@ describe('classifySshStderr', () => {
   const table: Array<[string, string, string]> = [
     ['Host key verification failed.\n', 'host-key', 'host key verification failed'],
     ['@@@@@@@@\n@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n', 'host-key', 'host key verification failed'],
-    ['No ED25519 host key is known for pve1 and you have requested strict checking.\nHost key verification failed.\n', 'host-key', 'host key verification failed'],
+    [
+      'No ED25519 host key is known for pve1 and you have requested strict checking.\nHost key verification failed.\n',
+      'host-key',
+      'host key verification failed',
+    ],
     ['root@10.0.0.1: Permission denied (publickey).\n', 'auth', 'authentication failed'],
     ['root@10.0.0.1: Permission denied (publickey,password).\n', 'auth', 'authentication failed'],
     ['Received disconnect from 10.0.0.1 port 22:2: Too many authentication failures\n', 'auth', 'authentication failed'],
@@ -44,7 +48,10 @@ describe('classifySshStderr', () => {
 describe('sshFailureHint', () => {
   test('names the destination and what to do', () => {
     assert.equal(sshFailureHint('host-key', 'root@pve1'), 'connect once with `ssh root@pve1` and verify the key');
-    assert.equal(sshFailureHint('auth', 'root@pve1'), 'check that your key is loaded in ssh-agent or set IdentityFile for root@pve1 in ~/.ssh/config');
+    assert.equal(
+      sshFailureHint('auth', 'root@pve1'),
+      'check that your key is loaded in ssh-agent or set IdentityFile for root@pve1 in ~/.ssh/config',
+    );
     assert.equal(sshFailureHint('network', 'root@pve1'), 'check the host is up and reachable: `ssh root@pve1 true`');
   });
 });

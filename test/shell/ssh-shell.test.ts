@@ -3,7 +3,7 @@ import { test, describe, beforeEach, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
-import { ShellError } from '../../src/core/errors.js';
+import { ShellError } from '../../src/domain/errors.js';
 import { SshShell } from '../../src/shell/ssh-shell.js';
 import { fixtureDir, splitNul } from './helpers/fixtures.js';
 
@@ -28,9 +28,18 @@ describe('SshShell (fake ssh)', () => {
   const controlDir = mkdtempSync('/tmp/pk-u-');
   const set = (name: string, value: string | number): void => writeFileSync(join(fx.dir, name), String(value));
   const calls = (): string[][] =>
-    readdirSync(fx.dir).filter((n) => n.startsWith('call.')).map((n) => splitNul(readFileSync(join(fx.dir, n), 'utf8')));
+    readdirSync(fx.dir)
+      .filter((n) => n.startsWith('call.'))
+      .map((n) => splitNul(readFileSync(join(fx.dir, n), 'utf8')));
   const make = (): SshShell =>
-    new SshShell({ host: 'pve1', destination: 'root@10.0.0.1', configFile: '/etc/pve-k3s/ssh_config', controlDir, sshPath: ssh, extraOptions: ['-p', '2222'] });
+    new SshShell({
+      host: 'pve1',
+      destination: 'root@10.0.0.1',
+      configFile: '/etc/pve-k3s/ssh_config',
+      controlDir,
+      sshPath: ssh,
+      extraOptions: ['-p', '2222'],
+    });
 
   beforeEach(() => {
     for (const n of readdirSync(fx.dir)) if (n !== 'ssh') rmSync(join(fx.dir, n));
@@ -48,15 +57,28 @@ describe('SshShell (fake ssh)', () => {
     assert.deepEqual(r, { code: 0, stdout: 'remote-out', stderr: '' });
     const session = calls().find((c) => c.at(-1)?.startsWith('pct'));
     assert.deepEqual(session, [
-      '-F', '/etc/pve-k3s/ssh_config',
-      '-o', 'BatchMode=yes',
-      '-o', 'ControlMaster=auto',
-      '-o', `ControlPath=${controlDir}/%C`,
-      '-o', 'ControlPersist=60s',
-      '-p', '2222',
-      '-T', 'root@10.0.0.1', '--', `pct exec 101 -- sh -c 'echo '\\''hi'\\'''`,
+      '-F',
+      '/etc/pve-k3s/ssh_config',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'ControlMaster=auto',
+      '-o',
+      `ControlPath=${controlDir}/%C`,
+      '-o',
+      'ControlPersist=60s',
+      '-p',
+      '2222',
+      '-T',
+      'root@10.0.0.1',
+      '--',
+      `pct exec 101 -- sh -c 'echo '\\''hi'\\'''`,
     ]);
-    assert.ok(!calls().flat().some((a) => /StrictHostKeyChecking/i.test(a)));
+    assert.ok(
+      !calls()
+        .flat()
+        .some((a) => /StrictHostKeyChecking/i.test(a)),
+    );
   });
 
   test('concurrent runs share one connect()', async () => {
@@ -85,7 +107,7 @@ describe('SshShell (fake ssh)', () => {
     });
   });
 
-  test('exit 255 with ssh words while the master lives -> the remote command\'s own result', async () => {
+  test("exit 255 with ssh words while the master lives -> the remote command's own result", async () => {
     const s = make();
     await s.connect();
     set('check-code', 0);
@@ -94,20 +116,23 @@ describe('SshShell (fake ssh)', () => {
     assert.equal((await s.run(['pct', 'exec', '101', '--', 'ssh', 'x'])).code, 255);
   });
 
-  test('exit 255 without ssh words -> the remote command\'s own result', async () => {
+  test("exit 255 without ssh words -> the remote command's own result", async () => {
     const s = make();
     set('run-code', 255);
     set('run-stderr', "container '101' not running!\n");
     assert.deepEqual(await s.run(['pct', 'exec', '101', '--', 'true']), {
-      code: 255, stdout: 'remote-out', stderr: "container '101' not running!\n",
+      code: 255,
+      stdout: 'remote-out',
+      stderr: "container '101' not running!\n",
     });
   });
 
-  test('an unrecognised ssh failure on connect still throws, quoting ssh\'s last line', async () => {
+  test("an unrecognised ssh failure on connect still throws, quoting ssh's last line", async () => {
     set('connect-code', 255);
     set('connect-stderr', 'debug noise\nsomething new went wrong\n');
     await assert.rejects(make().connect(), {
-      name: 'ShellError', unreachable: true,
+      name: 'ShellError',
+      unreachable: true,
       message: 'cannot reach Proxmox host pve1 (root@10.0.0.1): ssh failed: something new went wrong',
     });
   });

@@ -1,6 +1,6 @@
 /** `pve-k3s backup` and `pve-k3s restore <backup>`. File contents are never printed. */
 import { resolve } from 'node:path';
-import { UsageError } from '../../core/errors.js';
+import { UsageError } from '../../domain/errors.js';
 import { out, printDocument, withSession, type GlobalOptions } from '../context.js';
 
 export interface BackupFlags {
@@ -15,16 +15,18 @@ export interface BackupFlags {
 async function rootFor(to: string | undefined, cluster: string): Promise<string> {
   if (to !== undefined) return resolve(to);
   const { stateDir } = await import('../../inventory/index.js');
-  const { defaultBackupRoot } = await import('../../maintenance/backup-store.js');
+  const { defaultBackupRoot } = await import('../../backup/store.js');
   return defaultBackupRoot(stateDir(process.env), cluster);
 }
 
 export async function backup(g: GlobalOptions, flags: BackupFlags): Promise<number> {
   const keep = flags.keep === undefined ? undefined : Number(flags.keep);
-  if (keep !== undefined && (!Number.isInteger(keep) || keep < 1)) throw new UsageError(`--keep must be a whole number of at least 1, got "${flags.keep}"`);
-  if (!flags.vzdump && (flags.mode !== undefined || flags.storage !== undefined)) throw new UsageError('--mode and --storage apply to --vzdump', { hint: 'add --vzdump' });
+  if (keep !== undefined && (!Number.isInteger(keep) || keep < 1))
+    throw new UsageError(`--keep must be a whole number of at least 1, got "${flags.keep}"`);
+  if (!flags.vzdump && (flags.mode !== undefined || flags.storage !== undefined))
+    throw new UsageError('--mode and --storage apply to --vzdump', { hint: 'add --vzdump' });
   return withSession(g, async (session) => {
-    const { runBackup } = await import('../../maintenance/backup.js');
+    const { runBackup } = await import('../../backup/backup.js');
     const root = await rootFor(flags.to, session.inventory.cluster);
     const log = (l: string) => process.stderr.write(`${l}\n`);
     const r = await runBackup(session.inventory, session.shells, {
@@ -41,7 +43,8 @@ export async function backup(g: GlobalOptions, flags: BackupFlags): Promise<numb
       const m = r.manifest;
       out(`backup of ${m.cluster} (${m.datastore}, from ${m.source.node}) written to ${r.dir}\n`);
       for (const f of m.files) out(`  ${f.path}  ${f.size} bytes  sha256 ${f.sha256}\n`);
-      for (const v of m.vzdump) out(`  vzdump ${v.node} (${v.host}/${v.vmid}): ${v.ok ? `OK ${v.archive ?? ''}`.trimEnd() : `FAILED: ${v.message}`}\n`);
+      for (const v of m.vzdump)
+        out(`  vzdump ${v.node} (${v.host}/${v.vmid}): ${v.ok ? `OK ${v.archive ?? ''}`.trimEnd() : `FAILED: ${v.message}`}\n`);
       for (const p of r.pruned) out(`removed old backup ${p}\n`);
     }
     return vzFailed.length > 0 ? 1 : 0;
@@ -54,10 +57,12 @@ export interface RestoreFlags {
 
 export async function restore(g: GlobalOptions, backupDir: string, flags: RestoreFlags): Promise<number> {
   return withSession(g, async (session) => {
-    const { planRestore, runRestore } = await import('../../maintenance/restore.js');
+    const { planRestore, runRestore } = await import('../../backup/restore.js');
     const plan = planRestore(session.inventory, resolve(backupDir));
     const m = plan.manifest;
-    out(`Restore ${m.cluster} from ${plan.dir}\n  made ${m.createdAt} from ${m.source.node}, ${m.datastore}, k3s ${m.source.k3sVersion ?? 'unknown'}; checksums OK\n`);
+    out(
+      `Restore ${m.cluster} from ${plan.dir}\n  made ${m.createdAt} from ${m.source.node}, ${m.datastore}, k3s ${m.source.k3sVersion ?? 'unknown'}; checksums OK\n`,
+    );
     plan.steps.forEach((s, i) => out(`  ${i + 1}. ${s.node}: ${s.text}\n`));
     if (!flags.yes) {
       const { confirm, requireTerminal } = await import('../confirm.js');

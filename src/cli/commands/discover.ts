@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, rename, writeFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { UsageError } from '../../core/errors.js';
+import { UsageError } from '../../domain/errors.js';
 import { out, printDocument, type GlobalOptions } from '../context.js';
 import type { Discovery, FoundContainer } from '../../discover/types.js';
 
@@ -27,14 +27,20 @@ export interface DiscoverFlags {
 export async function discoverCommand(g: GlobalOptions, flags: DiscoverFlags): Promise<number> {
   const hostArgs = flags.host ?? [];
   if (hostArgs.length === 0 && flags.api === undefined) {
-    throw new UsageError('discover needs --host <ssh destination|local|lab:HOST> or --api https://HOST:8006', { hint: 'e.g. pve-k3s discover --host root@pve1, or pve-k3s discover --host lab:pve1 for the lab' });
+    throw new UsageError('discover needs --host <ssh destination|local|lab:HOST> or --api https://HOST:8006', {
+      hint: 'e.g. pve-k3s discover --host root@pve1, or pve-k3s discover --host lab:pve1 for the lab',
+    });
   }
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(flags.tag)) throw new UsageError(`--tag ${JSON.stringify(flags.tag)}: a Proxmox tag is letters, digits, - _ and .`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(flags.tag))
+    throw new UsageError(`--tag ${JSON.stringify(flags.tag)}: a Proxmox tag is letters, digits, - _ and .`);
   const writeFile_ = flags.write === undefined ? undefined : resolve(flags.write);
   const existing = writeFile_ !== undefined && existsSync(writeFile_) ? await readFile(writeFile_, 'utf8') : undefined;
 
   const { openTargets } = await import('../../discover/targets.js');
-  const opened = await openTargets(hostArgs, { labDir: () => labDirFor(g, flags, existing), ...(flags.sshConfig ? { sshConfig: resolve(flags.sshConfig) } : {}) });
+  const opened = await openTargets(hostArgs, {
+    labDir: () => labDirFor(g, flags, existing),
+    ...(flags.sshConfig ? { sshConfig: resolve(flags.sshConfig) } : {}),
+  });
   let discovery: Discovery;
   try {
     const { discover } = await import('../../discover/discover.js');
@@ -43,7 +49,7 @@ export async function discoverCommand(g: GlobalOptions, flags: DiscoverFlags): P
     let apiRequests = 0;
     if (flags.api !== undefined) {
       const api = await apiClient(flags);
-      const { listContainersViaApi } = await import('../../pveapi/listing.js');
+      const { listContainersViaApi } = await import('../../discover/api-listing.js');
       listing = await listContainersViaApi(api, keep);
       apiRequests = api.requests;
     }
@@ -58,14 +64,27 @@ export async function discoverCommand(g: GlobalOptions, flags: DiscoverFlags): P
   if (discovery.nodes.length === 0 && existing === undefined) {
     report(discovery, []);
     throw new UsageError(`found no k3s nodes among ${discovery.nodes.length + discovery.skipped.length} container(s)`, {
-      hint: flags.all ? 'no container runs a k3s service' : `tag the k3s containers with "${flags.tag}" (pct set <vmid> --tags ${flags.tag}), or use --all`,
+      hint: flags.all
+        ? 'no container runs a k3s service'
+        : `tag the k3s containers with "${flags.tag}" (pct set <vmid> --tags ${flags.tag}), or use --all`,
     });
   }
-  const merged = mergeInventory(discovery, existing, { file: target, ...(flags.cluster ? { cluster: flags.cluster } : {}), ...(opened.lab ? { lab: opened.lab } : {}) });
+  const merged = mergeInventory(discovery, existing, {
+    file: target,
+    ...(flags.cluster ? { cluster: flags.cluster } : {}),
+    ...(opened.lab ? { lab: opened.lab } : {}),
+  });
   if (flags.cluster && existing !== undefined) merged.changes.push(`--cluster ignored: ${target} already names its cluster`);
 
   if (g.output !== 'table') {
-    await printDocument(g, { source: discovery.source, nodes: discovery.nodes, skipped: discovery.skipped, warnings: discovery.warnings, changes: merged.changes, ...(writeFile_ ? { written: writeFile_ } : { inventory: merged.text }) });
+    await printDocument(g, {
+      source: discovery.source,
+      nodes: discovery.nodes,
+      skipped: discovery.skipped,
+      warnings: discovery.warnings,
+      changes: merged.changes,
+      ...(writeFile_ ? { written: writeFile_ } : { inventory: merged.text }),
+    });
     if (writeFile_) await writeAtomic(writeFile_, merged.text);
     return 0;
   }
@@ -105,7 +124,13 @@ async function labDirFor(g: GlobalOptions, flags: DiscoverFlags, existing: strin
   let own = fromText(existing) ?? (g.config ? fromText(await readFile(g.config, 'utf8').catch(() => undefined)) : undefined);
   if (own === undefined && !g.config) {
     const { findInventoryFile } = await import('../../inventory/index.js');
-    const found = (() => { try { return findInventoryFile({ cwd: process.cwd(), env: process.env }); } catch { return undefined; } })();
+    const found = (() => {
+      try {
+        return findInventoryFile({ cwd: process.cwd(), env: process.env });
+      } catch {
+        return undefined;
+      }
+    })();
     if (found) own = fromText(await readFile(found, 'utf8').catch(() => undefined));
   }
   if (own) return resolve(own);
@@ -114,11 +139,11 @@ async function labDirFor(g: GlobalOptions, flags: DiscoverFlags, existing: strin
 }
 
 async function apiClient(flags: DiscoverFlags) {
-  const [{ PveApi }, { readToken }] = await Promise.all([import('../../pveapi/client.js'), import('../../pveapi/token.js')]);
+  const [{ PveApi }, { readToken }] = await Promise.all([import('../../proxmox/api/client.js'), import('../../proxmox/api/token.js')]);
   const token = await readToken({ file: flags.apiTokenFile, env: process.env });
   const chosen = [flags.ca, flags.fingerprint, flags.insecure ? 'x' : undefined].filter((x) => x !== undefined).length;
   if (chosen > 1) throw new UsageError('give only one of --ca, --fingerprint and --insecure');
-  let tls: import('../../pveapi/client.js').TlsTrust = { kind: 'system' };
+  let tls: import('../../proxmox/api/client.js').TlsTrust = { kind: 'system' };
   if (flags.ca) {
     const pem = await readFile(flags.ca, 'utf8').catch((e: NodeJS.ErrnoException) => {
       throw new UsageError(`cannot read the CA file ${flags.ca}: ${e.code ?? String(e)}`);

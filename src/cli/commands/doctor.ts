@@ -1,7 +1,7 @@
 /** `pve-k3s doctor [node] [--fix]`: the known k3s-in-LXC problems, each with cause and fix. */
-import { UsageError } from '../../core/errors.js';
+import { UsageError } from '../../domain/errors.js';
 import { out, printDocument, withSession, type GlobalOptions } from '../context.js';
-import type { CheckResult } from '../../maintenance/doctor.js';
+import type { CheckResult } from '../../doctor/doctor.js';
 
 export interface DoctorFlags {
   fix?: boolean;
@@ -15,21 +15,34 @@ export async function doctor(g: GlobalOptions, node: string | undefined, flags: 
     if (node !== undefined && !inv.nodes.some((n) => n.name === node)) {
       throw new UsageError(`no node "${node}" in the inventory`, { hint: `nodes: ${inv.nodes.map((n) => n.name).join(', ')}` });
     }
-    const { gatherFacts } = await import('../../facts/gather.js');
-    const { probeForDoctor, runChecks, applyFixes, describeFix } = await import('../../maintenance/doctor.js');
-    const { upgradeState } = await import('../../maintenance/upgrade-state.js');
+    const { gatherFacts } = await import('../../upgrade/facts/gather.js');
+    const { probeForDoctor, runChecks, applyFixes, describeFix } = await import('../../doctor/doctor.js');
+    const { upgradeState } = await import('../../status/upgrade-state.js');
     const { stateDir } = await import('../../inventory/index.js');
     const facts = await gatherFacts(inv, session.shells);
     const hosts = await probeForDoctor(inv, session.shells, facts);
-    const results = runChecks({ inv, facts, hosts, upgrade: upgradeState(stateDir(process.env), inv.cluster, facts), ...(node !== undefined ? { only: node } : {}) });
+    const results = runChecks({
+      inv,
+      facts,
+      hosts,
+      upgrade: upgradeState(stateDir(process.env), inv.cluster, facts),
+      ...(node !== undefined ? { only: node } : {}),
+    });
     const problems = results.filter((r) => r.status === 'fail' || r.status === 'warn');
     const fixes = problems.flatMap((r) => (r.autoFix ? [r.autoFix] : []));
     let fixed: Awaited<ReturnType<typeof applyFixes>> = [];
     if (g.output !== 'table') {
       if (flags.fix && fixes.length > 0) fixed = await applyFixes(inv, session.shells, fixes);
       await printDocument(g, {
-        apiVersion: DOCTOR_API_VERSION, kind: 'DoctorReport', cluster: inv.cluster,
-        summary: { ok: results.filter((r) => r.status === 'ok').length, warn: results.filter((r) => r.status === 'warn').length, fail: results.filter((r) => r.status === 'fail').length, skip: results.filter((r) => r.status === 'skip').length },
+        apiVersion: DOCTOR_API_VERSION,
+        kind: 'DoctorReport',
+        cluster: inv.cluster,
+        summary: {
+          ok: results.filter((r) => r.status === 'ok').length,
+          warn: results.filter((r) => r.status === 'warn').length,
+          fail: results.filter((r) => r.status === 'fail').length,
+          skip: results.filter((r) => r.status === 'skip').length,
+        },
         results: results.map(({ autoFix, ...r }) => ({ ...r, fixable: autoFix !== undefined })),
         fixes: fixed.map((f) => ({ fix: describeFix(f.fix), ok: f.ok, message: f.message })),
       });
@@ -64,7 +77,9 @@ export function renderDoctor(results: readonly CheckResult[]): string {
     const okCount = rs.filter((r) => r.status === 'ok').length;
     if (bad.length === 0) {
       const one = rs.length === 1 ? rs[0] : undefined;
-      lines.push(`${okCount > 0 ? LABEL.ok : LABEL.skip}  ${c.padEnd(width)}  ${one ? `${one.scope}: ${one.message}` : `${okCount} of ${rs.length} ok${rs.length > okCount ? ` (${rs.length - okCount} skipped)` : ''}`}`);
+      lines.push(
+        `${okCount > 0 ? LABEL.ok : LABEL.skip}  ${c.padEnd(width)}  ${one ? `${one.scope}: ${one.message}` : `${okCount} of ${rs.length} ok${rs.length > okCount ? ` (${rs.length - okCount} skipped)` : ''}`}`,
+      );
       continue;
     }
     for (const r of bad) {

@@ -1,7 +1,7 @@
 /** `pve-k3s install` and `pve-k3s join <node>`: containers and k3s from the inventory, idempotently. */
 import { confirm, requireTerminal } from '../confirm.js';
-import { PlanError, UsageError } from '../../core/errors.js';
-import type { Session } from '../../app/session.js';
+import { PlanError, UsageError } from '../../domain/errors.js';
+import type { Session } from '../../operation/connect.js';
 import type { NodeSpec } from '../../inventory/types.js';
 import { out, printDocument, withSession, type GlobalOptions } from '../context.js';
 
@@ -45,18 +45,27 @@ async function run(g: GlobalOptions, flags: InstallFlags, session: Session, only
   const hostShells = new Map([...session.shells].filter(([h]) => nodes.some((n) => n.host === h)));
   let airgap: import('../../install/airgap.js').AirgapBundle | undefined;
   if (flags.airgap !== undefined) {
-    if (pinned === undefined) throw new UsageError('--airgap needs the version of the bundle: pass --version (e.g. --version v1.33.5+k3s1) or set k3s.version', { hint: 'the channel server is out of reach in an air gap' });
+    if (pinned === undefined)
+      throw new UsageError('--airgap needs the version of the bundle: pass --version (e.g. --version v1.33.5+k3s1) or set k3s.version', {
+        hint: 'the channel server is out of reach in an air gap',
+      });
     const { checkAirgap } = await import('../../install/airgap.js');
     airgap = await checkAirgap(flags.airgap, hostShells);
   }
-  const facts = await probeInstall(inv, session.shells, only ? [...new Set([only, ...inv.nodes.filter((n) => n.role === 'server')])] : nodes);
+  const facts = await probeInstall(
+    inv,
+    session.shells,
+    only ? [...new Set([only, ...inv.nodes.filter((n) => n.role === 'server')])] : nodes,
+  );
   const running = runningServer(inv, facts);
   if (only && !running && !(only.role === 'server' && inv.nodes.filter((n) => n.role === 'server').length === 1)) {
-    throw new PlanError(`no server of ${inv.cluster} runs k3s yet, so ${only.name} has no cluster to join`, 'no-server', { hint: 'install the cluster first: pve-k3s install' });
+    throw new PlanError(`no server of ${inv.cluster} runs k3s yet, so ${only.name} has no cluster to join`, 'no-server', {
+      hint: 'install the cluster first: pve-k3s install',
+    });
   }
   let target: { version: string; source: string } | undefined;
   if (!running) {
-    const { resolveTarget } = await import('../../app/target.js');
+    const { resolveTarget } = await import('../../upgrade/plan/target.js');
     const t = await resolveTarget({ version: pinned, channel: flags.channel ?? inv.k3s.channel, channelUrl: session.channelUrl });
     target = { version: t.target.version.raw, source: t.target.source };
   }
@@ -68,9 +77,11 @@ async function run(g: GlobalOptions, flags: InstallFlags, session: Session, only
     if (json) await printDocument(g, { kind: 'InstallResult', ok: true, nothingToDo: true, plan: planDoc(plan) });
     else {
       out(renderInstallPlan(plan, airgap?.dir));
-      out(only
-        ? `\nNothing to do: ${only.name} is configured for k3s and already runs k3s ${plan.nodes[0]?.installedVersion ?? ''}.\n`
-        : `\nNothing to do: the ${plan.nodes.length} container(s) of ${plan.cluster} are configured for k3s and every node runs k3s.\n`);
+      out(
+        only
+          ? `\nNothing to do: ${only.name} is configured for k3s and already runs k3s ${plan.nodes[0]?.installedVersion ?? ''}.\n`
+          : `\nNothing to do: the ${plan.nodes.length} container(s) of ${plan.cluster} are configured for k3s and every node runs k3s.\n`,
+      );
     }
     return 0;
   }
@@ -82,7 +93,11 @@ async function run(g: GlobalOptions, flags: InstallFlags, session: Session, only
   }
   if (!flags.yes) {
     requireTerminal(only ? 'join' : 'install', 'review the plan above (--dry-run shows it alone) and pass --yes');
-    if (!(await confirm(only ? `Join ${only.name} to ${plan.cluster}? [y/N] ` : `Install k3s ${plan.version} on ${plan.cluster} as shown? [y/N] `))) {
+    if (
+      !(await confirm(
+        only ? `Join ${only.name} to ${plan.cluster}? [y/N] ` : `Install k3s ${plan.version} on ${plan.cluster} as shown? [y/N] `,
+      ))
+    ) {
       out('Nothing was changed.\n');
       return 1;
     }
@@ -96,8 +111,10 @@ async function run(g: GlobalOptions, flags: InstallFlags, session: Session, only
     await printDocument(g, { kind: 'InstallResult', ok: true, nothingToDo: false, plan: planDoc(plan), ...result });
     return 0;
   }
-  out(`\n${only ? `Joined ${only.name} to ${plan.cluster}` : `Installed ${plan.cluster}`}: ${result.created.length} container(s) created, ${result.configured.length} reconfigured, k3s ${plan.version} installed on ${result.installed.length} node(s) (${secs}s).\n`);
-  const { gatherFacts } = await import('../../facts/gather.js');
+  out(
+    `\n${only ? `Joined ${only.name} to ${plan.cluster}` : `Installed ${plan.cluster}`}: ${result.created.length} container(s) created, ${result.configured.length} reconfigured, k3s ${plan.version} installed on ${result.installed.length} node(s) (${secs}s).\n`,
+  );
+  const { gatherFacts } = await import('../../upgrade/facts/gather.js');
   const { renderStatus } = await import('./status.js');
   out(renderStatus(await gatherFacts(inv, session.shells), plan.version));
   if (!only) out(`Next: pve-k3s kubeconfig (merges the cluster into ~/.kube/config as context ${plan.cluster})\n`);
@@ -112,10 +129,19 @@ function planDoc(p: import('../../install/plan.js').InstallPlan) {
     firstServer: p.firstServer,
     clusterInit: p.clusterInit,
     nodes: p.nodes.map((n) => ({
-      node: n.node.name, role: n.node.role, host: n.node.host, vmid: n.node.vmid, create: n.create, changes: n.changes,
-      start: n.start, restart: n.restart, rsharedUnit: n.rsharedUnit, installCurl: n.installCurl, writeConfig: n.writeConfig,
-      installK3s: n.installK3s, installedVersion: n.installedVersion ?? null,
+      node: n.node.name,
+      role: n.node.role,
+      host: n.node.host,
+      vmid: n.node.vmid,
+      create: n.create,
+      changes: n.changes,
+      start: n.start,
+      restart: n.restart,
+      rsharedUnit: n.rsharedUnit,
+      installCurl: n.installCurl,
+      writeConfig: n.writeConfig,
+      installK3s: n.installK3s,
+      installedVersion: n.installedVersion ?? null,
     })),
   };
 }
-

@@ -8,7 +8,7 @@ import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { PlanError, RunError, UsageError } from '../../core/errors.js';
+import { PlanError, RunError, UsageError } from '../../domain/errors.js';
 import { oneLine } from '../../kube/kube.js';
 import { out, withSession, type GlobalOptions } from '../context.js';
 
@@ -31,13 +31,19 @@ export async function kubeconfig(g: GlobalOptions, flags: KubeconfigFlags): Prom
     const { runningServer } = await import('../../install/plan.js');
     const facts = await probeInstall(inv, session.shells, servers);
     const server = runningServer(inv, facts)?.node;
-    if (!server) throw new PlanError(`no server of ${inv.cluster} runs k3s: there is no kubeconfig to fetch`, 'no-server', { hint: 'install the cluster first: pve-k3s install' });
+    if (!server)
+      throw new PlanError(`no server of ${inv.cluster} runs k3s: there is no kubeconfig to fetch`, 'no-server', {
+        hint: 'install the cluster first: pve-k3s install',
+      });
     const { Pct } = await import('../../proxmox/pct.js');
     const shell = session.shells.get(server.host);
     if (!shell) throw new TypeError(`no shell for ${server.host}`);
     const pct = new Pct(shell);
     const r = await pct.exec(server.vmid, ['cat', K3S_YAML], { timeoutMs: 60_000 });
-    if (r.code !== 0) throw new RunError(`cannot read ${K3S_YAML} on ${server.name}: ${oneLine({ ...r, stdout: '' })}`, server.name, undefined, { hint: `check k3s on ${server.name}: pct exec ${server.vmid} -- systemctl status k3s (on ${server.host})` });
+    if (r.code !== 0)
+      throw new RunError(`cannot read ${K3S_YAML} on ${server.name}: ${oneLine({ ...r, stdout: '' })}`, server.name, undefined, {
+        hint: `check k3s on ${server.name}: pct exec ${server.vmid} -- systemctl status k3s (on ${server.host})`,
+      });
     const address = await serverAddress(pct, server);
     const { parse, stringify } = await import('yaml');
     const { rewriteKubeconfig, mergeKubeconfig } = await import('../../install/kubeconfig.js');
@@ -45,7 +51,11 @@ export async function kubeconfig(g: GlobalOptions, flags: KubeconfigFlags): Prom
     try {
       ours = rewriteKubeconfig(parse(r.stdout) as import('../../install/kubeconfig.js').KubeconfigDoc, address, context);
     } catch (err) {
-      throw new RunError(`${K3S_YAML} on ${server.name} is not a kubeconfig pve-k3s understands: ${(err as Error).message}`, server.name, undefined);
+      throw new RunError(
+        `${K3S_YAML} on ${server.name} is not a kubeconfig pve-k3s understands: ${(err as Error).message}`,
+        server.name,
+        undefined,
+      );
     }
     const url = ours.clusters?.[0]?.cluster.server ?? '';
     if (flags.out !== undefined) {
@@ -61,7 +71,10 @@ export async function kubeconfig(g: GlobalOptions, flags: KubeconfigFlags): Prom
       try {
         existing = parse(await readFile(file, 'utf8')) ?? undefined;
       } catch (err) {
-        throw new UsageError(`${file} is not valid YAML, so the cluster cannot be merged into it: ${(err as Error).message.split('\n')[0]}`, { hint: 'fix it, or write a separate file with --out FILE' });
+        throw new UsageError(
+          `${file} is not valid YAML, so the cluster cannot be merged into it: ${(err as Error).message.split('\n')[0]}`,
+          { hint: 'fix it, or write a separate file with --out FILE' },
+        );
       }
     }
     const merged = mergeKubeconfig(existing, ours);
@@ -78,7 +91,10 @@ function kubeconfigPath(): string {
 }
 
 /** The server's address: the static ip of its net0, else its node's InternalIP. */
-async function serverAddress(pct: import('../../proxmox/pct.js').Pct, server: { name: string; vmid: number; host: string }): Promise<string> {
+async function serverAddress(
+  pct: import('../../proxmox/pct.js').Pct,
+  server: { name: string; vmid: number; host: string },
+): Promise<string> {
   const { staticIp } = await import('../../install/settings.js');
   const cfg = await pct.shell.run(['pct', 'config', String(server.vmid)], { timeoutMs: 60_000 });
   const ip = staticIp(/^net0:\s*(.*)$/m.exec(cfg.stdout)?.[1]);
@@ -92,7 +108,12 @@ async function serverAddress(pct: import('../../proxmox/pct.js').Pct, server: { 
   } catch {
     // fall through
   }
-  throw new RunError(`cannot tell the address of ${server.name}: its net0 has no static ip and its node no InternalIP`, server.name, undefined, { hint: 'give it a static address, or edit the server: line of the kubeconfig by hand' });
+  throw new RunError(
+    `cannot tell the address of ${server.name}: its net0 has no static ip and its node no InternalIP`,
+    server.name,
+    undefined,
+    { hint: 'give it a static address, or edit the server: line of the kubeconfig by hand' },
+  );
 }
 
 /** Writes a file only its owner can read, atomically (temp file, then rename). */

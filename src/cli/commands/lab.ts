@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve, join } from 'node:path';
-import { UsageError } from '../../core/errors.js';
+import { UsageError } from '../../domain/errors.js';
 import { renderTable } from '../table.js';
 import { loadInventoryFor, out, printDocument, type GlobalOptions } from '../context.js';
 
@@ -19,7 +19,8 @@ export interface LabInitFlags {
 
 function count(name: string, v: string, min: number, max: number): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -31,18 +32,30 @@ export async function labInit(g: GlobalOptions, flags: LabInitFlags): Promise<nu
   if (existsSync(invFile) && !flags.force) {
     const text = await readFile(invFile, 'utf8');
     if (!/^lab:/m.test(text)) {
-      throw new UsageError(`${invFile} exists and is not a lab inventory; refusing to overwrite it`, { hint: 'use --inventory <other file>, or --force to overwrite it' });
+      throw new UsageError(`${invFile} exists and is not a lab inventory; refusing to overwrite it`, {
+        hint: 'use --inventory <other file>, or --force to overwrite it',
+      });
     }
   }
   const { stateDir } = await import('../../inventory/index.js');
   const dir = resolve(flags.dir ?? join(stateDir(process.env), 'lab', 'lab'));
   const { initLab, renderLabInventory } = await import('../../lab/index.js');
-  const lab = await initLab({ dir, servers, workers, hosts, ...(flags.k3sVersion ? { version: flags.k3sVersion } : {}), ...(flags.bare ? { bare: true } : {}) });
+  const lab = await initLab({
+    dir,
+    servers,
+    workers,
+    hosts,
+    ...(flags.k3sVersion ? { version: flags.k3sVersion } : {}),
+    ...(flags.bare ? { bare: true } : {}),
+  });
   await writeFile(invFile, renderLabInventory(lab));
   if (g.output !== 'table') {
     await printDocument(g, { inventory: invFile, dir, nodes: lab.summary() });
   } else {
-    if (flags.bare) out(`Created a bare lab in ${dir}: ${hosts} simulated Proxmox host(s) with the containers of ${servers} server(s) and ${workers} worker(s), without k3s; the last one does not exist yet\n`);
+    if (flags.bare)
+      out(
+        `Created a bare lab in ${dir}: ${hosts} simulated Proxmox host(s) with the containers of ${servers} server(s) and ${workers} worker(s), without k3s; the last one does not exist yet\n`,
+      );
     else out(`Created a lab with ${servers} server(s) and ${workers} worker(s) on ${hosts} simulated Proxmox host(s) in ${dir}\n`);
     out(`Wrote its inventory to ${invFile}\n`);
     out(flags.bare ? 'Next: pve-k3s install\n' : 'Next: pve-k3s status, pve-k3s plan, pve-k3s upgrade\n');
@@ -52,7 +65,8 @@ export async function labInit(g: GlobalOptions, flags: LabInitFlags): Promise<nu
 
 async function labOfInventory(g: GlobalOptions) {
   const inv = await loadInventoryFor(g);
-  if (!inv.lab) throw new UsageError(`${inv.file} is not a lab inventory (it has no lab: section)`, { hint: 'create a lab with `pve-k3s lab init`' });
+  if (!inv.lab)
+    throw new UsageError(`${inv.file} is not a lab inventory (it has no lab: section)`, { hint: 'create a lab with `pve-k3s lab init`' });
   const { openLab } = await import('../../lab/index.js');
   return openLab(inv.lab.dir);
 }
@@ -75,7 +89,17 @@ export async function labStatus(g: GlobalOptions): Promise<number> {
   out(
     renderTable(
       ['HOST', 'VMID', 'NAME', 'STATUS', 'ROLE', 'K3S', 'KUBELET', 'READY', 'SCHEDULABLE'],
-      nodes.map((n) => [n.host, String(n.vmid), n.name, n.status, n.role ?? '-', n.version ?? '-', n.kubelet ?? '-', n.ready === undefined ? '-' : n.ready ? 'Ready' : 'NotReady', n.schedulable === undefined ? '-' : n.schedulable ? 'yes' : 'no']),
+      nodes.map((n) => [
+        n.host,
+        String(n.vmid),
+        n.name,
+        n.status,
+        n.role ?? '-',
+        n.version ?? '-',
+        n.kubelet ?? '-',
+        n.ready === undefined ? '-' : n.ready ? 'Ready' : 'NotReady',
+        n.schedulable === undefined ? '-' : n.schedulable ? 'yes' : 'no',
+      ]),
     ),
   );
   return 0;

@@ -1,8 +1,8 @@
 /** `pve-k3s metrics [--listen ADDR]`: Prometheus text exposition, printed once or served over HTTP. */
-import { UsageError } from '../../core/errors.js';
-import { PveK3sError } from '../../core/errors.js';
+import { UsageError } from '../../domain/errors.js';
+import { PveK3sError } from '../../domain/errors.js';
 import { out, withSession, type GlobalOptions } from '../context.js';
-import type { Session } from '../../app/session.js';
+import type { Session } from '../../operation/connect.js';
 
 export interface MetricsFlags {
   listen?: string;
@@ -12,16 +12,22 @@ export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 async function collect(session: Session): Promise<string> {
   const [{ gatherFacts }, { resolveTarget }, { renderMetrics }, { clusterHealth }] = await Promise.all([
-    import('../../facts/gather.js'), import('../../app/target.js'), import('../../maintenance/metrics.js'), import('./status.js'),
+    import('../../upgrade/facts/gather.js'),
+    import('../../upgrade/plan/target.js'),
+    import('../../status/metrics.js'),
+    import('./status.js'),
   ]);
   const inv = session.inventory;
   const t0 = Date.now();
   const [facts, target] = await Promise.all([
     gatherFacts(inv, session.shells),
-    resolveTarget({ version: inv.k3s.version, channel: inv.k3s.channel, channelUrl: session.channelUrl }).then((r) => r.target.version.raw, (e: unknown) => {
-      if (e instanceof PveK3sError) return undefined;
-      throw e;
-    }),
+    resolveTarget({ version: inv.k3s.version, channel: inv.k3s.channel, channelUrl: session.channelUrl }).then(
+      (r) => r.target.version.raw,
+      (e: unknown) => {
+        if (e instanceof PveK3sError) return undefined;
+        throw e;
+      },
+    ),
   ]);
   const health = await clusterHealth(session, facts, false);
   return renderMetrics({ facts, health, target, probeSeconds: (Date.now() - t0) / 1000 });
@@ -30,7 +36,8 @@ async function collect(session: Session): Promise<string> {
 export function parseListen(addr: string): { host: string; port: number } {
   const m = /^(?:\[?([^\]]*)\]?)?:(\d{1,5})$/.exec(addr);
   const port = Number(m?.[2]);
-  if (!m || port > 65535) throw new UsageError(`--listen takes HOST:PORT or :PORT, got "${addr}"`, { hint: 'e.g. --listen 127.0.0.1:9480' });
+  if (!m || port > 65535)
+    throw new UsageError(`--listen takes HOST:PORT or :PORT, got "${addr}"`, { hint: 'e.g. --listen 127.0.0.1:9480' });
   return { host: m[1] || '0.0.0.0', port };
 }
 
@@ -45,22 +52,34 @@ export async function metrics(g: GlobalOptions, flags: MetricsFlags): Promise<nu
     let inflight: Promise<string> | undefined;
     const server = createServer((req, res) => {
       if (req.url !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
-        res.writeHead(req.url === '/' ? 200 : 404, { 'content-type': 'text/plain' }).end(req.url === '/' ? 'pve-k3s metrics: see /metrics\n' : 'not found\n');
+        res
+          .writeHead(req.url === '/' ? 200 : 404, { 'content-type': 'text/plain' })
+          .end(req.url === '/' ? 'pve-k3s metrics: see /metrics\n' : 'not found\n');
         return;
       }
       // Concurrent scrapes share one probe.
-      inflight ??= collect(session).finally(() => { inflight = undefined; });
+      inflight ??= collect(session).finally(() => {
+        inflight = undefined;
+      });
       inflight.then(
         (body) => res.writeHead(200, { 'content-type': CONTENT_TYPE }).end(req.method === 'HEAD' ? undefined : body),
         (e: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`probe failed: ${(e as Error).message}\n`),
       );
     });
-    await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(listen.port, listen.host, resolve); });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(listen.port, listen.host, resolve);
+    });
     const a = server.address();
     const port = typeof a === 'object' && a ? a.port : listen.port;
     process.stderr.write(`serving metrics on http://${listen.host}:${port}/metrics (Ctrl-C to stop)\n`);
     await new Promise<void>((resolve) => {
-      const stop = () => { process.off('SIGINT', stop); process.off('SIGTERM', stop); server.close(() => resolve()); server.closeAllConnections(); };
+      const stop = () => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        server.close(() => resolve());
+        server.closeAllConnections();
+      };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });

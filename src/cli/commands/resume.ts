@@ -1,40 +1,67 @@
 /** `pve-k3s resume` and `pve-k3s abandon`: continue or forget the upgrade the journal records. */
 import { requireTerminal } from '../confirm.js';
-import { RunError } from '../../core/errors.js';
-import { PLAN_API_VERSION, planSteps, type Step, type UpgradePlan } from '../../core/plan-types.js';
+import { RunError } from '../../domain/errors.js';
+import { PLAN_API_VERSION, planSteps, type Step, type UpgradePlan } from '../../domain/plan.js';
 import type { Inventory, UpgradeOrder } from '../../inventory/types.js';
-import { planCluster } from '../../app/plan-cluster.js';
-import { gatherFacts } from '../../facts/gather.js';
+import { planCluster } from '../../upgrade/plan/plan-cluster.js';
+import { gatherFacts } from '../../upgrade/facts/gather.js';
 import { Kube } from '../../kube/kube.js';
 import { Pct } from '../../proxmox/pct.js';
-import { LOCK_ANNOTATION, readLock } from '../../runner/lock.js';
-import { resumable, type RunSummary } from '../../runner/journal.js';
+import { LOCK_ANNOTATION, readLock } from '../../operation/lock.js';
+import { resumable, type RunSummary } from '../../operation/journal.js';
 import { renderPlan } from '../render-plan.js';
 import { renderStatus } from './status.js';
 import { out, printDocument, withSession, type GlobalOptions } from '../context.js';
 import { applyRunFlags, failureReport, onController, runWithSignals, type UpgradeFlags } from './upgrade.js';
 
-export type ResumeFlags = Pick<UpgradeFlags, 'yes' | 'snapshot' | 'disableEviction' | 'drainTimeout' | 'drainForce' | 'drainGracePeriod' | 'skipWaitForDeleteTimeout' | 'drainOnTimeout' | 'readyTimeout' | 'parallel'>;
+export type ResumeFlags = Pick<
+  UpgradeFlags,
+  | 'yes'
+  | 'snapshot'
+  | 'disableEviction'
+  | 'drainTimeout'
+  | 'drainForce'
+  | 'drainGracePeriod'
+  | 'skipWaitForDeleteTimeout'
+  | 'drainOnTimeout'
+  | 'readyTimeout'
+  | 'parallel'
+>;
 
 function describeRun(r: RunSummary): string {
   const state = r.status === undefined ? 'recorded in progress (its process ended without finishing)' : r.status;
-  const where = r.inFlight ? `step ${r.inFlight} was in flight` : r.failed ? `step ${r.failed.step} failed: ${r.failed.message}` : r.completed.length ? `last finished step ${r.completed.at(-1)}` : 'no step finished';
+  const where = r.inFlight
+    ? `step ${r.inFlight} was in flight`
+    : r.failed
+      ? `step ${r.failed.step} failed: ${r.failed.message}`
+      : r.completed.length
+        ? `last finished step ${r.completed.at(-1)}`
+        : 'no step finished';
   return `run ${r.run} (target ${r.target}, started ${r.startedAt} by ${r.holder}) is ${state}; ${where}`;
 }
 
 export async function resume(g: GlobalOptions, flags: ResumeFlags): Promise<number> {
   return withSession(g, async (s0) => {
-    const { journalFor, holderAlive } = await import('../../app/upgrade-run.js');
+    const { journalFor, holderAlive } = await import('../../upgrade/run/upgrade-run.js');
     const journal = journalFor(s0.inventory, process.env);
     const last = journal.lastRun();
     // The recorded run's snapshot choice holds unless a flag says otherwise.
-    const session = { ...s0, inventory: await applyRunFlags(s0.inventory, { ...flags, snapshot: flags.snapshot ?? (last?.snapshot || undefined) }) };
+    const session = {
+      ...s0,
+      inventory: await applyRunFlags(s0.inventory, { ...flags, snapshot: flags.snapshot ?? (last?.snapshot || undefined) }),
+    };
     if (!last || !resumable(last)) {
-      out(last ? `Nothing to resume: the last upgrade of ${session.inventory.cluster} (run ${last.run}) is ${last.status}.\n` : `Nothing to resume: no upgrade of ${session.inventory.cluster} is recorded.\n`);
+      out(
+        last
+          ? `Nothing to resume: the last upgrade of ${session.inventory.cluster} (run ${last.run}) is ${last.status}.\n`
+          : `Nothing to resume: no upgrade of ${session.inventory.cluster} is recorded.\n`,
+      );
       return 0;
     }
     if (last.status === undefined && holderAlive(last.holder)) {
-      throw new RunError(`run ${last.run} is still running (${last.holder})`, undefined, last.inFlight, { hint: 'wait for it, or stop it with Ctrl-C first' });
+      throw new RunError(`run ${last.run} is still running (${last.holder})`, undefined, last.inFlight, {
+        hint: 'wait for it, or stop it with Ctrl-C first',
+      });
     }
     process.stderr.write(`Resuming: ${describeRun(last)}\n`);
     // Facts are re-read: the plan continues from what the cluster is now, towards the recorded target.
@@ -51,7 +78,18 @@ export async function resume(g: GlobalOptions, flags: ResumeFlags): Promise<numb
     if (!flags.yes) requireTerminal('resume');
     const result = await runWithSignals(session, plan, g, { order, allowSkew: last.allowSkew }, last);
     if (json) {
-      await printDocument(g, { apiVersion: PLAN_API_VERSION, kind: 'UpgradeResult', ok: result.ok, resumed: last.run, run: result.run, target: plan.target, completed: result.completed.map((s) => s.id), failed: result.failed ? { step: result.failed.step.id, node: result.failed.step.node, message: result.failed.error.message } : null, leftCordoned: result.leftCordoned, midUpgrade: result.midUpgrade });
+      await printDocument(g, {
+        apiVersion: PLAN_API_VERSION,
+        kind: 'UpgradeResult',
+        ok: result.ok,
+        resumed: last.run,
+        run: result.run,
+        target: plan.target,
+        completed: result.completed.map((s) => s.id),
+        failed: result.failed ? { step: result.failed.step.id, node: result.failed.step.node, message: result.failed.error.message } : null,
+        leftCordoned: result.leftCordoned,
+        midUpgrade: result.midUpgrade,
+      });
     } else if (result.ok) {
       const facts = await gatherFacts(session.inventory, session.shells);
       out(`\nUpgrade complete: ${plan.cluster} now at ${plan.target.version} (resumed run ${last.run}).\n`);
@@ -67,15 +105,19 @@ export async function resume(g: GlobalOptions, flags: ResumeFlags): Promise<numb
 export async function abandon(g: GlobalOptions): Promise<number> {
   return withSession(g, async (session) => {
     const inv = session.inventory;
-    const { journalFor, holderAlive } = await import('../../app/upgrade-run.js');
+    const { journalFor, holderAlive } = await import('../../upgrade/run/upgrade-run.js');
     const journal = journalFor(inv, process.env);
     const last = journal.lastRun();
     if (!last || !resumable(last)) {
-      out(`Nothing to abandon: ${last ? `the last upgrade of ${inv.cluster} (run ${last.run}) is ${last.status}` : `no upgrade of ${inv.cluster} is recorded`}.\n`);
+      out(
+        `Nothing to abandon: ${last ? `the last upgrade of ${inv.cluster} (run ${last.run}) is ${last.status}` : `no upgrade of ${inv.cluster} is recorded`}.\n`,
+      );
       return 0;
     }
     if (last.status === undefined && holderAlive(last.holder)) {
-      throw new RunError(`run ${last.run} is still running (${last.holder})`, undefined, last.inFlight, { hint: 'stop it with Ctrl-C first' });
+      throw new RunError(`run ${last.run} is still running (${last.holder})`, undefined, last.inFlight, {
+        hint: 'stop it with Ctrl-C first',
+      });
     }
     journal.append({ type: 'run-end', run: last.run, status: 'abandoned', leftCordoned: last.leftCordoned, midUpgrade: last.midUpgrade });
     out(`Abandoned: ${describeRun(last)}.\n`);
@@ -87,7 +129,11 @@ export async function abandon(g: GlobalOptions): Promise<number> {
       const lock = await readLock(kube, ctrl.name);
       if (lock && lock.run === last.run) {
         const r = await kube.annotate(ctrl.name, LOCK_ANNOTATION, undefined, { timeoutMs: 30_000 });
-        out(r.code === 0 ? `Released its cluster lock (held by ${lock.holder}).\n` : `warning: could not release its cluster lock; it expires at ${lock.expires}\n`);
+        out(
+          r.code === 0
+            ? `Released its cluster lock (held by ${lock.holder}).\n`
+            : `warning: could not release its cluster lock; it expires at ${lock.expires}\n`,
+        );
       }
     } catch (err) {
       out(`warning: cannot read the cluster lock: ${(err as Error).message}\n`);
@@ -95,7 +141,9 @@ export async function abandon(g: GlobalOptions): Promise<number> {
     const facts = await gatherFacts(inv, session.shells);
     const cordoned = facts.nodes.filter((n) => n.kube?.cordonedByUs !== undefined).map((n) => n.name);
     if (cordoned.length > 0) {
-      out(`Still cordoned by pve-k3s: ${cordoned.join(', ')}. \`pve-k3s upgrade\` uncordons them when they are back at the target; to uncordon by hand now:\n`);
+      out(
+        `Still cordoned by pve-k3s: ${cordoned.join(', ')}. \`pve-k3s upgrade\` uncordons them when they are back at the target; to uncordon by hand now:\n`,
+      );
       for (const n of cordoned) out(`    ${onController(inv, `uncordon ${n}`)}\n`);
     } else {
       out('No node is cordoned by pve-k3s.\n');
@@ -119,7 +167,15 @@ export function addHealthChecks(plan: UpgradePlan, last: RunSummary, inv: Invent
   for (const name of touched) {
     const n = inv.nodes.find((x) => x.name === name);
     if (!n || planned.has(name)) continue;
-    steps.push({ id: `0/${name}/wait-ready`, kind: 'wait-ready', node: name, vmid: n.vmid, host: n.host, role: n.role, version: plan.target.version });
+    steps.push({
+      id: `0/${name}/wait-ready`,
+      kind: 'wait-ready',
+      node: name,
+      vmid: n.vmid,
+      host: n.host,
+      role: n.role,
+      version: plan.target.version,
+    });
   }
   if (steps.length > 0) plan.phases.unshift({ version: plan.target.version, minor: false, order: 'workers-first', steps });
 }

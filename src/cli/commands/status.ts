@@ -1,12 +1,12 @@
 /** `pve-k3s status`: one row per node, from one round trip per Proxmox host. */
-import type { ClusterFacts, NodeFacts } from '../../core/facts.js';
-import { PveK3sError, UsageError } from '../../core/errors.js';
-import { gatherFacts } from '../../facts/gather.js';
-import { relocationWarnings } from '../../facts/locate.js';
-import { resolveTarget } from '../../app/target.js';
+import type { ClusterFacts, NodeFacts } from '../../domain/facts.js';
+import { PveK3sError, UsageError } from '../../domain/errors.js';
+import { gatherFacts } from '../../upgrade/facts/gather.js';
+import { relocationWarnings } from '../../upgrade/facts/locate.js';
+import { resolveTarget } from '../../upgrade/plan/target.js';
 import { renderTable } from '../table.js';
 import { out, printDocument, withSession, type GlobalOptions } from '../context.js';
-import type { Session } from '../../app/session.js';
+import type { Session } from '../../operation/connect.js';
 
 export interface StatusFlags {
   channel?: string;
@@ -37,7 +37,18 @@ export async function status(g: GlobalOptions, flags: StatusFlags): Promise<numb
         if (process.stdout.isTTY && g.output === 'table' && !flags.check) out('\x1b[H\x1b[2J');
         code = await statusOnce(g, flags, session);
         if (g.output === 'table' && !flags.check) out(`(every ${seconds}s, ${new Date().toISOString()}; Ctrl-C to stop)\n`);
-        if (i + 1 < max) await new Promise<void>((res) => { const t = setTimeout(res, seconds * 1000); stop.signal.addEventListener('abort', () => { clearTimeout(t); res(); }, { once: true }); });
+        if (i + 1 < max)
+          await new Promise<void>((res) => {
+            const t = setTimeout(res, seconds * 1000);
+            stop.signal.addEventListener(
+              'abort',
+              () => {
+                clearTimeout(t);
+                res();
+              },
+              { once: true },
+            );
+          });
       }
       return stop.signal.aborted ? 0 : code;
     });
@@ -51,7 +62,11 @@ async function statusOnce(g: GlobalOptions, flags: StatusFlags, session: Session
     const inv = session.inventory;
     const [facts, target, lockRead] = await Promise.all([
       gatherFacts(inv, session.shells),
-      resolveTarget({ version: flags.version ?? (flags.channel ? undefined : inv.k3s.version), channel: flags.channel ?? inv.k3s.channel, channelUrl: session.channelUrl }).then(
+      resolveTarget({
+        version: flags.version ?? (flags.channel ? undefined : inv.k3s.version),
+        channel: flags.channel ?? inv.k3s.channel,
+        channelUrl: session.channelUrl,
+      }).then(
         (r) => ({ version: r.target.version.raw, source: r.target.source, error: undefined as string | undefined }),
         (err: unknown) => ({ version: undefined, source: undefined, error: err instanceof PveK3sError ? err.message : String(err) }),
       ),
@@ -60,14 +75,26 @@ async function statusOnce(g: GlobalOptions, flags: StatusFlags, session: Session
     const lock = facts.kubeError === undefined ? lockRead : undefined;
     const health = await clusterHealth(session, facts, lock !== undefined);
     if (flags.check) {
-      const { checkLine } = await import('../../maintenance/health.js');
+      const { checkLine } = await import('../../status/cluster-health.js');
       const c = checkLine(inv.cluster, health);
       out(`${c.line}\n`);
       return c.code;
     }
-    const problems = [...Object.entries(facts.hostErrors).map(([h, e]) => `host ${h}: ${e}`), ...(facts.kubeError ? [`kubectl on ${facts.controller}: ${facts.kubeError}`] : [])];
+    const problems = [
+      ...Object.entries(facts.hostErrors).map(([h, e]) => `host ${h}: ${e}`),
+      ...(facts.kubeError ? [`kubectl on ${facts.controller}: ${facts.kubeError}`] : []),
+    ];
     if (g.output !== 'table') {
-      await printDocument(g, { ...statusDocument(facts, target), lock: lock ?? null, health: { status: health.severity, problems: health.items, lastBackup: health.lastBackup === undefined ? null : new Date(health.lastBackup).toISOString(), upgradeInProgress: health.upgradeInProgress } });
+      await printDocument(g, {
+        ...statusDocument(facts, target),
+        lock: lock ?? null,
+        health: {
+          status: health.severity,
+          problems: health.items,
+          lastBackup: health.lastBackup === undefined ? null : new Date(health.lastBackup).toISOString(),
+          upgradeInProgress: health.upgradeInProgress,
+        },
+      });
     } else {
       out(renderStatus(facts, target.version));
       if (target.error) out(`warning: no target version: ${target.error}\n`);
@@ -82,7 +109,7 @@ async function statusOnce(g: GlobalOptions, flags: StatusFlags, session: Session
 }
 
 /** The health summary under the table. */
-export function renderHealth(h: import('../../maintenance/health.js').Health, now = Date.now()): string {
+export function renderHealth(h: import('../../status/cluster-health.js').Health, now = Date.now()): string {
   const backup = h.lastBackup === undefined ? 'none' : `${new Date(h.lastBackup).toISOString()} (${ageText(now - h.lastBackup)} ago)`;
   const lines = [`health: ${h.severity.toUpperCase()} (${h.ready}/${h.nodes} Ready; last backup: ${backup})`];
   for (const i of h.items) lines.push(`  ${i.severity}: ${i.text}`);
@@ -97,7 +124,10 @@ function ageText(ms: number): string {
 /** Health from the facts, the newest local backup and the upgrade journal (issue 7). */
 export async function clusterHealth(session: Session, facts: ClusterFacts, locked: boolean) {
   const [{ assessHealth }, { upgradeState }, { lastBackupTime, defaultBackupRoot }, { stateDir }] = await Promise.all([
-    import('../../maintenance/health.js'), import('../../maintenance/upgrade-state.js'), import('../../maintenance/backup-store.js'), import('../../inventory/index.js'),
+    import('../../status/cluster-health.js'),
+    import('../../status/upgrade-state.js'),
+    import('../../backup/store.js'),
+    import('../../inventory/index.js'),
   ]);
   const dir = stateDir(process.env);
   const cluster = session.inventory.cluster;
@@ -107,7 +137,8 @@ export async function clusterHealth(session: Session, facts: ClusterFacts, locke
 }
 
 function cell(n: NodeFacts): { installed: string; kubelet: string; ready: string; sched: string } {
-  const installed = n.installed === null ? 'not installed' : n.installed === undefined ? (n.container === 'running' ? 'unknown' : '-') : n.installed.raw;
+  const installed =
+    n.installed === null ? 'not installed' : n.installed === undefined ? (n.container === 'running' ? 'unknown' : '-') : n.installed.raw;
   return {
     installed,
     kubelet: n.kube?.kubeletVersionRaw || '-',
@@ -120,12 +151,26 @@ export function renderStatus(facts: ClusterFacts, target: string | undefined): s
   const rows = facts.nodes.map((n) => {
     const c = cell(n);
     const t = target === undefined ? '?' : c.installed === target && c.kubelet === target ? 'up to date' : target;
-    return [n.name, n.role, n.host, String(n.vmid), n.container + (n.lock ? ` (${n.lock})` : ''), c.installed, c.kubelet, c.ready, c.sched, t];
+    return [
+      n.name,
+      n.role,
+      n.host,
+      String(n.vmid),
+      n.container + (n.lock ? ` (${n.lock})` : ''),
+      c.installed,
+      c.kubelet,
+      c.ready,
+      c.sched,
+      t,
+    ];
   });
   return renderTable(['NODE', 'ROLE', 'HOST', 'VMID', 'CONTAINER', 'INSTALLED', 'KUBELET', 'READY', 'SCHEDULABLE', 'TARGET'], rows);
 }
 
-export function statusDocument(facts: ClusterFacts, target: { version: string | undefined; source: string | undefined; error: string | undefined }) {
+export function statusDocument(
+  facts: ClusterFacts,
+  target: { version: string | undefined; source: string | undefined; error: string | undefined },
+) {
   return {
     apiVersion: STATUS_API_VERSION,
     kind: 'ClusterStatus',
@@ -157,6 +202,10 @@ async function clusterLock(session: Session) {
   const ctrl = inv.nodes.find((n) => n.name === inv.controller);
   const shell = ctrl ? session.shells.get(ctrl.host) : undefined;
   if (!ctrl || !shell) return undefined;
-  const [{ Kube }, { Pct }, { readLock }] = await Promise.all([import('../../kube/kube.js'), import('../../proxmox/pct.js'), import('../../runner/lock.js')]);
+  const [{ Kube }, { Pct }, { readLock }] = await Promise.all([
+    import('../../kube/kube.js'),
+    import('../../proxmox/pct.js'),
+    import('../../operation/lock.js'),
+  ]);
   return readLock(new Kube(new Pct(shell), ctrl.vmid, ctrl.name), ctrl.name).catch(() => undefined);
 }

@@ -2,7 +2,7 @@
  * `pve-k3s uninstall <node>`: drain it, delete it from the cluster (from another server's
  * kubectl), run the k3s uninstall script in its container. The container stays.
  */
-import { PlanError, RunError, UsageError } from '../../core/errors.js';
+import { PlanError, RunError, UsageError } from '../../domain/errors.js';
 import { drainArgs, Kube, oneLine } from '../../kube/kube.js';
 import { out, withSession, type GlobalOptions } from '../context.js';
 import { confirm, requireTerminal } from '../confirm.js';
@@ -17,13 +17,22 @@ export async function uninstall(g: GlobalOptions, nodeName: string, flags: Unins
   return withSession(g, async (session) => {
     const inv = session.inventory;
     const node = inv.nodes.find((n) => n.name === nodeName);
-    if (!node) throw new UsageError(`${nodeName} is not a node of ${inv.file}`, { hint: `nodes: ${inv.nodes.map((n) => n.name).join(', ')}` });
+    if (!node)
+      throw new UsageError(`${nodeName} is not a node of ${inv.file}`, { hint: `nodes: ${inv.nodes.map((n) => n.name).join(', ')}` });
     const { probeInstall } = await import('../../install/probe.js');
     const servers = inv.nodes.filter((n) => n.role === 'server');
     const facts = await probeInstall(inv, session.shells, [...new Set([node, ...servers])]);
     const mine = facts.nodes.find((f) => f.node.name === node.name);
-    if (!mine?.exists) throw new PlanError(`container ${node.vmid} of ${node.name} does not exist on ${node.host}`, 'container-not-running', { node: node.name });
-    if (mine.status !== 'running') throw new PlanError(`container ${node.vmid} of ${node.name} is ${mine.status ?? 'not running'}: start it first (pct start ${node.vmid} on ${node.host})`, 'container-not-running', { node: node.name });
+    if (!mine?.exists)
+      throw new PlanError(`container ${node.vmid} of ${node.name} does not exist on ${node.host}`, 'container-not-running', {
+        node: node.name,
+      });
+    if (mine.status !== 'running')
+      throw new PlanError(
+        `container ${node.vmid} of ${node.name} is ${mine.status ?? 'not running'}: start it first (pct start ${node.vmid} on ${node.host})`,
+        'container-not-running',
+        { node: node.name },
+      );
     const service = mine.inside?.serverUnit !== undefined ? 'k3s' : mine.inside?.agentUnit !== undefined ? 'k3s-agent' : undefined;
     if (service === undefined) {
       out(`Nothing to do: k3s is not installed on ${node.name} (CT ${node.vmid} on ${node.host}).\n`);
@@ -32,9 +41,14 @@ export async function uninstall(g: GlobalOptions, nodeName: string, flags: Unins
     const ctl = facts.nodes.find((f) => f.node.role === 'server' && f.node.name !== node.name && f.inside?.serverActive);
     const onlyServer = service === 'k3s' && !ctl;
     if (onlyServer && !flags.force) {
-      throw new PlanError(`${node.name} is the only running server of ${inv.cluster}: uninstalling it destroys the cluster and its data`, 'no-server', {
-        node: node.name, hint: `back it up first (pve-k3s backup); pass --force to uninstall it anyway`,
-      });
+      throw new PlanError(
+        `${node.name} is the only running server of ${inv.cluster}: uninstalling it destroys the cluster and its data`,
+        'no-server',
+        {
+          node: node.name,
+          hint: `back it up first (pve-k3s backup); pass --force to uninstall it anyway`,
+        },
+      );
     }
     const script = `/usr/local/bin/${service}-uninstall.sh`;
     const lines = [`Uninstall k3s from ${node.name} (${service === 'k3s' ? 'server' : 'agent'}, CT ${node.vmid} on ${node.host}):`];
@@ -80,14 +94,24 @@ export async function uninstall(g: GlobalOptions, nodeName: string, flags: Unins
         }
         out(`  ${node.name}: deleting the node from the cluster\n`);
         const del = await kube.kubectl(['delete', 'node', node.name], { timeoutMs: 120_000 });
-        if (del.code !== 0) throw new RunError(`deleting node ${node.name} failed: ${oneLine(del)}`, node.name, undefined, { hint: `it is drained (cordoned); run uninstall again, or kubectl delete node ${node.name}` });
+        if (del.code !== 0)
+          throw new RunError(`deleting node ${node.name} failed: ${oneLine(del)}`, node.name, undefined, {
+            hint: `it is drained (cordoned); run uninstall again, or kubectl delete node ${node.name}`,
+          });
       }
     }
     out(`  ${node.name}: running ${script}\n`);
     const u = await pct(node.host).exec(node.vmid, [script], { timeoutMs: 10 * 60_000 });
-    if (u.code !== 0) throw new RunError(`${script} failed in ${node.name} (exit ${u.code}): ${oneLine(u)}`, node.name, undefined, { hint: `run it by hand: pct exec ${node.vmid} -- ${script} (on ${node.host})`, detail: u.stdout + u.stderr });
+    if (u.code !== 0)
+      throw new RunError(`${script} failed in ${node.name} (exit ${u.code}): ${oneLine(u)}`, node.name, undefined, {
+        hint: `run it by hand: pct exec ${node.vmid} -- ${script} (on ${node.host})`,
+        detail: u.stdout + u.stderr,
+      });
     const left = await pct(node.host).exec(node.vmid, ['test', '-e', `/etc/systemd/system/${service}.service`], { timeoutMs: 60_000 });
-    if (left.code === 0) throw new RunError(`${script} ran in ${node.name} but the ${service} service is still there`, node.name, undefined, { hint: `look at CT ${node.vmid}: systemctl status ${service}` });
+    if (left.code === 0)
+      throw new RunError(`${script} ran in ${node.name} but the ${service} service is still there`, node.name, undefined, {
+        hint: `look at CT ${node.vmid}: systemctl status ${service}`,
+      });
     out(`\nUninstalled k3s from ${node.name}. \`pve-k3s join ${node.name}\` installs it again.\n`);
     return 0;
   });

@@ -1,16 +1,16 @@
 /** `pve-k3s plan` and `pve-k3s upgrade`. */
 import { confirm, requireTerminal } from '../confirm.js';
 import { readFile } from 'node:fs/promises';
-import { UsageError, PlanError } from '../../core/errors.js';
-import { PLAN_API_VERSION, planSteps, type UpgradePlan } from '../../core/plan-types.js';
+import { UsageError, PlanError } from '../../domain/errors.js';
+import { PLAN_API_VERSION, planSteps, type UpgradePlan } from '../../domain/plan.js';
 import type { UpgradeOrder, Inventory } from '../../inventory/types.js';
-import { planCluster, type PlanFlags } from '../../app/plan-cluster.js';
-import { relocationWarnings } from '../../facts/locate.js';
-import { gatherFacts } from '../../facts/gather.js';
-import type { RunResult } from '../../runner/run-plan.js';
-import type { RunSummary } from '../../runner/journal.js';
-import type { ExecuteResult } from '../../app/upgrade-run.js';
-import type { Session } from '../../app/session.js';
+import { planCluster, type PlanFlags } from '../../upgrade/plan/plan-cluster.js';
+import { relocationWarnings } from '../../upgrade/facts/locate.js';
+import { gatherFacts } from '../../upgrade/facts/gather.js';
+import type { RunResult } from '../../upgrade/run/run-plan.js';
+import type { RunSummary } from '../../operation/journal.js';
+import type { ExecuteResult } from '../../upgrade/run/upgrade-run.js';
+import type { Session } from '../../operation/connect.js';
 import { renderPlan } from '../render-plan.js';
 import { renderStatus } from './status.js';
 import { out, printDocument, withSession, type GlobalOptions } from '../context.js';
@@ -45,7 +45,8 @@ export async function applyRunFlags(inv: Inventory, f: UpgradeFlags): Promise<In
   const dur = (flag: string, v: string | undefined): number | undefined => {
     if (v === undefined) return undefined;
     const s = parseDuration(/^\d+$/.test(v) ? Number(v) : v);
-    if (s === undefined) throw new UsageError(`--${flag}: invalid duration "${v}"`, { hint: 'write seconds (90) or units: 90s, 5m, 1h, 1m30s' });
+    if (s === undefined)
+      throw new UsageError(`--${flag}: invalid duration "${v}"`, { hint: 'write seconds (90) or units: 90s, 5m, 1h, 1m30s' });
     return s;
   };
   const drain = { ...inv.drain };
@@ -54,13 +55,15 @@ export async function applyRunFlags(inv: Inventory, f: UpgradeFlags): Promise<In
   if (f.drainOnTimeout !== undefined) drain.onTimeout = f.drainOnTimeout;
   drain.timeoutSeconds = dur('drain-timeout', f.drainTimeout) ?? drain.timeoutSeconds;
   drain.gracePeriodSeconds = dur('drain-grace-period', f.drainGracePeriod) ?? drain.gracePeriodSeconds;
-  drain.skipWaitForDeleteTimeoutSeconds = dur('skip-wait-for-delete-timeout', f.skipWaitForDeleteTimeout) ?? drain.skipWaitForDeleteTimeoutSeconds;
+  drain.skipWaitForDeleteTimeoutSeconds =
+    dur('skip-wait-for-delete-timeout', f.skipWaitForDeleteTimeout) ?? drain.skipWaitForDeleteTimeoutSeconds;
   const upgrade = { ...inv.upgrade };
   if (f.snapshot !== undefined) upgrade.snapshot = f.snapshot;
   upgrade.readyTimeoutSeconds = dur('ready-timeout', f.readyTimeout) ?? upgrade.readyTimeoutSeconds;
   if (f.parallel !== undefined) {
     const n = Number(f.parallel);
-    if (!Number.isInteger(n) || n < 1 || n > 100) throw new UsageError(`--parallel must be a whole number from 1 to 100, got "${f.parallel}"`);
+    if (!Number.isInteger(n) || n < 1 || n > 100)
+      throw new UsageError(`--parallel must be a whole number from 1 to 100, got "${f.parallel}"`);
     upgrade.parallel = n;
   }
   return { ...inv, drain, upgrade };
@@ -84,7 +87,7 @@ export async function upgrade(g: GlobalOptions, flags: UpgradeFlags): Promise<nu
   return withSession(g, async (s0) => {
     const session = { ...s0, inventory: await applyRunFlags(s0.inventory, flags) };
     const started = Date.now();
-    const { journalFor, refuseIfInProgress } = await import('../../app/upgrade-run.js');
+    const { journalFor, refuseIfInProgress } = await import('../../upgrade/run/upgrade-run.js');
     if (!flags.dryRun) refuseIfInProgress(journalFor(session.inventory, process.env), session.inventory.cluster);
     const { plan: fresh, facts } = await planCluster(session, planFlags(flags));
     for (const w of relocationWarnings(facts, session.inventory.file)) process.stderr.write(w);
@@ -103,18 +106,27 @@ export async function upgrade(g: GlobalOptions, flags: UpgradeFlags): Promise<nu
     }
     if (!flags.yes) {
       requireTerminal('upgrade', 'review the plan (pve-k3s plan) and pass --yes');
-      if (!(await confirm(`Upgrade ${plan.nodes.filter((n) => n.action !== 'none').length} node(s) of ${plan.cluster} to ${plan.target.version}? [y/N] `))) {
+      if (
+        !(await confirm(
+          `Upgrade ${plan.nodes.filter((n) => n.action !== 'none').length} node(s) of ${plan.cluster} to ${plan.target.version}? [y/N] `,
+        ))
+      ) {
         out('Nothing was changed.\n');
         return 1;
       }
     }
-    const result = await runWithSignals(session, plan, g, { order: flags.order ?? session.inventory.upgrade.order, allowSkew: flags.allowSkew ?? session.inventory.upgrade.allowSkew });
+    const result = await runWithSignals(session, plan, g, {
+      order: flags.order ?? session.inventory.upgrade.order,
+      allowSkew: flags.allowSkew ?? session.inventory.upgrade.allowSkew,
+    });
     const secs = ((Date.now() - started) / 1000).toFixed(1);
     if (json) {
       await printDocument(g, resultDocument(plan, result));
     } else if (result.ok) {
       const facts = await gatherFacts(session.inventory, session.shells);
-      out(`\nUpgrade complete: ${plan.nodes.filter((n) => n.action !== 'none').length} node(s) of ${plan.cluster} now at ${plan.target.version} (${secs}s).\n`);
+      out(
+        `\nUpgrade complete: ${plan.nodes.filter((n) => n.action !== 'none').length} node(s) of ${plan.cluster} now at ${plan.target.version} (${secs}s).\n`,
+      );
       out(renderStatus(facts, plan.target.version));
     } else {
       process.stderr.write(failureReport(session.inventory, plan, result, g.verbose));
@@ -124,16 +136,28 @@ export async function upgrade(g: GlobalOptions, flags: UpgradeFlags): Promise<nu
   });
 }
 
-
 /** First Ctrl-C: stop after the node in flight. Second: abort the step in flight. */
-export async function runWithSignals(session: Session, plan: UpgradePlan, g: GlobalOptions, policy: { order: string; allowSkew: boolean }, resumes?: RunSummary): Promise<ExecuteResult> {
+export async function runWithSignals(
+  session: Session,
+  plan: UpgradePlan,
+  g: GlobalOptions,
+  policy: { order: string; allowSkew: boolean },
+  resumes?: RunSummary,
+): Promise<ExecuteResult> {
   const abort = new AbortController();
   let stop = false;
-  const progress: Progress = process.stderr.isTTY && (process.stderr.columns ?? 0) > 0 && (process.stderr.rows ?? 0) > 0 && g.output === 'table' ? await ttyProgress(plan, process.stderr) : plainProgress((s) => process.stderr.write(s));
+  const progress: Progress =
+    process.stderr.isTTY && (process.stderr.columns ?? 0) > 0 && (process.stderr.rows ?? 0) > 0 && g.output === 'table'
+      ? await ttyProgress(plan, process.stderr)
+      : plainProgress((s) => process.stderr.write(s));
   const onSignal = (sig: NodeJS.Signals) => {
     if (!stop) {
       stop = true;
-      progress.emit({ kind: 'log', level: 'warn', message: `${sig}: stopping after the current node (press Ctrl-C again to abort the step in flight now)` });
+      progress.emit({
+        kind: 'log',
+        level: 'warn',
+        message: `${sig}: stopping after the current node (press Ctrl-C again to abort the step in flight now)`,
+      });
     } else {
       abort.abort(new Error(`aborted by ${sig}`));
     }
@@ -141,7 +165,7 @@ export async function runWithSignals(session: Session, plan: UpgradePlan, g: Glo
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const { executeUpgrade } = await import('../../app/upgrade-run.js');
+    const { executeUpgrade } = await import('../../upgrade/run/upgrade-run.js');
     return await executeUpgrade(session, plan, {
       env: process.env,
       emit: (e) => progress.emit(e),
@@ -164,7 +188,11 @@ export function onController(inv: Inventory, argv: string): string {
   const ctrl = inv.nodes.find((n) => n.name === inv.controller)!;
   const host = inv.hosts.find((h) => h.name === ctrl.host)!;
   const cmd = `pct exec ${ctrl.vmid} -- /usr/local/bin/kubectl ${argv}`;
-  return host.access.kind === 'ssh' ? `ssh ${host.access.destination} ${cmd}` : host.access.kind === 'local' ? cmd : `${cmd}   (on lab host ${host.name})`;
+  return host.access.kind === 'ssh'
+    ? `ssh ${host.access.destination} ${cmd}`
+    : host.access.kind === 'local'
+      ? cmd
+      : `${cmd}   (on lab host ${host.name})`;
 }
 
 export function failureReport(inv: Inventory, plan: UpgradePlan, result: RunResult, verbose: boolean): string {
@@ -188,7 +216,10 @@ export function failureReport(inv: Inventory, plan: UpgradePlan, result: RunResu
     lines.push(`Mid-upgrade (installed or restarted, health not confirmed): ${mid.join(', ')}.`);
     for (const n of mid) {
       const spec = inv.nodes.find((x) => x.name === n);
-      if (spec) lines.push(`    check it: pct exec ${spec.vmid} -- systemctl status ${spec.role === 'server' ? 'k3s' : 'k3s-agent'}   (on ${spec.host})`);
+      if (spec)
+        lines.push(
+          `    check it: pct exec ${spec.vmid} -- systemctl status ${spec.role === 'server' ? 'k3s' : 'k3s-agent'}   (on ${spec.host})`,
+        );
     }
   }
   lines.push('Run `pve-k3s resume` to continue this upgrade (it re-reads the cluster first), or `pve-k3s upgrade` to plan afresh.');
@@ -202,7 +233,9 @@ function resultDocument(plan: UpgradePlan, r: RunResult) {
     ok: r.ok,
     target: plan.target,
     completed: r.completed.map((s) => s.id),
-    failed: r.failed ? { step: r.failed.step.id, node: r.failed.step.node, message: r.failed.error.message, hint: r.failed.error.hint ?? null } : null,
+    failed: r.failed
+      ? { step: r.failed.step.id, node: r.failed.step.node, message: r.failed.error.message, hint: r.failed.error.hint ?? null }
+      : null,
     remaining: r.remaining.map((s) => s.id),
     leftCordoned: r.leftCordoned,
     midUpgrade: r.midUpgrade,
@@ -216,15 +249,26 @@ async function checkSavedPlan(file: string, fresh: UpgradePlan): Promise<Upgrade
   try {
     saved = JSON.parse(await readFile(file, 'utf8'));
   } catch (err) {
-    throw new UsageError(`cannot read the plan file ${file}: ${(err as Error).message}`, { hint: 'write one with `pve-k3s plan -o json > plan.json`' });
+    throw new UsageError(`cannot read the plan file ${file}: ${(err as Error).message}`, {
+      hint: 'write one with `pve-k3s plan -o json > plan.json`',
+    });
   }
   const s = saved as Partial<UpgradePlan>;
   if (s.apiVersion !== PLAN_API_VERSION || s.kind !== 'UpgradePlan' || !Array.isArray(s.phases)) {
-    throw new UsageError(`${file} is not a pve-k3s plan (apiVersion ${PLAN_API_VERSION}, kind UpgradePlan)`, { hint: 'write one with `pve-k3s plan -o json > plan.json`' });
+    throw new UsageError(`${file} is not a pve-k3s plan (apiVersion ${PLAN_API_VERSION}, kind UpgradePlan)`, {
+      hint: 'write one with `pve-k3s plan -o json > plan.json`',
+    });
   }
-  const key = (p: Partial<UpgradePlan>) => JSON.stringify({ cluster: p.cluster, target: p.target?.version, steps: (p.phases ?? []).flatMap((ph) => ph.steps.map((st) => [st.id, st.version])) });
+  const key = (p: Partial<UpgradePlan>) =>
+    JSON.stringify({
+      cluster: p.cluster,
+      target: p.target?.version,
+      steps: (p.phases ?? []).flatMap((ph) => ph.steps.map((st) => [st.id, st.version])),
+    });
   if (key(s) !== key(fresh)) {
-    throw new PlanError(`the cluster changed since ${file} was made: its plan no longer matches`, 'invalid-target', { hint: 'review the new plan (pve-k3s plan) and save it again' });
+    throw new PlanError(`the cluster changed since ${file} was made: its plan no longer matches`, 'invalid-target', {
+      hint: 'review the new plan (pve-k3s plan) and save it again',
+    });
   }
   return fresh;
 }

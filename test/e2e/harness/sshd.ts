@@ -4,7 +4,18 @@
  * Fixture programs (a fake `pct`...) go in `binDir`, first on the session's PATH.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -75,7 +86,9 @@ export function sshdSkipReason(
 export async function startSshd(opts: { alias?: string } = {}): Promise<SshdHarness> {
   const sshd = findSshd();
   if (sshd === undefined) {
-    throw new Error(`sshd not found (looked in ${process.env.PVE_K3S_SSHD ?? SSHD_CANDIDATES.join(', ')}): install openssh-server; under CI the e2e tests fail rather than skip`);
+    throw new Error(
+      `sshd not found (looked in ${process.env.PVE_K3S_SSHD ?? SSHD_CANDIDATES.join(', ')}): install openssh-server; under CI the e2e tests fail rather than skip`,
+    );
   }
   const alias = opts.alias ?? 'pve-e2e';
   const user = userInfo().username;
@@ -113,7 +126,15 @@ export async function startSshd(opts: { alias?: string } = {}): Promise<SshdHarn
     const clientConfig = join(dir, 'ssh_config');
     writeFileSync(clientConfig, clientConfigText({ alias, port, user, clientKey, knownHostsFile }));
     return {
-      alias, configFile: clientConfig, binDir, port, knownHostsFile, hostKeyPub, logFile, user, dir,
+      alias,
+      configFile: clientConfig,
+      binDir,
+      port,
+      knownHostsFile,
+      hostKeyPub,
+      logFile,
+      user,
+      dir,
       addProgram(name, body) {
         const p = join(binDir, name);
         writeFileSync(p, body.startsWith('#!') ? body : `#!/bin/sh\n${body}\n`, { mode: 0o755 });

@@ -1,0 +1,285 @@
+/**
+ * `backup`: the k3s token and datastore of the cluster's servers, pulled onto this machine.
+ * Each server is read with ONE `pct exec <vmid> -- sh -s` whose script makes a consistent copy
+ * (`sqlite3 .backup`, or `k3s etcd-snapshot save`) and writes the files base64-encoded on
+ * stdout with the container's own sha256sum: the token never touches argv, a terminal or a
+ * log, and the copy is checked end to end. Optionally vzdump backs up the containers.
+ */
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import type { Inventory, NodeSpec } from '../inventory/types.js';
+import type { Shell } from '../shell/shell.js';
+import { Pct } from '../proxmox/pct.js';
+import { RunError, UsageError } from '../domain/errors.js';
+import { quoteArg } from '../shell/quote.js';
+import {
+  createBackupDir,
+  pruneBackups,
+  sha256,
+  stamp,
+  writeBackupFile,
+  writeManifest,
+  BACKUP_API_VERSION,
+  MANIFEST_VERSION,
+  type BackupFile,
+  type BackupManifest,
+  type Datastore,
+  type VzdumpRecord,
+} from './store.js';
+
+export const K3S_BIN = '/usr/local/bin/k3s';
+export const SERVER_DIR = '/var/lib/rancher/k3s/server';
+export const TOKEN_FILE = `${SERVER_DIR}/token`;
+export const STATE_DB = `${SERVER_DIR}/db/state.db`;
+export const SNAPSHOT_DIR = `${SERVER_DIR}/db/snapshots`;
+export const STAGING_DIR = `${SERVER_DIR}/pve-k3s-backup`;
+
+export interface BackupOptions {
+  /** Root directory for backups (a dated directory is created inside). */
+  root: string;
+  /** Keep this many backups of the cluster (older ones are removed). @default unlimited */
+  keep?: number;
+  /** Without the sqlite3 CLI in the container, copy state.db with k3s stopped for a moment. @default false */
+  offline?: boolean;
+  /** Also back up every node's container with vzdump. */
+  vzdump?: { mode: 'snapshot' | 'suspend' | 'stop'; storage?: string };
+  /** Progress lines (never file contents). */
+  log?: (line: string) => void;
+  now?: () => Date;
+  signal?: AbortSignal;
+}
+
+export interface BackupResult {
+  dir: string;
+  manifest: BackupManifest;
+  pruned: string[];
+}
+
+/** The server a backup reads (the controller when it is a server) and the list of servers. */
+export function backupSource(inv: Inventory): { source: NodeSpec; servers: NodeSpec[] } {
+  const servers = inv.nodes.filter((n) => n.role === 'server');
+  const source = servers.find((n) => n.name === inv.controller) ?? servers[0];
+  if (!source) throw new UsageError('the inventory has no server node to back up', { hint: 'mark the k3s server(s) with `role: server`' });
+  return { source, servers };
+}
+
+interface Detected {
+  datastore: Datastore | undefined;
+  sqlite3: boolean;
+  version: string | null;
+}
+
+async function detect(pct: Pct, n: NodeSpec, signal?: AbortSignal): Promise<Detected> {
+  const script = [
+    `test -d ${SERVER_DIR}/db/etcd && echo datastore=etcd`,
+    `test -e ${STATE_DB} && echo datastore=sqlite`,
+    'command -v sqlite3 >/dev/null 2>&1 && echo sqlite3=yes',
+    `${K3S_BIN} --version 2>/dev/null | head -n 1`,
+    'true',
+  ].join('\n');
+  const r = await pct.execScript(n.vmid, script, { signal, timeoutMs: 60_000 });
+  if (r.code !== 0)
+    throw new RunError(
+      `${n.name}: cannot read the k3s data directory (exit ${r.code}): ${lastLine(r.stderr || r.stdout)}`,
+      n.name,
+      'backup',
+    );
+  const lines = r.stdout.split('\n');
+  const ds = lines.includes('datastore=etcd') ? 'etcd' : lines.includes('datastore=sqlite') ? 'sqlite' : undefined;
+  const v = /k3s version (v\S+)/.exec(r.stdout)?.[1] ?? null;
+  return { datastore: ds, sqlite3: lines.includes('sqlite3=yes'), version: v };
+}
+
+/** The pull script for one server: consistent copy, then each file framed and base64-encoded. */
+export function pullScript(datastore: Datastore, how: 'sqlite3' | 'offline', snapshotName: string, nonce: string): string {
+  const d = STAGING_DIR;
+  const lines = [`rm -rf ${d}`, `mkdir -p ${d}`, `chmod 700 ${d}`];
+  let data: string;
+  if (datastore === 'etcd') {
+    // Its log goes to stderr (shown only when it fails); set -e stops the script there.
+    lines.push('set -e', `${K3S_BIN} etcd-snapshot save --name ${quoteArg(snapshotName)} >&2`);
+    lines.push(`f=$(ls ${SNAPSHOT_DIR} | grep ${quoteArg(`^${snapshotName}-`)} | tail -n 1)`, 'test -n "$f"');
+    data = `${SNAPSHOT_DIR}/$f`;
+    lines.push(`echo "@@${nonce} name $f"`);
+  } else if (how === 'sqlite3') {
+    lines.push('set -e', `sqlite3 ${STATE_DB} ${quoteArg(`.backup ${d}/state.db`)}`);
+    data = `${d}/state.db`;
+  } else {
+    // k3s stopped for the copy; started again whatever happened (no set -e before the start).
+    lines.push('systemctl stop k3s', `cp ${STATE_DB} ${d}/state.db`, 'rc=$?', 'systemctl start k3s', 'test "$rc" = 0', 'set -e');
+    data = `${d}/state.db`;
+  }
+  lines.push(`echo "@@${nonce} file token"`, `base64 -w 0 ${TOKEN_FILE}`, 'echo');
+  lines.push(`echo "@@${nonce} file datastore"`, `base64 -w 0 "${data}"`, 'echo');
+  lines.push(`echo "@@${nonce} sums"`, `sha256sum ${TOKEN_FILE} "${data}"`);
+  lines.push(`rm -rf ${d}`);
+  return lines.join('\n') + '\n';
+}
+
+interface Pulled {
+  token: Buffer;
+  data: Buffer;
+  snapshotFile: string | undefined;
+}
+
+/** Parses the pull script's stdout; checks both files against the container's sha256sum. */
+export function parsePull(stdout: string, nonce: string, node: string): Pulled {
+  const lines = stdout.split('\n');
+  const at = (tag: string) => lines.indexOf(`@@${nonce} ${tag}`);
+  const ti = at('file token');
+  const di = at('file datastore');
+  const si = at('sums');
+  if (ti < 0 || di < 0 || si < 0) throw new RunError(`${node}: the backup script's output is incomplete`, node, 'backup');
+  const token = Buffer.from(lines[ti + 1] ?? '', 'base64');
+  const data = Buffer.from(lines[di + 1] ?? '', 'base64');
+  const sums = lines.slice(si + 1, si + 3).map((l) => l.split(/\s+/)[0] ?? '');
+  const snapshotFile = lines.find((l) => l.startsWith(`@@${nonce} name `))?.slice(`@@${nonce} name `.length);
+  if (sha256(token) !== sums[0] || sha256(data) !== sums[1]) {
+    throw new RunError(`${node}: the pulled files do not match the container's sha256sum (transfer damaged)`, node, 'backup', {
+      hint: 'run the backup again',
+    });
+  }
+  if (token.length === 0) throw new RunError(`${node}: ${TOKEN_FILE} is empty`, node, 'backup');
+  return { token, data, snapshotFile };
+}
+
+export async function runBackup(inv: Inventory, shells: ReadonlyMap<string, Shell>, opts: BackupOptions): Promise<BackupResult> {
+  const log = opts.log ?? (() => {});
+  const now = (opts.now ?? (() => new Date()))();
+  const { source, servers } = backupSource(inv);
+  const pct = new Pct(shellFor(shells, source.host));
+  const det = await detect(pct, source, opts.signal);
+  if (!det.datastore)
+    throw new RunError(`${source.name}: no k3s datastore found under ${SERVER_DIR}/db`, source.name, 'backup', {
+      hint: 'is k3s a server on this node?',
+    });
+  if (det.datastore === 'sqlite' && !det.sqlite3 && !opts.offline) {
+    throw new RunError(
+      `${source.name}: the sqlite3 command is not installed in the container, so a consistent copy of the live datastore cannot be made`,
+      source.name,
+      'backup',
+      {
+        hint: `install it (pct exec ${source.vmid} -- apt-get install -y sqlite3), or pass --offline to copy the database with k3s stopped for a moment`,
+      },
+    );
+  }
+  const nonce = randomBytes(6).toString('hex');
+  const snapName = `pve-k3s-${stamp(now).toLowerCase()}`;
+  log(
+    `${source.name}: ${det.datastore === 'etcd' ? `k3s etcd-snapshot save --name ${snapName}` : det.sqlite3 ? 'sqlite3 .backup' : 'copying state.db with k3s stopped'} and pulling the token`,
+  );
+  const script = pullScript(det.datastore, det.sqlite3 ? 'sqlite3' : 'offline', snapName, nonce);
+  let pulled: Pulled;
+  try {
+    const r = await pct.execScript(source.vmid, script, { signal: opts.signal, timeoutMs: 30 * 60_000 });
+    if (r.code !== 0) {
+      throw new RunError(`${source.name}: the backup script failed (exit ${r.code}): ${lastLine(r.stderr)}`, source.name, 'backup');
+    }
+    pulled = parsePull(r.stdout, nonce, source.name);
+  } catch (e) {
+    await pct.exec(source.vmid, ['rm', '-rf', STAGING_DIR]).catch(() => undefined);
+    throw e;
+  }
+  const dir = createBackupDir(opts.root, inv.cluster, now);
+  try {
+    const files: BackupFile[] = [writeBackupFile(dir, `${source.name}/token`, 'token', pulled.token)];
+    files.push(
+      det.datastore === 'etcd'
+        ? writeBackupFile(dir, `${source.name}/${pulled.snapshotFile ?? snapName}`, 'etcd-snapshot', pulled.data)
+        : writeBackupFile(dir, `${source.name}/state.db`, 'sqlite', pulled.data),
+    );
+    const vz = opts.vzdump ? await runVzdump(inv, shells, opts.vzdump, log, opts.signal) : [];
+    const manifest: BackupManifest = {
+      apiVersion: BACKUP_API_VERSION,
+      kind: 'Backup',
+      version: MANIFEST_VERSION,
+      cluster: inv.cluster,
+      createdAt: now.toISOString(),
+      datastore: det.datastore,
+      source: { node: source.name, vmid: source.vmid, host: source.host, k3sVersion: det.version },
+      servers: servers.map((s) => ({ node: s.name, vmid: s.vmid, host: s.host })),
+      files,
+      vzdump: vz,
+    };
+    writeManifest(dir, manifest);
+    const pruned = opts.keep !== undefined ? pruneBackups(opts.root, inv.cluster, opts.keep) : [];
+    return { dir, manifest, pruned };
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** vzdump of every node's container, one command per Proxmox host (hosts in parallel), followed to its end. */
+export async function runVzdump(
+  inv: Inventory,
+  shells: ReadonlyMap<string, Shell>,
+  o: { mode: string; storage?: string },
+  log: (l: string) => void,
+  signal?: AbortSignal,
+): Promise<VzdumpRecord[]> {
+  const hosts = [...new Set(inv.nodes.map((n) => n.host))];
+  const per = await Promise.all(
+    hosts.map(async (h) => {
+      const nodes = inv.nodes.filter((n) => n.host === h);
+      const argv = [
+        'vzdump',
+        ...nodes.map((n) => String(n.vmid)),
+        '--mode',
+        o.mode,
+        '--compress',
+        'zstd',
+        ...(o.storage ? ['--storage', o.storage] : []),
+      ];
+      log(`${h}: vzdump ${nodes.map((n) => n.vmid).join(' ')} --mode ${o.mode}${o.storage ? ` --storage ${o.storage}` : ''}`);
+      const r = await shellFor(shells, h).run(argv, { signal, timeoutMs: 12 * 3600_000 });
+      const recs = parseVzdumpLog(
+        `${r.stdout}\n${r.stderr}`,
+        nodes.map((n) => ({ node: n.name, vmid: n.vmid, host: h })),
+        r.code,
+      );
+      for (const x of recs)
+        log(`${h}: vzdump of ${x.vmid} (${x.node}): ${x.ok ? `OK, ${x.archive ?? 'archive written'}` : `FAILED: ${x.message}`}`);
+      return recs;
+    }),
+  );
+  return per.flat();
+}
+
+/** Each container's result from vzdump's log ("Finished Backup of VM N", "ERROR: Backup of VM N failed - ..."). */
+export function parseVzdumpLog(text: string, nodes: Array<{ node: string; vmid: number; host: string }>, code: number): VzdumpRecord[] {
+  const lines = text.split('\n');
+  return nodes.map((n) => {
+    let current = false;
+    let archive: string | null = null;
+    let finished = false;
+    let error: string | undefined;
+    for (const l of lines) {
+      if (new RegExp(`Starting Backup of VM ${n.vmid}\\b`).test(l)) current = true;
+      else if (/Starting Backup of VM \d+/.test(l)) current = false;
+      const a = /creating (?:vzdump )?archive '([^']+)'/.exec(l);
+      if (current && a) archive = a[1] ?? null;
+      if (new RegExp(`Finished Backup of VM ${n.vmid}\\b`).test(l)) finished = true;
+      const e = new RegExp(`ERROR: Backup of VM ${n.vmid} failed - (.*)$`).exec(l);
+      if (e) error = e[1];
+    }
+    if (finished && !error) return { ...n, ok: true, archive, message: 'OK' };
+    const fallback = lines
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .filter((l) => !l.startsWith('INFO:'))
+      .pop();
+    return { ...n, ok: false, archive, message: error ?? fallback ?? `vzdump exited with status ${code}` };
+  });
+}
+
+export function shellFor(shells: ReadonlyMap<string, Shell>, host: string): Shell {
+  const s = shells.get(host);
+  if (!s) throw new Error(`no shell for host ${host}`);
+  return s;
+}
+
+function lastLine(s: string): string {
+  const l = s.trim().split('\n').filter(Boolean);
+  return (l[l.length - 1] ?? '(no output)').slice(0, 300);
+}

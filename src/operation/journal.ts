@@ -1,0 +1,160 @@
+/**
+ * The upgrade journal: one JSON-lines file per cluster in the user's state directory
+ * (`<stateDir>/journal/<cluster>.jsonl`, mode 0600, directory 0700). Every step is recorded
+ * before it starts and after it ends, each line written and fsynced before the step goes on,
+ * so a killed process leaves a journal that says exactly which step was in flight.
+ * Secrets never go in it: records carry step ids, node names, versions and messages only.
+ */
+import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const JOURNAL_VERSION = 1;
+
+export type RunEndStatus = 'done' | 'failed' | 'stopped' | 'resumed' | 'abandoned';
+
+export type JournalRecord =
+  | {
+      type: 'run-start';
+      run: string;
+      target: string;
+      source: string;
+      order: string;
+      allowSkew: boolean;
+      snapshot?: boolean;
+      holder: string;
+      steps: string[];
+      resumes?: string;
+    }
+  | { type: 'step-start'; run: string; step: string; node: string }
+  | { type: 'step-done'; run: string; step: string; ms: number; note?: string }
+  | { type: 'step-failed'; run: string; step: string; message: string; interrupted: boolean }
+  | { type: 'note'; run: string; node?: string; message: string }
+  | { type: 'run-end'; run: string; status: RunEndStatus; leftCordoned: string[]; midUpgrade: string[] };
+
+export type Stamped = JournalRecord & { v: number; t: string };
+
+export function journalPath(stateDirectory: string, cluster: string): string {
+  return join(stateDirectory, 'journal', `${cluster}.jsonl`);
+}
+
+export class Journal {
+  constructor(readonly file: string) {}
+
+  append(rec: JournalRecord): void {
+    const dir = join(this.file, '..');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const line = JSON.stringify({ v: JOURNAL_VERSION, t: new Date().toISOString(), ...rec }) + '\n';
+    const fresh = !existsSync(this.file);
+    const fd = openSync(this.file, 'a', 0o600);
+    try {
+      writeSync(fd, line);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    if (fresh) chmodSync(this.file, 0o600);
+  }
+
+  /** Every record, in order; a torn last line (the process died while writing it) is skipped. */
+  read(): Stamped[] {
+    if (!existsSync(this.file)) return [];
+    const out: Stamped[] = [];
+    for (const line of readFileSync(this.file, 'utf8').split('\n')) {
+      if (line.trim() === '') continue;
+      try {
+        out.push(JSON.parse(line) as Stamped);
+      } catch {
+        // torn write: ignore
+      }
+    }
+    return out;
+  }
+
+  /** The last run and what became of it. */
+  lastRun(): RunSummary | undefined {
+    return summarize(this.read());
+  }
+}
+
+export interface RunSummary {
+  run: string;
+  startedAt: string;
+  target: string;
+  source: string;
+  order: string;
+  allowSkew: boolean;
+  /** Whether the run took snapshots (resume keeps doing so). */
+  snapshot: boolean;
+  holder: string;
+  /** undefined while the run is recorded in progress (running now, or its process died). */
+  status: RunEndStatus | undefined;
+  endedAt: string | undefined;
+  completed: string[];
+  /** A step started and never recorded as ended. */
+  inFlight: string | undefined;
+  failed: { step: string; message: string } | undefined;
+  leftCordoned: string[];
+  midUpgrade: string[];
+}
+
+export function summarize(records: readonly Stamped[]): RunSummary | undefined {
+  let start: (Stamped & { type: 'run-start' }) | undefined;
+  for (const r of records) if (r.type === 'run-start') start = r;
+  if (!start) return undefined;
+  const run = start.run;
+  const s: RunSummary = {
+    run,
+    startedAt: start.t,
+    target: start.target,
+    source: start.source,
+    order: start.order,
+    allowSkew: start.allowSkew,
+    snapshot: start.snapshot ?? false,
+    holder: start.holder,
+    status: undefined,
+    endedAt: undefined,
+    completed: [],
+    inFlight: undefined,
+    failed: undefined,
+    leftCordoned: [],
+    midUpgrade: [],
+  };
+  for (const r of records) {
+    if (r.run !== run) continue;
+    switch (r.type) {
+      case 'step-start':
+        s.inFlight = r.step;
+        break;
+      case 'step-done':
+        s.completed.push(r.step);
+        if (s.inFlight === r.step) s.inFlight = undefined;
+        break;
+      case 'step-failed':
+        s.failed = { step: r.step, message: r.message };
+        if (s.inFlight === r.step) s.inFlight = undefined;
+        break;
+      case 'run-end':
+        s.status = r.status;
+        s.endedAt = r.t;
+        s.leftCordoned = r.leftCordoned;
+        s.midUpgrade = r.midUpgrade;
+        break;
+      default:
+        break;
+    }
+  }
+  return s;
+}
+
+/** A run that `resume` can continue: recorded in progress, failed or stopped. */
+export function resumable(s: RunSummary): boolean {
+  return s.status === undefined || s.status === 'failed' || s.status === 'stopped';
+}
+
+export function newRunId(now = new Date()): string {
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  return `${stamp}-${Math.random().toString(36).slice(2, 8)}`;
+}

@@ -1,0 +1,163 @@
+/**
+ * gatherFacts(): reads the cluster's state with ONE round trip per Proxmox host (a batched
+ * script: `pct list`, then `k3s --version` in each of that host's nodes, and on the
+ * controller's host `kubectl get nodes -o json`), all hosts in parallel.
+ */
+import type { ClusterFacts, ContainerState, KubeNodeFacts, NodeFacts } from '../../domain/facts.js';
+import { parseK3sVersionOutput } from '../../domain/version.js';
+import type { Inventory, NodeSpec } from '../../inventory/types.js';
+import { buildBatch, parseBatch, type BatchCommand } from '../../proxmox/batch.js';
+import { parsePctList, type PctListEntry } from '../../proxmox/pct.js';
+import type { Shell } from '../../shell/shell.js';
+import { KUBECTL } from '../../kube/kube.js';
+import { parseNodeList } from '../../kube/nodes.js';
+import { PveK3sError } from '../../domain/errors.js';
+import { locateMoved } from './locate.js';
+
+export const K3S = '/usr/local/bin/k3s';
+
+export interface GatherOptions {
+  signal?: AbortSignal;
+  /** Per host round trip. @default 120000 */
+  timeoutMs?: number;
+  /** How many `pct exec` a host runs at once during the probe. @default 8 */
+  parallel?: number;
+}
+
+interface HostProbe {
+  host: string;
+  list: PctListEntry[] | undefined;
+  listError: string | undefined;
+  versions: Map<string, { installed: NodeFacts['installed']; error: string | undefined }>;
+  kube: { nodes: Map<string, KubeNodeFacts> | undefined; error: string | undefined } | undefined;
+  error: string | undefined;
+}
+
+export async function gatherFacts(inv: Inventory, shells: ReadonlyMap<string, Shell>, opts: GatherOptions = {}): Promise<ClusterFacts> {
+  const controller = inv.nodes.find((n) => n.name === inv.controller);
+  const hostNames = [...new Set(inv.nodes.map((n) => n.host))];
+  const probes = await Promise.all(
+    hostNames.map((h) => {
+      const shell = shells.get(h);
+      if (!shell) throw new Error(`no shell for host ${h}`);
+      return probeHost(
+        shell,
+        inv.nodes.filter((n) => n.host === h),
+        controller?.host === h ? controller : undefined,
+        opts,
+      );
+    }),
+  );
+  const byHost = new Map(probes.map((p) => [p.host, p]));
+  // A container missing from its host may have migrated: find it (extra round trips only then).
+  const moved = await locateMoved(inv, shells, byHost, (shell, ns, ctrl) => probeHost(shell, ns, ctrl, opts), opts);
+  const movedCtrl = controller ? moved.probes.get(controller.name)?.kube : undefined;
+  const kubeProbe = movedCtrl ?? probes.find((p) => p.kube !== undefined)?.kube;
+  const hostErrors: Record<string, string> = {};
+  for (const p of probes) if (p.error !== undefined) hostErrors[p.host] = p.error;
+
+  const nodes: NodeFacts[] = inv.nodes.map((spec0) => {
+    const p = moved.probes.get(spec0.name) ?? byHost.get(spec0.host)!;
+    const spec = { ...spec0, host: p.host };
+    const entry = p.list?.find((e) => e.vmid === spec.vmid);
+    const container: ContainerState = p.list === undefined ? 'unknown' : entry === undefined ? 'missing' : asState(entry.status);
+    const v = p.versions.get(spec.name);
+    return {
+      name: spec.name,
+      vmid: spec.vmid,
+      host: spec.host,
+      role: spec.role,
+      container,
+      lock: entry?.lock,
+      installed: container === 'running' ? v?.installed : undefined,
+      installedError: container === 'running' ? v?.error : (p.error ?? p.listError),
+      kube: kubeProbe?.nodes?.get(spec.name),
+    };
+  });
+  const controllerHostError = controller ? hostErrors[controller.host] : undefined;
+  return {
+    cluster: inv.cluster,
+    controller: inv.controller,
+    nodes,
+    kubeError: kubeProbe?.error ?? (controllerHostError !== undefined ? `host ${controller?.host} unreachable` : undefined),
+    hostErrors,
+    roundTrips: hostNames.length + moved.roundTrips,
+    ...(moved.relocations.length > 0 ? { relocated: moved.relocations } : {}),
+  };
+}
+
+function asState(status: string): ContainerState {
+  return status === 'running' || status === 'stopped' ? status : 'unknown';
+}
+
+async function probeHost(shell: Shell, nodes: NodeSpec[], controller: NodeSpec | undefined, opts: GatherOptions): Promise<HostProbe> {
+  const commands: BatchCommand[] = [{ argv: ['pct', 'list'] }];
+  for (const n of nodes) commands.push({ argv: ['pct', 'exec', String(n.vmid), '--', K3S, '--version'] });
+  if (controller) commands.push({ argv: ['pct', 'exec', String(controller.vmid), '--', KUBECTL, 'get', 'nodes', '-o', 'json'] });
+  const batch = buildBatch(commands, { parallel: opts.parallel ?? 8 });
+  const probe: HostProbe = {
+    host: shell.host,
+    list: undefined,
+    listError: undefined,
+    versions: new Map(),
+    kube: undefined,
+    error: undefined,
+  };
+  let stdout: string;
+  try {
+    const r = await shell.run(['sh', '-s'], { stdin: batch.script, timeoutMs: opts.timeoutMs ?? 120_000, signal: opts.signal });
+    stdout = r.stdout;
+    if (r.code !== 0 && !stdout.includes(batch.nonce)) {
+      probe.error = `the probe script failed (exit ${r.code}): ${(r.stderr || r.stdout).trim().split('\n').pop() ?? ''}`;
+      if (controller) probe.kube = { nodes: undefined, error: probe.error };
+      return probe;
+    }
+  } catch (err) {
+    if (opts.signal?.aborted) throw err;
+    probe.error = err instanceof PveK3sError || err instanceof Error ? err.message : String(err);
+    if (controller) probe.kube = { nodes: undefined, error: probe.error };
+    return probe;
+  }
+  const results = parseBatch(stdout, batch);
+  const [list, ...rest] = results;
+  if (list && list.code === 0) probe.list = parsePctList(list.stdout);
+  else probe.listError = `pct list failed: ${list?.stdout.trim() || 'no output'}`;
+  nodes.forEach((n, i) => {
+    const r = rest[i];
+    if (!r) return;
+    if (r.code === 0) {
+      const v = parseK3sVersionOutput(r.stdout);
+      probe.versions.set(
+        n.name,
+        v
+          ? { installed: v, error: undefined }
+          : { installed: undefined, error: `unexpected \`k3s --version\` output: ${firstLine(r.stdout)}` },
+      );
+    } else if (r.code === 127) {
+      probe.versions.set(n.name, { installed: null, error: undefined });
+    } else {
+      probe.versions.set(n.name, { installed: undefined, error: `exit ${r.code}: ${firstLine(r.stdout)}` });
+    }
+  });
+  if (controller) {
+    const r = rest[nodes.length];
+    if (!r || r.code !== 0)
+      probe.kube = { nodes: undefined, error: `kubectl get nodes failed (exit ${r?.code}): ${lastLine(r?.stdout ?? '')}` };
+    else {
+      try {
+        probe.kube = { nodes: parseNodeList(r.stdout), error: undefined };
+      } catch (err) {
+        probe.kube = { nodes: undefined, error: (err as Error).message };
+      }
+    }
+  }
+  return probe;
+}
+
+function firstLine(s: string): string {
+  return (s.trim().split('\n')[0] ?? '').slice(0, 200) || '(no output)';
+}
+function lastLine(s: string): string {
+  const lines = s.trim().split('\n');
+  return (lines[lines.length - 1] ?? '').slice(0, 200) || '(no output)';
+}

@@ -1,0 +1,57 @@
+/** gatherFacts + resolveTarget + planUpgrade: the read-only half of an upgrade. */
+import { PlanError } from '../../domain/errors.js';
+import type { ClusterFacts } from '../../domain/facts.js';
+import { planUpgrade, type PlanPolicy } from './planner.js';
+import type { UpgradePlan } from '../../domain/plan.js';
+import { gatherFacts } from '../facts/gather.js';
+import { withRelocations } from '../facts/locate.js';
+import type { UpgradeOrder } from '../../inventory/types.js';
+import type { Session } from '../../operation/connect.js';
+import { resolveTarget, type ResolvedTarget } from './target.js';
+
+export interface PlanFlags {
+  version?: string | undefined;
+  channel?: string | undefined;
+  order?: UpgradeOrder | undefined;
+  allowSkew?: boolean | undefined;
+}
+
+export interface ClusterPlan {
+  facts: ClusterFacts;
+  resolved: ResolvedTarget;
+  plan: UpgradePlan;
+}
+
+export function policyFor(session: Session, flags: PlanFlags): PlanPolicy {
+  const u = session.inventory.upgrade;
+  return { order: flags.order ?? u.order, allowSkew: flags.allowSkew ?? u.allowSkew, drainServers: u.drainServers };
+}
+
+export async function planCluster(session: Session, flags: PlanFlags, signal?: AbortSignal): Promise<ClusterPlan> {
+  const inv = session.inventory;
+  // The channel server and the hosts are independent: ask them at the same time.
+  const [resolved, facts] = await Promise.all([
+    resolveTarget(
+      {
+        version: flags.version ?? (flags.channel ? undefined : inv.k3s.version),
+        channel: flags.channel ?? inv.k3s.channel,
+        channelUrl: session.channelUrl,
+      },
+      signal,
+    ),
+    gatherFacts(inv, session.shells, signal ? { signal } : {}),
+  ]);
+  // Migrated containers: later steps (the controller's kubectl, snapshots) use their real host.
+  if (facts.relocated) session.inventory = withRelocations(inv, facts.relocated);
+  const policy = policyFor(session, flags);
+  let plan: UpgradePlan;
+  try {
+    plan = planUpgrade(facts, resolved.target, policy, resolved.channels);
+  } catch (err) {
+    // A pinned target more than one minor ahead needs the v1.NN channels: fetch them once.
+    if (!(err instanceof PlanError && err.reason === 'no-intermediate-release' && resolved.channels === undefined)) throw err;
+    resolved.channels = await resolved.loadChannels();
+    plan = planUpgrade(facts, resolved.target, policy, resolved.channels);
+  }
+  return { facts, resolved, plan };
+}

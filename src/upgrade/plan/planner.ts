@@ -1,0 +1,332 @@
+/**
+ * The planner: ClusterFacts + target + policy -> an ordered, deterministic UpgradePlan.
+ * Pure and synchronous; every refusal is a PlanError that names the node and says what to do.
+ * Rules (DESIGN.md, "Order and skew"): only nodes that differ from the target are touched;
+ * patch upgrades go workers first (the users' process), minor upgrades servers first; a plan
+ * that would make a kubelet newer than an apiserver is refused unless allowSkew; a cluster
+ * more than one minor behind steps through the latest release of each v1.NN channel;
+ * servers go one at a time; downgrades are refused.
+ */
+import { PlanError, type PlanErrorReason } from '../../domain/errors.js';
+import type { ClusterFacts, NodeFacts } from '../../domain/facts.js';
+import { compareVersions, minorChannel, type K3sVersion } from '../../domain/version.js';
+import { type ReleaseIndex as ChannelSet, latestOfMinor } from '../../domain/release-index.js';
+import type { UpgradeOrder } from '../../domain/roles.js';
+import { PLAN_API_VERSION, type NodePlan, type Phase, type PhaseOrder, type Step, type UpgradePlan } from '../../domain/plan.js';
+
+export interface PlanPolicy {
+  /** @default "auto" */
+  order: UpgradeOrder;
+  /** @default false */
+  allowSkew: boolean;
+  /** @default "auto" */
+  drainServers: 'auto' | 'always' | 'never';
+}
+
+export const DEFAULT_POLICY: PlanPolicy = { order: 'auto', allowSkew: false, drainServers: 'auto' };
+
+export interface PlanTarget {
+  version: K3sVersion;
+  /** How it was chosen, for output: `channel stable`, `pinned`. */
+  source: string;
+}
+
+interface Problem {
+  reason: PlanErrorReason;
+  node: string | undefined;
+  message: string;
+  hint: string;
+}
+
+export function planUpgrade(
+  facts: ClusterFacts,
+  target: PlanTarget,
+  policy: PlanPolicy = DEFAULT_POLICY,
+  channels?: ChannelSet,
+): UpgradePlan {
+  const T = target.version;
+  const warnings: string[] = [];
+  const nodes = checkNodes(facts, T, warnings);
+  const servers = nodes.filter((n) => n.f.role === 'server');
+  const agents = nodes.filter((n) => n.f.role === 'agent');
+  if (servers.length === 0) {
+    throw new PlanError('the inventory has no server node', 'no-server', { hint: 'mark at least one node `role: server`' });
+  }
+  const phaseVersions = stepVersions(nodes, T, channels);
+
+  // Simulated cluster state while walking the plan: installed and kubelet versions.
+  const cur = new Map(nodes.map((n) => [n.f.name, n.v] as const));
+  const kubelet = new Map(nodes.map((n) => [n.f.name, n.f.kube?.kubeletVersion ?? n.v] as const));
+  const skew: string[] = [];
+  const initialSkew = findSkew(servers, agents, cur, kubelet);
+  for (const s of initialSkew.values())
+    warnings.push(`the cluster already breaks the version skew policy: ${s.replace(' would be ', ' is ')}`);
+
+  // Servers one at a time, the controller last among them; both groups in inventory order.
+  const serverOrder = [...servers.filter((n) => n.f.name !== facts.controller), ...servers.filter((n) => n.f.name === facts.controller)];
+  const handled = new Set<string>();
+  const phases: Phase[] = [];
+  const finalAction = new Map<string, NodePlan['action']>();
+
+  phaseVersions.forEach((P, pi) => {
+    const phaseNo = pi + 1;
+    const changes = (n: N) => compareVersions(cur.get(n.f.name)!, P) < 0;
+    const restarts = (n: N) => compareVersions(cur.get(n.f.name)!, P) === 0 && !sameVersion(kubelet.get(n.f.name), P);
+    const minor = nodes.some((n) => changes(n) && cur.get(n.f.name)!.minor < P.minor);
+    const order: PhaseOrder = policy.order === 'auto' ? (minor ? 'servers-first' : 'workers-first') : policy.order;
+    const sequence = order === 'servers-first' ? [...serverOrder, ...agents] : [...agents, ...serverOrder];
+    const steps: Step[] = [];
+    for (const n of sequence) {
+      const base = { node: n.f.name, vmid: n.f.vmid, host: n.f.host, role: n.f.role, version: P.raw };
+      const id = (kind: Step['kind']) => `${phaseNo}/${n.f.name}/${kind}`;
+      const from = cur.get(n.f.name)!;
+      const cordonedByUs = n.f.kube?.cordonedByUs !== undefined;
+      if (changes(n)) {
+        const minorChange = from.minor < P.minor;
+        const drain = n.f.role === 'agent' || drainServer(policy, servers.length, agents.length, minorChange);
+        if (drain) steps.push({ ...base, id: id('drain'), kind: 'drain' });
+        steps.push({ ...base, id: id('install'), kind: 'install', from: from.raw });
+        steps.push({ ...base, id: id('wait-ready'), kind: 'wait-ready' });
+        if ((drain && !n.staysCordoned) || cordonedByUs) steps.push({ ...base, id: id('uncordon'), kind: 'uncordon' });
+        finalAction.set(n.f.name, 'upgrade');
+      } else if (restarts(n)) {
+        steps.push({ ...base, id: id('restart'), kind: 'restart', from: kubelet.get(n.f.name)?.raw ?? 'unknown' });
+        steps.push({ ...base, id: id('wait-ready'), kind: 'wait-ready' });
+        if (cordonedByUs) steps.push({ ...base, id: id('uncordon'), kind: 'uncordon' });
+        if (finalAction.get(n.f.name) !== 'upgrade') finalAction.set(n.f.name, 'restart');
+      } else {
+        continue;
+      }
+      handled.add(n.f.name);
+      cur.set(n.f.name, P);
+      kubelet.set(n.f.name, P);
+      for (const [key, text] of findSkew(servers, agents, cur, kubelet)) {
+        const line = `after upgrading ${n.f.name}, ${text}`;
+        if (!initialSkew.has(key) && !skew.some((s) => s.endsWith(text))) skew.push(line);
+      }
+    }
+    if (steps.length > 0) phases.push({ version: P.raw, minor, order, steps });
+  });
+
+  // A node left cordoned by an interrupted run and already at the target: wait Ready, uncordon.
+  const leftovers: Step[] = [];
+  for (const n of nodes) {
+    if (handled.has(n.f.name) || n.f.kube?.cordonedByUs === undefined) continue;
+    const base = { node: n.f.name, vmid: n.f.vmid, host: n.f.host, role: n.f.role, version: T.raw };
+    leftovers.push({ ...base, id: `0/${n.f.name}/wait-ready`, kind: 'wait-ready' });
+    leftovers.push({ ...base, id: `0/${n.f.name}/uncordon`, kind: 'uncordon' });
+    finalAction.set(n.f.name, 'uncordon');
+  }
+  if (leftovers.length > 0) {
+    phases.unshift({ version: T.raw, minor: false, order: 'workers-first', steps: leftovers });
+  }
+
+  if (skew.length > 0 && !policy.allowSkew) {
+    throw new PlanError(`refusing a plan that breaks the Kubernetes version skew policy: ${skew[0]}`, 'skew', {
+      hint: 'use --order auto (servers first for minor upgrades), or --allow-skew if you accept the risk',
+      detail: skew.join('\n'),
+    });
+  }
+  for (const s of skew) warnings.push(`version skew allowed by --allow-skew: ${s}`);
+
+  return {
+    apiVersion: PLAN_API_VERSION,
+    kind: 'UpgradePlan',
+    cluster: facts.cluster,
+    controller: facts.controller,
+    target: { version: T.raw, source: target.source },
+    phases,
+    nodes: nodes.map((n) => ({
+      node: n.f.name,
+      role: n.f.role,
+      host: n.f.host,
+      vmid: n.f.vmid,
+      from: n.v.raw,
+      to: finalAction.has(n.f.name) ? T.raw : n.v.raw,
+      action: finalAction.get(n.f.name) ?? 'none',
+      staysCordoned: n.staysCordoned && finalAction.get(n.f.name) === 'upgrade',
+    })),
+    warnings,
+  };
+}
+
+/** A node with a known installed version. */
+interface N {
+  f: NodeFacts;
+  v: K3sVersion;
+  /** Cordoned before the run by someone else: drained, but left cordoned afterwards. */
+  staysCordoned: boolean;
+}
+
+function checkNodes(facts: ClusterFacts, T: K3sVersion, warnings: string[]): N[] {
+  const problems: Problem[] = [];
+  if (facts.kubeError !== undefined) {
+    problems.push({
+      reason: 'version-unknown',
+      node: facts.controller,
+      message: `cannot read the cluster's nodes from the controller ${facts.controller}: ${facts.kubeError}`,
+      hint: `check that k3s runs in ${facts.controller} (pve-k3s status), or set \`controller:\` to another server`,
+    });
+  }
+  for (const [host, err] of Object.entries(facts.hostErrors)) {
+    problems.push({
+      reason: 'version-unknown',
+      node: undefined,
+      message: `cannot probe Proxmox host ${host}: ${err}`,
+      hint: `check that ${host} is reachable`,
+    });
+  }
+  const out: N[] = [];
+  for (const f of facts.nodes) {
+    if (facts.hostErrors[f.host] !== undefined) continue;
+    const where = `CT ${f.vmid} on ${f.host}`;
+    if (f.container === 'missing') {
+      problems.push({
+        reason: 'container-not-running',
+        node: f.name,
+        message: `node ${f.name}: container ${f.vmid} does not exist on ${f.host}`,
+        hint: "check the node's vmid and host in the inventory (was the container migrated?)",
+      });
+      continue;
+    }
+    if (f.container !== 'running') {
+      problems.push({
+        reason: 'container-not-running',
+        node: f.name,
+        message: `node ${f.name}: container ${f.vmid} on ${f.host} is ${f.container}`,
+        hint: `start it (pct start ${f.vmid} on ${f.host}) and run again, or remove the node from the inventory`,
+      });
+      continue;
+    }
+    if (f.installed === null) {
+      problems.push({
+        reason: 'version-unknown',
+        node: f.name,
+        message: `node ${f.name} (${where}): k3s is not installed (/usr/local/bin/k3s not found)`,
+        hint: 'install it with `pve-k3s install`, or remove the node from the inventory',
+      });
+      continue;
+    }
+    if (f.installed === undefined) {
+      problems.push({
+        reason: 'version-unknown',
+        node: f.name,
+        message: `node ${f.name} (${where}): cannot read the k3s version: ${f.installedError ?? 'unknown error'}`,
+        hint: `run \`pct exec ${f.vmid} -- /usr/local/bin/k3s --version\` on ${f.host} to see why`,
+      });
+      continue;
+    }
+    if (facts.kubeError === undefined && f.kube === undefined) {
+      problems.push({
+        reason: 'not-registered',
+        node: f.name,
+        message: `node ${f.name} (${where}) is not in the cluster seen from ${facts.controller}`,
+        hint: 'the inventory name must match `kubectl get nodes`; fix the name or join the node',
+      });
+      continue;
+    }
+    if (f.installed.major !== T.major) {
+      problems.push({
+        reason: 'major-change',
+        node: f.name,
+        message: `node ${f.name} runs ${f.installed.raw}; the target ${T.raw} is another major version`,
+        hint: 'pve-k3s does not upgrade across major versions',
+      });
+      continue;
+    }
+    if (compareVersions(f.installed, T) > 0) {
+      problems.push({
+        reason: 'downgrade',
+        node: f.name,
+        message: `node ${f.name} runs ${f.installed.raw}, newer than the target ${T.raw}; pve-k3s never downgrades`,
+        hint: 'choose a newer channel or pin a newer version with --version',
+      });
+      continue;
+    }
+    if (f.lock !== undefined) warnings.push(`container ${f.vmid} (${f.name}) is locked (${f.lock})`);
+    if (f.kube && !f.kube.ready && compareVersions(f.installed, T) === 0) warnings.push(`node ${f.name} is NotReady`);
+    if (f.kube?.k3sRole !== undefined && f.kube.k3sRole !== f.role) {
+      problems.push({
+        reason: 'version-unknown',
+        node: f.name,
+        message: `node ${f.name}: the inventory says ${f.role} but the node runs k3s ${f.kube.k3sRole}`,
+        hint: 'fix the role in the inventory, or repair the node (pve-k3s doctor) before upgrading',
+      });
+      continue;
+    }
+    const staysCordoned = f.kube !== undefined && !f.kube.schedulable && f.kube.cordonedByUs === undefined;
+    out.push({ f, v: f.installed, staysCordoned });
+  }
+  if (problems.length > 0) {
+    const first = problems[0]!;
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : '';
+    throw new PlanError(first.message + more, first.reason, {
+      hint: first.hint,
+      node: first.node,
+      // With several problems, all are listed (the CLI always shows such a list).
+      ...(problems.length > 1 ? { detail: problems.map((p) => `- ${p.message}\n  ${p.hint}`).join('\n') } : {}),
+    });
+  }
+  return out;
+}
+
+/** The versions to go through: the latest of each skipped minor, then the target. */
+function stepVersions(nodes: N[], T: K3sVersion, channels: ChannelSet | undefined): K3sVersion[] {
+  if (nodes.length === 0) return [T];
+  const lowMinor = Math.min(...nodes.map((n) => n.v.minor));
+  const out: K3sVersion[] = [];
+  for (let m = lowMinor + 1; m < T.minor; m++) {
+    const v = channels ? latestOfMinor(channels, { major: T.major, minor: m }) : undefined;
+    if (!v) {
+      const name = minorChannel({ major: T.major, minor: m });
+      throw new PlanError(
+        `the cluster runs v${T.major}.${lowMinor} and the target is ${T.raw}: minor versions cannot be skipped, and ${channels ? `the channel server lists no ${name} channel` : `the channel server was not asked for the ${name} release`}`,
+        'no-intermediate-release',
+        { hint: `upgrade to a ${name} release first (--version), or check k3s.channelUrl` },
+      );
+    }
+    out.push(v);
+  }
+  out.push(T);
+  return out;
+}
+
+function drainServer(policy: PlanPolicy, servers: number, agents: number, minorChange: boolean): boolean {
+  if (policy.drainServers === 'always') return true;
+  if (policy.drainServers === 'never') return false;
+  return servers > 1 || (minorChange && agents > 0);
+}
+
+function sameVersion(a: K3sVersion | undefined, b: K3sVersion): boolean {
+  return a !== undefined && compareVersions(a, b) === 0;
+}
+
+/**
+ * Kubernetes skew rules on the simulated state: an agent's kubelet must not be newer (by
+ * minor) than the oldest apiserver, and apiservers stay within one minor of each other. A
+ * server's own kubelet is exempt: it ships in the same binary as its apiserver, so a rolling
+ * server upgrade necessarily runs it next to older apiservers for a moment (k3s upgrade docs).
+ * Returns violations keyed by what breaks, so ones the cluster already had are not blamed on the plan.
+ */
+function findSkew(servers: N[], agents: N[], cur: Map<string, K3sVersion>, kubelet: Map<string, K3sVersion>): Map<string, string> {
+  const found = new Map<string, string>();
+  const serverVersions = servers.map((s) => ({ name: s.f.name, v: cur.get(s.f.name)! }));
+  const oldest = serverVersions.reduce((a, b) => (compareVersions(a.v, b.v) <= 0 ? a : b));
+  const newest = serverVersions.reduce((a, b) => (compareVersions(a.v, b.v) >= 0 ? a : b));
+  if (newest.v.minor - oldest.v.minor > 1) {
+    found.set(
+      'apiservers',
+      `apiserver ${newest.name} (${minorChannel(newest.v)}) would be more than one minor ahead of ${oldest.name} (${minorChannel(oldest.v)})`,
+    );
+  }
+  for (const a of agents) {
+    const k = kubelet.get(a.f.name)!;
+    if (k.minor > oldest.v.minor) {
+      found.set(
+        `kubelet:${a.f.name}`,
+        `the kubelet on ${a.f.name} (${minorChannel(k)}) would be newer than the apiserver on ${oldest.name} (${minorChannel(oldest.v)})`,
+      );
+    }
+  }
+  return found;
+}

@@ -1,0 +1,37 @@
+/** Resolving the target version: a pinned version, or the latest of a channel (one GET). */
+import { UsageError } from '../../domain/errors.js';
+import { tryParseVersion } from '../../domain/version.js';
+import { channelLatest, type ChannelSet } from '../../channel/channels.js';
+import { fetchChannels } from '../../channel/client.js';
+import type { PlanTarget } from './planner.js';
+
+export interface TargetChoice {
+  /** --version, or k3s.version from the inventory. */
+  version: string | undefined;
+  /** --channel, or k3s.channel from the inventory. */
+  channel: string;
+  channelUrl: string;
+}
+
+export interface ResolvedTarget {
+  target: PlanTarget;
+  /** Fetched channels (undefined when a pinned version made fetching unnecessary so far). */
+  channels: ChannelSet | undefined;
+  /** Fetches (once) the channels, for a pinned target that needs intermediate minors. */
+  loadChannels(): Promise<ChannelSet>;
+}
+
+export async function resolveTarget(choice: TargetChoice, signal?: AbortSignal): Promise<ResolvedTarget> {
+  let cached: Promise<ChannelSet> | undefined;
+  const loadChannels = () => (cached ??= fetchChannels(choice.channelUrl, signal ? { signal } : {}));
+  if (choice.version !== undefined) {
+    const v = tryParseVersion(choice.version);
+    if (!v)
+      throw new UsageError(`--version ${JSON.stringify(choice.version)} is not a k3s version`, {
+        hint: 'use the full form, e.g. v1.31.2+k3s1',
+      });
+    return { target: { version: v, source: 'pinned' }, channels: undefined, loadChannels };
+  }
+  const channels = await loadChannels();
+  return { target: { version: channelLatest(channels, choice.channel), source: `channel ${choice.channel}` }, channels, loadChannels };
+}
