@@ -17,8 +17,8 @@ import { parseInventory } from '../src/inventory/index.js';
 import type { Inventory } from '../src/inventory/types.js';
 import type { Shell, RunOptions } from '../src/shell/shell.js';
 import type { ScriptSession } from '../src/shell/session.js';
-import type { Session } from '../src/operation/connect.js';
-import { openSession } from '../src/operation/connect.js';
+import type { ClusterConnection } from '../src/operation/connect.js';
+import { connectCluster } from '../src/operation/connect.js';
 import { planCluster } from '../src/upgrade/plan/plan-cluster.js';
 import { planUpgrade, DEFAULT_POLICY } from '../src/upgrade/plan/planner.js';
 import { runPlan } from '../src/upgrade/run/run-plan.js';
@@ -83,7 +83,7 @@ class CountingShell implements Shell {
 interface Bed {
   lab: Lab;
   inv: Inventory;
-  session: Session;
+  conn: ClusterConnection;
   shells: CountingShell[];
   work: { drain: number; install: number; restart: number };
   close(): Promise<void>;
@@ -108,7 +108,7 @@ async function bed(nodes: number, hosts: number, version: string): Promise<Bed> 
   const inv = parseInventory(text, invFile);
   const shells = lab.hosts().map((h) => new CountingShell(lab.shell(h)));
   const server = await lab.startChannelServer();
-  const session: Session = {
+  const conn: ClusterConnection = {
     inventory: inv,
     shells: new Map(shells.map((s) => [s.host, s])),
     channelUrl: server.url,
@@ -119,7 +119,7 @@ async function bed(nodes: number, hosts: number, version: string): Promise<Bed> 
   return {
     lab,
     inv,
-    session,
+    conn,
     shells,
     work,
     close: async () => {
@@ -198,18 +198,18 @@ for (const [nodes, hosts] of SIZES) {
   // No-op: every node already at the target.
   const b = await bed(nodes, hosts, TARGET);
   try {
-    await planCluster(b.session, {}); // warm-up (JIT, first HTTP connection)
+    await planCluster(b.conn, {}); // warm-up (JIT, first HTTP connection)
     const times: number[] = [];
     let rt = 0;
     for (let i = 0; i < 3; i++) {
       reset(b);
       const s = performance.now();
-      const { plan } = await planCluster(b.session, {});
+      const { plan } = await planCluster(b.conn, {});
       times.push(performance.now() - s);
       rt = calls(b);
       if (plan.phases.length !== 0) throw new Error('no-op bench: the plan is not empty');
     }
-    const { facts } = await planCluster(b.session, {});
+    const { facts } = await planCluster(b.conn, {});
     // Plan time of a real plan: the same cluster two patches behind.
     const older = parseVersion('v1.33.3+k3s1');
     const behind: ClusterFacts = {
@@ -236,11 +236,11 @@ for (const [nodes, hosts] of SIZES) {
   if (!UPGRADE_SIZES.includes(nodes)) continue;
   const u = await bed(nodes, hosts, 'v1.33.3+k3s1');
   try {
-    const { plan } = await planCluster(u.session, {});
+    const { plan } = await planCluster(u.conn, {});
     reset(u);
     u.work.drain = u.work.install = u.work.restart = 0;
     const s = performance.now();
-    const r = await runPlan(plan, { inventory: u.inv, shells: u.session.shells });
+    const r = await runPlan(plan, { inventory: u.inv, shells: u.conn.shells });
     const totalMs = performance.now() - s;
     u.lab.settleWork();
     if (!r.ok) throw new Error(`upgrade bench failed: ${r.failed?.error.message}`);
@@ -294,20 +294,20 @@ async function extras(): Promise<void> {
       }),
       join(dir, 'pve-k3s.yaml'),
     );
-    const session = await openSession(inv);
-    const counted = new Map([...session.shells].map(([h, s]) => [h, new CountingShell(s)]));
-    const sess: Session = { ...session, shells: counted };
-    await planCluster(sess, {}); // opens the ssh masters
+    const conn = await connectCluster(inv);
+    const counted = new Map([...conn.shells].map(([h, s]) => [h, new CountingShell(s)]));
+    const countedConn: ClusterConnection = { ...conn, shells: counted };
+    await planCluster(countedConn, {}); // opens the ssh masters
     const times: number[] = [];
     for (let i = 0; i < 3; i++) {
       counted.forEach((c) => (c.calls = 0));
       const s = performance.now();
-      await planCluster(sess, {});
+      await planCluster(countedConn, {});
       times.push(performance.now() - s);
     }
     const per = [...counted.values()].reduce((n, c) => n + c.calls, 0) / 2;
     sshNoop = { ms: median(times), roundTripsPerHost: per };
-    await session.close();
+    await conn.close();
     for (const s of sshds) await s.stop();
     rmSync(dir, { recursive: true, force: true });
     log(`no-op over real sshd, 10 nodes: ${sshNoop.ms.toFixed(0)} ms, ${per} round trips per host`);

@@ -1,6 +1,6 @@
-/** What every command shares: global options, the inventory, the session, output helpers. */
+/** What every command shares: global options, the inventory, the connection to the cluster, output helpers. */
 import type { Inventory } from '../inventory/types.js';
-import type { Session } from '../operation/connect.js';
+import type { ClusterConnection } from '../operation/connect.js';
 
 export interface GlobalOptions {
   config: string | undefined;
@@ -14,15 +14,15 @@ export async function loadInventoryFor(g: GlobalOptions): Promise<Inventory> {
   return loadInventory(file);
 }
 
-/** Opens a session for the inventory, runs fn, and always closes it (SSH masters, lab server). */
-export async function withSession<T>(g: GlobalOptions, fn: (s: Session) => Promise<T>): Promise<T> {
+/** Connects to the cluster of the inventory, runs fn, and always closes it (SSH masters, lab server). */
+export async function withCluster<T>(g: GlobalOptions, fn: (s: ClusterConnection) => Promise<T>): Promise<T> {
   const inventory = await loadInventoryFor(g);
-  const { openSession } = await import('../operation/connect.js');
-  const session = await openSession(inventory);
+  const { connectCluster } = await import('../operation/connect.js');
+  const conn = await connectCluster(inventory);
   try {
-    return await fn(session);
+    return await fn(conn);
   } finally {
-    await session.close();
+    await conn.close();
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * A session: the shells for each Proxmox host of an inventory (OpenSSH, local, or the
+ * A connection to a cluster: the shells for each Proxmox host of an inventory (OpenSSH, local, or the
  * embedded lab), and the channel server URL (the lab's own server on 127.0.0.1 when the
  * inventory says `channelUrl: lab`). Heavy modules are imported only when needed.
  */
@@ -7,7 +7,7 @@ import type { Inventory } from '../inventory/types.js';
 import type { Shell } from '../shell/shell.js';
 import { InventoryError } from '../domain/errors.js';
 
-export interface Session {
+export interface ClusterConnection {
   inventory: Inventory;
   shells: ReadonlyMap<string, Shell>;
   /** The channels collection URL to use. */
@@ -15,7 +15,7 @@ export interface Session {
   close(): Promise<void>;
 }
 
-export async function openSession(inventory: Inventory): Promise<Session> {
+export async function connectCluster(inventory: Inventory): Promise<ClusterConnection> {
   const shells = new Map<string, Shell>();
   const closers: (() => Promise<void>)[] = [];
   let channelUrl = inventory.k3s.channelUrl;

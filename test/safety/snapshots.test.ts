@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { withLab, assertJournalConsistent, journal, kubelets, cordoned, container, lastRun } from './helpers.js';
 import { loadInventory } from '../../src/inventory/index.js';
-import { openSession } from '../../src/operation/connect.js';
+import { connectCluster } from '../../src/operation/connect.js';
 import { planCluster } from '../../src/upgrade/plan/plan-cluster.js';
 import { executeUpgrade } from '../../src/upgrade/run/upgrade-run.js';
 import { RolledBackError } from '../../src/upgrade/run/steps.js';
@@ -81,11 +81,11 @@ test('GIVEN a worker that fails its health gate after the install WHEN a snapsho
       s.clusters['lab']!.nodes['k3s-worker-1']!.neverReady = true;
     });
     const inventory = await loadInventory(f.inventory);
-    const session = await openSession({ ...inventory, upgrade: { ...inventory.upgrade, readyTimeoutSeconds: 1, snapshot: true } });
+    const conn = await connectCluster({ ...inventory, upgrade: { ...inventory.upgrade, readyTimeoutSeconds: 1, snapshot: true } });
     try {
-      const { plan } = await planCluster(session, {});
+      const { plan } = await planCluster(conn, {});
       const logs: string[] = [];
-      const result = await executeUpgrade(session, plan, {
+      const result = await executeUpgrade(conn, plan, {
         env: f.env,
         order: 'auto',
         allowSkew: false,
@@ -121,7 +121,7 @@ test('GIVEN a worker that fails its health gate after the install WHEN a snapsho
       assert.equal(lastRun(f)?.status, 'failed');
       assertJournalConsistent(f, assert.ok);
     } finally {
-      await session.close();
+      await conn.close();
     }
   });
 });

@@ -1,7 +1,7 @@
 /** `pve-k3s backup` and `pve-k3s restore <backup>`. File contents are never printed. */
 import { resolve } from 'node:path';
 import { UsageError } from '../../domain/errors.js';
-import { out, printDocument, withSession, type GlobalOptions } from '../context.js';
+import { out, printDocument, withCluster, type GlobalOptions } from '../context.js';
 
 export interface BackupFlags {
   keep?: string;
@@ -25,11 +25,11 @@ export async function backup(g: GlobalOptions, flags: BackupFlags): Promise<numb
     throw new UsageError(`--keep must be a whole number of at least 1, got "${flags.keep}"`);
   if (!flags.vzdump && (flags.mode !== undefined || flags.storage !== undefined))
     throw new UsageError('--mode and --storage apply to --vzdump', { hint: 'add --vzdump' });
-  return withSession(g, async (session) => {
+  return withCluster(g, async (conn) => {
     const { runBackup } = await import('../../backup/backup.js');
-    const root = await rootFor(flags.to, session.inventory.cluster);
+    const root = await rootFor(flags.to, conn.inventory.cluster);
     const log = (l: string) => process.stderr.write(`${l}\n`);
-    const r = await runBackup(session.inventory, session.shells, {
+    const r = await runBackup(conn.inventory, conn.shells, {
       root,
       ...(keep !== undefined ? { keep } : {}),
       offline: flags.offline ?? false,
@@ -56,9 +56,9 @@ export interface RestoreFlags {
 }
 
 export async function restore(g: GlobalOptions, backupDir: string, flags: RestoreFlags): Promise<number> {
-  return withSession(g, async (session) => {
+  return withCluster(g, async (conn) => {
     const { planRestore, runRestore } = await import('../../backup/restore.js');
-    const plan = planRestore(session.inventory, resolve(backupDir));
+    const plan = planRestore(conn.inventory, resolve(backupDir));
     const m = plan.manifest;
     out(
       `Restore ${m.cluster} from ${plan.dir}\n  made ${m.createdAt} from ${m.source.node}, ${m.datastore}, k3s ${m.source.k3sVersion ?? 'unknown'}; checksums OK\n`,
@@ -72,7 +72,7 @@ export async function restore(g: GlobalOptions, backupDir: string, flags: Restor
         return 1;
       }
     }
-    await runRestore(session.inventory, session.shells, plan, { log: (l) => process.stderr.write(`${l}\n`) });
+    await runRestore(conn.inventory, conn.shells, plan, { log: (l) => process.stderr.write(`${l}\n`) });
     out(`Restored ${m.cluster} from ${plan.dir}.\n`);
     return 0;
   });

@@ -1,6 +1,6 @@
 /** `pve-k3s doctor [node] [--fix]`: the known k3s-in-LXC problems, each with cause and fix. */
 import { UsageError } from '../../domain/errors.js';
-import { out, printDocument, withSession, type GlobalOptions } from '../context.js';
+import { out, printDocument, withCluster, type GlobalOptions } from '../context.js';
 import type { CheckResult } from '../../doctor/doctor.js';
 
 export interface DoctorFlags {
@@ -10,8 +10,8 @@ export interface DoctorFlags {
 export const DOCTOR_API_VERSION = 'pve-k3s.io/v1';
 
 export async function doctor(g: GlobalOptions, node: string | undefined, flags: DoctorFlags): Promise<number> {
-  return withSession(g, async (session) => {
-    const inv = session.inventory;
+  return withCluster(g, async (conn) => {
+    const inv = conn.inventory;
     if (node !== undefined && !inv.nodes.some((n) => n.name === node)) {
       throw new UsageError(`no node "${node}" in the inventory`, { hint: `nodes: ${inv.nodes.map((n) => n.name).join(', ')}` });
     }
@@ -19,8 +19,8 @@ export async function doctor(g: GlobalOptions, node: string | undefined, flags: 
     const { probeForDoctor, runChecks, applyFixes, describeFix } = await import('../../doctor/doctor.js');
     const { upgradeState } = await import('../../status/upgrade-state.js');
     const { stateDir } = await import('../../inventory/index.js');
-    const facts = await gatherFacts(inv, session.shells);
-    const hosts = await probeForDoctor(inv, session.shells, facts);
+    const facts = await gatherFacts(inv, conn.shells);
+    const hosts = await probeForDoctor(inv, conn.shells, facts);
     const results = runChecks({
       inv,
       facts,
@@ -32,7 +32,7 @@ export async function doctor(g: GlobalOptions, node: string | undefined, flags: 
     const fixes = problems.flatMap((r) => (r.autoFix ? [r.autoFix] : []));
     let fixed: Awaited<ReturnType<typeof applyFixes>> = [];
     if (g.output !== 'table') {
-      if (flags.fix && fixes.length > 0) fixed = await applyFixes(inv, session.shells, fixes);
+      if (flags.fix && fixes.length > 0) fixed = await applyFixes(inv, conn.shells, fixes);
       await printDocument(g, {
         apiVersion: DOCTOR_API_VERSION,
         kind: 'DoctorReport',
@@ -54,7 +54,7 @@ export async function doctor(g: GlobalOptions, node: string | undefined, flags: 
         else {
           out('\nApplying the safe fixes:\n');
           for (const f of fixes) out(`  - ${describeFix(f)}\n`);
-          fixed = await applyFixes(inv, session.shells, fixes);
+          fixed = await applyFixes(inv, conn.shells, fixes);
           for (const f of fixed) out(`  ${f.ok ? 'fixed' : 'FAILED'}: ${describeFix(f.fix)}: ${f.message}\n`);
         }
       }

@@ -1,9 +1,9 @@
 /** `pve-k3s install` and `pve-k3s join <node>`: containers and k3s from the inventory, idempotently. */
 import { confirm, requireTerminal } from '../confirm.js';
 import { PlanError, UsageError } from '../../domain/errors.js';
-import type { Session } from '../../operation/connect.js';
+import type { ClusterConnection } from '../../operation/connect.js';
 import type { NodeSpec } from '../../inventory/types.js';
-import { out, printDocument, withSession, type GlobalOptions } from '../context.js';
+import { out, printDocument, withCluster, type GlobalOptions } from '../context.js';
 
 export interface InstallFlags {
   yes?: boolean;
@@ -15,24 +15,24 @@ export interface InstallFlags {
 }
 
 export async function install(g: GlobalOptions, flags: InstallFlags): Promise<number> {
-  return withSession(g, (session) => run(g, flags, session, undefined));
+  return withCluster(g, (conn) => run(g, flags, conn, undefined));
 }
 
 export async function join(g: GlobalOptions, nodeName: string, flags: InstallFlags): Promise<number> {
-  return withSession(g, (session) => {
-    const node = session.inventory.nodes.find((n) => n.name === nodeName);
+  return withCluster(g, (conn) => {
+    const node = conn.inventory.nodes.find((n) => n.name === nodeName);
     if (!node) {
-      throw new UsageError(`${nodeName} is not a node of ${session.inventory.file}`, {
+      throw new UsageError(`${nodeName} is not a node of ${conn.inventory.file}`, {
         hint: `add it under nodes: (e.g. \`${nodeName}: { vmid: <id>, host: <host>, role: agent }\`), then run pve-k3s join ${nodeName}`,
       });
     }
-    return run(g, flags, session, node);
+    return run(g, flags, conn, node);
   });
 }
 
-async function run(g: GlobalOptions, flags: InstallFlags, session: Session, only: NodeSpec | undefined): Promise<number> {
+async function run(g: GlobalOptions, flags: InstallFlags, conn: ClusterConnection, only: NodeSpec | undefined): Promise<number> {
   const started = Date.now();
-  let inv = session.inventory;
+  let inv = conn.inventory;
   if (flags.readyTimeout !== undefined) {
     const { applyRunFlags } = await import('./upgrade.js');
     inv = await applyRunFlags(inv, { readyTimeout: flags.readyTimeout });
@@ -42,7 +42,7 @@ async function run(g: GlobalOptions, flags: InstallFlags, session: Session, only
   const { planInstall, planIsEmpty, runningServer } = await import('../../install/plan.js');
   const { configYaml } = await import('../../install/settings.js');
   const pinned = flags.version ?? inv.k3s.version;
-  const hostShells = new Map([...session.shells].filter(([h]) => nodes.some((n) => n.host === h)));
+  const hostShells = new Map([...conn.shells].filter(([h]) => nodes.some((n) => n.host === h)));
   let airgap: import('../../install/airgap.js').AirgapBundle | undefined;
   if (flags.airgap !== undefined) {
     if (pinned === undefined)
@@ -52,11 +52,7 @@ async function run(g: GlobalOptions, flags: InstallFlags, session: Session, only
     const { checkAirgap } = await import('../../install/airgap.js');
     airgap = await checkAirgap(flags.airgap, hostShells);
   }
-  const facts = await probeInstall(
-    inv,
-    session.shells,
-    only ? [...new Set([only, ...inv.nodes.filter((n) => n.role === 'server')])] : nodes,
-  );
+  const facts = await probeInstall(inv, conn.shells, only ? [...new Set([only, ...inv.nodes.filter((n) => n.role === 'server')])] : nodes);
   const running = runningServer(inv, facts);
   if (only && !running && !(only.role === 'server' && inv.nodes.filter((n) => n.role === 'server').length === 1)) {
     throw new PlanError(`no server of ${inv.cluster} runs k3s yet, so ${only.name} has no cluster to join`, 'no-server', {
@@ -66,7 +62,7 @@ async function run(g: GlobalOptions, flags: InstallFlags, session: Session, only
   let target: { version: string; source: string } | undefined;
   if (!running) {
     const { resolveTarget } = await import('../../upgrade/plan/target.js');
-    const t = await resolveTarget({ version: pinned, channel: flags.channel ?? inv.k3s.channel, channelUrl: session.channelUrl });
+    const t = await resolveTarget({ version: pinned, channel: flags.channel ?? inv.k3s.channel, channelUrl: conn.channelUrl });
     target = { version: t.target.version.raw, source: t.target.source };
   }
   const yaml = await configYaml(inv);
@@ -105,7 +101,7 @@ async function run(g: GlobalOptions, flags: InstallFlags, session: Session, only
   const { runInstall } = await import('../../install/run.js');
   const log = (line: string) => (json ? process.stderr : process.stdout).write(`  ${line}\n`);
   if (!json) out('\n');
-  const result = await runInstall({ inventory: inv, shells: session.shells, plan, configYaml: yaml, log, ...(airgap ? { airgap } : {}) });
+  const result = await runInstall({ inventory: inv, shells: conn.shells, plan, configYaml: yaml, log, ...(airgap ? { airgap } : {}) });
   const secs = ((Date.now() - started) / 1000).toFixed(1);
   if (json) {
     await printDocument(g, { kind: 'InstallResult', ok: true, nothingToDo: false, plan: planDoc(plan), ...result });
@@ -116,7 +112,7 @@ async function run(g: GlobalOptions, flags: InstallFlags, session: Session, only
   );
   const { gatherFacts } = await import('../../upgrade/facts/gather.js');
   const { renderStatus } = await import('./status.js');
-  out(renderStatus(await gatherFacts(inv, session.shells), plan.version));
+  out(renderStatus(await gatherFacts(inv, conn.shells), plan.version));
   if (!only) out(`Next: pve-k3s kubeconfig (merges the cluster into ~/.kube/config as context ${plan.cluster})\n`);
   return 0;
 }

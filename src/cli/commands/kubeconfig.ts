@@ -10,7 +10,7 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { PlanError, RunError, UsageError } from '../../domain/errors.js';
 import { oneLine } from '../../kube/kube.js';
-import { out, withSession, type GlobalOptions } from '../context.js';
+import { out, withCluster, type GlobalOptions } from '../context.js';
 
 export interface KubeconfigFlags {
   out?: string;
@@ -23,20 +23,20 @@ const CONTEXT_RE = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,252}$/;
 export async function kubeconfig(g: GlobalOptions, flags: KubeconfigFlags): Promise<number> {
   const name = flags.context ?? undefined;
   if (name !== undefined && !CONTEXT_RE.test(name)) throw new UsageError(`--context ${JSON.stringify(name)}: use letters, digits, . _ @ -`);
-  return withSession(g, async (session) => {
-    const inv = session.inventory;
+  return withCluster(g, async (conn) => {
+    const inv = conn.inventory;
     const context = name ?? inv.cluster;
     const servers = inv.nodes.filter((n) => n.role === 'server');
     const { probeInstall } = await import('../../install/probe.js');
     const { runningServer } = await import('../../install/plan.js');
-    const facts = await probeInstall(inv, session.shells, servers);
+    const facts = await probeInstall(inv, conn.shells, servers);
     const server = runningServer(inv, facts)?.node;
     if (!server)
       throw new PlanError(`no server of ${inv.cluster} runs k3s: there is no kubeconfig to fetch`, 'no-server', {
         hint: 'install the cluster first: pve-k3s install',
       });
     const { Pct } = await import('../../proxmox/pct.js');
-    const shell = session.shells.get(server.host);
+    const shell = conn.shells.get(server.host);
     if (!shell) throw new TypeError(`no shell for ${server.host}`);
     const pct = new Pct(shell);
     const r = await pct.exec(server.vmid, ['cat', K3S_YAML], { timeoutMs: 60_000 });

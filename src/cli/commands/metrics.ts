@@ -1,8 +1,8 @@
 /** `pve-k3s metrics [--listen ADDR]`: Prometheus text exposition, printed once or served over HTTP. */
 import { UsageError } from '../../domain/errors.js';
 import { PveK3sError } from '../../domain/errors.js';
-import { out, withSession, type GlobalOptions } from '../context.js';
-import type { Session } from '../../operation/connect.js';
+import { out, withCluster, type GlobalOptions } from '../context.js';
+import type { ClusterConnection } from '../../operation/connect.js';
 
 export interface MetricsFlags {
   listen?: string;
@@ -10,18 +10,18 @@ export interface MetricsFlags {
 
 export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
-async function collect(session: Session): Promise<string> {
+async function collect(conn: ClusterConnection): Promise<string> {
   const [{ gatherFacts }, { resolveTarget }, { renderMetrics }, { clusterHealth }] = await Promise.all([
     import('../../upgrade/facts/gather.js'),
     import('../../upgrade/plan/target.js'),
     import('../../status/metrics.js'),
     import('./status.js'),
   ]);
-  const inv = session.inventory;
+  const inv = conn.inventory;
   const t0 = Date.now();
   const [facts, target] = await Promise.all([
-    gatherFacts(inv, session.shells),
-    resolveTarget({ version: inv.k3s.version, channel: inv.k3s.channel, channelUrl: session.channelUrl }).then(
+    gatherFacts(inv, conn.shells),
+    resolveTarget({ version: inv.k3s.version, channel: inv.k3s.channel, channelUrl: conn.channelUrl }).then(
       (r) => r.target.version.raw,
       (e: unknown) => {
         if (e instanceof PveK3sError) return undefined;
@@ -29,7 +29,7 @@ async function collect(session: Session): Promise<string> {
       },
     ),
   ]);
-  const health = await clusterHealth(session, facts, false);
+  const health = await clusterHealth(conn, facts, false);
   return renderMetrics({ facts, health, target, probeSeconds: (Date.now() - t0) / 1000 });
 }
 
@@ -43,9 +43,9 @@ export function parseListen(addr: string): { host: string; port: number } {
 
 export async function metrics(g: GlobalOptions, flags: MetricsFlags): Promise<number> {
   const listen = flags.listen === undefined ? undefined : parseListen(flags.listen);
-  return withSession(g, async (session) => {
+  return withCluster(g, async (conn) => {
     if (!listen) {
-      out(await collect(session));
+      out(await collect(conn));
       return 0;
     }
     const { createServer } = await import('node:http');
@@ -58,7 +58,7 @@ export async function metrics(g: GlobalOptions, flags: MetricsFlags): Promise<nu
         return;
       }
       // Concurrent scrapes share one probe.
-      inflight ??= collect(session).finally(() => {
+      inflight ??= collect(conn).finally(() => {
         inflight = undefined;
       });
       inflight.then(

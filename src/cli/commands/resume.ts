@@ -11,7 +11,7 @@ import { LOCK_ANNOTATION, readLock } from '../../operation/lock.js';
 import { resumable, type RunSummary } from '../../operation/journal.js';
 import { renderPlan } from '../render-plan.js';
 import { renderStatus } from './status.js';
-import { out, printDocument, withSession, type GlobalOptions } from '../context.js';
+import { out, printDocument, withCluster, type GlobalOptions } from '../context.js';
 import { applyRunFlags, failureReport, onController, runWithSignals, type UpgradeFlags } from './upgrade.js';
 
 export type ResumeFlags = Pick<
@@ -41,20 +41,20 @@ function describeRun(r: RunSummary): string {
 }
 
 export async function resume(g: GlobalOptions, flags: ResumeFlags): Promise<number> {
-  return withSession(g, async (s0) => {
+  return withCluster(g, async (conn0) => {
     const { journalFor, holderAlive } = await import('../../upgrade/run/upgrade-run.js');
-    const journal = journalFor(s0.inventory, process.env);
+    const journal = journalFor(conn0.inventory, process.env);
     const last = journal.lastRun();
     // The recorded run's snapshot choice holds unless a flag says otherwise.
-    const session = {
-      ...s0,
-      inventory: await applyRunFlags(s0.inventory, { ...flags, snapshot: flags.snapshot ?? (last?.snapshot || undefined) }),
+    const conn = {
+      ...conn0,
+      inventory: await applyRunFlags(conn0.inventory, { ...flags, snapshot: flags.snapshot ?? (last?.snapshot || undefined) }),
     };
     if (!last || !resumable(last)) {
       out(
         last
-          ? `Nothing to resume: the last upgrade of ${session.inventory.cluster} (run ${last.run}) is ${last.status}.\n`
-          : `Nothing to resume: no upgrade of ${session.inventory.cluster} is recorded.\n`,
+          ? `Nothing to resume: the last upgrade of ${conn.inventory.cluster} (run ${last.run}) is ${last.status}.\n`
+          : `Nothing to resume: no upgrade of ${conn.inventory.cluster} is recorded.\n`,
       );
       return 0;
     }
@@ -66,8 +66,8 @@ export async function resume(g: GlobalOptions, flags: ResumeFlags): Promise<numb
     process.stderr.write(`Resuming: ${describeRun(last)}\n`);
     // Facts are re-read: the plan continues from what the cluster is now, towards the recorded target.
     const order = last.order as UpgradeOrder;
-    const { plan } = await planCluster(session, { version: last.target, order, allowSkew: last.allowSkew });
-    addHealthChecks(plan, last, session.inventory);
+    const { plan } = await planCluster(conn, { version: last.target, order, allowSkew: last.allowSkew });
+    addHealthChecks(plan, last, conn.inventory);
     const json = g.output !== 'table';
     if (!json) out(renderPlan(plan));
     if (planSteps(plan).length === 0) {
@@ -76,7 +76,7 @@ export async function resume(g: GlobalOptions, flags: ResumeFlags): Promise<numb
       return 0;
     }
     if (!flags.yes) requireTerminal('resume');
-    const result = await runWithSignals(session, plan, g, { order, allowSkew: last.allowSkew }, last);
+    const result = await runWithSignals(conn, plan, g, { order, allowSkew: last.allowSkew }, last);
     if (json) {
       await printDocument(g, {
         apiVersion: PLAN_API_VERSION,
@@ -91,11 +91,11 @@ export async function resume(g: GlobalOptions, flags: ResumeFlags): Promise<numb
         midUpgrade: result.midUpgrade,
       });
     } else if (result.ok) {
-      const facts = await gatherFacts(session.inventory, session.shells);
+      const facts = await gatherFacts(conn.inventory, conn.shells);
       out(`\nUpgrade complete: ${plan.cluster} now at ${plan.target.version} (resumed run ${last.run}).\n`);
       out(renderStatus(facts, plan.target.version));
     } else {
-      process.stderr.write(failureReport(session.inventory, plan, result, g.verbose));
+      process.stderr.write(failureReport(conn.inventory, plan, result, g.verbose));
     }
     if (result.lockError) process.stderr.write(`warning: could not release the cluster lock (${result.lockError}); it expires by itself\n`);
     return result.ok ? 0 : 1;
@@ -103,8 +103,8 @@ export async function resume(g: GlobalOptions, flags: ResumeFlags): Promise<numb
 }
 
 export async function abandon(g: GlobalOptions): Promise<number> {
-  return withSession(g, async (session) => {
-    const inv = session.inventory;
+  return withCluster(g, async (conn) => {
+    const inv = conn.inventory;
     const { journalFor, holderAlive } = await import('../../upgrade/run/upgrade-run.js');
     const journal = journalFor(inv, process.env);
     const last = journal.lastRun();
@@ -123,7 +123,7 @@ export async function abandon(g: GlobalOptions): Promise<number> {
     out(`Abandoned: ${describeRun(last)}.\n`);
     // Release the run's lock in the cluster, and list what it left behind.
     const ctrl = inv.nodes.find((n) => n.name === inv.controller)!;
-    const shell = session.shells.get(ctrl.host)!;
+    const shell = conn.shells.get(ctrl.host)!;
     const kube = new Kube(new Pct(shell), ctrl.vmid, ctrl.name);
     try {
       const lock = await readLock(kube, ctrl.name);
@@ -138,7 +138,7 @@ export async function abandon(g: GlobalOptions): Promise<number> {
     } catch (err) {
       out(`warning: cannot read the cluster lock: ${(err as Error).message}\n`);
     }
-    const facts = await gatherFacts(inv, session.shells);
+    const facts = await gatherFacts(inv, conn.shells);
     const cordoned = facts.nodes.filter((n) => n.kube?.cordonedByUs !== undefined).map((n) => n.name);
     if (cordoned.length > 0) {
       out(

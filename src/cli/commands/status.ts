@@ -5,8 +5,8 @@ import { gatherFacts } from '../../upgrade/facts/gather.js';
 import { relocationWarnings } from '../../upgrade/facts/locate.js';
 import { resolveTarget } from '../../upgrade/plan/target.js';
 import { renderTable } from '../table.js';
-import { out, printDocument, withSession, type GlobalOptions } from '../context.js';
-import type { Session } from '../../operation/connect.js';
+import { out, printDocument, withCluster, type GlobalOptions } from '../context.js';
+import type { ClusterConnection } from '../../operation/connect.js';
 
 export interface StatusFlags {
   channel?: string;
@@ -22,7 +22,7 @@ export interface StatusFlags {
 export const STATUS_API_VERSION = 'pve-k3s.io/v1';
 
 export async function status(g: GlobalOptions, flags: StatusFlags): Promise<number> {
-  if (flags.watch === undefined || flags.watch === false) return withSession(g, (session) => statusOnce(g, flags, session));
+  if (flags.watch === undefined || flags.watch === false) return withCluster(g, (conn) => statusOnce(g, flags, conn));
   const seconds = flags.watch === true ? 5 : Number(flags.watch);
   const max = flags.iterations === undefined ? Infinity : Number(flags.iterations);
   if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`--watch takes a number of seconds, got "${String(flags.watch)}"`);
@@ -31,11 +31,11 @@ export async function status(g: GlobalOptions, flags: StatusFlags): Promise<numb
   const onSig = () => stop.abort();
   process.once('SIGINT', onSig);
   try {
-    return await withSession(g, async (session) => {
+    return await withCluster(g, async (conn) => {
       let code = 0;
       for (let i = 0; i < max && !stop.signal.aborted; i++) {
         if (process.stdout.isTTY && g.output === 'table' && !flags.check) out('\x1b[H\x1b[2J');
-        code = await statusOnce(g, flags, session);
+        code = await statusOnce(g, flags, conn);
         if (g.output === 'table' && !flags.check) out(`(every ${seconds}s, ${new Date().toISOString()}; Ctrl-C to stop)\n`);
         if (i + 1 < max)
           await new Promise<void>((res) => {
@@ -57,23 +57,23 @@ export async function status(g: GlobalOptions, flags: StatusFlags): Promise<numb
   }
 }
 
-async function statusOnce(g: GlobalOptions, flags: StatusFlags, session: Session): Promise<number> {
+async function statusOnce(g: GlobalOptions, flags: StatusFlags, conn: ClusterConnection): Promise<number> {
   {
-    const inv = session.inventory;
+    const inv = conn.inventory;
     const [facts, target, lockRead] = await Promise.all([
-      gatherFacts(inv, session.shells),
+      gatherFacts(inv, conn.shells),
       resolveTarget({
         version: flags.version ?? (flags.channel ? undefined : inv.k3s.version),
         channel: flags.channel ?? inv.k3s.channel,
-        channelUrl: session.channelUrl,
+        channelUrl: conn.channelUrl,
       }).then(
         (r) => ({ version: r.target.version.raw, source: r.target.source, error: undefined as string | undefined }),
         (err: unknown) => ({ version: undefined, source: undefined, error: err instanceof PveK3sError ? err.message : String(err) }),
       ),
-      clusterLock(session),
+      clusterLock(conn),
     ]);
     const lock = facts.kubeError === undefined ? lockRead : undefined;
-    const health = await clusterHealth(session, facts, lock !== undefined);
+    const health = await clusterHealth(conn, facts, lock !== undefined);
     if (flags.check) {
       const { checkLine } = await import('../../status/cluster-health.js');
       const c = checkLine(inv.cluster, health);
@@ -122,7 +122,7 @@ function ageText(ms: number): string {
 }
 
 /** Health from the facts, the newest local backup and the upgrade journal (issue 7). */
-export async function clusterHealth(session: Session, facts: ClusterFacts, locked: boolean) {
+export async function clusterHealth(conn: ClusterConnection, facts: ClusterFacts, locked: boolean) {
   const [{ assessHealth }, { upgradeState }, { lastBackupTime, defaultBackupRoot }, { stateDir }] = await Promise.all([
     import('../../status/cluster-health.js'),
     import('../../status/upgrade-state.js'),
@@ -130,7 +130,7 @@ export async function clusterHealth(session: Session, facts: ClusterFacts, locke
     import('../../inventory/index.js'),
   ]);
   const dir = stateDir(process.env);
-  const cluster = session.inventory.cluster;
+  const cluster = conn.inventory.cluster;
   const up = upgradeState(dir, cluster, facts);
   if (locked) up.inProgress = true;
   return assessHealth(facts, lastBackupTime(defaultBackupRoot(dir, cluster), cluster), up);
@@ -197,10 +197,10 @@ export function statusDocument(
 }
 
 /** The upgrade lock (held in the cluster, see src/runner/lock.ts), or undefined when free or unreadable. */
-async function clusterLock(session: Session) {
-  const inv = session.inventory;
+async function clusterLock(conn: ClusterConnection) {
+  const inv = conn.inventory;
   const ctrl = inv.nodes.find((n) => n.name === inv.controller);
-  const shell = ctrl ? session.shells.get(ctrl.host) : undefined;
+  const shell = ctrl ? conn.shells.get(ctrl.host) : undefined;
   if (!ctrl || !shell) return undefined;
   const [{ Kube }, { Pct }, { readLock }] = await Promise.all([
     import('../../kube/kube.js'),

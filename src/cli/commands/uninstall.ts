@@ -4,7 +4,7 @@
  */
 import { PlanError, RunError, UsageError } from '../../domain/errors.js';
 import { drainArgs, Kube, oneLine } from '../../kube/kube.js';
-import { out, withSession, type GlobalOptions } from '../context.js';
+import { out, withCluster, type GlobalOptions } from '../context.js';
 import { confirm, requireTerminal } from '../confirm.js';
 
 export interface UninstallFlags {
@@ -14,14 +14,14 @@ export interface UninstallFlags {
 }
 
 export async function uninstall(g: GlobalOptions, nodeName: string, flags: UninstallFlags): Promise<number> {
-  return withSession(g, async (session) => {
-    const inv = session.inventory;
+  return withCluster(g, async (conn) => {
+    const inv = conn.inventory;
     const node = inv.nodes.find((n) => n.name === nodeName);
     if (!node)
       throw new UsageError(`${nodeName} is not a node of ${inv.file}`, { hint: `nodes: ${inv.nodes.map((n) => n.name).join(', ')}` });
     const { probeInstall } = await import('../../install/probe.js');
     const servers = inv.nodes.filter((n) => n.role === 'server');
-    const facts = await probeInstall(inv, session.shells, [...new Set([node, ...servers])]);
+    const facts = await probeInstall(inv, conn.shells, [...new Set([node, ...servers])]);
     const mine = facts.nodes.find((f) => f.node.name === node.name);
     if (!mine?.exists)
       throw new PlanError(`container ${node.vmid} of ${node.name} does not exist on ${node.host}`, 'container-not-running', {
@@ -74,7 +74,7 @@ export async function uninstall(g: GlobalOptions, nodeName: string, flags: Unins
     }
     const { Pct } = await import('../../proxmox/pct.js');
     const pct = (h: string) => {
-      const s = session.shells.get(h);
+      const s = conn.shells.get(h);
       if (!s) throw new TypeError(`no shell for ${h}`);
       return new Pct(s);
     };

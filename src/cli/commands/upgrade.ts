@@ -10,10 +10,10 @@ import { gatherFacts } from '../../upgrade/facts/gather.js';
 import type { RunResult } from '../../upgrade/run/run-plan.js';
 import type { RunSummary } from '../../operation/journal.js';
 import type { ExecuteResult } from '../../upgrade/run/upgrade-run.js';
-import type { Session } from '../../operation/connect.js';
+import type { ClusterConnection } from '../../operation/connect.js';
 import { renderPlan } from '../render-plan.js';
 import { renderStatus } from './status.js';
-import { out, printDocument, withSession, type GlobalOptions } from '../context.js';
+import { out, printDocument, withCluster, type GlobalOptions } from '../context.js';
 import { plainProgress, ttyProgress, type Progress } from '../progress.js';
 import { formatError } from '../report-error.js';
 
@@ -74,9 +74,9 @@ function planFlags(f: PlanCommandFlags): PlanFlags {
 }
 
 export async function plan(g: GlobalOptions, flags: PlanCommandFlags): Promise<number> {
-  return withSession(g, async (session) => {
-    const { plan, facts } = await planCluster(session, planFlags(flags));
-    for (const w of relocationWarnings(facts, session.inventory.file)) process.stderr.write(w);
+  return withCluster(g, async (conn) => {
+    const { plan, facts } = await planCluster(conn, planFlags(flags));
+    for (const w of relocationWarnings(facts, conn.inventory.file)) process.stderr.write(w);
     if (g.output === 'table') out(renderPlan(plan));
     else await printDocument(g, plan);
     return 0;
@@ -84,13 +84,13 @@ export async function plan(g: GlobalOptions, flags: PlanCommandFlags): Promise<n
 }
 
 export async function upgrade(g: GlobalOptions, flags: UpgradeFlags): Promise<number> {
-  return withSession(g, async (s0) => {
-    const session = { ...s0, inventory: await applyRunFlags(s0.inventory, flags) };
+  return withCluster(g, async (conn0) => {
+    const conn = { ...conn0, inventory: await applyRunFlags(conn0.inventory, flags) };
     const started = Date.now();
     const { journalFor, refuseIfInProgress } = await import('../../upgrade/run/upgrade-run.js');
-    if (!flags.dryRun) refuseIfInProgress(journalFor(session.inventory, process.env), session.inventory.cluster);
-    const { plan: fresh, facts } = await planCluster(session, planFlags(flags));
-    for (const w of relocationWarnings(facts, session.inventory.file)) process.stderr.write(w);
+    if (!flags.dryRun) refuseIfInProgress(journalFor(conn.inventory, process.env), conn.inventory.cluster);
+    const { plan: fresh, facts } = await planCluster(conn, planFlags(flags));
+    for (const w of relocationWarnings(facts, conn.inventory.file)) process.stderr.write(w);
     const plan = flags.plan ? await checkSavedPlan(flags.plan, fresh) : fresh;
     const steps = planSteps(plan);
     const json = g.output !== 'table';
@@ -115,21 +115,21 @@ export async function upgrade(g: GlobalOptions, flags: UpgradeFlags): Promise<nu
         return 1;
       }
     }
-    const result = await runWithSignals(session, plan, g, {
-      order: flags.order ?? session.inventory.upgrade.order,
-      allowSkew: flags.allowSkew ?? session.inventory.upgrade.allowSkew,
+    const result = await runWithSignals(conn, plan, g, {
+      order: flags.order ?? conn.inventory.upgrade.order,
+      allowSkew: flags.allowSkew ?? conn.inventory.upgrade.allowSkew,
     });
     const secs = ((Date.now() - started) / 1000).toFixed(1);
     if (json) {
       await printDocument(g, resultDocument(plan, result));
     } else if (result.ok) {
-      const facts = await gatherFacts(session.inventory, session.shells);
+      const facts = await gatherFacts(conn.inventory, conn.shells);
       out(
         `\nUpgrade complete: ${plan.nodes.filter((n) => n.action !== 'none').length} node(s) of ${plan.cluster} now at ${plan.target.version} (${secs}s).\n`,
       );
       out(renderStatus(facts, plan.target.version));
     } else {
-      process.stderr.write(failureReport(session.inventory, plan, result, g.verbose));
+      process.stderr.write(failureReport(conn.inventory, plan, result, g.verbose));
     }
     if (result.lockError) process.stderr.write(`warning: could not release the cluster lock (${result.lockError}); it expires by itself\n`);
     return result.ok ? 0 : 1;
@@ -138,7 +138,7 @@ export async function upgrade(g: GlobalOptions, flags: UpgradeFlags): Promise<nu
 
 /** First Ctrl-C: stop after the node in flight. Second: abort the step in flight. */
 export async function runWithSignals(
-  session: Session,
+  conn: ClusterConnection,
   plan: UpgradePlan,
   g: GlobalOptions,
   policy: { order: string; allowSkew: boolean },
@@ -166,14 +166,14 @@ export async function runWithSignals(
   process.on('SIGTERM', onSignal);
   try {
     const { executeUpgrade } = await import('../../upgrade/run/upgrade-run.js');
-    return await executeUpgrade(session, plan, {
+    return await executeUpgrade(conn, plan, {
       env: process.env,
       emit: (e) => progress.emit(e),
       signal: abort.signal,
       stopRequested: () => stop,
       order: policy.order,
       allowSkew: policy.allowSkew,
-      snapshot: { enabled: session.inventory.upgrade.snapshot, retention: session.inventory.upgrade.snapshotRetention },
+      snapshot: { enabled: conn.inventory.upgrade.snapshot, retention: conn.inventory.upgrade.snapshotRetention },
       ...(resumes ? { resumes } : {}),
     });
   } finally {

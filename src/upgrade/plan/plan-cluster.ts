@@ -6,7 +6,7 @@ import type { UpgradePlan } from '../../domain/plan.js';
 import { gatherFacts } from '../facts/gather.js';
 import { withRelocations } from '../facts/locate.js';
 import type { UpgradeOrder } from '../../inventory/types.js';
-import type { Session } from '../../operation/connect.js';
+import type { ClusterConnection } from '../../operation/connect.js';
 import { resolveTarget, type ResolvedTarget } from './target.js';
 
 export interface PlanFlags {
@@ -22,28 +22,28 @@ export interface ClusterPlan {
   plan: UpgradePlan;
 }
 
-export function policyFor(session: Session, flags: PlanFlags): PlanPolicy {
-  const u = session.inventory.upgrade;
+export function policyFor(conn: ClusterConnection, flags: PlanFlags): PlanPolicy {
+  const u = conn.inventory.upgrade;
   return { order: flags.order ?? u.order, allowSkew: flags.allowSkew ?? u.allowSkew, drainServers: u.drainServers };
 }
 
-export async function planCluster(session: Session, flags: PlanFlags, signal?: AbortSignal): Promise<ClusterPlan> {
-  const inv = session.inventory;
+export async function planCluster(conn: ClusterConnection, flags: PlanFlags, signal?: AbortSignal): Promise<ClusterPlan> {
+  const inv = conn.inventory;
   // The channel server and the hosts are independent: ask them at the same time.
   const [resolved, facts] = await Promise.all([
     resolveTarget(
       {
         version: flags.version ?? (flags.channel ? undefined : inv.k3s.version),
         channel: flags.channel ?? inv.k3s.channel,
-        channelUrl: session.channelUrl,
+        channelUrl: conn.channelUrl,
       },
       signal,
     ),
-    gatherFacts(inv, session.shells, signal ? { signal } : {}),
+    gatherFacts(inv, conn.shells, signal ? { signal } : {}),
   ]);
   // Migrated containers: later steps (the controller's kubectl, snapshots) use their real host.
-  if (facts.relocated) session.inventory = withRelocations(inv, facts.relocated);
-  const policy = policyFor(session, flags);
+  if (facts.relocated) conn.inventory = withRelocations(inv, facts.relocated);
+  const policy = policyFor(conn, flags);
   let plan: UpgradePlan;
   try {
     plan = planUpgrade(facts, resolved.target, policy, resolved.channels);

@@ -16,7 +16,7 @@ import { Journal, journalPath, newRunId, type RunSummary } from '../../operation
 import { ClusterLock, holderName } from '../../operation/lock.js';
 import { runPlan, type RunResult } from './run-plan.js';
 import { isEtcdMember, probeSnapshots } from './snapshots.js';
-import type { Session } from '../../operation/connect.js';
+import type { ClusterConnection } from '../../operation/connect.js';
 
 export function journalFor(inv: Inventory, env: NodeJS.ProcessEnv): Journal {
   return new Journal(journalPath(stateDir(env), inv.cluster));
@@ -78,14 +78,14 @@ export interface ExecuteResult extends RunResult {
   lockError: string | undefined;
 }
 
-export async function executeUpgrade(session: Session, plan: UpgradePlan, o: ExecuteOptions): Promise<ExecuteResult> {
-  const inv = session.inventory;
+export async function executeUpgrade(conn: ClusterConnection, plan: UpgradePlan, o: ExecuteOptions): Promise<ExecuteResult> {
+  const inv = conn.inventory;
   const journal = journalFor(inv, o.env);
   const pcts = new Map<string, Pct>();
   const pct = (host: string): Pct => {
     let p = pcts.get(host);
     if (!p) {
-      const shell = session.shells.get(host);
+      const shell = conn.shells.get(host);
       if (!shell) throw new Error(`no shell for Proxmox host ${host}`);
       p = new Pct(shell);
       pcts.set(host, p);
@@ -153,7 +153,7 @@ export async function executeUpgrade(session: Session, plan: UpgradePlan, o: Exe
   try {
     result = await runPlan(plan, {
       inventory: inv,
-      shells: session.shells,
+      shells: conn.shells,
       emit: o.emit,
       ...(o.signal ? { signal: o.signal } : {}),
       ...(o.stopRequested ? { stopRequested: o.stopRequested } : {}),
