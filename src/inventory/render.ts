@@ -8,6 +8,7 @@ import { DEFAULT_DRAIN, DEFAULT_K3S, DEFAULT_UPGRADE } from './defaults.js';
 import { yamlLib } from './deps.js';
 import { formatDuration } from './duration.js';
 
+/** The YAML text of an inventory, as a person would write it (parseInventory reads it back unchanged). */
 export function renderInventory(inv: Inventory): string {
   const Y = yamlLib();
   const firstServer = inv.nodes.find((n) => n.role === 'server')?.name;

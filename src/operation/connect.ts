@@ -15,6 +15,11 @@ export interface ClusterConnection {
   close(): Promise<void>;
 }
 
+/**
+ * Opens the shells for every Proxmox host of the inventory (OpenSSH, local, or the embedded
+ * lab) and, for a lab, its channel server. Nothing connects before the first command. Always
+ * `close()` it: that ends SSH masters and servers.
+ */
 export async function connectCluster(inventory: Inventory): Promise<ClusterConnection> {
   const shells = new Map<string, Shell>();
   const closers: (() => Promise<void>)[] = [];

@@ -14,6 +14,7 @@ export interface LocalShellOptions {
   path?: string;
 }
 
+/** Runs argvs as local processes (pve-k3s on the Proxmox host itself): no shell, nothing quoted. */
 export class LocalShell implements Shell {
   readonly host: string;
   readonly #env: Record<string, string> | undefined;

@@ -33,6 +33,7 @@ export interface SshShellOptions {
   sshPath?: string;
 }
 
+/** Runs argvs on a Proxmox host through the system `ssh`, quoted once by quoteCommand. */
 export class SshShell implements Shell {
   readonly host: string;
   readonly destination: string;

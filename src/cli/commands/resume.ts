@@ -1,7 +1,8 @@
 /** `pve-k3s resume` and `pve-k3s abandon`: continue or forget the upgrade the journal records. */
 import { requireTerminal } from '../confirm.js';
 import { RunError } from '../../domain/errors.js';
-import { PLAN_API_VERSION, planSteps, type Step, type UpgradePlan } from '../../domain/plan.js';
+import { planSteps, type Step, type UpgradePlan } from '../../domain/plan.js';
+import { nothingToDoDocument, upgradeResultDocument } from '../../upgrade/run/result-document.js';
 import type { Inventory, UpgradeOrder } from '../../inventory/types.js';
 import { planCluster } from '../../upgrade/plan/plan-cluster.js';
 import { gatherFacts } from '../../upgrade/facts/gather.js';
@@ -72,24 +73,13 @@ export async function resume(g: GlobalOptions, flags: ResumeFlags): Promise<numb
     if (!json) out(renderPlan(plan));
     if (planSteps(plan).length === 0) {
       journal.append({ type: 'run-end', run: last.run, status: 'done', leftCordoned: [], midUpgrade: [] });
-      if (json) await printDocument(g, { apiVersion: PLAN_API_VERSION, kind: 'UpgradeResult', ok: true, nothingToDo: true, plan });
+      if (json) await printDocument(g, nothingToDoDocument(plan));
       return 0;
     }
     if (!flags.yes) requireTerminal('resume');
     const result = await runWithSignals(conn, plan, g, { order, allowSkew: last.allowSkew }, last);
     if (json) {
-      await printDocument(g, {
-        apiVersion: PLAN_API_VERSION,
-        kind: 'UpgradeResult',
-        ok: result.ok,
-        resumed: last.run,
-        run: result.run,
-        target: plan.target,
-        completed: result.completed.map((s) => s.id),
-        failed: result.failed ? { step: result.failed.step.id, node: result.failed.step.node, message: result.failed.error.message } : null,
-        leftCordoned: result.leftCordoned,
-        midUpgrade: result.midUpgrade,
-      });
+      await printDocument(g, upgradeResultDocument(plan, result, { run: result.run, resumed: last.run }));
     } else if (result.ok) {
       const facts = await gatherFacts(conn.inventory, conn.shells);
       out(`\nUpgrade complete: ${plan.cluster} now at ${plan.target.version} (resumed run ${last.run}).\n`);

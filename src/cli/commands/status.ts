@@ -1,5 +1,6 @@
 /** `pve-k3s status`: one row per node, from one round trip per Proxmox host. */
 import type { ClusterFacts, NodeFacts } from '../../domain/facts.js';
+import { DOCUMENT_API_VERSION, type ClusterStatusDocument } from '../../domain/documents.js';
 import { PveK3sError, UsageError } from '../../domain/errors.js';
 import { gatherFacts } from '../../upgrade/facts/gather.js';
 import { relocationWarnings } from '../../upgrade/facts/locate.js';
@@ -18,8 +19,6 @@ export interface StatusFlags {
   /** With --watch: stop after this many refreshes. */
   iterations?: string;
 }
-
-export const STATUS_API_VERSION = 'pve-k3s.io/v1';
 
 export async function status(g: GlobalOptions, flags: StatusFlags): Promise<number> {
   if (flags.watch === undefined || flags.watch === false) return withCluster(g, (conn) => statusOnce(g, flags, conn));
@@ -170,9 +169,9 @@ export function renderStatus(facts: ClusterFacts, target: string | undefined): s
 export function statusDocument(
   facts: ClusterFacts,
   target: { version: string | undefined; source: string | undefined; error: string | undefined },
-) {
+): ClusterStatusDocument {
   return {
-    apiVersion: STATUS_API_VERSION,
+    apiVersion: DOCUMENT_API_VERSION,
     kind: 'ClusterStatus',
     cluster: facts.cluster,
     controller: facts.controller,

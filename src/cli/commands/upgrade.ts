@@ -7,7 +7,8 @@ import type { UpgradeOrder, Inventory } from '../../inventory/types.js';
 import { planCluster, type PlanFlags } from '../../upgrade/plan/plan-cluster.js';
 import { relocationWarnings } from '../../upgrade/facts/locate.js';
 import { gatherFacts } from '../../upgrade/facts/gather.js';
-import type { RunResult } from '../../upgrade/run/run-plan.js';
+import type { RunPlanResult } from '../../upgrade/run/run-plan.js';
+import { nothingToDoDocument, upgradeResultDocument } from '../../upgrade/run/result-document.js';
 import type { RunSummary } from '../../operation/journal.js';
 import type { ExecuteResult } from '../../upgrade/run/upgrade-run.js';
 import type { ClusterConnection } from '../../operation/connect.js';
@@ -96,7 +97,7 @@ export async function upgrade(g: GlobalOptions, flags: UpgradeFlags): Promise<nu
     const json = g.output !== 'table';
     if (!json) out(renderPlan(plan));
     if (steps.length === 0) {
-      if (json) await printDocument(g, { apiVersion: PLAN_API_VERSION, kind: 'UpgradeResult', ok: true, nothingToDo: true, plan });
+      if (json) await printDocument(g, nothingToDoDocument(plan));
       return 0;
     }
     if (flags.dryRun) {
@@ -121,7 +122,7 @@ export async function upgrade(g: GlobalOptions, flags: UpgradeFlags): Promise<nu
     });
     const secs = ((Date.now() - started) / 1000).toFixed(1);
     if (json) {
-      await printDocument(g, resultDocument(plan, result));
+      await printDocument(g, upgradeResultDocument(plan, result, { run: result.run }));
     } else if (result.ok) {
       const facts = await gatherFacts(conn.inventory, conn.shells);
       out(
@@ -195,7 +196,7 @@ export function onController(inv: Inventory, argv: string): string {
       : `${cmd}   (on lab host ${host.name})`;
 }
 
-export function failureReport(inv: Inventory, plan: UpgradePlan, result: RunResult, verbose: boolean): string {
+export function failureReport(inv: Inventory, plan: UpgradePlan, result: RunPlanResult, verbose: boolean): string {
   const lines: string[] = [''];
   if (result.failed) {
     lines.push(formatError(result.failed.error, verbose).text.trimEnd());
@@ -224,23 +225,6 @@ export function failureReport(inv: Inventory, plan: UpgradePlan, result: RunResu
   }
   lines.push('Run `pve-k3s resume` to continue this upgrade (it re-reads the cluster first), or `pve-k3s upgrade` to plan afresh.');
   return lines.join('\n') + '\n';
-}
-
-function resultDocument(plan: UpgradePlan, r: RunResult) {
-  return {
-    apiVersion: PLAN_API_VERSION,
-    kind: 'UpgradeResult',
-    ok: r.ok,
-    target: plan.target,
-    completed: r.completed.map((s) => s.id),
-    failed: r.failed
-      ? { step: r.failed.step.id, node: r.failed.step.node, message: r.failed.error.message, hint: r.failed.error.hint ?? null }
-      : null,
-    remaining: r.remaining.map((s) => s.id),
-    leftCordoned: r.leftCordoned,
-    midUpgrade: r.midUpgrade,
-    interrupted: r.interrupted,
-  };
 }
 
 /** A saved plan runs only if the cluster would still get exactly that plan. */

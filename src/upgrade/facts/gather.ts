@@ -33,6 +33,13 @@ interface HostProbe {
   error: string | undefined;
 }
 
+/**
+ * Reads what the planner needs: each container's state, its installed k3s and the cluster's
+ * view of every node, with one batched round trip per Proxmox host (all hosts at once). A host
+ * or kubectl that cannot be read is recorded in the facts (`hostErrors`, `kubeError`), never
+ * thrown: the planner turns it into a PlanError naming the host or node.
+ * @param shells one Shell per Proxmox host of the inventory, by host name (a Session's `shells`)
+ */
 export async function gatherFacts(inv: Inventory, shells: ReadonlyMap<string, Shell>, opts: GatherOptions = {}): Promise<ClusterFacts> {
   const controller = inv.nodes.find((n) => n.name === inv.controller);
   const hostNames = [...new Set(inv.nodes.map((n) => n.host))];

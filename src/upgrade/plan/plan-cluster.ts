@@ -27,6 +27,7 @@ export function policyFor(conn: ClusterConnection, flags: PlanFlags): PlanPolicy
   return { order: flags.order ?? u.order, allowSkew: flags.allowSkew ?? u.allowSkew, drainServers: u.drainServers };
 }
 
+/** Facts and target at the same time, then the plan: what `pve-k3s plan` shows. */
 export async function planCluster(conn: ClusterConnection, flags: PlanFlags, signal?: AbortSignal): Promise<ClusterPlan> {
   const inv = conn.inventory;
   // The channel server and the hosts are independent: ask them at the same time.

@@ -38,6 +38,13 @@ interface Problem {
   hint: string;
 }
 
+/**
+ * The upgrade plan for `facts` towards `target`: pure and synchronous, the same input gives the
+ * same plan. Throws a PlanError (with its `reason`, the `node` and a `hint`) when it refuses.
+ * @param policy order, skew and server-drain rules. @default DEFAULT_POLICY
+ * @param channels the release index, needed when the cluster is more than one minor behind
+ *   (the latest release of each minor in between). @default none
+ */
 export function planUpgrade(
   facts: ClusterFacts,
   target: PlanTarget,

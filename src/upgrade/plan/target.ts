@@ -21,6 +21,10 @@ export interface ResolvedTarget {
   loadChannels(): Promise<ChannelSet>;
 }
 
+/**
+ * The version to upgrade to: `choice.version` when pinned (checked, no request), else the
+ * latest release of `choice.channel` from one GET of the channels collection.
+ */
 export async function resolveTarget(choice: TargetChoice, signal?: AbortSignal): Promise<ResolvedTarget> {
   let cached: Promise<ChannelSet> | undefined;
   const loadChannels = () => (cached ??= fetchChannels(choice.channelUrl, signal ? { signal } : {}));

@@ -19,7 +19,7 @@ import { DRAIN_CHECK_COMMANDS } from './drain-check.js';
 import { asPveError, readInstallConfig, RolledBackError, runStep, type StepContext } from './steps.js';
 import type { Journal, JournalRecord } from '../../operation/journal.js';
 
-export interface RunOptions {
+export interface RunPlanOptions {
   inventory: Inventory;
   shells: ReadonlyMap<string, Shell>;
   emit?: Emit;
@@ -40,7 +40,7 @@ export interface RunOptions {
   snapshot?: { enabled: boolean; retention: number };
 }
 
-export interface RunResult {
+export interface RunPlanResult {
   ok: boolean;
   completed: Step[];
   failed: { step: Step; error: PveK3sError } | undefined;
@@ -53,7 +53,12 @@ export interface RunResult {
   interrupted: boolean;
 }
 
-export async function runPlan(plan: UpgradePlan, opts: RunOptions): Promise<RunResult> {
+/**
+ * Executes an UpgradePlan as written: phase by phase, node by node, each node's steps in order,
+ * emitting progress events. It never throws for what happens on the cluster: a failed step
+ * ends the run and is in the result, with the nodes left cordoned or mid-upgrade.
+ */
+export async function runPlan(plan: UpgradePlan, opts: RunPlanOptions): Promise<RunPlanResult> {
   const { inventory, shells } = opts;
   const emit: Emit = opts.emit ?? (() => {});
   const run = opts.journal?.run ?? '';
@@ -102,7 +107,7 @@ export async function runPlan(plan: UpgradePlan, opts: RunOptions): Promise<RunR
   const steps = planSteps(plan);
   const completed: Step[] = [];
   let index = 0;
-  let failed: RunResult['failed'];
+  let failed: RunPlanResult['failed'];
   let interrupted = false;
   // Installed (or restarted) and not yet through the health gate.
   const unverified = new Set<string>();

@@ -14,7 +14,7 @@ import { Pct } from '../../proxmox/pct.js';
 import type { Emit } from '../../domain/events.js';
 import { Journal, journalPath, newRunId, type RunSummary } from '../../operation/journal.js';
 import { ClusterLock, holderName } from '../../operation/lock.js';
-import { runPlan, type RunResult } from './run-plan.js';
+import { runPlan, type RunPlanResult } from './run-plan.js';
 import { isEtcdMember, probeSnapshots } from './snapshots.js';
 import type { ClusterConnection } from '../../operation/connect.js';
 
@@ -71,13 +71,18 @@ export interface ExecuteOptions {
   poll?: { minMs: number; maxMs: number };
 }
 
-export interface ExecuteResult extends RunResult {
+export interface ExecuteResult extends RunPlanResult {
   run: string;
   journalFile: string;
   /** Why the lock could not be released (it then expires by itself). */
   lockError: string | undefined;
 }
 
+/**
+ * The guarded run of `pve-k3s upgrade` and `resume`: refuses to start without the cluster lock,
+ * probes snapshot support when asked, journals the run and every step (for `resume`), runs the
+ * plan, and releases the lock on every path.
+ */
 export async function executeUpgrade(conn: ClusterConnection, plan: UpgradePlan, o: ExecuteOptions): Promise<ExecuteResult> {
   const inv = conn.inventory;
   const journal = journalFor(inv, o.env);
@@ -149,7 +154,7 @@ export async function executeUpgrade(conn: ClusterConnection, plan: UpgradePlan,
     ...(o.resumes ? { resumes: o.resumes.run } : {}),
   });
   lock.startRenewing();
-  let result: RunResult | undefined;
+  let result: RunPlanResult | undefined;
   try {
     result = await runPlan(plan, {
       inventory: inv,
