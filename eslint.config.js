@@ -19,6 +19,26 @@ export default tseslint.config(
     },
   },
   {
+    // A failure a user or an outage can cause is a typed error (src/domain/errors.ts) that says
+    // what happened and what to do; the CLI prints a bare Error as "this is a bug in pve-k3s".
+    // What can only be a bug is said with invariant() or BugError.
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "ThrowStatement > NewExpression[callee.name='Error']",
+          message:
+            'Throw a typed error from src/domain/errors.ts (UsageError, RunError, KubeError, FileError...) that says what happened and what to do; for a broken invariant use invariant() or BugError.',
+        },
+        {
+          selector: "CallExpression[callee.property.name='abort'] > NewExpression[callee.name='Error']",
+          message: 'Abort with a typed reason (InterruptedError): the reason is what the aborted step throws.',
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },

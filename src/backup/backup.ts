@@ -10,7 +10,7 @@ import { rmSync } from 'node:fs';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
 import type { Shell } from '../shell/shell.js';
 import { Pct } from '../proxmox/pct.js';
-import { RunError, UsageError } from '../domain/errors.js';
+import { RunError, UsageError, invariant } from '../domain/errors.js';
 import { quoteArg } from '../shell/quote.js';
 import {
   createBackupDir,
@@ -79,11 +79,10 @@ async function detect(pct: Pct, n: NodeSpec, signal?: AbortSignal): Promise<Dete
   ].join('\n');
   const r = await pct.execScript(n.vmid, script, { signal, timeoutMs: 60_000 });
   if (r.code !== 0)
-    throw new RunError(
-      `${n.name}: cannot read the k3s data directory (exit ${r.code}): ${lastLine(r.stderr || r.stdout)}`,
-      n.name,
-      'backup',
-    );
+    throw new RunError(`${n.name}: cannot read the k3s data directory (exit ${r.code}): ${lastLine(r.stderr || r.stdout)}`, {
+      node: n.name,
+      step: 'backup',
+    });
   const lines = r.stdout.split('\n');
   const ds = lines.includes('datastore=etcd') ? 'etcd' : lines.includes('datastore=sqlite') ? 'sqlite' : undefined;
   const v = /k3s version (v\S+)/.exec(r.stdout)?.[1] ?? null;
@@ -129,17 +128,19 @@ export function parsePull(stdout: string, nonce: string, node: string): Pulled {
   const ti = at('file token');
   const di = at('file datastore');
   const si = at('sums');
-  if (ti < 0 || di < 0 || si < 0) throw new RunError(`${node}: the backup script's output is incomplete`, node, 'backup');
+  if (ti < 0 || di < 0 || si < 0) throw new RunError(`${node}: the backup script's output is incomplete`, { node, step: 'backup' });
   const token = Buffer.from(lines[ti + 1] ?? '', 'base64');
   const data = Buffer.from(lines[di + 1] ?? '', 'base64');
   const sums = lines.slice(si + 1, si + 3).map((l) => l.split(/\s+/)[0] ?? '');
   const snapshotFile = lines.find((l) => l.startsWith(`@@${nonce} name `))?.slice(`@@${nonce} name `.length);
   if (sha256(token) !== sums[0] || sha256(data) !== sums[1]) {
-    throw new RunError(`${node}: the pulled files do not match the container's sha256sum (transfer damaged)`, node, 'backup', {
+    throw new RunError(`${node}: the pulled files do not match the container's sha256sum (transfer damaged)`, {
+      node,
+      step: 'backup',
       hint: 'run the backup again',
     });
   }
-  if (token.length === 0) throw new RunError(`${node}: ${TOKEN_FILE} is empty`, node, 'backup');
+  if (token.length === 0) throw new RunError(`${node}: ${TOKEN_FILE} is empty`, { node, step: 'backup' });
   return { token, data, snapshotFile };
 }
 
@@ -150,15 +151,17 @@ export async function runBackup(inv: Inventory, shells: ReadonlyMap<string, Shel
   const pct = new Pct(shellFor(shells, source.host));
   const det = await detect(pct, source, opts.signal);
   if (!det.datastore)
-    throw new RunError(`${source.name}: no k3s datastore found under ${SERVER_DIR}/db`, source.name, 'backup', {
+    throw new RunError(`${source.name}: no k3s datastore found under ${SERVER_DIR}/db`, {
+      node: source.name,
+      step: 'backup',
       hint: 'is k3s a server on this node?',
     });
   if (det.datastore === 'sqlite' && !det.sqlite3 && !opts.offline) {
     throw new RunError(
       `${source.name}: the sqlite3 command is not installed in the container, so a consistent copy of the live datastore cannot be made`,
-      source.name,
-      'backup',
       {
+        node: source.name,
+        step: 'backup',
         hint: `install it (pct exec ${source.vmid} -- apt-get install -y sqlite3), or pass --offline to copy the database with k3s stopped for a moment`,
       },
     );
@@ -173,7 +176,10 @@ export async function runBackup(inv: Inventory, shells: ReadonlyMap<string, Shel
   try {
     const r = await pct.execScript(source.vmid, script, { signal: opts.signal, timeoutMs: 30 * 60_000 });
     if (r.code !== 0) {
-      throw new RunError(`${source.name}: the backup script failed (exit ${r.code}): ${lastLine(r.stderr)}`, source.name, 'backup');
+      throw new RunError(`${source.name}: the backup script failed (exit ${r.code}): ${lastLine(r.stderr)}`, {
+        node: source.name,
+        step: 'backup',
+      });
     }
     pulled = parsePull(r.stdout, nonce, source.name);
   } catch (e) {
@@ -275,7 +281,7 @@ export function parseVzdumpLog(text: string, nodes: Array<{ node: string; vmid: 
 
 export function shellFor(shells: ReadonlyMap<string, Shell>, host: string): Shell {
   const s = shells.get(host);
-  if (!s) throw new Error(`no shell for host ${host}`);
+  invariant(s, `no shell for host ${host}`);
   return s;
 }
 

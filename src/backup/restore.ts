@@ -38,25 +38,24 @@ export function planRestore(inv: Inventory, dir: string): RestorePlan {
   try {
     manifest = readManifest(dir);
   } catch (e) {
-    throw new RunError(`cannot restore ${dir}: ${(e as Error).message}`, undefined, 'restore');
+    throw new RunError(`cannot restore ${dir}: ${(e as Error).message}`, { step: 'restore' });
   }
   const problems = verifyBackup(dir, manifest);
   if (problems.length > 0) {
-    throw new RunError(`refusing to restore ${dir}: the backup does not match its manifest`, undefined, 'restore', {
+    throw new RunError(`refusing to restore ${dir}: the backup does not match its manifest`, {
+      step: 'restore',
       hint: 'the backup is damaged or was changed; restore another one (pve-k3s keeps them under its state dir, newest first)',
       detail: problems.map((p) => `- ${p}`).join('\n'),
     });
   }
   if (manifest.cluster !== inv.cluster) {
-    throw new RunError(
-      `refusing to restore ${dir}: it is a backup of cluster "${manifest.cluster}", the inventory is "${inv.cluster}"`,
-      undefined,
-      'restore',
-    );
+    throw new RunError(`refusing to restore ${dir}: it is a backup of cluster "${manifest.cluster}", the inventory is "${inv.cluster}"`, {
+      step: 'restore',
+    });
   }
   const servers = inv.nodes.filter((n) => n.role === 'server');
   const target = servers.find((n) => n.name === manifest.source.node) ?? servers[0];
-  if (!target) throw new RunError('the inventory has no server to restore on', undefined, 'restore');
+  if (!target) throw new RunError('the inventory has no server to restore on', { step: 'restore' });
   const peers = manifest.datastore === 'etcd' ? servers.filter((n) => n !== target) : [];
   const steps: RestoreStep[] = [];
   const when = `${manifest.createdAt} (k3s ${manifest.source.k3sVersion ?? 'unknown'})`;
@@ -111,21 +110,23 @@ export async function runRestore(
       timeoutMs,
     });
     if (r.code !== 0)
-      throw new RunError(`${n.name}: ${what} failed (exit ${r.code}): ${lastLine(r.stderr || r.stdout)}`, n.name, 'restore', {
+      throw new RunError(`${n.name}: ${what} failed (exit ${r.code}): ${lastLine(r.stderr || r.stdout)}`, {
+        node: n.name,
+        step: 'restore',
         hint: 'fix the cause and run the same restore again: every step can be repeated',
       });
     return r;
   };
   const token = manifest.files.find((f) => f.kind === 'token');
   const data = manifest.files.find((f) => f.kind !== 'token');
-  if (!token || !data) throw new RunError('the backup lacks a token or a datastore', undefined, 'restore');
+  if (!token || !data) throw new RunError('the backup lacks a token or a datastore', { step: 'restore' });
   const upload = async (n: NodeSpec, rel: string, dest: string, sum: string) => {
     const bytes = readFileSync(join(plan.dir, rel));
-    if (sha256(bytes) !== sum) throw new RunError(`${rel} changed since it was verified`, n.name, 'restore');
+    if (sha256(bytes) !== sum) throw new RunError(`${rel} changed since it was verified`, { node: n.name, step: 'restore' });
     await must(n, `upload of ${rel}`, ['sh', '-c', 'base64 -d > "$1" && chmod 600 "$1"', 'sh', dest], bytes.toString('base64'));
     const r = await must(n, `checksum of ${dest}`, ['sha256sum', dest]);
     if ((r.stdout.split(/\s+/)[0] ?? '') !== sum)
-      throw new RunError(`${n.name}: ${dest} does not match the backup after the upload`, n.name, 'restore');
+      throw new RunError(`${n.name}: ${dest} does not match the backup after the upload`, { node: n.name, step: 'restore' });
   };
   const prepare = async (n: NodeSpec) =>
     must(n, 'preparing a private directory', ['sh', '-c', `rm -rf ${RESTORE_DIR} && mkdir -p ${RESTORE_DIR} && chmod 700 ${RESTORE_DIR}`]);
@@ -195,7 +196,9 @@ async function waitApi(n: NodeSpec, pct: Pct, opts: RestoreOptions): Promise<voi
     const r = await pct.exec(n.vmid, [KUBECTL, 'get', '--raw', '/readyz'], { signal: opts.signal, timeoutMs: 30_000 });
     if (r.code === 0) return;
     if (Date.now() > deadline)
-      throw new RunError(`${n.name}: the Kubernetes API did not answer after the restore`, n.name, 'restore', {
+      throw new RunError(`${n.name}: the Kubernetes API did not answer after the restore`, {
+        node: n.name,
+        step: 'restore',
         hint: `look at the k3s log: pct exec ${n.vmid} -- journalctl -u k3s -n 50`,
       });
     await new Promise((res) => setTimeout(res, opts.pollMs ?? 1000));

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PveK3sError } from '../domain/errors.js';
 
 export const BACKUP_API_VERSION = 'pve-k3s.io/v1';
 export const MANIFEST_VERSION = 1;
@@ -79,7 +80,10 @@ export function writeManifest(dir: string, m: BackupManifest): void {
   writeFileSync(join(dir, 'SHA256SUMS'), m.files.map((f) => `${f.sha256}  ${f.path}\n`).join(''), { mode: 0o600 });
 }
 
-export class BackupError extends Error {}
+/** A backup directory that is not a readable pve-k3s backup. */
+export class BackupError extends PveK3sError {
+  readonly exitCode = 1 as const;
+}
 
 export function readManifest(dir: string): BackupManifest {
   const file = join(dir, 'manifest.json');

@@ -26,13 +26,13 @@ export function parseChannels(body: string, url: string): ChannelSet {
     const looksHtml = /^\s*</.test(body);
     throw new ChannelError(
       `channel server ${url} answered ${looksHtml ? 'an HTML page' : 'something that is not JSON'}, not the channels collection`,
-      url,
-      { hint: 'check k3s.channelUrl in the inventory (it must point at .../v1-release/channels)', detail: body.slice(0, 500) },
+      { url, hint: 'check k3s.channelUrl in the inventory (it must point at .../v1-release/channels)', detail: body.slice(0, 500) },
     );
   }
   const data = isRecord(doc) ? doc['data'] : undefined;
   if (!Array.isArray(data)) {
-    throw new ChannelError(`channel server ${url} answered JSON without a "data" list of channels`, url, {
+    throw new ChannelError(`channel server ${url} answered JSON without a "data" list of channels`, {
+      url,
       hint: 'check k3s.channelUrl in the inventory (it must point at .../v1-release/channels)',
       detail: body.slice(0, 500),
     });
@@ -59,16 +59,11 @@ export function channelLatest(set: ChannelSet, id: string): K3sVersion {
   if (bad !== undefined) {
     throw new ChannelError(
       `channel "${id}" on ${set.url} has latest ${JSON.stringify(bad.slice(0, 60))}, which is not a k3s version; refusing to use it`,
-      set.url,
-      {
-        hint: 'try again later, or pin a version with --version',
-      },
+      { url: set.url, hint: 'try again later, or pin a version with --version' },
     );
   }
   const known = [...set.channels.keys()].join(', ');
-  throw new ChannelError(`channel "${id}" does not exist on ${set.url}`, set.url, {
-    hint: `known channels: ${known || '(none)'}`,
-  });
+  throw new ChannelError(`channel "${id}" does not exist on ${set.url}`, { url: set.url, hint: `known channels: ${known || '(none)'}` });
 }
 
 function isRecord(x: unknown): x is Record<string, unknown> {

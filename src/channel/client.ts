@@ -24,13 +24,13 @@ export async function fetchChannels(url: string, opts: FetchChannelsOptions = {}
       timedOut
         ? `channel server ${url} did not answer within ${(opts.timeoutMs ?? 15_000) / 1000}s`
         : `cannot reach the channel server ${url}: ${cause}`,
-      url,
-      { hint: 'check your network, set k3s.channelUrl to a reachable mirror, or pin a version with --version', cause: err },
+      { url, hint: 'check your network, set k3s.channelUrl to a reachable mirror, or pin a version with --version', cause: err },
     );
   }
   const body = await res.text();
   if (!res.ok) {
-    throw new ChannelError(`channel server ${url} answered ${res.status} ${res.statusText}`.trimEnd(), url, {
+    throw new ChannelError(`channel server ${url} answered ${res.status} ${res.statusText}`.trimEnd(), {
+      url,
       hint:
         res.status === 404
           ? 'check k3s.channelUrl in the inventory (it must point at .../v1-release/channels)'

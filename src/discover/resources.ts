@@ -4,6 +4,7 @@
  */
 import { parsePctList } from '../proxmox/pct.js';
 import type { FoundContainer } from './types.js';
+import { ResponseError } from '../domain/errors.js';
 
 /** The argv that lists every guest of the Proxmox cluster as JSON. */
 export const CLUSTER_RESOURCES_ARGV = ['pvesh', 'get', '/cluster/resources', '--type', 'vm', '--output-format', 'json'] as const;
@@ -20,19 +21,20 @@ export function parseTags(text: string | undefined): string[] {
 /**
  * The LXC containers in a `/cluster/resources` answer: either the bare array (pvesh) or the
  * API's `{ "data": [...] }`. Entries of other types (qemu, storage) are left out. Throws a
- * plain Error naming what is wrong when the shape is not the expected one.
+ * ResponseError naming what is wrong when the shape is not the expected one.
  */
 export function parseClusterResources(json: unknown): FoundContainer[] {
   const list = Array.isArray(json) ? json : isObject(json) && Array.isArray(json['data']) ? json['data'] : undefined;
-  if (list === undefined) throw new Error('expected a JSON array of resources (or {"data": [...]})');
+  if (list === undefined) throw new ResponseError('expected a JSON array of resources (or {"data": [...]})');
   const out: FoundContainer[] = [];
   for (const [i, e] of list.entries()) {
-    if (!isObject(e)) throw new Error(`resource ${i} is not an object`);
+    if (!isObject(e)) throw new ResponseError(`resource ${i} is not an object`);
     if (e['type'] !== 'lxc') continue;
     if (e['template'] === 1) continue;
     const vmid = typeof e['vmid'] === 'number' ? e['vmid'] : Number(e['vmid']);
     const node = e['node'];
-    if (!Number.isInteger(vmid) || typeof node !== 'string') throw new Error(`resource ${i} (${String(e['id'])}) has no vmid or node`);
+    if (!Number.isInteger(vmid) || typeof node !== 'string')
+      throw new ResponseError(`resource ${i} (${String(e['id'])}) has no vmid or node`);
     out.push({
       vmid,
       name: typeof e['name'] === 'string' ? e['name'] : `CT${vmid}`,

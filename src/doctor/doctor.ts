@@ -13,6 +13,7 @@ import { compareVersions } from '../domain/version.js';
 import { KUBECTL } from '../kube/kube.js';
 import { CORDON_ANNOTATION, type UpgradeState } from '../status/upgrade-state.js';
 import { editConf, get, KMSG_ENTRY, missingLxc, parseConf, REQUIRED_LXC, type ConfEdit, type LxcConf } from '../proxmox/lxc-conf.js';
+import { invariant } from '../domain/errors.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
 
@@ -155,7 +156,7 @@ export async function probeForDoctor(
       };
       try {
         const shell = shells.get(host);
-        if (!shell) throw new Error(`no shell for host ${host}`);
+        invariant(shell, `no shell for host ${host}`);
         const r = await shell.run(['sh', '-s'], { stdin: batch.script, timeoutMs: 120_000, ...(signal ? { signal } : {}) });
         p.t1 = Date.now() / 1000;
         const res = parseBatch(r.stdout, batch);
@@ -644,7 +645,7 @@ export async function applyFixes(
   const out: FixOutcome[] = [];
   const shell = (h: string) => {
     const s = shells.get(h);
-    if (!s) throw new Error(`no shell for host ${h}`);
+    invariant(s, `no shell for host ${h}`);
     return s;
   };
   const run = (h: string, argv: string[], stdin?: string) =>

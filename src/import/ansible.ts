@@ -39,7 +39,8 @@ export async function importAnsible(
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    throw new InventoryError(`${file}: cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`, file, undefined, undefined, {
+    throw new InventoryError(`${file}: cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`, {
+      file,
       hint: 'give the path of an Ansible inventory (hosts.ini, inventory.yml)',
     });
   }
@@ -65,16 +66,11 @@ export async function importAnsible(
   });
   if (!result.nodes.some((n) => n.role === 'server')) {
     const why = result.notes.map((n) => `- ${n.where}: ${n.what}: ${n.why}`).join('\n');
-    throw new InventoryError(
-      `${file}: no k3s server could be mapped, so there is no valid inventory to write`,
+    throw new InventoryError(`${file}: no k3s server could be mapped, so there is no valid inventory to write`, {
       file,
-      undefined,
-      undefined,
-      {
-        hint: 'give each k3s host vmid=<id> and pve_host=<proxmox node> (or list them under [proxmox]), or let `pve-k3s discover --host <proxmox host>` find them',
-        ...(why ? { detail: why } : {}),
-      },
-    );
+      hint: 'give each k3s host vmid=<id> and pve_host=<proxmox node> (or list them under [proxmox]), or let `pve-k3s discover --host <proxmox host>` find them',
+      ...(why ? { detail: why } : {}),
+    });
   }
   const out = render(result, file, inventory);
   parseInventory(out, opts.outFile, opts.home === undefined ? {} : { home: opts.home });

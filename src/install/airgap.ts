@@ -74,13 +74,11 @@ export async function pushAirgap(
   ];
   log(`${node.name}: pushing the air-gap bundle from ${b.dir} (k3s, ${b.images}, install.sh)`);
   const mk = await p.exec(node.vmid, ['mkdir', '-p', IMAGES_DIR, STAGE_DIR, '/usr/local/bin'], o);
-  if (mk.code !== 0) throw new RunError(`${node.name}: cannot create ${IMAGES_DIR}: ${oneLine(mk)}`, node.name, undefined);
+  if (mk.code !== 0) throw new RunError(`${node.name}: cannot create ${IMAGES_DIR}: ${oneLine(mk)}`, { node: node.name });
   for (const [src, dst, perms] of files) {
     const r = await p.shell.run(['pct', 'push', String(node.vmid), src, dst, '--perms', perms], o);
     if (r.code !== 0)
-      throw new RunError(`${node.name}: pct push ${src} failed: ${oneLine(r)}`, node.name, undefined, {
-        hint: `check ${src} on ${node.host}`,
-      });
+      throw new RunError(`${node.name}: pct push ${src} failed: ${oneLine(r)}`, { node: node.name, hint: `check ${src} on ${node.host}` });
   }
   const host = await p.shell.run(['sha256sum', ...files.map(([src]) => src)], o);
   const ct = await p.exec(node.vmid, ['sha256sum', ...files.map(([, dst]) => dst)], o);
@@ -99,9 +97,8 @@ export async function pushAirgap(
   if (host.code !== 0 || bad.length > 0) {
     throw new RunError(
       `${node.name}: the air-gap files did not arrive intact (pct push): ${bad.length > 0 ? bad.join(', ') : oneLine(ct.code !== 0 ? ct : host)}`,
-      node.name,
-      undefined,
       {
+        node: node.name,
         hint: `pct push needs a running container and an existing target directory; check free space in CT ${node.vmid}, then run install again`,
       },
     );

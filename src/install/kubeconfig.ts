@@ -4,6 +4,7 @@
  * cluster, user and context called `default` take the context name, so it merges into
  * ~/.kube/config beside other clusters, as k3sup's `--merge --context` does.
  */
+import { ResponseError } from '../domain/errors.js';
 
 export interface KubeconfigDoc {
   apiVersion?: string;
@@ -24,7 +25,7 @@ export function rewriteKubeconfig(doc: KubeconfigDoc, address: string, name: str
   const users = doc.users ?? [];
   const contexts = doc.contexts ?? [];
   if (clusters.length !== 1 || users.length !== 1)
-    throw new Error(`expected one cluster and one user in k3s.yaml, found ${clusters.length} and ${users.length}`);
+    throw new ResponseError(`expected one cluster and one user in k3s.yaml, found ${clusters.length} and ${users.length}`);
   const c = clusters[0]!;
   const u = users[0]!;
   const server = c.cluster.server ?? '';

@@ -76,7 +76,8 @@ export function planInstall(p: PlanInputs): InstallPlan {
   const missing = facts.hosts.filter((h) => h.missingModules.length > 0 && p.nodes.some((n) => n.host === h.name));
   if (missing.length > 0) {
     const h = missing[0]!;
-    throw new PlanError(`host ${h.name} lacks kernel modules k3s needs: ${h.missingModules.join(', ')}`, 'invalid-target', {
+    throw new PlanError(`host ${h.name} lacks kernel modules k3s needs: ${h.missingModules.join(', ')}`, {
+      reason: 'invalid-target',
       hint: `on ${h.name}: modprobe -a ${h.missingModules.join(' ')} && printf '%s\\n' ${h.missingModules.join(' ')} > /etc/modules-load.d/k3s.conf (or pve-k3s doctor --fix); then run install again`,
     });
   }
@@ -101,8 +102,8 @@ export function planInstall(p: PlanInputs): InstallPlan {
     if (!etcd) {
       throw new PlanError(
         `${running.node.name} runs k3s with its SQLite datastore (installed without --cluster-init): servers ${joiningServers.map((n) => n.node.name).join(', ')} cannot join it`,
-        'invalid-target',
         {
+          reason: 'invalid-target',
           node: running.node.name,
           hint: `convert it to embedded etcd first (restart it with --cluster-init, see the k3s docs on migrating from SQLite), or make the other servers agents in ${inv.file}`,
         },
@@ -139,7 +140,8 @@ function planNode(inv: Inventory, f: NodeFacts, first: boolean, configYaml: stri
     configDiffers: false,
   };
   if (f.foundOn !== undefined) {
-    throw new PlanError(`container ${node.vmid} of ${node.name} is on ${f.foundOn}, not on ${node.host}`, 'invalid-target', {
+    throw new PlanError(`container ${node.vmid} of ${node.name} is on ${f.foundOn}, not on ${node.host}`, {
+      reason: 'invalid-target',
       node: node.name,
       hint: `set nodes.${node.name}.host to ${f.foundOn} in ${inv.file}`,
     });
@@ -149,8 +151,8 @@ function planNode(inv: Inventory, f: NodeFacts, first: boolean, configYaml: stri
     if (s.template === undefined) {
       throw new PlanError(
         `container ${node.vmid} of ${node.name} does not exist on ${node.host}, and the inventory has no container template to create it from`,
-        'invalid-target',
         {
+          reason: 'invalid-target',
           node: node.name,
           hint: `set container.template (e.g. local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst; see pveam list local on ${node.host}) in ${inv.file}, or create the container`,
         },
@@ -169,14 +171,16 @@ function planNode(inv: Inventory, f: NodeFacts, first: boolean, configYaml: stri
     };
   }
   if (f.conf === undefined) {
-    throw new PlanError(`cannot read /etc/pve/lxc/${node.vmid}.conf on ${node.host}`, 'invalid-target', {
+    throw new PlanError(`cannot read /etc/pve/lxc/${node.vmid}.conf on ${node.host}`, {
+      reason: 'invalid-target',
       node: node.name,
       hint: `check the container: pct config ${node.vmid} on ${node.host}`,
     });
   }
   const needs = containerNeeds(f.conf, node.vmid);
   if (needs.blocker) {
-    throw new PlanError(`${node.name}: ${needs.blocker}`, 'invalid-target', {
+    throw new PlanError(`${node.name}: ${needs.blocker}`, {
+      reason: 'invalid-target',
       node: node.name,
       hint: `recreate it privileged (restore a backup with pct restore ${node.vmid} <archive> --unprivileged 0, or destroy it and let pve-k3s install create it)`,
     });
@@ -195,21 +199,18 @@ function planNode(inv: Inventory, f: NodeFacts, first: boolean, configYaml: stri
   const serverUnit = inside?.serverUnit;
   const agentUnit = inside?.agentUnit;
   if (serverUnit !== undefined && agentUnit !== undefined) {
-    throw new PlanError(
-      `${node.name} has both a k3s (server) and a k3s-agent service: a worker was turned into a server`,
-      'invalid-target',
-      {
-        node: node.name,
-        hint: `repair it first (pve-k3s doctor ${node.name})`,
-      },
-    );
+    throw new PlanError(`${node.name} has both a k3s (server) and a k3s-agent service: a worker was turned into a server`, {
+      reason: 'invalid-target',
+      node: node.name,
+      hint: `repair it first (pve-k3s doctor ${node.name})`,
+    });
   }
   const other = node.role === 'server' ? agentUnit : serverUnit;
   if (other !== undefined) {
     throw new PlanError(
       `${node.name} is ${node.role === 'server' ? 'a server' : 'an agent'} in the inventory but runs a k3s ${node.role === 'server' ? 'agent' : 'server'}`,
-      'invalid-target',
       {
+        reason: 'invalid-target',
         node: node.name,
         hint: `fix nodes.${node.name}.role in ${inv.file}, or uninstall k3s from it (pve-k3s uninstall ${node.name})`,
       },

@@ -134,7 +134,8 @@ function settingsArgs(inv: Inventory): { server: string[]; agent: string[] } {
 
 function fail(node: NodeSpec, what: string, r: RunResult | string, hint: string, secrets: string[] = []): never {
   const line = typeof r === 'string' ? r : oneLine(r);
-  throw new RunError(redact(`${node.name}: ${what}: ${line}`, secrets), node.name, undefined, {
+  throw new RunError(redact(`${node.name}: ${what}: ${line}`, secrets), {
+    node: node.name,
     hint,
     detail: typeof r === 'string' ? undefined : redact(r.stdout + r.stderr, secrets),
   });
@@ -264,11 +265,7 @@ async function readToken(p: Pct, first: NodeSpec): Promise<string> {
   if (r.code !== 0 || token === '') {
     throw new RunError(
       `cannot read the cluster token from ${first.name} (${TOKEN_PATH}): ${r.code !== 0 ? oneLine({ ...r, stdout: '' }) : 'empty file'}`,
-      first.name,
-      undefined,
-      {
-        hint: `check that k3s runs on ${first.name}: pct exec ${first.vmid} -- systemctl status k3s (on ${first.host})`,
-      },
+      { node: first.name, hint: `check that k3s runs on ${first.name}: pct exec ${first.vmid} -- systemctl status k3s (on ${first.host})` },
     );
   }
   return token;
@@ -288,7 +285,8 @@ async function serverUrl(o: InstallRunOptions, first: NodeSpec, kube: Kube): Pro
     }
   }
   if (ip === undefined) {
-    throw new RunError(`cannot tell the address of ${first.name}: no static ip in its net0 and no InternalIP`, first.name, undefined, {
+    throw new RunError(`cannot tell the address of ${first.name}: no static ip in its net0 and no InternalIP`, {
+      node: first.name,
       hint: `give it a static address (nodes.${first.name}.container.network ip=...)`,
     });
   }
@@ -314,7 +312,8 @@ async function installK3s(
   if (r.code !== 0) {
     const out = redact(r.stdout + r.stderr, secrets);
     const last = out.trim().split('\n').filter(Boolean).pop() ?? `exit status ${r.code}`;
-    throw new RunError(`the k3s install script failed in ${node.name} (exit ${r.code}): ${last}`, node.name, undefined, {
+    throw new RunError(`the k3s install script failed in ${node.name} (exit ${r.code}): ${last}`, {
+      node: node.name,
       hint: continueHint(node),
       detail: out,
     });
@@ -352,7 +351,8 @@ async function waitHealthy(o: InstallRunOptions, node: NodeSpec, kube: Kube, mem
     await runStep(step, ctx);
   } catch (err) {
     if (err instanceof RunError)
-      throw new RunError(err.message, node.name, undefined, {
+      throw new RunError(err.message, {
+        node: node.name,
         hint: `${err.hint ?? ''}; ${continueHint(node)}`.replace(/^; /, ''),
         detail: err.detail,
       });

@@ -26,18 +26,15 @@ export function findInventoryFile(opts: FindInventoryOptions): string {
     const path = resolve(opts.cwd, opts.explicit);
     const kind = fileKind(path);
     if (kind === 'file') return path;
-    throw new InventoryError(
-      `${opts.explicit}: ${kind === 'dir' ? 'is a directory, not an inventory file' : 'no such inventory file'}`,
-      opts.explicit,
-      undefined,
-      undefined,
-      { hint: 'Check the path given with -c/--config.' },
-    );
+    throw new InventoryError(`${opts.explicit}: ${kind === 'dir' ? 'is a directory, not an inventory file' : 'no such inventory file'}`, {
+      file: opts.explicit,
+      hint: 'Check the path given with -c/--config.',
+    });
   }
   const candidates = inventoryCandidates(opts.cwd, opts.env);
   const found = candidates.find((c) => fileKind(c) === 'file');
   if (found !== undefined) return found;
-  throw new InventoryError(`no inventory file found (looked for ${candidates.join(', ')})`, undefined, undefined, undefined, {
+  throw new InventoryError(`no inventory file found (looked for ${candidates.join(', ')})`, {
     hint: 'Run `pve-k3s lab init` to try pve-k3s on a simulated cluster, or write pve-k3s.yaml (see docs/inventory.md), or pass -c FILE.',
   });
 }

@@ -31,7 +31,10 @@ export class InventoryValidationError extends InventoryError {
     const [first, ...rest] = issues;
     if (first === undefined) throw new TypeError('InventoryValidationError needs at least one issue');
     const others = rest.map((i) => `- ${formatIssue(file, i)}\n  ${i.hint}`).join('\n');
-    super(formatIssue(file, first), file, first.line, first.path ? formatField(first.path) : undefined, {
+    super(formatIssue(file, first), {
+      file,
+      line: first.line,
+      field: first.path ? formatField(first.path) : undefined,
       hint: first.hint,
       ...(rest.length > 0 ? { detail: others } : {}),
     });

@@ -13,7 +13,8 @@ export async function loadInventory(path: string, opts: ParseOptions = {}): Prom
     const code = (e as NodeJS.ErrnoException).code;
     const problem =
       code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a file' : `cannot be read (${code ?? String(e)})`;
-    throw new InventoryError(`${path}: ${problem}`, path, undefined, undefined, {
+    throw new InventoryError(`${path}: ${problem}`, {
+      file: path,
       hint: 'Give the path of an inventory file with -c, or see docs/inventory.md.',
       cause: e,
     });

@@ -8,6 +8,8 @@ import type { Pct } from '../proxmox/pct.js';
 import type { RunOptions, RunResult } from '../shell/shell.js';
 import { extractJson, parseNode, parseNodeList } from './nodes.js';
 import { buildBatch, parseBatch } from '../proxmox/batch.js';
+import type { KubeError } from '../domain/errors.js';
+import { classifyKubectl, kubeError } from './kube-error.js';
 
 export const KUBECTL = '/usr/local/bin/kubectl';
 
@@ -62,18 +64,34 @@ export class Kube {
     );
   }
 
+  /**
+   * The KubeError for a failed kubectl command run here: kubectl's own words, why (refused,
+   * not found, forbidden...), and a hint that names this controller.
+   */
+  error(args: readonly string[], r: RunResult, opts?: { hint?: string; detail?: string }): KubeError {
+    return kubeError(args, r, { controller: this.controllerName, vmid: this.controllerVmid, host: this.pct.host }, opts);
+  }
+
+  /** Runs kubectl and throws its KubeError when it fails. */
+  async check(args: readonly string[], opts?: RunOptions): Promise<RunResult> {
+    const r = await this.kubectl(args, opts);
+    if (r.code !== 0) throw this.error(args, r);
+    return r;
+  }
+
+  /** Every node; throws KubeError when kubectl fails. */
   async nodes(opts?: RunOptions): Promise<Map<string, KubeNodeFacts>> {
-    const r = await this.kubectl(['get', 'nodes', '-o', 'json'], opts);
-    if (r.code !== 0) throw new Error(oneLine(r));
+    const r = await this.check(['get', 'nodes', '-o', 'json'], opts);
     return parseNodeList(r.stdout);
   }
 
-  /** One node, or undefined when the API answers that it does not exist; throws when kubectl fails. */
+  /** One node, or undefined when the API answers that it does not exist; throws KubeError when kubectl fails. */
   async node(name: string, opts?: RunOptions): Promise<KubeNodeFacts | undefined> {
-    const r = await this.kubectl(['get', 'node', name, '-o', 'json'], opts);
+    const args = ['get', 'node', name, '-o', 'json'];
+    const r = await this.kubectl(args, opts);
     if (r.code !== 0) {
-      if (/NotFound|not found/.test(r.stderr + r.stdout) && !/connection/i.test(r.stderr + r.stdout)) return undefined;
-      throw new Error(oneLine(r));
+      if (classifyKubectl(r.code, r.stderr, r.stdout).reason === 'not-found') return undefined;
+      throw this.error(args, r);
     }
     const parsed = parseNode(extractJson(r.stdout));
     return parsed?.[1];

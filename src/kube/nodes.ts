@@ -1,9 +1,11 @@
 /** Parsing `kubectl get nodes -o json` into the facts pve-k3s needs. */
+import { ResponseError } from '../domain/errors.js';
 import { CORDON_ANNOTATION, type KubeNodeFacts } from '../domain/facts.js';
 import { tryParseVersion } from '../domain/version.js';
 import type { Role } from '../inventory/types.js';
 
-export class KubeParseError extends Error {}
+/** kubectl answered something that is not the JSON it documents. */
+export class KubeParseError extends ResponseError {}
 
 /** kubectl may print warnings before the JSON when stderr is folded in: start at the first `{` line. */
 export function extractJson(text: string): unknown {

@@ -3,7 +3,7 @@
  * latency, host-level faults, and the Shell contract (exit codes returned; timeouts, aborts
  * and dropped connections thrown as ShellError).
  */
-import { ShellError } from '../domain/errors.js';
+import { ShellError, invariant } from '../domain/errors.js';
 import type { RunOptions, RunResult, Shell } from '../shell/shell.js';
 import { argvVmid, consumeFault } from './faults.js';
 import { applyEffect, LabConnectionDropped } from './fault-effect.js';
@@ -94,12 +94,12 @@ class LabSession implements ScriptSession {
   }
 
   async run(script: string, opts: SessionRunOptions = {}): Promise<RunResult> {
-    if (this.#busy) throw new Error('a session runs one script at a time');
+    invariant(!this.#busy, 'a session runs one script at a time');
     this.#busy = true;
     try {
       await this.#ready;
       if (!this.#alive)
-        throw new SessionLostError(`the session (${this.argv.join(' ')}) on ${this.host} is not running: ${this.#why}`, false);
+        throw new SessionLostError(`the session (${this.argv.join(' ')}) on ${this.host} is not running: ${this.#why}`, { started: false });
       return await race(this.#request(script), this.host, this.argv, opts).catch((e: unknown) => {
         if (e instanceof ShellError && !e.unreachable) this.#end('stopped'); // a timeout or abort stops the session
         throw e;
@@ -123,14 +123,16 @@ class LabSession implements ScriptSession {
       } catch (e) {
         if (e instanceof LabConnectionDropped) {
           this.#end(e.message);
-          throw new SessionLostError(`the session (${this.argv.join(' ')}) on ${host} ended while a command ran: ${e.message}`, true);
+          throw new SessionLostError(`the session (${this.argv.join(' ')}) on ${host} ended while a command ran: ${e.message}`, {
+            started: true,
+          });
         }
         throw e;
       }
     }
     if (!this.#running()) {
       this.#end(`container '${this.#vmid}' not running!`);
-      throw new SessionLostError(`the session (${this.argv.join(' ')}) on ${host} ended: the container stopped`, false);
+      throw new SessionLostError(`the session (${this.argv.join(' ')}) on ${host} ended: the container stopped`, { started: false });
     }
     const id = this.#id++;
     const r = await pctExecStarted(ctx, { host, vmid: this.#vmid! }, ['sh', '-s'], sessionRequest(script, this.#nonce, id));
@@ -139,7 +141,7 @@ class LabSession implements ScriptSession {
     this.#end(r.stderr.trim());
     throw new SessionLostError(
       `the session (${this.argv.join(' ')}) on ${host} ended while a command ran: ${r.stderr.trim() || `exit ${r.code}`}`,
-      found.started,
+      { started: found.started },
     );
   }
 

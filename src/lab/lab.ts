@@ -11,6 +11,7 @@ import { buildWorld, DEFAULT_TIMING, DEFAULT_VERSION } from './world.js';
 import { buildBareWorld } from './bare.js';
 import { sleep, type ExecContext, type WorkMeter } from './context.js';
 import type { Fault, LabInitRecord, LabState, LabTiming } from './types.js';
+import { UsageError } from '../domain/errors.js';
 
 export interface LabInitOptions {
   /** Directory holding the lab state (created; an old lab there is replaced). */
@@ -103,7 +104,7 @@ export class Lab {
   }
 
   shell(host: string): Shell {
-    if (!this.hosts().includes(host)) throw new Error(`lab ${this.dir} has no host "${host}" (hosts: ${this.hosts().join(', ')})`);
+    if (!this.hosts().includes(host)) throw new UsageError(`lab ${this.dir} has no host "${host}" (hosts: ${this.hosts().join(', ')})`);
     return new LabShell(host, this.ctx);
   }
 
@@ -163,7 +164,7 @@ export async function initLab(opts: LabInitOptions): Promise<Lab> {
     cluster: opts.cluster ?? 'lab',
   };
   if (init.hosts < 1 || init.servers < 1 || init.workers < 0)
-    throw new Error(
+    throw new UsageError(
       `lab init: need at least 1 host and 1 server (got hosts=${init.hosts}, servers=${init.servers}, workers=${init.workers})`,
     );
   fs.rmSync(dir, { recursive: true, force: true });
@@ -187,7 +188,7 @@ export interface LabOpenOptions {
 export async function openLab(dir: string, opts: LabOpenOptions = {}): Promise<Lab> {
   const abs = path.resolve(dir);
   if (!fs.existsSync(path.join(abs, 'state.json'))) {
-    throw new Error(`no lab in ${abs} (state.json missing): run \`pve-k3s lab init\` first`);
+    throw new UsageError(`no lab in ${abs} (state.json missing)`, { hint: 'create one with `pve-k3s lab init`' });
   }
   return new Lab(abs, opts);
 }

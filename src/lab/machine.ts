@@ -4,6 +4,7 @@ import { absorbVirtual, hostVirtualFiles } from './maintenance.js';
 import { isDir, readFile, resolve, writeFile, describe } from './vfs.js';
 import type { ContainerRef, ExecContext } from './context.js';
 import type { FileMap } from './types.js';
+import { RunError } from '../domain/errors.js';
 
 export interface Machine {
   readonly name: string;
@@ -16,7 +17,7 @@ export interface Machine {
 export function containerMachine(ctx: ExecContext, ref: ContainerRef): Machine {
   const get = (s = ctx.store.read()) => {
     const loc = findContainer(s, ref.host, ref.vmid);
-    if (!loc) throw new Error(`lab: container ${ref.vmid} vanished from ${ref.host}`);
+    if (!loc) throw vanished(`container ${ref.vmid} vanished from ${ref.host}`);
     return loc.ct;
   };
   return {
@@ -29,7 +30,7 @@ export function containerMachine(ctx: ExecContext, ref: ContainerRef): Machine {
 export function hostMachine(ctx: ExecContext, host: string): Machine {
   const get = (s = ctx.store.read()) => {
     const h = s.hosts.find((x) => x.name === host);
-    if (!h) throw new Error(`lab: host ${host} vanished`);
+    if (!h) throw vanished(`host ${host} vanished`);
     return h;
   };
   // The host's /tmp is a tmpfs of this process (not persisted): probe scripts write many small
@@ -114,4 +115,9 @@ export function machineTest(m: Machine, op: string, path: string): boolean {
     default:
       return false;
   }
+}
+
+/** The lab changed under a running command (reset, or a container moved or destroyed meanwhile). */
+export function vanished(what: string): RunError {
+  return new RunError(`lab: ${what}`, { hint: 'the lab was reset or changed while the command ran: run it again' });
 }

@@ -11,6 +11,7 @@ import { mkdirp, normalizePath, readFile, writeFile, listDir, dirname } from './
 import { fail, ok, type ContainerRef, type ExecContext } from './context.js';
 import type { ExecResult } from './sh.js';
 import type { ContainerState, FileMap, HostState, KubeCluster, LabState } from './types.js';
+import { UsageError, RunError } from '../domain/errors.js';
 
 /** Lab-only facts the doctor looks at; absent means healthy. */
 export interface LabMaintenanceState {
@@ -169,7 +170,10 @@ export function containerMaintenance(
   const withFs = <T>(fn: (fs: FileMap, s: LabState) => T): T =>
     ctx.store.update((s) => {
       const loc = findContainer(s, ref.host, ref.vmid);
-      if (!loc) throw new Error(`lab: container ${ref.vmid} vanished`);
+      if (!loc)
+        throw new RunError(`lab: container ${ref.vmid} vanished`, {
+          hint: 'the lab was reset or changed while the command ran: run it again',
+        });
       return fn(loc.ct.fs, s);
     });
   if (path === '/usr/bin/sqlite3') return sqlite3(ctx, ref, args);
@@ -450,7 +454,7 @@ function setConf(ct: ContainerState, key: string, value: string | undefined): vo
 export function labBreak(s: LabState, node: string, what: LabBreakage, now = Date.now()): void {
   const h = s.hosts.find((x) => x.containers.some((c) => c.hostname === node));
   const ct = h?.containers.find((c) => c.hostname === node);
-  if (!h || !ct) throw new Error(`lab: no container named ${node}`);
+  if (!h || !ct) throw new UsageError(`lab: no container named ${node}`);
   const x = ctExt(s, h.name, ct.vmid);
   switch (what) {
     case 'lxc-missing':

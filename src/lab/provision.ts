@@ -10,6 +10,7 @@ import { mkdirp, newFs, readFile, remove, writeFile } from './vfs.js';
 import { fail, ok, type ContainerRef, type ExecContext } from './context.js';
 import type { ExecResult } from './sh.js';
 import type { ContainerState, KubeCluster, LabState, ServiceName } from './types.js';
+import { UsageError } from '../domain/errors.js';
 
 export const TEMPLATE_DIR = '/var/lib/vz/template/cache';
 export const LAB_TEMPLATE = 'debian-12-standard_12.7-1_amd64.tar.zst';
@@ -254,7 +255,7 @@ export function pushedBinaryVersion(ct: ContainerState): string | undefined {
 /** Writes a file into a host's file system (tests: air-gap bundles, templates). */
 export function putHostFile(s: LabState, host: string, path: string, content: string, mode = 0o644): void {
   const h = s.hosts.find((x) => x.name === host);
-  if (!h) throw new Error(`lab: no host ${host}`);
+  if (!h) throw new UsageError(`lab: no host ${host}`);
   mkdirp(h.fs, path.slice(0, path.lastIndexOf('/')) || '/');
   writeFile(h.fs, path, content, { mode });
 }

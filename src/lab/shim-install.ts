@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Lab } from './lab.js';
+import { UsageError } from '../domain/errors.js';
 
 /** How to start the shim: the compiled dist/src/lab/shim.js, or (in a source checkout without a build) tsx. */
 export function shimCommand(): string[] {
@@ -20,7 +21,7 @@ const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** Creates `binDir/pct` and `binDir/pvesh` for lab host `host`; returns their paths. */
 export function installShims(lab: Lab, binDir: string, host: string): string[] {
-  if (!lab.hosts().includes(host)) throw new Error(`lab ${lab.dir} has no host "${host}"`);
+  if (!lab.hosts().includes(host)) throw new UsageError(`lab ${lab.dir} has no host "${host}"`);
   fs.mkdirSync(binDir, { recursive: true });
   const cmd = shimCommand().map(q).join(' ');
   return ['pct', 'pvesh'].map((prog) => {

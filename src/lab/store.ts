@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LabState } from './types.js';
+import { RunError } from '../domain/errors.js';
 
 const STALE_LOCK_MS = 5_000;
 const LOCK_WAIT_MS = 30_000;
@@ -100,7 +101,11 @@ export class LabStore {
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
         this.breakStaleLock();
-        if (Date.now() > deadline) throw new Error(`lab state ${this.file} is locked by another process (${this.lockFile})`, { cause: e });
+        if (Date.now() > deadline)
+          throw new RunError(`lab state ${this.file} is locked by another process (${this.lockFile})`, {
+            hint: 'wait for the other pve-k3s command on this lab to finish',
+            cause: e,
+          });
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
       }
     }

@@ -28,7 +28,9 @@ export async function connectCluster(inventory: Inventory): Promise<ClusterConne
   let lab: import('../lab/index.js').Lab | undefined;
   if (usesLab) {
     if (!inventory.lab)
-      throw new InventoryError('the inventory uses the lab but has no `lab:` section', inventory.file, undefined, 'lab', {
+      throw new InventoryError('the inventory uses the lab but has no `lab:` section', {
+        file: inventory.file,
+        field: 'lab',
         hint: 'run `pve-k3s lab init` to create a lab and its inventory',
       });
     const { openLab } = await import('../lab/index.js');

@@ -6,7 +6,7 @@
  * an expired lock (its holder died) may be taken over.
  */
 import { hostname, userInfo } from 'node:os';
-import { PveK3sError } from '../domain/errors.js';
+import { PveK3sError, RunError, type ErrorOptions } from '../domain/errors.js';
 import type { Kube } from '../kube/kube.js';
 import { extractJson } from '../kube/nodes.js';
 import { oneLine } from '../kube/kube.js';
@@ -25,12 +25,10 @@ export interface LockValue {
 /** Another operator (or a run of ours that has not ended) holds the cluster. */
 export class LockedError extends PveK3sError {
   readonly exitCode = 1 as const;
-  constructor(
-    message: string,
-    readonly lock: LockValue,
-    opts: { hint?: string } = {},
-  ) {
+  readonly lock: LockValue;
+  constructor(message: string, opts: ErrorOptions & { lock: LockValue }) {
     super(message, opts);
+    this.lock = opts.lock;
   }
 }
 
@@ -49,8 +47,7 @@ export function parseLock(text: unknown): LockValue | undefined {
 
 /** The lock as the cluster holds it now; undefined when free. Throws when the API does not answer. */
 export async function readLock(kube: Kube, node: string, signal?: AbortSignal): Promise<LockValue | undefined> {
-  const r = await kube.kubectl(['get', 'node', node, '-o', 'json'], { signal, timeoutMs: 30_000 });
-  if (r.code !== 0) throw new Error(oneLine(r));
+  const r = await kube.check(['get', 'node', node, '-o', 'json'], { signal, timeoutMs: 30_000 });
   const doc = extractJson(r.stdout) as { metadata?: { annotations?: Record<string, unknown> } };
   return parseLock(doc.metadata?.annotations?.[LOCK_ANNOTATION]);
 }
@@ -104,8 +101,7 @@ export class ClusterLock {
           this.value = v;
           return;
         }
-        if (!/already has a value/.test(r.stderr + r.stdout))
-          throw new Error(`cannot take the upgrade lock on ${this.o.node}: ${oneLine(r)}`);
+        if (!/already has a value/.test(r.stderr + r.stdout)) throw this.o.kube.error(['annotate', 'node', this.o.node], r);
         continue; // someone else was faster: read who
       }
       const expired = Date.parse(cur.expires) <= this.now();
@@ -113,13 +109,15 @@ export class ClusterLock {
       if (!expired && !ours) throw lockedError(cur, this.o.node);
       const v = this.fresh();
       const r = await this.write(v, true);
-      if (r.code !== 0) throw new Error(`cannot take the upgrade lock on ${this.o.node}: ${oneLine(r)}`);
+      if (r.code !== 0) throw this.o.kube.error(['annotate', 'node', this.o.node], r);
       this.value = v;
       return;
     }
     const cur = await readLock(this.o.kube, this.o.node);
     if (cur) throw lockedError(cur, this.o.node);
-    throw new Error(`cannot take the upgrade lock on ${this.o.node}`);
+    throw new RunError(`cannot take the upgrade lock on ${this.o.node}: it changed hands twice while pve-k3s tried`, {
+      hint: 'run the command again',
+    });
   }
 
   /** Renews every ttl/3 in the background; failures (API down while a server restarts) are retried next time. */
@@ -164,7 +162,8 @@ export class ClusterLock {
 }
 
 function lockedError(cur: LockValue, node: string): LockedError {
-  return new LockedError(`cluster is locked by ${cur.holder} since ${cur.since} (run ${cur.run}, expires ${cur.expires})`, cur, {
+  return new LockedError(`cluster is locked by ${cur.holder} since ${cur.since} (run ${cur.run}, expires ${cur.expires})`, {
+    lock: cur,
     hint: `another upgrade is running; wait for it to end. If its process is gone, the lock expires at ${cur.expires}, or remove it by hand: kubectl annotate node ${node} ${LOCK_ANNOTATION}-`,
   });
 }

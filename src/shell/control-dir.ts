@@ -1,6 +1,7 @@
 /** The private directory holding ssh control sockets (one multiplexed master per host). */
 import { chmod, lstat, mkdir } from 'node:fs/promises';
 import { userInfo } from 'node:os';
+import { FileError } from '../domain/errors.js';
 
 /** Unix socket paths are limited to ~104 bytes; %C expands to 40 hex digits. */
 const MAX_SOCKET_PATH = 100;
@@ -28,8 +29,13 @@ export function controlPathFor(dir: string): string {
 export async function ensurePrivateDir(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const st = await lstat(dir);
-  if (!st.isDirectory()) throw new Error(`ssh control directory ${dir} is not a directory`);
+  if (!st.isDirectory())
+    throw new FileError(`ssh control directory ${dir} is not a directory`, { path: dir, hint: `remove ${dir} (pve-k3s makes it again)` });
   const uid = process.getuid?.();
-  if (uid !== undefined && st.uid !== uid) throw new Error(`ssh control directory ${dir} belongs to another user (uid ${st.uid})`);
+  if (uid !== undefined && st.uid !== uid)
+    throw new FileError(`ssh control directory ${dir} belongs to another user (uid ${st.uid})`, {
+      path: dir,
+      hint: `someone else made ${dir}: check who and why before removing it; ssh connections through it could be hijacked`,
+    });
   if ((st.mode & 0o077) !== 0) await chmod(dir, 0o700);
 }

@@ -16,7 +16,7 @@
  * started" (the caller may run the command another way); after it, the outcome is unknown.
  */
 import { randomBytes } from 'node:crypto';
-import { ShellError } from '../domain/errors.js';
+import { ShellError, invariant } from '../domain/errors.js';
 import { quoteArg } from './quote.js';
 import type { RunResult } from './shell.js';
 
@@ -39,13 +39,13 @@ export interface ScriptSession {
 
 /** The session ended before the script started (`started` false: nothing ran) or while it ran. */
 export class SessionLostError extends Error {
-  constructor(
-    message: string,
-    readonly started: boolean,
-    readonly detail?: string,
-  ) {
+  readonly started: boolean;
+  readonly detail: string | undefined;
+  constructor(message: string, opts: { started: boolean; detail?: string | undefined }) {
     super(message);
     this.name = 'SessionLostError';
+    this.started = opts.started;
+    this.detail = opts.detail;
   }
 }
 
@@ -161,7 +161,7 @@ export class ProcessSession implements ScriptSession {
   }
 
   async run(script: string, opts: SessionRunOptions = {}): Promise<RunResult> {
-    if (this.#busy) throw new Error('a session runs one script at a time');
+    invariant(!this.#busy, 'a session runs one script at a time');
     this.#busy = true;
     try {
       await this.#starting;
@@ -229,8 +229,7 @@ export class ProcessSession implements ScriptSession {
       started
         ? `the session (${this.#what}) on ${this.#host} ended while a command ran${last ? `: ${last}` : ''}`
         : `the session (${this.#what}) on ${this.#host} is not running${last ? `: ${last}` : ''}`,
-      started,
-      this.#err.trim() || undefined,
+      { started, detail: this.#err.trim() || undefined },
     );
   }
 

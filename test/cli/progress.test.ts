@@ -21,7 +21,7 @@ test('GIVEN runner events WHEN rendered as plain lines THEN each line is timesta
   for (const ms of [1000, 4000, 5200, 9000, 10400])
     p.emit({ kind: 'wait', step: steps[1]!, message: 'NotReady, kubelet v1.33.3+k3s1', elapsedMs: ms });
   p.emit({ kind: 'step-done', step: steps[1]!, ms: 2500, note: 'role agent kept' });
-  p.emit({ kind: 'step-failed', step: steps[2]!, error: new RunError('boom', 'k3s-worker-1', steps[2]!.id) });
+  p.emit({ kind: 'step-failed', step: steps[2]!, error: new RunError('boom', { node: 'k3s-worker-1', step: steps[2]!.id }) });
   const text = out.join('').replace(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ /gm, 'T ');
   assert.equal(
     text,

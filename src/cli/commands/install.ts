@@ -55,7 +55,8 @@ async function run(g: GlobalOptions, flags: InstallFlags, conn: ClusterConnectio
   const facts = await probeInstall(inv, conn.shells, only ? [...new Set([only, ...inv.nodes.filter((n) => n.role === 'server')])] : nodes);
   const running = runningServer(inv, facts);
   if (only && !running && !(only.role === 'server' && inv.nodes.filter((n) => n.role === 'server').length === 1)) {
-    throw new PlanError(`no server of ${inv.cluster} runs k3s yet, so ${only.name} has no cluster to join`, 'no-server', {
+    throw new PlanError(`no server of ${inv.cluster} runs k3s yet, so ${only.name} has no cluster to join`, {
+      reason: 'no-server',
       hint: 'install the cluster first: pve-k3s install',
     });
   }

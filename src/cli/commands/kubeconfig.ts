@@ -32,7 +32,8 @@ export async function kubeconfig(g: GlobalOptions, flags: KubeconfigFlags): Prom
     const facts = await probeInstall(inv, conn.shells, servers);
     const server = runningServer(inv, facts)?.node;
     if (!server)
-      throw new PlanError(`no server of ${inv.cluster} runs k3s: there is no kubeconfig to fetch`, 'no-server', {
+      throw new PlanError(`no server of ${inv.cluster} runs k3s: there is no kubeconfig to fetch`, {
+        reason: 'no-server',
         hint: 'install the cluster first: pve-k3s install',
       });
     const { Pct } = await import('../../proxmox/pct.js');
@@ -41,7 +42,8 @@ export async function kubeconfig(g: GlobalOptions, flags: KubeconfigFlags): Prom
     const pct = new Pct(shell);
     const r = await pct.exec(server.vmid, ['cat', K3S_YAML], { timeoutMs: 60_000 });
     if (r.code !== 0)
-      throw new RunError(`cannot read ${K3S_YAML} on ${server.name}: ${oneLine({ ...r, stdout: '' })}`, server.name, undefined, {
+      throw new RunError(`cannot read ${K3S_YAML} on ${server.name}: ${oneLine({ ...r, stdout: '' })}`, {
+        node: server.name,
         hint: `check k3s on ${server.name}: pct exec ${server.vmid} -- systemctl status k3s (on ${server.host})`,
       });
     const address = await serverAddress(pct, server);
@@ -51,11 +53,9 @@ export async function kubeconfig(g: GlobalOptions, flags: KubeconfigFlags): Prom
     try {
       ours = rewriteKubeconfig(parse(r.stdout) as import('../../install/kubeconfig.js').KubeconfigDoc, address, context);
     } catch (err) {
-      throw new RunError(
-        `${K3S_YAML} on ${server.name} is not a kubeconfig pve-k3s understands: ${(err as Error).message}`,
-        server.name,
-        undefined,
-      );
+      throw new RunError(`${K3S_YAML} on ${server.name} is not a kubeconfig pve-k3s understands: ${(err as Error).message}`, {
+        node: server.name,
+      });
     }
     const url = ours.clusters?.[0]?.cluster.server ?? '';
     if (flags.out !== undefined) {
@@ -108,12 +108,10 @@ async function serverAddress(
   } catch {
     // fall through
   }
-  throw new RunError(
-    `cannot tell the address of ${server.name}: its net0 has no static ip and its node no InternalIP`,
-    server.name,
-    undefined,
-    { hint: 'give it a static address, or edit the server: line of the kubeconfig by hand' },
-  );
+  throw new RunError(`cannot tell the address of ${server.name}: its net0 has no static ip and its node no InternalIP`, {
+    node: server.name,
+    hint: 'give it a static address, or edit the server: line of the kubeconfig by hand',
+  });
 }
 
 /** Writes a file only its owner can read, atomically (temp file, then rename). */

@@ -60,7 +60,8 @@ export async function resume(g: GlobalOptions, flags: ResumeFlags): Promise<numb
       return 0;
     }
     if (last.status === undefined && holderAlive(last.holder)) {
-      throw new RunError(`run ${last.run} is still running (${last.holder})`, undefined, last.inFlight, {
+      throw new RunError(`run ${last.run} is still running (${last.holder})`, {
+        step: last.inFlight,
         hint: 'wait for it, or stop it with Ctrl-C first',
       });
     }
@@ -105,9 +106,7 @@ export async function abandon(g: GlobalOptions): Promise<number> {
       return 0;
     }
     if (last.status === undefined && holderAlive(last.holder)) {
-      throw new RunError(`run ${last.run} is still running (${last.holder})`, undefined, last.inFlight, {
-        hint: 'stop it with Ctrl-C first',
-      });
+      throw new RunError(`run ${last.run} is still running (${last.holder})`, { step: last.inFlight, hint: 'stop it with Ctrl-C first' });
     }
     journal.append({ type: 'run-end', run: last.run, status: 'abandoned', leftCordoned: last.leftCordoned, midUpgrade: last.midUpgrade });
     out(`Abandoned: ${describeRun(last)}.\n`);

@@ -24,14 +24,14 @@ export async function uninstall(g: GlobalOptions, nodeName: string, flags: Unins
     const facts = await probeInstall(inv, conn.shells, [...new Set([node, ...servers])]);
     const mine = facts.nodes.find((f) => f.node.name === node.name);
     if (!mine?.exists)
-      throw new PlanError(`container ${node.vmid} of ${node.name} does not exist on ${node.host}`, 'container-not-running', {
+      throw new PlanError(`container ${node.vmid} of ${node.name} does not exist on ${node.host}`, {
+        reason: 'container-not-running',
         node: node.name,
       });
     if (mine.status !== 'running')
       throw new PlanError(
         `container ${node.vmid} of ${node.name} is ${mine.status ?? 'not running'}: start it first (pct start ${node.vmid} on ${node.host})`,
-        'container-not-running',
-        { node: node.name },
+        { reason: 'container-not-running', node: node.name },
       );
     const service = mine.inside?.serverUnit !== undefined ? 'k3s' : mine.inside?.agentUnit !== undefined ? 'k3s-agent' : undefined;
     if (service === undefined) {
@@ -41,14 +41,11 @@ export async function uninstall(g: GlobalOptions, nodeName: string, flags: Unins
     const ctl = facts.nodes.find((f) => f.node.role === 'server' && f.node.name !== node.name && f.inside?.serverActive);
     const onlyServer = service === 'k3s' && !ctl;
     if (onlyServer && !flags.force) {
-      throw new PlanError(
-        `${node.name} is the only running server of ${inv.cluster}: uninstalling it destroys the cluster and its data`,
-        'no-server',
-        {
-          node: node.name,
-          hint: `back it up first (pve-k3s backup); pass --force to uninstall it anyway`,
-        },
-      );
+      throw new PlanError(`${node.name} is the only running server of ${inv.cluster}: uninstalling it destroys the cluster and its data`, {
+        reason: 'no-server',
+        node: node.name,
+        hint: `back it up first (pve-k3s backup); pass --force to uninstall it anyway`,
+      });
     }
     const script = `/usr/local/bin/${service}-uninstall.sh`;
     const lines = [`Uninstall k3s from ${node.name} (${service === 'k3s' ? 'server' : 'agent'}, CT ${node.vmid} on ${node.host}):`];
@@ -87,7 +84,8 @@ export async function uninstall(g: GlobalOptions, nodeName: string, flags: Unins
         out(`  ${node.name}: draining\n`);
         const d = await kube.drain(node.name, inv.drain, { timeoutMs: (inv.drain.timeoutSeconds + 60) * 1000 });
         if (d.code !== 0) {
-          throw new RunError(`draining ${node.name} failed: ${oneLine(d)}`, node.name, undefined, {
+          throw new RunError(`draining ${node.name} failed: ${oneLine(d)}`, {
+            node: node.name,
             hint: `nothing was uninstalled; look at the pods that block it (kubectl get pods -A -o wide), then uncordon it (kubectl uncordon ${node.name}) or run uninstall again`,
             detail: d.stdout + d.stderr,
           });
@@ -95,7 +93,8 @@ export async function uninstall(g: GlobalOptions, nodeName: string, flags: Unins
         out(`  ${node.name}: deleting the node from the cluster\n`);
         const del = await kube.kubectl(['delete', 'node', node.name], { timeoutMs: 120_000 });
         if (del.code !== 0)
-          throw new RunError(`deleting node ${node.name} failed: ${oneLine(del)}`, node.name, undefined, {
+          throw new RunError(`deleting node ${node.name} failed: ${oneLine(del)}`, {
+            node: node.name,
             hint: `it is drained (cordoned); run uninstall again, or kubectl delete node ${node.name}`,
           });
       }
@@ -103,13 +102,15 @@ export async function uninstall(g: GlobalOptions, nodeName: string, flags: Unins
     out(`  ${node.name}: running ${script}\n`);
     const u = await pct(node.host).exec(node.vmid, [script], { timeoutMs: 10 * 60_000 });
     if (u.code !== 0)
-      throw new RunError(`${script} failed in ${node.name} (exit ${u.code}): ${oneLine(u)}`, node.name, undefined, {
+      throw new RunError(`${script} failed in ${node.name} (exit ${u.code}): ${oneLine(u)}`, {
+        node: node.name,
         hint: `run it by hand: pct exec ${node.vmid} -- ${script} (on ${node.host})`,
         detail: u.stdout + u.stderr,
       });
     const left = await pct(node.host).exec(node.vmid, ['test', '-e', `/etc/systemd/system/${service}.service`], { timeoutMs: 60_000 });
     if (left.code === 0)
-      throw new RunError(`${script} ran in ${node.name} but the ${service} service is still there`, node.name, undefined, {
+      throw new RunError(`${script} ran in ${node.name} but the ${service} service is still there`, {
+        node: node.name,
         hint: `look at CT ${node.vmid}: systemctl status ${service}`,
       });
     out(`\nUninstalled k3s from ${node.name}. \`pve-k3s join ${node.name}\` installs it again.\n`);

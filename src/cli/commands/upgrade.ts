@@ -1,7 +1,7 @@
 /** `pve-k3s plan` and `pve-k3s upgrade`. */
 import { confirm, requireTerminal } from '../confirm.js';
 import { readFile } from 'node:fs/promises';
-import { UsageError, PlanError } from '../../domain/errors.js';
+import { UsageError, PlanError, InterruptedError } from '../../domain/errors.js';
 import { PLAN_API_VERSION, planSteps, type UpgradePlan } from '../../domain/plan.js';
 import type { UpgradeOrder, Inventory } from '../../inventory/types.js';
 import { planCluster, type PlanFlags } from '../../upgrade/plan/plan-cluster.js';
@@ -160,7 +160,7 @@ export async function runWithSignals(
         message: `${sig}: stopping after the current node (press Ctrl-C again to abort the step in flight now)`,
       });
     } else {
-      abort.abort(new Error(`aborted by ${sig}`));
+      abort.abort(new InterruptedError(`aborted by ${sig}`));
     }
   };
   process.on('SIGINT', onSignal);
@@ -250,7 +250,8 @@ async function checkSavedPlan(file: string, fresh: UpgradePlan): Promise<Upgrade
       steps: (p.phases ?? []).flatMap((ph) => ph.steps.map((st) => [st.id, st.version])),
     });
   if (key(s) !== key(fresh)) {
-    throw new PlanError(`the cluster changed since ${file} was made: its plan no longer matches`, 'invalid-target', {
+    throw new PlanError(`the cluster changed since ${file} was made: its plan no longer matches`, {
+      reason: 'invalid-target',
       hint: 'review the new plan (pve-k3s plan) and save it again',
     });
   }

@@ -7,7 +7,7 @@
 import { request } from 'node:http';
 import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { isIP } from 'node:net';
-import { PveK3sError } from '../../domain/errors.js';
+import { PveK3sError, type ErrorOptions, ResponseError } from '../../domain/errors.js';
 import type { PveToken } from './token.js';
 
 export type TlsTrust =
@@ -33,13 +33,12 @@ export type ApiErrorReason = 'tls' | 'auth' | 'forbidden' | 'http' | 'network' |
 
 export class PveApiError extends PveK3sError {
   readonly exitCode = 1 as const;
-  constructor(
-    message: string,
-    readonly reason: ApiErrorReason,
-    readonly status: number | undefined,
-    opts: { hint?: string; detail?: string; cause?: unknown } = {},
-  ) {
+  readonly reason: ApiErrorReason;
+  readonly status: number | undefined;
+  constructor(message: string, opts: ErrorOptions & { reason: ApiErrorReason; status?: number | undefined }) {
     super(message, opts);
+    this.reason = opts.reason;
+    this.status = opts.status;
   }
 }
 
@@ -89,11 +88,10 @@ export class PveApi {
   constructor(opts: PveApiOptions) {
     const url = new URL(opts.url);
     if (url.protocol !== 'https:')
-      throw new PveApiError(`${opts.url}: the Proxmox API is reached over https`, 'network', undefined, {
-        hint: 'give https://<host>:8006',
-      });
+      throw new PveApiError(`${opts.url}: the Proxmox API is reached over https`, { reason: 'network', hint: 'give https://<host>:8006' });
     if (opts.tls.kind === 'fingerprint' && normaliseFingerprint(opts.tls.sha256) === undefined) {
-      throw new PveApiError('the certificate fingerprint is not a SHA-256 fingerprint (64 hex digits, colons allowed)', 'tls', undefined, {
+      throw new PveApiError('the certificate fingerprint is not a SHA-256 fingerprint (64 hex digits, colons allowed)', {
+        reason: 'tls',
         hint: 'copy it from `pvenode cert info` (fingerprint) or the web UI (System > Certificates)',
       });
     }
@@ -143,39 +141,40 @@ export class PveApi {
             const reason = (res.statusMessage ?? '').trim();
             if (status === 401) {
               reject(
-                new PveApiError(
-                  `${this.origin}: ${what}: 401 ${reason || 'authentication failure'} (token ${this.#opts.token.id})`,
-                  'auth',
-                  401,
-                  { hint: 'check the API token (USER@REALM!TOKENID=UUID): it may be mistyped, expired or deleted' },
-                ),
+                new PveApiError(`${this.origin}: ${what}: 401 ${reason || 'authentication failure'} (token ${this.#opts.token.id})`, {
+                  reason: 'auth',
+                  status: 401,
+                  hint: 'check the API token (USER@REALM!TOKENID=UUID): it may be mistyped, expired or deleted',
+                }),
               );
             } else if (status === 403) {
               reject(
-                new PveApiError(
-                  `${this.origin}: ${what}: 403 ${reason || 'permission denied'} (token ${this.#opts.token.id})`,
-                  'forbidden',
-                  403,
-                  { hint: 'give the token (or its user, without privilege separation) VM.Audit and Sys.Audit on /' },
-                ),
+                new PveApiError(`${this.origin}: ${what}: 403 ${reason || 'permission denied'} (token ${this.#opts.token.id})`, {
+                  reason: 'forbidden',
+                  status: 403,
+                  hint: 'give the token (or its user, without privilege separation) VM.Audit and Sys.Audit on /',
+                }),
               );
             } else if (status < 200 || status >= 300) {
               reject(
-                new PveApiError(`${this.origin}: ${what}: HTTP ${status} ${reason}`.trim(), 'http', status, { detail: body.slice(0, 500) }),
+                new PveApiError(`${this.origin}: ${what}: HTTP ${status} ${reason}`.trim(), {
+                  reason: 'http',
+                  status,
+                  detail: body.slice(0, 500),
+                }),
               );
             } else {
               try {
                 const json = JSON.parse(body) as { data?: unknown };
-                if (typeof json !== 'object' || json === null || !('data' in json)) throw new Error('no "data" member');
+                if (typeof json !== 'object' || json === null || !('data' in json)) throw new ResponseError('no "data" member');
                 resolve(json.data as T);
               } catch (e) {
                 reject(
-                  new PveApiError(
-                    `${this.origin}: ${what}: the answer is not the API's JSON (${(e as Error).message})`,
-                    'response',
+                  new PveApiError(`${this.origin}: ${what}: the answer is not the API's JSON (${(e as Error).message})`, {
+                    reason: 'response',
                     status,
-                    { detail: body.slice(0, 500) },
-                  ),
+                    detail: body.slice(0, 500),
+                  }),
                 );
               }
             }
@@ -183,7 +182,7 @@ export class PveApi {
         },
       );
       req.setTimeout(timeoutMs, () =>
-        req.destroy(new PveApiError(`${this.origin}: ${what}: no answer within ${timeoutMs} ms`, 'timeout', undefined)),
+        req.destroy(new PveApiError(`${this.origin}: ${what}: no answer within ${timeoutMs} ms`, { reason: 'timeout' })),
       );
       req.on('error', (e) => reject(e instanceof PveApiError ? e : this.#networkError(what, e)));
       req.end();
@@ -209,12 +208,13 @@ export class PveApi {
         reject(e);
       };
       socket.setTimeout(timeoutMs, () =>
-        fail(new PveApiError(`${this.origin}: no TLS handshake within ${timeoutMs} ms`, 'timeout', undefined)),
+        fail(new PveApiError(`${this.origin}: no TLS handshake within ${timeoutMs} ms`, { reason: 'timeout' })),
       );
       socket.once('error', (e: NodeJS.ErrnoException) => {
         if (/CERT|SELF_SIGNED|UNABLE_TO|ERR_TLS|HOSTNAME|IP: /i.test(`${e.code ?? ''} ${e.message}`)) {
           fail(
-            new PveApiError(`${this.origin}: the server's certificate is not trusted (${e.code ?? e.message})`, 'tls', undefined, {
+            new PveApiError(`${this.origin}: the server's certificate is not trusted (${e.code ?? e.message})`, {
+              reason: 'tls',
               hint: TLS_HINT,
               cause: e,
             }),
@@ -228,14 +228,10 @@ export class PveApi {
           const got = socket.getPeerCertificate().fingerprint256;
           if (!got || got.toUpperCase() !== want) {
             fail(
-              new PveApiError(
-                `${this.origin}: the server's certificate fingerprint ${got ?? '(none)'} is not the pinned one`,
-                'tls',
-                undefined,
-                {
-                  hint: 'if the certificate was renewed, check the new fingerprint on the host (`pvenode cert info`) and pin it; otherwise something is intercepting the connection',
-                },
-              ),
+              new PveApiError(`${this.origin}: the server's certificate fingerprint ${got ?? '(none)'} is not the pinned one`, {
+                reason: 'tls',
+                hint: 'if the certificate was renewed, check the new fingerprint on the host (`pvenode cert info`) and pin it; otherwise something is intercepting the connection',
+              }),
             );
             return;
           }
@@ -247,7 +243,8 @@ export class PveApi {
   }
 
   #networkError(what: string, e: Error & { code?: string }): PveApiError {
-    return new PveApiError(`${this.origin}: ${what}: ${e.code ?? e.message}`, 'network', undefined, {
+    return new PveApiError(`${this.origin}: ${what}: ${e.code ?? e.message}`, {
+      reason: 'network',
       hint: 'check the URL (https://<host>:8006) and that the host is reachable',
       cause: e,
     });

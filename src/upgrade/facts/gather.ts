@@ -11,7 +11,7 @@ import { parsePctList, type PctListEntry } from '../../proxmox/pct.js';
 import type { Shell } from '../../shell/shell.js';
 import { KUBECTL } from '../../kube/kube.js';
 import { parseNodeList } from '../../kube/nodes.js';
-import { PveK3sError } from '../../domain/errors.js';
+import { PveK3sError, invariant } from '../../domain/errors.js';
 import { locateMoved } from './locate.js';
 
 export const K3S = '/usr/local/bin/k3s';
@@ -46,7 +46,7 @@ export async function gatherFacts(inv: Inventory, shells: ReadonlyMap<string, Sh
   const probes = await Promise.all(
     hostNames.map((h) => {
       const shell = shells.get(h);
-      if (!shell) throw new Error(`no shell for host ${h}`);
+      invariant(shell, `no shell for host ${h}`);
       return probeHost(
         shell,
         inv.nodes.filter((n) => n.host === h),

@@ -57,7 +57,7 @@ export function planUpgrade(
   const servers = nodes.filter((n) => n.f.role === 'server');
   const agents = nodes.filter((n) => n.f.role === 'agent');
   if (servers.length === 0) {
-    throw new PlanError('the inventory has no server node', 'no-server', { hint: 'mark at least one node `role: server`' });
+    throw new PlanError('the inventory has no server node', { reason: 'no-server', hint: 'mark at least one node `role: server`' });
   }
   const phaseVersions = stepVersions(nodes, T, channels);
 
@@ -129,7 +129,8 @@ export function planUpgrade(
   }
 
   if (skew.length > 0 && !policy.allowSkew) {
-    throw new PlanError(`refusing a plan that breaks the Kubernetes version skew policy: ${skew[0]}`, 'skew', {
+    throw new PlanError(`refusing a plan that breaks the Kubernetes version skew policy: ${skew[0]}`, {
+      reason: 'skew',
       hint: 'use --order auto (servers first for minor upgrades), or --allow-skew if you accept the risk',
       detail: skew.join('\n'),
     });
@@ -267,7 +268,8 @@ function checkNodes(facts: ClusterFacts, T: K3sVersion, warnings: string[]): N[]
   if (problems.length > 0) {
     const first = problems[0]!;
     const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : '';
-    throw new PlanError(first.message + more, first.reason, {
+    throw new PlanError(first.message + more, {
+      reason: first.reason,
       hint: first.hint,
       node: first.node,
       // With several problems, all are listed (the CLI always shows such a list).
@@ -288,8 +290,7 @@ function stepVersions(nodes: N[], T: K3sVersion, channels: ChannelSet | undefine
       const name = minorChannel({ major: T.major, minor: m });
       throw new PlanError(
         `the cluster runs v${T.major}.${lowMinor} and the target is ${T.raw}: minor versions cannot be skipped, and ${channels ? `the channel server lists no ${name} channel` : `the channel server was not asked for the ${name} release`}`,
-        'no-intermediate-release',
-        { hint: `upgrade to a ${name} release first (--version), or check k3s.channelUrl` },
+        { reason: 'no-intermediate-release', hint: `upgrade to a ${name} release first (--version), or check k3s.channelUrl` },
       );
     }
     out.push(v);

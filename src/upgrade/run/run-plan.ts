@@ -8,7 +8,7 @@
  */
 import { CORDON_ANNOTATION } from '../../domain/facts.js';
 import type { PveK3sError } from '../../domain/errors.js';
-import { InterruptedError } from '../../domain/errors.js';
+import { InterruptedError, invariant } from '../../domain/errors.js';
 import { planSteps, type Step, type UpgradePlan } from '../../domain/plan.js';
 import type { Inventory } from '../../inventory/types.js';
 import { Kube } from '../../kube/kube.js';
@@ -68,7 +68,7 @@ export async function runPlan(plan: UpgradePlan, opts: RunPlanOptions): Promise<
     let p = pcts.get(host);
     if (!p) {
       const shell = shells.get(host);
-      if (!shell) throw new Error(`no shell for Proxmox host ${host}`);
+      invariant(shell, `no shell for Proxmox host ${host}`);
       // Sessions: each container pays pct exec's start once per run, not once per command.
       p = new Pct(shell, { sessions: opts.sessions ?? true });
       pcts.set(host, p);
@@ -76,7 +76,7 @@ export async function runPlan(plan: UpgradePlan, opts: RunPlanOptions): Promise<
     return p;
   };
   const controller = inventory.nodes.find((n) => n.name === plan.controller);
-  if (!controller) throw new Error(`controller ${plan.controller} is not in the inventory`);
+  invariant(controller, `controller ${plan.controller} is not in the inventory`);
   const kube = new Kube(pct(controller.host), controller.vmid, controller.name);
   const stays = new Set(plan.nodes.filter((n) => n.staysCordoned).map((n) => n.node));
   // Nodes an earlier interrupted run cordoned: the plan uncordons them, until then they are ours.

@@ -65,7 +65,9 @@ export async function takeSnapshot(
   });
   if (r.code === 0) return 'taken';
   if (/already used/.test(oneLine(r))) return 'exists';
-  throw new RunError(`cannot snapshot ${node} (CT ${vmid} on ${p.host}) before its upgrade: ${oneLine(r)}`, node, step, {
+  throw new RunError(`cannot snapshot ${node} (CT ${vmid} on ${p.host}) before its upgrade: ${oneLine(r)}`, {
+    node,
+    step,
     hint: oneLine(r).includes(UNSUPPORTED)
       ? 'its storage has no snapshot support: run without --snapshot (upgrade.snapshot: false), or move the container to ZFS, LVM-thin or Ceph storage'
       : `check the container (pct listsnapshot ${vmid} on ${p.host})`,
@@ -139,7 +141,9 @@ export async function backupDatastore(
     .map((r, i) => (r.code === 0 ? files[i]! : undefined))
     .filter((f): f is string => f !== undefined);
   if (!present.includes('token')) {
-    throw new RunError(`cannot back up the datastore of ${node}: ${SERVER_DIR}/token not found`, node, step, {
+    throw new RunError(`cannot back up the datastore of ${node}: ${SERVER_DIR}/token not found`, {
+      node,
+      step,
       hint: `check the server (pct exec ${vmid} -- ls ${SERVER_DIR} on ${p.host})`,
     });
   }
@@ -159,9 +163,9 @@ export async function backupDatastore(
   if (bad >= 0) {
     throw new RunError(
       `the datastore backup of ${node} failed at \`${cmds[bad]!.join(' ')}\`: ${(results[bad]!.stdout.trim().split('\n').pop() ?? '').slice(0, 200)}`,
-      node,
-      step,
       {
+        node,
+        step,
         hint: `k3s is ${db.length > 0 ? 'maybe stopped' : 'untouched'}; check it (pct exec ${vmid} -- systemctl status k3s on ${p.host}) and run pve-k3s resume`,
       },
     );

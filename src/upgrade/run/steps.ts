@@ -1,5 +1,5 @@
 /** What each plan step does on the cluster. Every step is safe to run twice. */
-import { RunError, ShellError, PveK3sError } from '../../domain/errors.js';
+import { RunError, ShellError, PveK3sError, InterruptedError } from '../../domain/errors.js';
 import { CORDON_ANNOTATION } from '../../domain/facts.js';
 import type { Step } from '../../domain/plan.js';
 import type { Kube } from '../../kube/kube.js';
@@ -84,7 +84,9 @@ async function drain(step: Step, ctx: StepContext): Promise<string | undefined> 
   const annotated = (a: RunResult | undefined): void => {
     if (!ours) return;
     if (!a || a.code !== 0)
-      throw new RunError(`cannot annotate node ${step.node} before draining it: ${a ? oneLine(a) : 'no answer'}`, step.node, step.id, {
+      throw new RunError(`cannot annotate node ${step.node} before draining it: ${a ? oneLine(a) : 'no answer'}`, {
+        node: step.node,
+        step: step.id,
         hint: `check the cluster from ${kube.controllerName} (pve-k3s status)`,
         detail: a ? a.stderr || a.stdout : undefined,
       });
@@ -133,7 +135,9 @@ async function drain(step: Step, ctx: StepContext): Promise<string | undefined> 
     r = await kube.drain(step.node, { ...inventory.drain, disableEviction: true }, { signal: ctx.signal, timeoutMs });
   }
   if (r.code !== 0) {
-    throw new RunError(`draining ${step.node} failed: ${oneLine(r)}`, step.node, step.id, {
+    throw new RunError(`draining ${step.node} failed: ${oneLine(r)}`, {
+      node: step.node,
+      step: step.id,
       hint: inventory.drain.disableEviction
         ? 'look at the pods that block it (kubectl get pods -A -o wide); set drain.force for pods without a controller'
         : 'a PodDisruptionBudget may block eviction: raise drain.timeout, set drain.onTimeout: disable-eviction (or --drain-on-timeout disable-eviction), or drain.disableEviction (deletes pods, bypassing PDBs)',
@@ -161,7 +165,9 @@ export async function readInstallConfig(
   const results = all.slice(0, files.length);
   const scriptSaved = save.length > 0 && all[files.length]?.code === 0;
   if (results.every((x) => x.code === -1)) {
-    throw new RunError(`cannot read the k3s service files of ${step.node} (exit ${r.code}): ${oneLine(r)}`, step.node, step.id, {
+    throw new RunError(`cannot read the k3s service files of ${step.node} (exit ${r.code}): ${oneLine(r)}`, {
+      node: step.node,
+      step: step.id,
       hint: `check the container: pct exec ${step.vmid} -- ls ${UNIT_DIR} on ${step.host}`,
       detail: r.stderr,
     });
@@ -170,9 +176,9 @@ export async function readInstallConfig(
   if (server !== undefined && agent !== undefined) {
     throw new RunError(
       `node ${step.node} has both a k3s (server) and a k3s-agent service: a worker was turned into a server, probably by running the install script without K3S_URL`,
-      step.node,
-      step.id,
       {
+        node: step.node,
+        step: step.id,
         hint: `repair it before upgrading: in CT ${step.vmid}, run /usr/local/bin/k3s-uninstall.sh (removes the stray server) and restart k3s-agent; see pve-k3s doctor`,
       },
     );
@@ -181,7 +187,9 @@ export async function readInstallConfig(
   const envText = step.role === 'server' ? serverEnv : agentEnv;
   if (unit === undefined) {
     const found = server !== undefined ? 'a k3s server' : agent !== undefined ? 'a k3s agent' : 'no k3s service';
-    throw new RunError(`node ${step.node} is a ${step.role} in the inventory but runs ${found}`, step.node, step.id, {
+    throw new RunError(`node ${step.node} is a ${step.role} in the inventory but runs ${found}`, {
+      node: step.node,
+      step: step.id,
       hint: `fix the node's role in the inventory (${step.node}: role), or repair the node`,
     });
   }
@@ -189,21 +197,16 @@ export async function readInstallConfig(
   if (!exec || exec.command !== step.role) {
     throw new RunError(
       `node ${step.node}: cannot read the role from ${UNIT_DIR}/${SERVICE[step.role]}.service (ExecStart is ${exec ? `"${exec.command}"` : 'missing'})`,
-      step.node,
-      step.id,
-      { hint: 'repair the unit file or reinstall the node' },
+      { node: step.node, step: step.id, hint: 'repair the unit file or reinstall the node' },
     );
   }
   const env = envText === undefined ? {} : parseEnvFile(envText);
   if (step.role === 'agent' && (env['K3S_URL'] === undefined || (env['K3S_TOKEN'] === undefined && env['K3S_TOKEN_FILE'] === undefined))) {
-    throw new RunError(
-      `node ${step.node}: its env file has no K3S_URL and token, so the install script would not keep it an agent`,
-      step.node,
-      step.id,
-      {
-        hint: `check ${UNIT_DIR}/k3s-agent.service.env in CT ${step.vmid}; it must set K3S_URL and K3S_TOKEN`,
-      },
-    );
+    throw new RunError(`node ${step.node}: its env file has no K3S_URL and token, so the install script would not keep it an agent`, {
+      node: step.node,
+      step: step.id,
+      hint: `check ${UNIT_DIR}/k3s-agent.service.env in CT ${step.vmid}; it must set K3S_URL and K3S_TOKEN`,
+    });
   }
   return { role: step.role, args: exec.args, env, scriptSaved };
 }
@@ -239,7 +242,9 @@ async function install(step: Step, ctx: StepContext): Promise<string | undefined
   if (r.code !== 0) {
     if (r.code === 255 && PCT_ERROR.test(r.stdout + r.stderr)) {
       // pct itself failed (the container stopped or moved): the install script never ran.
-      throw new RunError(`cannot run the install script in ${step.node} (exit 255): ${oneLine(r)}`, step.node, step.id, {
+      throw new RunError(`cannot run the install script in ${step.node} (exit 255): ${oneLine(r)}`, {
+        node: step.node,
+        step: step.id,
         hint: `the node still runs its old k3s; start the container (pct start ${step.vmid} on ${step.host}) and run pve-k3s resume`,
         detail: r.stdout + r.stderr,
       });
@@ -247,7 +252,9 @@ async function install(step: Step, ctx: StepContext): Promise<string | undefined
     const secrets = secretValues(config.env);
     const out = redact(r.stdout + r.stderr, secrets);
     const last = out.trim().split('\n').filter(Boolean).pop() ?? `exit status ${r.code}`;
-    throw new RunError(`the k3s install script failed in ${step.node} (exit ${r.code}): ${last}`, step.node, step.id, {
+    throw new RunError(`the k3s install script failed in ${step.node} (exit ${r.code}): ${last}`, {
+      node: step.node,
+      step: step.id,
       hint: `the node still runs its old k3s; see the output with --verbose, fix the cause and run pve-k3s resume`,
       detail: out,
     });
@@ -260,7 +267,9 @@ async function restart(step: Step, ctx: StepContext): Promise<string | undefined
   const pct = ctx.pct(step.host);
   const r = await pct.exec(step.vmid, ['systemctl', 'restart', SERVICE[step.role]], { signal: ctx.signal, timeoutMs: 5 * 60_000 });
   if (r.code !== 0) {
-    throw new RunError(`restarting ${SERVICE[step.role]} in ${step.node} failed: ${oneLine(r)}`, step.node, step.id, {
+    throw new RunError(`restarting ${SERVICE[step.role]} in ${step.node} failed: ${oneLine(r)}`, {
+      node: step.node,
+      step: step.id,
       hint: `look at journalctl -u ${SERVICE[step.role]} in CT ${step.vmid}`,
       detail: r.stdout + r.stderr,
     });
@@ -302,18 +311,22 @@ async function waitReady(step: Step, ctx: StepContext): Promise<string | undefin
     if (back === undefined) {
       throw new RolledBackError(
         `${failed}; it was rolled back to snapshot ${snap} and runs ${from} again${ctx.staysCordoned(step.node) ? '' : ', uncordoned'}`,
-        step.node,
-        step.id,
         {
+          node: step.node,
+          step: step.id,
           hint: `find the cause before upgrading it again: ${journal}; the snapshot is kept; then run pve-k3s upgrade`,
         },
       );
     }
-    throw new RunError(`${failed}; the rollback to snapshot ${snap} failed too: ${back}`, step.node, step.id, {
+    throw new RunError(`${failed}; the rollback to snapshot ${snap} failed too: ${back}`, {
+      node: step.node,
+      step: step.id,
       hint: `repair the node by hand: pct rollback ${step.vmid} ${snap} && pct start ${step.vmid} (on ${step.host}), then ${onCtl(ctx, `uncordon ${step.node}`)}`,
     });
   }
-  throw new RunError(failed, step.node, step.id, {
+  throw new RunError(failed, {
+    node: step.node,
+    step: step.id,
     hint: `look at the node: ${journal}; raise upgrade.readyTimeout if it is just slow; then run pve-k3s resume`,
   });
 }
@@ -344,7 +357,7 @@ async function waitHealthy(
   const agent = step.role === 'agent';
   const healthz = ['get', '--raw', `/api/v1/nodes/${step.node}/proxy/healthz`];
   for (;;) {
-    if (ctx.signal?.aborted) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error('aborted');
+    if (ctx.signal?.aborted) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new InterruptedError('aborted');
     const left = timeoutMs - (Date.now() - started);
     const chunkS = Math.max(1, Math.min(10, Math.ceil(left / 1000)));
     let backoff = false;
@@ -470,7 +483,9 @@ async function uncordon(step: Step, ctx: StepContext): Promise<string | undefine
   const results = await ctx.kube.batch(uncordonCommands(step.node), { signal: ctx.signal, timeoutMs: 60_000 });
   if (!uncordoned(step, ctx, results)) {
     const r = results[0];
-    throw new RunError(`uncordoning ${step.node} failed: ${r ? oneLine(r) : 'no answer'}`, step.node, step.id, {
+    throw new RunError(`uncordoning ${step.node} failed: ${r ? oneLine(r) : 'no answer'}`, {
+      node: step.node,
+      step: step.id,
       hint: `run kubectl uncordon ${step.node}`,
       detail: r?.stdout,
     });
@@ -499,5 +514,5 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 export function asPveError(err: unknown, step: Step): PveK3sError {
   if (err instanceof PveK3sError) return err;
-  return new RunError(`${step.id}: ${err instanceof Error ? err.message : String(err)}`, step.node, step.id, { cause: err });
+  return new RunError(`${step.id}: ${err instanceof Error ? err.message : String(err)}`, { node: step.node, step: step.id, cause: err });
 }

@@ -4,7 +4,7 @@
  * the journal, run the plan, record how it ended, release the lock.
  */
 import { hostname } from 'node:os';
-import { RunError } from '../../domain/errors.js';
+import { RunError, invariant } from '../../domain/errors.js';
 import type { UpgradePlan } from '../../domain/plan.js';
 import { planSteps } from '../../domain/plan.js';
 import { stateDir } from '../../inventory/paths.js';
@@ -46,9 +46,8 @@ export function refuseIfInProgress(journal: Journal, cluster: string): void {
   const alive = holderAlive(last.holder);
   throw new RunError(
     `an upgrade of ${cluster} is recorded in progress: run ${last.run}, started ${last.startedAt} by ${last.holder}, ${where}`,
-    undefined,
-    last.inFlight,
     {
+      step: last.inFlight,
       hint: alive
         ? 'that process is still running: wait for it, or stop it with Ctrl-C'
         : 'continue it with `pve-k3s resume`, or forget it with `pve-k3s abandon` (then `pve-k3s upgrade` re-reads the cluster)',
@@ -91,14 +90,14 @@ export async function executeUpgrade(conn: ClusterConnection, plan: UpgradePlan,
     let p = pcts.get(host);
     if (!p) {
       const shell = conn.shells.get(host);
-      if (!shell) throw new Error(`no shell for Proxmox host ${host}`);
+      invariant(shell, `no shell for Proxmox host ${host}`);
       p = new Pct(shell);
       pcts.set(host, p);
     }
     return p;
   };
   const ctrl = inv.nodes.find((n) => n.name === plan.controller);
-  if (!ctrl) throw new Error(`controller ${plan.controller} is not in the inventory`);
+  invariant(ctrl, `controller ${plan.controller} is not in the inventory`);
   const kube = new Kube(pct(ctrl.host), ctrl.vmid, ctrl.name);
   const run = newRunId();
   const holder = holderName();
@@ -120,8 +119,6 @@ export async function executeUpgrade(conn: ClusterConnection, plan: UpgradePlan,
       if (problems.length > 0) {
         throw new RunError(
           `snapshots were asked for (upgrade.snapshot or --snapshot) but ${problems.length} container(s) cannot be snapshotted: ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`,
-          undefined,
-          undefined,
           {
             hint: 'nothing was changed; run without --snapshot (set upgrade.snapshot: false), or move the containers to storage with snapshots (ZFS, LVM-thin, Ceph)',
             detail: problems.join('\n'),
