@@ -55,7 +55,11 @@ test('GIVEN a lab WHEN reopened from its dir THEN changes persist; a missing lab
   await kubectl(lab, 'cordon', 'k3s-worker-3');
   const again = await openLab(lab.dir);
   assert.equal(again.summary().find((n) => n.name === 'k3s-worker-3')!.schedulable, false);
-  await assert.rejects(openLab(join(lab.dir, 'nope')), /no lab in .*nope .*run `pve-k3s lab init`/);
+  await assert.rejects(openLab(join(lab.dir, 'nope')), {
+    name: 'UsageError',
+    message: `no lab in ${join(lab.dir, 'nope')} (state.json missing)`,
+    hint: 'create one with `pve-k3s lab init`',
+  });
   await again.reset();
   assert.equal((await openLab(lab.dir)).summary().find((n) => n.name === 'k3s-worker-3')!.schedulable, true);
 });
