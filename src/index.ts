@@ -60,9 +60,18 @@ export {
   ChannelError,
   ShellError,
   RunError,
+  KubeError,
+  FileError,
+  ResponseError,
   InterruptedError,
+  AbortedError,
+  BugError,
+  type ErrorOptions,
+  type ExitCode,
+  type KubeErrorReason,
   type PlanErrorReason,
 } from './domain/errors.js';
+export { classifyKubectl, type KubeFailure } from './kube/kube-error.js';
 export { InventoryValidationError, type InventoryIssue } from './inventory/issues.js';
 export { LockedError } from './operation/lock.js';
 export { RolledBackError } from './upgrade/run/steps.js';
