@@ -6,7 +6,7 @@
  */
 import { labInventoryText } from './inventory.js';
 import { planNodes, buildWorld } from './world.js';
-import { LAB_TEMPLATE, TEMPLATE_DIR } from './provision.js';
+import { LAB_TEMPLATE, TEMPLATE_DIR } from './pct-create.js';
 import { mkdirp, newFs } from './vfs.js';
 import type { ContainerState, LabInitRecord, LabState } from './types.js';
 

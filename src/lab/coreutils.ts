@@ -8,7 +8,13 @@ import { evalTest, type ExecResult } from './sh.js';
 import { machineRead, machineTest, type Machine } from './machine.js';
 import { describe, listDir, mkdirp, normalizePath, remove, resolve, writeFile, dirname } from './vfs.js';
 
-type Util = (args: string[], stdin: string, m: Machine, sleep: (ms: number) => Promise<void>) => ExecResult | Promise<ExecResult>;
+/** The time as the machine sees it (a container may run ahead of the lab: its clock offset). */
+export interface MachineClock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+type Util = (args: string[], stdin: string, m: Machine, clock: MachineClock) => ExecResult | Promise<ExecResult>;
 
 const ok = (stdout = ''): ExecResult => ({ code: 0, stdout, stderr: '' });
 const err = (code: number, stderr: string, stdout = ''): ExecResult => ({ code, stdout, stderr });
@@ -75,10 +81,10 @@ const UTILS: Record<string, Util> = {
     return err(1, `uname: the lab does not model ${args[0] ?? ''}\n`);
   },
   id: (args) => (args[0] === '-u' ? ok('0\n') : ok('uid=0(root) gid=0(root) groups=0(root)\n')),
-  sleep: async (args, _s, _m, sleep) => {
+  sleep: async (args, _s, _m, clock) => {
     const n = Number((args[0] ?? '').replace(/s$/, ''));
     if (args.length !== 1 || !Number.isFinite(n)) return err(1, `sleep: invalid time interval '${args[0] ?? ''}'\n`);
-    await sleep(n * 1000);
+    await clock.sleep(n * 1000);
     return ok();
   },
   mkdir: (args, _s, m) => {
@@ -210,12 +216,29 @@ const UTILS: Record<string, Util> = {
     if (f.set.has('c')) return err(hits.length ? 0 : 1, '', `${hits.length}\n`);
     return err(hits.length ? 0 : 1, '', hits.map((l) => `${l}\n`).join(''));
   },
-  date: (args) =>
+  date: (args, _s, _m, clock) =>
     args.length === 0
-      ? ok(`${new Date().toUTCString()}\n`)
-      : args[0] === '+%s'
-        ? ok(`${Math.floor(Date.now() / 1000)}\n`)
+      ? ok(`${new Date(clock.now()).toUTCString()}\n`)
+      : args.length === 1 && args[0] === '+%s'
+        ? ok(`${Math.floor(clock.now() / 1000)}\n`)
         : err(1, `date: the lab models only date and date +%s\n`),
+  base64: (args, stdin, m) => {
+    const decode = args.includes('-d') || args.includes('--decode');
+    const files = args.filter((a, i) => !a.startsWith('-') && args[i - 1] !== '-w');
+    if (decode) {
+      if (files.length > 0) return err(1, 'base64: the lab models only "base64 -d" on stdin\n');
+      return ok(Buffer.from(stdin.replace(/\s+/g, ''), 'base64').toString('utf8'));
+    }
+    let text = stdin;
+    if (files[0] !== undefined) {
+      const r = machineRead(m, files[0]);
+      if ('error' in r) return err(1, `base64: ${files[0]}: ${r.error}\n`);
+      text = r.content;
+    }
+    const b = Buffer.from(text, 'utf8').toString('base64');
+    const wrap = args.includes('-w') && args[args.indexOf('-w') + 1] === '0' ? b : (b.match(/.{1,76}/g) ?? []).join('\n');
+    return ok(`${wrap}\n`);
+  },
   basename: (args) => ok(`${(args[0] ?? '').replace(/\/+$/, '').split('/').pop() ?? ''}\n`),
   dirname: (args) => ok(`${dirname(args[0] ?? '.')}\n`),
   readlink: (args, _s, m) => {

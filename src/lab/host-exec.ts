@@ -6,7 +6,8 @@ import { coreutil, COREUTILS } from './coreutils.js';
 import { hostMachine, machineRead, machineTest, machineWrite, type Machine } from './machine.js';
 import { runPct } from './pct.js';
 import { runPvesh } from './pvesh.js';
-import { hostMaintenance } from './maintenance.js';
+import { runModprobe } from './modprobe.js';
+import { runVzdump } from './vzdump.js';
 import { runShProgram, type ExecResult, type ShHost } from './sh.js';
 import { envArgs, fail, printEnv, type ExecContext } from './context.js';
 
@@ -51,8 +52,9 @@ export async function execOnHost(
     case 'pvesh':
       return runPvesh(ctx, args);
     case 'modprobe':
+      return runModprobe(ctx, host, args);
     case 'vzdump':
-      return (await hostMaintenance(ctx, host, base, args)) ?? fail(127, `sh: 1: ${name}: not found\n`);
+      return runVzdump(ctx, host, args);
     case 'sh':
     case 'dash':
       return runShProgram(argv, env, stdin, hostShHost(ctx, host, m));
@@ -62,7 +64,7 @@ export async function execOnHost(
     }
     default: {
       const util = coreutil(base);
-      return util ? util(args, stdin, m, ctx.sleep) : fail(127, `sh: 1: ${name}: not found\n`);
+      return util ? util(args, stdin, m, ctx) : fail(127, `sh: 1: ${name}: not found\n`);
     }
   }
 }

@@ -7,17 +7,26 @@
 import { createHash } from 'node:crypto';
 import { channelLatest, versionExists } from './catalog.js';
 import { consumeChannelFault } from './channel-faults.js';
-import { BIN, envPath, renderEnvFile, renderUnit, splitQuoted, unitPath } from './k3s-files.js';
-import { findContainer, serviceStatus, startService, type Located } from './k3s-model.js';
-import { binaryContent } from './world.js';
-import { pushedBinaryVersion } from './provision.js';
+import { LAB_HOOKS } from './hooks.js';
+import { BIN, binaryContent, binaryVersion, envPath, renderEnvFile, renderUnit, splitQuoted, unitPath } from './k3s-files.js';
+import { findContainer, serviceStatus, startService } from './k3s-model.js';
 import { readFile } from './vfs.js';
 import type { ContainerRef, ExecContext } from './context.js';
 import type { ExecResult } from './sh.js';
-import type { LabState, ServiceName } from './types.js';
+import type { LabState, Located, ServiceName } from './types.js';
 
 const GITHUB = 'https://github.com/k3s-io/k3s/releases';
 const DEFAULT_CHANNEL_URL = 'https://update.k3s.io/v1-release/channels';
+
+/** The program the simulated install script runs (found only by that name, see container-exec.ts). */
+export const INSTALL_HOOK = '__pve_k3s_lab_install';
+
+/** What `curl <installScriptUrl>` returns: a script whose one command is the simulated installer. */
+export const INSTALL_SCRIPT = `#!/bin/sh
+# The k3s install script as simulated by the pve-k3s lab (behaviour modelled in src/lab/installer.ts).
+set -e
+${INSTALL_HOOK} "$@"
+`;
 
 class Fatal extends Error {}
 
@@ -95,7 +104,8 @@ async function install(
   if (skip === 'true' || skip === 'binary') {
     info('Skipping k3s download and verify');
     // Air gap: the binary was put in place (pct push) before the script ran.
-    const pushed = pushedBinaryVersion(loc0.ct);
+    const file = readFile(loc0.ct.fs, BIN);
+    const pushed = 'content' in file ? binaryVersion(file.content) : undefined;
     if (pushed === undefined && installed === undefined) fatal(`Executable k3s binary not found at ${BIN}`);
     if (pushed !== undefined && pushed !== installed) newVersion = pushed;
   } else {
@@ -163,7 +173,7 @@ async function install(
       return { lines, restart: false };
     }
     lines.push(`systemd: Starting ${service}`);
-    startService(s, loc, service, now);
+    startService(s, loc, service, now, LAB_HOOKS);
     return { lines, restart: true };
   });
   for (const l of outcome.lines) info(l);

@@ -5,6 +5,16 @@
 export const BIN = '/usr/local/bin/k3s';
 export const SYSTEMD_DIR = '/etc/systemd/system';
 
+/** The content of a k3s binary of `version` (the lab reads the version back from it). */
+export function binaryContent(version: string): string {
+  return `\x7fELF k3s ${version} (simulated by the pve-k3s lab)\n`;
+}
+
+/** The version of a k3s binary file's content (e.g. one pushed into a container for an air gap). */
+export function binaryVersion(content: string): string | undefined {
+  return /^\x7fELF k3s (v\S+) \(simulated/.exec(content)?.[1];
+}
+
 export function unitPath(service: string): string {
   return `${SYSTEMD_DIR}/${service}.service`;
 }

@@ -1,20 +1,24 @@
 /**
- * k3s services and what Kubernetes sees of them, computed from timestamps when read: a
- * service is `activating` for the first half of restartMs (API down), its node Ready after
- * restartMs, with the kubelet version of the binary it was started with.
+ * The model of k3s services and what Kubernetes sees of them: pure state transitions (start,
+ * stop, boot, shut down) and views computed from timestamps when read. A service is
+ * `activating` for the first half of restartMs (API down), its node Ready after restartMs,
+ * with the kubelet version of the binary it was started with. What else happens when a server
+ * starts or stops (its datastore, its token files) is not known here: callers pass the hooks
+ * (hooks.ts composes the lab's).
  */
 import { envPath, parseEnvFile, parseUnitExec, unitPath } from './k3s-files.js';
-import { readFile } from './vfs.js';
-import { kubeNode } from './world.js';
-import { onServerStart } from './maintenance.js';
-import { applyBootMounts, ensureServerFiles, newClusterId } from './provision.js';
-import type { ContainerState, HostState, KubeNode, LabState, ServiceName, ServiceState } from './types.js';
+import { kubeNode } from './kube-objects.js';
+import { mkdirp, readFile } from './vfs.js';
+import type { ContainerState, KubeNode, LabState, Located, ServiceName, ServiceState } from './types.js';
 
 export type ServiceStatus = 'active' | 'activating' | 'inactive' | 'failed';
 
-export interface Located {
-  host: HostState;
-  ct: ContainerState;
+/** What the rest of the lab does when a k3s server starts or stops. */
+export interface ServiceHooks {
+  /** A k3s server came up in its cluster (its node registered). */
+  serverStarted(s: LabState, loc: Located): void;
+  /** A running k3s server is being stopped (`systemctl stop`, an uninstall script). */
+  serverStopping(s: LabState, ct: ContainerState): void;
 }
 
 export function findContainer(s: LabState, host: string, vmid: number): Located | undefined {
@@ -116,7 +120,7 @@ export function serverAt(s: LabState, url: string): Located | undefined {
  * server) must reach a server with the right token; a server with no datastore and nothing to
  * join starts a NEW cluster (how a bare install.sh on a worker breaks it).
  */
-export function startService(s: LabState, loc: Located, name: ServiceName, now: number): ServiceState | undefined {
+export function startService(s: LabState, loc: Located, name: ServiceName, now: number, hooks: ServiceHooks): ServiceState | undefined {
   const { ct, host } = loc;
   const old = ct.k3s.services[name];
   if (!old) return undefined;
@@ -169,11 +173,13 @@ export function startService(s: LabState, loc: Located, name: ServiceName, now: 
     svc.failure = 'no server URL';
   }
   if (svc.failure === undefined) ensureNode(s, svc.cluster, loc, name === 'k3s' ? 'server' : 'agent', now, host.name);
-  if (name === 'k3s' && svc.failure === undefined) {
-    onServerStart(s, loc);
-    ensureServerFiles(s, ct);
-  }
+  if (name === 'k3s' && svc.failure === undefined) hooks.serverStarted(s, loc);
   return svc;
+}
+
+/** The cluster id a server with no datastore and nothing to join creates: the lab's own while it has none. */
+export function newClusterId(s: LabState, ct: ContainerState): string {
+  return s.clusters[s.cluster] === undefined ? s.cluster : `${ct.hostname}-cluster`;
 }
 
 function ensureNode(s: LabState, clusterId: string, loc: Located, role: 'server' | 'agent', now: number, hostName: string): void {
@@ -185,19 +191,29 @@ function ensureNode(s: LabState, clusterId: string, loc: Located, role: 'server'
   cluster.nodes[loc.ct.hostname] = kubeNode({ name: loc.ct.hostname, host: hostName, vmid: loc.ct.vmid, ip, role, index }, 1, now);
 }
 
-export function stopService(ct: ContainerState, name: ServiceName): void {
+export function stopService(s: LabState, ct: ContainerState, name: ServiceName, hooks: ServiceHooks): void {
   const svc = ct.k3s.services[name];
-  if (svc) svc.running = false;
+  if (!svc) return;
+  if (name === 'k3s' && svc.running) hooks.serverStopping(s, ct);
+  svc.running = false;
 }
 
-/** Boot: every enabled service starts. */
-export function bootContainer(s: LabState, loc: Located, now: number): void {
+/** Boot: the bind mounts of its config, then every enabled service starts. */
+export function bootContainer(s: LabState, loc: Located, now: number, hooks: ServiceHooks): void {
   loc.ct.status = 'running';
   loc.ct.startedAt = now;
   applyBootMounts(loc.ct);
   for (const name of ['k3s', 'k3s-agent'] as const) {
     const svc = loc.ct.k3s.services[name];
-    if (svc?.enabled) startService(s, loc, name, now);
+    if (svc?.enabled) startService(s, loc, name, now, hooks);
+  }
+}
+
+/** At boot: `lxc.mount.entry: /dev/kmsg dev/kmsg ... create=file` makes /dev/kmsg exist. */
+export function applyBootMounts(ct: ContainerState): void {
+  if (ct.config.some(([k, v]) => k === 'lxc.mount.entry' && /^\/dev\/kmsg\s+dev\/kmsg\s/.test(v))) {
+    mkdirp(ct.fs, '/dev');
+    ct.fs['/dev/kmsg'] ??= { content: '', mode: 0o644 };
   }
 }
 

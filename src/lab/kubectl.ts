@@ -4,7 +4,7 @@
  */
 import { runDrain, pickNode } from './drain.js';
 import { kubectlWait } from './kubectl-wait.js';
-import { kubectlDeleteNode } from './provision.js';
+import { kubectlDeleteNode } from './kube-delete.js';
 import { apiCluster, findContainer, serviceStatus } from './k3s-model.js';
 import { listJson, nodeJson, nodesTable, pdbJson, podJson } from './kube-render.js';
 import { fail, ok, type ContainerRef, type ExecContext } from './context.js';

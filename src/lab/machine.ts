@@ -1,6 +1,6 @@
 /** A Proxmox host or a container seen as a machine: a hostname and a file system in the state. */
 import { findContainer } from './k3s-model.js';
-import { absorbVirtual, hostVirtualFiles } from './maintenance.js';
+import { absorbVirtual, hostVirtualFiles } from './pve-files.js';
 import { isDir, readFile, resolve, writeFile, describe } from './vfs.js';
 import type { ContainerRef, ExecContext } from './context.js';
 import type { FileMap } from './types.js';
@@ -36,7 +36,7 @@ export function hostMachine(ctx: ExecContext, host: string): Machine {
   // The host's /tmp is a tmpfs of this process (not persisted): probe scripts write many small
   // files there, and rewriting the whole lab state for each would dwarf what is measured.
   const tmp = tmpfsOf(ctx, host);
-  // /etc/pve/lxc/<vmid>.conf, /etc/pve/storage.cfg and /proc/modules are virtual (maintenance.ts).
+  // /etc/pve/lxc/<vmid>.conf, /etc/pve/storage.cfg and /proc/modules are virtual (pve-files.ts).
   const virtual = (): FileMap => hostVirtualFiles(ctx.store.read(), get());
   const view = (): FileMap => ({ ...get().fs, ...virtual(), ...tmp });
   return {

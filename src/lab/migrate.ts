@@ -3,6 +3,7 @@
  * Proxmox cluster: a running container needs --restart (LXC has no live migration) and comes
  * back up on the target; the k3s node keeps its name, so the cluster sees the same node.
  */
+import { LAB_HOOKS } from './hooks.js';
 import { bootContainer, findContainer, shutdownContainer } from './k3s-model.js';
 import type { Lab } from './lab.js';
 
@@ -30,7 +31,7 @@ export function migrateContainer(lab: Lab, vmid: number, target: string, opts: M
     for (const cluster of Object.values(s.clusters)) {
       for (const node of Object.values(cluster.nodes)) if (node.vmid === vmid && node.host === from.name) node.host = to.name;
     }
-    if (wasRunning) bootContainer(s, findContainer(s, to.name, vmid)!, now);
+    if (wasRunning) bootContainer(s, findContainer(s, to.name, vmid)!, now, LAB_HOOKS);
     return undefined;
   });
 }

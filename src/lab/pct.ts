@@ -3,10 +3,11 @@
  * Proxmox's output formats and its exit status 255 for its own errors.
  */
 import * as realFs from 'node:fs';
+import { LAB_HOOKS } from './hooks.js';
 import { bootContainer, findContainer, shutdownContainer } from './k3s-model.js';
 import { execInContainer, PCT_EXEC_PATH } from './container-exec.js';
 import { renderSnapshotTree } from './snapshots.js';
-import { pctCreate, pctSet } from './provision.js';
+import { pctCreate, pctSet } from './pct-create.js';
 import { dirname, isDir, readFile, writeFile } from './vfs.js';
 import { fail, ok, type ExecContext } from './context.js';
 import type { ExecResult } from './sh.js';
@@ -91,7 +92,7 @@ function lifecycle(ctx: ExecContext, host: string, vmid: number, sub: string, re
     switch (sub) {
       case 'start':
         if (ct.status === 'running') return fail(255, `CT ${vmid} already running\n`);
-        bootContainer(s, loc, now);
+        bootContainer(s, loc, now, LAB_HOOKS);
         return ok();
       case 'stop':
       case 'shutdown':
@@ -101,7 +102,7 @@ function lifecycle(ctx: ExecContext, host: string, vmid: number, sub: string, re
       case 'reboot':
         if (ct.status !== 'running') return fail(255, `CT ${vmid} not running\n`);
         shutdownContainer(ct);
-        bootContainer(s, loc, now);
+        bootContainer(s, loc, now, LAB_HOOKS);
         return ok();
       case 'snapshot':
         return snapshot(ct, rest, now);
@@ -115,7 +116,7 @@ function lifecycle(ctx: ExecContext, host: string, vmid: number, sub: string, re
         ct.fs = structuredClone(snap.fs);
         ct.k3s = structuredClone(snap.k3s);
         for (const svc of Object.values(ct.k3s.services)) svc.running = false;
-        if (rest.includes('--start') || rest.includes('--start=1')) bootContainer(s, loc, now);
+        if (rest.includes('--start') || rest.includes('--start=1')) bootContainer(s, loc, now, LAB_HOOKS);
         return ok();
       }
       case 'delsnapshot': {

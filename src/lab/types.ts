@@ -221,6 +221,31 @@ export interface LabState {
   /** Counter for generated names. */
   seq: number;
   init: LabInitRecord;
-  /** Backups and doctor conditions (src/lab/maintenance.ts); absent = healthy. */
-  maintenance?: import('./maintenance.js').LabMaintenanceState;
+  /** Doctor conditions (src/lab/conditions.ts); absent = healthy. The key keeps its old name for existing labs. */
+  maintenance?: LabMaintenanceState;
+}
+
+/** Lab-only facts the doctor looks at; absent means healthy. */
+export interface LabMaintenanceState {
+  /** Host kernel modules that are NOT loaded, per host. */
+  missingModules?: Record<string, string[]>;
+  /** Per container, key `<host>/<vmid>`. */
+  containers?: Record<string, ContainerConditions>;
+  /** How long a vzdump of one container takes (ms). @default 20 */
+  vzdumpMs?: number;
+}
+
+export interface ContainerConditions {
+  /** The propagation of `/` (`mount --make-rshared /` makes it shared). @default "shared" */
+  rootPropagation?: 'private' | 'shared';
+  /** `df` of `/`: percent used. @default 31 */
+  diskUsedPct?: number;
+  /** The container's clock is this many seconds ahead of the lab's. @default 0 */
+  clockOffsetS?: number;
+}
+
+/** A container and the host that holds it. */
+export interface Located {
+  host: HostState;
+  ct: ContainerState;
 }

@@ -3,18 +3,18 @@
  * k3s files the installer would have written, and a small cluster with realistic pods.
  */
 import { DEFAULT_CHANNELS } from './catalog.js';
-import { BIN, envPath, renderEnvFile, renderUnit, unitPath } from './k3s-files.js';
+import { ensureDatastoreFiles } from './datastore.js';
 import { clusterToken, hexId, suffix, uid } from './ids.js';
-import { mkdirp, newFs } from './vfs.js';
-import { ensureDatastoreFiles } from './maintenance.js';
-import { kubeconfigYaml } from './provision.js';
+import { BIN, binaryContent, envPath, renderEnvFile, renderUnit, unitPath } from './k3s-files.js';
+import { kubeNode, type NodeIdentity } from './kube-objects.js';
+import { ensureServerFiles } from './server-files.js';
+import { newFs } from './vfs.js';
 import type {
   ContainerState,
   FileMap,
   HostState,
   K3sInstall,
   KubeCluster,
-  KubeNode,
   LabInitRecord,
   LabState,
   LabTiming,
@@ -27,14 +27,8 @@ export const DEFAULT_VERSION = 'v1.33.3+k3s1';
 export const DEFAULT_INSTALL_SCRIPT_URL = 'https://get.k3s.io';
 const DAY = 86_400_000;
 
-export interface NodePlan {
-  name: string;
-  vmid: number;
-  host: string;
-  role: 'server' | 'agent';
-  ip: string;
-  index: number;
-}
+/** A planned node of a new lab. */
+export type NodePlan = NodeIdentity;
 
 /** Which node goes where: servers then workers, vmids from 100, hosts filled in blocks. */
 export function planNodes(init: Pick<LabInitRecord, 'hosts' | 'servers' | 'workers'>): NodePlan[] {
@@ -51,10 +45,6 @@ export function planNodes(init: Pick<LabInitRecord, 'hosts' | 'servers' | 'worke
 
 export function nodeIp(i: number): string {
   return `10.0.${20 + Math.floor(i / 200)}.${20 + (i % 200)}`;
-}
-
-export function binaryContent(version: string): string {
-  return `\x7fELF k3s ${version} (simulated by the pve-k3s lab)\n`;
 }
 
 export function buildWorld(init: LabInitRecord, now = Date.now()): LabState {
@@ -75,11 +65,7 @@ export function buildWorld(init: LabInitRecord, now = Date.now()): LabState {
     const ct = k3sContainer(p, now);
     ct.k3s = writeInstall(ct.fs, cmd, args, env, version, init.cluster, now - DAY);
     if (cmd === 'server') {
-      mkdirp(ct.fs, '/var/lib/rancher/k3s/server');
-      mkdirp(ct.fs, '/etc/rancher/k3s');
-      ct.fs['/var/lib/rancher/k3s/server/token'] = { content: `${token}\n`, mode: 0o600 };
-      ct.fs['/var/lib/rancher/k3s/server/node-token'] = { content: `${token}\n`, mode: 0o600 };
-      ct.fs['/etc/rancher/k3s/k3s.yaml'] = { content: kubeconfigYaml(init.cluster), mode: 0o600 };
+      ensureServerFiles({ token, cluster: init.cluster }, ct);
       ensureDatastoreFiles(ct);
     }
     host.containers.push(ct);
@@ -221,48 +207,6 @@ function piholeContainer(vmid: number, now: number): ContainerState {
     maxmem: 1024 ** 3,
     maxdisk: 8 * 1024 ** 3,
     maxcpu: 1,
-  };
-}
-
-export function kubeNode(
-  p: Pick<NodePlan, 'name' | 'host' | 'vmid' | 'ip' | 'role' | 'index'>,
-  servers: number,
-  createdAt: number,
-): KubeNode {
-  const labels: Record<string, string> = {
-    'beta.kubernetes.io/arch': 'amd64',
-    'beta.kubernetes.io/instance-type': 'k3s',
-    'beta.kubernetes.io/os': 'linux',
-    'kubernetes.io/arch': 'amd64',
-    'kubernetes.io/hostname': p.name,
-    'kubernetes.io/os': 'linux',
-    'node.kubernetes.io/instance-type': 'k3s',
-  };
-  if (p.role === 'server') {
-    labels['node-role.kubernetes.io/control-plane'] = 'true';
-    labels['node-role.kubernetes.io/master'] = 'true';
-    if (servers > 1) labels['node-role.kubernetes.io/etcd'] = 'true';
-  }
-  return {
-    name: p.name,
-    host: p.host,
-    vmid: p.vmid,
-    labels,
-    annotations: {
-      'alpha.kubernetes.io/provided-node-ip': p.ip,
-      'flannel.alpha.coreos.com/backend-type': 'vxlan',
-      'flannel.alpha.coreos.com/public-ip': p.ip,
-      'k3s.io/hostname': p.name,
-      'k3s.io/internal-ip': p.ip,
-      'node.alpha.kubernetes.io/ttl': '0',
-      'volumes.kubernetes.io/controller-managed-attach-detach': 'true',
-    },
-    unschedulable: false,
-    unschedulableSince: undefined,
-    createdAt,
-    internalIp: p.ip,
-    podCidr: `10.42.${p.index}.0/24`,
-    uid: uid(),
   };
 }
 

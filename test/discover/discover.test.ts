@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { makeLab } from '../lab/helpers.js';
 import { discover, type DiscoverTarget } from '../../src/discover/discover.js';
 import { mergeInventory } from '../../src/discover/merge.js';
-import { migrateContainer } from '../../src/lab/migrate.js';
+import { migrateContainer } from '../../src/lab/index.js';
 import { gatherFacts } from '../../src/upgrade/facts/gather.js';
 import { parseInventory } from '../../src/inventory/index.js';
 import { parseClusterResources } from '../../src/discover/resources.js';

@@ -2,8 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { labFixture, type LabFixture } from '../helpers/lab-cli.js';
-import { labBreak } from '../../src/lab/maintenance.js';
-import { renderConf } from '../../src/lab/maintenance.js';
+import { labBreak, renderConf } from '../../src/lab/index.js';
 import type { ContainerState, LabState } from '../../src/lab/index.js';
 
 async function withLab(opts: Parameters<typeof labFixture>[0], fn: (f: LabFixture) => Promise<void>) {

@@ -5,9 +5,7 @@ import { appendFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { labFixture, runCli, type LabFixture } from '../helpers/lab-cli.js';
-import { putHostFile, LAB_TEMPLATE, TEMPLATE_DIR } from '../../src/lab/provision.js';
-import { binaryContent } from '../../src/lab/world.js';
-import { INSTALL_SCRIPT } from '../../src/lab/container-exec.js';
+import { binaryContent, INSTALL_SCRIPT, LAB_TEMPLATE, putHostFile, TEMPLATE_DIR } from '../../src/lab/index.js';
 
 async function withLab(opts: Parameters<typeof labFixture>[0], fn: (f: LabFixture) => Promise<void>) {
   const f = await labFixture(opts);

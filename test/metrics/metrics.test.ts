@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { labFixture, type LabFixture } from '../helpers/lab-cli.js';
 import { repoRoot } from '../helpers/fixtures.js';
-import { labBreak } from '../../src/lab/maintenance.js';
+import { labBreak } from '../../src/lab/index.js';
 
 async function withLab(opts: Parameters<typeof labFixture>[0], fn: (f: LabFixture) => Promise<void>) {
   const f = await labFixture(opts);

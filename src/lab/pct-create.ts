@@ -1,21 +1,16 @@
 /**
- * What `pve-k3s install` needs from a lab host beyond upgrades: `pct create` (from a template
- * in the host's `/var/lib/vz/template/cache`), `pct set`, the k3s uninstall scripts,
- * `kubectl delete node`, and what a booted container and a started server leave behind
- * (`/dev/kmsg` from its bind mount, the token files and k3s.yaml).
+ * `pct create <vmid> <template> [--key value]...` (a stopped container, from a template in the
+ * host's `/var/lib/vz/template/cache`) and `pct set <vmid> --key value... [--delete k]`, with
+ * Proxmox's messages for options outside the modelled schema.
  */
-import { BIN, envPath, unitPath } from './k3s-files.js';
-import { findContainer, stopService } from './k3s-model.js';
-import { mkdirp, newFs, readFile, remove, writeFile } from './vfs.js';
-import { fail, ok, type ContainerRef, type ExecContext } from './context.js';
+import { findContainer } from './k3s-model.js';
+import { newFs, readFile } from './vfs.js';
+import { fail, ok, type ExecContext } from './context.js';
 import type { ExecResult } from './sh.js';
-import type { ContainerState, KubeCluster, LabState, ServiceName } from './types.js';
-import { UsageError } from '../domain/errors.js';
+import type { ContainerState } from './types.js';
 
 export const TEMPLATE_DIR = '/var/lib/vz/template/cache';
 export const LAB_TEMPLATE = 'debian-12-standard_12.7-1_amd64.tar.zst';
-export const TOKEN_FILE = '/var/lib/rancher/k3s/server/token';
-export const KUBECONFIG_FILE = '/etc/rancher/k3s/k3s.yaml';
 
 /** Keys `pct create`/`pct set` accept here (a subset of Proxmox's schema; others are refused). */
 const KEYS = [
@@ -151,111 +146,4 @@ export function pctSet(ctx: ExecContext, host: string, vmid: number, args: strin
     ct.config = ct.config.filter(([k]) => !parsed.del.includes(k));
     return ok();
   });
-}
-
-/** At boot: `lxc.mount.entry: /dev/kmsg dev/kmsg ... create=file` makes /dev/kmsg exist. */
-export function applyBootMounts(ct: ContainerState): void {
-  if (ct.config.some(([k, v]) => k === 'lxc.mount.entry' && /^\/dev\/kmsg\s+dev\/kmsg\s/.test(v))) {
-    mkdirp(ct.fs, '/dev');
-    ct.fs['/dev/kmsg'] ??= { content: '', mode: 0o644 };
-  }
-}
-
-/** A k3s.yaml as k3s writes it: cluster, context and user all named `default`, API on 127.0.0.1. */
-export function kubeconfigYaml(seed: string): string {
-  const b64 = (x: string) => Buffer.from(x).toString('base64');
-  return `apiVersion: v1
-clusters:
-- cluster:
-    certificate-authority-data: ${b64(`-----BEGIN CERTIFICATE-----\nlab CA ${seed}\n-----END CERTIFICATE-----\n`)}
-    server: https://127.0.0.1:6443
-  name: default
-contexts:
-- context:
-    cluster: default
-    user: default
-  name: default
-current-context: default
-kind: Config
-preferences: {}
-users:
-- name: default
-  user:
-    client-certificate-data: ${b64(`-----BEGIN CERTIFICATE-----\nlab admin ${seed}\n-----END CERTIFICATE-----\n`)}
-    client-key-data: ${b64(`-----BEGIN EC PRIVATE KEY-----\nlab key ${seed}\n-----END EC PRIVATE KEY-----\n`)}
-`;
-}
-
-/** What a k3s server that came up leaves: the token files and the admin kubeconfig (kept when present). */
-export function ensureServerFiles(s: LabState, ct: ContainerState): void {
-  mkdirp(ct.fs, '/var/lib/rancher/k3s/server');
-  mkdirp(ct.fs, '/etc/rancher/k3s');
-  ct.fs[TOKEN_FILE] ??= { content: `${s.token}\n`, mode: 0o600 };
-  ct.fs['/var/lib/rancher/k3s/server/node-token'] ??= { content: `${s.token}\n`, mode: 0o600 };
-  ct.fs[KUBECONFIG_FILE] ??= { content: kubeconfigYaml(s.cluster), mode: 0o600 };
-}
-
-/** The cluster id a server with no datastore and nothing to join creates: the lab's own while it has none. */
-export function newClusterId(s: LabState, ct: ContainerState): string {
-  return s.clusters[s.cluster] === undefined ? s.cluster : `${ct.hostname}-cluster`;
-}
-
-/** `k3s-uninstall.sh` / `k3s-agent-uninstall.sh`: stop, remove the service, its files and (last one) k3s. */
-export function runUninstallScript(ctx: ExecContext, ref: ContainerRef, service: ServiceName): ExecResult {
-  return ctx.store.update((s): ExecResult => {
-    const loc = findContainer(s, ref.host, ref.vmid);
-    if (!loc) return fail(1, 'container vanished\n');
-    const { ct } = loc;
-    const out: string[] = [];
-    for (const name of ['k3s', 'k3s-agent'] as const) stopService(ct, name);
-    delete ct.k3s.services[service];
-    for (const p of [unitPath(service), envPath(service), `/usr/local/bin/${service}-uninstall.sh`]) {
-      if (ct.fs[p]) {
-        delete ct.fs[p];
-        out.push(`+ rm -f ${p}`);
-      }
-    }
-    const others = Object.keys(ct.k3s.services).length > 0;
-    if (!others) {
-      for (const p of [BIN, '/usr/local/bin/kubectl', '/usr/local/bin/crictl', '/usr/local/bin/ctr', '/usr/local/bin/k3s-killall.sh'])
-        delete ct.fs[p];
-      for (const d of ['/var/lib/rancher/k3s', '/etc/rancher/k3s', '/var/lib/kubelet']) if (ct.fs[d]) remove(ct.fs, d, true);
-      ct.k3s = { binaryVersion: undefined, services: {}, dataCluster: undefined };
-      out.push('+ rm -rf /etc/rancher/k3s /var/lib/rancher/k3s /var/lib/kubelet /usr/local/bin/k3s');
-    } else {
-      // Another k3s service remains: restart it, as the real script's killall leaves it stopped until then.
-      for (const svc of Object.values(ct.k3s.services)) svc.running = false;
-    }
-    return ok(`${out.join('\n')}\n`);
-  });
-}
-
-/** `kubectl delete node <name>`: the node and the pods bound to it leave the cluster. */
-export function kubectlDeleteNode(ctx: ExecContext, clusterId: string, rest: string[]): ExecResult {
-  const [kind, name, ...more] = rest.filter((a) => a !== '--wait=true' && a !== '--wait');
-  if ((kind !== 'node' && kind !== 'nodes' && kind !== 'no') || name === undefined || more.length > 0) {
-    return fail(1, `error: the lab's kubectl does not support "kubectl delete ${rest.join(' ')}"\n`);
-  }
-  return ctx.store.update((s): ExecResult => {
-    const cluster: KubeCluster | undefined = s.clusters[clusterId];
-    if (!cluster?.nodes[name]) return fail(1, `Error from server (NotFound): nodes "${name}" not found\n`);
-    delete cluster.nodes[name];
-    cluster.pods = cluster.pods.filter((p) => p.node !== name);
-    return ok(`node "${name}" deleted\n`);
-  });
-}
-
-/** Reads the version of a k3s binary pushed into the container (air gap), from its content. */
-export function pushedBinaryVersion(ct: ContainerState): string | undefined {
-  const f = readFile(ct.fs, BIN);
-  if (!('content' in f)) return undefined;
-  return /^\x7fELF k3s (v\S+) \(simulated/.exec(f.content)?.[1];
-}
-
-/** Writes a file into a host's file system (tests: air-gap bundles, templates). */
-export function putHostFile(s: LabState, host: string, path: string, content: string, mode = 0o644): void {
-  const h = s.hosts.find((x) => x.name === host);
-  if (!h) throw new UsageError(`lab: no host ${host}`);
-  mkdirp(h.fs, path.slice(0, path.lastIndexOf('/')) || '/');
-  writeFile(h.fs, path, content, { mode });
 }
