@@ -2,10 +2,16 @@
 import type { Inventory } from '../inventory/types.js';
 import type { ClusterConnection } from '../operation/connect.js';
 
+export type OutputFormat = 'table' | 'json' | 'yaml';
+
 export interface GlobalOptions {
   config: string | undefined;
-  output: 'table' | 'json' | 'yaml';
+  output: OutputFormat;
   verbose: boolean;
+  /** -q/--quiet: no progress or notes on stderr. */
+  quiet: boolean;
+  /** False with --no-color or $NO_COLOR. */
+  color: boolean;
 }
 
 export async function loadInventoryFor(g: GlobalOptions): Promise<Inventory> {

@@ -1,0 +1,20 @@
+/** `pve-k3s doctor [NODE]`: the known problems of k3s in Proxmox LXC. */
+import { Command, examples, type Spec } from '../program.js';
+
+const doctor: Spec = (run) => {
+  const cmd = new Command('doctor')
+    .summary('check the known problems of k3s in Proxmox LXC; each failure with its cause and fix')
+    .description(
+      'Check the known problems of k3s in Proxmox LXC containers (AppArmor, /dev/kmsg, cgroups, swap, ...): each ' +
+        'failure is shown with its cause and its fix; --fix applies the safe ones, shown first.',
+    )
+    .argument('[node]', 'check only this node (and its host)')
+    .option('--fix', 'apply the safe fixes (shown first)')
+    .action((node, opts, c) => run(c, async (g) => (await import('../commands/doctor.js')).doctor(g, node, opts)));
+  examples(cmd, [
+    ['check every node', 'pve-k3s doctor'],
+    ['check one node and fix what is safe', 'pve-k3s doctor k3s-w1 --fix'],
+  ]);
+  return cmd;
+};
+export default doctor;

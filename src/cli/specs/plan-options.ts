@@ -1,0 +1,17 @@
+/** The options `plan` and `upgrade` share: where the target comes from and the upgrade order. */
+import { Command, Option } from '../program.js';
+
+/** A command with the target and order options (typed, for plan and upgrade). */
+export function planCommand(name: string) {
+  return new Command(name)
+    .option('--channel <name>', "release channel to take the target from (default: the inventory's, else stable)")
+    .option('--k3s-version <version>', 'pin the target version, e.g. v1.33.5+k3s1 (k3sup spells it the same)')
+    .addOption(new Option('--version <version>', 'old spelling of --k3s-version').hideHelp())
+    .addOption(new Option('--order <order>', 'upgrade order').choices(['auto', 'workers-first', 'servers-first'] as const))
+    .option('--allow-skew', 'allow a plan that makes a kubelet newer than its apiserver');
+}
+
+/** --k3s-version, else its old spelling --version. */
+export function targetVersion(o: { k3sVersion?: string | undefined; version?: string | undefined }): string | undefined {
+  return o.k3sVersion ?? o.version;
+}

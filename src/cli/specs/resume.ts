@@ -1,0 +1,28 @@
+/** `pve-k3s resume`: continue an interrupted upgrade. */
+import { Command, examples, type Spec } from '../program.js';
+import { RUN_OPTIONS } from './run-options.js';
+
+const resume: Spec = (run) => {
+  const cmd = new Command('resume')
+    .summary('continue the interrupted upgrade recorded in the journal (re-reads the cluster first)')
+    .description(
+      'Continue the upgrade that was interrupted (Ctrl-C, a lost connection, a failed node), as recorded in the ' +
+        'journal: the cluster is read again first, and what is already done is not done again.',
+    )
+    .option('-y, --yes', 'do not ask for confirmation')
+    .addOption(RUN_OPTIONS.snapshot)
+    .addOption(RUN_OPTIONS.noSnapshot)
+    .addOption(RUN_OPTIONS.disableEviction)
+    .addOption(RUN_OPTIONS.noDisableEviction)
+    .addOption(RUN_OPTIONS.drainTimeout)
+    .addOption(RUN_OPTIONS.drainForce)
+    .addOption(RUN_OPTIONS.drainGracePeriod)
+    .addOption(RUN_OPTIONS.skipWaitForDeleteTimeout)
+    .addOption(RUN_OPTIONS.drainOnTimeout)
+    .addOption(RUN_OPTIONS.readyTimeout)
+    .addOption(RUN_OPTIONS.parallel)
+    .action((opts, c) => run(c, async (g) => (await import('../commands/resume.js')).resume(g, opts)));
+  examples(cmd, [['continue, with a longer health gate', 'pve-k3s resume --ready-timeout 10m']]);
+  return cmd;
+};
+export default resume;
