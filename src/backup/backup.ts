@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
 import type { Shell } from '../shell/shell.js';
+import { failureReason } from '../shell/reason.js';
 import { Pct } from '../proxmox/pct.js';
 import { RunError, UsageError, invariant } from '../domain/errors.js';
 import { quoteArg } from '../shell/quote.js';
@@ -79,7 +80,7 @@ async function detect(pct: Pct, n: NodeSpec, signal?: AbortSignal): Promise<Dete
   ].join('\n');
   const r = await pct.execScript(n.vmid, script, { signal, timeoutMs: 60_000 });
   if (r.code !== 0)
-    throw new RunError(`${n.name}: cannot read the k3s data directory (exit ${r.code}): ${lastLine(r.stderr || r.stdout)}`, {
+    throw new RunError(`${n.name}: cannot read the k3s data directory (exit ${r.code}): ${failureReason(r)}`, {
       node: n.name,
       step: 'backup',
     });
@@ -176,7 +177,7 @@ export async function runBackup(inv: Inventory, shells: ReadonlyMap<string, Shel
   try {
     const r = await pct.execScript(source.vmid, script, { signal: opts.signal, timeoutMs: 30 * 60_000 });
     if (r.code !== 0) {
-      throw new RunError(`${source.name}: the backup script failed (exit ${r.code}): ${lastLine(r.stderr)}`, {
+      throw new RunError(`${source.name}: the backup script failed (exit ${r.code}): ${failureReason({ ...r, stdout: '' })}`, {
         node: source.name,
         step: 'backup',
       });
@@ -283,9 +284,4 @@ export function shellFor(shells: ReadonlyMap<string, Shell>, host: string): Shel
   const s = shells.get(host);
   invariant(s, `no shell for host ${host}`);
   return s;
-}
-
-function lastLine(s: string): string {
-  const l = s.trim().split('\n').filter(Boolean);
-  return (l[l.length - 1] ?? '(no output)').slice(0, 300);
 }

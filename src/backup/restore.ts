@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
 import type { Shell } from '../shell/shell.js';
+import { failureReason } from '../shell/reason.js';
 import { Pct } from '../proxmox/pct.js';
 import { RunError } from '../domain/errors.js';
 import { KUBECTL } from '../kube/kube.js';
@@ -110,7 +111,7 @@ export async function runRestore(
       timeoutMs,
     });
     if (r.code !== 0)
-      throw new RunError(`${n.name}: ${what} failed (exit ${r.code}): ${lastLine(r.stderr || r.stdout)}`, {
+      throw new RunError(`${n.name}: ${what} failed (exit ${r.code}): ${failureReason(r)}`, {
         node: n.name,
         step: 'restore',
         hint: 'fix the cause and run the same restore again: every step can be repeated',
@@ -203,9 +204,4 @@ async function waitApi(n: NodeSpec, pct: Pct, opts: RestoreOptions): Promise<voi
       });
     await new Promise((res) => setTimeout(res, opts.pollMs ?? 1000));
   }
-}
-
-function lastLine(s: string): string {
-  const l = s.trim().split('\n').filter(Boolean);
-  return (l[l.length - 1] ?? '(no output)').slice(0, 300);
 }

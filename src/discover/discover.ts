@@ -5,6 +5,7 @@
  * listing was not available).
  */
 import type { Shell } from '../shell/shell.js';
+import { failureReason } from '../shell/reason.js';
 import type { HostAccess } from '../inventory/types.js';
 import { buildBatch, parseBatch, type BatchCommand } from '../proxmox/batch.js';
 import { parseKeyValues } from '../proxmox/pct.js';
@@ -65,20 +66,20 @@ export async function discover(targets: readonly DiscoverTarget[], opts: Discove
       const [host, res, list] = results;
       const node = t.node ?? (host && host.code === 0 ? ((host.stdout.trim().split('\n')[0] ?? '').split('.')[0] ?? '') : '');
       if (node === '')
-        throw new DiscoveryError(`${t.shell.host}: cannot tell its Proxmox node name (\`hostname\` failed: ${oneLine(host?.stdout)})`);
+        throw new DiscoveryError(`${t.shell.host}: cannot tell its Proxmox node name (\`hostname\` failed: ${host ? failureReason(host) : 'no answer'})`);
       let resources: FoundContainer[] | undefined;
       let resourcesError: string | undefined;
       if (res && res.code === 0) {
         try {
-          resources = parseClusterResources(JSON.parse(jsonPart(res.stdout)));
+          resources = parseClusterResources(JSON.parse(res.stdout));
         } catch (e) {
           resourcesError = `unexpected \`pvesh get /cluster/resources\` output: ${(e as Error).message}`;
         }
-      } else if (res) resourcesError = `pvesh failed (exit ${res.code}): ${oneLine(res.stdout)}`;
+      } else if (res) resourcesError = `pvesh failed (exit ${res.code}): ${failureReason(res, { singleLine: true })}`;
       let pctList: FoundContainer[] | undefined;
       if (list && list.code === 0) pctList = containersFromPctList(list.stdout, node);
       else if (list && !resources)
-        throw new DiscoveryError(`${t.shell.host}: \`pct list\` failed (exit ${list.code}): ${oneLine(list.stdout)}`, {
+        throw new DiscoveryError(`${t.shell.host}: \`pct list\` failed (exit ${list.code}): ${failureReason(list)}`, {
           hint: 'pve-k3s needs root on the Proxmox host (pct and pvesh)',
         });
       return { target: t, node, resources, resourcesError, pctList };
@@ -123,7 +124,7 @@ export async function discover(targets: readonly DiscoverTarget[], opts: Discove
       running.forEach((c, i) => {
         const res = results[needTags.length + i];
         const probe = res ? parseProbe(res.stdout) : undefined;
-        probes.set(c.vmid, { probe, problem: probe ? undefined : `cannot look inside (exit ${res?.code}: ${oneLine(res?.stdout)})` });
+        probes.set(c.vmid, { probe, problem: probe ? undefined : res ? `cannot look inside (exit ${res.code}: ${failureReason(res, { singleLine: true })})` : 'cannot look inside (no answer)' });
       });
     }),
   );
@@ -183,18 +184,7 @@ async function runBatch(shell: Shell, cmds: BatchCommand[], opts: DiscoverOption
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
   if (r.code !== 0 && !r.stdout.includes(batch.nonce)) {
-    throw new DiscoveryError(`${shell.host}: the discovery script failed (exit ${r.code}): ${oneLine(r.stderr || r.stdout)}`);
+    throw new DiscoveryError(`${shell.host}: the discovery script failed (exit ${r.code}): ${failureReason(r)}`);
   }
-  return parseBatch(r.stdout, batch);
-}
-
-/** pvesh may print warnings before the JSON (stderr is folded in). */
-function jsonPart(text: string): string {
-  const i = text.search(/^[[{]/m);
-  return i >= 0 ? text.slice(i) : text;
-}
-
-function oneLine(s: string | undefined): string {
-  const line = (s ?? '').trim().split('\n').pop() ?? '';
-  return line.slice(0, 200) || '(no output)';
+  return parseBatch(r, batch);
 }

@@ -19,7 +19,7 @@ export function probeArgv(vmid: number): string[] {
 
 const STATES = new Set(['active', 'inactive', 'activating', 'deactivating', 'failed', 'reloading', 'unknown']);
 
-/** Parses the probe's folded output; undefined when it is not the probe's (pct failed). */
+/** Parses the probe's stdout; undefined when it is not the probe's (pct failed). */
 export function parseProbe(output: string): ServiceProbe | undefined {
   const lines = output
     .split('\n')

@@ -159,7 +159,7 @@ export async function probeForDoctor(
         invariant(shell, `no shell for host ${host}`);
         const r = await shell.run(['sh', '-s'], { stdin: batch.script, timeoutMs: 120_000, ...(signal ? { signal } : {}) });
         p.t1 = Date.now() / 1000;
-        const res = parseBatch(r.stdout, batch);
+        const res = parseBatch(r, batch);
         const [storage, modules, ...rest] = res;
         if (storage?.code === 0) p.storage = parseStorageCfg(storage.stdout);
         if (modules?.code === 0)

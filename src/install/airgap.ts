@@ -6,7 +6,7 @@
  * copy with INSTALL_K3S_SKIP_DOWNLOAD=true.
  */
 import { RunError, UsageError } from '../domain/errors.js';
-import { oneLine } from '../kube/kube.js';
+import { failureReason } from '../shell/reason.js';
 import type { Pct } from '../proxmox/pct.js';
 import type { NodeSpec } from '../inventory/types.js';
 import type { Shell } from '../shell/shell.js';
@@ -46,7 +46,7 @@ export async function checkAirgap(dir: string, hosts: ReadonlyMap<string, Shell>
     ].filter((x) => x !== undefined);
     if (r.code !== 0 || missing.length > 0) {
       throw new UsageError(
-        `--airgap ${dir} on ${name}: ${r.code !== 0 ? `cannot list it (${oneLine(r)})` : `missing ${missing.join(', ')}`}`,
+        `--airgap ${dir} on ${name}: ${r.code !== 0 ? `cannot list it (${failureReason(r)})` : `missing ${missing.join(', ')}`}`,
         {
           hint: `put the k3s binary, the images tarball and install.sh of one release in ${dir} on every Proxmox host (pct push reads the host's files)`,
         },
@@ -74,11 +74,11 @@ export async function pushAirgap(
   ];
   log(`${node.name}: pushing the air-gap bundle from ${b.dir} (k3s, ${b.images}, install.sh)`);
   const mk = await p.exec(node.vmid, ['mkdir', '-p', IMAGES_DIR, STAGE_DIR, '/usr/local/bin'], o);
-  if (mk.code !== 0) throw new RunError(`${node.name}: cannot create ${IMAGES_DIR}: ${oneLine(mk)}`, { node: node.name });
+  if (mk.code !== 0) throw new RunError(`${node.name}: cannot create ${IMAGES_DIR}: ${failureReason(mk)}`, { node: node.name });
   for (const [src, dst, perms] of files) {
     const r = await p.shell.run(['pct', 'push', String(node.vmid), src, dst, '--perms', perms], o);
     if (r.code !== 0)
-      throw new RunError(`${node.name}: pct push ${src} failed: ${oneLine(r)}`, { node: node.name, hint: `check ${src} on ${node.host}` });
+      throw new RunError(`${node.name}: pct push ${src} failed: ${failureReason(r)}`, { node: node.name, hint: `check ${src} on ${node.host}` });
   }
   const host = await p.shell.run(['sha256sum', ...files.map(([src]) => src)], o);
   const ct = await p.exec(node.vmid, ['sha256sum', ...files.map(([, dst]) => dst)], o);
@@ -96,7 +96,7 @@ export async function pushAirgap(
   const bad = files.filter(([src, dst]) => a.get(src) === undefined || a.get(src) !== c.get(dst)).map(([, dst]) => dst);
   if (host.code !== 0 || bad.length > 0) {
     throw new RunError(
-      `${node.name}: the air-gap files did not arrive intact (pct push): ${bad.length > 0 ? bad.join(', ') : oneLine(ct.code !== 0 ? ct : host)}`,
+      `${node.name}: the air-gap files did not arrive intact (pct push): ${bad.length > 0 ? bad.join(', ') : failureReason(ct.code !== 0 ? ct : host)}`,
       {
         node: node.name,
         hint: `pct push needs a running container and an existing target directory; check free space in CT ${node.vmid}, then run install again`,

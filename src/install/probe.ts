@@ -10,6 +10,7 @@ import { ShellError } from '../domain/errors.js';
 import { UNIT_DIR } from '../k3s/install-config.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
 import type { Shell } from '../shell/shell.js';
+import { failureReason } from '../shell/reason.js';
 
 export const REQUIRED_MODULES = ['overlay', 'br_netfilter'] as const;
 export const RSHARED_UNIT = 'pve-k3s-rshared.service';
@@ -71,11 +72,11 @@ export async function probeInstall(
         ...mine.map((n) => ({ argv: ['cat', `/etc/pve/lxc/${n.vmid}.conf`] })),
       ]);
       const r = await shellOf(shells, host).run(['sh', '-s'], { stdin: batch.script, timeoutMs: 120_000, ...(signal ? { signal } : {}) });
-      const res = parseBatch(r.stdout, batch);
+      const res = parseBatch(r, batch);
       const [list, modules, ...confs] = res;
       if (!list || list.code !== 0) {
         throw new ShellError(
-          `cannot list the containers of ${host}: ${(list?.stdout || r.stderr).trim().split('\n').pop() ?? `exit ${r.code}`}`,
+          `cannot list the containers of ${host}: ${failureReason(list ?? r)}`,
           { host, exitStatus: r.code, hint: `check that \`pct list\` works on ${host}`, detail: r.stdout + r.stderr },
         );
       }
@@ -129,7 +130,7 @@ export async function probeInside(pct: Pct, vmid: number, signal?: AbortSignal):
     { argv: ['systemctl', 'is-active', 'k3s-agent'] },
   ]);
   const r = await pct.execScript(vmid, batch.script, { timeoutMs: 60_000, ...(signal ? { signal } : {}) });
-  const [su, au, ver, kmsg, prop, rs, cfg, curl, sa, aa] = parseBatch(r.stdout, batch);
+  const [su, au, ver, kmsg, prop, rs, cfg, curl, sa, aa] = parseBatch(r, batch);
   const text = (x: typeof su) => (x?.code === 0 ? x.stdout : undefined);
   return {
     serverUnit: text(su),

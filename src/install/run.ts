@@ -7,8 +7,9 @@
  */
 import { RunError } from '../domain/errors.js';
 import type { Step } from '../domain/plan.js';
-import { Kube, oneLine } from '../kube/kube.js';
-import { extractJson } from '../kube/nodes.js';
+import { Kube } from '../kube/kube.js';
+import { failureReason } from '../shell/reason.js';
+import { parseJsonOutput } from '../kube/nodes.js';
 import { Pct } from '../proxmox/pct.js';
 import { buildInstallScript, redact, type NodeInstallConfig } from '../k3s/install-config.js';
 import { runStep, type StepContext } from '../upgrade/run/steps.js';
@@ -133,7 +134,7 @@ function settingsArgs(inv: Inventory): { server: string[]; agent: string[] } {
 }
 
 function fail(node: NodeSpec, what: string, r: RunResult | string, hint: string, secrets: string[] = []): never {
-  const line = typeof r === 'string' ? r : oneLine(r);
+  const line = typeof r === 'string' ? r : failureReason(r);
   throw new RunError(redact(`${node.name}: ${what}: ${line}`, secrets), {
     node: node.name,
     hint,
@@ -264,7 +265,7 @@ async function readToken(p: Pct, first: NodeSpec): Promise<string> {
   const token = r.stdout.trim();
   if (r.code !== 0 || token === '') {
     throw new RunError(
-      `cannot read the cluster token from ${first.name} (${TOKEN_PATH}): ${r.code !== 0 ? oneLine({ ...r, stdout: '' }) : 'empty file'}`,
+      `cannot read the cluster token from ${first.name} (${TOKEN_PATH}): ${r.code !== 0 ? failureReason({ ...r, stdout: '' }) : 'empty file'}`,
       { node: first.name, hint: `check that k3s runs on ${first.name}: pct exec ${first.vmid} -- systemctl status k3s (on ${first.host})` },
     );
   }
@@ -278,7 +279,7 @@ async function serverUrl(o: InstallRunOptions, first: NodeSpec, kube: Kube): Pro
   if (ip === undefined) {
     const r = await kube.kubectl(['get', 'node', first.name, '-o', 'json'], { timeoutMs: 60_000 });
     try {
-      const doc = extractJson(r.stdout) as { status?: { addresses?: Array<{ type?: string; address?: string }> } };
+      const doc = parseJsonOutput(r.stdout) as { status?: { addresses?: Array<{ type?: string; address?: string }> } };
       ip = doc.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
     } catch {
       ip = undefined;
@@ -311,8 +312,8 @@ async function installK3s(
   const r = await p.execScript(node.vmid, script, { timeoutMs: 15 * 60_000, ...(o.signal ? { signal: o.signal } : {}) });
   if (r.code !== 0) {
     const out = redact(r.stdout + r.stderr, secrets);
-    const last = out.trim().split('\n').filter(Boolean).pop() ?? `exit status ${r.code}`;
-    throw new RunError(`the k3s install script failed in ${node.name} (exit ${r.code}): ${last}`, {
+    const reason = failureReason({ code: r.code, stdout: redact(r.stdout, secrets), stderr: redact(r.stderr, secrets) });
+    throw new RunError(`the k3s install script failed in ${node.name} (exit ${r.code}): ${reason}`, {
       node: node.name,
       hint: continueHint(node),
       detail: out,

@@ -1,8 +1,9 @@
 /**
  * Why a kubectl command failed, read from kubectl's own words. Pure: a function of the exit
- * status and the two streams, so it reads a result whether stderr came apart or folded into
- * stdout (sessions and batches fold it). kubectl exits 1 for nearly everything, so the words
- * are what tell an API that refuses connections from one that answered NotFound.
+ * status and the two streams, which batches and sessions keep apart (shell/frames.ts):
+ * kubectl says why on its stderr, its stdout is data (a `node/x cordoned` there is not a
+ * reason). kubectl exits 1 for nearly everything, so the words are what tell an API that
+ * refuses connections from one that answered NotFound.
  *
  * The forms recognised are kubectl's (k8s.io/kubectl/pkg/cmd/util: CheckErr, StandardErrorMessage):
  * - `The connection to the server HOST:PORT was refused - did you specify the right host or port?`
@@ -18,10 +19,11 @@
  * - pct's own failure (exit 255, `container '100' not running!`): the controller's container is down.
  */
 import { KubeError, type ErrorOptions, type KubeErrorReason } from '../domain/errors.js';
+import { failureReason } from '../shell/reason.js';
 
 export interface KubeFailure {
   reason: KubeErrorReason;
-  /** kubectl's line that says it, unchanged (or the last line of output when none matched). */
+  /** kubectl's line that says it, unchanged (or, when none matched, all it said: shell/reason.ts). */
   text: string;
 }
 
@@ -66,9 +68,13 @@ const RULES: readonly Rule[] = [
   { re: /^container '\d+' not running!|^Configuration file '[^']*' does not exist/, reason: 'unreachable', exit: 255 },
 ];
 
-/** Why kubectl failed (exit status non-zero), from its exit status and output. */
+/** Why kubectl failed (exit status non-zero), from its exit status and its stderr (its stdout only when stderr is empty). */
 export function classifyKubectl(exitCode: number, stderr: string, stdout: string): KubeFailure {
-  const lines = [...stderr.split('\n'), ...stdout.split('\n')].map((l) => l.trim()).filter(Boolean);
+  const said = stderr.trim() !== '' ? stderr : stdout;
+  const lines = said
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   for (const rule of RULES) {
     if (rule.exit !== undefined && rule.exit !== exitCode) continue;
     for (const line of lines) {
@@ -77,8 +83,7 @@ export function classifyKubectl(exitCode: number, stderr: string, stdout: string
       return { reason: typeof rule.reason === 'function' ? rule.reason(m) : rule.reason, text: line.slice(0, 300) };
     }
   }
-  const text = (stderr.trim() || stdout.trim()).split('\n').filter(Boolean).at(-1)?.trim();
-  return { reason: 'other', text: (text ?? `exit status ${exitCode}`).slice(0, 300) };
+  return { reason: 'other', text: failureReason({ code: exitCode, stdout, stderr }) };
 }
 
 /** Where kubectl ran, for the message and the hint. */

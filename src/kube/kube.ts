@@ -6,7 +6,7 @@ import type { KubeNodeFacts } from '../domain/facts.js';
 import type { DrainPolicy } from '../inventory/types.js';
 import type { Pct } from '../proxmox/pct.js';
 import type { RunOptions, RunResult } from '../shell/shell.js';
-import { extractJson, parseNode, parseNodeList } from './nodes.js';
+import { parseJsonOutput, parseNode, parseNodeList } from './nodes.js';
 import { buildBatch, parseBatch } from '../proxmox/batch.js';
 import type { KubeError } from '../domain/errors.js';
 import { classifyKubectl, kubeError } from './kube-error.js';
@@ -39,7 +39,7 @@ export class Kube {
 
   /**
    * Several kubectl commands in ONE round trip (a framed batch script run by `sh -s` in the
-   * controller); each result has its own exit status, stderr folded into stdout.
+   * controller); each result has its own stdout, stderr and exit status.
    */
   async batch(
     commands: readonly (readonly string[])[],
@@ -51,10 +51,10 @@ export class Kube {
       { stopOnFailure: stopOnFailure ?? false },
     );
     const r = await this.pct.execScript(this.controllerVmid, batch.script, run);
-    const results = parseBatch(r.stdout, batch);
+    const results = parseBatch(r, batch);
     // With stopOnFailure, the commands after a failed one did not run.
     const stoppedAt = stopOnFailure ? results.findIndex((x) => x.code > 0) : -1;
-    // The script itself could not run (container stopped, pct error): every command failed with its output.
+    // The script itself could not run (container stopped, pct error): every command failed with pct's answer.
     return results.map((x, i) =>
       x.code !== -1
         ? x
@@ -93,7 +93,7 @@ export class Kube {
       if (classifyKubectl(r.code, r.stderr, r.stdout).reason === 'not-found') return undefined;
       throw this.error(args, r);
     }
-    const parsed = parseNode(extractJson(r.stdout));
+    const parsed = parseNode(parseJsonOutput(r.stdout));
     return parsed?.[1];
   }
 
@@ -109,10 +109,4 @@ export class Kube {
     const kv = value === undefined ? `${key}-` : `${key}=${value}`;
     return this.kubectl(['annotate', 'node', node, kv, '--overwrite'], opts);
   }
-}
-
-/** The most useful single line of a failed command's output. */
-export function oneLine(r: RunResult): string {
-  const text = (r.stderr.trim() || r.stdout.trim()).split('\n').filter(Boolean);
-  return (text[text.length - 1] ?? `exit status ${r.code}`).slice(0, 300);
 }

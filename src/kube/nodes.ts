@@ -7,14 +7,16 @@ import type { Role } from '../inventory/types.js';
 /** kubectl answered something that is not the JSON it documents. */
 export class KubeParseError extends ResponseError {}
 
-/** kubectl may print warnings before the JSON when stderr is folded in: start at the first `{` line. */
-export function extractJson(text: string): unknown {
-  const start = text.search(/^\{/m);
-  if (start < 0) throw new KubeParseError(`no JSON in kubectl output: ${firstLine(text)}`);
+/**
+ * kubectl's `-o json` answer: its whole stdout (warnings and errors go to its stderr, which a
+ * batch or a session keeps apart).
+ */
+export function parseJsonOutput(stdout: string): unknown {
+  if (stdout.trim() === '') throw new KubeParseError('kubectl printed no JSON (empty output)');
   try {
-    return JSON.parse(text.slice(start));
+    return JSON.parse(stdout);
   } catch (err) {
-    throw new KubeParseError(`kubectl output is not valid JSON: ${(err as Error).message}`);
+    throw new KubeParseError(`kubectl output is not valid JSON (${(err as Error).message}): ${firstLine(stdout)}`);
   }
 }
 
@@ -61,7 +63,7 @@ function roleFromNodeArgs(v: unknown): Role | undefined {
 }
 
 export function parseNodeList(text: string): Map<string, KubeNodeFacts> {
-  const doc = extractJson(text);
+  const doc = parseJsonOutput(text);
   const items = isRecord(doc) && Array.isArray(doc['items']) ? doc['items'] : undefined;
   if (!items) throw new KubeParseError('kubectl get nodes -o json: no "items" list');
   const out = new Map<string, KubeNodeFacts>();

@@ -119,7 +119,7 @@ class LabSession implements ScriptSession {
     if (effect) {
       try {
         const r = await applyEffect(ctx, effect);
-        if (r) return { code: r.code, stdout: r.stdout + r.stderr, stderr: '' };
+        if (r) return r;
       } catch (e) {
         if (e instanceof LabConnectionDropped) {
           this.#end(e.message);
@@ -136,7 +136,7 @@ class LabSession implements ScriptSession {
     }
     const id = this.#id++;
     const r = await pctExecStarted(ctx, { host, vmid: this.#vmid! }, ['sh', '-s'], sessionRequest(script, this.#nonce, id));
-    const found = findResponse(r.stdout, this.#nonce, id);
+    const found = findResponse(r, this.#nonce, id, true);
     if (found.result) return found.result;
     this.#end(r.stderr.trim());
     throw new SessionLostError(

@@ -8,8 +8,8 @@
 import { hostname, userInfo } from 'node:os';
 import { PveK3sError, RunError, type ErrorOptions } from '../domain/errors.js';
 import type { Kube } from '../kube/kube.js';
-import { extractJson } from '../kube/nodes.js';
-import { oneLine } from '../kube/kube.js';
+import { parseJsonOutput } from '../kube/nodes.js';
+import { failureReason } from '../shell/reason.js';
 
 export const LOCK_ANNOTATION = 'pve-k3s.io/upgrade-lock';
 /** @default 10 minutes; renewed every third of it. */
@@ -48,7 +48,7 @@ export function parseLock(text: unknown): LockValue | undefined {
 /** The lock as the cluster holds it now; undefined when free. Throws when the API does not answer. */
 export async function readLock(kube: Kube, node: string, signal?: AbortSignal): Promise<LockValue | undefined> {
   const r = await kube.check(['get', 'node', node, '-o', 'json'], { signal, timeoutMs: 30_000 });
-  const doc = extractJson(r.stdout) as { metadata?: { annotations?: Record<string, unknown> } };
+  const doc = parseJsonOutput(r.stdout) as { metadata?: { annotations?: Record<string, unknown> } };
   return parseLock(doc.metadata?.annotations?.[LOCK_ANNOTATION]);
 }
 
@@ -101,7 +101,7 @@ export class ClusterLock {
           this.value = v;
           return;
         }
-        if (!/already has a value/.test(r.stderr + r.stdout)) throw this.o.kube.error(['annotate', 'node', this.o.node], r);
+        if (!/already has a value/.test(r.stderr)) throw this.o.kube.error(['annotate', 'node', this.o.node], r);
         continue; // someone else was faster: read who
       }
       const expired = Date.parse(cur.expires) <= this.now();
@@ -129,7 +129,7 @@ export class ClusterLock {
         this.write(v, true).then(
           (r) => {
             if (r.code === 0) this.value = v;
-            else onError?.(oneLine(r));
+            else onError?.(failureReason(r, { singleLine: true }));
           },
           (err: unknown) => onError?.(err instanceof Error ? err.message : String(err)),
         );
@@ -148,7 +148,7 @@ export class ClusterLock {
       const cur = await readLock(this.o.kube, this.o.node);
       if (cur && cur.run !== this.o.run) return undefined;
       const r = await this.o.kube.annotate(this.o.node, LOCK_ANNOTATION, undefined, { timeoutMs: 30_000 });
-      if (r.code !== 0) return oneLine(r);
+      if (r.code !== 0) return failureReason(r);
       this.value = undefined;
       return undefined;
     } catch (err) {

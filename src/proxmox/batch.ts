@@ -1,10 +1,12 @@
 /**
  * Several commands in ONE remote round trip: a POSIX sh script (sent on stdin to `sh -s`)
- * that runs each argv in turn and frames its output and exit status with a random marker.
+ * that runs each argv in turn and frames its stdout, its stderr and its exit status apart,
+ * on the script's own stdout and stderr, with a random marker (shell/frames.ts).
  * Every argv is quoted by the one quoting helper; ids are generated here, never user text.
  */
 import { randomBytes } from 'node:crypto';
 import { quoteArg, quoteCommand } from '../shell/quote.js';
+import { beginMarker, endMarkerPrefix, outsideFrames, readFrames } from '../shell/frames.js';
 import type { RunResult } from '../shell/shell.js';
 
 export interface BatchCommand {
@@ -39,70 +41,55 @@ export function buildBatch(commands: readonly BatchCommand[], opts: BatchOptions
 function sequentialScript(commands: readonly BatchCommand[], nonce: string, stopOnFailure: boolean): string {
   const lines: string[] = [];
   commands.forEach((c, i) => {
-    lines.push(`echo '@@pve-k3s:${nonce} begin ${i}'`);
-    // stderr is folded into the framed output; `echo` guarantees the end marker starts a line.
-    lines.push(`${quoteCommand(c.argv)} 2>&1`);
+    // The same begin marker on both streams; `echo` guarantees each end marker starts a line.
+    lines.push(`echo '${beginMarker(nonce, i)}'`, `echo '${beginMarker(nonce, i)}' >&2`);
+    lines.push(quoteCommand(c.argv));
     lines.push('rc=$?');
-    lines.push('echo');
-    lines.push(`echo "@@pve-k3s:${nonce} end ${i} $rc"`);
+    lines.push(`echo >&2`, `echo "${endMarkerPrefix(nonce, i)}$rc" >&2`);
+    lines.push('echo', `echo "${endMarkerPrefix(nonce, i)}$rc"`);
     if (stopOnFailure && i < commands.length - 1) lines.push('[ "$rc" -eq 0 ] || exit "$rc"');
   });
   return lines.join('\n') + '\n';
 }
 
 /**
- * Runs the commands as background jobs, `parallel` at a time, each writing its output and
- * exit status to files in a fresh private directory, then prints them framed in order.
+ * Runs the commands as background jobs, `parallel` at a time, each writing its stdout, stderr
+ * and exit status to files in a fresh private directory, then prints them framed in order.
  * Used only for host-level probes, whose output holds no secrets.
  */
 function parallelScript(commands: readonly BatchCommand[], nonce: string, parallel: number): string {
   const dir = `/tmp/pve-k3s-batch-${nonce}`;
   const lines = [`d=${dir}`, 'mkdir "$d" || exit 1'];
   commands.forEach((c, i) => {
-    const job = `${quoteCommand(c.argv)} >"$1.out" 2>&1; echo $? >"$1.rc"`;
+    const job = `${quoteCommand(c.argv)} >"$1.out" 2>"$1.err"; echo $? >"$1.rc"`;
     lines.push(`sh -c ${quoteArg(job)} sh "$d/${i}" &`);
     if ((i + 1) % parallel === 0) lines.push('wait');
   });
   lines.push('wait');
   commands.forEach((_c, i) => {
-    lines.push(`echo '@@pve-k3s:${nonce} begin ${i}'`);
-    lines.push(`cat "$d/${i}.out"`);
-    lines.push('echo');
-    lines.push(`echo "@@pve-k3s:${nonce} end ${i} $(cat "$d/${i}.rc")"`);
+    lines.push(`rc=$(cat "$d/${i}.rc")`);
+    lines.push(`echo '${beginMarker(nonce, i)}'`, `cat "$d/${i}.out"`, 'echo', `echo "${endMarkerPrefix(nonce, i)}$rc"`);
+    lines.push(`echo '${beginMarker(nonce, i)}' >&2`, `cat "$d/${i}.err" >&2`, 'echo >&2', `echo "${endMarkerPrefix(nonce, i)}$rc" >&2`);
   });
   lines.push('rm -rf "$d"');
   return lines.join('\n') + '\n';
 }
 
+export const NO_RESULT = 'no result: the batch script stopped before this command';
+
 /**
- * Splits a batch's stdout back into one result per command (stderr is inside stdout).
- * A command whose end marker is missing (the script died) gets code -1.
+ * Splits a batch's two streams back into one result per command: its stdout from the stdout
+ * frames, its stderr from the stderr frames, its exit status from the end marker. A command
+ * whose frame is missing (the script died, pct could not start it) gets code -1, and as its
+ * stderr what the batch's stderr holds outside the frames (pct's or the shell's own words).
  */
-export function parseBatch(stdout: string, batch: Batch): RunResult[] {
-  const results: RunResult[] = Array.from({ length: batch.count }, () => ({
-    code: -1,
-    stdout: '',
-    stderr: 'no result: the batch script stopped before this command',
-  }));
-  const begin = `@@pve-k3s:${batch.nonce} begin `;
-  const end = `@@pve-k3s:${batch.nonce} end `;
-  let current: number | undefined;
-  let buf: string[] = [];
-  for (const line of stdout.split('\n')) {
-    if (line.startsWith(begin)) {
-      current = Number(line.slice(begin.length));
-      buf = [];
-    } else if (line.startsWith(end) && current !== undefined) {
-      const [idText, codeText] = line.slice(end.length).split(' ');
-      const id = Number(idText);
-      if (id === current && id >= 0 && id < batch.count) {
-        // The framing `echo` added exactly one newline after the command's output.
-        results[id] = { code: Number(codeText), stdout: buf.join('\n'), stderr: '' };
-      }
-      current = undefined;
-    } else if (current !== undefined) {
-      buf.push(line);
-    }
-  }
-  return results;
+export function parseBatch(r: Pick<RunResult, 'stdout' | 'stderr'>, batch: Batch): RunResult[] {
+  const out = readFrames(r.stdout, batch.nonce, batch.count);
+  const err = readFrames(r.stderr, batch.nonce, batch.count);
+  const unframed = outsideFrames(r.stderr, batch.nonce, batch.count).trim();
+  return Array.from({ length: batch.count }, (_, id) => {
+    const o = out.get(id);
+    if (!o || Number.isNaN(o.code)) return { code: -1, stdout: '', stderr: unframed === '' ? NO_RESULT : `${NO_RESULT}: ${unframed}` };
+    return { code: o.code, stdout: o.body, stderr: err.get(id)?.body ?? '' };
+  });
 }

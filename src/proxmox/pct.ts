@@ -7,8 +7,8 @@ import { SessionLostError, type ScriptSession } from '../shell/session.js';
 export interface PctOptions {
   /**
    * Run exec/execScript through sessions (a long-lived `pct exec <vmid> -- sh -s` per
-   * container, see shell/session.ts) when the Shell offers them; output then has stderr folded
-   * into stdout. @default false
+   * container, see shell/session.ts) when the Shell offers them; results are those of one
+   * `pct exec` (stdout, stderr and exit status apart). @default false
    */
   sessions?: boolean;
   /** At most this many sessions open on the host at once (sshd's MaxSessions is 10 per connection). @default 6 */

@@ -5,11 +5,14 @@
  *
  * The protocol is one line per request, so any POSIX sh runs it as it arrives:
  *
- *   printf '%s\n' '@@pve-k3s:<nonce> begin <id>'; ( eval "$(printf '<script as a printf format>')" ) </dev/null 2>&1; printf '\n@@pve-k3s:<nonce> end <id> %s\n' "$?"
+ *   printf '%s\n' '@@pve-k3s:<nonce> begin <id>'; printf '%s\n' '@@pve-k3s:<nonce> begin <id>' >&2;
+ *   ( eval "$(printf '<script as a printf format>')" ) </dev/null; rc=$?;
+ *   printf '\n@@pve-k3s:<nonce> end <id> %s\n' "$rc" >&2; printf '\n@@pve-k3s:<nonce> end <id> %s\n' "$rc"
  *
  * - the script runs in a subshell: its `set -e`, variables and `exit` end there, never the
  *   session; its stdin is /dev/null, so no command can eat the requests that follow;
- * - its stderr is folded into stdout, in order (a session result's `stderr` is always '');
+ * - its stdout and its stderr are framed apart, each on the session's own stream, with the
+ *   same nonce (frames.ts); the exit status is in the end markers;
  * - the script travels inside the session's stdin and is expanded by printf, a shell builtin:
  *   it never appears in a command line (secrets stay out of process lists).
  * The begin marker says the script started: a session that dies before it is "lost, not
@@ -17,6 +20,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ShellError, invariant } from '../domain/errors.js';
+import { beginMarker, endMarkerPrefix, findFrame } from './frames.js';
 import { quoteArg } from './quote.js';
 import type { RunResult } from './shell.js';
 
@@ -27,7 +31,7 @@ export interface SessionRunOptions {
 }
 
 export interface ScriptSession {
-  /** Runs a POSIX sh script; stderr comes folded into stdout. Throws SessionLostError or ShellError. */
+  /** Runs a POSIX sh script: its stdout, stderr and exit status. Throws SessionLostError or ShellError. */
   run(script: string, opts?: SessionRunOptions): Promise<RunResult>;
   /** False once the session's process has ended (or was stopped). */
   readonly alive: boolean;
@@ -62,40 +66,42 @@ export function printfFormat(script: string): string {
 export function sessionRequest(script: string, nonce: string, id: number): string {
   if (!/^[0-9a-f]+$/.test(nonce)) throw new TypeError('a session nonce is hex');
   if (script.includes('\0')) throw new TypeError('a script cannot contain a NUL byte');
+  const begin = `'${beginMarker(nonce, id)}'`;
+  const end = `'\\n${endMarkerPrefix(nonce, id)}%s\\n' "$rc"`;
   return (
-    `printf '%s\\n' '@@pve-k3s:${nonce} begin ${id}'; ` +
-    `( eval "$(printf ${quoteArg(printfFormat(script))})" ) </dev/null 2>&1; ` +
-    `printf '\\n@@pve-k3s:${nonce} end ${id} %s\\n' "$?"\n`
+    `printf '%s\\n' ${begin}; printf '%s\\n' ${begin} >&2; ` +
+    `( eval "$(printf ${quoteArg(printfFormat(script))})" ) </dev/null; rc=$?; ` +
+    `printf ${end} >&2; printf ${end}\n`
   );
 }
 
 export interface SessionResponse {
   /** The begin marker was seen: the script started. */
   started: boolean;
-  /** The end marker was seen: the script ended with this result. */
+  /** The end markers were seen on both streams: the script ended with this result. */
   result?: RunResult;
-  /** How much of the buffer the complete response used (0 until it is complete). */
-  consumed: number;
+  /** How much of each buffer the complete response used (0 until it is complete). */
+  consumed: { stdout: number; stderr: number };
 }
 
 /**
- * Finds request `id`'s response in what the session printed so far. Anything before the begin
- * marker (a login banner, a stray line) is skipped; the newline printed before the end marker
- * is not part of the output.
+ * Finds request `id`'s response in what the session printed so far on its two streams.
+ * Anything before the begin markers (a login banner, ssh's or pct's warnings) is skipped; the
+ * newline printed before each end marker is not part of the output. `ended`: the session's
+ * process is gone, so a stderr frame that never came is not waited for.
  */
-export function findResponse(buffer: string, nonce: string, id: number): SessionResponse {
-  const begin = `@@pve-k3s:${nonce} begin ${id}\n`;
-  const b = buffer.startsWith(begin) ? 0 : buffer.indexOf(`\n${begin}`);
-  if (b < 0) return { started: false, consumed: 0 };
-  const bodyStart = (b === 0 ? 0 : b + 1) + begin.length;
-  const endTag = `\n@@pve-k3s:${nonce} end ${id} `;
-  const e = buffer.indexOf(endTag, bodyStart);
-  if (e < 0) return { started: true, consumed: 0 };
-  const lineEnd = buffer.indexOf('\n', e + endTag.length);
-  if (lineEnd < 0) return { started: true, consumed: 0 };
-  const code = Number(buffer.slice(e + endTag.length, lineEnd));
-  const stdout = e < bodyStart ? '' : buffer.slice(bodyStart, e);
-  return { started: true, result: { code: Number.isInteger(code) ? code : 1, stdout, stderr: '' }, consumed: lineEnd + 1 };
+export function findResponse(out: { stdout: string; stderr: string }, nonce: string, id: number, ended = false): SessionResponse {
+  const o = findFrame(out.stdout, nonce, id);
+  const none = { stdout: 0, stderr: 0 };
+  if (!o.frame) return { started: o.started, consumed: none };
+  const e = findFrame(out.stderr, nonce, id);
+  if (!e.frame && !ended) return { started: true, consumed: none };
+  const code = Number.isInteger(o.frame.code) ? o.frame.code : 1;
+  return {
+    started: true,
+    result: { code, stdout: o.frame.body, stderr: e.frame?.body ?? '' },
+    consumed: { stdout: o.frame.end, stderr: e.frame?.end ?? 0 },
+  };
 }
 
 /** What ProcessSession needs from a spawned process. */
@@ -122,6 +128,8 @@ export class ProcessSession implements ScriptSession {
   #busy = false;
   #nextId = 0;
   #out = '';
+  /** stderr not yet consumed by a response (its frames), and the last of it for messages. */
+  #errFrames = '';
   #err = '';
   #waiter: (() => void) | undefined;
 
@@ -137,7 +145,9 @@ export class ProcessSession implements ScriptSession {
           this.#waiter?.();
         });
         p.onStderr((c) => {
+          this.#errFrames += c;
           this.#err = (this.#err + c).slice(-4000);
+          this.#waiter?.();
         });
         p.onExit(() => {
           this.#alive = false;
@@ -170,6 +180,7 @@ export class ProcessSession implements ScriptSession {
       if (opts.signal?.aborted) throw this.#stopped('aborted', opts);
       const id = this.#nextId++;
       this.#out = '';
+      this.#errFrames = '';
       proc.write(sessionRequest(script, this.#nonce, id));
       return await new Promise<RunResult>((resolve, reject) => {
         let timer: NodeJS.Timeout | undefined;
@@ -186,9 +197,10 @@ export class ProcessSession implements ScriptSession {
         };
         const onAbort = (): void => stop('aborted');
         this.#waiter = () => {
-          const r = findResponse(this.#out, this.#nonce, id);
+          const r = findResponse({ stdout: this.#out, stderr: this.#errFrames }, this.#nonce, id, !this.#alive);
           if (r.result) {
-            this.#out = this.#out.slice(r.consumed);
+            this.#out = this.#out.slice(r.consumed.stdout);
+            this.#errFrames = this.#errFrames.slice(r.consumed.stderr);
             finish();
             resolve(r.result);
           } else if (!this.#alive) {

@@ -96,7 +96,7 @@ describe('SshShell over a real sshd', { skip: skip ?? false }, () => {
         `set -e\nT=${"'"}${secret}${"'"}\nps -eo args | grep -c "secret::" || true\nprintf '%s\\n' "$T" >&2\nexit 4`,
       );
       // The token is in no command line (the grep counts its own line only when it has the text).
-      assert.deepEqual(a, { code: 4, stdout: `1\n${secret}\n`, stderr: '' });
+      assert.deepEqual(a, { code: 4, stdout: '1\n', stderr: `${secret}\n` });
       assert.deepEqual(await session.run('echo "$$" >/dev/null; echo two'), { code: 0, stdout: 'two\n', stderr: '' });
       assert.equal(acceptedLogins() > 0, true);
       await assert.rejects(session.run('kill -9 $$'), (e: unknown) => e instanceof SessionLostError && e.started);

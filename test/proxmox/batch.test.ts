@@ -28,32 +28,62 @@ test('GIVEN a batch of hostile argvs WHEN run by a real /bin/sh THEN each result
   const batch = buildBatch(argvs.map((argv) => ({ argv })));
   const r = spawnSync('/bin/sh', ['-s'], { input: batch.script, env: { PATH: `${dir}:/usr/bin:/bin` }, encoding: 'utf8' });
   assert.equal(r.status, 0);
-  const results = parseBatch(r.stdout, batch);
+  const results = parseBatch(r, batch);
   assert.equal(results.length, 3);
   assert.equal(results[0]!.code, 101 % 7);
-  assert.equal(results[0]!.stdout, '[exec]\n[101]\n[--]\n[/usr/local/bin/k3s]\n[--version]\nto stderr\nno newline at end');
+  assert.equal(results[0]!.stdout, '[exec]\n[101]\n[--]\n[/usr/local/bin/k3s]\n[--version]\nno newline at end');
+  assert.equal(results[0]!.stderr, 'to stderr\n');
   assert.equal(results[1]!.code, 103 % 7);
   assert.ok(results[1]!.stdout.includes('[echo \'$(rm -rf /)\'; `id` "q" \\ ;]'), results[1]!.stdout);
   assert.equal(results[2]!.code, 0);
 });
 
-test('GIVEN output that ends with a newline WHEN parsed THEN it is kept byte for byte', () => {
+test('GIVEN output that ends with a newline WHEN parsed THEN it is kept byte for byte, on each stream', () => {
   const batch = buildBatch([{ argv: ['true'] }], 'abc');
-  const stdout = '@@pve-k3s:abc begin 0\nline1\nline2\n\n@@pve-k3s:abc end 0 0\n';
-  assert.deepEqual(parseBatch(stdout, batch)[0], { code: 0, stdout: 'line1\nline2\n', stderr: '' });
+  const stdout = 'banner\n@@pve-k3s:abc begin 0\nline1\nline2\n\n@@pve-k3s:abc end 0 0\n';
+  const stderr = 'Warning: ssh said this\n@@pve-k3s:abc begin 0\nwarn\n\n\n@@pve-k3s:abc end 0 0\n';
+  assert.deepEqual(parseBatch({ stdout, stderr }, batch)[0], { code: 0, stdout: 'line1\nline2\n', stderr: 'warn\n\n' });
+  const empty = '@@pve-k3s:abc begin 0\n\n@@pve-k3s:abc end 0 4\n';
+  assert.deepEqual(parseBatch({ stdout: empty, stderr: empty }, batch)[0], { code: 4, stdout: '', stderr: '' });
 });
 
-test('GIVEN a script that died midway WHEN parsed THEN the missing results say so with code -1', () => {
+test('GIVEN a script that died midway WHEN parsed THEN the missing results say so with code -1 and what the stream said outside the frames', () => {
   const batch = buildBatch([{ argv: ['a'] }, { argv: ['b'] }], 'n1');
-  const results = parseBatch('@@pve-k3s:n1 begin 0\nx\n\n@@pve-k3s:n1 end 0 3\n@@pve-k3s:n1 begin 1\npartial', batch);
-  assert.deepEqual(results[0], { code: 3, stdout: 'x\n', stderr: '' });
+  const results = parseBatch(
+    {
+      stdout: '@@pve-k3s:n1 begin 0\nx\n\n@@pve-k3s:n1 end 0 3\n@@pve-k3s:n1 begin 1\npartial',
+      stderr: '@@pve-k3s:n1 begin 0\nwhy\n@@pve-k3s:n1 end 0 3\n@@pve-k3s:n1 begin 1\nKilled\n',
+    },
+    batch,
+  );
+  assert.deepEqual(results[0], { code: 3, stdout: 'x\n', stderr: 'why' });
   assert.equal(results[1]!.code, -1);
+  assert.equal(results[1]!.stderr, 'no result: the batch script stopped before this command: Killed');
+  const none = parseBatch({ stdout: '', stderr: "container '101' not running!\n" }, batch);
+  assert.deepEqual(none[0], {
+    code: -1,
+    stdout: '',
+    stderr: "no result: the batch script stopped before this command: container '101' not running!",
+  });
 });
 
-test('GIVEN output that imitates the marker with another nonce WHEN parsed THEN it is plain output', () => {
+test('GIVEN output that imitates the marker with another nonce or id WHEN parsed THEN it is plain output', () => {
   const batch = buildBatch([{ argv: ['a'] }], 'real');
-  const results = parseBatch('@@pve-k3s:real begin 0\n@@pve-k3s:fake end 0 9\n\n@@pve-k3s:real end 0 0\n', batch);
-  assert.deepEqual(results[0], { code: 0, stdout: '@@pve-k3s:fake end 0 9\n', stderr: '' });
+  const text = '@@pve-k3s:real begin 0\n@@pve-k3s:fake end 0 9\n@@pve-k3s:real end 1 9\n\n@@pve-k3s:real end 0 0\n';
+  const results = parseBatch({ stdout: text, stderr: '' }, batch);
+  assert.deepEqual(results[0], { code: 0, stdout: '@@pve-k3s:fake end 0 9\n@@pve-k3s:real end 1 9\n', stderr: '' });
+});
+
+test('GIVEN a sequential batch with stopOnFailure WHEN a command fails THEN the rest do not run and the failure keeps its stderr', () => {
+  const batch = buildBatch(
+    [{ argv: ['sh', '-c', 'echo out; echo "the reason" >&2; exit 3'] }, { argv: ['echo', 'never'] }],
+    { stopOnFailure: true, nonce: 'st' },
+  );
+  const r = spawnSync('/bin/sh', ['-s'], { input: batch.script, encoding: 'utf8' });
+  assert.equal(r.status, 3);
+  const [a, b] = parseBatch(r, batch);
+  assert.deepEqual(a, { code: 3, stdout: 'out\n', stderr: 'the reason\n' });
+  assert.equal(b!.code, -1);
 });
 
 test('GIVEN a parallel batch WHEN run by a real /bin/sh THEN results come back in order with their own status, and the work dir is removed', () => {
@@ -66,10 +96,11 @@ test('GIVEN a parallel batch WHEN run by a real /bin/sh THEN results come back i
   assert.match(batch.script, /^mkdir "\$d" \|\| exit 1$/m);
   const r = spawnSync('/bin/sh', ['-s'], { input: batch.script, env: { PATH: `${dir}:/usr/bin:/bin` }, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
-  const results = parseBatch(r.stdout, batch);
+  const results = parseBatch(r, batch);
   results.forEach((res, i) => {
     assert.equal(res.code, (100 + i) % 7);
-    assert.equal(res.stdout, `[exec]\n[${100 + i}]\n[--]\n[it's "quoted"]\n[$(x)]\nto stderr\nno newline at end`);
+    assert.equal(res.stdout, `[exec]\n[${100 + i}]\n[--]\n[it's "quoted"]\n[$(x)]\nno newline at end`);
+    assert.equal(res.stderr, 'to stderr\n');
   });
   assert.equal(spawnSync('/bin/sh', ['-c', 'ls -d /tmp/pve-k3s-batch-par 2>/dev/null']).stdout.length, 0);
 });

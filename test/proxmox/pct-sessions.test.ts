@@ -23,18 +23,18 @@ function counting(inner: Shell): Shell & { starts: () => number } {
   };
 }
 
-test('GIVEN sessions WHEN several commands run in one container THEN pct starts once, and results are those of pct exec (stderr folded)', async () => {
+test('GIVEN sessions WHEN several commands run in one container THEN pct starts once, and results are those of pct exec (stdout and stderr apart)', async () => {
   const lab = await makeLab();
   const sh = counting(lab.shell('pve1'));
   const pct = new Pct(sh, { sessions: true });
   pct.warm(101);
   assert.match((await pct.exec(101, ['/usr/local/bin/k3s', '--version'])).stdout, /^k3s version v1\.\d+/);
-  assert.deepEqual(await pct.exec(101, ['sh', '-c', 'echo out; echo err >&2; exit 3']), { code: 3, stdout: 'out\nerr\n', stderr: '' });
+  assert.deepEqual(await pct.exec(101, ['sh', '-c', 'echo out; echo err >&2; exit 3']), { code: 3, stdout: 'out\n', stderr: 'err\n' });
   assert.deepEqual(await pct.execScript(101, 'set -e\nfalse\necho never\n'), { code: 1, stdout: '', stderr: '' });
   assert.deepEqual(await pct.exec(101, ['cat', '/nonexistent']), {
     code: 1,
-    stdout: 'cat: /nonexistent: No such file or directory\n',
-    stderr: '',
+    stdout: '',
+    stderr: 'cat: /nonexistent: No such file or directory\n',
   });
   assert.equal(sh.starts(), 1);
   // Without sessions: one pct start per command.

@@ -20,13 +20,22 @@ test("GIVEN a PDB that allows no disruption and disableEviction false WHEN the d
         'm',
       ),
     );
-    assert.match(
-      r.stderr,
-      new RegExp(
-        `^error: draining ${vaultNode} failed: error: error when evicting pods/"vault-0" -n "vault": global timeout reached: 1s$`,
-        'm',
-      ),
+    // kubectl's own words from its stderr, in its order: not the `cordoned` line of its stdout.
+    const failure = r.stderr.slice(r.stderr.indexOf(`\nerror: draining ${vaultNode} failed: `) + 1);
+    const message = failure.slice(0, failure.indexOf('\n  a PodDisruptionBudget'));
+    assert.equal(
+      message,
+      [
+        `error: draining ${vaultNode} failed: error when evicting pods/"vault-0" -n "vault" (will retry after 5s): Cannot evict pod as it would violate the pod's disruption budget.`,
+        `There are pending pods in node "${vaultNode}" when an error occurred: error when evicting pods/"vault-0" -n "vault": global timeout reached: 1s`,
+        'pod/vault-0',
+        `error: unable to drain node "${vaultNode}" due to error: error when evicting pods/"vault-0" -n "vault": global timeout reached: 1s, continuing command...`,
+        'There are pending nodes to be drained:',
+        ` ${vaultNode}`,
+        'error: error when evicting pods/"vault-0" -n "vault": global timeout reached: 1s',
+      ].join('\n'),
     );
+    assert.doesNotMatch(message, /cordoned/);
     assert.match(
       r.stderr,
       /^  a PodDisruptionBudget may block eviction: raise drain\.timeout, set drain\.onTimeout: disable-eviction \(or --drain-on-timeout disable-eviction\), or drain\.disableEviction \(deletes pods, bypassing PDBs\)$/m,

@@ -224,7 +224,7 @@ test('GIVEN a server whose API keeps failing /readyz WHEN upgrade runs THEN its 
     assert.equal(r.code, 1);
     assert.match(
       r.stderr,
-      /^error: node k3s-ctrl-1 did not pass its health gate at v1\.33\.5\+k3s1 within 1s \(last seen: Ready, but its API \/readyz answers: readyz check failed\)$/m,
+      /^error: node k3s-ctrl-1 did not pass its health gate at v1\.33\.5\+k3s1 within 1s \(last seen: Ready, but its API \/readyz answers: \[-\]etcd failed: reason withheld; readyz check failed\)$/m,
     );
     assert.match(r.stderr, /^Mid-upgrade \(installed or restarted, health not confirmed\): k3s-ctrl-1\.$/m);
     f.lab.update((s) => {

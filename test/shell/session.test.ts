@@ -13,33 +13,41 @@ test('GIVEN a script WHEN framed THEN it is one line, and the script is not in i
   assert.ok(line.endsWith('\n'));
   assert.equal(
     line,
-    `printf '%s\\n' '@@pve-k3s:${NONCE} begin 7'; ( eval "$(printf 'set -e\\nK3S_TOKEN=s3cr%%t\\necho "$K3S_TOKEN" \\\\\\n')" ) </dev/null 2>&1; printf '\\n@@pve-k3s:${NONCE} end 7 %s\\n' "$?"\n`,
+    `printf '%s\\n' '@@pve-k3s:${NONCE} begin 7'; printf '%s\\n' '@@pve-k3s:${NONCE} begin 7' >&2; ` +
+      `( eval "$(printf 'set -e\\nK3S_TOKEN=s3cr%%t\\necho "$K3S_TOKEN" \\\\\\n')" ) </dev/null; rc=$?; ` +
+      `printf '\\n@@pve-k3s:${NONCE} end 7 %s\\n' "$rc" >&2; printf '\\n@@pve-k3s:${NONCE} end 7 %s\\n' "$rc"\n`,
   );
   assert.throws(() => sessionRequest('x', 'not hex', 1), TypeError);
   assert.throws(() => sessionRequest('a\0b', NONCE, 1), TypeError);
 });
 
-test('GIVEN what a session printed WHEN parsed THEN the response is found only when complete, banners skipped', () => {
+test('GIVEN what a session printed on its two streams WHEN parsed THEN the response is found only when both are complete, banners skipped', () => {
   const begin = `@@pve-k3s:${NONCE} begin 3\n`;
   const end = `\n@@pve-k3s:${NONCE} end 3 5\n`;
-  assert.deepEqual(findResponse('motd\n', NONCE, 3), { started: false, consumed: 0 });
-  assert.deepEqual(findResponse(`motd\n${begin}partial`, NONCE, 3), { started: true, consumed: 0 });
-  const full = `motd\n${begin}out\nerr\n${end}next`;
-  assert.deepEqual(findResponse(full, NONCE, 3), {
+  const none = { stdout: 0, stderr: 0 };
+  assert.deepEqual(findResponse({ stdout: 'motd\n', stderr: '' }, NONCE, 3), { started: false, consumed: none });
+  assert.deepEqual(findResponse({ stdout: `motd\n${begin}partial`, stderr: '' }, NONCE, 3), { started: true, consumed: none });
+  const stdout = `motd\n${begin}out\nout2\n${end}next`;
+  // stdout complete, stderr not yet: wait for it (unless the session has ended).
+  assert.deepEqual(findResponse({ stdout, stderr: `${begin}err` }, NONCE, 3), { started: true, consumed: none });
+  assert.deepEqual(findResponse({ stdout, stderr: `${begin}err` }, NONCE, 3, true).result, { code: 5, stdout: 'out\nout2\n', stderr: '' });
+  const stderr = `Warning: banner\n${begin}err\n${end}`;
+  assert.deepEqual(findResponse({ stdout, stderr }, NONCE, 3), {
     started: true,
-    result: { code: 5, stdout: 'out\nerr\n', stderr: '' },
-    consumed: full.length - 4,
+    result: { code: 5, stdout: 'out\nout2\n', stderr: 'err\n' },
+    consumed: { stdout: stdout.length - 4, stderr: stderr.length },
   });
-  assert.deepEqual(findResponse(`${begin}${end}`, NONCE, 3).result, { code: 5, stdout: '', stderr: '' });
-  assert.deepEqual(findResponse(`${begin}no newline${end}`, NONCE, 3).result, { code: 5, stdout: 'no newline', stderr: '' });
+  const both = (s: string) => ({ stdout: s, stderr: s });
+  assert.deepEqual(findResponse(both(`${begin}${end}`), NONCE, 3).result, { code: 5, stdout: '', stderr: '' });
+  assert.deepEqual(findResponse(both(`${begin}no newline${end}`), NONCE, 3).result, { code: 5, stdout: 'no newline', stderr: 'no newline' });
   // Another request's markers, or a marker quoted in the output, do not end this one.
-  assert.equal(findResponse(`${begin}@@pve-k3s:${NONCE} end 4 0\n`, NONCE, 3).result, undefined);
+  assert.equal(findResponse(both(`${begin}@@pve-k3s:${NONCE} end 4 0\n`), NONCE, 3).result, undefined);
 });
 
-test('GIVEN a real sh session WHEN scripts run THEN each gets its output in order, its status, and the session survives set -e, exit and stdin readers', async () => {
+test('GIVEN a real sh session WHEN scripts run THEN each gets its stdout, its stderr and its status, and the session survives set -e, exit and stdin readers', async () => {
   const s = new LocalShell().openSession(['sh']);
   try {
-    assert.deepEqual(await s.run('echo out; echo err >&2; echo out2; exit 3'), { code: 3, stdout: 'out\nerr\nout2\n', stderr: '' });
+    assert.deepEqual(await s.run('echo out; echo err >&2; echo out2; exit 3'), { code: 3, stdout: 'out\nout2\n', stderr: 'err\n' });
     assert.deepEqual(await s.run('set -e\nfalse\necho never'), { code: 1, stdout: '', stderr: '' });
     assert.deepEqual(await s.run('cat; echo "read: $(cat)"'), { code: 0, stdout: 'read: \n', stderr: '' });
     assert.deepEqual(await s.run('x=1'), { code: 0, stdout: '', stderr: '' });
@@ -47,7 +55,13 @@ test('GIVEN a real sh session WHEN scripts run THEN each gets its output in orde
     assert.equal(s.alive, true);
     const bad = await s.run('if then');
     assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /Syntax error/);
+    assert.equal(bad.stdout, '');
     assert.equal((await s.run('echo still')).stdout, 'still\n');
+    // A lot on both streams at once: neither is lost, each stays in its own order.
+    const many = await s.run('i=0; while [ $i -lt 2000 ]; do echo "o$i"; echo "e$i" >&2; i=$((i+1)); done');
+    assert.equal(many.stdout.split('\n').length, 2001);
+    assert.equal(many.stderr.split('\n')[1999], 'e1999');
   } finally {
     await s.close();
   }

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { PlanError, RunError, UsageError } from '../../domain/errors.js';
-import { oneLine } from '../../kube/kube.js';
+import { failureReason } from '../../shell/reason.js';
 import { out, withCluster, type GlobalOptions } from '../context.js';
 
 export interface KubeconfigFlags {
@@ -42,7 +42,7 @@ export async function kubeconfig(g: GlobalOptions, flags: KubeconfigFlags): Prom
     const pct = new Pct(shell);
     const r = await pct.exec(server.vmid, ['cat', K3S_YAML], { timeoutMs: 60_000 });
     if (r.code !== 0)
-      throw new RunError(`cannot read ${K3S_YAML} on ${server.name}: ${oneLine({ ...r, stdout: '' })}`, {
+      throw new RunError(`cannot read ${K3S_YAML} on ${server.name}: ${failureReason({ ...r, stdout: '' })}`, {
         node: server.name,
         hint: `check k3s on ${server.name}: pct exec ${server.vmid} -- systemctl status k3s (on ${server.host})`,
       });
@@ -99,10 +99,10 @@ async function serverAddress(
   const cfg = await pct.shell.run(['pct', 'config', String(server.vmid)], { timeoutMs: 60_000 });
   const ip = staticIp(/^net0:\s*(.*)$/m.exec(cfg.stdout)?.[1]);
   if (ip !== undefined) return ip;
-  const { extractJson } = await import('../../kube/nodes.js');
+  const { parseJsonOutput } = await import('../../kube/nodes.js');
   const r = await pct.exec(server.vmid, ['/usr/local/bin/kubectl', 'get', 'node', server.name, '-o', 'json'], { timeoutMs: 60_000 });
   try {
-    const doc = extractJson(r.stdout) as { status?: { addresses?: Array<{ type?: string; address?: string }> } };
+    const doc = parseJsonOutput(r.stdout) as { status?: { addresses?: Array<{ type?: string; address?: string }> } };
     const a = doc.status?.addresses?.find((x) => x.type === 'InternalIP')?.address;
     if (a) return a;
   } catch {

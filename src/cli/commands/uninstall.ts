@@ -3,7 +3,8 @@
  * kubectl), run the k3s uninstall script in its container. The container stays.
  */
 import { PlanError, RunError, UsageError } from '../../domain/errors.js';
-import { drainArgs, Kube, oneLine } from '../../kube/kube.js';
+import { drainArgs, Kube } from '../../kube/kube.js';
+import { failureReason } from '../../shell/reason.js';
 import { out, withCluster, type GlobalOptions } from '../context.js';
 import { confirm, requireTerminal } from '../confirm.js';
 
@@ -84,7 +85,7 @@ export async function uninstall(g: GlobalOptions, nodeName: string, flags: Unins
         out(`  ${node.name}: draining\n`);
         const d = await kube.drain(node.name, inv.drain, { timeoutMs: (inv.drain.timeoutSeconds + 60) * 1000 });
         if (d.code !== 0) {
-          throw new RunError(`draining ${node.name} failed: ${oneLine(d)}`, {
+          throw new RunError(`draining ${node.name} failed: ${failureReason(d)}`, {
             node: node.name,
             hint: `nothing was uninstalled; look at the pods that block it (kubectl get pods -A -o wide), then uncordon it (kubectl uncordon ${node.name}) or run uninstall again`,
             detail: d.stdout + d.stderr,
@@ -93,7 +94,7 @@ export async function uninstall(g: GlobalOptions, nodeName: string, flags: Unins
         out(`  ${node.name}: deleting the node from the cluster\n`);
         const del = await kube.kubectl(['delete', 'node', node.name], { timeoutMs: 120_000 });
         if (del.code !== 0)
-          throw new RunError(`deleting node ${node.name} failed: ${oneLine(del)}`, {
+          throw new RunError(`deleting node ${node.name} failed: ${failureReason(del)}`, {
             node: node.name,
             hint: `it is drained (cordoned); run uninstall again, or kubectl delete node ${node.name}`,
           });
@@ -102,7 +103,7 @@ export async function uninstall(g: GlobalOptions, nodeName: string, flags: Unins
     out(`  ${node.name}: running ${script}\n`);
     const u = await pct(node.host).exec(node.vmid, [script], { timeoutMs: 10 * 60_000 });
     if (u.code !== 0)
-      throw new RunError(`${script} failed in ${node.name} (exit ${u.code}): ${oneLine(u)}`, {
+      throw new RunError(`${script} failed in ${node.name} (exit ${u.code}): ${failureReason(u)}`, {
         node: node.name,
         hint: `run it by hand: pct exec ${node.vmid} -- ${script} (on ${node.host})`,
         detail: u.stdout + u.stderr,

@@ -8,7 +8,8 @@ import { parseK3sVersionOutput } from '../../domain/version.js';
 import type { Inventory, NodeSpec } from '../../inventory/types.js';
 import { buildBatch, parseBatch, type BatchCommand } from '../../proxmox/batch.js';
 import { parsePctList, type PctListEntry } from '../../proxmox/pct.js';
-import type { Shell } from '../../shell/shell.js';
+import type { RunResult, Shell } from '../../shell/shell.js';
+import { failureReason } from '../../shell/reason.js';
 import { KUBECTL } from '../../kube/kube.js';
 import { parseNodeList } from '../../kube/nodes.js';
 import { PveK3sError, invariant } from '../../domain/errors.js';
@@ -110,12 +111,12 @@ async function probeHost(shell: Shell, nodes: NodeSpec[], controller: NodeSpec |
     kube: undefined,
     error: undefined,
   };
-  let stdout: string;
+  let out: RunResult;
   try {
     const r = await shell.run(['sh', '-s'], { stdin: batch.script, timeoutMs: opts.timeoutMs ?? 120_000, signal: opts.signal });
-    stdout = r.stdout;
-    if (r.code !== 0 && !stdout.includes(batch.nonce)) {
-      probe.error = `the probe script failed (exit ${r.code}): ${(r.stderr || r.stdout).trim().split('\n').pop() ?? ''}`;
+    out = r;
+    if (r.code !== 0 && !r.stdout.includes(batch.nonce)) {
+      probe.error = `the probe script failed (exit ${r.code}): ${failureReason(r, { singleLine: true })}`;
       if (controller) probe.kube = { nodes: undefined, error: probe.error };
       return probe;
     }
@@ -125,10 +126,10 @@ async function probeHost(shell: Shell, nodes: NodeSpec[], controller: NodeSpec |
     if (controller) probe.kube = { nodes: undefined, error: probe.error };
     return probe;
   }
-  const results = parseBatch(stdout, batch);
+  const results = parseBatch(out, batch);
   const [list, ...rest] = results;
   if (list && list.code === 0) probe.list = parsePctList(list.stdout);
-  else probe.listError = `pct list failed: ${list?.stdout.trim() || 'no output'}`;
+  else probe.listError = `pct list failed: ${list ? failureReason(list, { singleLine: true }) : 'no answer'}`;
   nodes.forEach((n, i) => {
     const r = rest[i];
     if (!r) return;
@@ -143,13 +144,13 @@ async function probeHost(shell: Shell, nodes: NodeSpec[], controller: NodeSpec |
     } else if (r.code === 127) {
       probe.versions.set(n.name, { installed: null, error: undefined });
     } else {
-      probe.versions.set(n.name, { installed: undefined, error: `exit ${r.code}: ${firstLine(r.stdout)}` });
+      probe.versions.set(n.name, { installed: undefined, error: `exit ${r.code}: ${failureReason(r, { singleLine: true })}` });
     }
   });
   if (controller) {
     const r = rest[nodes.length];
     if (!r || r.code !== 0)
-      probe.kube = { nodes: undefined, error: `kubectl get nodes failed (exit ${r?.code}): ${lastLine(r?.stdout ?? '')}` };
+      probe.kube = { nodes: undefined, error: `kubectl get nodes failed (exit ${r?.code}): ${r ? failureReason(r, { singleLine: true }) : 'no answer'}` };
     else {
       try {
         probe.kube = { nodes: parseNodeList(r.stdout), error: undefined };
@@ -163,8 +164,4 @@ async function probeHost(shell: Shell, nodes: NodeSpec[], controller: NodeSpec |
 
 function firstLine(s: string): string {
   return (s.trim().split('\n')[0] ?? '').slice(0, 200) || '(no output)';
-}
-function lastLine(s: string): string {
-  const lines = s.trim().split('\n');
-  return (lines[lines.length - 1] ?? '').slice(0, 200) || '(no output)';
 }

@@ -6,9 +6,9 @@
  */
 import type { DrainPolicy } from '../../inventory/types.js';
 import type { KubeNodeFacts } from '../../domain/facts.js';
-import { extractJson, parseNodeList } from '../../kube/nodes.js';
+import { parseJsonOutput, parseNodeList } from '../../kube/nodes.js';
 import type { RunResult } from '../../shell/shell.js';
-import { oneLine } from '../../kube/kube.js';
+import { failureReason } from '../../shell/reason.js';
 
 export interface PodInfo {
   name: string;
@@ -137,7 +137,7 @@ export function drainCheckFrom(
   const [pods, pdbs, nodes] = results;
   const bad = [pods, pdbs, nodes].find((r) => r === undefined || r.code !== 0);
   if (bad !== undefined || !pods || !pdbs || !nodes)
-    return [{ level: 'warn', message: `cannot check what draining ${node} will do: ${bad ? oneLine(bad) : 'no answer'}` }];
+    return [{ level: 'warn', message: `cannot check what draining ${node} will do: ${bad ? failureReason(bad, { singleLine: true }) : 'no answer'}` }];
   try {
     const seen = parseNodeList(nodes.stdout);
     // Read ahead (during the previous node's upgrade): nodes uncordoned since then, healthy, take pods again.
@@ -145,7 +145,7 @@ export function drainCheckFrom(
       const n = seen.get(name);
       if (n) seen.set(name, { ...n, ready: true, schedulable: true });
     }
-    return drainWarnings(node, parsePods(extractJson(pods.stdout)), parsePdbs(extractJson(pdbs.stdout)), seen, policy);
+    return drainWarnings(node, parsePods(parseJsonOutput(pods.stdout)), parsePdbs(parseJsonOutput(pdbs.stdout)), seen, policy);
   } catch (err) {
     return [{ level: 'warn', message: `cannot check what draining ${node} will do: ${(err as Error).message}` }];
   }

@@ -8,7 +8,10 @@
  */
 import type { Step } from '../../domain/plan.js';
 import { ShellError } from '../../domain/errors.js';
-import { KUBECTL, oneLine } from '../../kube/kube.js';
+import { KUBECTL } from '../../kube/kube.js';
+import { failureReason } from '../../shell/reason.js';
+
+const ONE = { singleLine: true };
 import type { StepContext } from './steps.js';
 import { SERVICE } from '../../k3s/install-config.js';
 
@@ -24,8 +27,8 @@ export async function probeHealth(
   const opts = { signal: ctx.signal, timeoutMs: 30_000 };
   try {
     const a = await pct.exec(step.vmid, ['systemctl', 'is-active', svc], opts);
-    const state = lastLine(a.stdout);
-    if (a.code === 255) return `container ${step.vmid}: ${oneLine(a)}`;
+    const state = a.stdout.trim();
+    if (a.code === 255) return `container ${step.vmid}: ${failureReason(a, ONE)}`;
     if (state !== 'active') return `service ${svc} is ${state || `unknown (exit ${a.code})`}`;
   } catch (err) {
     if (ctx.signal?.aborted) throw err;
@@ -45,21 +48,16 @@ export async function probeHealth(
   }
   if (step.role !== 'server') return undefined;
   const readyz = await pct.exec(step.vmid, [KUBECTL, 'get', '--raw', '/readyz'], opts);
-  if (readyz.code !== 0 || lastLine(readyz.stdout) !== 'ok') return `Ready, but its API /readyz answers: ${oneLine(readyz)}`;
+  if (readyz.code !== 0 || readyz.stdout.trim() !== 'ok') return `Ready, but its API /readyz answers: ${failureReason(readyz, ONE)}`;
   const servers = ctx.inventory.nodes.filter((x) => x.role === 'server');
   if (servers.length < 2) return undefined;
   const etcd = await pct.exec(step.vmid, [KUBECTL, 'get', '--raw', '/readyz/etcd'], opts);
-  if (etcd.code !== 0 || lastLine(etcd.stdout) !== 'ok') return `Ready, but its etcd check /readyz/etcd answers: ${oneLine(etcd)}`;
+  if (etcd.code !== 0 || etcd.stdout.trim() !== 'ok') return `Ready, but its etcd check /readyz/etcd answers: ${failureReason(etcd, ONE)}`;
   const all = await ctx.kube.nodes(opts).catch((err: unknown) => err as Error);
   if (all instanceof Error) return `API not answering (${all.message})`;
   const down = servers.filter((s) => all.get(s.name)?.ready !== true).map((s) => s.name);
   if (down.length > 0) return `etcd members not Ready: ${down.join(', ')}`;
   return undefined;
-}
-
-/** The answer line of a command whose stderr may be folded into stdout (a session): the last one. */
-function lastLine(text: string): string {
-  return text.trim().split('\n').pop()?.trim() ?? '';
 }
 
 function describe(err: unknown): string {

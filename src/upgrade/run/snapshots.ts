@@ -8,7 +8,7 @@
 import { RunError } from '../../domain/errors.js';
 import { parseVersion, versionSlug } from '../../domain/version.js';
 import type { Inventory, NodeSpec } from '../../inventory/types.js';
-import { oneLine } from '../../kube/kube.js';
+import { failureReason } from '../../shell/reason.js';
 import type { Pct } from '../../proxmox/pct.js';
 import { buildBatch, parseBatch } from '../../proxmox/batch.js';
 
@@ -36,7 +36,7 @@ export async function probeSnapshots(nodes: NodeSpec[], pct: (host: string) => P
         timeoutMs: 10 * 60_000,
       });
       if (r.code !== 0) {
-        const msg = oneLine(r);
+        const msg = failureReason(r, { singleLine: true });
         if (/already used/.test(msg)) {
           await p.shell.run(['pct', 'delsnapshot', String(n.vmid), PROBE], { signal, timeoutMs: 10 * 60_000 });
           return undefined;
@@ -44,7 +44,7 @@ export async function probeSnapshots(nodes: NodeSpec[], pct: (host: string) => P
         return `${n.name} (CT ${n.vmid} on ${n.host}): ${msg.includes(UNSUPPORTED) ? 'its storage does not support snapshots' : msg}`;
       }
       const d = await p.shell.run(['pct', 'delsnapshot', String(n.vmid), PROBE], { signal, timeoutMs: 10 * 60_000 });
-      return d.code === 0 ? undefined : `${n.name} (CT ${n.vmid} on ${n.host}): cannot delete the probe snapshot ${PROBE}: ${oneLine(d)}`;
+      return d.code === 0 ? undefined : `${n.name} (CT ${n.vmid} on ${n.host}): cannot delete the probe snapshot ${PROBE}: ${failureReason(d, { singleLine: true })}`;
     }),
   );
   return problems.filter((p): p is string => p !== undefined);
@@ -64,11 +64,11 @@ export async function takeSnapshot(
     timeoutMs: 10 * 60_000,
   });
   if (r.code === 0) return 'taken';
-  if (/already used/.test(oneLine(r))) return 'exists';
-  throw new RunError(`cannot snapshot ${node} (CT ${vmid} on ${p.host}) before its upgrade: ${oneLine(r)}`, {
+  if (/already used/.test(failureReason(r))) return 'exists';
+  throw new RunError(`cannot snapshot ${node} (CT ${vmid} on ${p.host}) before its upgrade: ${failureReason(r)}`, {
     node,
     step,
-    hint: oneLine(r).includes(UNSUPPORTED)
+    hint: failureReason(r).includes(UNSUPPORTED)
       ? 'its storage has no snapshot support: run without --snapshot (upgrade.snapshot: false), or move the container to ZFS, LVM-thin or Ceph storage'
       : `check the container (pct listsnapshot ${vmid} on ${p.host})`,
   });
@@ -137,7 +137,7 @@ export async function backupDatastore(
   const files = ['token', 'db/state.db', 'db/state.db-wal', 'db/state.db-shm'];
   const probe = buildBatch(files.map((f) => ({ argv: ['test', '-f', `${SERVER_DIR}/${f}`] })));
   const pr = await p.execScript(vmid, probe.script, { signal, timeoutMs: 60_000 });
-  const present = parseBatch(pr.stdout, probe)
+  const present = parseBatch(pr, probe)
     .map((r, i) => (r.code === 0 ? files[i]! : undefined))
     .filter((f): f is string => f !== undefined);
   if (!present.includes('token')) {
@@ -158,7 +158,7 @@ export async function backupDatastore(
   cmds.push(['chmod', '600', ...present.map((f) => `${dir}/${f.replace('db/', '')}`)]);
   const batch = buildBatch(cmds.map((argv) => ({ argv })));
   const r = await p.execScript(vmid, batch.script, { signal, timeoutMs: 10 * 60_000 });
-  const results = parseBatch(r.stdout, batch);
+  const results = parseBatch(r, batch);
   const bad = results.findIndex((x) => x.code !== 0);
   if (bad >= 0) {
     throw new RunError(

@@ -3,7 +3,8 @@ import { RunError, ShellError, PveK3sError, InterruptedError } from '../../domai
 import { CORDON_ANNOTATION } from '../../domain/facts.js';
 import type { Step } from '../../domain/plan.js';
 import type { Kube } from '../../kube/kube.js';
-import { drainArgs, oneLine } from '../../kube/kube.js';
+import { drainArgs } from '../../kube/kube.js';
+import { failureReason } from '../../shell/reason.js';
 import type { RunResult } from '../../shell/shell.js';
 import type { Pct } from '../../proxmox/pct.js';
 import { buildBatch, parseBatch } from '../../proxmox/batch.js';
@@ -84,7 +85,7 @@ async function drain(step: Step, ctx: StepContext): Promise<string | undefined> 
   const annotated = (a: RunResult | undefined): void => {
     if (!ours) return;
     if (!a || a.code !== 0)
-      throw new RunError(`cannot annotate node ${step.node} before draining it: ${a ? oneLine(a) : 'no answer'}`, {
+      throw new RunError(`cannot annotate node ${step.node} before draining it: ${a ? failureReason(a) : 'no answer'}`, {
         node: step.node,
         step: step.id,
         hint: `check the cluster from ${kube.controllerName} (pve-k3s status)`,
@@ -127,7 +128,7 @@ async function drain(step: Step, ctx: StepContext): Promise<string | undefined> 
     r.code !== 0 &&
     !inventory.drain.disableEviction &&
     inventory.drain.onTimeout === 'disable-eviction' &&
-    /global timeout reached|timed out/i.test(r.stdout + r.stderr)
+    /global timeout reached|timed out/i.test(r.stderr)
   ) {
     const message = `drain of ${step.node} timed out on evictions (a PodDisruptionBudget?); retrying with --disable-eviction as drain.onTimeout says`;
     ctx.emit({ kind: 'log', level: 'warn', node: step.node, message });
@@ -135,7 +136,7 @@ async function drain(step: Step, ctx: StepContext): Promise<string | undefined> 
     r = await kube.drain(step.node, { ...inventory.drain, disableEviction: true }, { signal: ctx.signal, timeoutMs });
   }
   if (r.code !== 0) {
-    throw new RunError(`draining ${step.node} failed: ${oneLine(r)}`, {
+    throw new RunError(`draining ${step.node} failed: ${failureReason(r)}`, {
       node: step.node,
       step: step.id,
       hint: inventory.drain.disableEviction
@@ -161,11 +162,11 @@ export async function readInstallConfig(
   const save = saveScriptFrom === undefined ? [] : [{ argv: saveInstallScriptArgv(saveScriptFrom) }];
   const batch = buildBatch([...files.map((f) => ({ argv: ['cat', `${UNIT_DIR}/${f}`] })), ...save]);
   const r = await pct.execScript(step.vmid, batch.script, { signal, timeoutMs: 60_000 });
-  const all = parseBatch(r.stdout, batch);
+  const all = parseBatch(r, batch);
   const results = all.slice(0, files.length);
   const scriptSaved = save.length > 0 && all[files.length]?.code === 0;
   if (results.every((x) => x.code === -1)) {
-    throw new RunError(`cannot read the k3s service files of ${step.node} (exit ${r.code}): ${oneLine(r)}`, {
+    throw new RunError(`cannot read the k3s service files of ${step.node} (exit ${r.code}): ${failureReason(r)}`, {
       node: step.node,
       step: step.id,
       hint: `check the container: pct exec ${step.vmid} -- ls ${UNIT_DIR} on ${step.host}`,
@@ -242,7 +243,7 @@ async function install(step: Step, ctx: StepContext): Promise<string | undefined
   if (r.code !== 0) {
     if (r.code === 255 && PCT_ERROR.test(r.stdout + r.stderr)) {
       // pct itself failed (the container stopped or moved): the install script never ran.
-      throw new RunError(`cannot run the install script in ${step.node} (exit 255): ${oneLine(r)}`, {
+      throw new RunError(`cannot run the install script in ${step.node} (exit 255): ${failureReason(r)}`, {
         node: step.node,
         step: step.id,
         hint: `the node still runs its old k3s; start the container (pct start ${step.vmid} on ${step.host}) and run pve-k3s resume`,
@@ -251,8 +252,8 @@ async function install(step: Step, ctx: StepContext): Promise<string | undefined
     }
     const secrets = secretValues(config.env);
     const out = redact(r.stdout + r.stderr, secrets);
-    const last = out.trim().split('\n').filter(Boolean).pop() ?? `exit status ${r.code}`;
-    throw new RunError(`the k3s install script failed in ${step.node} (exit ${r.code}): ${last}`, {
+    const reason = failureReason({ code: r.code, stdout: redact(r.stdout, secrets), stderr: redact(r.stderr, secrets) });
+    throw new RunError(`the k3s install script failed in ${step.node} (exit ${r.code}): ${reason}`, {
       node: step.node,
       step: step.id,
       hint: `the node still runs its old k3s; see the output with --verbose, fix the cause and run pve-k3s resume`,
@@ -267,7 +268,7 @@ async function restart(step: Step, ctx: StepContext): Promise<string | undefined
   const pct = ctx.pct(step.host);
   const r = await pct.exec(step.vmid, ['systemctl', 'restart', SERVICE[step.role]], { signal: ctx.signal, timeoutMs: 5 * 60_000 });
   if (r.code !== 0) {
-    throw new RunError(`restarting ${SERVICE[step.role]} in ${step.node} failed: ${oneLine(r)}`, {
+    throw new RunError(`restarting ${SERVICE[step.role]} in ${step.node} failed: ${failureReason(r)}`, {
       node: step.node,
       step: step.id,
       hint: `look at journalctl -u ${SERVICE[step.role]} in CT ${step.vmid}`,
@@ -373,7 +374,7 @@ async function waitHealthy(
       let met = 0;
       for (const r of waits) {
         if (r.code !== 0) {
-          const text = oneLine(r);
+          const text = failureReason(r, { singleLine: true });
           backoff = !/timed out waiting/.test(text);
           if (backoff) last = /not found/i.test(text) ? 'not registered in the cluster' : `API not answering (${text})`;
           break;
@@ -390,7 +391,7 @@ async function waitHealthy(
         const rest = await probeHealth(step, ctx, version, { nodeConfirmed: true });
         if (rest === undefined && agent) {
           // Service active but the kubelet not answering through the apiserver: not yet.
-          last = `Ready, but its kubelet does not answer /healthz: ${kubelet ? oneLine(kubelet) : 'no answer'}`;
+          last = `Ready, but its kubelet does not answer /healthz: ${kubelet ? failureReason(kubelet, { singleLine: true }) : 'no answer'}`;
           backoff = true;
         } else {
           if (rest === undefined) return undefined;
@@ -424,9 +425,9 @@ async function rollback(step: Step, ctx: StepContext, snap: string, from: string
   ctx.emit({ kind: 'log', level: 'warn', node: step.node, message: `rolling ${step.node} back to snapshot ${snap} (${from})` });
   ctx.journalNote?.(`rollback to ${snap} started`, step.node);
   const r = await pct.shell.run(['pct', 'rollback', String(step.vmid), snap], { signal: ctx.signal, timeoutMs: 10 * 60_000 });
-  if (r.code !== 0) return `pct rollback: ${oneLine(r)}`;
+  if (r.code !== 0) return `pct rollback: ${failureReason(r)}`;
   const st = await pct.shell.run(['pct', 'start', String(step.vmid)], { signal: ctx.signal, timeoutMs: 5 * 60_000 });
-  if (st.code !== 0 && !/already running/.test(oneLine(st))) return `pct start: ${oneLine(st)}`;
+  if (st.code !== 0 && !/already running/.test(failureReason(st))) return `pct start: ${failureReason(st)}`;
   const last = await waitHealthy(step, ctx, from, timeoutMs);
   if (last !== undefined) return `not healthy at ${from} after the rollback (last seen: ${last})`;
   if (!ctx.staysCordoned(step.node)) await uncordon(step, ctx);
@@ -470,7 +471,7 @@ function uncordoned(step: Step, ctx: StepContext, [r, a]: RunResult[]): boolean 
       kind: 'log',
       level: 'warn',
       node: step.node,
-      message: `could not remove the ${CORDON_ANNOTATION} annotation: ${oneLine(a)}`,
+      message: `could not remove the ${CORDON_ANNOTATION} annotation: ${failureReason(a)}`,
     });
   ctx.cordoned.delete(step.node);
   return true;
@@ -483,7 +484,7 @@ async function uncordon(step: Step, ctx: StepContext): Promise<string | undefine
   const results = await ctx.kube.batch(uncordonCommands(step.node), { signal: ctx.signal, timeoutMs: 60_000 });
   if (!uncordoned(step, ctx, results)) {
     const r = results[0];
-    throw new RunError(`uncordoning ${step.node} failed: ${r ? oneLine(r) : 'no answer'}`, {
+    throw new RunError(`uncordoning ${step.node} failed: ${r ? failureReason(r) : 'no answer'}`, {
       node: step.node,
       step: step.id,
       hint: `run kubectl uncordon ${step.node}`,
