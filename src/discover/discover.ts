@@ -66,7 +66,9 @@ export async function discover(targets: readonly DiscoverTarget[], opts: Discove
       const [host, res, list] = results;
       const node = t.node ?? (host && host.code === 0 ? ((host.stdout.trim().split('\n')[0] ?? '').split('.')[0] ?? '') : '');
       if (node === '')
-        throw new DiscoveryError(`${t.shell.host}: cannot tell its Proxmox node name (\`hostname\` failed: ${host ? failureReason(host) : 'no answer'})`);
+        throw new DiscoveryError(
+          `${t.shell.host}: cannot tell its Proxmox node name (\`hostname\` failed: ${host ? failureReason(host) : 'no answer'})`,
+        );
       let resources: FoundContainer[] | undefined;
       let resourcesError: string | undefined;
       if (res && res.code === 0) {
@@ -124,7 +126,14 @@ export async function discover(targets: readonly DiscoverTarget[], opts: Discove
       running.forEach((c, i) => {
         const res = results[needTags.length + i];
         const probe = res ? parseProbe(res.stdout) : undefined;
-        probes.set(c.vmid, { probe, problem: probe ? undefined : res ? `cannot look inside (exit ${res.code}: ${failureReason(res, { singleLine: true })})` : 'cannot look inside (no answer)' });
+        probes.set(c.vmid, {
+          probe,
+          problem: probe
+            ? undefined
+            : res
+              ? `cannot look inside (exit ${res.code}: ${failureReason(res, { singleLine: true })})`
+              : 'cannot look inside (no answer)',
+        });
       });
     }),
   );

@@ -75,10 +75,12 @@ export async function probeInstall(
       const res = parseBatch(r, batch);
       const [list, modules, ...confs] = res;
       if (!list || list.code !== 0) {
-        throw new ShellError(
-          `cannot list the containers of ${host}: ${failureReason(list ?? r)}`,
-          { host, exitStatus: r.code, hint: `check that \`pct list\` works on ${host}`, detail: r.stdout + r.stderr },
-        );
+        throw new ShellError(`cannot list the containers of ${host}: ${failureReason(list ?? r)}`, {
+          host,
+          exitStatus: r.code,
+          hint: `check that \`pct list\` works on ${host}`,
+          detail: r.stdout + r.stderr,
+        });
       }
       const loaded = new Set((modules?.code === 0 ? modules.stdout : '').split('\n').map((l) => l.split(' ')[0] ?? ''));
       return {

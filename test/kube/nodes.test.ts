@@ -26,7 +26,9 @@ test('GIVEN a kubectl that warns on stderr WHEN a batch runs it in a real sh THE
   const dir = mkdtempSync(join(tmpdir(), 'pve-k3s-kubectl-'));
   writeFileSync(join(dir, 'nodes.json'), fixture('kubectl-get-nodes.json'));
   const kubectl = join(dir, 'kubectl');
-  writeFileSync(kubectl, `#!/bin/sh\ncat "${dir}/nodes.json"\necho 'W1123 12:00:00 warnings.go:70] something deprecated' >&2\n`, { mode: 0o755 });
+  writeFileSync(kubectl, `#!/bin/sh\ncat "${dir}/nodes.json"\necho 'W1123 12:00:00 warnings.go:70] something deprecated' >&2\n`, {
+    mode: 0o755,
+  });
   const batch = buildBatch([{ argv: [kubectl, 'get', 'nodes', '-o', 'json'] }]);
   const [r] = parseBatch(spawnSync('/bin/sh', ['-s'], { input: batch.script, encoding: 'utf8' }), batch);
   assert.equal(r!.code, 0);

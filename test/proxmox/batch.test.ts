@@ -75,10 +75,10 @@ test('GIVEN output that imitates the marker with another nonce or id WHEN parsed
 });
 
 test('GIVEN a sequential batch with stopOnFailure WHEN a command fails THEN the rest do not run and the failure keeps its stderr', () => {
-  const batch = buildBatch(
-    [{ argv: ['sh', '-c', 'echo out; echo "the reason" >&2; exit 3'] }, { argv: ['echo', 'never'] }],
-    { stopOnFailure: true, nonce: 'st' },
-  );
+  const batch = buildBatch([{ argv: ['sh', '-c', 'echo out; echo "the reason" >&2; exit 3'] }, { argv: ['echo', 'never'] }], {
+    stopOnFailure: true,
+    nonce: 'st',
+  });
   const r = spawnSync('/bin/sh', ['-s'], { input: batch.script, encoding: 'utf8' });
   assert.equal(r.status, 3);
   const [a, b] = parseBatch(r, batch);

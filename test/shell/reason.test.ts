@@ -20,7 +20,8 @@ test('GIVEN a command that said nothing on stderr WHEN its reason is asked THEN 
 });
 
 test('GIVEN noisy stderr WHEN its reason is asked THEN blank edges go, repeats are counted, long lines and long texts are cut', () => {
-  const retry = 'error when evicting pods/"vault-0" -n "default" (will retry after 5s): Cannot evict pod as it would violate the pod\'s disruption budget.';
+  const retry =
+    'error when evicting pods/"vault-0" -n "default" (will retry after 5s): Cannot evict pod as it would violate the pod\'s disruption budget.';
   const stderr = `\n\n${[retry, retry, retry].join('\n')}\nerror: global timeout reached: 20s\n\n`;
   assert.equal(failureReason({ code: 1, stdout: '', stderr }), `${retry} (3 times)\nerror: global timeout reached: 20s`);
   const long = 'x'.repeat(1000);
@@ -34,7 +35,8 @@ test('GIVEN noisy stderr WHEN its reason is asked THEN blank edges go, repeats a
 });
 
 test('GIVEN warnings beside the error WHEN the reason is asked THEN the warnings are left out, unless they are all there is', () => {
-  const stderr = 'Warning: ignoring DaemonSet-managed Pods: kube-system/svclb-1\nW0102 15:04:05.000000 1 warnings.go:70] deprecated\nerror: the real one\n';
+  const stderr =
+    'Warning: ignoring DaemonSet-managed Pods: kube-system/svclb-1\nW0102 15:04:05.000000 1 warnings.go:70] deprecated\nerror: the real one\n';
   assert.equal(failureReason({ code: 1, stdout: '', stderr }), 'error: the real one');
   assert.equal(failureReason({ code: 1, stdout: '', stderr: 'Warning: only this\n' }), 'Warning: only this');
   assert.equal(failureReason({ code: 1, stdout: '', stderr: 'a\n  b  \n\nc\n' }, { singleLine: true }), 'a; b; c');

@@ -39,7 +39,11 @@ test('GIVEN what a session printed on its two streams WHEN parsed THEN the respo
   });
   const both = (s: string) => ({ stdout: s, stderr: s });
   assert.deepEqual(findResponse(both(`${begin}${end}`), NONCE, 3).result, { code: 5, stdout: '', stderr: '' });
-  assert.deepEqual(findResponse(both(`${begin}no newline${end}`), NONCE, 3).result, { code: 5, stdout: 'no newline', stderr: 'no newline' });
+  assert.deepEqual(findResponse(both(`${begin}no newline${end}`), NONCE, 3).result, {
+    code: 5,
+    stdout: 'no newline',
+    stderr: 'no newline',
+  });
   // Another request's markers, or a marker quoted in the output, do not end this one.
   assert.equal(findResponse(both(`${begin}@@pve-k3s:${NONCE} end 4 0\n`), NONCE, 3).result, undefined);
 });

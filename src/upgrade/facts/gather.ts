@@ -150,7 +150,10 @@ async function probeHost(shell: Shell, nodes: NodeSpec[], controller: NodeSpec |
   if (controller) {
     const r = rest[nodes.length];
     if (!r || r.code !== 0)
-      probe.kube = { nodes: undefined, error: `kubectl get nodes failed (exit ${r?.code}): ${r ? failureReason(r, { singleLine: true }) : 'no answer'}` };
+      probe.kube = {
+        nodes: undefined,
+        error: `kubectl get nodes failed (exit ${r?.code}): ${r ? failureReason(r, { singleLine: true }) : 'no answer'}`,
+      };
     else {
       try {
         probe.kube = { nodes: parseNodeList(r.stdout), error: undefined };

@@ -137,7 +137,12 @@ export function drainCheckFrom(
   const [pods, pdbs, nodes] = results;
   const bad = [pods, pdbs, nodes].find((r) => r === undefined || r.code !== 0);
   if (bad !== undefined || !pods || !pdbs || !nodes)
-    return [{ level: 'warn', message: `cannot check what draining ${node} will do: ${bad ? failureReason(bad, { singleLine: true }) : 'no answer'}` }];
+    return [
+      {
+        level: 'warn',
+        message: `cannot check what draining ${node} will do: ${bad ? failureReason(bad, { singleLine: true }) : 'no answer'}`,
+      },
+    ];
   try {
     const seen = parseNodeList(nodes.stdout);
     // Read ahead (during the previous node's upgrade): nodes uncordoned since then, healthy, take pods again.

@@ -44,7 +44,9 @@ export async function probeSnapshots(nodes: NodeSpec[], pct: (host: string) => P
         return `${n.name} (CT ${n.vmid} on ${n.host}): ${msg.includes(UNSUPPORTED) ? 'its storage does not support snapshots' : msg}`;
       }
       const d = await p.shell.run(['pct', 'delsnapshot', String(n.vmid), PROBE], { signal, timeoutMs: 10 * 60_000 });
-      return d.code === 0 ? undefined : `${n.name} (CT ${n.vmid} on ${n.host}): cannot delete the probe snapshot ${PROBE}: ${failureReason(d, { singleLine: true })}`;
+      return d.code === 0
+        ? undefined
+        : `${n.name} (CT ${n.vmid} on ${n.host}): cannot delete the probe snapshot ${PROBE}: ${failureReason(d, { singleLine: true })}`;
     }),
   );
   return problems.filter((p): p is string => p !== undefined);
