@@ -78,7 +78,10 @@ export async function pushAirgap(
   for (const [src, dst, perms] of files) {
     const r = await p.shell.run(['pct', 'push', String(node.vmid), src, dst, '--perms', perms], o);
     if (r.code !== 0)
-      throw new RunError(`${node.name}: pct push ${src} failed: ${failureReason(r)}`, { node: node.name, hint: `check ${src} on ${node.host}` });
+      throw new RunError(`${node.name}: pct push ${src} failed: ${failureReason(r)}`, {
+        node: node.name,
+        hint: `check ${src} on ${node.host}`,
+      });
   }
   const host = await p.shell.run(['sha256sum', ...files.map(([src]) => src)], o);
   const ct = await p.exec(node.vmid, ['sha256sum', ...files.map(([, dst]) => dst)], o);

@@ -47,9 +47,16 @@ for (const [name, code, stderr, reason] of CASES) {
   });
 }
 
-test('GIVEN stderr folded into stdout (a session or batch) WHEN classified THEN the same answer', () => {
-  const text = 'W0101 warnings.go:70] something deprecated\nError from server (NotFound): nodes "x" not found\n';
-  assert.deepEqual(classifyKubectl(1, '', text), { reason: 'not-found', text: 'Error from server (NotFound): nodes "x" not found' });
+test("GIVEN kubectl's data on stdout beside its error on stderr WHEN classified THEN the reason is read from stderr only", () => {
+  const stderr = 'W0101 warnings.go:70] something deprecated\nError from server (NotFound): nodes "x" not found\n';
+  assert.deepEqual(classifyKubectl(1, stderr, 'node/x cordoned\n'), {
+    reason: 'not-found',
+    text: 'Error from server (NotFound): nodes "x" not found',
+  });
+  // A stdout that happens to look like an error is data, not kubectl's answer.
+  assert.equal(classifyKubectl(1, 'error: something else\n', 'Error from server (NotFound): a pod logged this\n').reason, 'other');
+  // Nothing on stderr at all: stdout is all there is to read.
+  assert.equal(classifyKubectl(1, '', 'Error from server (NotFound): nodes "x" not found\n').reason, 'not-found');
 });
 
 test('GIVEN a refusal and a NotFound in one output WHEN classified THEN the refusal wins (the API did not answer)', () => {
@@ -66,8 +73,8 @@ test('GIVEN "container not running!" with exit 1 (the command said it, not pct) 
   assert.equal(classifyKubectl(1, "container '100' not running!", '').reason, 'other');
 });
 
-test('GIVEN output nobody knows WHEN classified THEN other, with its last line; no output at all says the exit status', () => {
-  assert.deepEqual(classifyKubectl(2, 'first\nsecond\n', ''), { reason: 'other', text: 'second' });
+test('GIVEN output nobody knows WHEN classified THEN other, with all of its stderr; no output at all says the exit status', () => {
+  assert.deepEqual(classifyKubectl(2, 'first\nsecond\n', 'data\n'), { reason: 'other', text: 'first\nsecond' });
   assert.deepEqual(classifyKubectl(137, '', ''), { reason: 'other', text: 'exit status 137' });
 });
 
