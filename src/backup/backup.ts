@@ -167,6 +167,8 @@ export async function runBackup(inv: Inventory, shells: ReadonlyMap<string, Shel
       },
     );
   }
+  // Where the backup goes is made before anything runs in the container (an offline copy stops k3s).
+  const dir = createBackupDir(opts.root, inv.cluster, now);
   const nonce = randomBytes(6).toString('hex');
   const snapName = `pve-k3s-${stamp(now).toLowerCase()}`;
   log(
@@ -185,9 +187,9 @@ export async function runBackup(inv: Inventory, shells: ReadonlyMap<string, Shel
     pulled = parsePull(r.stdout, nonce, source.name);
   } catch (e) {
     await pct.exec(source.vmid, ['rm', '-rf', STAGING_DIR]).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
     throw e;
   }
-  const dir = createBackupDir(opts.root, inv.cluster, now);
   try {
     const files: BackupFile[] = [writeBackupFile(dir, `${source.name}/token`, 'token', pulled.token)];
     files.push(

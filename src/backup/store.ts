@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PveK3sError } from '../domain/errors.js';
+import { PveK3sError, fileError } from '../domain/errors.js';
 
 export const BACKUP_API_VERSION = 'pve-k3s.io/v1';
 export const MANIFEST_VERSION = 1;
@@ -56,13 +56,21 @@ export function stamp(d: Date): string {
     .replace(/\.\d+Z$/, 'Z');
 }
 
-/** A fresh private directory for a backup; never reuses an existing one. */
+/** A fresh private directory for a backup; never reuses an existing one. Throws FileError. */
 export function createBackupDir(root: string, cluster: string, now: Date): string {
-  mkdirSync(root, { recursive: true, mode: 0o700 });
   let dir = join(root, `${cluster}-${stamp(now)}`);
-  for (let i = 2; existsSync(dir); i++) dir = join(root, `${cluster}-${stamp(now)}-${i}`);
-  mkdirSync(dir, { mode: 0o700 });
-  chmodSync(dir, 0o700);
+  try {
+    mkdirSync(root, { recursive: true, mode: 0o700 });
+    for (let i = 2; existsSync(dir); i++) dir = join(root, `${cluster}-${stamp(now)}-${i}`);
+    mkdirSync(dir, { mode: 0o700 });
+    chmodSync(dir, 0o700);
+  } catch (err) {
+    throw fileError(err, {
+      action: 'create the backup directory',
+      path: dir,
+      hint: `backups go to ${root}: make it writable, or choose another place with --to DIR (or XDG_STATE_HOME)`,
+    });
+  }
   return dir;
 }
 

@@ -1,33 +1,59 @@
 /** Fetches the channels collection over HTTP(S) with Node's fetch. */
 import { ChannelError } from '../domain/errors.js';
+import { humanDuration } from '../domain/duration.js';
 import { parseChannels, type ChannelSet } from './channels.js';
 
 export interface FetchChannelsOptions {
-  /** @default 15000 */
+  /** For the whole exchange: the answer's headers and its body. @default 15000 */
   timeoutMs?: number;
+  /** The most the body may hold; a bigger answer is refused, not read to its end. @default 1 MiB */
+  maxBytes?: number;
   signal?: AbortSignal;
   /** Injected for tests. @default globalThis.fetch */
   fetch?: typeof fetch;
 }
 
+export const MAX_CHANNELS_BYTES = 1024 * 1024;
+
+const NETWORK_HINT = 'check your network, set k3s.channelUrl to a reachable mirror, or pin a version with --version';
+
 export async function fetchChannels(url: string, opts: FetchChannelsOptions = {}): Promise<ChannelSet> {
   const doFetch = opts.fetch ?? globalThis.fetch;
-  const timeout = AbortSignal.timeout(opts.timeoutMs ?? 15_000);
+  const timeoutMs = opts.timeoutMs ?? 15_000;
+  const timeout = AbortSignal.timeout(timeoutMs);
   const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+  const failed = (err: unknown, during: 'answer' | 'body'): ChannelError | unknown => {
+    if (opts.signal?.aborted) return err;
+    if (timeout.aborted)
+      return new ChannelError(
+        during === 'answer'
+          ? `channel server ${url} did not answer within ${humanDuration(timeoutMs)}`
+          : `channel server ${url} stopped sending its answer: not complete after ${humanDuration(timeoutMs)}`,
+        { url, hint: NETWORK_HINT, cause: err },
+      );
+    const cause = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+    return new ChannelError(
+      during === 'answer' ? `cannot reach the channel server ${url}: ${cause}` : `the channel server ${url} broke off its answer: ${cause}`,
+      { url, hint: NETWORK_HINT, cause: err },
+    );
+  };
   let res: Response;
   try {
     res = await doFetch(url, { headers: { accept: 'application/json' }, redirect: 'follow', signal });
   } catch (err) {
-    const timedOut = timeout.aborted && !opts.signal?.aborted;
-    const cause = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
-    throw new ChannelError(
-      timedOut
-        ? `channel server ${url} did not answer within ${(opts.timeoutMs ?? 15_000) / 1000}s`
-        : `cannot reach the channel server ${url}: ${cause}`,
-      { url, hint: 'check your network, set k3s.channelUrl to a reachable mirror, or pin a version with --version', cause: err },
-    );
+    throw failed(err, 'answer');
   }
-  const body = await res.text();
+  let body: string;
+  try {
+    body = await readBody(res, opts.maxBytes ?? MAX_CHANNELS_BYTES, signal);
+  } catch (err) {
+    if (err instanceof TooBig)
+      throw new ChannelError(`channel server ${url} answered more than ${formatBytes(err.limit)}: that is not the channels collection`, {
+        url,
+        hint: 'check k3s.channelUrl in the inventory (it must point at .../v1-release/channels)',
+      });
+    throw failed(err, 'body');
+  }
   if (!res.ok) {
     throw new ChannelError(`channel server ${url} answered ${res.status} ${res.statusText}`.trimEnd(), {
       url,
@@ -39,4 +65,50 @@ export async function fetchChannels(url: string, opts: FetchChannelsOptions = {}
     });
   }
   return parseChannels(body, url);
+}
+
+class TooBig extends Error {
+  constructor(readonly limit: number) {
+    super(`more than ${limit} bytes`);
+  }
+}
+
+/**
+ * The body as text, read under `signal` (a server that stalls mid-body is cut off with the
+ * rest of the exchange) and refused past `limit` bytes.
+ */
+async function readBody(res: Response, limit: number, signal: AbortSignal): Promise<string> {
+  const declared = Number(res.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > limit) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new TooBig(limit);
+  }
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  // fetch ties the body to the request's signal; an injected fetch may not, so race it too.
+  const aborted = new Promise<never>((_, reject) => {
+    const stop = () => reject(signal.reason);
+    if (signal.aborted) stop();
+    else signal.addEventListener('abort', stop, { once: true });
+  });
+  aborted.catch(() => undefined);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await Promise.race([reader.read(), aborted]);
+      if (done) break;
+      size += value.byteLength;
+      if (size > limit) throw new TooBig(limit);
+      chunks.push(value);
+    }
+  } catch (err) {
+    await reader.cancel().catch(() => undefined);
+    throw err;
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function formatBytes(n: number): string {
+  return n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MiB` : n % 1024 === 0 ? `${n / 1024} KiB` : `${n} bytes`;
 }

@@ -230,7 +230,7 @@ function fileProblem(code: string, err: { message: string; syscall?: unknown; pa
     case 'EEXIST':
       return err.syscall === 'mkdir' ? `a file stands where a directory is needed${at ? ` at ${at}` : ''}` : `${at ?? 'it'} already exists`;
     case 'ENOENT':
-      return `${at ?? 'it'} does not exist`;
+      return at ? `${at} does not exist` : 'no such file or directory';
     case 'ELOOP':
       return 'too many levels of symbolic links';
     case 'ENAMETOOLONG':

@@ -56,7 +56,14 @@ function handle(store: LabStore, req: http.IncomingMessage, res: http.ServerResp
     return;
   }
   if (id === undefined) {
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(collection));
+    const body = JSON.stringify(collection);
+    if (fault?.stallAfterBytes !== undefined) {
+      // A server that stops mid-body: the headers promise the whole length, part of it comes.
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.write(body.slice(0, fault.stallAfterBytes));
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' }).end(body);
     return;
   }
   const latest = fault?.latest ?? channelLatest(collection, id);

@@ -11,10 +11,13 @@ import { buildWorld, DEFAULT_TIMING, DEFAULT_VERSION } from './world.js';
 import { buildBareWorld } from './bare.js';
 import { sleep, type ExecContext, type WorkMeter } from './context.js';
 import type { Fault, LabInitRecord, LabState, LabTiming } from './types.js';
-import { UsageError } from '../domain/errors.js';
+import { UsageError, errnoCode, fileError } from '../domain/errors.js';
 
 export interface LabInitOptions {
-  /** Directory holding the lab state (created; an old lab there is replaced). */
+  /**
+   * Directory holding the lab state: created, or an old lab there is replaced. Anything else
+   * (a file, a directory that holds other things) is refused with a UsageError.
+   */
   dir: string;
   /** Proxmox hosts pve1..pveN. @default 2 */
   hosts?: number;
@@ -167,10 +170,49 @@ export async function initLab(opts: LabInitOptions): Promise<Lab> {
     throw new UsageError(
       `lab init: need at least 1 host and 1 server (got hosts=${init.hosts}, servers=${init.servers}, workers=${init.workers})`,
     );
-  fs.rmSync(dir, { recursive: true, force: true });
-  fs.mkdirSync(dir, { recursive: true });
-  new LabStore(dir).replace(opts.bare ? buildBareWorld(init) : buildWorld(init));
+  const what = labDirState(dir);
+  if (what.kind === 'file')
+    throw new UsageError(`cannot create a lab in ${dir}: it is a file`, { hint: 'give a new or empty directory with --dir' });
+  if (what.kind === 'other')
+    throw new UsageError(
+      `refusing to create a lab in ${dir}: it is not empty and holds no lab (${what.why}); lab init replaces everything in its directory`,
+      { hint: `give a new or empty directory with --dir, or remove ${dir} yourself` },
+    );
+  try {
+    if (what.kind === 'lab') fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    new LabStore(dir).replace(opts.bare ? buildBareWorld(init) : buildWorld(init));
+  } catch (err) {
+    throw fileError(err, { action: 'create the lab in', path: dir, hint: 'give a writable directory with --dir (or set XDG_STATE_HOME)' });
+  }
   return new Lab(dir);
+}
+
+/**
+ * What a directory holds, for `lab init`: nothing (absent or empty), a lab (its state.json is
+ * a lab's world), a file, or something else (never deleted).
+ */
+export function labDirState(dir: string): { kind: 'absent' | 'empty' | 'lab' | 'file' } | { kind: 'other'; why: string } {
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.statSync(dir, { throwIfNoEntry: false });
+  } catch (err) {
+    // A file where a parent directory should be: mkdir says it in words below.
+    if (errnoCode(err) === 'ENOTDIR') return { kind: 'absent' };
+    throw fileError(err, { action: 'look at', path: dir });
+  }
+  if (!st) return { kind: 'absent' };
+  if (!st.isDirectory()) return { kind: 'file' };
+  const entries = fs.readdirSync(dir);
+  if (entries.length === 0) return { kind: 'empty' };
+  if (!entries.includes('state.json')) return { kind: 'other', why: `no state.json among its ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}` };
+  try {
+    const s = JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')) as Partial<LabState>;
+    if (Array.isArray(s.hosts) && typeof s.clusters === 'object' && s.clusters !== null && typeof s.init === 'object') return { kind: 'lab' };
+  } catch {
+    // not JSON: not a lab's
+  }
+  return { kind: 'other', why: "its state.json is not a lab's" };
 }
 
 export interface LabOpenOptions {

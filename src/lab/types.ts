@@ -188,6 +188,8 @@ export interface ChannelFault {
     contentType?: string;
     /** Replace the channel's `latest` (e.g. the literal word "stable"). */
     latest?: string;
+    /** Send the headers and this many bytes of the body, then stall (the connection stays open). */
+    stallAfterBytes?: number;
   };
   times?: number;
 }

@@ -4,7 +4,11 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseChannels, channelLatest, latestOfMinor } from '../../src/channel/channels.js';
 import { fetchChannels } from '../../src/channel/client.js';
-import { type ChannelError } from '../../src/domain/errors.js';
+import { ChannelError } from '../../src/domain/errors.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initLab } from '../../src/lab/index.js';
 import { fixture } from '../helpers/fixtures.js';
 
 const URL_ = 'https://update.k3s.io/v1-release/channels';
@@ -60,6 +64,77 @@ test('GIVEN HTML, garbage or a wrong shape WHEN parsed THEN a ChannelError names
 test('GIVEN the old resourceType spelling or entries keyed by name WHEN parsed THEN they still resolve', () => {
   const body = JSON.stringify({ resourceType: 'channel', data: [{ name: 'stable', latest: 'v1.31.2+k3s1' }] });
   assert.equal(channelLatest(parseChannels(body, URL_), 'stable').raw, 'v1.31.2+k3s1');
+});
+
+test('GIVEN a channel server that stalls mid-body WHEN fetched THEN the body read is under the same timeout and says so', async () => {
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': '5000' });
+    res.write('{"type":"collection","data":[');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1-release/channels`;
+  try {
+    const t0 = Date.now();
+    await assert.rejects(fetchChannels(url, { timeoutMs: 300 }), (e: ChannelError) => {
+      assert.ok(e instanceof ChannelError);
+      assert.equal(e.message, `channel server ${url} stopped sending its answer: not complete after 0.3s`);
+      assert.equal(e.hint, 'check your network, set k3s.channelUrl to a reachable mirror, or pin a version with --version');
+      return true;
+    });
+    assert.ok(Date.now() - t0 < 5_000, 'cut off at the timeout, not left hanging');
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+});
+
+test("GIVEN the lab's channel server stalling mid-body (a fault) WHEN fetched THEN the same error", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pve-k3s-channel-'));
+  const lab = await initLab({ dir });
+  lab.update((s) => {
+    s.channelFaults.push({ path: 'collection', effect: { stallAfterBytes: 40 } });
+  });
+  const srv = await lab.startChannelServer();
+  try {
+    await assert.rejects(fetchChannels(srv.url, { timeoutMs: 300 }), {
+      name: 'ChannelError',
+      message: `channel server ${srv.url} stopped sending its answer: not complete after 0.3s`,
+    });
+    // Consumed: the next fetch reads the whole collection.
+    assert.equal(channelLatest(await fetchChannels(srv.url), 'stable').raw, 'v1.33.5+k3s1');
+  } finally {
+    await srv.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('GIVEN an answer bigger than the cap WHEN fetched THEN it is refused without being read to its end', async () => {
+  const big = 'x'.repeat(64 * 1024);
+  let sent = 0;
+  const server = createServer((req, res) => {
+    res.writeHead(200, req.url?.endsWith('/declared') ? { 'content-length': String(2 * 1024 * 1024) } : {});
+    // Chunked, without end: the client must stop reading at the cap.
+    const pump = () => {
+      while (sent < 8 * 1024 * 1024 && res.write(big)) sent += big.length;
+    };
+    res.on('drain', pump);
+    pump();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1-release/channels`;
+  try {
+    await assert.rejects(fetchChannels(base, { maxBytes: 256 * 1024 }), {
+      name: 'ChannelError',
+      message: `channel server ${base} answered more than 256 KiB: that is not the channels collection`,
+    });
+    assert.ok(sent < 8 * 1024 * 1024, 'it stopped reading');
+    await assert.rejects(fetchChannels(`${base}/declared`), {
+      message: `channel server ${base}/declared answered more than 1 MiB: that is not the channels collection`,
+    });
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
 });
 
 async function serve(handler: (path: string) => { status: number; body: string; type?: string }) {

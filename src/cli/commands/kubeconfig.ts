@@ -4,11 +4,11 @@
  * (or $KUBECONFIG's first file) under a context named after the cluster, or written to FILE.
  * Files are written 0600 (the kubeconfig holds the admin key).
  */
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { PlanError, RunError, UsageError } from '../../domain/errors.js';
+import { PlanError, RunError, UsageError, fileError } from '../../domain/errors.js';
 import { failureReason } from '../../shell/reason.js';
 import { out, withCluster, type GlobalOptions } from '../context.js';
 
@@ -60,7 +60,7 @@ export async function kubeconfig(g: GlobalOptions, flags: KubeconfigFlags): Prom
     const url = ours.clusters?.[0]?.cluster.server ?? '';
     if (flags.out !== undefined) {
       const file = resolve(flags.out);
-      await writePrivate(file, stringify(ours));
+      await writePrivate(file, stringify(ours), '--out');
       out(`Wrote the kubeconfig of ${inv.cluster} (server ${url}, context ${context}) to ${file} (mode 0600).\n`);
       out(`Try: kubectl --kubeconfig ${file} get nodes\n`);
       return 0;
@@ -68,8 +68,14 @@ export async function kubeconfig(g: GlobalOptions, flags: KubeconfigFlags): Prom
     const file = kubeconfigPath();
     let existing;
     if (existsSync(file)) {
+      let text;
       try {
-        existing = parse(await readFile(file, 'utf8')) ?? undefined;
+        text = await readFile(file, 'utf8');
+      } catch (err) {
+        throw fileError(err, { action: 'read the kubeconfig', path: file, hint: kubeconfigHint(file) });
+      }
+      try {
+        existing = parse(text) ?? undefined;
       } catch (err) {
         throw new UsageError(
           `${file} is not valid YAML, so the cluster cannot be merged into it: ${(err as Error).message.split('\n')[0]}`,
@@ -78,7 +84,7 @@ export async function kubeconfig(g: GlobalOptions, flags: KubeconfigFlags): Prom
       }
     }
     const merged = mergeKubeconfig(existing, ours);
-    await writePrivate(file, stringify(merged));
+    await writePrivate(file, stringify(merged), kubeconfigHint(file));
     out(`Merged the kubeconfig of ${inv.cluster} into ${file} as context ${context} (server ${url}); it is now the current context.\n`);
     out(`Try: kubectl --context ${context} get nodes\n`);
     return 0;
@@ -114,11 +120,32 @@ async function serverAddress(
   });
 }
 
-/** Writes a file only its owner can read, atomically (temp file, then rename). */
-async function writePrivate(file: string, text: string): Promise<void> {
-  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+function kubeconfigHint(file: string): string {
+  return `${file} comes from $KUBECONFIG or ~/.kube/config: fix it, or write a separate file with --out FILE`;
+}
+
+/**
+ * Writes a file only its owner can read, atomically (temp file, then rename). `how` is the
+ * option that named it (`--out`) or the hint to give when it cannot be written.
+ */
+async function writePrivate(file: string, text: string, how: string): Promise<void> {
+  const hint = how === '--out' ? undefined : how;
+  const existing = await stat(file).catch(() => undefined);
+  if (existing?.isDirectory())
+    throw new UsageError(`cannot write the kubeconfig to ${file}: it is a directory`, {
+      hint: how === '--out' ? `name a file: --out ${join(file, 'config')}` : hint,
+    });
+  const { ensureDir } = await import('../../operation/local-files.js');
+  ensureDir(dirname(file), { action: 'write the kubeconfig to', path: file, ...(hint ? { hint } : {}) });
   const tmp = `${file}.pve-k3s-${process.pid}.tmp`;
-  await writeFile(tmp, text, { mode: 0o600 });
-  await chmod(tmp, 0o600);
-  await rename(tmp, file);
+  try {
+    await writeFile(tmp, text, { mode: 0o600 });
+    await chmod(tmp, 0o600);
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    // The temporary file's name means nothing to the user: the error is about the file.
+    if ((err as { path?: unknown }).path === tmp) (err as { path?: unknown }).path = undefined;
+    throw fileError(err, { action: 'write the kubeconfig to', path: file, ...(hint ? { hint } : {}) });
+  }
 }

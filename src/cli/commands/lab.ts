@@ -1,9 +1,10 @@
 /** `pve-k3s lab init|reset|status`: the embedded, simulated Proxmox cluster. */
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { resolve, join } from 'node:path';
-import { UsageError } from '../../domain/errors.js';
+import { UsageError, fileError } from '../../domain/errors.js';
 import { renderTable } from '../table.js';
+import type { Inventory } from '../../inventory/types.js';
 import { loadInventoryFor, out, printDocument, type GlobalOptions } from '../context.js';
 
 export interface LabInitFlags {
@@ -63,8 +64,8 @@ export async function labInit(g: GlobalOptions, flags: LabInitFlags): Promise<nu
   return 0;
 }
 
-async function labOfInventory(g: GlobalOptions) {
-  const inv = await loadInventoryFor(g);
+async function labOfInventory(g: GlobalOptions, inv?: Inventory) {
+  inv ??= await loadInventoryFor(g);
   if (!inv.lab)
     throw new UsageError(`${inv.file} is not a lab inventory (it has no lab: section)`, { hint: 'create a lab with `pve-k3s lab init`' });
   const { openLab } = await import('../../lab/index.js');
@@ -72,9 +73,19 @@ async function labOfInventory(g: GlobalOptions) {
 }
 
 export async function labReset(g: GlobalOptions): Promise<number> {
-  const lab = await labOfInventory(g);
+  const inv = await loadInventoryFor(g);
+  const lab = await labOfInventory(g, inv);
   await lab.reset();
-  out(`Reset the lab in ${lab.dir} to its initial state.\n`);
+  // The journal of the lab's cluster tells of runs on the world just thrown away.
+  const [{ stateDir }, { journalPath }] = await Promise.all([import('../../inventory/index.js'), import('../../operation/journal.js')]);
+  const journal = journalPath(stateDir(process.env), inv.cluster);
+  const hadJournal = existsSync(journal);
+  try {
+    await rm(journal, { force: true });
+  } catch (err) {
+    throw fileError(err, { action: 'remove the journal', path: journal });
+  }
+  out(`Reset the lab in ${lab.dir} to its initial state${hadJournal ? ` and removed its journal ${journal}` : ''}.\n`);
   return 0;
 }
 

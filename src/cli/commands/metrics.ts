@@ -1,6 +1,5 @@
 /** `pve-k3s metrics [--listen ADDR]`: Prometheus text exposition, printed once or served over HTTP. */
-import { UsageError } from '../../domain/errors.js';
-import { PveK3sError } from '../../domain/errors.js';
+import { PveK3sError, RunError, UsageError, errnoCode } from '../../domain/errors.js';
 import { out, withCluster, type GlobalOptions } from '../context.js';
 import type { ClusterConnection } from '../../operation/connect.js';
 
@@ -41,6 +40,40 @@ export function parseListen(addr: string): { host: string; port: number } {
   return { host: m[1] || '0.0.0.0', port };
 }
 
+/** Why `--listen` could not be served, said in words (a name that does not resolve, a port in use...). */
+export function listenError(err: unknown, addr: string, at: { host: string; port: number }): unknown {
+  const code = errnoCode(err);
+  const where = `${at.host}:${at.port}`;
+  switch (code) {
+    case 'ENOTFOUND':
+    case 'EAI_NONAME':
+    case 'EAI_AGAIN':
+    case 'EAI_FAIL':
+      return new UsageError(`--listen ${addr}: cannot resolve "${at.host}" to an address (${code})`, {
+        hint: 'give an address of this machine (e.g. 127.0.0.1:9480), a name it resolves, or :PORT for every interface',
+        cause: err,
+      });
+    case 'EADDRNOTAVAIL':
+      return new UsageError(`--listen ${addr}: ${at.host} is not an address of this machine (${code})`, {
+        hint: 'give one of its own addresses (ip -br addr), 127.0.0.1, or :PORT for every interface',
+        cause: err,
+      });
+    case 'EADDRINUSE':
+      return new RunError(`cannot serve metrics on ${where}: another program listens on port ${at.port} (${code})`, {
+        hint: `choose another port (--listen ${at.host}:${at.port + 1}), or find that program: ss -ltnp 'sport = :${at.port}'`,
+        cause: err,
+      });
+    case 'EACCES':
+    case 'EPERM':
+      return new RunError(`cannot serve metrics on ${where}: not allowed to listen on port ${at.port} (${code})`, {
+        hint: at.port < 1024 ? 'ports below 1024 need root: use a higher one, e.g. 9480' : 'check what restricts this process (a sandbox, SELinux)',
+        cause: err,
+      });
+    default:
+      return code === undefined ? err : new RunError(`cannot serve metrics on ${where}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
 export async function metrics(g: GlobalOptions, flags: MetricsFlags): Promise<number> {
   const listen = flags.listen === undefined ? undefined : parseListen(flags.listen);
   return withCluster(g, async (conn) => {
@@ -67,7 +100,7 @@ export async function metrics(g: GlobalOptions, flags: MetricsFlags): Promise<nu
       );
     });
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      server.once('error', (err) => reject(listenError(err, flags.listen!, listen)));
       server.listen(listen.port, listen.host, resolve);
     });
     const a = server.address();
