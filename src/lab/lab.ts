@@ -205,10 +205,12 @@ export function labDirState(dir: string): { kind: 'absent' | 'empty' | 'lab' | '
   if (!st.isDirectory()) return { kind: 'file' };
   const entries = fs.readdirSync(dir);
   if (entries.length === 0) return { kind: 'empty' };
-  if (!entries.includes('state.json')) return { kind: 'other', why: `no state.json among its ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}` };
+  if (!entries.includes('state.json'))
+    return { kind: 'other', why: `no state.json among its ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}` };
   try {
     const s = JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')) as Partial<LabState>;
-    if (Array.isArray(s.hosts) && typeof s.clusters === 'object' && s.clusters !== null && typeof s.init === 'object') return { kind: 'lab' };
+    if (Array.isArray(s.hosts) && typeof s.clusters === 'object' && s.clusters !== null && typeof s.init === 'object')
+      return { kind: 'lab' };
   } catch {
     // not JSON: not a lab's
   }

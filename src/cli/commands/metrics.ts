@@ -66,7 +66,10 @@ export function listenError(err: unknown, addr: string, at: { host: string; port
     case 'EACCES':
     case 'EPERM':
       return new RunError(`cannot serve metrics on ${where}: not allowed to listen on port ${at.port} (${code})`, {
-        hint: at.port < 1024 ? 'ports below 1024 need root: use a higher one, e.g. 9480' : 'check what restricts this process (a sandbox, SELinux)',
+        hint:
+          at.port < 1024
+            ? 'ports below 1024 need root: use a higher one, e.g. 9480'
+            : 'check what restricts this process (a sandbox, SELinux)',
         cause: err,
       });
     default:
