@@ -8,7 +8,7 @@ import { healthyPods } from './kube-render.js';
 import { nodeReady } from './k3s-model.js';
 import { suffix } from './ids.js';
 import { fail, type ExecContext } from './context.js';
-import type { ExecResult } from './sh.js';
+import { Output, type ExecResult } from './sh.js';
 import type { KubeCluster, LabState, Pod } from './types.js';
 
 const EVICT_RETRY_MS = 5000;
@@ -85,11 +85,34 @@ function verdict(p: Pod, f: DrainFlags): Verdict {
   return { kind: 'delete' };
 }
 
+/** Go's utilerrors.Aggregate: one error as itself, several (deduplicated) as `[a, b]`. */
+function aggregate(errors: readonly string[]): string {
+  const unique = [...new Set(errors)];
+  return unique.length === 1 ? (unique[0] ?? '') : `[${unique.join(', ')}]`;
+}
+
+/**
+ * What kubectl prints when the drain of the node failed with `errors`: pkg/cmd/drain's
+ * RunDrain line, the pending nodes, then cmdutil.CheckErr's message (`error: <it>` for one
+ * error; several, one per line as MultipleErrors prints them).
+ */
+function drainFailed(o: Output, node: string, errors: readonly string[]): void {
+  o.err(`error: unable to drain node "${node}" due to error: ${aggregate(errors)}, continuing command...\n`);
+  o.err(`There are pending nodes to be drained:\n ${node}\n`);
+  const unique = [...new Set(errors)];
+  o.err(unique.length === 1 ? `error: ${unique[0] ?? ''}\n` : unique.map((e) => `${e}\n`).join(''));
+}
+
+/**
+ * kubectl drain, in kubectl's order on its two streams (pkg/cmd/drain, pkg/drain): the cordon
+ * (stdout), the filters' warnings (stderr), then each pod: `evicting pod ns/name` (stdout) at
+ * every attempt, a PDB refusal and its retry (stderr), `pod/name evicted` or `deleted` (stdout)
+ * once gone; then `node/x drained` (stdout), or the failure lines (stderr).
+ */
 export async function runDrain(ctx: ExecContext, clusterId: string, args: string[]): Promise<ExecResult> {
   const flags = parseFlags(args);
   if (typeof flags === 'string') return fail(1, `${flags}\n`);
-  let stdout = '';
-  let stderr = '';
+  const o = new Output();
   const now = ctx.now();
   const cordon = ctx.store.update((s) => {
     const node = s.clusters[clusterId]?.nodes[flags.node];
@@ -100,7 +123,7 @@ export async function runDrain(ctx: ExecContext, clusterId: string, args: string
     return already;
   });
   if (cordon === undefined) return fail(1, `Error from server (NotFound): nodes "${flags.node}" not found\n`);
-  stdout += `node/${flags.node} ${cordon ? 'already cordoned' : 'cordoned'}\n`;
+  o.out(`node/${flags.node} ${cordon ? 'already cordoned' : 'cordoned'}\n`);
 
   const cluster = ctx.store.read().clusters[clusterId];
   const onNode = (cluster?.pods ?? []).filter((p) => p.node === flags.node);
@@ -115,55 +138,57 @@ export async function runDrain(ctx: ExecContext, clusterId: string, args: string
     if (v.kind === 'delete' || v.kind === 'warn') toRemove.push(p);
   }
   if (fatal.size > 0) {
-    const errs = [...fatal].map(([m, pods]) => `cannot delete ${m}: ${pods.join(', ')}`);
-    const agg = errs.length === 1 ? (errs[0] ?? '') : `[${errs.join(', ')}]`;
-    stderr += `error: unable to drain node "${flags.node}" due to error: ${agg}, continuing command...\n`;
-    stderr += `There are pending nodes to be drained:\n ${flags.node}\n`;
-    stderr += `error: ${agg}\n`;
-    return { code: 1, stdout, stderr };
+    drainFailed(
+      o,
+      flags.node,
+      [...fatal].map(([m, pods]) => `cannot delete ${m}: ${pods.join(', ')}`),
+    );
+    return o.result(1);
   }
-  if (warnings.size > 0) stderr += `Warning: ${[...warnings].map(([m, pods]) => `${m}: ${pods.join(', ')}`).join('; ')}\n`;
+  if (warnings.size > 0) o.err(`Warning: ${[...warnings].map(([m, pods]) => `${m}: ${pods.join(', ')}`).join('; ')}\n`);
 
   const deadline = flags.timeoutMs > 0 ? now + flags.timeoutMs : Infinity;
   const errors: string[] = [];
-  const done: string[] = [];
-  if (!flags.disableEviction) for (const p of toRemove) stdout += `evicting pod ${p.namespace}/${p.name}\n`;
+  // Every eviction starts at once (one goroutine per pod), so each first attempt is printed first.
+  if (!flags.disableEviction) for (const p of toRemove) o.out(`evicting pod ${p.namespace}/${p.name}\n`);
   for (const p of toRemove) {
-    for (;;) {
+    for (let attempt = 0; ; attempt++) {
+      if (attempt > 0) {
+        o.out(`evicting pod ${p.namespace}/${p.name}\n`);
+        if (ctx.now() >= deadline) {
+          errors.push(
+            `error when evicting pods/"${p.name}" -n "${p.namespace}": global timeout reached: ${formatGoDuration(flags.timeoutMs)}`,
+          );
+          break;
+        }
+      }
       const blocked = ctx.store.update((s) => removePod(s, clusterId, p, flags, ctx.now()));
       if (!blocked) {
         const ms = ctx.store.read().timing.drainPerPodMs;
         ctx.meter?.('drain', ms);
         await ctx.sleep(ms);
-        done.push(`pod/${p.name} ${flags.disableEviction ? 'deleted' : 'evicted'}\n`);
+        o.out(`pod/${p.name} ${flags.disableEviction ? 'deleted' : 'evicted'}\n`);
         break;
       }
-      const left = deadline - ctx.now();
-      if (left <= 0) {
-        errors.push(
-          `error when evicting pods/"${p.name}" -n "${p.namespace}": global timeout reached: ${formatGoDuration(flags.timeoutMs)}`,
-        );
-        break;
-      }
-      stderr += `error when evicting pods/"${p.name}" -n "${p.namespace}" (will retry after 5s): Cannot evict pod as it would violate the pod's disruption budget.\n`;
-      await ctx.sleep(Math.min(EVICT_RETRY_MS, left));
+      o.err(
+        `error when evicting pods/"${p.name}" -n "${p.namespace}" (will retry after 5s): Cannot evict pod as it would violate the pod's disruption budget.\n`,
+      );
+      await ctx.sleep(Math.max(0, Math.min(EVICT_RETRY_MS, deadline - ctx.now())));
     }
   }
-  stdout += done.join('');
   if (errors.length > 0) {
-    const agg = errors.length === 1 ? (errors[0] ?? '') : `[${errors.join(', ')}]`;
     const pending = (ctx.store.read().clusters[clusterId]?.pods ?? []).filter(
       (p) => p.node === flags.node && verdict(p, flags).kind !== 'skip',
     );
     if (pending.length > 0)
-      stderr += `There are pending pods in node "${flags.node}" when an error occurred: ${agg}\n${pending.map((p) => `pod/${p.name}\n`).join('')}`;
-    stderr += `error: unable to drain node "${flags.node}" due to error: ${agg}, continuing command...\n`;
-    stderr += `There are pending nodes to be drained:\n ${flags.node}\n`;
-    stderr += `error: ${agg}\n`;
-    return { code: 1, stdout, stderr };
+      o.err(
+        `There are pending pods in node "${flags.node}" when an error occurred: ${aggregate(errors)}\n${pending.map((p) => `pod/${p.name}\n`).join('')}`,
+      );
+    drainFailed(o, flags.node, errors);
+    return o.result(1);
   }
-  stdout += `node/${flags.node} drained\n`;
-  return { code: 0, stdout, stderr };
+  o.out(`node/${flags.node} drained\n`);
+  return o.result(0);
 }
 
 /** Evicts or deletes one pod; returns true when a PodDisruptionBudget blocks the eviction. */

@@ -104,14 +104,18 @@ function get(ctx: ExecContext, clusterId: string, args: string[]): ExecResult {
   const names = res[1] !== undefined ? [res[1], ...g.names] : g.names;
   if (['nodes', 'node', 'no'].includes(kind)) {
     const all = Object.values(cluster.nodes).sort((a, b) => a.name.localeCompare(b.name));
+    // As kubectl: what was found on stdout, each NotFound on stderr after it, exit 1 if any.
     const missing = names.filter((n) => !cluster.nodes[n]);
-    if (missing.length > 0) return fail(1, missing.map((n) => `Error from server (NotFound): nodes "${n}" not found\n`).join(''));
+    const notFound = missing.map((n) => `Error from server (NotFound): nodes "${n}" not found\n`).join('');
     const chosen = names.length > 0 ? names.map((n) => cluster.nodes[n]).filter((n) => n !== undefined) : all;
+    const code = missing.length > 0 ? 1 : 0;
     if (g.output === 'json') {
+      if (names.length === 1 && chosen.length === 0) return fail(1, notFound);
       const items = chosen.map((n) => nodeJson(s, clusterId, n, now));
-      return ok(names.length === 1 ? `${JSON.stringify(items[0], null, 4)}\n` : listJson(items));
+      return { code, stdout: names.length === 1 ? `${JSON.stringify(items[0], null, 4)}\n` : listJson(items), stderr: notFound };
     }
-    return ok(nodesTable(s, clusterId, chosen, now));
+    if (chosen.length === 0) return { code, stdout: '', stderr: notFound || 'No resources found\n' };
+    return { code, stdout: nodesTable(s, clusterId, chosen, now), stderr: notFound };
   }
   if (['pods', 'pod', 'po'].includes(kind) || ['pdb', 'pdbs', 'poddisruptionbudget', 'poddisruptionbudgets'].includes(kind)) {
     if (g.output !== 'json' || names.length > 0) return unsupported(['get', ...args]);

@@ -10,6 +10,31 @@ export interface ExecResult {
   code: number;
   stdout: string;
   stderr: string;
+  /**
+   * The order the program wrote in, when that matters (both streams to one file, `2>&1`):
+   * each write and its stream. Without it, a program is taken to write its stdout, then its
+   * stderr. `stdout` and `stderr` are always the writes of each stream, joined.
+   */
+  writes?: ReadonlyArray<readonly [1 | 2, string]>;
+}
+
+/** Builds an ExecResult write by write, keeping the order of the two streams. */
+export class Output {
+  readonly #writes: Array<[1 | 2, string]> = [];
+  out(text: string): void {
+    if (text !== '') this.#writes.push([1, text]);
+  }
+  err(text: string): void {
+    if (text !== '') this.#writes.push([2, text]);
+  }
+  result(code: number): ExecResult {
+    const join = (fd: 1 | 2) =>
+      this.#writes
+        .filter((w) => w[0] === fd)
+        .map((w) => w[1])
+        .join('');
+    return { code, stdout: join(1), stderr: join(2), writes: [...this.#writes] };
+  }
 }
 
 /** What the interpreter needs from the machine it runs on (a container or a Proxmox host). */
@@ -264,8 +289,11 @@ class Interp {
       return 127;
     }
     const r = await this.host.exec(argv, env, io.stdin);
-    io.out.write(r.stdout);
-    io.err.write(r.stderr);
+    if (r.writes) for (const [fd, text] of r.writes) (fd === 1 ? io.out : io.err).write(text);
+    else {
+      io.out.write(r.stdout);
+      io.err.write(r.stderr);
+    }
     return r.code;
   }
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeLab, kubectl } from './helpers.js';
+import { makeLab, kubectl, inCt } from './helpers.js';
 import type { Lab } from '../../src/lab/index.js';
 
 const podsOn = (lab: Lab, node: string) => lab.state.clusters.lab!.pods.filter((p) => p.node === node);
@@ -60,7 +60,7 @@ test('GIVEN the vault PDB WHEN its pod is evicted THEN kubectl retries until --t
   assert.equal(r.code, 1);
   assert.match(
     r.stdout,
-    /^node\/k3s-worker-1 cordoned\nevicting pod default\/web-\S+\nevicting pod vault\/vault-0\npod\/web-\S+ evicted\n$/,
+    /^node\/k3s-worker-1 cordoned\nevicting pod default\/web-\S+\nevicting pod vault\/vault-0\npod\/web-\S+ evicted\nevicting pod vault\/vault-0\n$/,
   );
   assert.match(
     r.stderr,
@@ -107,4 +107,54 @@ test("GIVEN bad drain flags WHEN parsed THEN kubectl's errors", async () => {
   );
   assert.match((await kubectl(lab, 'drain', 'k3s-worker-1', '--timeout=abc')).stderr, /invalid duration "abc"/);
   assert.equal((await kubectl(lab, 'drain', 'ghost')).stderr, 'Error from server (NotFound): nodes "ghost" not found\n');
+});
+
+test("GIVEN a drain that a PDB blocks WHEN run with 2>&1 in the container's sh THEN stdout and stderr lines come in kubectl's order", async () => {
+  const lab = await makeLab();
+  const r = await inCt(lab, 100, [
+    'sh',
+    '-c',
+    '/usr/local/bin/kubectl drain k3s-worker-1 --ignore-daemonsets --delete-emptydir-data --timeout=50ms 2>&1',
+  ]);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr, '');
+  const lines = r.stdout
+    .trimEnd()
+    .split('\n')
+    .map((l) => l.replace(/web-[0-9a-z]+-[0-9a-z]+/g, 'web-X').replace(/svclb-traefik-\S+/g, 'svclb-X'));
+  assert.deepEqual(lines, [
+    'node/k3s-worker-1 cordoned',
+    'Warning: ignoring DaemonSet-managed Pods: kube-system/svclb-X',
+    'evicting pod default/web-X',
+    'evicting pod vault/vault-0',
+    'pod/web-X evicted',
+    'error when evicting pods/"vault-0" -n "vault" (will retry after 5s): Cannot evict pod as it would violate the pod\'s disruption budget.',
+    'evicting pod vault/vault-0',
+    'There are pending pods in node "k3s-worker-1" when an error occurred: error when evicting pods/"vault-0" -n "vault": global timeout reached: 50ms',
+    'pod/vault-0',
+    'error: unable to drain node "k3s-worker-1" due to error: error when evicting pods/"vault-0" -n "vault": global timeout reached: 50ms, continuing command...',
+    'There are pending nodes to be drained:',
+    ' k3s-worker-1',
+    'error: error when evicting pods/"vault-0" -n "vault": global timeout reached: 50ms',
+  ]);
+});
+
+test('GIVEN pods two filters refuse WHEN drained THEN the failure lists both as kubectl does: bracketed in its RunDrain line, one per line at the end', async () => {
+  const lab = await makeLab();
+  const r = await kubectl(lab, 'drain', 'k3s-worker-2');
+  assert.equal(r.code, 1);
+  assert.equal(r.stdout, 'node/k3s-worker-2 cordoned\n');
+  const ds = /cannot delete DaemonSet-managed Pods \(use --ignore-daemonsets to ignore\): kube-system\/svclb-[^,\]\s]+/.source;
+  const local = /cannot delete Pods with local storage \(use --delete-emptydir-data to override\): default\/cache-[^,\]\s]+/.source;
+  const lines = r.stderr.trimEnd().split('\n');
+  // Go's map order: either error may come first, in both places alike.
+  assert.match(
+    lines[0]!,
+    new RegExp(
+      `^error: unable to drain node "k3s-worker-2" due to error: \\[(${ds}, ${local}|${local}, ${ds})\\], continuing command\\.\\.\\.$`,
+    ),
+  );
+  assert.deepEqual(lines.slice(1, 3), ['There are pending nodes to be drained:', ' k3s-worker-2']);
+  assert.deepEqual(lines.slice(3), lines[0]!.slice(lines[0]!.indexOf('[') + 1, lines[0]!.indexOf('], continuing')).split(', '));
+  assert.equal(lines.length, 5);
 });

@@ -137,3 +137,13 @@ test('GIVEN a node WHEN its kubelet /healthz is read through the apiserver THEN 
     'Error from server (NotFound): nodes "nope" not found\n',
   );
 });
+
+test('GIVEN names some of which do not exist WHEN kubectl get THEN what was found on stdout, each NotFound on stderr, exit 1', async () => {
+  const lab = await makeLab();
+  const r = await kubectl(lab, 'get', 'nodes', 'k3s-worker-1', 'ghost');
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /^NAME +STATUS +ROLES +AGE +VERSION\nk3s-worker-1 +Ready +<none> +30d +v1\.33\.3\+k3s1\n$/);
+  assert.equal(r.stderr, 'Error from server (NotFound): nodes "ghost" not found\n');
+  const json = await kubectl(lab, 'get', 'node', 'ghost', '-o', 'json');
+  assert.deepEqual(json, { code: 1, stdout: '', stderr: 'Error from server (NotFound): nodes "ghost" not found\n' });
+});
