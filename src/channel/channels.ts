@@ -6,6 +6,7 @@
 import { ChannelError } from '../domain/errors.js';
 import { type K3sVersion, tryParseVersion } from '../domain/version.js';
 import { type ReleaseIndex, latestOfMinor } from '../domain/release-index.js';
+import { isRecord } from '../domain/text.js';
 
 export const DEFAULT_CHANNEL_URL = 'https://update.k3s.io/v1-release/channels';
 
@@ -64,8 +65,4 @@ export function channelLatest(set: ChannelSet, id: string): K3sVersion {
   }
   const known = [...set.channels.keys()].join(', ');
   throw new ChannelError(`channel "${id}" does not exist on ${set.url}`, { url: set.url, hint: `known channels: ${known || '(none)'}` });
-}
-
-function isRecord(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
 }

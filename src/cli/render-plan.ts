@@ -24,7 +24,7 @@ export function renderPlan(plan: UpgradePlan): string {
   plan.phases.forEach((phase, i) => {
     const kind = phase.steps.every((s) => s.id.startsWith('0/'))
       ? 'finish an interrupted upgrade'
-      : `${phase.minor ? 'minor' : 'patch'} upgrade to ${phase.version}, ${phase.order}`;
+      : `${phase.minor ? 'minor' : 'patch'} upgrade to ${phase.version}, ${phase.order}${phase.concurrency > 1 ? `, up to ${phase.concurrency} workers at once` : ''}`;
     out.push(`Phase ${i + 1}/${plan.phases.length}: ${kind}`);
     const byNode = new Map<string, Step[]>();
     for (const s of phase.steps) byNode.set(s.node, [...(byNode.get(s.node) ?? []), s]);

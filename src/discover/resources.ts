@@ -5,6 +5,7 @@
 import { parsePctList } from '../proxmox/pct.js';
 import type { FoundContainer } from './types.js';
 import { ResponseError } from '../domain/errors.js';
+import { isRecord } from '../domain/text.js';
 
 /** The argv that lists every guest of the Proxmox cluster as JSON. */
 export const CLUSTER_RESOURCES_ARGV = ['pvesh', 'get', '/cluster/resources', '--type', 'vm', '--output-format', 'json'] as const;
@@ -24,11 +25,11 @@ export function parseTags(text: string | undefined): string[] {
  * ResponseError naming what is wrong when the shape is not the expected one.
  */
 export function parseClusterResources(json: unknown): FoundContainer[] {
-  const list = Array.isArray(json) ? json : isObject(json) && Array.isArray(json['data']) ? json['data'] : undefined;
+  const list = Array.isArray(json) ? json : isRecord(json) && Array.isArray(json['data']) ? json['data'] : undefined;
   if (list === undefined) throw new ResponseError('expected a JSON array of resources (or {"data": [...]})');
   const out: FoundContainer[] = [];
   for (const [i, e] of list.entries()) {
-    if (!isObject(e)) throw new ResponseError(`resource ${i} is not an object`);
+    if (!isRecord(e)) throw new ResponseError(`resource ${i} is not an object`);
     if (e['type'] !== 'lxc') continue;
     if (e['template'] === 1) continue;
     const vmid = typeof e['vmid'] === 'number' ? e['vmid'] : Number(e['vmid']);
@@ -50,8 +51,4 @@ export function parseClusterResources(json: unknown): FoundContainer[] {
 /** `pct list` on one node: no tags (they come from `pct config` later). */
 export function containersFromPctList(text: string, node: string): FoundContainer[] {
   return parsePctList(text).map((e) => ({ vmid: e.vmid, name: e.name, node, status: e.status, tags: undefined, lock: e.lock }));
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -49,6 +49,11 @@ export interface ClusterFacts {
   roundTrips: number;
   /** Nodes found on another Proxmox host than the inventory says (migrated); their facts use the real host. */
   relocated?: Relocation[];
+  /**
+   * Nodes an interrupted run installed or restarted without confirming their health (from its
+   * journal): they may look done, so the plan runs their health gate again first.
+   */
+  unconfirmed?: string[];
 }
 
 /** A container found on another Proxmox node than the inventory names (src/facts/locate.ts). */

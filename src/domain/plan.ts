@@ -27,6 +27,12 @@ export interface Phase {
   /** True when some node changes minor version in this phase. */
   minor: boolean;
   order: PhaseOrder;
+  /**
+   * How many of the phase's workers are upgraded at once, in a sliding window (the next starts
+   * as soon as one is done). Servers always go one at a time. Absent in plans written before it
+   * existed, which ran one worker at a time.
+   */
+  concurrency: number;
   steps: Step[];
 }
 

@@ -4,6 +4,7 @@
  */
 import type { InventoryIssue } from '../inventory/issues.js';
 import { addHost, emptyInventory, ensureGroup, type AnsibleInventory } from './model.js';
+import { splitWords, UnclosedQuoteError } from '../domain/text.js';
 
 export function parseIni(text: string, file: string): { inventory: AnsibleInventory; issues: InventoryIssue[] } {
   const inv = emptyInventory(file, 'ini');
@@ -29,7 +30,7 @@ export function parseIni(text: string, file: string): { inventory: AnsibleInvent
       ensureGroup(inv, section.group, line);
       return;
     }
-    const words = splitWords(text);
+    const words = hostLineWords(text);
     if ('error' in words) return issue(line, words.error, 'Close the quote, or remove the stray character.');
     const [first, ...rest] = words.words;
     if (first === undefined) return;
@@ -82,29 +83,14 @@ export function parseIni(text: string, file: string): { inventory: AnsibleInvent
   return { inventory: inv, issues };
 }
 
-/** Splits on blanks outside quotes; quotes stay in the words (keyValue strips them). */
-function splitWords(text: string): { words: string[] } | { error: string } {
-  const words: string[] = [];
-  let cur = '';
-  let quote: string | undefined;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quote) {
-      cur += c;
-      if (c === quote) quote = undefined;
-    } else if (c === '"' || c === "'") {
-      quote = c;
-      cur += c;
-    } else if (c === '#' && cur === '') {
-      break; // a comment after the host and its vars
-    } else if (/\s/.test(c)) {
-      if (cur !== '') words.push(cur);
-      cur = '';
-    } else cur += c;
+/** Splits on blanks outside quotes; quotes stay in the words (keyValue strips them); `#` starts a comment. */
+function hostLineWords(text: string): { words: string[] } | { error: string } {
+  try {
+    return { words: splitWords(text, { keepQuotes: true, comments: true }) };
+  } catch (err) {
+    if (err instanceof UnclosedQuoteError) return { error: `unclosed ${err.quote} quote` };
+    throw err;
   }
-  if (quote) return { error: `unclosed ${quote} quote` };
-  if (cur !== '') words.push(cur);
-  return { words };
 }
 
 function keyValue(word: string): { key: string; value: unknown } | undefined {

@@ -12,7 +12,8 @@ import { failureReason } from '../shell/reason.js';
 import { parseJsonOutput } from '../kube/nodes.js';
 import { Pct } from '../proxmox/pct.js';
 import { buildInstallScript, redact, type NodeInstallConfig } from '../k3s/install-config.js';
-import { runStep, type StepContext } from '../upgrade/run/steps.js';
+import { DEFAULT_POLL, gateFailedMessage, serviceLogCommand, waitHealthy as waitHealthyGate } from '../upgrade/run/health-gate.js';
+import { systemClock } from '../domain/clock.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
 import type { Shell, RunResult } from '../shell/shell.js';
 import { applyConfEdit, confReady, containerNeeds } from './lxc.js';
@@ -62,11 +63,7 @@ const RSHARED_UNIT_TEXT = [
 
 export async function runInstall(o: InstallRunOptions): Promise<InstallRunResult> {
   const result: InstallRunResult = { installed: [], created: [], configured: [] };
-  const pct = (host: string) => {
-    const s = o.shells.get(host);
-    if (!s) throw new TypeError(`no shell for host ${host}`);
-    return new Pct(s);
-  };
+  const pct = (host: string) => pctFor(o, host);
   // 1. Containers.
   for (const n of o.plan.nodes) {
     const touched = await prepareContainer(o, n, pct(n.node.host));
@@ -126,6 +123,12 @@ export async function runInstall(o: InstallRunOptions): Promise<InstallRunResult
     result.installed.push(n.node.name);
   }
   return result;
+}
+
+function pctFor(o: InstallRunOptions, host: string): Pct {
+  const s = o.shells.get(host);
+  if (!s) throw new TypeError(`no shell for host ${host}`);
+  return new Pct(s);
 }
 
 function settingsArgs(inv: Inventory): { server: string[]; agent: string[] } {
@@ -321,6 +324,7 @@ async function installK3s(
   }
 }
 
+/** The upgrade's health gate, at the installed version; `members`: the nodes of the cluster so far. */
 async function waitHealthy(o: InstallRunOptions, node: NodeSpec, kube: Kube, members: string[]): Promise<void> {
   const step: Step = {
     id: `install/${node.name}/wait-ready`,
@@ -331,32 +335,26 @@ async function waitHealthy(o: InstallRunOptions, node: NodeSpec, kube: Kube, mem
     role: node.role,
     version: o.plan.version,
   };
-  const inventory: Inventory = { ...o.inventory, nodes: o.inventory.nodes.filter((n) => members.includes(n.name)) };
-  const ctx: StepContext = {
-    inventory,
-    kube,
-    pct: (h) => {
-      const s = o.shells.get(h);
-      if (!s) throw new TypeError(`no shell for host ${h}`);
-      return new Pct(s);
+  const timeoutMs = o.inventory.upgrade.readyTimeoutSeconds * 1000;
+  const servers = o.inventory.nodes.filter((n) => n.role === 'server' && members.includes(n.name)).map((n) => n.name);
+  const gate = await waitHealthyGate(
+    step,
+    {
+      kube,
+      pct: (h) => pctFor(o, h),
+      emit: (e) => {
+        if (e.kind === 'wait') o.log(`${node.name}: waiting for Ready (${e.message})`);
+      },
+      signal: o.signal,
+      clock: systemClock,
+      poll: o.poll ?? DEFAULT_POLL,
     },
-    emit: (e) => {
-      if (e.kind === 'wait') o.log(`${node.name}: waiting for Ready (${e.message})`);
-    },
-    signal: o.signal,
-    poll: o.poll ?? { minMs: 200, maxMs: 1000 },
-    staysCordoned: () => true,
-    cordoned: new Set(),
-  };
-  try {
-    await runStep(step, ctx);
-  } catch (err) {
-    if (err instanceof RunError)
-      throw new RunError(err.message, {
-        node: node.name,
-        hint: `${err.hint ?? ''}; ${continueHint(node)}`.replace(/^; /, ''),
-        detail: err.detail,
-      });
-    throw err;
-  }
+    { version: o.plan.version, timeoutMs, servers },
+  );
+  if (gate.healthy) return;
+  const message = gateFailedMessage(step, { version: o.plan.version, timeoutMs, lastSeen: gate.lastSeen });
+  throw new RunError(message, {
+    node: node.name,
+    hint: `look at the node: ${serviceLogCommand(step)}; raise upgrade.readyTimeout if it is just slow; ${continueHint(node)}`,
+  });
 }

@@ -8,7 +8,8 @@ import type { Inventory, HostSpec, NodeSpec, ContainerSettings } from './types.j
 import { DEFAULT_CONTAINER, DEFAULT_DRAIN, DEFAULT_K3S, DEFAULT_UPGRADE } from './defaults.js';
 import { FIELDS, fieldPattern, formatField, knownKeys, type FieldInfo } from './fields.js';
 import { InventoryValidationError, showValue, sortIssues, type InventoryIssue } from './issues.js';
-import { checkRules, isRecord } from './rules.js';
+import { checkRules } from './rules.js';
+import { isRecord } from '../domain/text.js';
 import { inventorySchema, type InventoryFile } from './schema.js';
 import { closest } from './suggest.js';
 import { resolveUserPath } from './paths.js';

@@ -5,6 +5,7 @@
  */
 import { LAB_CHANNEL_URL } from './defaults.js';
 import type { Path } from './yaml-source.js';
+import { isRecord } from '../domain/text.js';
 
 export interface RuleIssue {
   path: Path;
@@ -175,10 +176,6 @@ function checkLabChannel(k3s: unknown, hasLab: boolean): RuleIssue[] {
       hint: 'Add `lab: { dir: <directory> }`, or set an http(s) channel URL.',
     },
   ];
-}
-
-export function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function present(v: unknown): boolean {

@@ -7,6 +7,7 @@
  */
 import { quoteArg } from '../shell/quote.js';
 import type { Role } from '../inventory/types.js';
+import { splitWords } from '../domain/text.js';
 
 export const UNIT_DIR = '/etc/systemd/system';
 export const SERVICE: Record<Role, string> = { server: 'k3s', agent: 'k3s-agent' };
@@ -35,44 +36,6 @@ export function parseExecStart(unit: string): { command: string; args: string[] 
   const [binary, command, ...args] = words;
   if (binary === undefined || command === undefined) return undefined;
   return { command, args };
-}
-
-/** Splits systemd/sh-style words: whitespace-separated, with '...' and "..." quoting. */
-export function splitWords(text: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let inWord = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (c === "'") {
-      const end = text.indexOf("'", i + 1);
-      if (end < 0) throw new SyntaxError('unterminated single quote');
-      cur += text.slice(i + 1, end);
-      i = end;
-      inWord = true;
-    } else if (c === '"') {
-      let j = i + 1;
-      for (; j < text.length && text[j] !== '"'; j++) {
-        if (text[j] === '\\' && j + 1 < text.length) j++;
-        cur += text[j];
-      }
-      if (j >= text.length) throw new SyntaxError('unterminated double quote');
-      i = j;
-      inWord = true;
-    } else if (c === '\\' && i + 1 < text.length) {
-      cur += text[++i];
-      inWord = true;
-    } else if (/\s/.test(c)) {
-      if (inWord) out.push(cur);
-      cur = '';
-      inWord = false;
-    } else {
-      cur += c;
-      inWord = true;
-    }
-  }
-  if (inWord) out.push(cur);
-  return out;
 }
 
 /** Parses an env file written by install.sh (`NAME='value'` lines, `'\''` for quotes). */

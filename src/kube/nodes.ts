@@ -3,6 +3,7 @@ import { ResponseError } from '../domain/errors.js';
 import { CORDON_ANNOTATION, type KubeNodeFacts } from '../domain/facts.js';
 import { tryParseVersion } from '../domain/version.js';
 import type { Role } from '../inventory/types.js';
+import { isRecord } from '../domain/text.js';
 
 /** kubectl answered something that is not the JSON it documents. */
 export class KubeParseError extends ResponseError {}
@@ -72,8 +73,4 @@ export function parseNodeList(text: string): Map<string, KubeNodeFacts> {
     if (parsed) out.set(parsed[0], parsed[1]);
   }
   return out;
-}
-
-function isRecord(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
 }

@@ -90,8 +90,11 @@ export interface RunSummary {
   status: RunEndStatus | undefined;
   endedAt: string | undefined;
   completed: string[];
-  /** A step started and never recorded as ended. */
+  /** The first of `open`: the step the run was at. */
   inFlight: string | undefined;
+  /** Every step started and never recorded as ended, in the order they started (several with --parallel). */
+  open: string[];
+  /** The first step that failed. */
   failed: { step: string; message: string } | undefined;
   leftCordoned: string[];
   midUpgrade: string[];
@@ -115,23 +118,27 @@ export function summarize(records: readonly Stamped[]): RunSummary | undefined {
     endedAt: undefined,
     completed: [],
     inFlight: undefined,
+    open: [],
     failed: undefined,
     leftCordoned: [],
     midUpgrade: [],
   };
+  const close = (step: string) => (s.open = s.open.filter((x) => x !== step));
   for (const r of records) {
     if (r.run !== run) continue;
     switch (r.type) {
       case 'step-start':
-        s.inFlight = r.step;
+        close(r.step);
+        s.open.push(r.step);
         break;
       case 'step-done':
         s.completed.push(r.step);
-        if (s.inFlight === r.step) s.inFlight = undefined;
+        close(r.step);
         break;
       case 'step-failed':
-        s.failed = { step: r.step, message: r.message };
-        if (s.inFlight === r.step) s.inFlight = undefined;
+        // The first failure stopped the run; later ones (steps in flight beside it) followed from it.
+        s.failed ??= { step: r.step, message: r.message };
+        close(r.step);
         break;
       case 'run-end':
         s.status = r.status;
@@ -143,7 +150,21 @@ export function summarize(records: readonly Stamped[]): RunSummary | undefined {
         break;
     }
   }
+  s.inFlight = s.open[0];
   return s;
+}
+
+/**
+ * The nodes the run installed or restarted without confirming their health: left mid-upgrade,
+ * or whose install, restart or health gate was in flight or failed.
+ */
+export function unconfirmedNodes(s: RunSummary): string[] {
+  const out = new Set(s.midUpgrade);
+  for (const id of [...s.open, s.failed?.step]) {
+    const [, node, kind] = (id ?? '').split('/');
+    if (node && (kind === 'install' || kind === 'restart' || kind === 'wait-ready')) out.add(node);
+  }
+  return [...out];
 }
 
 /** A run that `resume` can continue: recorded in progress, failed or stopped. */

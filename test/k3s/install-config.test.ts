@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { buildInstallScript, parseEnvFile, parseExecStart, redact, secretValues, splitWords } from '../../src/k3s/install-config.js';
+import { buildInstallScript, parseEnvFile, parseExecStart, redact, secretValues } from '../../src/k3s/install-config.js';
+import { splitWords } from '../../src/domain/text.js';
 import { fixture } from '../helpers/fixtures.js';
 
 test('GIVEN the unit files the real install script writes WHEN parsed THEN the role is the first word', () => {

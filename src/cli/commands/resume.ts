@@ -1,15 +1,15 @@
 /** `pve-k3s resume` and `pve-k3s abandon`: continue or forget the upgrade the journal records. */
 import { requireTerminal } from '../confirm.js';
 import { RunError } from '../../domain/errors.js';
-import { planSteps, type Step, type UpgradePlan } from '../../domain/plan.js';
+import { planSteps } from '../../domain/plan.js';
 import { nothingToDoDocument, upgradeResultDocument } from '../../upgrade/run/result-document.js';
-import type { Inventory, UpgradeOrder } from '../../inventory/types.js';
+import type { UpgradeOrder } from '../../inventory/types.js';
 import { planCluster } from '../../upgrade/plan/plan-cluster.js';
 import { gatherFacts } from '../../upgrade/facts/gather.js';
 import { Kube } from '../../kube/kube.js';
 import { Pct } from '../../proxmox/pct.js';
 import { LOCK_ANNOTATION, readLock } from '../../operation/lock.js';
-import { resumable, type RunSummary } from '../../operation/journal.js';
+import { resumable, unconfirmedNodes, type RunSummary } from '../../operation/journal.js';
 import { renderPlan } from '../render-plan.js';
 import { renderStatus } from './status.js';
 import { out, printDocument, withCluster, type GlobalOptions } from '../context.js';
@@ -68,8 +68,13 @@ export async function resume(g: GlobalOptions, flags: ResumeFlags): Promise<numb
     process.stderr.write(`Resuming: ${describeRun(last)}\n`);
     // Facts are re-read: the plan continues from what the cluster is now, towards the recorded target.
     const order = last.order as UpgradeOrder;
-    const { plan } = await planCluster(conn, { version: last.target, order, allowSkew: last.allowSkew });
-    addHealthChecks(plan, last, conn.inventory);
+    // A node it installed without confirming its health may look done: its health gate goes first.
+    const { plan } = await planCluster(conn, {
+      version: last.target,
+      order,
+      allowSkew: last.allowSkew,
+      unconfirmed: unconfirmedNodes(last),
+    });
     const json = g.output !== 'table';
     if (!json) out(renderPlan(plan));
     if (planSteps(plan).length === 0) {
@@ -139,32 +144,4 @@ export async function abandon(g: GlobalOptions): Promise<number> {
     }
     return 0;
   });
-}
-
-/**
- * A node the interrupted run installed or restarted without confirming its health may look
- * done to the planner (Ready at the target); resume re-runs its health gate first.
- */
-export function addHealthChecks(plan: UpgradePlan, last: RunSummary, inv: Inventory): void {
-  const touched = new Set(last.midUpgrade);
-  for (const id of [last.inFlight, last.failed?.step]) {
-    const [, node, kind] = (id ?? '').split('/');
-    if (node && (kind === 'install' || kind === 'restart' || kind === 'wait-ready')) touched.add(node);
-  }
-  const planned = new Set(planSteps(plan).map((s) => s.node));
-  const steps: Step[] = [];
-  for (const name of touched) {
-    const n = inv.nodes.find((x) => x.name === name);
-    if (!n || planned.has(name)) continue;
-    steps.push({
-      id: `0/${name}/wait-ready`,
-      kind: 'wait-ready',
-      node: name,
-      vmid: n.vmid,
-      host: n.host,
-      role: n.role,
-      version: plan.target.version,
-    });
-  }
-  if (steps.length > 0) plan.phases.unshift({ version: plan.target.version, minor: false, order: 'workers-first', steps });
 }

@@ -5,6 +5,7 @@ import { UsageError, PlanError, InterruptedError } from '../../domain/errors.js'
 import { PLAN_API_VERSION, planSteps, type UpgradePlan } from '../../domain/plan.js';
 import type { UpgradeOrder, Inventory } from '../../inventory/types.js';
 import { planCluster, type PlanFlags } from '../../upgrade/plan/plan-cluster.js';
+import { parallelWarning } from '../../upgrade/plan/planner.js';
 import { relocationWarnings } from '../../upgrade/facts/locate.js';
 import { gatherFacts } from '../../upgrade/facts/gather.js';
 import type { RunPlanResult } from '../../upgrade/run/run-plan.js';
@@ -165,6 +166,8 @@ export async function runWithSignals(
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const lowered = parallelWarning(plan, conn.inventory.upgrade.parallel);
+  if (lowered) progress.emit({ kind: 'log', level: 'warn', message: lowered });
   try {
     const { executeUpgrade } = await import('../../upgrade/run/upgrade-run.js');
     return await executeUpgrade(conn, plan, {
@@ -243,6 +246,8 @@ async function checkSavedPlan(file: string, fresh: UpgradePlan): Promise<Upgrade
       hint: 'write one with `pve-k3s plan -o json > plan.json`',
     });
   }
+  // The steps must match; how many workers go at once is this run's (--parallel), and a plan
+  // written before phases had a concurrency still matches.
   const key = (p: Partial<UpgradePlan>) =>
     JSON.stringify({
       cluster: p.cluster,

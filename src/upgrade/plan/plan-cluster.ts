@@ -14,6 +14,8 @@ export interface PlanFlags {
   channel?: string | undefined;
   order?: UpgradeOrder | undefined;
   allowSkew?: boolean | undefined;
+  /** Nodes an interrupted run left unconfirmed (ClusterFacts.unconfirmed). */
+  unconfirmed?: string[] | undefined;
 }
 
 export interface ClusterPlan {
@@ -24,7 +26,7 @@ export interface ClusterPlan {
 
 export function policyFor(conn: ClusterConnection, flags: PlanFlags): PlanPolicy {
   const u = conn.inventory.upgrade;
-  return { order: flags.order ?? u.order, allowSkew: flags.allowSkew ?? u.allowSkew, drainServers: u.drainServers };
+  return { order: flags.order ?? u.order, allowSkew: flags.allowSkew ?? u.allowSkew, drainServers: u.drainServers, parallel: u.parallel };
 }
 
 /** Facts and target at the same time, then the plan: what `pve-k3s plan` shows. */
@@ -44,6 +46,7 @@ export async function planCluster(conn: ClusterConnection, flags: PlanFlags, sig
   ]);
   // Migrated containers: later steps (the controller's kubectl, snapshots) use their real host.
   if (facts.relocated) conn.inventory = withRelocations(inv, facts.relocated);
+  if (flags.unconfirmed) facts.unconfirmed = flags.unconfirmed;
   const policy = policyFor(conn, flags);
   let plan: UpgradePlan;
   try {

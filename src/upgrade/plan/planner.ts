@@ -21,9 +21,11 @@ export interface PlanPolicy {
   allowSkew: boolean;
   /** @default "auto" */
   drainServers: 'auto' | 'always' | 'never';
+  /** Workers upgraded at once (upgrade.parallel, --parallel), capped so one schedulable worker stays up. @default 1 */
+  parallel?: number;
 }
 
-export const DEFAULT_POLICY: PlanPolicy = { order: 'auto', allowSkew: false, drainServers: 'auto' };
+export const DEFAULT_POLICY: PlanPolicy = { order: 'auto', allowSkew: false, drainServers: 'auto', parallel: 1 };
 
 export interface PlanTarget {
   version: K3sVersion;
@@ -112,7 +114,7 @@ export function planUpgrade(
         if (!initialSkew.has(key) && !skew.some((s) => s.endsWith(text))) skew.push(line);
       }
     }
-    if (steps.length > 0) phases.push({ version: P.raw, minor, order, steps });
+    if (steps.length > 0) phases.push({ version: P.raw, minor, order, concurrency: 1, steps });
   });
 
   // A node left cordoned by an interrupted run and already at the target: wait Ready, uncordon.
@@ -125,8 +127,18 @@ export function planUpgrade(
     finalAction.set(n.f.name, 'uncordon');
   }
   if (leftovers.length > 0) {
-    phases.unshift({ version: T.raw, minor: false, order: 'workers-first', steps: leftovers });
+    phases.unshift({ version: T.raw, minor: false, order: 'workers-first', concurrency: 1, steps: leftovers });
   }
+  // A node an interrupted run left unconfirmed and otherwise done: its health gate first.
+  const planned = new Set(phases.flatMap((p) => p.steps.map((s) => s.node)));
+  const rechecks: Step[] = [];
+  for (const name of new Set(facts.unconfirmed ?? [])) {
+    const n = nodes.find((x) => x.f.name === name);
+    if (!n || planned.has(name)) continue;
+    const base = { node: name, vmid: n.f.vmid, host: n.f.host, role: n.f.role, version: T.raw };
+    rechecks.push({ ...base, id: `0/${name}/wait-ready`, kind: 'wait-ready' });
+  }
+  if (rechecks.length > 0) phases.unshift({ version: T.raw, minor: false, order: 'workers-first', concurrency: 1, steps: rechecks });
 
   if (skew.length > 0 && !policy.allowSkew) {
     throw new PlanError(`refusing a plan that breaks the Kubernetes version skew policy: ${skew[0]}`, {
@@ -137,6 +149,20 @@ export function planUpgrade(
   }
   for (const s of skew) warnings.push(`version skew allowed by --allow-skew: ${s}`);
 
+  const nodePlans = nodes.map((n) => ({
+    node: n.f.name,
+    role: n.f.role,
+    host: n.f.host,
+    vmid: n.f.vmid,
+    from: n.v.raw,
+    to: finalAction.has(n.f.name) ? T.raw : n.v.raw,
+    action: finalAction.get(n.f.name) ?? 'none',
+    staysCordoned: n.staysCordoned && finalAction.get(n.f.name) === 'upgrade',
+  }));
+  // Workers in a sliding window of `width`; a phase never runs more at once than it has workers.
+  const width = workerConcurrency(policy.parallel ?? 1, schedulableWorkers(nodePlans));
+  for (const p of phases)
+    p.concurrency = Math.min(width, Math.max(1, new Set(p.steps.filter((s) => s.role === 'agent').map((s) => s.node)).size));
   return {
     apiVersion: PLAN_API_VERSION,
     kind: 'UpgradePlan',
@@ -144,18 +170,27 @@ export function planUpgrade(
     controller: facts.controller,
     target: { version: T.raw, source: target.source },
     phases,
-    nodes: nodes.map((n) => ({
-      node: n.f.name,
-      role: n.f.role,
-      host: n.f.host,
-      vmid: n.f.vmid,
-      from: n.v.raw,
-      to: finalAction.has(n.f.name) ? T.raw : n.v.raw,
-      action: finalAction.get(n.f.name) ?? 'none',
-      staysCordoned: n.staysCordoned && finalAction.get(n.f.name) === 'upgrade',
-    })),
+    nodes: nodePlans,
     warnings,
   };
+}
+
+/** Workers that can take pods during the run: every agent but those that stay cordoned. */
+function schedulableWorkers(nodes: readonly NodePlan[]): number {
+  return nodes.filter((n) => n.role === 'agent' && !n.staysCordoned).length;
+}
+
+/** --parallel capped so at least one schedulable worker stays up to take the pods. */
+function workerConcurrency(requested: number, schedulable: number): number {
+  return Math.max(1, Math.min(Math.floor(requested), Math.max(1, schedulable - 1)));
+}
+
+/** Why the plan upgrades fewer workers at once than `requested` (--parallel, upgrade.parallel), or undefined. */
+export function parallelWarning(plan: UpgradePlan, requested: number): string | undefined {
+  const schedulable = schedulableWorkers(plan.nodes);
+  const width = workerConcurrency(requested, schedulable);
+  if (width >= requested) return undefined;
+  return `--parallel ${requested} lowered to ${width}: ${schedulable} schedulable worker(s), and one must stay up to take the pods`;
 }
 
 /** A node with a known installed version. */

@@ -1,43 +1,49 @@
 /**
- * runPlan(): executes an UpgradePlan one node at a time (workers up to `parallel` at once, in a
- * sliding window),
- * each node's steps in order, emitting progress events. It stops at the first failure, or
- * between nodes when asked to stop (first Ctrl-C); an abort signal
- * (second Ctrl-C) cancels the step in flight. The result always lists the nodes this run left
- * cordoned, so the CLI can say exactly how to fix them.
+ * runPlan(): executes an UpgradePlan as written. Phase by phase; in a phase, each server alone
+ * and each run of consecutive workers through a sliding window of the phase's `concurrency`;
+ * each node's steps in order, journaled and reported as typed events. It stops at the first
+ * failure, or between nodes when asked to stop (first Ctrl-C); the abort signal (second Ctrl-C)
+ * cancels the step in flight. The result lists the nodes the run left cordoned or mid-upgrade,
+ * so the CLI can say exactly how to fix them.
  */
-import { CORDON_ANNOTATION } from '../../domain/facts.js';
-import type { PveK3sError } from '../../domain/errors.js';
-import { InterruptedError, invariant } from '../../domain/errors.js';
-import { planSteps, type Step, type UpgradePlan } from '../../domain/plan.js';
+import { systemClock, type Clock } from '../../domain/clock.js';
+import { InterruptedError, invariant, type PveK3sError } from '../../domain/errors.js';
+import type { Emit } from '../../domain/events.js';
+import { planSteps, type Phase, type Step, type UpgradePlan } from '../../domain/plan.js';
 import type { Inventory } from '../../inventory/types.js';
 import { Kube } from '../../kube/kube.js';
+import type { Journal, JournalRecord } from '../../operation/journal.js';
 import { Pct } from '../../proxmox/pct.js';
 import type { Shell } from '../../shell/shell.js';
-import type { Emit } from '../../domain/events.js';
-import { DRAIN_CHECK_COMMANDS } from './drain-check.js';
-import { asPveError, readInstallConfig, RolledBackError, runStep, type StepContext } from './steps.js';
-import type { Journal, JournalRecord } from '../../operation/journal.js';
+import { RunState, type RunDeps } from './context.js';
+import { DEFAULT_POLL } from './health-gate.js';
+import { Prefetcher } from './prefetch.js';
+import { asPveError, RolledBackError, runStep } from './steps.js';
+import { applyUncordon, uncordon, uncordonCommands, uncordonsWithGate } from './uncordon.js';
+import { waitReady } from './wait-ready.js';
+
+export { CORDON_ANNOTATION } from '../../domain/facts.js';
 
 export interface RunPlanOptions {
   inventory: Inventory;
+  /** One Shell per Proxmox host, by host name. */
   shells: ReadonlyMap<string, Shell>;
+  /** Progress events. @default none */
   emit?: Emit;
   /** Cancels the step in flight. */
   signal?: AbortSignal;
-  /** Checked between steps: when it returns true the run stops cleanly. */
+  /** Checked between nodes: when it returns true the run stops cleanly. */
   stopRequested?: () => boolean;
   /** Readiness poll bounds. @default {minMs: 200, maxMs: 1000} */
   poll?: { minMs: number; maxMs: number };
   /** Records every step before and after it runs. @default none */
   journal?: { journal: Pick<Journal, 'append'>; run: string };
-  /** Upgrade up to this many workers at once (never more than the cluster can spare: one
-   *  schedulable worker always stays up). Servers always go one at a time. @default 1 */
-  parallel?: number;
   /** Run container commands through sessions (one `pct exec ... sh -s` per container, see shell/session.ts). @default true */
   sessions?: boolean;
   /** Snapshot each container before its install (never embedded-etcd members). @default the inventory's upgrade.snapshot */
   snapshot?: { enabled: boolean; retention: number };
+  /** Time and waiting. @default the system clock */
+  clock?: Clock;
 }
 
 export interface RunPlanResult {
@@ -59,165 +65,14 @@ export interface RunPlanResult {
  * ends the run and is in the result, with the nodes left cordoned or mid-upgrade.
  */
 export async function runPlan(plan: UpgradePlan, opts: RunPlanOptions): Promise<RunPlanResult> {
-  const { inventory, shells } = opts;
-  const emit: Emit = opts.emit ?? (() => {});
-  const run = opts.journal?.run ?? '';
-  const record = (r: JournalRecord) => opts.journal?.journal.append(r);
-  const pcts = new Map<string, Pct>();
-  const pct = (host: string): Pct => {
-    let p = pcts.get(host);
-    if (!p) {
-      const shell = shells.get(host);
-      invariant(shell, `no shell for Proxmox host ${host}`);
-      // Sessions: each container pays pct exec's start once per run, not once per command.
-      p = new Pct(shell, { sessions: opts.sessions ?? true });
-      pcts.set(host, p);
-    }
-    return p;
-  };
-  const controller = inventory.nodes.find((n) => n.name === plan.controller);
-  invariant(controller, `controller ${plan.controller} is not in the inventory`);
-  const kube = new Kube(pct(controller.host), controller.vmid, controller.name);
-  const stays = new Set(plan.nodes.filter((n) => n.staysCordoned).map((n) => n.node));
-  // Nodes an earlier interrupted run cordoned: the plan uncordons them, until then they are ours.
-  const cordoned = new Set(
-    planSteps(plan)
-      .filter((s) => s.id.startsWith('0/') && s.kind === 'uncordon')
-      .map((s) => s.node),
-  );
-  const ctx: StepContext = {
-    inventory,
-    kube,
-    pct,
-    emit,
-    signal: opts.signal,
-    poll: opts.poll ?? { minMs: 200, maxMs: 1000 },
-    staysCordoned: (n) => stays.has(n),
-    cordoned,
-    snapshot: opts.snapshot ?? { enabled: inventory.upgrade.snapshot, retention: inventory.upgrade.snapshotRetention },
-    snapshots: new Map(),
-    fromVersion: new Map(),
-    journalNote: (message, node) => record({ type: 'note', run, message, ...(node ? { node } : {}) }),
-    prefetched: new Map(),
-    drainChecks: new Map(),
-    uncordonedByRun: new Set(),
-    uncordonedWithGate: new Set(),
-  };
-
-  const steps = planSteps(plan);
-  const completed: Step[] = [];
-  let index = 0;
-  let failed: RunPlanResult['failed'];
-  let interrupted = false;
-  // Installed (or restarted) and not yet through the health gate.
-  const unverified = new Set<string>();
-  const width = parallelWidth(opts.parallel ?? 1, inventory, stays, emit);
-
-  /** One node's steps of one phase, in order; false when a step failed. */
-  const runNode = async (group: Step[], next?: Step[]): Promise<boolean> => {
-    for (const step of group) {
-      if (opts.signal?.aborted) {
-        interrupted = true;
-        return false;
-      }
-      // This node is drained: what the next drain will move can be read now.
-      if (step.kind === 'install' || step.kind === 'restart') readDrainCheckAhead(next);
-      emit({ kind: 'step-start', step, index: index++, total: steps.length });
-      record({ type: 'step-start', run, step: step.id, node: step.node });
-      if (step.kind === 'install' || step.kind === 'restart') unverified.add(step.node);
-      const started = Date.now();
-      try {
-        const note = await runStep(step, ctx);
-        completed.push(step);
-        if (step.kind === 'wait-ready') unverified.delete(step.node);
-        record({ type: 'step-done', run, step: step.id, ms: Date.now() - started, ...(note ? { note } : {}) });
-        emit({ kind: 'step-done', step, ms: Date.now() - started, ...(note ? { note } : {}) });
-      } catch (err) {
-        const error = opts.signal?.aborted ? new InterruptedError(`interrupted during ${step.id}`, { cause: err }) : asPveError(err, step);
-        failed ??= { step, error };
-        interrupted ||= opts.signal?.aborted ?? false;
-        if (error instanceof RolledBackError) unverified.delete(step.node);
-        else if (step.kind === 'wait-ready') unverified.add(step.node);
-        record({ type: 'step-failed', run, step: step.id, message: error.message, interrupted });
-        emit({ kind: 'step-failed', step, error });
-        return false;
-      }
-    }
-    return true;
-  };
-
-  /** Starts the next node's pre-drain reads (pods, PDBs, nodes) while this one upgrades. */
-  const readDrainCheckAhead = (group: Step[] | undefined): void => {
-    const drain = group?.[0]?.kind === 'drain' ? group[0] : undefined;
-    if (!drain || ctx.drainChecks!.has(drain.node)) return;
-    const p = kube.batch(DRAIN_CHECK_COMMANDS, { signal: opts.signal, timeoutMs: 60_000 });
-    p.catch(() => {}); // a failed read ahead is read again by the drain itself
-    ctx.drainChecks!.set(drain.node, p);
-  };
-
-  /** Starts reading the install configs of these nodes (during a drain, or the previous node's upgrade), and opens their sessions. */
-  const readAhead = (groups: readonly (Step[] | undefined)[]): void => {
-    for (const group of groups) {
-      if (!group) continue;
-      const first = group[0];
-      if (first) pct(first.host).warm(first.vmid);
-      const install = group.find((s) => s.kind === 'install');
-      if (!install || ctx.prefetched!.has(install.node)) continue;
-      const p = readInstallConfig(pct(install.host), install, opts.signal, inventory.k3s.installScriptUrl);
-      p.catch(() => {}); // a failed read ahead is retried by the install step itself
-      ctx.prefetched!.set(install.node, p);
-    }
-  };
-
-  kube.pct.warm(controller.vmid, { spare: true });
+  const run = new PlanRun(plan, opts);
   try {
-    await runPhases();
+    await run.phases();
   } finally {
-    await Promise.all([...pcts.values()].map((p) => p.closeSessions()));
+    await run.close();
   }
-
-  async function runPhases(): Promise<void> {
-    for (const [pi, phase] of plan.phases.entries()) {
-      emit({ kind: 'phase-start', phase, index: pi, total: plan.phases.length });
-      // Servers go alone; a run of consecutive workers goes through a window of `width` nodes,
-      // the next one starting as soon as one finishes. A stop request is honoured between nodes,
-      // never half way through one; after a failure, nodes in flight finish and no new one starts.
-      const groups = nodeGroups(phase.steps);
-      for (const segment of segments(groups)) {
-        let next = 0;
-        const lane = async (): Promise<void> => {
-          while (!failed && !interrupted && next < segment.length) {
-            if (opts.signal?.aborted || opts.stopRequested?.()) {
-              interrupted = true;
-              return;
-            }
-            const group = segment[next++]!;
-            const following = groups[groups.indexOf(group) + 1];
-            readAhead([group, following]);
-            await runNode(group, following);
-            const node = group[0]!;
-            if (node.node !== plan.controller) await pct(node.host).closeSessions(node.vmid);
-          }
-        };
-        await Promise.all(Array.from({ length: Math.min(width, segment.length) }, lane));
-        if (failed || interrupted) break;
-      }
-      if (failed || interrupted) break;
-    }
-  }
-  const done = new Set(completed.map((s) => s.id));
-  return {
-    ok: !failed && !interrupted,
-    completed,
-    failed,
-    remaining: steps.filter((s) => !done.has(s.id)),
-    leftCordoned: [...cordoned],
-    midUpgrade: [...unverified],
-    interrupted,
-  };
+  return run.result();
 }
-
-export { CORDON_ANNOTATION };
 
 /** Splits a phase's steps into one group per node (they are contiguous in a plan). */
 export function nodeGroups(steps: readonly Step[]): Step[][] {
@@ -241,16 +96,235 @@ export function segments(groups: readonly Step[][]): Step[][][] {
   return out;
 }
 
-/** --parallel capped so at least one schedulable worker stays up to take the pods. */
-function parallelWidth(requested: number, inventory: Inventory, stays: ReadonlySet<string>, emit: Emit): number {
-  const agents = inventory.nodes.filter((n) => n.role === 'agent' && !stays.has(n.name)).length;
-  const spare = Math.max(1, agents - 1);
-  const width = Math.max(1, Math.min(Math.floor(requested), spare));
-  if (width < requested)
-    emit({
-      kind: 'log',
-      level: 'warn',
-      message: `--parallel ${requested} lowered to ${width}: ${agents} schedulable worker(s), and one must stay up to take the pods`,
-    });
-  return width;
+/** Nodes an earlier run cordoned: their uncordon step comes without a drain of their own before it. */
+function cordonedBefore(plan: UpgradePlan): string[] {
+  const drained = new Set<string>();
+  const out = new Set<string>();
+  for (const s of planSteps(plan)) {
+    if (s.kind === 'drain') drained.add(s.node);
+    if (s.kind === 'uncordon' && !drained.has(s.node)) out.add(s.node);
+  }
+  return [...out];
+}
+
+/** One execution of a plan: the run's dependencies and state, and what it has done so far. */
+class PlanRun {
+  readonly #plan: UpgradePlan;
+  readonly #opts: RunPlanOptions;
+  readonly #deps: RunDeps;
+  readonly #state: RunState;
+  readonly #pcts = new Map<string, Pct>();
+  readonly #steps: Step[];
+  readonly #completed: Step[] = [];
+  #failed: RunPlanResult['failed'];
+  #interrupted = false;
+  #index = 0;
+
+  constructor(plan: UpgradePlan, opts: RunPlanOptions) {
+    this.#plan = plan;
+    this.#opts = opts;
+    this.#steps = planSteps(plan);
+    this.#state = new RunState(cordonedBefore(plan));
+    this.#deps = this.#makeDeps();
+  }
+
+  #makeDeps(): RunDeps {
+    const { inventory, signal } = this.#opts;
+    const pct = (host: string) => this.#pct(host);
+    const controller = inventory.nodes.find((n) => n.name === this.#plan.controller);
+    invariant(controller, `controller ${this.#plan.controller} is not in the inventory`);
+    const kube = new Kube(pct(controller.host), controller.vmid, controller.name);
+    // The controller keeps a spare session, so a read ahead never makes the next drain open one.
+    kube.pct.warm(controller.vmid, { spare: true });
+    const { installScriptUrl } = inventory.k3s;
+    return {
+      inventory,
+      kube,
+      pct,
+      emit: this.#opts.emit ?? (() => {}),
+      signal,
+      clock: this.#opts.clock ?? systemClock,
+      poll: this.#opts.poll ?? DEFAULT_POLL,
+      servers: inventory.nodes.filter((n) => n.role === 'server').map((n) => n.name),
+      snapshot: this.#opts.snapshot ?? { enabled: inventory.upgrade.snapshot, retention: inventory.upgrade.snapshotRetention },
+      staysCordoned: new Set(this.#plan.nodes.filter((n) => n.staysCordoned).map((n) => n.node)),
+      note: (message, node) => this.#record({ type: 'note', run: this.#runId, message, ...(node ? { node } : {}) }),
+      readAhead: new Prefetcher({ kube, pct, signal, installScriptUrl }),
+    };
+  }
+
+  /** Sessions: each container pays pct exec's start once per run, not once per command. */
+  #pct(host: string): Pct {
+    let p = this.#pcts.get(host);
+    if (!p) {
+      const shell = this.#opts.shells.get(host);
+      invariant(shell, `no shell for Proxmox host ${host}`);
+      p = new Pct(shell, { sessions: this.#opts.sessions ?? true });
+      this.#pcts.set(host, p);
+    }
+    return p;
+  }
+
+  get #runId(): string {
+    return this.#opts.journal?.run ?? '';
+  }
+
+  #record(r: JournalRecord): void {
+    this.#opts.journal?.journal.append(r);
+  }
+
+  /** A failure, or a stop or abort asked for: no new node starts. */
+  get #stopped(): boolean {
+    return this.#failed !== undefined || this.#interrupted;
+  }
+
+  async phases(): Promise<void> {
+    for (const [index, phase] of this.#plan.phases.entries()) {
+      this.#deps.emit({ kind: 'phase-start', phase, index, total: this.#plan.phases.length });
+      const groups = nodeGroups(phase.steps);
+      for (const segment of segments(groups)) {
+        await this.#segment(phase, segment, groups);
+        if (this.#stopped) return;
+      }
+    }
+  }
+
+  /**
+   * Servers go alone; a run of consecutive workers goes through a window of the phase's
+   * concurrency, the next one starting as soon as one finishes. A stop request is honoured
+   * between nodes, never half way through one; after a failure, nodes in flight finish.
+   */
+  async #segment(phase: Phase, segment: Step[][], groups: Step[][]): Promise<void> {
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (!this.#stopped && next < segment.length) {
+        if (this.#opts.signal?.aborted || this.#opts.stopRequested?.()) {
+          this.#interrupted = true;
+          return;
+        }
+        const group = segment[next++]!;
+        await this.#node(group, groups[groups.indexOf(group) + 1]);
+      }
+    };
+    const width = segment[0]![0]!.role === 'agent' ? phase.concurrency : 1;
+    await Promise.all(Array.from({ length: Math.min(width, segment.length) }, lane));
+  }
+
+  /** One node's steps of one phase, with the next node's read ahead started alongside. */
+  async #node(group: Step[], following: Step[] | undefined): Promise<void> {
+    this.#deps.readAhead.nodes([group, following]);
+    for (let i = 0; i < group.length; i++) {
+      if (this.#opts.signal?.aborted) {
+        this.#interrupted = true;
+        break;
+      }
+      const step = group[i]!;
+      const after = group[i + 1];
+      // This node is drained: what the next drain will move can be read now.
+      if (step.kind === 'install' || step.kind === 'restart') this.#deps.readAhead.drainCheck(following);
+      const fused = step.kind === 'wait-ready' && after?.kind === 'uncordon' && uncordonsWithGate(after, this.#deps, this.#state);
+      const ok = fused ? await this.#gateAndUncordon(step, after) : await this.#step(step);
+      if (!ok) break;
+      if (fused) i++;
+    }
+    const first = group[0]!;
+    if (first.node !== this.#plan.controller) await this.#pct(first.host).closeSessions(first.vmid);
+  }
+
+  /** One step, journaled and reported; false when it failed. */
+  async #step(step: Step): Promise<boolean> {
+    const started = this.#begin(step);
+    try {
+      this.#done(step, started, await runStep(step, this.#deps, this.#state));
+      return true;
+    } catch (err) {
+      this.#fail(step, err);
+      return false;
+    }
+  }
+
+  /**
+   * A worker's health gate and its uncordon in one round trip, each its own journaled step: the
+   * uncordon's start is recorded before the round trip that may do it, its end after.
+   */
+  async #gateAndUncordon(gate: Step, unc: Step): Promise<boolean> {
+    const started = this.#begin(gate);
+    this.#record({ type: 'step-start', run: this.#runId, step: unc.id, node: unc.node });
+    let uncordoned = false;
+    try {
+      await waitReady(gate, this.#deps, this.#state, {
+        tail: uncordonCommands(unc.node),
+        onHealthy: (tail) => (uncordoned = applyUncordon(unc, this.#deps, this.#state, tail)),
+      });
+    } catch (err) {
+      this.#fail(gate, err);
+      // Journaled as started: it ends here, never run (the round trip stops at the failed gate).
+      this.#record({
+        type: 'step-failed',
+        run: this.#runId,
+        step: unc.id,
+        message: `not run: ${gate.id} failed`,
+        interrupted: this.#interrupted,
+      });
+      return false;
+    }
+    this.#done(gate, started, undefined);
+    this.#deps.emit({ kind: 'step-start', step: unc, index: this.#index++, total: this.#steps.length });
+    if (uncordoned) {
+      this.#done(unc, this.#deps.clock.now(), 'in the round trip of its health gate');
+      return true;
+    }
+    // The uncordon in the gate's round trip failed: once more on its own, whose error is reported.
+    const again = this.#deps.clock.now();
+    try {
+      this.#done(unc, again, await uncordon(unc, this.#deps, this.#state));
+      return true;
+    } catch (err) {
+      this.#fail(unc, err);
+      return false;
+    }
+  }
+
+  #begin(step: Step): number {
+    this.#deps.emit({ kind: 'step-start', step, index: this.#index++, total: this.#steps.length });
+    this.#record({ type: 'step-start', run: this.#runId, step: step.id, node: step.node });
+    if (step.kind === 'install' || step.kind === 'restart') this.#state.unverified.add(step.node);
+    return this.#deps.clock.now();
+  }
+
+  #done(step: Step, started: number, note: string | undefined): void {
+    const ms = this.#deps.clock.now() - started;
+    this.#completed.push(step);
+    if (step.kind === 'wait-ready') this.#state.unverified.delete(step.node);
+    this.#record({ type: 'step-done', run: this.#runId, step: step.id, ms, ...(note ? { note } : {}) });
+    this.#deps.emit({ kind: 'step-done', step, ms, ...(note ? { note } : {}) });
+  }
+
+  #fail(step: Step, err: unknown): void {
+    const aborted = this.#opts.signal?.aborted ?? false;
+    const error = aborted ? new InterruptedError(`interrupted during ${step.id}`, { cause: err }) : asPveError(err, step);
+    this.#failed ??= { step, error };
+    this.#interrupted ||= aborted;
+    if (error instanceof RolledBackError) this.#state.unverified.delete(step.node);
+    else if (step.kind === 'wait-ready') this.#state.unverified.add(step.node);
+    this.#record({ type: 'step-failed', run: this.#runId, step: step.id, message: error.message, interrupted: this.#interrupted });
+    this.#deps.emit({ kind: 'step-failed', step, error });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#pcts.values()].map((p) => p.closeSessions()));
+  }
+
+  result(): RunPlanResult {
+    const done = new Set(this.#completed.map((s) => s.id));
+    return {
+      ok: !this.#stopped,
+      completed: this.#completed,
+      failed: this.#failed,
+      remaining: this.#steps.filter((s) => !done.has(s.id)),
+      leftCordoned: [...this.#state.cordoned],
+      midUpgrade: [...this.#state.unverified],
+      interrupted: this.#interrupted,
+    };
+  }
 }

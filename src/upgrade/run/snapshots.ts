@@ -9,6 +9,7 @@ import { RunError } from '../../domain/errors.js';
 import { parseVersion, versionSlug } from '../../domain/version.js';
 import type { Inventory, NodeSpec } from '../../inventory/types.js';
 import { failureReason } from '../../shell/reason.js';
+import { lastLine } from '../../domain/text.js';
 import type { Pct } from '../../proxmox/pct.js';
 import { buildBatch, parseBatch } from '../../proxmox/batch.js';
 
@@ -52,15 +53,18 @@ export async function probeSnapshots(nodes: NodeSpec[], pct: (host: string) => P
   return problems.filter((p): p is string => p !== undefined);
 }
 
+/** Where a snapshot or backup is taken: the node, its container, the step that takes it. */
+export interface SnapshotTarget {
+  node: string;
+  vmid: number;
+  /** The plan step id, for errors. */
+  step: string;
+  signal?: AbortSignal | undefined;
+}
+
 /** Takes `name` unless it exists (a resumed run). */
-export async function takeSnapshot(
-  p: Pct,
-  node: string,
-  vmid: number,
-  name: string,
-  step: string,
-  signal?: AbortSignal,
-): Promise<'taken' | 'exists'> {
+export async function takeSnapshot(p: Pct, o: SnapshotTarget & { name: string }): Promise<'taken' | 'exists'> {
+  const { node, vmid, name, step, signal } = o;
   const r = await p.shell.run(['pct', 'snapshot', String(vmid), name, '--description', `pve-k3s: before upgrading ${node}`], {
     signal,
     timeoutMs: 10 * 60_000,
@@ -101,10 +105,9 @@ export async function listSnapshots(p: Pct, vmid: number, signal?: AbortSignal):
 /** Deletes the oldest `pre-k3s-*` snapshots beyond `keep`; returns the names deleted. */
 export async function pruneSnapshots(
   p: Pct,
-  vmid: number,
-  keep: number,
-  signal?: AbortSignal,
+  o: { vmid: number; keep: number; signal?: AbortSignal | undefined },
 ): Promise<{ deleted: string[]; failed: string[] }> {
+  const { vmid, keep, signal } = o;
   const ours = (await listSnapshots(p, vmid, signal)).filter((s) => s.name.startsWith(SNAPSHOT_PREFIX));
   // Stable sort by time: the tree lists parents before children, so ties keep that order.
   const sorted = ours.map((s, i) => ({ ...s, i })).sort((a, b) => (a.time === b.time ? a.i - b.i : a.time < b.time ? -1 : 1));
@@ -127,14 +130,8 @@ const SERVER_DIR = '/var/lib/rancher/k3s/server';
  * copied with k3s stopped for a consistent copy (the upgrade restarts it anyway), into
  * /var/lib/pve-k3s/backup/pre-k3s-<slug>/ (0700, files 0600). Nothing secret leaves the node.
  */
-export async function backupDatastore(
-  p: Pct,
-  node: string,
-  vmid: number,
-  version: string,
-  step: string,
-  signal?: AbortSignal,
-): Promise<string> {
+export async function backupDatastore(p: Pct, o: SnapshotTarget & { version: string }): Promise<string> {
+  const { node, vmid, version, step, signal } = o;
   const dir = `${BACKUP_ROOT}/${snapshotName(version)}`;
   const files = ['token', 'db/state.db', 'db/state.db-wal', 'db/state.db-shm'];
   const probe = buildBatch(files.map((f) => ({ argv: ['test', '-f', `${SERVER_DIR}/${f}`] })));
@@ -164,7 +161,7 @@ export async function backupDatastore(
   const bad = results.findIndex((x) => x.code !== 0);
   if (bad >= 0) {
     throw new RunError(
-      `the datastore backup of ${node} failed at \`${cmds[bad]!.join(' ')}\`: ${(results[bad]!.stdout.trim().split('\n').pop() ?? '').slice(0, 200)}`,
+      `the datastore backup of ${node} failed at \`${cmds[bad]!.join(' ')}\`: ${lastLine(results[bad]!.stdout).slice(0, 200)}`,
       {
         node,
         step,

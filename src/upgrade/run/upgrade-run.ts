@@ -162,7 +162,6 @@ export async function executeUpgrade(conn: ClusterConnection, plan: UpgradePlan,
       ...(o.poll ? { poll: o.poll } : {}),
       journal: { journal, run },
       snapshot: o.snapshot,
-      parallel: inv.upgrade.parallel,
     });
     return { ...result, run, journalFile: journal.file, lockError: await lock.release() };
   } finally {

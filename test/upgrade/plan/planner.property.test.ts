@@ -143,3 +143,19 @@ test("PROPERTY a node's steps are contiguous and ordered (one node at a time), a
     { numRuns: 400 },
   );
 });
+
+test('PROPERTY each phase says how many workers go at once: at least 1, never more than its workers, and one schedulable worker always stays up', () => {
+  fc.assert(
+    fc.property(clusterArb, targetArb, policyArb, fc.integer({ min: 1, max: 8 }), (nodes, t, p, parallel) => {
+      const plan = tryPlan(nodes, t, { ...p, parallel });
+      if (plan instanceof PlanError) return;
+      const schedulable = plan.nodes.filter((n) => n.role === 'agent' && !n.staysCordoned).length;
+      for (const phase of plan.phases) {
+        const workers = new Set(phase.steps.filter((s) => s.role === 'agent').map((s) => s.node)).size;
+        assert.ok(phase.concurrency >= 1 && phase.concurrency <= parallel, `${phase.concurrency} of ${parallel}`);
+        assert.ok(phase.concurrency <= Math.max(1, workers), `${phase.concurrency} with ${workers} workers`);
+        if (phase.concurrency > 1) assert.ok(phase.concurrency <= schedulable - 1, `${phase.concurrency} with ${schedulable} schedulable`);
+      }
+    }),
+  );
+});

@@ -1,0 +1,36 @@
+/**
+ * What the steps of a run work with: `RunDeps`, fixed for the whole run (the cluster's kubectl,
+ * pct per host, progress, cancellation, the clock, the read-ahead), and `RunState`, the little
+ * that changes as the run goes (who is cordoned, what was uncordoned, where to roll back to).
+ */
+import type { Inventory } from '../../inventory/types.js';
+import type { GateDeps } from './health-gate.js';
+import type { Prefetcher } from './prefetch.js';
+
+export interface RunDeps extends GateDeps {
+  readonly inventory: Inventory;
+  /** The cluster's servers (with several, each health gate checks every one). */
+  readonly servers: readonly string[];
+  /** upgrade.snapshot and its retention. */
+  readonly snapshot: { readonly enabled: boolean; readonly retention: number };
+  /** Nodes cordoned before the run by someone else: drained, never uncordoned by this run. */
+  readonly staysCordoned: ReadonlySet<string>;
+  /** Writes a note in the journal (snapshot taken, drain fallback, rollback). */
+  readonly note: (message: string, node?: string) => void;
+  readonly readAhead: Prefetcher;
+}
+
+export class RunState {
+  /** Nodes cordoned by pve-k3s (this run or an earlier one) and not uncordoned yet. */
+  readonly cordoned: Set<string>;
+  /** Nodes this run uncordoned: a read ahead taken before then still saw them cordoned. */
+  readonly uncordoned = new Set<string>();
+  /** Installed or restarted, and not yet through the health gate: they may run either version. */
+  readonly unverified = new Set<string>();
+  /** The snapshot taken before a worker's install and the version it ran then: where a failed gate rolls back to. */
+  readonly rollbackTo = new Map<string, { snapshot: string; version: string }>();
+
+  constructor(cordonedBefore: Iterable<string> = []) {
+    this.cordoned = new Set(cordonedBefore);
+  }
+}
