@@ -22,24 +22,9 @@ import { randomBytes } from 'node:crypto';
 import { ShellError, invariant } from '../domain/errors.js';
 import { beginMarker, endMarkerPrefix, findFrame } from './frames.js';
 import { quoteArg } from './quote.js';
-import type { RunResult } from './shell.js';
+import type { RunResult, ScriptSession, SessionRunOptions } from './shell.js';
 
-export interface SessionRunOptions {
-  /** Give up after this long: the session is stopped and ShellError{timedOut} thrown. */
-  timeoutMs?: number;
-  signal?: AbortSignal;
-}
-
-export interface ScriptSession {
-  /** Runs a POSIX sh script: its stdout, stderr and exit status. Throws SessionLostError or ShellError. */
-  run(script: string, opts?: SessionRunOptions): Promise<RunResult>;
-  /** False once the session's process has ended (or was stopped). */
-  readonly alive: boolean;
-  /** True while a script runs. */
-  readonly busy: boolean;
-  /** Ends the session (closes its stdin; stops it if it does not exit). Safe to call twice. */
-  close(): Promise<void>;
-}
+export type { ScriptSession, SessionRunOptions } from './shell.js';
 
 /** The session ended before the script started (`started` false: nothing ran) or while it ran. */
 export class SessionLostError extends Error {

@@ -19,7 +19,23 @@ export interface RunResult {
   stderr: string;
 }
 
-import type { ScriptSession } from './session.js';
+/** Options of one script run in a session (session.ts). */
+export interface SessionRunOptions {
+  /** Give up after this long: the session is stopped and ShellError{timedOut} thrown. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface ScriptSession {
+  /** Runs a POSIX sh script: its stdout, stderr and exit status. Throws SessionLostError or ShellError. */
+  run(script: string, opts?: SessionRunOptions): Promise<RunResult>;
+  /** False once the session's process has ended (or was stopped). */
+  readonly alive: boolean;
+  /** True while a script runs. */
+  readonly busy: boolean;
+  /** Ends the session (closes its stdin; stops it if it does not exit). Safe to call twice. */
+  close(): Promise<void>;
+}
 
 export interface Shell {
   /** The Proxmox host name as the inventory calls it (used in messages). */
