@@ -13,7 +13,11 @@ import { failureReason } from '../shell/reason.js';
 import { Pct } from '../proxmox/pct.js';
 import { RunError, UsageError, invariant } from '../domain/errors.js';
 import { quoteArg } from '../shell/quote.js';
+import type { RetentionPolicy } from './retention.js';
+import { copyBackup, type CopyResult } from './copy.js';
 import {
+  backupSize,
+  recordRun,
   createBackupDir,
   pruneBackups,
   sha256,
@@ -38,12 +42,19 @@ export const STAGING_DIR = `${SERVER_DIR}/pve-k3s-backup`;
 export interface BackupOptions {
   /** Root directory for backups (a dated directory is created inside). */
   root: string;
-  /** Keep this many backups of the cluster (older ones are removed). @default unlimited */
-  keep?: number;
+  /** Keep this many backups of the cluster (older ones are removed), or a tiered policy. @default unlimited */
+  keep?: number | RetentionPolicy;
+  /**
+   * Embedded etcd: pull the newest snapshot k3s took on its own schedule
+   * (`etcd-snapshot-schedule-cron`) instead of taking one. @default false
+   */
+  latestSnapshot?: boolean;
+  /** Off-host copies of the finished backup: local directories or rsync/SSH destinations (`host:/path`). */
+  copyTo?: string[];
   /** Without the sqlite3 CLI in the container, copy state.db with k3s stopped for a moment. @default false */
   offline?: boolean;
   /** Also back up every node's container with vzdump. */
-  vzdump?: { mode: 'snapshot' | 'suspend' | 'stop'; storage?: string };
+  vzdump?: { mode: 'snapshot' | 'suspend' | 'stop'; storage?: string; prune?: string };
   /** Progress lines (never file contents). */
   log?: (line: string) => void;
   now?: () => Date;
@@ -54,6 +65,7 @@ export interface BackupResult {
   dir: string;
   manifest: BackupManifest;
   pruned: string[];
+  copies: CopyResult[];
 }
 
 /** The server a backup reads (the controller when it is a server) and the list of servers. */
@@ -91,11 +103,26 @@ async function detect(pct: Pct, n: NodeSpec, signal?: AbortSignal): Promise<Dete
 }
 
 /** The pull script for one server: consistent copy, then each file framed and base64-encoded. */
-export function pullScript(datastore: Datastore, how: 'sqlite3' | 'offline', snapshotName: string, nonce: string): string {
+export function pullScript(
+  datastore: Datastore,
+  how: 'sqlite3' | 'offline' | 'latest-snapshot',
+  snapshotName: string,
+  nonce: string,
+): string {
   const d = STAGING_DIR;
   const lines = [`rm -rf ${d}`, `mkdir -p ${d}`, `chmod 700 ${d}`];
   let data: string;
-  if (datastore === 'etcd') {
+  if (datastore === 'etcd' && how === 'latest-snapshot') {
+    // The newest snapshot k3s's own schedule took: etcd-snapshot-<node>-<unix time>[.zip], so
+    // ls's name order is the time order (one node name per server, ten-digit times).
+    lines.push('set -e', `f=$(ls ${SNAPSHOT_DIR} | grep '^etcd-snapshot-' | tail -n 1)`);
+    lines.push(
+      `test -n "$f" || echo "no scheduled etcd snapshot in ${SNAPSHOT_DIR} yet (etcd-snapshot-schedule-cron)" >&2`,
+      'test -n "$f"',
+    );
+    data = `${SNAPSHOT_DIR}/$f`;
+    lines.push(`echo "@@${nonce} name $f"`);
+  } else if (datastore === 'etcd') {
     // Its log goes to stderr (shown only when it fails); set -e stops the script there.
     lines.push('set -e', `${K3S_BIN} etcd-snapshot save --name ${quoteArg(snapshotName)} >&2`);
     lines.push(`f=$(ls ${SNAPSHOT_DIR} | grep ${quoteArg(`^${snapshotName}-`)} | tail -n 1)`, 'test -n "$f"');
@@ -145,7 +172,30 @@ export function parsePull(stdout: string, nonce: string, node: string): Pulled {
   return { token, data, snapshotFile };
 }
 
+/** One backup run; its outcome (success or failure) is recorded beside the backups for status and metrics. */
 export async function runBackup(inv: Inventory, shells: ReadonlyMap<string, Shell>, opts: BackupOptions): Promise<BackupResult> {
+  const at = (opts.now ?? (() => new Date()))().toISOString();
+  try {
+    const r = await backupOnce(inv, shells, opts);
+    const failed = [
+      ...r.manifest.vzdump.filter((v) => !v.ok).map((v) => `vzdump of ${v.node}: ${v.message}`),
+      ...r.copies.filter((c) => !c.ok).map((c) => `copy to ${c.destination}: ${c.message}`),
+    ];
+    recordRun(opts.root, inv.cluster, {
+      at,
+      ok: failed.length === 0,
+      ...(failed.length ? { error: failed.join('; ') } : {}),
+      dir: r.dir,
+      sizeBytes: backupSize(r.manifest),
+    });
+    return r;
+  } catch (e) {
+    recordRun(opts.root, inv.cluster, { at, ok: false, error: e instanceof Error ? e.message : String(e) });
+    throw e;
+  }
+}
+
+async function backupOnce(inv: Inventory, shells: ReadonlyMap<string, Shell>, opts: BackupOptions): Promise<BackupResult> {
   const log = opts.log ?? (() => {});
   const now = (opts.now ?? (() => new Date()))();
   const { source, servers } = backupSource(inv);
@@ -156,6 +206,10 @@ export async function runBackup(inv: Inventory, shells: ReadonlyMap<string, Shel
       node: source.name,
       step: 'backup',
       hint: 'is k3s a server on this node?',
+    });
+  if (opts.latestSnapshot && det.datastore !== 'etcd')
+    throw new UsageError(`${source.name}: --latest-snapshot pulls a scheduled etcd snapshot, and this cluster's datastore is SQLite`, {
+      hint: 'drop --latest-snapshot',
     });
   if (det.datastore === 'sqlite' && !det.sqlite3 && !opts.offline) {
     throw new RunError(
@@ -172,9 +226,9 @@ export async function runBackup(inv: Inventory, shells: ReadonlyMap<string, Shel
   const nonce = randomBytes(6).toString('hex');
   const snapName = `pve-k3s-${stamp(now).toLowerCase()}`;
   log(
-    `${source.name}: ${det.datastore === 'etcd' ? `k3s etcd-snapshot save --name ${snapName}` : det.sqlite3 ? 'sqlite3 .backup' : 'copying state.db with k3s stopped'} and pulling the token`,
+    `${source.name}: ${det.datastore === 'etcd' ? (opts.latestSnapshot ? 'pulling the newest scheduled etcd snapshot' : `k3s etcd-snapshot save --name ${snapName}`) : det.sqlite3 ? 'sqlite3 .backup' : 'copying state.db with k3s stopped'} and pulling the token`,
   );
-  const script = pullScript(det.datastore, det.sqlite3 ? 'sqlite3' : 'offline', snapName, nonce);
+  const script = pullScript(det.datastore, opts.latestSnapshot ? 'latest-snapshot' : det.sqlite3 ? 'sqlite3' : 'offline', snapName, nonce);
   let pulled: Pulled;
   try {
     const r = await pct.execScript(source.vmid, script, { signal: opts.signal, timeoutMs: 30 * 60_000 });
@@ -212,7 +266,17 @@ export async function runBackup(inv: Inventory, shells: ReadonlyMap<string, Shel
     };
     writeManifest(dir, manifest);
     const pruned = opts.keep !== undefined ? pruneBackups(opts.root, inv.cluster, opts.keep) : [];
-    return { dir, manifest, pruned };
+    const copies: CopyResult[] = [];
+    for (const dest of opts.copyTo ?? []) {
+      log(`copying ${dir} to ${dest}`);
+      const c = await copyBackup(dir, manifest, dest, {
+        ...(opts.keep !== undefined ? { keep: opts.keep } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+      log(`copy to ${dest}: ${c.ok ? `OK, checksums match (${c.target})` : `FAILED: ${c.message}`}`);
+      copies.push(c);
+    }
+    return { dir, manifest, pruned, copies };
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
     throw e;
@@ -223,7 +287,7 @@ export async function runBackup(inv: Inventory, shells: ReadonlyMap<string, Shel
 export async function runVzdump(
   inv: Inventory,
   shells: ReadonlyMap<string, Shell>,
-  o: { mode: string; storage?: string },
+  o: { mode: string; storage?: string; prune?: string },
   log: (l: string) => void,
   signal?: AbortSignal,
 ): Promise<VzdumpRecord[]> {
@@ -239,6 +303,7 @@ export async function runVzdump(
         '--compress',
         'zstd',
         ...(o.storage ? ['--storage', o.storage] : []),
+        ...(o.prune ? ['--prune-backups', o.prune] : []),
       ];
       log(`${h}: vzdump ${nodes.map((n) => n.vmid).join(' ')} --mode ${o.mode}${o.storage ? ` --storage ${o.storage}` : ''}`);
       const r = await shellFor(shells, h).run(argv, { signal, timeoutMs: 12 * 3600_000 });

@@ -4,9 +4,10 @@
  * (`sha256sum -c` format). Listing, verification and retention live here; no remote I/O.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PveK3sError, fileError } from '../domain/errors.js';
+import { applyRetention, hasPolicy, type RetentionPolicy } from './retention.js';
 
 export const BACKUP_API_VERSION = 'pve-k3s.io/v1';
 export const MANIFEST_VERSION = 1;
@@ -157,11 +158,72 @@ export function listBackups(root: string, cluster: string): BackupListing[] {
   return out.sort((a, b) => b.manifest.createdAt.localeCompare(a.manifest.createdAt) || b.dir.localeCompare(a.dir));
 }
 
-/** Removes all but the newest `keep` backups of the cluster; returns the removed directories. */
-export function pruneBackups(root: string, cluster: string, keep: number): string[] {
-  const old = listBackups(root, cluster).slice(Math.max(1, keep));
-  for (const b of old) rmSync(b.dir, { recursive: true, force: true });
-  return old.map((b) => b.dir);
+/**
+ * Applies the retention policy (a number = keep the newest N) to the cluster's backups under
+ * root; returns the removed directories, oldest first. The newest backup is always kept.
+ */
+export function pruneBackups(root: string, cluster: string, keep: number | RetentionPolicy): string[] {
+  const policy: RetentionPolicy = typeof keep === 'number' ? { last: Math.max(1, keep) } : keep;
+  if (!hasPolicy(policy)) return [];
+  const all = listBackups(root, cluster);
+  const byId = new Map(all.map((b) => [b.dir, b]));
+  const { remove } = applyRetention(
+    all.map((b) => ({ id: b.dir, time: Date.parse(b.manifest.createdAt) })),
+    policy,
+  );
+  for (const dir of remove) if (byId.has(dir)) rmSync(dir, { recursive: true, force: true });
+  return remove;
+}
+
+/** The size of a backup: the sum of its files (manifest sizes). */
+export function backupSize(m: BackupManifest): number {
+  return m.files.reduce((n, f) => n + f.size, 0);
+}
+
+/** What the last `pve-k3s backup` run of a cluster did, kept beside its backups (`<cluster>.status.json`). */
+export interface BackupRunRecord {
+  apiVersion: typeof BACKUP_API_VERSION;
+  kind: 'BackupStatus';
+  cluster: string;
+  lastRun: { at: string; ok: boolean; error?: string; dir?: string; sizeBytes?: number };
+  lastSuccess?: { at: string; dir: string; sizeBytes: number };
+}
+
+export function runRecordFile(root: string, cluster: string): string {
+  return join(root, `${cluster}.status.json`);
+}
+
+export function readRunRecord(root: string, cluster: string): BackupRunRecord | undefined {
+  try {
+    const r = JSON.parse(readFileSync(runRecordFile(root, cluster), 'utf8')) as BackupRunRecord;
+    return r.kind === 'BackupStatus' && r.cluster === cluster ? r : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Records one run (success or failure), keeping the last success. Never throws: a record is not worth failing a backup for. */
+export function recordRun(root: string, cluster: string, run: BackupRunRecord['lastRun']): void {
+  try {
+    const prev = readRunRecord(root, cluster);
+    const rec: BackupRunRecord = {
+      apiVersion: BACKUP_API_VERSION,
+      kind: 'BackupStatus',
+      cluster,
+      lastRun: run,
+      ...(run.ok && run.dir !== undefined
+        ? { lastSuccess: { at: run.at, dir: run.dir, sizeBytes: run.sizeBytes ?? 0 } }
+        : prev?.lastSuccess
+          ? { lastSuccess: prev.lastSuccess }
+          : {}),
+    };
+    mkdirSync(root, { recursive: true, mode: 0o700 });
+    const file = runRecordFile(root, cluster);
+    writeFileSync(`${file}.tmp`, JSON.stringify(rec, null, 2) + '\n', { mode: 0o600 });
+    renameSync(`${file}.tmp`, file);
+  } catch {
+    // best effort
+  }
 }
 
 /** When the newest backup of the cluster was made (epoch ms), or undefined. */

@@ -1,6 +1,6 @@
 /**
  * A command on a lab Proxmox host, as sshd would run it: argv straight (Shell.run) or through
- * the host's sh. Programs: pct, pvesh, sh, env and the coreutils.
+ * the host's sh. Programs: pct, pvesh, sh, env, systemctl (host-systemd.ts) and the coreutils.
  */
 import { coreutil, COREUTILS } from './coreutils.js';
 import { hostMachine, machineRead, machineTest, machineWrite, type Machine } from './machine.js';
@@ -8,6 +8,7 @@ import { runPct } from './pct.js';
 import { runPvesh } from './pvesh.js';
 import { runModprobe } from './modprobe.js';
 import { runVzdump } from './vzdump.js';
+import { runHostSystemctl } from './host-systemd.js';
 import { runShProgram, type ExecResult, type ShHost } from './sh.js';
 import { envArgs, fail, printEnv, type ExecContext } from './context.js';
 
@@ -20,6 +21,7 @@ const PROGRAMS: Record<string, string> = {
   env: '/usr/bin/env',
   modprobe: '/usr/sbin/modprobe',
   vzdump: '/usr/bin/vzdump',
+  systemctl: '/usr/bin/systemctl',
 };
 const location = (name: string): string | undefined => PROGRAMS[name] ?? (COREUTILS.includes(name) ? `/usr/bin/${name}` : undefined);
 
@@ -55,6 +57,8 @@ export async function execOnHost(
       return runModprobe(ctx, host, args);
     case 'vzdump':
       return runVzdump(ctx, host, args);
+    case 'systemctl':
+      return runHostSystemctl(ctx, host, args);
     case 'sh':
     case 'dash':
       return runShProgram(argv, env, stdin, hostShHost(ctx, host, m));

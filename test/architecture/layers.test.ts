@@ -10,23 +10,25 @@ const src = resolve('src');
 /** What each module may import (besides itself). Read bottom-up: the ground floor first. */
 const ALLOWED: Record<string, readonly string[]> = {
   domain: [],
+  systemd: ['domain'],
   shell: ['domain'],
   inventory: ['domain'],
   channel: ['domain'],
   proxmox: ['domain', 'shell'],
   k3s: ['domain', 'shell', 'inventory'],
   kube: ['domain', 'shell', 'inventory', 'proxmox'],
-  status: ['domain'],
-  lab: ['domain', 'shell'],
+  status: ['domain', 'systemd'],
+  lab: ['domain', 'shell', 'systemd'],
   operation: ['domain', 'shell', 'inventory', 'proxmox', 'kube'],
   'upgrade/facts': ['domain', 'shell', 'inventory', 'proxmox', 'kube', 'discover'],
   'upgrade/plan': ['domain', 'inventory', 'channel', 'operation', 'upgrade/facts'],
   'upgrade/run': ['domain', 'shell', 'inventory', 'proxmox', 'kube', 'k3s', 'operation'],
   install: ['domain', 'shell', 'inventory', 'proxmox', 'kube', 'k3s', 'upgrade/run'],
-  backup: ['domain', 'shell', 'inventory', 'proxmox', 'kube'],
+  backup: ['domain', 'shell', 'inventory', 'proxmox', 'kube', 'systemd'],
   doctor: ['domain', 'shell', 'inventory', 'proxmox', 'kube', 'status'],
   discover: ['domain', 'shell', 'inventory', 'proxmox'],
   import: ['domain', 'inventory'],
+  monitoring: [],
 };
 
 /**

@@ -16,7 +16,12 @@ async function withLab(opts: Parameters<typeof labFixture>[0], fn: (f: LabFixtur
   }
 }
 const root = (f: LabFixture) => join(f.dir, 'state', 'pve-k3s', 'backups', 'lab');
-const backups = (f: LabFixture) => (existsSync(root(f)) ? readdirSync(root(f)).sort() : []);
+const backups = (f: LabFixture) =>
+  existsSync(root(f))
+    ? readdirSync(root(f))
+        .filter((n) => n.startsWith('lab-'))
+        .sort()
+    : [];
 async function annotate(lab: Lab, vmid: number, host: string, node: string, kv: string) {
   const r = await lab.shell(host).run(['pct', 'exec', String(vmid), '--', '/usr/local/bin/kubectl', 'annotate', 'node', node, kv]);
   assert.equal(r.code, 0, r.stderr);

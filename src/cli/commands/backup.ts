@@ -1,10 +1,15 @@
 /** `pve-k3s backup` and `pve-k3s restore <backup>`. File contents are never printed. */
 import { resolve } from 'node:path';
 import { UsageError } from '../../domain/errors.js';
-import { out, printDocument, withCluster, type GlobalOptions } from '../context.js';
+import { loadInventoryFor, out, printDocument, withCluster, type GlobalOptions } from '../context.js';
+import { parseRetention, parseVzdumpKeep, type RetentionFlags } from './backup-options.js';
 
-export interface BackupFlags {
-  keep?: string;
+export interface BackupFlags extends RetentionFlags {
+  /** Off-host copies: directories or host:/path (repeatable). */
+  copyTo?: string[];
+  /** vzdump's own retention (--prune-backups). */
+  vzdumpKeep?: string;
+  latestSnapshot?: boolean;
   vzdump?: boolean;
   mode?: 'snapshot' | 'suspend' | 'stop';
   storage?: string;
@@ -20,35 +25,63 @@ async function rootFor(to: string | undefined, cluster: string): Promise<string>
 }
 
 export async function backup(g: GlobalOptions, flags: BackupFlags): Promise<number> {
-  const keep = flags.keep === undefined ? undefined : Number(flags.keep);
-  if (keep !== undefined && (!Number.isInteger(keep) || keep < 1))
-    throw new UsageError(`--keep must be a whole number of at least 1, got "${flags.keep}"`);
-  if (!flags.vzdump && (flags.mode !== undefined || flags.storage !== undefined))
-    throw new UsageError('--mode and --storage apply to --vzdump', { hint: 'add --vzdump' });
-  return withCluster(g, async (conn) => {
-    const { runBackup } = await import('../../backup/backup.js');
-    const root = await rootFor(flags.to, conn.inventory.cluster);
-    const log = (l: string) => process.stderr.write(`${l}\n`);
-    const r = await runBackup(conn.inventory, conn.shells, {
-      root,
-      ...(keep !== undefined ? { keep } : {}),
-      offline: flags.offline ?? false,
-      ...(flags.vzdump ? { vzdump: { mode: flags.mode ?? 'snapshot', ...(flags.storage ? { storage: flags.storage } : {}) } } : {}),
-      log,
+  const keep = parseRetention(flags);
+  if (!flags.vzdump && (flags.mode !== undefined || flags.storage !== undefined || flags.vzdumpKeep !== undefined))
+    throw new UsageError('--mode, --storage and --vzdump-keep apply to --vzdump', { hint: 'add --vzdump' });
+  const prune = flags.vzdumpKeep === undefined ? undefined : parseVzdumpKeep(flags.vzdumpKeep);
+  const { parseDestination } = await import('../../backup/copy.js');
+  for (const d of flags.copyTo ?? []) parseDestination(d);
+  const inv = await loadInventoryFor(g);
+  const root = await rootFor(flags.to, inv.cluster);
+  let reached = false;
+  const started = new Date().toISOString();
+  try {
+    return await withCluster(g, async (conn) => {
+      const { runBackup } = await import('../../backup/backup.js');
+      const log = (l: string) => process.stderr.write(`${l}\n`);
+      reached = true;
+      const r = await runBackup(conn.inventory, conn.shells, {
+        root,
+        ...(keep !== undefined ? { keep } : {}),
+        offline: flags.offline ?? false,
+        latestSnapshot: flags.latestSnapshot ?? false,
+        copyTo: flags.copyTo ?? [],
+        ...(flags.vzdump
+          ? {
+              vzdump: {
+                mode: flags.mode ?? 'snapshot',
+                ...(flags.storage ? { storage: flags.storage } : {}),
+                ...(prune ? { prune } : {}),
+              },
+            }
+          : {}),
+        log,
+      });
+      const vzFailed = r.manifest.vzdump.filter((v) => !v.ok);
+      const copyFailed = r.copies.filter((c) => !c.ok);
+      if (g.output !== 'table') {
+        await printDocument(g, { dir: r.dir, manifest: r.manifest, pruned: r.pruned, copies: r.copies });
+      } else {
+        const m = r.manifest;
+        out(`backup of ${m.cluster} (${m.datastore}, from ${m.source.node}) written to ${r.dir}\n`);
+        for (const f of m.files) out(`  ${f.path}  ${f.size} bytes  sha256 ${f.sha256}\n`);
+        for (const v of m.vzdump)
+          out(`  vzdump ${v.node} (${v.host}/${v.vmid}): ${v.ok ? `OK ${v.archive ?? ''}`.trimEnd() : `FAILED: ${v.message}`}\n`);
+        for (const c of r.copies)
+          out(`  copy to ${c.destination}: ${c.ok ? `OK, checksums match (${c.target})` : `FAILED: ${c.message}`}\n`);
+        for (const p of r.pruned) out(`removed old backup ${p}\n`);
+        for (const c of r.copies) for (const p of c.pruned) out(`removed old copy ${p}\n`);
+      }
+      return vzFailed.length > 0 || copyFailed.length > 0 ? 1 : 0;
     });
-    const vzFailed = r.manifest.vzdump.filter((v) => !v.ok);
-    if (g.output !== 'table') {
-      await printDocument(g, { dir: r.dir, manifest: r.manifest, pruned: r.pruned });
-    } else {
-      const m = r.manifest;
-      out(`backup of ${m.cluster} (${m.datastore}, from ${m.source.node}) written to ${r.dir}\n`);
-      for (const f of m.files) out(`  ${f.path}  ${f.size} bytes  sha256 ${f.sha256}\n`);
-      for (const v of m.vzdump)
-        out(`  vzdump ${v.node} (${v.host}/${v.vmid}): ${v.ok ? `OK ${v.archive ?? ''}`.trimEnd() : `FAILED: ${v.message}`}\n`);
-      for (const p of r.pruned) out(`removed old backup ${p}\n`);
+  } catch (e) {
+    // A run that could not reach the cluster is a failed run too: status and metrics must see it.
+    if (!reached) {
+      const { recordRun } = await import('../../backup/store.js');
+      recordRun(root, inv.cluster, { at: started, ok: false, error: e instanceof Error ? e.message : String(e) });
     }
-    return vzFailed.length > 0 ? 1 : 0;
-  });
+    throw e;
+  }
 }
 
 export interface RestoreFlags {

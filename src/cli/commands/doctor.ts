@@ -5,6 +5,8 @@ import type { CheckResult } from '../../doctor/doctor.js';
 
 export interface DoctorFlags {
   fix?: boolean;
+  /** Also check that k3s's scheduler, controller-manager and etcd metrics can be scraped from outside. */
+  metrics?: boolean;
 }
 
 export const DOCTOR_API_VERSION = 'pve-k3s.io/v1';
@@ -28,6 +30,7 @@ export async function doctor(g: GlobalOptions, node: string | undefined, flags: 
       upgrade: upgradeState(stateDir(process.env), inv.cluster, facts),
       ...(node !== undefined ? { only: node } : {}),
     });
+    if (flags.metrics) results.push(...(await metricsChecks(conn, facts, node)));
     const problems = results.filter((r) => r.status === 'fail' || r.status === 'warn');
     const fixes = problems.flatMap((r) => (r.autoFix ? [r.autoFix] : []));
     let fixed: Awaited<ReturnType<typeof applyFixes>> = [];
@@ -62,6 +65,29 @@ export async function doctor(g: GlobalOptions, node: string | undefined, flags: 
     if (fixed.some((f) => !f.ok)) return 1;
     return problems.length > 0 && !(flags.fix && fixed.length > 0 && problems.every((p) => p.autoFix)) ? 1 : 0;
   });
+}
+
+/** One more round trip per server: its listening sockets and k3s config (src/doctor/metrics-exposure.ts). */
+async function metricsChecks(
+  conn: import('../../operation/connect.js').ClusterConnection,
+  facts: import('../../domain/facts.js').ClusterFacts,
+  only: string | undefined,
+): Promise<CheckResult[]> {
+  const [{ METRICS_SCRIPT, metricsExposureChecks }, { Pct }] = await Promise.all([
+    import('../../doctor/metrics-exposure.js'),
+    import('../../proxmox/pct.js'),
+  ]);
+  const servers = conn.inventory.nodes.filter((n) => n.role === 'server' && (only === undefined || n.name === only));
+  const per = await Promise.all(
+    servers.map(async (n) => {
+      const shell = conn.shells.get(n.host);
+      const running = facts.nodes.find((f) => f.name === n.name)?.container === 'running';
+      if (!shell || !running) return metricsExposureChecks(n.name, undefined);
+      const r = await new Pct(shell).execScript(n.vmid, METRICS_SCRIPT, { timeoutMs: 60_000 }).catch(() => undefined);
+      return metricsExposureChecks(n.name, r && r.code === 0 ? r.stdout : undefined);
+    }),
+  );
+  return per.flat();
 }
 
 const LABEL: Record<CheckResult['status'], string> = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL', skip: 'skip' };

@@ -18,7 +18,7 @@ async function collect(conn: ClusterConnection): Promise<string> {
   ]);
   const inv = conn.inventory;
   const t0 = Date.now();
-  const [facts, target] = await Promise.all([
+  const [facts, target, certs] = await Promise.all([
     gatherFacts(inv, conn.shells),
     resolveTarget({ version: inv.k3s.version, channel: inv.k3s.channel, channelUrl: conn.channelUrl }).then(
       (r) => r.target.version.raw,
@@ -27,9 +27,32 @@ async function collect(conn: ClusterConnection): Promise<string> {
         throw e;
       },
     ),
+    certExpiries(conn),
   ]);
   const health = await clusterHealth(conn, facts, false);
-  return renderMetrics({ facts, health, target, probeSeconds: (Date.now() - t0) / 1000 });
+  return renderMetrics({ facts, health, target, probeSeconds: (Date.now() - t0) / 1000, certs });
+}
+
+/** k3s's serving and client certificates on each server, read with openssl in the container (none when it is missing). */
+export const CERT_FILES = [
+  '/var/lib/rancher/k3s/server/tls/serving-kube-apiserver.crt',
+  '/var/lib/rancher/k3s/server/tls/client-admin.crt',
+  '/var/lib/rancher/k3s/server/tls/server-ca.crt',
+];
+
+async function certExpiries(conn: ClusterConnection): Promise<import('../../status/metrics.js').CertExpiry[]> {
+  const [{ Pct }, { parseCertDates }] = await Promise.all([import('../../proxmox/pct.js'), import('../../status/metrics.js')]);
+  const script = `command -v openssl >/dev/null 2>&1 || exit 0\nfor f in ${CERT_FILES.join(' ')}; do test -f "$f" && echo "== $f" && openssl x509 -noout -enddate -in "$f"; done\ntrue\n`;
+  const servers = conn.inventory.nodes.filter((n) => n.role === 'server');
+  const per = await Promise.all(
+    servers.map(async (n) => {
+      const shell = conn.shells.get(n.host);
+      if (!shell) return [];
+      const r = await new Pct(shell).execScript(n.vmid, script, { timeoutMs: 30_000 }).catch(() => undefined);
+      return r && r.code === 0 ? parseCertDates(n.name, r.stdout) : [];
+    }),
+  );
+  return per.flat();
 }
 
 export function parseListen(addr: string): { host: string; port: number } {

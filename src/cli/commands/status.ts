@@ -1,7 +1,7 @@
 /** `pve-k3s status`: one row per node, from one round trip per Proxmox host. */
 import type { ClusterFacts, NodeFacts } from '../../domain/facts.js';
 import { DOCUMENT_API_VERSION, type ClusterStatusDocument } from '../../domain/documents.js';
-import { PveK3sError, UsageError } from '../../domain/errors.js';
+import { PveK3sError, RunError, UsageError } from '../../domain/errors.js';
 import { gatherFacts } from '../../upgrade/facts/gather.js';
 import { relocationWarnings } from '../../upgrade/facts/locate.js';
 import { resolveTarget } from '../../upgrade/plan/target.js';
@@ -91,6 +91,7 @@ async function statusOnce(g: GlobalOptions, flags: StatusFlags, conn: ClusterCon
           status: health.severity,
           problems: health.items,
           lastBackup: health.lastBackup === undefined ? null : new Date(health.lastBackup).toISOString(),
+          backup: backupDocument(health.backup),
           upgradeInProgress: health.upgradeInProgress,
         },
       });
@@ -112,6 +113,11 @@ export function renderHealth(h: import('../../status/cluster-health.js').Health,
   const backup = h.lastBackup === undefined ? 'none' : `${new Date(h.lastBackup).toISOString()} (${ageText(now - h.lastBackup)} ago)`;
   const lines = [`health: ${h.severity.toUpperCase()} (${h.ready}/${h.nodes} Ready; last backup: ${backup})`];
   for (const i of h.items) lines.push(`  ${i.severity}: ${i.text}`);
+  const b = h.backup;
+  if (b.schedule)
+    lines.push(
+      `backup schedule: ${b.schedule.every} on ${b.schedule.on}, ${b.schedule.retention}; next run ${b.schedule.next === undefined ? 'unknown' : `${new Date(b.schedule.next).toISOString()} (in ${ageText(b.schedule.next - now)})`}`,
+    );
   return lines.join('\n') + '\n';
 }
 
@@ -120,19 +126,55 @@ function ageText(ms: number): string {
   return s < 120 ? `${s}s` : s < 7200 ? `${Math.round(s / 60)}m` : s < 172_800 ? `${Math.round(s / 3600)}h` : `${Math.round(s / 86_400)}d`;
 }
 
-/** Health from the facts, the newest local backup and the upgrade journal (issue 7). */
+/** Health from the facts, the backup record and schedule, and the upgrade journal. */
 export async function clusterHealth(conn: ClusterConnection, facts: ClusterFacts, locked: boolean) {
-  const [{ assessHealth }, { upgradeState }, { lastBackupTime, defaultBackupRoot }, { stateDir }] = await Promise.all([
+  const [{ assessHealth }, { upgradeState }, { lastBackupTime, defaultBackupRoot }, { stateDir }, { readBackupState }] = await Promise.all([
     import('../../status/cluster-health.js'),
     import('../../status/upgrade-state.js'),
     import('../../backup/store.js'),
     import('../../inventory/index.js'),
+    import('../../status/backup-state.js'),
   ]);
   const dir = stateDir(process.env);
   const cluster = conn.inventory.cluster;
   const up = upgradeState(dir, cluster, facts);
   if (locked) up.inProgress = true;
-  return assessHealth(facts, lastBackupTime(defaultBackupRoot(dir, cluster), cluster), up);
+  const localRoot = defaultBackupRoot(dir, cluster);
+  const backup = await readBackupState({
+    stateDirectory: dir,
+    cluster,
+    localRoot,
+    newestLocal: lastBackupTime(localRoot, cluster),
+    readRemote: async (host, path) => {
+      const shell = conn.shells.get(host);
+      if (!shell)
+        throw new RunError(`${host} is not a host of the inventory any more`, {
+          hint: 'pve-k3s backup schedule remove --on <host>, then schedule it again',
+        });
+      const r = await shell.run(['cat', path], { timeoutMs: 30_000 });
+      return r.code === 0 ? r.stdout : undefined;
+    },
+  });
+  return assessHealth(facts, backup, up);
+}
+
+function backupDocument(b: import('../../status/backup-state.js').BackupState) {
+  const iso = (t: number | undefined) => (t === undefined ? null : new Date(t).toISOString());
+  return {
+    lastSuccess: iso(b.lastSuccess),
+    lastSizeBytes: b.lastSizeBytes ?? null,
+    lastRun: b.lastRun ? { at: iso(b.lastRun.at), ok: b.lastRun.ok, error: b.lastRun.error ?? null } : null,
+    schedule: b.schedule
+      ? {
+          every: b.schedule.every,
+          onCalendar: b.schedule.onCalendar,
+          on: b.schedule.on,
+          retention: b.schedule.retention,
+          intervalSeconds: b.schedule.intervalMs === undefined ? null : b.schedule.intervalMs / 1000,
+          nextRun: iso(b.schedule.next),
+        }
+      : null,
+  };
 }
 
 function cell(n: NodeFacts): { installed: string; kubelet: string; ready: string; sched: string } {

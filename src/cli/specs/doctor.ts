@@ -10,10 +10,12 @@ const doctor: Spec = (run) => {
     )
     .argument('[node]', 'check only this node (and its host)')
     .option('--fix', 'apply the safe fixes (shown first)')
+    .option('--metrics', "also check that k3s's scheduler, controller-manager and etcd metrics can be scraped from another machine")
     .action((node, opts, c) => run(c, async (g) => (await import('../commands/doctor.js')).doctor(g, node, opts)));
   examples(cmd, [
     ['check every node', 'pve-k3s doctor'],
     ['check one node and fix what is safe', 'pve-k3s doctor k3s-w1 --fix'],
+    ['can Prometheus scrape the control plane?', 'pve-k3s doctor --metrics'],
   ]);
   return cmd;
 };

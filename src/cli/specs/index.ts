@@ -14,6 +14,12 @@ import join from './join.js';
 import uninstall from './uninstall.js';
 import kubeconfig from './kubeconfig.js';
 import backup from './backup.js';
+import backupSchedule from './backup-schedule.js';
+import backupScheduleList from './backup-schedule-list.js';
+import backupScheduleRemove from './backup-schedule-remove.js';
+import backupVerify from './backup-verify.js';
+import monitoring from './monitoring.js';
+import monitoringExport from './monitoring-export.js';
 import restore from './restore.js';
 import doctor from './doctor.js';
 import metrics from './metrics.js';
@@ -37,10 +43,11 @@ export const COMMANDS: readonly Entry[] = [
   join,
   uninstall,
   kubeconfig,
-  backup,
+  { spec: backup, children: [{ spec: backupSchedule, children: [backupScheduleList, backupScheduleRemove] }, backupVerify] },
   restore,
   doctor,
   metrics,
+  { spec: monitoring, children: [monitoringExport] },
   discover,
   { spec: importGroup, children: [importAnsible] },
   { spec: lab, children: [labInit, labReset, labStatus, labMigrate] },
