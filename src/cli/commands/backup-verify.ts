@@ -109,7 +109,7 @@ export async function verify(g: GlobalOptions, dirArg: string | undefined, flags
   if (drillResult) {
     const ready = drillResult.nodes.filter((n) => n.ready).map((n) => n.name);
     out(
-      `  ok       drill: restored into ${drillResult.scratch} in ${drillResult.seconds.toFixed(1)} s: it holds ${drillResult.nodes.length} node(s) (${drillResult.nodes.map((n) => n.name).join(', ')}), ${drillResult.pods} pod(s), ${drillResult.pdbs} PodDisruptionBudget(s); ${ready.length} Ready there (the others' kubelets are not in the scratch lab)\n`,
+      `  ok       drill: restored into ${drillResult.scratch} in ${drillResult.seconds.toFixed(1)} s: it holds ${drillResult.nodes.length} node(s) (${drillResult.nodes.map((n) => n.name).join(', ')}), ${drillResult.pods} pod(s), ${drillResult.pdbs} PodDisruptionBudget(s); ${ready.length} Ready there (a node whose kubelet is not in the scratch lab stays NotReady)\n`,
     );
   } else if (drillError) out(`  FAILED   drill: ${drillError}\n`);
   out(ok ? 'Backup verified.\n' : 'Backup NOT verified: see FAILED above.\n');
