@@ -17,7 +17,7 @@ import {
   type ScheduleSpec,
 } from '../../src/backup/schedule.js';
 import { parseUnitFile } from '../../src/systemd/unit.js';
-import { splitWords } from '../../src/k3s/install-config.js';
+import { splitWords } from '../../src/domain/text.js';
 import { UsageError } from '../../src/domain/errors.js';
 
 function spec(over: Partial<ScheduleSpec> = {}): ScheduleSpec {
