@@ -46,7 +46,10 @@ export interface InstallPlan {
   /** The first server is new and other servers will join it: `--cluster-init`. */
   clusterInit: boolean;
   nodes: NodeInstallPlan[];
+  /** Hosts whose kernel modules were checked (those of nodes k3s is installed on). */
   hostsChecked: string[];
+  /** What could not be checked (a host's modules unreadable): shown, not refused. */
+  warnings: string[];
 }
 
 export interface PlanInputs {
@@ -73,14 +76,6 @@ export function runningServer(inv: Inventory, facts: InstallFacts): NodeFacts | 
 
 export function planInstall(p: PlanInputs): InstallPlan {
   const { inventory: inv, facts } = p;
-  const missing = facts.hosts.filter((h) => h.missingModules.length > 0 && p.nodes.some((n) => n.host === h.name));
-  if (missing.length > 0) {
-    const h = missing[0]!;
-    throw new PlanError(`host ${h.name} lacks kernel modules k3s needs: ${h.missingModules.join(', ')}`, {
-      reason: 'invalid-target',
-      hint: `on ${h.name}: modprobe -a ${h.missingModules.join(' ')} && printf '%s\\n' ${h.missingModules.join(' ')} > /etc/modules-load.d/k3s.conf (or pve-k3s doctor --fix); then run install again`,
-    });
-  }
   const running = runningServer(inv, facts);
   const servers = inv.nodes.filter((n) => n.role === 'server');
   const firstServer = running?.node.name ?? inv.controller;
@@ -94,6 +89,23 @@ export function planInstall(p: PlanInputs): InstallPlan {
     if (!f) throw new TypeError(`no facts for ${node.name}`);
     nodes.push(planNode(inv, f, node.name === firstServer, p.configYaml));
   }
+  // Kernel modules matter only on the hosts of the nodes k3s will be installed on.
+  const installHosts = new Set(nodes.filter((n) => n.installK3s).map((n) => n.node.host));
+  const checked = facts.hosts.filter((h) => installHosts.has(h.name));
+  const missing = checked.filter((h) => h.missingModules.length > 0);
+  if (missing.length > 0) {
+    const h = missing[0]!;
+    throw new PlanError(`host ${h.name} lacks kernel modules k3s needs: ${h.missingModules.join(', ')}`, {
+      reason: 'invalid-target',
+      hint: `on ${h.name}: modprobe -a ${h.missingModules.join(' ')} && printf '%s\\n' ${h.missingModules.join(' ')} > /etc/modules-load.d/k3s.conf (or pve-k3s doctor --fix); then run install again`,
+    });
+  }
+  const warnings = checked
+    .filter((h) => h.modulesUnknown !== undefined)
+    .map(
+      (h) =>
+        `host ${h.name}: cannot tell whether the kernel modules overlay and br_netfilter are loaded (${h.modulesUnknown}); k3s fails to start without them`,
+    );
   const firstNew = firstFacts?.inside?.serverUnit === undefined;
   const joiningServers = nodes.filter((n) => n.installK3s && n.node.role === 'server' && !n.first);
   if (!firstNew && joiningServers.length > 0 && running?.inside?.serverUnit !== undefined) {
@@ -117,7 +129,8 @@ export function planInstall(p: PlanInputs): InstallPlan {
     firstServer,
     clusterInit: firstNew && servers.length > 1,
     nodes,
-    hostsChecked: [...new Set(p.nodes.map((n) => n.host))],
+    hostsChecked: checked.filter((h) => h.modulesUnknown === undefined).map((h) => h.name),
+    warnings,
   };
 }
 

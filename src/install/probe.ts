@@ -1,6 +1,6 @@
 /**
  * What `install` needs to know before it plans: per Proxmox host, in one round trip, `pct list`,
- * `/proc/modules` and the raw conf of each node's container; then, in each running container,
+ * `/proc/modules` (and `/sys/module/<name>`) and the raw conf of each node's container; then, in each running container,
  * one `pct exec` with the k3s units, version, /dev/kmsg, root propagation, config.yaml, curl.
  */
 import { buildBatch, parseBatch } from '../proxmox/batch.js';
@@ -42,7 +42,27 @@ export interface NodeFacts {
 
 export interface HostFacts {
   name: string;
+  /** Required modules neither /proc/modules nor /sys/module shows (empty when they cannot be read). */
   missingModules: string[];
+  /** Set when neither /proc/modules nor /sys/module could be read: the modules are not known. */
+  modulesUnknown: string | undefined;
+}
+
+/**
+ * Which required modules a host lacks, from `cat /proc/modules` and `test -d /sys/module/<m>`
+ * (a module built into the kernel is in /sys/module but not in /proc/modules). A module counts
+ * as missing only when something could be read and shows it absent (pure; table-tested).
+ */
+export function modulesFrom(
+  procModules: { code: number; stdout: string } | undefined,
+  sysModule: { code: number } | undefined,
+  perModule: ReadonlyArray<{ code: number } | undefined>,
+): { missing: string[]; unknown: string | undefined } {
+  const proc = procModules?.code === 0 ? new Set(procModules.stdout.split('\n').map((l) => l.split(' ')[0] ?? '')) : undefined;
+  const sys = sysModule?.code === 0;
+  if (!proc && !sys) return { missing: [], unknown: 'neither /proc/modules nor /sys/module can be read' };
+  const missing = REQUIRED_MODULES.filter((m, i) => !proc?.has(m) && !(sys && perModule[i]?.code === 0));
+  return { missing, unknown: undefined };
 }
 
 export interface InstallFacts {
@@ -69,11 +89,15 @@ export async function probeInstall(
       const batch = buildBatch([
         { argv: ['pct', 'list'] },
         { argv: ['cat', '/proc/modules'] },
+        { argv: ['test', '-d', '/sys/module'] },
+        ...REQUIRED_MODULES.map((m) => ({ argv: ['test', '-d', `/sys/module/${m}`] })),
         ...mine.map((n) => ({ argv: ['cat', `/etc/pve/lxc/${n.vmid}.conf`] })),
       ]);
       const r = await shellOf(shells, host).run(['sh', '-s'], { stdin: batch.script, timeoutMs: 120_000, ...(signal ? { signal } : {}) });
       const res = parseBatch(r, batch);
-      const [list, modules, ...confs] = res;
+      const [list, modules, sysModule, ...rest] = res;
+      const perModule = rest.slice(0, REQUIRED_MODULES.length);
+      const confs = rest.slice(REQUIRED_MODULES.length);
       if (!list || list.code !== 0) {
         throw new ShellError(`cannot list the containers of ${host}: ${failureReason(list ?? r)}`, {
           host,
@@ -82,11 +106,12 @@ export async function probeInstall(
           detail: r.stdout + r.stderr,
         });
       }
-      const loaded = new Set((modules?.code === 0 ? modules.stdout : '').split('\n').map((l) => l.split(' ')[0] ?? ''));
+      const mods = modulesFrom(modules, sysModule, perModule);
       return {
         host,
         entries: parsePctList(list.stdout),
-        missing: REQUIRED_MODULES.filter((m) => !loaded.has(m)),
+        missing: mods.missing,
+        modulesUnknown: mods.unknown,
         confs: mine.map((n, i) => [n, confs[i]] as const),
       };
     }),
@@ -115,7 +140,7 @@ export async function probeInstall(
   );
   const order = new Map(nodes.map((n, i) => [n.name, i]));
   out.sort((a, b) => (order.get(a.node.name) ?? 0) - (order.get(b.node.name) ?? 0));
-  return { hosts: perHost.map((h) => ({ name: h.host, missingModules: h.missing })), nodes: out };
+  return { hosts: perHost.map((h) => ({ name: h.host, missingModules: h.missing, modulesUnknown: h.modulesUnknown })), nodes: out };
 }
 
 export async function probeInside(pct: Pct, vmid: number, signal?: AbortSignal): Promise<InsideFacts> {

@@ -5,7 +5,9 @@ export function renderInstallPlan(p: InstallPlan, airgapDir?: string): string {
   const lines = [
     `Install plan for cluster ${p.cluster}: k3s ${p.version} (${p.versionSource})${airgapDir ? `, air gap from ${airgapDir}` : ''}`,
   ];
-  lines.push(`  Proxmox host(s) ${p.hostsChecked.join(', ')}: kernel modules overlay and br_netfilter loaded`);
+  if (p.hostsChecked.length > 0)
+    lines.push(`  Proxmox host(s) ${p.hostsChecked.join(', ')}: kernel modules overlay and br_netfilter loaded`);
+  for (const w of p.warnings) lines.push(`  warning: ${w}`);
   for (const n of p.nodes) {
     lines.push(`  ${n.node.name} (${n.node.role}, CT ${n.node.vmid} on ${n.node.host})`);
     lines.push(`    container: ${containerLine(n)}`);

@@ -1,8 +1,8 @@
 /**
  * A lab host's virtual files, computed from the state when read: `/etc/pve/lxc/<vmid>.conf` as
  * pmxcfs shows it (current config, then one section per snapshot; writing it changes the
- * container), `/etc/pve/storage.cfg`, and `/proc/modules` (without the modules its conditions
- * say are not loaded).
+ * container), `/etc/pve/storage.cfg`, and `/proc/modules` and `/sys/module/<name>` (without the
+ * modules its conditions say are not loaded; each may be made unreadable).
  */
 import type { ContainerState, FileMap, HostState, LabState } from './types.js';
 
@@ -69,12 +69,15 @@ export function hostVirtualFiles(s: LabState, h: HostState): FileMap {
     '/proc': { content: '', mode: 0o555, dir: true },
   };
   const missing = s.maintenance?.missingModules?.[h.name] ?? [];
-  out['/proc/modules'] = {
-    content: HOST_MODULES.filter((m) => !missing.includes(m))
-      .map((m) => `${m} 151552 0 - Live 0x0000000000000000\n`)
-      .join(''),
-    mode: 0o444,
-  };
+  const unreadable = s.maintenance?.unreadableModules?.[h.name] ?? [];
+  const loaded = HOST_MODULES.filter((m) => !missing.includes(m));
+  if (!unreadable.includes('proc'))
+    out['/proc/modules'] = { content: loaded.map((m) => `${m} 151552 0 - Live 0x0000000000000000\n`).join(''), mode: 0o444 };
+  if (!unreadable.includes('sys')) {
+    out['/sys'] = { content: '', mode: 0o555, dir: true };
+    out['/sys/module'] = { content: '', mode: 0o755, dir: true };
+    for (const m of loaded) out[`/sys/module/${m}`] = { content: '', mode: 0o755, dir: true };
+  }
   for (const ct of h.containers) out[`/etc/pve/lxc/${ct.vmid}.conf`] = { content: renderConf(ct), mode: 0o640 };
   return out;
 }

@@ -231,6 +231,11 @@ export interface LabState {
 export interface LabMaintenanceState {
   /** Host kernel modules that are NOT loaded, per host. */
   missingModules?: Record<string, string[]>;
+  /**
+   * Hosts whose `/proc/modules` cannot be read (absent, as under some hardened kernels), and
+   * hosts without `/sys/module` either: what pve-k3s knows of their modules.
+   */
+  unreadableModules?: Record<string, Array<'proc' | 'sys'>>;
   /** Per container, key `<host>/<vmid>`. */
   containers?: Record<string, ContainerConditions>;
   /** How long a vzdump of one container takes (ms). @default 20 */

@@ -201,6 +201,47 @@ test('GIVEN a host without overlay and br_netfilter WHEN install runs THEN it re
   });
 });
 
+test('GIVEN a host whose /proc/modules cannot be read WHEN install runs THEN /sys/module answers and the install goes on', async () => {
+  await withLab({ bare: true, servers: 1, workers: 1, hosts: 1 }, async (f) => {
+    f.lab.update((s) => {
+      s.maintenance = { ...s.maintenance, unreadableModules: { pve1: ['proc'] } };
+    });
+    const r = await f.cli(['install', '--yes']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^  Proxmox host\(s\) pve1: kernel modules overlay and br_netfilter loaded$/m);
+    assert.doesNotMatch(r.stdout + r.stderr, /lacks kernel modules|warning: host/);
+    allReady(f, ['k3s-ctrl-1', 'k3s-worker-1']);
+  });
+});
+
+test('GIVEN a host where neither /proc/modules nor /sys/module can be read WHEN install runs THEN a warning, not a refusal', async () => {
+  await withLab({ bare: true, servers: 1, workers: 1, hosts: 1 }, async (f) => {
+    f.lab.update((s) => {
+      s.maintenance = { ...s.maintenance, unreadableModules: { pve1: ['proc', 'sys'] } };
+    });
+    const r = await f.cli(['install', '--yes']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /^  warning: host pve1: cannot tell whether the kernel modules overlay and br_netfilter are loaded \(neither \/proc\/modules nor \/sys\/module can be read\); k3s fails to start without them$/m,
+    );
+    assert.doesNotMatch(r.stdout, /Proxmox host\(s\) pve1: kernel modules/);
+  });
+});
+
+test('GIVEN a host without the modules but no node to install on it WHEN install runs THEN it is not refused for that host', async () => {
+  await withLab({ bare: true, servers: 1, workers: 1, hosts: 2 }, async (f) => {
+    assert.equal((await f.cli(['install', '--yes'])).code, 0);
+    // Every node is installed; pve2's modules go missing afterwards: a second install has nothing to do there.
+    f.lab.update((s) => {
+      s.maintenance = { ...s.maintenance, missingModules: { pve2: ['overlay', 'br_netfilter'] } };
+    });
+    const r = await f.cli(['install', '--yes']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /lacks kernel modules/);
+  });
+});
+
 test('GIVEN an unprivileged container WHEN install runs THEN it is refused with the way out, nothing changed', async () => {
   await withLab({ bare: true, servers: 1, workers: 1, hosts: 1 }, async (f) => {
     f.lab.update((s) => labBreak(s, 'k3s-ctrl-1', 'unprivileged'));
