@@ -3,7 +3,7 @@ import { ResponseError } from '../domain/errors.js';
 import { CORDON_ANNOTATION, type KubeNodeFacts } from '../domain/facts.js';
 import { tryParseVersion } from '../domain/version.js';
 import type { Role } from '../inventory/types.js';
-import { isRecord } from '../domain/text.js';
+import { firstLine, isRecord } from '../domain/text.js';
 
 /** kubectl answered something that is not the JSON it documents. */
 export class KubeParseError extends ResponseError {}
@@ -17,12 +17,10 @@ export function parseJsonOutput(stdout: string): unknown {
   try {
     return JSON.parse(stdout);
   } catch (err) {
-    throw new KubeParseError(`kubectl output is not valid JSON (${(err as Error).message}): ${firstLine(stdout)}`);
+    throw new KubeParseError(
+      `kubectl output is not valid JSON (${(err as Error).message}): ${firstLine(stdout).slice(0, 200) || '(empty)'}`,
+    );
   }
-}
-
-function firstLine(s: string): string {
-  return (s.trim().split('\n')[0] ?? '').slice(0, 200) || '(empty)';
 }
 
 export function parseNode(item: unknown): [string, KubeNodeFacts] | undefined {

@@ -14,6 +14,7 @@ import { KUBECTL } from '../../kube/kube.js';
 import { parseNodeList } from '../../kube/nodes.js';
 import { PveK3sError, invariant } from '../../domain/errors.js';
 import { locateMoved } from './locate.js';
+import { firstLine } from '../../domain/text.js';
 
 export const K3S = '/usr/local/bin/k3s';
 
@@ -139,7 +140,7 @@ async function probeHost(shell: Shell, nodes: NodeSpec[], controller: NodeSpec |
         n.name,
         v
           ? { installed: v, error: undefined }
-          : { installed: undefined, error: `unexpected \`k3s --version\` output: ${firstLine(r.stdout)}` },
+          : { installed: undefined, error: `unexpected \`k3s --version\` output: ${firstLine(r.stdout).slice(0, 200) || '(no output)'}` },
       );
     } else if (r.code === 127) {
       probe.versions.set(n.name, { installed: null, error: undefined });
@@ -163,8 +164,4 @@ async function probeHost(shell: Shell, nodes: NodeSpec[], controller: NodeSpec |
     }
   }
   return probe;
-}
-
-function firstLine(s: string): string {
-  return (s.trim().split('\n')[0] ?? '').slice(0, 200) || '(no output)';
 }
