@@ -73,7 +73,9 @@ export {
 } from './domain/errors.js';
 export { classifyKubectl, type KubeFailure } from './kube/kube-error.js';
 export { InventoryValidationError, type InventoryIssue } from './inventory/issues.js';
-export { LockedError } from './operation/lock.js';
+export { ClusterBusyError, LeaseLostError } from './operation/guard.js';
+export { LeaseError } from './operation/lease.js';
+export { JournalError } from './operation/journal.js';
 export { RolledBackError } from './upgrade/run/steps.js';
 
 // The domain: versions, facts, the plan, progress events, the release index.

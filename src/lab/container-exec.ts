@@ -98,7 +98,7 @@ export async function execInContainer(
   const target = resolve(m.fs(), path);
   if (!target.entry) return notFound();
   if (target.path === '/usr/local/bin/k3s') {
-    if (base === 'kubectl') return runKubectl(ctx, ref, args);
+    if (base === 'kubectl') return runKubectl(ctx, ref, args, stdin);
     if (base === 'k3s') return runK3s(ctx, ref, args);
     return fail(1, `${base}: the lab does not model ${base}\n`);
   }

@@ -5,6 +5,7 @@
 import { runDrain, pickNode } from './drain.js';
 import { kubectlWait } from './kubectl-wait.js';
 import { kubectlDeleteNode } from './kube-delete.js';
+import { leaseKubectl } from './kube-leases.js';
 import { apiCluster, findContainer, serviceStatus } from './k3s-model.js';
 import { listJson, nodeJson, nodesTable, pdbJson, podJson } from './kube-render.js';
 import { fail, ok, type ContainerRef, type ExecContext } from './context.js';
@@ -12,13 +13,15 @@ import type { ExecResult } from './sh.js';
 
 export const REFUSED = 'The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?\n';
 
-export async function runKubectl(ctx: ExecContext, ref: ContainerRef, argv: string[]): Promise<ExecResult> {
+export async function runKubectl(ctx: ExecContext, ref: ContainerRef, argv: string[], stdin = ''): Promise<ExecResult> {
   const s = ctx.store.read();
   const loc = findContainer(s, ref.host, ref.vmid);
   const clusterId = loc ? apiCluster(s, loc.ct, ctx.now()) : undefined;
   const args = stripGlobalFlags(argv);
   if (args[0] === 'version' && args.includes('--client')) return ok('Client Version: v1.33\nKustomize Version: v5.6.0\n');
   if (clusterId === undefined) return fail(1, REFUSED);
+  const lease = await leaseKubectl(ctx, clusterId, args, stdin);
+  if (lease) return lease;
   const [verb, ...rest] = args;
   switch (verb) {
     case 'get':

@@ -1,12 +1,14 @@
 /**
- * The upgrade journal: one JSON-lines file per cluster in the user's state directory
- * (`<stateDir>/journal/<cluster>.jsonl`, mode 0600, directory 0700). Every step is recorded
- * before it starts and after it ends, each line written and fsynced before the step goes on,
- * so a killed process leaves a journal that says exactly which step was in flight.
+ * The journal: one JSON-lines file per cluster in the user's state directory
+ * (`<stateDir>/journal/<cluster>.jsonl`, mode 0600, directory 0700), recording every operation
+ * that changes the cluster (upgrade, restore, uninstall...). Every step is recorded before it
+ * starts and after it ends, each line written and fsynced before the step goes on, so a killed
+ * process leaves a journal that says exactly which step was in flight.
  * Secrets never go in it: records carry step ids, node names, versions and messages only.
  */
 import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { PveK3sError } from '../domain/errors.js';
 
 export const JOURNAL_VERSION = 1;
 
@@ -16,10 +18,15 @@ export type JournalRecord =
   | {
       type: 'run-start';
       run: string;
-      target: string;
-      source: string;
-      order: string;
-      allowSkew: boolean;
+      /** @default 'upgrade' (journals before other operations were journaled) */
+      operation?: string;
+      /** What the operation was given (a node, a backup's name). */
+      args?: string[];
+      planDigest?: string;
+      target?: string;
+      source?: string;
+      order?: string;
+      allowSkew?: boolean;
       snapshot?: boolean;
       holder: string;
       steps: string[];
@@ -29,7 +36,16 @@ export type JournalRecord =
   | { type: 'step-done'; run: string; step: string; ms: number; note?: string }
   | { type: 'step-failed'; run: string; step: string; message: string; interrupted: boolean }
   | { type: 'note'; run: string; node?: string; message: string }
-  | { type: 'run-end'; run: string; status: RunEndStatus; leftCordoned: string[]; midUpgrade: string[] };
+  | {
+      type: 'run-end';
+      run: string;
+      status: RunEndStatus;
+      leftCordoned: string[];
+      midUpgrade: string[];
+      /** Closed from the cluster's run record: the run that continued it, or who abandoned it elsewhere. */
+      by?: string;
+      message?: string;
+    };
 
 export type Stamped = JournalRecord & { v: number; t: string };
 
@@ -37,29 +53,70 @@ export function journalPath(stateDirectory: string, cluster: string): string {
   return join(stateDirectory, 'journal', `${cluster}.jsonl`);
 }
 
+/** The journal cannot be written (state directory unwritable, disk full). */
+export class JournalError extends PveK3sError {
+  readonly exitCode = 1 as const;
+}
+
 export class Journal {
   constructor(readonly file: string) {}
 
-  append(rec: JournalRecord): void {
-    const dir = join(this.file, '..');
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const line = JSON.stringify({ v: JOURNAL_VERSION, t: new Date().toISOString(), ...rec }) + '\n';
-    const fresh = !existsSync(this.file);
-    const fd = openSync(this.file, 'a', 0o600);
+  /**
+   * Throws JournalError unless the journal (and its directory) can be written: called before
+   * the cluster lease is taken, so an unwritable state directory never strands a lease.
+   */
+  checkWritable(): void {
+    const dir = dirname(this.file);
     try {
-      writeSync(fd, line);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const fresh = !existsSync(this.file);
+      closeSync(openSync(this.file, 'a', 0o600));
+      if (fresh) chmodSync(this.file, 0o600);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      throw new JournalError(`cannot write the journal ${this.file}: ${err.message}`, {
+        hint: `pve-k3s records every step there before it changes the cluster, and nothing was changed; make ${dir} writable, or set XDG_STATE_HOME to a writable directory`,
+        cause: e,
+      });
     }
-    if (fresh) chmodSync(this.file, 0o600);
+  }
+
+  append(rec: JournalRecord): void {
+    try {
+      const dir = join(this.file, '..');
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const line = JSON.stringify({ v: JOURNAL_VERSION, t: new Date().toISOString(), ...rec }) + '\n';
+      const fresh = !existsSync(this.file);
+      const fd = openSync(this.file, 'a', 0o600);
+      try {
+        writeSync(fd, line);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      if (fresh) chmodSync(this.file, 0o600);
+    } catch (e) {
+      throw new JournalError(`cannot write the journal ${this.file}: ${(e as Error).message}`, {
+        hint: `make ${dirname(this.file)} writable (or free space on its disk), then see \`pve-k3s status\`: the cluster's run record says where the run stopped`,
+        cause: e,
+      });
+    }
   }
 
   /** Every record, in order; a torn last line (the process died while writing it) is skipped. */
   read(): Stamped[] {
     if (!existsSync(this.file)) return [];
     const out: Stamped[] = [];
-    for (const line of readFileSync(this.file, 'utf8').split('\n')) {
+    let text: string;
+    try {
+      text = readFileSync(this.file, 'utf8');
+    } catch (e) {
+      throw new JournalError(`cannot read the journal ${this.file}: ${(e as Error).message}`, {
+        hint: `pve-k3s keeps its journal there; make it a readable file again (or move it away to start a new one)`,
+        cause: e,
+      });
+    }
+    for (const line of text.split('\n')) {
       if (line.trim() === '') continue;
       try {
         out.push(JSON.parse(line) as Stamped);
@@ -78,6 +135,8 @@ export class Journal {
 
 export interface RunSummary {
   run: string;
+  /** `upgrade`, `restore`, `uninstall`, ... */
+  operation: string;
   startedAt: string;
   target: string;
   source: string;
@@ -86,6 +145,8 @@ export interface RunSummary {
   /** Whether the run took snapshots (resume keeps doing so). */
   snapshot: boolean;
   holder: string;
+  /** Runs this one continues (known from the cluster's run record). */
+  lineage?: string[];
   /** undefined while the run is recorded in progress (running now, or its process died). */
   status: RunEndStatus | undefined;
   endedAt: string | undefined;
@@ -107,11 +168,12 @@ export function summarize(records: readonly Stamped[]): RunSummary | undefined {
   const run = start.run;
   const s: RunSummary = {
     run,
+    operation: start.operation ?? 'upgrade',
     startedAt: start.t,
-    target: start.target,
-    source: start.source,
-    order: start.order,
-    allowSkew: start.allowSkew,
+    target: start.target ?? '',
+    source: start.source ?? '',
+    order: start.order ?? '',
+    allowSkew: start.allowSkew ?? false,
     snapshot: start.snapshot ?? false,
     holder: start.holder,
     status: undefined,

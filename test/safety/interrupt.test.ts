@@ -22,10 +22,7 @@ test('GIVEN an upgrade killed (SIGKILL) during an install WHEN upgrade runs agai
     assert.equal(again.code, 1);
     assert.match(
       again.stderr,
-      new RegExp(
-        `^error: an upgrade of lab is recorded in progress: run ${killed.run}, started ${killed.startedAt.replace(/[.]/g, '\\.')} by \\S+ pid \\d+, step 1/k3s-worker-2/install was in flight$`,
-        'm',
-      ),
+      /^error: cannot upgrade lab: upgrade interrupted: step 6\/14 k3s-worker-2 install was in flight, by \S+@\S+ since \d\d:\d\d \(its process is gone\)$/m,
     );
     assert.match(
       again.stderr,
@@ -33,8 +30,15 @@ test('GIVEN an upgrade killed (SIGKILL) during an install WHEN upgrade runs agai
     );
 
     const st = await f.cli(['status']);
-    assert.match(st.stdout, new RegExp(`^lock: upgrade lock held by \\S+ pid \\d+ since \\S+ \\(run ${killed.run}, expires \\S+\\)$`, 'm'));
-    assert.equal(JSON.parse((await f.cli(['status', '-o', 'json'])).stdout).lock.run, killed.run);
+    assert.match(
+      st.stdout,
+      /^upgrade interrupted: step 6\/14 k3s-worker-2 install was in flight, by \S+@\S+ since \d\d:\d\d; its process is gone \(pve-k3s resume continues it, pve-k3s abandon forgets it\)$/m,
+    );
+    const doc = JSON.parse((await f.cli(['status', '-o', 'json'])).stdout);
+    assert.equal(doc.operation.run, killed.run);
+    assert.deepEqual(doc.operation.inFlight, [{ step: '1/k3s-worker-2/install', node: 'k3s-worker-2', index: 6 }]);
+    assert.equal(doc.lease.name, 'kube-system/pve-k3s-lab');
+    assert.match(doc.lease.holder, new RegExp(` run ${killed.run} upgrade$`));
 
     const r = await f.cli(['resume', '--yes']);
     assert.equal(r.code, 0, r.stderr);
@@ -50,8 +54,9 @@ test('GIVEN an upgrade killed (SIGKILL) during an install WHEN upgrade runs agai
     const recs = journal(f);
     assert.ok(recs.some((x) => x.type === 'run-end' && x.run === killed.run && x.status === 'resumed'));
     assert.equal(lastRun(f)?.status, 'done');
-    // The lock is gone once the resumed run ended.
-    assert.doesNotMatch((await f.cli(['status'])).stdout, /^lock:/m);
+    // Nothing is held once the resumed run ended.
+    assert.doesNotMatch((await f.cli(['status'])).stdout, /in progress|interrupted/);
+    assert.equal(JSON.parse((await f.cli(['status', '-o', 'json'])).stdout).lease.holder, null);
   });
 });
 
@@ -78,7 +83,7 @@ test('GIVEN a first SIGINT during a drain WHEN the node finishes THEN the run st
   });
 });
 
-test('GIVEN another operator holds the cluster lock WHEN upgrade runs THEN it is refused with who and since when, and nothing changes; an expired lock is taken over', async () => {
+test('GIVEN an older pve-k3s holds its annotation lock WHEN upgrade runs THEN it is refused with who and since when, and nothing changes; an expired lock is taken over and migrated', async () => {
   await withLab({ workers: 1 }, async (f) => {
     const since = '2026-01-02T03:04:05.000Z';
     const lock = (expires: string) =>
@@ -95,17 +100,17 @@ test('GIVEN another operator holds the cluster lock WHEN upgrade runs THEN it is
     assert.equal(r.code, 1);
     assert.match(
       r.stderr,
-      /^error: cluster is locked by alice@laptop pid 4242 since 2026-01-02T03:04:05\.000Z \(run alice-run, expires \S+\)$/m,
+      /^error: cannot upgrade lab: it is locked by alice@laptop pid 4242 since 2026-01-02T03:04:05\.000Z \(run alice-run, expires \S+\), the lock of an older pve-k3s$/m,
     );
     assert.match(
       r.stderr,
-      /^  another upgrade is running; wait for it to end\. If its process is gone, the lock expires at \S+, or remove it by hand: kubectl annotate node k3s-ctrl-1 pve-k3s\.io\/upgrade-lock-$/m,
+      /^  wait for that upgrade to end\. If its process is gone, the lock expires at \S+, or remove it by hand: kubectl annotate node k3s-ctrl-1 pve-k3s\.io\/upgrade-lock-$/m,
     );
     assert.deepEqual(kubelets(f.lab), new Set(['v1.33.3+k3s1']));
     assert.deepEqual(journal(f), []);
     assert.match(
       (await f.cli(['status'])).stdout,
-      /^lock: upgrade lock held by alice@laptop pid 4242 since 2026-01-02T03:04:05\.000Z \(run alice-run, expires \S+\)$/m,
+      /^lock: upgrade lock held by alice@laptop pid 4242 since 2026-01-02T03:04:05\.000Z \(run alice-run, expires \S+; an older pve-k3s's annotation lock\)$/m,
     );
 
     lock(new Date(Date.now() - 1000).toISOString());
@@ -129,7 +134,7 @@ test('GIVEN a killed run WHEN abandon runs THEN the journal closes it, its lock 
       a.stdout,
       /^Abandoned: run \S+ \(target v1\.33\.5\+k3s1, started \S+ by \S+ pid \d+\) is recorded in progress \(its process ended without finishing\); step 1\/k3s-worker-1\/install was in flight\.$/m,
     );
-    assert.match(a.stdout, /^Released its cluster lock \(held by \S+ pid \d+\)\.$/m);
+    assert.match(a.stdout, /^Released its cluster lease \(held by \S+ pid \d+ run \S+ upgrade\)\.$/m);
     assert.match(
       a.stdout,
       /^Still cordoned by pve-k3s: k3s-worker-1\. `pve-k3s upgrade` uncordons them when they are back at the target; to uncordon by hand now:$/m,

@@ -1,15 +1,15 @@
-/** `pve-k3s resume` and `pve-k3s abandon`: continue or forget the upgrade the journal records. */
+/**
+ * `pve-k3s resume` and `pve-k3s abandon`: continue or forget the last unfinished run, recorded
+ * in this machine's journal or, for a run another machine started, in the cluster's run record.
+ */
 import { requireTerminal } from '../confirm.js';
 import { RunError } from '../../domain/errors.js';
 import { planSteps } from '../../domain/plan.js';
 import { nothingToDoDocument, upgradeResultDocument } from '../../upgrade/run/result-document.js';
 import type { UpgradeOrder } from '../../inventory/types.js';
-import { planCluster } from '../../upgrade/plan/plan-cluster.js';
 import { gatherFacts } from '../../upgrade/facts/gather.js';
-import { Kube } from '../../kube/kube.js';
-import { Pct } from '../../proxmox/pct.js';
-import { LOCK_ANNOTATION, readLock } from '../../operation/lock.js';
-import { resumable, unconfirmedNodes, type RunSummary } from '../../operation/journal.js';
+import type { RunSummary } from '../../operation/journal.js';
+import type { ClusterConnection } from '../../operation/connect.js';
 import { renderPlan } from '../render-plan.js';
 import { renderStatus } from './status.js';
 import { out, printDocument, withCluster, type GlobalOptions } from '../context.js';
@@ -27,7 +27,7 @@ export type ResumeFlags = Pick<
   | 'drainOnTimeout'
   | 'readyTimeout'
   | 'parallel'
->;
+> & { forceTakeover?: boolean };
 
 function describeRun(r: RunSummary): string {
   const state = r.status === undefined ? 'recorded in progress (its process ended without finishing)' : r.status;
@@ -38,52 +38,80 @@ function describeRun(r: RunSummary): string {
       : r.completed.length
         ? `last finished step ${r.completed.at(-1)}`
         : 'no step finished';
-  return `run ${r.run} (target ${r.target}, started ${r.startedAt} by ${r.holder}) is ${state}; ${where}`;
+  const what = r.operation === 'upgrade' ? `target ${r.target}` : r.operation;
+  return `run ${r.run} (${what}, started ${r.startedAt} by ${r.holder}) is ${state}; ${where}`;
+}
+
+/** The run to act on (this machine's journal or the cluster's record), the journal, the guard's environment. */
+async function unfinished(conn: ClusterConnection) {
+  const [{ guardEnvFor, readClusterState, reconcileJournal }, { journalFor, runToContinue }] = await Promise.all([
+    import('../../operation/guard.js'),
+    import('../../upgrade/run/upgrade-run.js'),
+  ]);
+  const env = guardEnvFor(conn, process.env);
+  const journal = journalFor(conn.inventory, process.env);
+  let st: Awaited<ReturnType<typeof readClusterState>> | undefined;
+  try {
+    st = await readClusterState(env);
+  } catch (err) {
+    process.stderr.write(`warning: ${(err as Error).message}; only this machine's journal is consulted\n`);
+  }
+  const note = reconcileJournal(journal, st?.record);
+  if (note) process.stderr.write(`note: ${note}\n`);
+  return { env, journal, st, pick: runToContinue(journal, st) };
+}
+
+function nothing(verb: 'resume' | 'abandon', conn: ClusterConnection, last: RunSummary | undefined): string {
+  const c = conn.inventory.cluster;
+  return last
+    ? `Nothing to ${verb}: the last ${last.operation} of ${c} (run ${last.run}) is ${last.status}.\n`
+    : `Nothing to ${verb}: no upgrade of ${c} is recorded.\n`;
 }
 
 export async function resume(g: GlobalOptions, flags: ResumeFlags): Promise<number> {
   return withCluster(g, async (conn0) => {
-    const { journalFor, holderAlive } = await import('../../upgrade/run/upgrade-run.js');
-    const journal = journalFor(conn0.inventory, process.env);
-    const last = journal.lastRun();
+    const { env, journal, st, pick } = await unfinished(conn0);
+    if (!pick) {
+      out(nothing('resume', conn0, journal.lastRun()));
+      return 0;
+    }
+    const last = pick.run;
+    if (last.operation !== 'upgrade') {
+      throw new RunError(`run ${last.run} is a ${last.operation}, not an upgrade: ${describeRun(last)}`, {
+        step: last.inFlight,
+        hint: `resume continues upgrades; run that ${last.operation} again (every step can be repeated), or close it with \`pve-k3s abandon\``,
+      });
+    }
+    const { decide } = await import('../../operation/guard.js');
+    const { localIdentity } = await import('../../operation/lease.js');
+    if (st)
+      decide(st, env, localIdentity(), { operation: 'upgrade', resumes: last, ...(flags.forceTakeover ? { forceTakeover: true } : {}) });
+    else {
+      const { holderAlive } = await import('../../upgrade/run/upgrade-run.js');
+      if (last.status === undefined && holderAlive(last.holder))
+        throw new RunError(`run ${last.run} is still running (${last.holder})`, {
+          step: last.inFlight,
+          hint: 'wait for it, or stop it with Ctrl-C first',
+        });
+    }
     // The recorded run's snapshot choice holds unless a flag says otherwise.
     const conn = {
       ...conn0,
-      inventory: await applyRunFlags(conn0.inventory, { ...flags, snapshot: flags.snapshot ?? (last?.snapshot || undefined) }),
+      inventory: await applyRunFlags(conn0.inventory, { ...flags, snapshot: flags.snapshot ?? (last.snapshot || undefined) }),
     };
-    if (!last || !resumable(last)) {
-      out(
-        last
-          ? `Nothing to resume: the last upgrade of ${conn.inventory.cluster} (run ${last.run}) is ${last.status}.\n`
-          : `Nothing to resume: no upgrade of ${conn.inventory.cluster} is recorded.\n`,
-      );
-      return 0;
-    }
-    if (last.status === undefined && holderAlive(last.holder)) {
-      throw new RunError(`run ${last.run} is still running (${last.holder})`, {
-        step: last.inFlight,
-        hint: 'wait for it, or stop it with Ctrl-C first',
-      });
-    }
-    process.stderr.write(`Resuming: ${describeRun(last)}\n`);
-    // Facts are re-read: the plan continues from what the cluster is now, towards the recorded target.
+    process.stderr.write(`Resuming${pick.from === 'cluster' ? ' (from the cluster’s run record)' : ''}: ${describeRun(last)}\n`);
+    const { planResume, closeResumed } = await import('../../upgrade/run/upgrade-run.js');
+    const plan = await planResume(conn, last);
     const order = last.order as UpgradeOrder;
-    // A node it installed without confirming its health may look done: its health gate goes first.
-    const { plan } = await planCluster(conn, {
-      version: last.target,
-      order,
-      allowSkew: last.allowSkew,
-      unconfirmed: unconfirmedNodes(last),
-    });
     const json = g.output !== 'table';
     if (!json) out(renderPlan(plan));
     if (planSteps(plan).length === 0) {
-      journal.append({ type: 'run-end', run: last.run, status: 'done', leftCordoned: [], midUpgrade: [] });
+      await closeResumed({ ...env, log: (l) => process.stderr.write(`${l}\n`) }, last, flags.forceTakeover);
       if (json) await printDocument(g, nothingToDoDocument(plan));
       return 0;
     }
     if (!flags.yes) requireTerminal('resume');
-    const result = await runWithSignals(conn, plan, g, { order, allowSkew: last.allowSkew }, last);
+    const result = await runWithSignals(conn, plan, g, { order, allowSkew: last.allowSkew }, last, flags.forceTakeover);
     if (json) {
       await printDocument(g, upgradeResultDocument(plan, result, { run: result.run, resumed: last.run }));
     } else if (result.ok) {
@@ -93,44 +121,35 @@ export async function resume(g: GlobalOptions, flags: ResumeFlags): Promise<numb
     } else {
       process.stderr.write(failureReport(conn.inventory, plan, result, g.verbose));
     }
-    if (result.lockError) process.stderr.write(`warning: could not release the cluster lock (${result.lockError}); it expires by itself\n`);
     return result.ok ? 0 : 1;
   });
 }
 
-export async function abandon(g: GlobalOptions): Promise<number> {
+export async function abandon(g: GlobalOptions, flags: { forceTakeover?: boolean } = {}): Promise<number> {
   return withCluster(g, async (conn) => {
     const inv = conn.inventory;
-    const { journalFor, holderAlive } = await import('../../upgrade/run/upgrade-run.js');
-    const journal = journalFor(inv, process.env);
-    const last = journal.lastRun();
-    if (!last || !resumable(last)) {
-      out(
-        `Nothing to abandon: ${last ? `the last upgrade of ${inv.cluster} (run ${last.run}) is ${last.status}` : `no upgrade of ${inv.cluster} is recorded`}.\n`,
-      );
+    const { env, journal, st, pick } = await unfinished(conn);
+    if (!pick) {
+      out(nothing('abandon', conn, journal.lastRun()));
       return 0;
     }
-    if (last.status === undefined && holderAlive(last.holder)) {
-      throw new RunError(`run ${last.run} is still running (${last.holder})`, { step: last.inFlight, hint: 'stop it with Ctrl-C first' });
-    }
-    journal.append({ type: 'run-end', run: last.run, status: 'abandoned', leftCordoned: last.leftCordoned, midUpgrade: last.midUpgrade });
-    out(`Abandoned: ${describeRun(last)}.\n`);
-    // Release the run's lock in the cluster, and list what it left behind.
-    const ctrl = inv.nodes.find((n) => n.name === inv.controller)!;
-    const shell = conn.shells.get(ctrl.host)!;
-    const kube = new Kube(new Pct(shell), ctrl.vmid, ctrl.name);
-    try {
-      const lock = await readLock(kube, ctrl.name);
-      if (lock && lock.run === last.run) {
-        const r = await kube.annotate(ctrl.name, LOCK_ANNOTATION, undefined, { timeoutMs: 30_000 });
-        out(
-          r.code === 0
-            ? `Released its cluster lock (held by ${lock.holder}).\n`
-            : `warning: could not release its cluster lock; it expires at ${lock.expires}\n`,
-        );
-      }
-    } catch (err) {
-      out(`warning: cannot read the cluster lock: ${(err as Error).message}\n`);
+    const last = pick.run;
+    if (!st) {
+      const { holderAlive } = await import('../../upgrade/run/upgrade-run.js');
+      if (last.status === undefined && holderAlive(last.holder))
+        throw new RunError(`run ${last.run} is still running (${last.holder})`, {
+          step: last.inFlight,
+          hint: 'stop it with Ctrl-C first',
+        });
+      journal.append({ type: 'run-end', run: last.run, status: 'abandoned', leftCordoned: last.leftCordoned, midUpgrade: last.midUpgrade });
+      out(`Abandoned: ${describeRun(last)}.\n`);
+      out('warning: the cluster lease could not be read, so it was not released; it expires by itself\n');
+    } else {
+      const { abandonRun } = await import('../../operation/guard.js');
+      const r = await abandonRun(env, last, flags.forceTakeover ? { forceTakeover: true } : {});
+      if (r.notice && flags.forceTakeover) process.stderr.write(`${r.notice}\n`);
+      out(`Abandoned: ${describeRun(last)}.\n`);
+      if (r.released) out(`Released its cluster lease (held by ${r.released}).\n`);
     }
     const facts = await gatherFacts(inv, conn.shells);
     const cordoned = facts.nodes.filter((n) => n.kube?.cordonedByUs !== undefined).map((n) => n.name);

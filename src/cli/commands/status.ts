@@ -59,7 +59,7 @@ export async function status(g: GlobalOptions, flags: StatusFlags): Promise<numb
 async function statusOnce(g: GlobalOptions, flags: StatusFlags, conn: ClusterConnection): Promise<number> {
   {
     const inv = conn.inventory;
-    const [facts, target, lockRead] = await Promise.all([
+    const [facts, target, stRead] = await Promise.all([
       gatherFacts(inv, conn.shells),
       resolveTarget({
         version: flags.version ?? (flags.channel ? undefined : inv.k3s.version),
@@ -69,10 +69,13 @@ async function statusOnce(g: GlobalOptions, flags: StatusFlags, conn: ClusterCon
         (r) => ({ version: r.target.version.raw, source: r.target.source, error: undefined as string | undefined }),
         (err: unknown) => ({ version: undefined, source: undefined, error: err instanceof PveK3sError ? err.message : String(err) }),
       ),
-      clusterLock(conn),
+      clusterState(conn),
     ]);
-    const lock = facts.kubeError === undefined ? lockRead : undefined;
-    const health = await clusterHealth(conn, facts, lock !== undefined);
+    const st = facts.kubeError === undefined ? stRead : undefined;
+    const busy =
+      st !== undefined &&
+      (st.view.live || st.record?.state === 'running' || (st.legacy !== undefined && Date.parse(st.legacy.expires) > st.now));
+    const health = await clusterHealth(conn, facts, busy);
     if (flags.check) {
       const { checkLine } = await import('../../status/cluster-health.js');
       const c = checkLine(inv.cluster, health);
@@ -86,7 +89,18 @@ async function statusOnce(g: GlobalOptions, flags: StatusFlags, conn: ClusterCon
     if (g.output !== 'table') {
       await printDocument(g, {
         ...statusDocument(facts, target),
-        lock: lock ?? null,
+        lock: st?.legacy ?? null,
+        lease: st?.view.lease
+          ? {
+              name: st.lease.where,
+              holder: st.view.holderIdentity ?? null,
+              renewTime: st.view.lease.spec.renewTime ?? null,
+              expires: st.view.expiresAt !== undefined ? new Date(st.view.expiresAt).toISOString() : null,
+              live: st.view.live,
+              expired: st.view.expired,
+            }
+          : null,
+        operation: st?.record ?? null,
         health: {
           status: health.severity,
           problems: health.items,
@@ -99,7 +113,7 @@ async function statusOnce(g: GlobalOptions, flags: StatusFlags, conn: ClusterCon
       out(renderStatus(facts, target.version));
       if (target.error) out(`warning: no target version: ${target.error}\n`);
       else out(`target: ${target.version} (${target.source})${g.verbose ? `, ${facts.roundTrips} round trip(s)` : ''}\n`);
-      if (lock) out(`lock: upgrade lock held by ${lock.holder} since ${lock.since} (run ${lock.run}, expires ${lock.expires})\n`);
+      if (st) out(await leaseLines(st, await interruptedWhy(conn, st)));
       for (const p of problems) out(`warning: ${p}\n`);
       for (const w of relocationWarnings(facts, inv.file)) out(w);
       out(renderHealth(health));
@@ -237,16 +251,52 @@ export function statusDocument(
   };
 }
 
-/** The upgrade lock (held in the cluster, see src/runner/lock.ts), or undefined when free or unreadable. */
-async function clusterLock(conn: ClusterConnection) {
-  const inv = conn.inventory;
-  const ctrl = inv.nodes.find((n) => n.name === inv.controller);
-  const shell = ctrl ? conn.shells.get(ctrl.host) : undefined;
-  if (!ctrl || !shell) return undefined;
-  const [{ Kube }, { Pct }, { readLock }] = await Promise.all([
-    import('../../kube/kube.js'),
-    import('../../proxmox/pct.js'),
-    import('../../operation/lock.js'),
-  ]);
-  return readLock(new Kube(new Pct(shell), ctrl.vmid, ctrl.name), ctrl.name).catch(() => undefined);
+/** The cluster lease, its run record and an old annotation lock (src/operation/guard.ts), or undefined when unreadable. */
+async function clusterState(conn: ClusterConnection) {
+  const { guardEnvFor, readClusterState } = await import('../../operation/guard.js');
+  try {
+    return await readClusterState(guardEnvFor(conn, process.env));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why the run the cluster's record shows has stopped without ending ('its process is gone', its lease expired), or undefined. */
+async function interruptedWhy(conn: ClusterConnection, st: import('../../operation/guard.js').ClusterState): Promise<string | undefined> {
+  const { guardEnvFor, interruptedRun } = await import('../../operation/guard.js');
+  const { localIdentity } = await import('../../operation/lease.js');
+  const r = interruptedRun(st, guardEnvFor(conn, process.env), localIdentity());
+  if (!r) return undefined;
+  const hms = (ms: number) => new Date(ms).toTimeString().slice(0, 8);
+  if (!st.view.holderIdentity) return 'its lease is released';
+  return st.view.expired ? `its lease expired at ${hms(st.view.expiresAt ?? st.now)}` : 'its process is gone';
+}
+
+/** What `status` says of the operation holding (or last holding) the cluster; `stopped` says why a run in the record is not running. */
+export async function leaseLines(st: import('../../operation/guard.js').ClusterState, stopped?: string): Promise<string> {
+  const { inProgressText, stepText, clock } = await import('../../operation/run-record.js');
+  const lines: string[] = [];
+  const hms = (ms: number) => new Date(ms).toTimeString().slice(0, 8);
+  if (st.legacy)
+    lines.push(
+      `lock: upgrade lock held by ${st.legacy.holder} since ${st.legacy.since} (run ${st.legacy.run}, expires ${st.legacy.expires}; an older pve-k3s's annotation lock)`,
+    );
+  const r = st.record;
+  const v = st.view;
+  const ours = r !== undefined && (v.holder === undefined || v.holder.run === r.run);
+  if (r && ours && r.state === 'running' && stopped !== undefined) {
+    lines.push(
+      `${r.operation} interrupted: ${stepText(r)}${r.inFlight.length ? ' was in flight' : ''}, by ${r.by} since ${clock(r.startedAt, st.now)}; ${stopped} (${r.operation === 'upgrade' ? 'pve-k3s resume continues it' : `run ${r.operation} again`}, pve-k3s abandon forgets it)`,
+    );
+  } else if (v.live) {
+    lines.push(ours ? inProgressText(r, st.now) : `lease ${st.lease.where} held by ${v.holderIdentity}`);
+    lines.push(
+      `  lease ${st.lease.where}: ${v.holderIdentity}${v.renewedAt !== undefined ? `, renewed ${hms(v.renewedAt)}` : ''}${v.expiresAt !== undefined ? `, expires ${hms(v.expiresAt)}` : ''}`,
+    );
+  } else if (r && (r.state === 'failed' || r.state === 'stopped')) {
+    lines.push(
+      `last ${r.operation} ${r.state}: ${stepText(r)}, by ${r.by} since ${clock(r.startedAt, st.now)}${r.operation === 'upgrade' ? ' (pve-k3s resume continues it)' : ''}`,
+    );
+  }
+  return lines.map((l) => `${l}\n`).join('');
 }

@@ -1,11 +1,10 @@
 /** `pve-k3s plan` and `pve-k3s upgrade`. */
 import { confirm, requireTerminal } from '../confirm.js';
 import { readFile } from 'node:fs/promises';
-import { UsageError, PlanError, InterruptedError } from '../../domain/errors.js';
+import { UsageError, PlanError } from '../../domain/errors.js';
 import { PLAN_API_VERSION, planSteps, type UpgradePlan } from '../../domain/plan.js';
 import type { UpgradeOrder, Inventory } from '../../inventory/types.js';
 import { planCluster, type PlanFlags } from '../../upgrade/plan/plan-cluster.js';
-import { parallelWarning } from '../../upgrade/plan/planner.js';
 import { relocationWarnings } from '../../upgrade/facts/locate.js';
 import { gatherFacts } from '../../upgrade/facts/gather.js';
 import type { RunPlanResult } from '../../upgrade/run/run-plan.js';
@@ -89,8 +88,7 @@ export async function upgrade(g: GlobalOptions, flags: UpgradeFlags): Promise<nu
   return withCluster(g, async (conn0) => {
     const conn = { ...conn0, inventory: await applyRunFlags(conn0.inventory, flags) };
     const started = Date.now();
-    const { journalFor, refuseIfInProgress } = await import('../../upgrade/run/upgrade-run.js');
-    if (!flags.dryRun) refuseIfInProgress(journalFor(conn.inventory, process.env), conn.inventory.cluster);
+    if (!flags.dryRun) await refuseIfBusy(conn, 'upgrade');
     const { plan: fresh, facts } = await planCluster(conn, planFlags(flags));
     for (const w of relocationWarnings(facts, conn.inventory.file)) process.stderr.write(w);
     const plan = flags.plan ? await checkSavedPlan(flags.plan, fresh) : fresh;
@@ -133,57 +131,73 @@ export async function upgrade(g: GlobalOptions, flags: UpgradeFlags): Promise<nu
     } else {
       process.stderr.write(failureReport(conn.inventory, plan, result, g.verbose));
     }
-    if (result.lockError) process.stderr.write(`warning: could not release the cluster lock (${result.lockError}); it expires by itself\n`);
     return result.ok ? 0 : 1;
   });
 }
 
-/** First Ctrl-C: stop after the node in flight. Second: abort the step in flight. */
+/**
+ * Before a plan is shown: refuses while another operation holds the cluster (or one died
+ * unfinished), and closes this machine's journal runs that another machine continued.
+ * An unreadable lease is left to the guard, which refuses then.
+ */
+export async function refuseIfBusy(conn: ClusterConnection, operation: string): Promise<void> {
+  const { readClusterState, decide, guardEnvFor, reconcileJournal } = await import('../../operation/guard.js');
+  const { localIdentity } = await import('../../operation/lease.js');
+  const { journalFor, refuseIfInProgress } = await import('../../upgrade/run/upgrade-run.js');
+  const env = guardEnvFor(conn, process.env);
+  const journal = journalFor(conn.inventory, process.env);
+  const st = await readClusterState(env).catch(() => undefined);
+  if (st) {
+    const note = reconcileJournal(journal, st.record);
+    if (note) process.stderr.write(`note: ${note}\n`);
+    decide(st, env, localIdentity(), { operation });
+  }
+  if (operation === 'upgrade') refuseIfInProgress(journal, conn.inventory.cluster);
+}
+
+/** First Ctrl-C: stop after the node in flight. Second: abort the step in flight (the guard owns the signals). */
 export async function runWithSignals(
   conn: ClusterConnection,
   plan: UpgradePlan,
   g: GlobalOptions,
   policy: { order: string; allowSkew: boolean },
   resumes?: RunSummary,
+  forceTakeover?: boolean,
 ): Promise<ExecuteResult> {
-  const abort = new AbortController();
-  let stop = false;
   const progress: Progress =
     process.stderr.isTTY && (process.stderr.columns ?? 0) > 0 && (process.stderr.rows ?? 0) > 0 && g.output === 'table'
       ? await ttyProgress(plan, process.stderr)
       : plainProgress((s) => process.stderr.write(s));
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (!stop) {
-      stop = true;
-      progress.emit({
-        kind: 'log',
-        level: 'warn',
-        message: `${sig}: stopping after the current node (press Ctrl-C again to abort the step in flight now)`,
-      });
-    } else {
-      abort.abort(new InterruptedError(`aborted by ${sig}`));
-    }
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const lowered = parallelWarning(plan, conn.inventory.upgrade.parallel);
-  if (lowered) progress.emit({ kind: 'log', level: 'warn', message: lowered });
   try {
     const { executeUpgrade } = await import('../../upgrade/run/upgrade-run.js');
-    return await executeUpgrade(conn, plan, {
+    const result = await executeUpgrade(conn, plan, {
       env: process.env,
       emit: (e) => progress.emit(e),
-      signal: abort.signal,
-      stopRequested: () => stop,
       order: policy.order,
       allowSkew: policy.allowSkew,
       snapshot: { enabled: conn.inventory.upgrade.snapshot, retention: conn.inventory.upgrade.snapshotRetention },
       ...(resumes ? { resumes } : {}),
+      ...(forceTakeover ? { forceTakeover } : {}),
+      guard: {
+        log: (message) =>
+          progress.emit({
+            kind: 'log',
+            level: message.startsWith('warning: ') ? 'warn' : 'info',
+            message: message.replace(/^warning: /, ''),
+          }),
+        signals: {
+          onStop: (sig) =>
+            progress.emit({
+              kind: 'log',
+              level: 'warn',
+              message: `${sig}: stopping after the current node (press Ctrl-C again to abort the step in flight now)`,
+            }),
+        },
+      },
     });
+    return result;
   } finally {
     progress.stop();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
   }
 }
 
@@ -246,8 +260,6 @@ async function checkSavedPlan(file: string, fresh: UpgradePlan): Promise<Upgrade
       hint: 'write one with `pve-k3s plan -o json > plan.json`',
     });
   }
-  // The steps must match; how many workers go at once is this run's (--parallel), and a plan
-  // written before phases had a concurrency still matches.
   const key = (p: Partial<UpgradePlan>) =>
     JSON.stringify({
       cluster: p.cluster,

@@ -3,12 +3,13 @@ import { Command, examples, type Spec } from '../program.js';
 
 const abandon: Spec = (run) => {
   const cmd = new Command('abandon')
-    .summary('forget the interrupted upgrade recorded in the journal, release its cluster lock, list nodes it left cordoned')
+    .summary('forget the interrupted upgrade recorded in the journal, release its cluster lease, list nodes it left cordoned')
     .description(
-      'Forget the interrupted upgrade recorded in the journal and release its cluster lock. The nodes it left ' +
+      'Forget the interrupted upgrade recorded in the journal and release its cluster lease. The nodes it left ' +
         'cordoned are listed (uncordon them with kubectl once checked); nothing on the nodes is changed.',
     )
-    .action((_opts, c) => run(c, async (g) => (await import('../commands/resume.js')).abandon(g)));
+    .option('--force-takeover', "break the cluster lease of the run's holder now instead of waiting for it to expire")
+    .action((opts, c) => run(c, async (g) => (await import('../commands/resume.js')).abandon(g, opts)));
   examples(cmd, [['give up the interrupted upgrade', 'pve-k3s abandon']]);
   return cmd;
 };

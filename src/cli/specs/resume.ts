@@ -4,12 +4,14 @@ import { RUN_OPTIONS } from './run-options.js';
 
 const resume: Spec = (run) => {
   const cmd = new Command('resume')
-    .summary('continue the interrupted upgrade recorded in the journal (re-reads the cluster first)')
+    .summary('continue the interrupted upgrade recorded in the journal or the cluster (re-reads the cluster first)')
     .description(
       'Continue the upgrade that was interrupted (Ctrl-C, a lost connection, a failed node), as recorded in the ' +
-        'journal: the cluster is read again first, and what is already done is not done again.',
+        'journal, or in the cluster\'s run record when another machine started it (once its lease has expired, or at ' +
+        'once with --force-takeover): the cluster is read again first, and what is already done is not done again.',
     )
     .option('-y, --yes', 'do not ask for confirmation')
+    .option('--force-takeover', "break the cluster lease of the run's holder now instead of waiting for it to expire")
     .addOption(RUN_OPTIONS.snapshot)
     .addOption(RUN_OPTIONS.noSnapshot)
     .addOption(RUN_OPTIONS.disableEviction)

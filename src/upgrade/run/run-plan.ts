@@ -38,6 +38,8 @@ export interface RunPlanOptions {
   poll?: { minMs: number; maxMs: number };
   /** Records every step before and after it runs. @default none */
   journal?: { journal: Pick<Journal, 'append'>; run: string };
+  /** Awaited before each step starts (the cluster's run record says it is in flight); a throw stops the run before it. */
+  beforeStep?: (step: Step) => Promise<void>;
   /** Run container commands through sessions (one `pct exec ... sh -s` per container, see shell/session.ts). @default true */
   sessions?: boolean;
   /** Snapshot each container before its install (never embedded-etcd members). @default the inventory's upgrade.snapshot */
@@ -231,8 +233,21 @@ class PlanRun {
     if (first.node !== this.#plan.controller) await this.#pct(first.host).closeSessions(first.vmid);
   }
 
+  /** Before a step: the guard's hook (the run record, the lease); false when it refused. */
+  async #before(step: Step): Promise<boolean> {
+    if (!this.#opts.beforeStep) return true;
+    try {
+      await this.#opts.beforeStep(step);
+      return true;
+    } catch (err) {
+      this.#failBefore(step, err);
+      return false;
+    }
+  }
+
   /** One step, journaled and reported; false when it failed. */
   async #step(step: Step): Promise<boolean> {
+    if (!(await this.#before(step))) return false;
     const started = this.#begin(step);
     try {
       this.#done(step, started, await runStep(step, this.#deps, this.#state));
@@ -248,6 +263,7 @@ class PlanRun {
    * uncordon's start is recorded before the round trip that may do it, its end after.
    */
   async #gateAndUncordon(gate: Step, unc: Step): Promise<boolean> {
+    if (!(await this.#before(gate))) return false;
     const started = this.#begin(gate);
     this.#record({ type: 'step-start', run: this.#runId, step: unc.id, node: unc.node });
     let uncordoned = false;
@@ -308,6 +324,13 @@ class PlanRun {
     if (error instanceof RolledBackError) this.#state.unverified.delete(step.node);
     else if (step.kind === 'wait-ready') this.#state.unverified.add(step.node);
     this.#record({ type: 'step-failed', run: this.#runId, step: step.id, message: error.message, interrupted: this.#interrupted });
+    this.#deps.emit({ kind: 'step-failed', step, error });
+  }
+
+  /** The guard refused the step before it started (lease lost): it is not journaled, the run stops. */
+  #failBefore(step: Step, err: unknown): void {
+    const error = asPveError(err, step);
+    this.#failed ??= { step, error };
     this.#deps.emit({ kind: 'step-failed', step, error });
   }
 

@@ -1,22 +1,23 @@
 /**
- * The guarded upgrade run shared by `upgrade` and `resume`: refuse while the journal records a
- * run in progress, take the cluster lock, probe snapshot support up front, record the run in
- * the journal, run the plan, record how it ended, release the lock.
+ * The guarded upgrade run shared by `upgrade` and `resume`: the guarded operation
+ * (src/operation/guard.ts) takes the cluster lease, probes snapshot support while holding it
+ * (a failure there records no run), records the run in the journal and the cluster, runs the
+ * plan (each step boundary rewrites the run record), records how it ended, releases the lease.
  */
 import { hostname } from 'node:os';
 import { RunError, invariant } from '../../domain/errors.js';
-import type { UpgradePlan } from '../../domain/plan.js';
-import { planSteps } from '../../domain/plan.js';
+import { planSteps, type UpgradePlan } from '../../domain/plan.js';
 import { stateDir } from '../../inventory/paths.js';
-import type { Inventory } from '../../inventory/types.js';
-import { Kube } from '../../kube/kube.js';
+import type { Inventory, UpgradeOrder } from '../../inventory/types.js';
 import { Pct } from '../../proxmox/pct.js';
 import type { Emit } from '../../domain/events.js';
-import { Journal, journalPath, newRunId, type RunSummary } from '../../operation/journal.js';
-import { ClusterLock, holderName } from '../../operation/lock.js';
+import { Journal, journalPath, resumable, unconfirmedNodes, type RunSummary } from '../../operation/journal.js';
+import { guarded, guardEnvFor, LeaseLostError, planDigest, type ClusterState, type GuardEnv } from '../../operation/guard.js';
+import { recordSummary } from '../../operation/run-record.js';
 import { runPlan, type RunPlanResult } from './run-plan.js';
 import { isEtcdMember, probeSnapshots } from './snapshots.js';
 import type { ClusterConnection } from '../../operation/connect.js';
+import { planCluster } from '../plan/plan-cluster.js';
 
 export function journalFor(inv: Inventory, env: NodeJS.ProcessEnv): Journal {
   return new Journal(journalPath(stateDir(env), inv.cluster));
@@ -34,7 +35,10 @@ export function holderAlive(holder: string): boolean {
   }
 }
 
-/** `upgrade` refuses to start while the journal records a run that never ended. */
+/**
+ * `upgrade` refuses to start while this machine's journal records a run that never ended
+ * (the cluster's record says the same, and more, when it could be read: see the guard).
+ */
 export function refuseIfInProgress(journal: Journal, cluster: string): void {
   const last = journal.lastRun();
   if (!last || last.status !== undefined) return;
@@ -45,7 +49,7 @@ export function refuseIfInProgress(journal: Journal, cluster: string): void {
       : 'no step finished';
   const alive = holderAlive(last.holder);
   throw new RunError(
-    `an upgrade of ${cluster} is recorded in progress: run ${last.run}, started ${last.startedAt} by ${last.holder}, ${where}`,
+    `an ${last.operation} of ${cluster} is recorded in progress: run ${last.run}, started ${last.startedAt} by ${last.holder}, ${where}`,
     {
       step: last.inFlight,
       hint: alive
@@ -56,6 +60,27 @@ export function refuseIfInProgress(journal: Journal, cluster: string): void {
   );
 }
 
+/**
+ * The run `resume` and `abandon` act on: this machine's last unfinished run, or the one the
+ * cluster's record shows unfinished (started on another machine), the newer of the two.
+ */
+export function runToContinue(
+  journal: Journal,
+  st: ClusterState | undefined,
+): { run: RunSummary; from: 'journal' | 'cluster' } | undefined {
+  const local = journal.lastRun();
+  const rec = st?.record;
+  const recOpen = rec && (rec.state === 'running' || rec.state === 'failed' || rec.state === 'stopped') ? recordSummary(rec) : undefined;
+  const localOpen = local && resumable(local) ? local : undefined;
+  if (localOpen && (!recOpen || recOpen.run === localOpen.run || localOpen.startedAt > recOpen.startedAt))
+    return {
+      run: recOpen?.run === localOpen.run ? { ...localOpen, ...(recOpen.lineage ? { lineage: recOpen.lineage } : {}) } : localOpen,
+      from: 'journal',
+    };
+  if (recOpen) return { run: recOpen, from: 'cluster' };
+  return undefined;
+}
+
 export interface ExecuteOptions {
   env: NodeJS.ProcessEnv;
   emit: Emit;
@@ -64,27 +89,27 @@ export interface ExecuteOptions {
   order: string;
   allowSkew: boolean;
   snapshot: { enabled: boolean; retention: number };
-  /** The run this one continues (`resume`): its lock may be taken over, and it is marked resumed. */
+  /** The run this one continues (`resume`): its lease may be taken over, and it is marked resumed. */
   resumes?: RunSummary;
-  lockTtlMs?: number;
+  /** Break a live lease (`resume --force-takeover`). */
+  forceTakeover?: boolean;
+  /** Over the guard's environment (identity, clock, lease duration, signals, notices). */
+  guard?: Partial<GuardEnv>;
   poll?: { minMs: number; maxMs: number };
 }
 
 export interface ExecuteResult extends RunPlanResult {
   run: string;
   journalFile: string;
-  /** Why the lock could not be released (it then expires by itself). */
-  lockError: string | undefined;
+  /** Why the run stopped when another operator took the cluster's lease over. */
+  leaseLost: string | undefined;
 }
 
-/**
- * The guarded run of `pve-k3s upgrade` and `resume`: refuses to start without the cluster lock,
- * probes snapshot support when asked, journals the run and every step (for `resume`), runs the
- * plan, and releases the lock on every path.
- */
 export async function executeUpgrade(conn: ClusterConnection, plan: UpgradePlan, o: ExecuteOptions): Promise<ExecuteResult> {
   const inv = conn.inventory;
-  const journal = journalFor(inv, o.env);
+  const env = guardEnvFor(conn, o.env, o.guard);
+  const journalFile = journalPath(env.stateDir, inv.cluster);
+  const steps = planSteps(plan);
   const pcts = new Map<string, Pct>();
   const pct = (host: string): Pct => {
     let p = pcts.get(host);
@@ -96,77 +121,100 @@ export async function executeUpgrade(conn: ClusterConnection, plan: UpgradePlan,
     }
     return p;
   };
-  const ctrl = inv.nodes.find((n) => n.name === plan.controller);
-  invariant(ctrl, `controller ${plan.controller} is not in the inventory`);
-  const kube = new Kube(pct(ctrl.host), ctrl.vmid, ctrl.name);
-  const run = newRunId();
-  const holder = holderName();
-  const lock = new ClusterLock({
-    kube,
-    node: ctrl.name,
-    holder,
-    run,
-    ...(o.lockTtlMs ? { ttlMs: o.lockTtlMs } : {}),
-    ...(o.resumes ? { takeOver: o.resumes.run } : {}),
-  });
-  await lock.acquire();
-  try {
-    if (o.snapshot.enabled) {
-      const targets = inv.nodes.filter(
-        (n) => plan.nodes.some((p) => p.node === n.name && p.action === 'upgrade') && !isEtcdMember(inv, n.name),
-      );
-      const problems = await probeSnapshots(targets, pct, o.signal);
-      if (problems.length > 0) {
-        throw new RunError(
-          `snapshots were asked for (upgrade.snapshot or --snapshot) but ${problems.length} container(s) cannot be snapshotted: ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`,
-          {
-            hint: 'nothing was changed; run without --snapshot (set upgrade.snapshot: false), or move the containers to storage with snapshots (ZFS, LVM-thin, Ceph)',
-            detail: problems.join('\n'),
-          },
+  return guarded<ExecuteResult>(
+    env,
+    {
+      operation: 'upgrade',
+      stepIds: steps.map((s) => s.id),
+      planDigest: planDigest(steps.map((s) => [s.id, s.version])),
+      upgrade: {
+        target: plan.target.version,
+        source: plan.target.source,
+        order: o.order,
+        allowSkew: o.allowSkew,
+        snapshot: o.snapshot.enabled,
+      },
+      cordoned: steps.filter((s) => s.id.startsWith('0/') && s.kind === 'uncordon').map((s) => s.node),
+      ...(o.resumes ? { resumes: o.resumes } : {}),
+      ...(o.forceTakeover ? { forceTakeover: true } : {}),
+      prepare: async () => {
+        if (!o.snapshot.enabled) return;
+        const targets = inv.nodes.filter(
+          (n) => plan.nodes.some((p) => p.node === n.name && p.action === 'upgrade') && !isEtcdMember(inv, n.name),
         );
-      }
-    }
-  } catch (err) {
-    await lock.release();
-    throw err;
-  }
-  if (o.resumes)
-    journal.append({
-      type: 'run-end',
-      run: o.resumes.run,
-      status: 'resumed',
-      leftCordoned: o.resumes.leftCordoned,
-      midUpgrade: o.resumes.midUpgrade,
-    });
-  journal.append({
-    type: 'run-start',
-    run,
-    target: plan.target.version,
-    source: plan.target.source,
-    order: o.order,
-    allowSkew: o.allowSkew,
-    snapshot: o.snapshot.enabled,
-    holder,
-    steps: planSteps(plan).map((s) => s.id),
-    ...(o.resumes ? { resumes: o.resumes.run } : {}),
+        const problems = await probeSnapshots(targets, pct, o.signal);
+        if (problems.length > 0) {
+          throw new RunError(
+            `snapshots were asked for (upgrade.snapshot or --snapshot) but ${problems.length} container(s) cannot be snapshotted: ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`,
+            {
+              hint: 'nothing was changed; run without --snapshot (set upgrade.snapshot: false), or move the containers to storage with snapshots (ZFS, LVM-thin, Ceph)',
+              detail: problems.join('\n'),
+            },
+          );
+        }
+      },
+      outcome: (r) => ({
+        status: r.ok ? 'done' : r.interrupted ? 'stopped' : 'failed',
+        leftCordoned: r.leftCordoned,
+        midUpgrade: r.midUpgrade,
+      }),
+      closed: (r, lost) => (lost && !r.leaseLost ? { ...r, leaseLost: lost.message } : r),
+    },
+    async (g) => {
+      const signal = o.signal ? AbortSignal.any([o.signal, g.signal]) : g.signal;
+      const result = await runPlan(plan, {
+        inventory: inv,
+        shells: conn.shells,
+        emit: o.emit,
+        signal,
+        stopRequested: () => g.stopRequested() || (o.stopRequested?.() ?? false),
+        ...(o.poll ? { poll: o.poll } : {}),
+        journal: { journal: g.journal, run: g.run },
+        beforeStep: (step) => g.beforeStep(step),
+        snapshot: o.snapshot,
+      });
+      const reason: unknown = g.signal.aborted ? g.signal.reason : undefined;
+      return {
+        ...result,
+        run: g.run,
+        journalFile,
+        leaseLost:
+          reason instanceof LeaseLostError
+            ? reason.message
+            : result.failed?.error instanceof LeaseLostError
+              ? result.failed.error.message
+              : undefined,
+      };
+    },
+  );
+}
+
+/**
+ * The plan that continues `last`: the cluster re-read, planned again towards the recorded
+ * target, order and skew choice (every step is idempotent and the planner skips what is done),
+ * with the health gate of every node the run touched without confirming it put first.
+ */
+export async function planResume(conn: ClusterConnection, last: RunSummary): Promise<UpgradePlan> {
+  const { plan } = await planCluster(conn, {
+    version: last.target,
+    order: last.order as UpgradeOrder,
+    allowSkew: last.allowSkew,
+    unconfirmed: unconfirmedNodes(last),
   });
-  lock.startRenewing();
-  let result: RunPlanResult | undefined;
-  try {
-    result = await runPlan(plan, {
-      inventory: inv,
-      shells: conn.shells,
-      emit: o.emit,
-      ...(o.signal ? { signal: o.signal } : {}),
-      ...(o.stopRequested ? { stopRequested: o.stopRequested } : {}),
-      ...(o.poll ? { poll: o.poll } : {}),
-      journal: { journal, run },
-      snapshot: o.snapshot,
-    });
-    return { ...result, run, journalFile: journal.file, lockError: await lock.release() };
-  } finally {
-    if (!result) await lock.release();
-    const status = result === undefined ? 'failed' : result.ok ? 'done' : result.interrupted ? 'stopped' : 'failed';
-    journal.append({ type: 'run-end', run, status, leftCordoned: result?.leftCordoned ?? [], midUpgrade: result?.midUpgrade ?? [] });
-  }
+  return plan;
+}
+
+/** A resume with nothing left to do: the run is closed as done in the journal and the cluster (its lease released). */
+export async function closeResumed(env: GuardEnv, last: RunSummary, forceTakeover?: boolean): Promise<void> {
+  await guarded(
+    env,
+    {
+      operation: 'upgrade',
+      stepIds: [],
+      resumes: last,
+      ...(forceTakeover ? { forceTakeover: true } : {}),
+      upgrade: { target: last.target, source: last.source, order: last.order, allowSkew: last.allowSkew, snapshot: last.snapshot },
+    },
+    async () => undefined,
+  );
 }
