@@ -12,7 +12,7 @@
  * use a session; the object holds no secret.
  */
 import { hostname, userInfo } from 'node:os';
-import { PveK3sError } from '../domain/errors.js';
+import { PveK3sError, invariant } from '../domain/errors.js';
 import { KUBECTL, type Kube } from '../kube/kube.js';
 import { failureReason } from '../shell/reason.js';
 import { parseJsonOutput } from '../kube/nodes.js';
@@ -242,7 +242,7 @@ export class ClusterLease {
 
   /** `kubectl replace` of an object carrying the resourceVersion read: `conflict` when it changed since. */
   replace(obj: LeaseObject, signal?: AbortSignal): Promise<WriteOutcome> {
-    if (!obj.metadata.resourceVersion) throw new TypeError('a lease replace must carry the resourceVersion read');
+    invariant(obj.metadata.resourceVersion, 'a lease replace must carry the resourceVersion read');
     return this.write('replace', obj, signal);
   }
 
@@ -283,7 +283,8 @@ export class ClusterLease {
 
 function asLease(doc: unknown): LeaseObject {
   const d = doc as Partial<LeaseObject> | null;
-  if (!d || d.kind !== 'Lease' || typeof d.metadata?.name !== 'string') throw new Error('not a Lease');
+  if (!d || d.kind !== 'Lease' || typeof d.metadata?.name !== 'string')
+    throw new LeaseError('kubectl answered with something that is not a Lease');
   return { ...(d as LeaseObject), spec: d.spec ?? {} };
 }
 

@@ -7,7 +7,7 @@ const resume: Spec = (run) => {
     .summary('continue the interrupted upgrade recorded in the journal or the cluster (re-reads the cluster first)')
     .description(
       'Continue the upgrade that was interrupted (Ctrl-C, a lost connection, a failed node), as recorded in the ' +
-        'journal, or in the cluster\'s run record when another machine started it (once its lease has expired, or at ' +
+        "journal, or in the cluster's run record when another machine started it (once its lease has expired, or at " +
         'once with --force-takeover): the cluster is read again first, and what is already done is not done again.',
     )
     .option('-y, --yes', 'do not ask for confirmation')
