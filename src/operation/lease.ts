@@ -266,10 +266,13 @@ export class ClusterLease {
   }
 
   private failure(what: 'read' | 'create' | 'write', r: RunResult): LeaseError {
-    return new LeaseError(`cannot ${what} the cluster lease ${this.where} with kubectl on ${this.kube.controllerName}: ${failureReason(r, { singleLine: true })}`, {
-      hint: `pve-k3s holds the cluster with this lease while it changes it; check that k3s runs on ${this.kube.controllerName} (pve-k3s status)`,
-      detail: `${r.stdout}${r.stderr}`,
-    });
+    return new LeaseError(
+      `cannot ${what} the cluster lease ${this.where} with kubectl on ${this.kube.controllerName}: ${failureReason(r, { singleLine: true })}`,
+      {
+        hint: `pve-k3s holds the cluster with this lease while it changes it; check that k3s runs on ${this.kube.controllerName} (pve-k3s status)`,
+        detail: `${r.stdout}${r.stderr}`,
+      },
+    );
   }
 
   /** Removes the old annotation lock from the controller's Node (after the lease is ours). */
