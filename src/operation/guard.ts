@@ -23,7 +23,7 @@
  * process is known dead; elsewhere once the lease has expired, or with --force-takeover).
  */
 import { createHash } from 'node:crypto';
-import { InterruptedError, PveK3sError } from '../domain/errors.js';
+import { InterruptedError, KubeError, PveK3sError } from '../domain/errors.js';
 import type { Inventory } from '../inventory/types.js';
 import { stateDir } from '../inventory/paths.js';
 import { Kube } from '../kube/kube.js';
@@ -459,7 +459,7 @@ class Holding<T> {
       try {
         await this.acquire();
       } catch (e) {
-        if (!(this.spec.clusterMayNotExist && e instanceof LeaseError)) throw e;
+        if (!(this.spec.clusterMayNotExist && (e instanceof LeaseError || e instanceof KubeError))) throw e;
         unleased = true;
       }
       // 4. Holding the lease, nothing recorded yet.

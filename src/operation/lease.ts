@@ -209,7 +209,8 @@ export class ClusterLease {
     );
     const lease = this.parseRead(l!);
     let legacy: LegacyLock | undefined;
-    if (n && n.code === 0) {
+    if (n && n.code !== 0) throw this.kube.error(['get', 'node', this.kube.controllerName, '-o', 'json'], n);
+    if (n) {
       try {
         const doc = parseJsonOutput(n.stdout) as { metadata?: { annotations?: Record<string, unknown> } };
         legacy = parseLegacyLock(doc.metadata?.annotations?.[LEGACY_LOCK_ANNOTATION]);
@@ -224,7 +225,7 @@ export class ClusterLease {
     const text = `${r.stdout}\n${r.stderr}`;
     if (r.code !== 0) {
       if (/\(NotFound\)/.test(text) && text.includes(`"${this.name}"`)) return undefined;
-      throw this.failure('read', r);
+      throw this.kube.error(['get', 'lease', this.name, '-n', this.namespace, '-o', 'json'], r);
     }
     try {
       return asLease(parseJsonOutput(r.stdout));

@@ -146,12 +146,10 @@ export async function refuseIfBusy(conn: ClusterConnection, operation: string): 
   const { journalFor, refuseIfInProgress } = await import('../../upgrade/run/upgrade-run.js');
   const env = guardEnvFor(conn, process.env);
   const journal = journalFor(conn.inventory, process.env);
-  const st = await readClusterState(env).catch(() => undefined);
-  if (st) {
-    const note = reconcileJournal(journal, st.record);
-    if (note) process.stderr.write(`note: ${note}\n`);
-    decide(st, env, localIdentity(), { operation });
-  }
+  const st = await readClusterState(env);
+  const note = reconcileJournal(journal, st.record);
+  if (note) process.stderr.write(`note: ${note}\n`);
+  decide(st, env, localIdentity(), { operation });
   if (operation === 'upgrade') refuseIfInProgress(journal, conn.inventory.cluster);
 }
 
