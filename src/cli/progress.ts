@@ -6,6 +6,7 @@
 import type { UpgradePlan, Step } from '../domain/plan.js';
 import { planSteps } from '../domain/plan.js';
 import type { RunEvent } from '../domain/events.js';
+import { humanDuration } from '../domain/duration.js';
 
 export interface Progress {
   emit(e: RunEvent): void;
@@ -66,6 +67,9 @@ export function plainProgress(write: (s: string) => void, opts: { waitEveryMs?: 
           line(`${e.step.node}: still waiting (${fmtMs(e.elapsedMs)}): ${e.message}`);
           return;
         }
+        case 'heartbeat':
+          line(`${e.step.node}: ${STEP_WORD[e.step.kind]} still running (${humanDuration(e.elapsedMs)})${e.last ? `: ${e.last}` : ''}`);
+          return;
         case 'log':
           line(`${e.level === 'warn' ? 'warning: ' : ''}${e.node ? `${e.node}: ` : ''}${e.message}`);
           return;
@@ -169,6 +173,12 @@ export async function ttyProgress(plan: UpgradePlan, stream: NodeJS.WriteStream)
         case 'wait': {
           const l = lines.get(e.step.node);
           if (l) l.detail = e.message;
+          break;
+        }
+        case 'heartbeat': {
+          // The line keeps moving (spinner and elapsed time); the heartbeat brings its last words.
+          const l = lines.get(e.step.node);
+          if (l && e.last) l.detail = e.last;
           break;
         }
         case 'log':

@@ -8,6 +8,8 @@ export type RunEvent =
   | { kind: 'step-done'; step: Step; ms: number; note?: string }
   | { kind: 'step-failed'; step: Step; error: PveK3sError }
   | { kind: 'wait'; step: Step; message: string; elapsedMs: number }
+  /** A step still running after 30 s (then every 30 s): how long, and the last thing it said. */
+  | { kind: 'heartbeat'; step: Step; elapsedMs: number; last?: string }
   | { kind: 'log'; level: 'info' | 'warn'; message: string; node?: string };
 
 export type Emit = (e: RunEvent) => void;

@@ -349,7 +349,8 @@ async function waitHealthy(o: InstallRunOptions, node: NodeSpec, kube: Kube, mem
       clock: systemClock,
       poll: o.poll ?? DEFAULT_POLL,
     },
-    { version: o.plan.version, timeoutMs, servers },
+    // A new node registers once its agent starts: its NotFound is waited for.
+    { version: o.plan.version, timeoutMs, servers, nodeMayBeNew: true },
   );
   if (gate.healthy) return;
   const message = gateFailedMessage(step, { version: o.plan.version, timeoutMs, lastSeen: gate.lastSeen });

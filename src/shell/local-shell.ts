@@ -4,6 +4,7 @@ import type { RunOptions, RunResult, Shell } from './shell.js';
 import { quoteCommand } from './quote.js';
 import { assertArgv, spawnProcess, summarize } from './spawn.js';
 import { ProcessSession, spawnSessionProcess, type ScriptSession } from './session.js';
+import { humanDuration } from '../domain/duration.js';
 
 export interface LocalShellOptions {
   /** The host's name in the inventory (used in messages). @default 'localhost' */
@@ -38,11 +39,14 @@ export class LocalShell implements Shell {
         if (out.errno === 'EACCES') return { code: 126, stdout: '', stderr: `sh: 1: ${file}: Permission denied\n` };
         throw new ShellError(`cannot run ${summarize(file)} on ${this.host}: ${out.message}`, { host: this.host, detail: out.message });
       case 'timed-out':
-        throw new ShellError(`command timed out after ${opts.timeoutMs} ms on ${this.host}: ${summarize(quoteCommand(argv))}`, {
-          host: this.host,
-          timedOut: true,
-          detail: out.stderr || undefined,
-        });
+        throw new ShellError(
+          `command timed out after ${humanDuration(opts.timeoutMs ?? 0)} on ${this.host}: ${summarize(quoteCommand(argv))}`,
+          {
+            host: this.host,
+            timedOut: true,
+            detail: out.stderr || undefined,
+          },
+        );
       case 'aborted':
         throw new ShellError(`command aborted on ${this.host}: ${summarize(quoteCommand(argv))}`, {
           host: this.host,

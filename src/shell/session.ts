@@ -23,6 +23,7 @@ import { ShellError, invariant } from '../domain/errors.js';
 import { beginMarker, endMarkerPrefix, findFrame } from './frames.js';
 import { quoteArg } from './quote.js';
 import type { RunResult, ScriptSession, SessionRunOptions } from './shell.js';
+import { humanDuration } from '../domain/duration.js';
 
 export type { ScriptSession, SessionRunOptions } from './shell.js';
 
@@ -233,7 +234,7 @@ export class ProcessSession implements ScriptSession {
   #stopped(why: 'timed-out' | 'aborted', opts: SessionRunOptions): ShellError {
     const hint = 'the command may still be running in the container until it ends';
     return why === 'timed-out'
-      ? new ShellError(`command timed out after ${opts.timeoutMs} ms on ${this.#host} (${this.#what})`, {
+      ? new ShellError(`command timed out after ${humanDuration(opts.timeoutMs ?? 0)} on ${this.#host} (${this.#what})`, {
           host: this.#host,
           timedOut: true,
           hint,

@@ -10,6 +10,7 @@ import { assertArgv, spawnProcess, summarize, type SpawnOutcome } from './spawn.
 import { controlPathFor, defaultControlDir, ensurePrivateDir } from './control-dir.js';
 import { classifySshStderr, sshFailureHint, type SshFailure } from './ssh-failure.js';
 import { ProcessSession, spawnSessionProcess, type ScriptSession } from './session.js';
+import { humanDuration } from '../domain/duration.js';
 
 /** ssh cannot signal a remote command without a tty: stopping the client only stops waiting. */
 const STILL_RUNNING = 'the remote command may still be running on the host until it ends or writes output';
@@ -77,7 +78,7 @@ export class SshShell implements Shell {
         return { code: out.code, stdout: out.stdout, stderr: out.stderr };
       }
       case 'timed-out':
-        throw new ShellError(`command timed out after ${opts.timeoutMs} ms on ${this.host}: ${summarize(remote)}`, {
+        throw new ShellError(`command timed out after ${humanDuration(opts.timeoutMs ?? 0)} on ${this.host}: ${summarize(remote)}`, {
           host: this.host,
           timedOut: true,
           hint: STILL_RUNNING,
@@ -127,7 +128,7 @@ export class SshShell implements Shell {
     const timeoutMs = this.#opts.connectTimeoutMs ?? 30_000;
     const out = await this.#ssh(['-T', this.destination, '--', 'true'], { timeoutMs });
     if (out.kind === 'timed-out') {
-      throw this.#unreachable({ kind: 'network', reason: `no answer within ${timeoutMs} ms` }, out.stderr, true);
+      throw this.#unreachable({ kind: 'network', reason: `no answer within ${humanDuration(timeoutMs)}` }, out.stderr, true);
     }
     if (out.kind !== 'exited') throw this.#localFailure(out);
     if (out.code === 255) {

@@ -219,7 +219,7 @@ describe('SshShell over a real sshd', { skip: skip ?? false }, () => {
         assert.ok(e instanceof ShellError);
         assert.equal(e.timedOut, true);
         assert.equal(e.unreachable, false);
-        assert.equal(e.message, `command timed out after 700 ms on pve1: pct hold ${ready}`);
+        assert.equal(e.message, `command timed out after 0.7s on pve1: pct hold ${ready}`);
         assert.equal(e.hint, 'the remote command may still be running on the host until it ends or writes output');
         return true;
       });

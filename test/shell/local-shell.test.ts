@@ -75,7 +75,7 @@ describe('LocalShell', () => {
       assert.equal(e.timedOut, true);
       assert.equal(e.unreachable, false);
       assert.equal(e.host, 'pve1');
-      assert.equal(e.message, 'command timed out after 200 ms on pve1: sleep-long');
+      assert.equal(e.message, 'command timed out after 0.2s on pve1: sleep-long');
       return true;
     });
     assert.ok(Date.now() - t0 < 5000);

@@ -107,7 +107,7 @@ test('GIVEN a session whose program cannot start, or that dies WHEN run THEN los
   const slow = new LocalShell({ host: 'pve1' }).openSession(['sh']);
   await assert.rejects(
     slow.run('sleep 5', { timeoutMs: 100 }),
-    (e: unknown) => e instanceof ShellError && e.timedOut && /timed out after 100 ms on pve1/.test(e.message),
+    (e: unknown) => e instanceof ShellError && e.timedOut && /timed out after 0\.1s on pve1/.test(e.message),
   );
   assert.equal(slow.alive, false);
   const ac = new AbortController();

@@ -16,6 +16,7 @@ import { renderPlan } from '../render-plan.js';
 import { renderStatus } from './status.js';
 import { out, printDocument, withCluster, type GlobalOptions } from '../context.js';
 import { plainProgress, ttyProgress, type Progress } from '../progress.js';
+import { withHeartbeats } from '../heartbeat.js';
 import { formatError } from '../report-error.js';
 
 export interface PlanCommandFlags {
@@ -166,11 +167,13 @@ export async function runWithSignals(
     process.stderr.isTTY && (process.stderr.columns ?? 0) > 0 && (process.stderr.rows ?? 0) > 0 && g.output === 'table'
       ? await ttyProgress(plan, process.stderr)
       : plainProgress((s) => process.stderr.write(s));
+  // A step that runs long says so every 30 s (plain output) and keeps the live list moving.
+  const heartbeats = withHeartbeats((e) => progress.emit(e));
   try {
     const { executeUpgrade } = await import('../../upgrade/run/upgrade-run.js');
     const result = await executeUpgrade(conn, plan, {
       env: process.env,
-      emit: (e) => progress.emit(e),
+      emit: heartbeats.emit,
       order: policy.order,
       allowSkew: policy.allowSkew,
       snapshot: { enabled: conn.inventory.upgrade.snapshot, retention: conn.inventory.upgrade.snapshotRetention },
@@ -195,6 +198,7 @@ export async function runWithSignals(
     });
     return result;
   } finally {
+    heartbeats.stop();
     progress.stop();
   }
 }

@@ -9,6 +9,7 @@ import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { isIP } from 'node:net';
 import { PveK3sError, type ErrorOptions, ResponseError } from '../../domain/errors.js';
 import type { PveToken } from './token.js';
+import { humanDuration } from '../../domain/duration.js';
 
 export type TlsTrust =
   /** The system's CAs (a certificate from a public CA, e.g. ACME). */
@@ -182,7 +183,7 @@ export class PveApi {
         },
       );
       req.setTimeout(timeoutMs, () =>
-        req.destroy(new PveApiError(`${this.origin}: ${what}: no answer within ${timeoutMs} ms`, { reason: 'timeout' })),
+        req.destroy(new PveApiError(`${this.origin}: ${what}: no answer within ${humanDuration(timeoutMs)}`, { reason: 'timeout' })),
       );
       req.on('error', (e) => reject(e instanceof PveApiError ? e : this.#networkError(what, e)));
       req.end();
@@ -208,7 +209,7 @@ export class PveApi {
         reject(e);
       };
       socket.setTimeout(timeoutMs, () =>
-        fail(new PveApiError(`${this.origin}: no TLS handshake within ${timeoutMs} ms`, { reason: 'timeout' })),
+        fail(new PveApiError(`${this.origin}: no TLS handshake within ${humanDuration(timeoutMs)}`, { reason: 'timeout' })),
       );
       socket.once('error', (e: NodeJS.ErrnoException) => {
         if (/CERT|SELF_SIGNED|UNABLE_TO|ERR_TLS|HOSTNAME|IP: /i.test(`${e.code ?? ''} ${e.message}`)) {

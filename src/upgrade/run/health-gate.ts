@@ -6,7 +6,9 @@
  * with embedded etcd (several servers) its `/readyz/etcd` check and every server node Ready.
  */
 import type { Clock } from '../../domain/clock.js';
-import { InterruptedError, ShellError } from '../../domain/errors.js';
+import { InterruptedError, KubeError, RunError, ShellError } from '../../domain/errors.js';
+import type { KubectlSite } from '../../kube/kube-error.js';
+import { gateAnswer, gateFailed } from './gate-answer.js';
 import type { Emit } from '../../domain/events.js';
 import type { Step } from '../../domain/plan.js';
 import { SERVICE } from '../../k3s/install-config.js';
@@ -39,6 +41,12 @@ export interface GateOptions {
    * (its uncordon). @default none
    */
   tail?: readonly (readonly string[])[];
+  /**
+   * The node may not be registered yet (install, join: it appears once its agent starts), so
+   * its NotFound is waited for. @default false: in an upgrade the node existed before its
+   * install, and NotFound (like Forbidden or an unknown flag) fails the gate at once.
+   */
+  nodeMayBeNew?: boolean;
 }
 
 export type GateOutcome = { healthy: true; tail: RunResult[] } | { healthy: false; lastSeen: string };
@@ -77,11 +85,13 @@ export async function waitHealthy(step: Step, deps: GateDeps, o: GateOptions): P
         stopOnFailure: true,
       });
       let met = 0;
-      for (const r of results.slice(0, conditions.length)) {
+      for (const [i, r] of results.slice(0, conditions.length).entries()) {
         if (r.code !== 0) {
-          const text = failureReason(r, ONE);
-          backoff = !/timed out waiting/.test(text);
-          if (backoff) last = /not found/i.test(text) ? 'not registered in the cluster' : `API not answering (${text})`;
+          // Still waiting, worth asking again, or an answer no retry changes (fails the gate now).
+          const answer = gateAnswer(step, waitArgs[i]!, r, siteOf(deps.kube), { nodeMayBeNew: o.nodeMayBeNew ?? false });
+          if (answer.kind === 'fail') throw answer.error;
+          backoff = answer.kind === 'retry';
+          if (answer.kind === 'retry') last = answer.last;
           break;
         }
         met++;
@@ -100,6 +110,7 @@ export async function waitHealthy(step: Step, deps: GateDeps, o: GateOptions): P
       }
     } catch (err) {
       if (signal?.aborted) throw err;
+      if (err instanceof RunError) throw err; // the gate cannot pass (a permanent answer)
       backoff = true;
       last =
         err instanceof ShellError && err.unreachable
@@ -146,23 +157,49 @@ async function probeHealth(step: Step, deps: GateDeps, o: GateOptions & { nodeCo
       n = await deps.kube.node(step.node, opts);
     } catch (err) {
       if (deps.signal?.aborted) throw err;
+      // An answer no retry changes (Forbidden, an unknown flag) fails the gate now.
+      if (err instanceof KubeError && err.permanent) throw gateFailed(step, err);
       return `API not answering (${describe(err)})`;
     }
-    if (n === undefined) return 'not registered in the cluster';
+    if (n === undefined) {
+      if (o.nodeMayBeNew) return 'not registered in the cluster';
+      const nf = { code: 1, stdout: '', stderr: `Error from server (NotFound): nodes "${step.node}" not found` };
+      throw gateFailed(step, deps.kube.error(['get', 'node', step.node], nf), true);
+    }
     if (!n.ready || n.kubeletVersionRaw !== o.version)
       return `${n.ready ? 'Ready' : 'NotReady'}, kubelet ${n.kubeletVersionRaw || 'unknown'}`;
   }
   if (step.role !== 'server') return undefined;
   const readyz = await pct.exec(step.vmid, [KUBECTL, 'get', '--raw', '/readyz'], opts);
+  failFast(step, o, ['get', '--raw', '/readyz'], readyz);
   if (readyz.code !== 0 || readyz.stdout.trim() !== 'ok') return `Ready, but its API /readyz answers: ${failureReason(readyz, ONE)}`;
   if (o.servers.length < 2) return undefined;
   const etcd = await pct.exec(step.vmid, [KUBECTL, 'get', '--raw', '/readyz/etcd'], opts);
+  failFast(step, o, ['get', '--raw', '/readyz/etcd'], etcd);
   if (etcd.code !== 0 || etcd.stdout.trim() !== 'ok') return `Ready, but its etcd check /readyz/etcd answers: ${failureReason(etcd, ONE)}`;
   const all = await deps.kube.nodes(opts).catch((err: unknown) => err as Error);
+  if (all instanceof KubeError && all.permanent) throw gateFailed(step, all);
   if (all instanceof Error) return `API not answering (${all.message})`;
   const down = o.servers.filter((s) => all.get(s)?.ready !== true);
   if (down.length > 0) return `etcd members not Ready: ${down.join(', ')}`;
   return undefined;
+}
+
+function siteOf(kube: Kube): KubectlSite {
+  return { controller: kube.controllerName, vmid: kube.controllerVmid, host: kube.pct.host };
+}
+
+/** Throws the gate's error when a failed kubectl run in the node itself gave a permanent answer. */
+function failFast(step: Step, o: GateOptions, args: string[], r: RunResult): void {
+  if (r.code === 0 || r.code === 255) return;
+  const answer = gateAnswer(
+    step,
+    args,
+    r,
+    { controller: step.node, vmid: step.vmid, host: step.host },
+    { nodeMayBeNew: o.nodeMayBeNew ?? false },
+  );
+  if (answer.kind === 'fail') throw answer.error;
 }
 
 function describe(err: unknown): string {

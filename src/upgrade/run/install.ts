@@ -1,5 +1,7 @@
 /** The install step (the k3s install script, with the node's own role, URL, token and args) and the restart step. */
-import { RunError } from '../../domain/errors.js';
+import { RunError, ShellError } from '../../domain/errors.js';
+import { humanDuration } from '../../domain/duration.js';
+import type { RunResult } from '../../shell/shell.js';
 import type { Step } from '../../domain/plan.js';
 import { SERVICE, buildInstallScript, redact, secretValues } from '../../k3s/install-config.js';
 import { failureReason } from '../../shell/reason.js';
@@ -40,7 +42,11 @@ export async function install(step: Step, deps: RunDeps, state: RunState): Promi
     installScriptUrl: deps.inventory.k3s.installScriptUrl,
     scriptSaved: config.scriptSaved,
   });
-  const r = await pct.execScript(step.vmid, script, { signal: deps.signal, timeoutMs: 15 * 60_000 });
+  const r = await runInstallScript(
+    step,
+    () => pct.execScript(step.vmid, script, { signal: deps.signal, timeoutMs: INSTALL_SCRIPT_MS }),
+    secretValues(config.env),
+  );
   if (r.code !== 0) {
     if (r.code === 255 && PCT_ERROR.test(r.stdout + r.stderr)) {
       // pct itself failed (the container stopped or moved): the install script never ran.
@@ -77,4 +83,38 @@ export async function restart(step: Step, deps: RunDeps): Promise<undefined> {
     });
   }
   return undefined;
+}
+
+/** How long the install script may run (download and restart included). */
+export const INSTALL_SCRIPT_MS = 15 * 60_000;
+
+/**
+ * Runs the install script; a timeout says what was waited for, in human units, with the last
+ * thing the script said (secrets removed): "no answer from the install script in X after 15m".
+ */
+export async function runInstallScript(
+  step: Step,
+  run: () => Promise<RunResult>,
+  secrets: readonly string[],
+  limitMs = INSTALL_SCRIPT_MS,
+): Promise<RunResult> {
+  try {
+    return await run();
+  } catch (err) {
+    if (!(err instanceof ShellError && err.timedOut)) throw err;
+    const said = redact(err.detail ?? '', secrets)
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .pop();
+    throw new RunError(
+      `no answer from the install script in ${step.node} after ${humanDuration(limitMs)}${said ? `; last output: ${said}` : ''}`,
+      {
+        node: step.node,
+        step: step.id,
+        hint: `the script may still run in CT ${step.vmid} (on ${step.host}): look at it there (ps, journalctl -u ${SERVICE[step.role]}), then run pve-k3s resume`,
+        cause: err,
+      },
+    );
+  }
 }
