@@ -12,7 +12,7 @@ function attach(parent: CommandUnknownOpts, entries: readonly Entry[], run: Run)
   for (const e of entries) {
     const cmd = typeof e === 'function' ? e(run) : e.spec(run);
     cmd.copyInheritedSettings(parent);
-    parent.addCommand(cmd);
+    parent.addCommand(cmd, { hidden: cmd.name().startsWith('__') }); // __complete: for the completion scripts
     if (typeof e !== 'function') attach(cmd, e.children, run);
   }
 }

@@ -7,10 +7,10 @@
  *
  * Loading a spec costs nothing but commander: `--help` and completion never load a body.
  */
-import { Command, Option, type CommandUnknownOpts } from '@commander-js/extra-typings';
+import { Argument, Command, Option, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import type { GlobalOptions, OutputFormat } from './context.js';
 
-export { Command, Option };
+export { Argument, Command, Option };
 export type { CommandUnknownOpts };
 
 /** A command body: gets the global options, returns the exit status. */

@@ -32,6 +32,8 @@ import labReset from './lab-reset.js';
 import labStatus from './lab-status.js';
 import labMigrate from './lab-migrate.js';
 import version from './version.js';
+import completion from './completion.js';
+import complete from './complete.js';
 
 export const COMMANDS: readonly Entry[] = [
   status,
@@ -51,5 +53,7 @@ export const COMMANDS: readonly Entry[] = [
   discover,
   { spec: importGroup, children: [importAnsible] },
   { spec: lab, children: [labInit, labReset, labStatus, labMigrate] },
+  completion,
   version,
+  complete,
 ];
