@@ -1,5 +1,6 @@
 /** What every command shares: global options, the inventory, the connection to the cluster, output helpers. */
 import type { Inventory } from '../inventory/types.js';
+import { InventoryError } from '../domain/errors.js';
 import type { ClusterConnection } from '../operation/connect.js';
 
 export type OutputFormat = 'table' | 'json' | 'yaml';
@@ -14,10 +15,32 @@ export interface GlobalOptions {
   color: boolean;
 }
 
+/** Where the inventory's name came from: -c, $PVE_K3S_CONFIG, or the search (./pve-k3s.yaml, the config dir). */
+export type InventorySource = '-c' | '$PVE_K3S_CONFIG' | 'search';
+
+export function inventorySource(g: GlobalOptions, env: NodeJS.ProcessEnv = process.env): InventorySource {
+  return g.config !== undefined ? '-c' : (env['PVE_K3S_CONFIG'] ?? '') !== '' ? '$PVE_K3S_CONFIG' : 'search';
+}
+
+/** The inventory file: -c, else $PVE_K3S_CONFIG, else ./pve-k3s.yaml, ./pve-k3s.yml, the user config dir. */
+export async function inventoryFileFor(g: GlobalOptions, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const { findInventoryFile } = await import('../inventory/index.js');
+  const source = inventorySource(g, env);
+  const explicit = source === '-c' ? g.config : source === '$PVE_K3S_CONFIG' ? env['PVE_K3S_CONFIG'] : undefined;
+  try {
+    return findInventoryFile({ ...(explicit !== undefined ? { explicit } : {}), cwd: process.cwd(), env });
+  } catch (err) {
+    if (source !== '$PVE_K3S_CONFIG' || !(err instanceof InventoryError)) throw err;
+    throw new InventoryError(`${err.message} (named by $PVE_K3S_CONFIG)`, {
+      file: err.file,
+      hint: 'Set PVE_K3S_CONFIG to an inventory file, or unset it to use ./pve-k3s.yaml; -c FILE overrides it.',
+    });
+  }
+}
+
 export async function loadInventoryFor(g: GlobalOptions): Promise<Inventory> {
-  const { findInventoryFile, loadInventory } = await import('../inventory/index.js');
-  const file = findInventoryFile({ ...(g.config !== undefined ? { explicit: g.config } : {}), cwd: process.cwd(), env: process.env });
-  return loadInventory(file);
+  const { loadInventory } = await import('../inventory/index.js');
+  return loadInventory(await inventoryFileFor(g));
 }
 
 /** Connects to the cluster of the inventory, runs fn, and always closes it (SSH masters, lab server). */

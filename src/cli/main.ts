@@ -5,7 +5,7 @@
  * else calls process.exit.
  */
 import { CommanderError } from '@commander-js/extra-typings';
-import { Command, addGlobalOptions, globalsOf, walk, type CommandUnknownOpts, type Entry, type Run } from './program.js';
+import { Command, addGlobalOptions, globalsOf, textOnlyOf, walk, type CommandUnknownOpts, type Entry, type Run } from './program.js';
 import { COMMANDS } from './specs/index.js';
 
 function attach(parent: CommandUnknownOpts, entries: readonly Entry[], run: Run): void {
@@ -15,6 +15,12 @@ function attach(parent: CommandUnknownOpts, entries: readonly Entry[], run: Run)
     parent.addCommand(cmd, { hidden: cmd.name().startsWith('__') }); // __complete: for the completion scripts
     if (typeof e !== 'function') attach(cmd, e.children, run);
   }
+}
+
+function commandPath(cmd: CommandUnknownOpts): string {
+  const words: string[] = [];
+  for (let c: CommandUnknownOpts | null = cmd; c; c = c.parent) words.unshift(c.name());
+  return words.join(' ');
 }
 
 export function buildProgram(run: Run): CommandUnknownOpts {
@@ -42,7 +48,19 @@ export function buildProgram(run: Run): CommandUnknownOpts {
 export async function main(argv: readonly string[]): Promise<number> {
   let pending: Promise<number> | undefined;
   const program = buildProgram((cmd, body) => {
-    pending = body(globalsOf(cmd));
+    const g = globalsOf(cmd);
+    const prints = textOnlyOf(cmd);
+    pending =
+      prints !== undefined && g.output !== 'table'
+        ? import('../domain/errors.js').then(({ UsageError }) => {
+            throw new UsageError(`${commandPath(cmd)} prints ${prints}: -o ${g.output} does not apply to it`, {
+              hint: 'Run it without -o.',
+            });
+          })
+        : import('./validate.js').then(({ checkOptions }) => {
+            checkOptions(cmd.opts());
+            return body(g);
+          });
   });
   try {
     await program.parseAsync(argv as string[], { from: 'user' });

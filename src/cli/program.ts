@@ -61,6 +61,18 @@ export function globalsOf(cmd: CommandUnknownOpts, env: NodeJS.ProcessEnv = proc
   };
 }
 
+const TEXT_ONLY = new WeakMap<CommandUnknownOpts, string>();
+
+/** Marks a command whose output has one format (a script, Prometheus text, a kubeconfig): -o json|yaml is refused, exit 2. */
+export function textOnly(cmd: CommandUnknownOpts, prints: string): void {
+  TEXT_ONLY.set(cmd, prints);
+}
+
+/** What a text-only command prints ("a shell script"), else undefined. */
+export function textOnlyOf(cmd: CommandUnknownOpts): string | undefined {
+  return TEXT_ONLY.get(cmd);
+}
+
 /** Adds an Examples section to the help, kubectl style: a comment line, then the command. */
 export function examples(cmd: CommandUnknownOpts, list: ReadonlyArray<readonly [comment: string, command: string]>): void {
   const text = list.map(([comment, command]) => `  # ${comment}\n  ${command}`).join('\n\n');

@@ -199,3 +199,13 @@ export async function ttyProgress(plan: UpgradePlan, stream: NodeJS.WriteStream)
     },
   };
 }
+
+/** -q/--quiet: only what needs the user's eyes (warnings and failed steps) reaches `inner`. */
+export function quietProgress(inner: Progress): Progress {
+  return {
+    emit(e) {
+      if ((e.kind === 'log' && e.level === 'warn') || e.kind === 'step-failed') inner.emit(e);
+    },
+    stop: () => inner.stop(),
+  };
+}

@@ -31,32 +31,23 @@ export interface ImportResult {
   notes: ImportNote[];
 }
 
-const SERVER_GROUPS = [
-  'server',
-  'servers',
-  'master',
-  'masters',
-  'control_plane',
-  'controlplane',
-  'k3s_server',
-  'k3s_servers',
-  'k3s_master',
-  'k3s_masters',
-];
-const AGENT_GROUPS = [
-  'agent',
-  'agents',
-  'node',
-  'nodes',
-  'worker',
-  'workers',
-  'k3s_agent',
-  'k3s_agents',
-  'k3s_node',
-  'k3s_nodes',
-  'k3s_worker',
-  'k3s_workers',
-];
+/**
+ * A group's role, read from the words of its name (split at _, - and .; case ignored): a server
+ * group has one of SERVER_WORDS (k3s_controller, control_plane, masters, cp, ...), else an
+ * agent group has one of AGENT_WORDS (k3s_workers, nodes, agent, ...). Server words win:
+ * control_plane_nodes are servers. A name with proxmox or pve (pve_nodes) is the Proxmox hosts', not k3s. Other groups (all, k3s_cluster, ...) give no role.
+ */
+export const SERVER_WORDS = ['server', 'servers', 'master', 'masters', 'control', 'controller', 'controllers', 'controlplane', 'cp'];
+export const AGENT_WORDS = ['agent', 'agents', 'node', 'nodes', 'worker', 'workers', 'minion', 'minions'];
+
+export function groupRole(group: string): Role | undefined {
+  const words = group.toLowerCase().split(/[_.-]+/);
+  if (words.includes('proxmox') || words.includes('pve')) return undefined; // pve_nodes: the Proxmox hosts
+  if (words.some((w) => SERVER_WORDS.includes(w))) return 'server';
+  if (words.some((w) => AGENT_WORDS.includes(w))) return 'agent';
+  return undefined;
+}
+
 const PROXMOX_GROUPS = ['proxmox', 'pve', 'proxmox_hosts', 'pve_hosts'];
 const VMID_VARS = ['vmid', 'pve_vmid', 'proxmox_vmid', 'ct_id', 'ctid', 'pve_ctid', 'proxmox_ctid', 'lxc_id'];
 const PVE_HOST_VARS = ['pve_host', 'pve_node', 'proxmox_host', 'proxmox_node', 'pve'];
@@ -97,16 +88,16 @@ export function mapInventory(inv: AnsibleInventory, opts: { cluster?: string | u
   const notes: ImportNote[] = [];
   const comments: string[] = [];
   const at = (line: number, file = inv.file) => (line > 0 ? `${file}:${line}` : file);
-  const members = (names: string[]) => [...inv.hosts.keys()].filter((h) => groupsOf(inv, h).some((g) => names.includes(g)));
-  const servers = members(SERVER_GROUPS);
-  const agents = members(AGENT_GROUPS).filter((h) => !servers.includes(h));
-  const proxmox = members(PROXMOX_GROUPS).filter((h) => !servers.includes(h) && !agents.includes(h));
+  const members = (is: (group: string) => boolean) => [...inv.hosts.keys()].filter((h) => groupsOf(inv, h).some(is));
+  const servers = members((g) => groupRole(g) === 'server');
+  const agents = members((g) => groupRole(g) === 'agent').filter((h) => !servers.includes(h));
+  const proxmox = members((g) => PROXMOX_GROUPS.includes(g)).filter((h) => !servers.includes(h) && !agents.includes(h));
   for (const h of inv.hosts.keys()) {
     if (!servers.includes(h) && !agents.includes(h) && !proxmox.includes(h)) {
       notes.push({
         where: at(inv.hosts.get(h)!.line),
         what: `host ${h}`,
-        why: `in no k3s group (${[...SERVER_GROUPS.slice(0, 3), ...AGENT_GROUPS.slice(0, 3)].join(', ')}, ...) nor a proxmox group; left out`,
+        why: `in no k3s group (a group named with a word such as server, master, controller, control, cp for servers, or agent, node, worker for agents) nor a proxmox group; left out`,
       });
     }
   }

@@ -179,7 +179,7 @@ test('GIVEN no inventory WHEN node names are asked THEN nothing, exit 0 (never a
     assert.deepEqual([r.status, r.stdout, r.stderr], [0, '', '']);
     const json = spawnSync('pve-k3s', ['completion', 'bash', '-o', 'json'], { cwd: s.dir, env: s.env, encoding: 'utf8' });
     assert.equal(json.status, 2);
-    assert.equal(json.stderr, 'error: completion prints a shell script: -o json does not apply to it\n');
+    assert.equal(json.stderr, 'error: pve-k3s completion prints a shell script: -o json does not apply to it\n  Run it without -o.\n');
   } finally {
     s.cleanup();
   }

@@ -37,6 +37,7 @@ test('GIVEN the default lab WHEN status runs THEN every node is listed with role
     assert.equal(lines[1], 'k3s-ctrl-1    server  pve1  100   running    v1.33.3+k3s1  v1.33.3+k3s1  Ready  yes          v1.33.5+k3s1');
     assert.equal(lines[4], 'k3s-worker-3  agent   pve2  103   running    v1.33.3+k3s1  v1.33.3+k3s1  Ready  yes          v1.33.5+k3s1');
     assert.equal(lines[5], 'target: v1.33.5+k3s1 (channel stable)');
+    assert.equal(lines[6], `inventory: ${f.inventory} (found)`);
 
     const j = await f.cli(['status', '-o', 'json']);
     const doc = JSON.parse(j.stdout);

@@ -236,3 +236,51 @@ other: 3
     'inv:1: the top level must map group names to groups (all:, k3s_cluster:, ...)',
   ]);
 });
+
+test('GIVEN group names in the users own words WHEN read THEN their words give the role (server words win, proxmox groups none)', async () => {
+  const { groupRole } = await import('../../src/import/map.js');
+  const cases: Record<string, 'server' | 'agent' | undefined> = {
+    server: 'server',
+    masters: 'server',
+    k3s_controller: 'server',
+    'control-plane': 'server',
+    control_plane_nodes: 'server',
+    K3S_CP: 'server',
+    controllers: 'server',
+    k3s_workers: 'agent',
+    worker: 'agent',
+    nodes: 'agent',
+    'k3s.agents': 'agent',
+    k3s_cluster: undefined,
+    all: undefined,
+    pve_nodes: undefined,
+    proxmox: undefined,
+    serverless: undefined,
+  };
+  for (const [group, role] of Object.entries(cases)) assert.equal(groupRole(group), role, group);
+  const dir = write({
+    'hosts.ini': `[k3s_controller]
+k3s-ctrl-1 vmid=101 pve_host=pve1
+
+[k3s_workers]
+k3s-worker-1 vmid=102 pve_host=pve1
+k3s-worker-2 vmid=103 pve_host=pve2
+
+[monitoring]
+grafana vmid=200 pve_host=pve1
+`,
+  });
+  const r = await run(join(dir, 'hosts.ini'));
+  assert.deepEqual(
+    r.nodes.map((n) => [n.name, n.role]),
+    [
+      ['k3s-ctrl-1', 'server'],
+      ['k3s-worker-1', 'agent'],
+      ['k3s-worker-2', 'agent'],
+    ],
+  );
+  assert.match(
+    r.notes.map((n) => n.why).join('\n'),
+    /^in no k3s group \(a group named with a word such as server, master, controller, control, cp for servers, or agent, node, worker for agents\) nor a proxmox group; left out$/m,
+  );
+});

@@ -2,10 +2,8 @@
 import { completionScript, completionTree, type ShellName } from '../completion.js';
 import { loadInventoryFor, out, type GlobalOptions } from '../context.js';
 import type { CommandUnknownOpts } from '../program.js';
-import { UsageError } from '../../domain/errors.js';
 
-export async function completion(g: GlobalOptions, shell: ShellName, root: CommandUnknownOpts): Promise<number> {
-  if (g.output !== 'table') throw new UsageError(`completion prints a shell script: -o ${g.output} does not apply to it`);
+export async function completion(_g: GlobalOptions, shell: ShellName, root: CommandUnknownOpts): Promise<number> {
   out(completionScript(shell, completionTree(root)));
   return 0;
 }

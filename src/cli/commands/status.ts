@@ -6,7 +6,7 @@ import { gatherFacts } from '../../upgrade/facts/gather.js';
 import { relocationWarnings } from '../../upgrade/facts/locate.js';
 import { resolveTarget } from '../../upgrade/plan/target.js';
 import { renderTable } from '../table.js';
-import { out, printDocument, withCluster, type GlobalOptions } from '../context.js';
+import { inventorySource, out, printDocument, withCluster, type GlobalOptions } from '../context.js';
 import type { ClusterConnection } from '../../operation/connect.js';
 
 export interface StatusFlags {
@@ -89,6 +89,7 @@ async function statusOnce(g: GlobalOptions, flags: StatusFlags, conn: ClusterCon
     if (g.output !== 'table') {
       await printDocument(g, {
         ...statusDocument(facts, target),
+        inventory: { file: inv.file, from: inventorySource(g) },
         lock: st?.legacy ?? null,
         lease: st?.view.lease
           ? {
@@ -113,6 +114,7 @@ async function statusOnce(g: GlobalOptions, flags: StatusFlags, conn: ClusterCon
       out(renderStatus(facts, target.version));
       if (target.error) out(`warning: no target version: ${target.error}\n`);
       else out(`target: ${target.version} (${target.source})${g.verbose ? `, ${facts.roundTrips} round trip(s)` : ''}\n`);
+      out(`inventory: ${inv.file} (${FROM[inventorySource(g)]})\n`);
       if (st) out(await leaseLines(st, await interruptedWhy(conn, st)));
       for (const p of problems) out(`warning: ${p}\n`);
       for (const w of relocationWarnings(facts, inv.file)) out(w);
@@ -121,6 +123,8 @@ async function statusOnce(g: GlobalOptions, flags: StatusFlags, conn: ClusterCon
     return problems.length > 0 ? 1 : 0;
   }
 }
+
+const FROM = { '-c': 'from -c', $PVE_K3S_CONFIG: 'from $PVE_K3S_CONFIG', search: 'found' } as const;
 
 /** The health summary under the table. */
 export function renderHealth(h: import('../../status/cluster-health.js').Health, now = Date.now()): string {

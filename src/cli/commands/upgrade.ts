@@ -15,7 +15,7 @@ import type { ClusterConnection } from '../../operation/connect.js';
 import { renderPlan } from '../render-plan.js';
 import { renderStatus } from './status.js';
 import { out, printDocument, withCluster, type GlobalOptions } from '../context.js';
-import { plainProgress, ttyProgress, type Progress } from '../progress.js';
+import { plainProgress, quietProgress, ttyProgress, type Progress } from '../progress.js';
 import { withHeartbeats } from '../heartbeat.js';
 import { formatError } from '../report-error.js';
 
@@ -163,10 +163,11 @@ export async function runWithSignals(
   resumes?: RunSummary,
   forceTakeover?: boolean,
 ): Promise<ExecuteResult> {
-  const progress: Progress =
-    process.stderr.isTTY && (process.stderr.columns ?? 0) > 0 && (process.stderr.rows ?? 0) > 0 && g.output === 'table'
+  const shown: Progress =
+    !g.quiet && process.stderr.isTTY && (process.stderr.columns ?? 0) > 0 && (process.stderr.rows ?? 0) > 0 && g.output === 'table'
       ? await ttyProgress(plan, process.stderr)
       : plainProgress((s) => process.stderr.write(s));
+  const progress = g.quiet ? quietProgress(shown) : shown;
   // A step that runs long says so every 30 s (plain output) and keeps the live list moving.
   const heartbeats = withHeartbeats((e) => progress.emit(e));
   try {

@@ -1,5 +1,5 @@
 /** `pve-k3s abandon`: forget an interrupted upgrade. */
-import { Command, examples, type Spec } from '../program.js';
+import { Command, examples, textOnly, type Spec } from '../program.js';
 
 const abandon: Spec = (run) => {
   const cmd = new Command('abandon')
@@ -11,6 +11,7 @@ const abandon: Spec = (run) => {
     .option('--force-takeover', "break the cluster lease of the run's holder now instead of waiting for it to expire")
     .action((opts, c) => run(c, async (g) => (await import('../commands/resume.js')).abandon(g, opts)));
   examples(cmd, [['give up the interrupted upgrade', 'pve-k3s abandon']]);
+  textOnly(cmd, 'what it released and the nodes left cordoned');
   return cmd;
 };
 export default abandon;

@@ -1,5 +1,5 @@
 /** `pve-k3s completion bash|zsh|fish`: the shell completion script. */
-import { Argument, Command, examples, type CommandUnknownOpts, type Spec } from '../program.js';
+import { Argument, Command, examples, type CommandUnknownOpts, textOnly, type Spec } from '../program.js';
 
 function rootOf(c: CommandUnknownOpts): CommandUnknownOpts {
   let r = c;
@@ -22,6 +22,7 @@ const completion: Spec = (run) => {
     ['zsh', 'pve-k3s completion zsh > "${fpath[1]}/_pve-k3s"'],
     ['fish', 'pve-k3s completion fish > ~/.config/fish/completions/pve-k3s.fish'],
   ]);
+  textOnly(cmd, 'a shell script');
   return cmd;
 };
 export default completion;

@@ -1,5 +1,5 @@
 /** `pve-k3s kubeconfig`: the admin kubeconfig, merged or written. */
-import { Command, examples, type Spec } from '../program.js';
+import { Command, examples, textOnly, type Spec } from '../program.js';
 
 const kubeconfig: Spec = (run) => {
   const cmd = new Command('kubeconfig')
@@ -15,6 +15,7 @@ const kubeconfig: Spec = (run) => {
     ['merge into ~/.kube/config and use it', 'pve-k3s kubeconfig && kubectl config use-context k3s'],
     ['a file of its own', 'pve-k3s kubeconfig --out ./k3s.yaml && KUBECONFIG=./k3s.yaml kubectl get nodes'],
   ]);
+  textOnly(cmd, 'where it wrote the kubeconfig');
   return cmd;
 };
 export default kubeconfig;

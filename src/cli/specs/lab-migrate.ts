@@ -1,5 +1,5 @@
 /** `pve-k3s lab migrate VMID HOST`. */
-import { Command, examples, type Spec } from '../program.js';
+import { Command, examples, textOnly, type Spec } from '../program.js';
 
 const labMigrate: Spec = (run) => {
   const cmd = new Command('migrate')
@@ -10,6 +10,7 @@ const labMigrate: Spec = (run) => {
     .option('--restart', 'a running container: stop, move, start (pct migrate --restart)')
     .action((vmid, host, opts, c) => run(c, async (g) => (await import('../commands/lab-migrate.js')).labMigrate(g, vmid, host, opts)));
   examples(cmd, [['move CT 102 to pve2', 'pve-k3s lab migrate 102 pve2 --restart']]);
+  textOnly(cmd, 'a note');
   return cmd;
 };
 export default labMigrate;

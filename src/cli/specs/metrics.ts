@@ -1,5 +1,5 @@
 /** `pve-k3s metrics`: Prometheus text exposition. */
-import { Command, examples, type Spec } from '../program.js';
+import { Command, examples, textOnly, type Spec } from '../program.js';
 
 const metrics: Spec = (run) => {
   const cmd = new Command('metrics')
@@ -14,6 +14,7 @@ const metrics: Spec = (run) => {
     ['for the node exporter textfile collector', 'pve-k3s metrics > /var/lib/node_exporter/pve-k3s.prom'],
     ['serve it', 'pve-k3s metrics --listen 127.0.0.1:9480'],
   ]);
+  textOnly(cmd, 'the Prometheus text exposition');
   return cmd;
 };
 export default metrics;

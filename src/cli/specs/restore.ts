@@ -1,5 +1,5 @@
 /** `pve-k3s restore DIR`: a backup's datastore and token back onto the servers. */
-import { Command, examples, type Spec } from '../program.js';
+import { Command, examples, textOnly, type Spec } from '../program.js';
 
 const restore: Spec = (run) => {
   const cmd = new Command('restore')
@@ -12,6 +12,7 @@ const restore: Spec = (run) => {
     .option('-y, --yes', 'do not ask for confirmation')
     .action((dir, opts, c) => run(c, async (g) => (await import('../commands/backup.js')).restore(g, dir, opts)));
   examples(cmd, [['restore a backup', 'pve-k3s restore ~/.local/state/pve-k3s/backups/k3s/2025-01-31T02-00-00Z']]);
+  textOnly(cmd, 'its plan and its steps');
   return cmd;
 };
 export default restore;

@@ -17,6 +17,12 @@ const status: Spec = (run) => {
     .action((opts, c) =>
       run(c, async (g) => {
         const { k3sVersion, version, ...rest } = opts;
+        if (rest.check && g.output !== 'table') {
+          const { UsageError } = await import('../../domain/errors.js');
+          throw new UsageError(`status --check prints one Nagios-style line: -o ${g.output} does not apply to it`, {
+            hint: 'Run status -o json for the document, or status --check for the line.',
+          });
+        }
         return (await import('../commands/status.js')).status(g, { ...rest, version: k3sVersion ?? version });
       }),
     );

@@ -1,5 +1,5 @@
 /** `pve-k3s uninstall NODE`: take one node out of the cluster. */
-import { Command, examples, type Spec } from '../program.js';
+import { Command, examples, textOnly, type Spec } from '../program.js';
 
 const uninstall: Spec = (run) => {
   const cmd = new Command('uninstall')
@@ -14,6 +14,7 @@ const uninstall: Spec = (run) => {
     .option('--force', 'also the only running server (destroys the cluster)')
     .action((node, opts, c) => run(c, async (g) => (await import('../commands/uninstall.js')).uninstall(g, node, opts)));
   examples(cmd, [['see what removing k3s-w3 would do', 'pve-k3s uninstall k3s-w3 --dry-run']]);
+  textOnly(cmd, 'its steps as it takes them');
   return cmd;
 };
 export default uninstall;
