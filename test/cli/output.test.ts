@@ -18,7 +18,7 @@ function pathOf(c: CommandUnknownOpts): string {
 }
 
 /** The argv after the command's words, and whether -o json gives a document (else a refusal). */
-const CASES: Record<string, { args: string[]; json: boolean }> = {
+const CASES: Record<string, { args: string[]; json: boolean; mayFailHere?: boolean }> = {
   status: { args: [], json: true },
   plan: { args: [], json: true },
   upgrade: { args: ['--dry-run'], json: true },
@@ -29,9 +29,14 @@ const CASES: Record<string, { args: string[]; json: boolean }> = {
   uninstall: { args: ['k3s-worker-3', '--dry-run'], json: false },
   kubeconfig: { args: ['--out', 'kc.yaml'], json: false },
   backup: { args: ['--offline'], json: true },
+  'backup verify': { args: [], json: true },
+  'backup schedule list': { args: [], json: true },
+  // talks to this machine's systemd: where it has no user bus, a clean error (exit 1, nothing on stdout)
+  'backup schedule remove': { args: [], json: true, mayFailHere: true },
   restore: { args: ['BACKUP', '--yes'], json: false },
   doctor: { args: [], json: true },
   metrics: { args: [], json: false },
+  'monitoring export': { args: ['--out', 'monitoring'], json: true },
   discover: { args: ['--host', 'lab:pve1'], json: true },
   'import ansible': { args: ['hosts.ini'], json: true },
   'lab init': { args: ['--dir', 'lab2', '--inventory', 'lab2.yaml'], json: true },
@@ -60,6 +65,7 @@ test('GIVEN the lab WHEN every command runs with -o json THEN stdout is JSON, or
       const args = c.args.map((a) => (a === 'BACKUP' ? backupDir : a));
       const r = await f.cli([...path.split(' '), ...args, '-o', 'json']);
       const what = `pve-k3s ${path} ${args.join(' ')} -o json (exit ${r.code})\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
+      if (c.mayFailHere && r.code === 1 && r.stdout === '' && /^error: /.test(r.stderr)) continue;
       if (c.json) {
         assert.ok(r.code === 0 || r.code === 1, what);
         let doc: unknown;
