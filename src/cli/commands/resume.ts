@@ -72,7 +72,17 @@ export async function resume(g: GlobalOptions, flags: ResumeFlags): Promise<numb
   return withCluster(g, async (conn0) => {
     const { env, journal, st, pick } = await unfinished(conn0);
     if (!pick) {
-      out(nothing('resume', conn0, journal.lastRun()));
+      const message = nothing('resume', conn0, journal.lastRun());
+      if (g.output !== 'table') {
+        const last = journal.lastRun();
+        await printDocument(g, {
+          apiVersion: 'pve-k3s.io/v1',
+          kind: 'NothingToResume',
+          cluster: conn0.inventory.cluster,
+          lastRun: last ? { run: last.run, status: last.status ?? null } : null,
+          message: message.trimEnd(),
+        });
+      } else out(message);
       return 0;
     }
     const last = pick.run;
