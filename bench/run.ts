@@ -112,6 +112,7 @@ async function bed(nodes: number, hosts: number, version: string): Promise<Bed> 
     inventory: inv,
     shells: new Map(shells.map((s) => [s.host, s])),
     channelUrl: server.url,
+    clock: lab.clock,
     close: async () => {
       await server.close();
     },

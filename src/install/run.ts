@@ -13,7 +13,7 @@ import { parseJsonOutput } from '../kube/nodes.js';
 import { Pct } from '../proxmox/pct.js';
 import { buildInstallScript, redact, type NodeInstallConfig } from '../k3s/install-config.js';
 import { DEFAULT_POLL, gateFailedMessage, serviceLogCommand, waitHealthy as waitHealthyGate } from '../upgrade/run/health-gate.js';
-import { systemClock } from '../domain/clock.js';
+import { systemClock, type Clock } from '../domain/clock.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
 import type { Shell, RunResult } from '../shell/shell.js';
 import { applyConfEdit, confReady, containerNeeds } from './lxc.js';
@@ -35,6 +35,8 @@ export interface InstallRunOptions {
   airgap?: AirgapBundle;
   /** Poll bounds of the health gate, ms. @default {minMs: 200, maxMs: 1000} */
   poll?: { minMs: number; maxMs: number };
+  /** Time and waiting of the health gate. @default the system clock */
+  clock?: Clock;
 }
 
 export interface InstallRunResult {
@@ -346,7 +348,7 @@ async function waitHealthy(o: InstallRunOptions, node: NodeSpec, kube: Kube, mem
         if (e.kind === 'wait') o.log(`${node.name}: waiting for Ready (${e.message})`);
       },
       signal: o.signal,
-      clock: systemClock,
+      clock: o.clock ?? systemClock,
       poll: o.poll ?? DEFAULT_POLL,
     },
     // A new node registers once its agent starts: its NotFound is waited for.

@@ -4,8 +4,10 @@ import type { ExecResult } from './sh.js';
 
 export interface ExecContext {
   store: LabStore;
+  /** The lab's time (its clock: real, or virtual). */
   now(): number;
-  sleep(ms: number): Promise<void>;
+  /** Waits `ms` of lab time; rejects with the signal's reason when it aborts first. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
   /** The shim runs on a real host: `pct push` may read real files. */
   realHostFs: boolean;
   /** Benchmarks: told of each piece of simulated node work (drain, install, restart) as it happens. */
@@ -21,10 +23,6 @@ export interface ContainerRef {
 
 export const ok = (stdout = ''): ExecResult => ({ code: 0, stdout, stderr: '' });
 export const fail = (code: number, stderr: string, stdout = ''): ExecResult => ({ code, stdout, stderr });
-
-export function sleep(ms: number): Promise<void> {
-  return ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve();
-}
 
 /**
  * `env NAME=value... [cmd args...]`: the leading assignments over `env`, and the command that

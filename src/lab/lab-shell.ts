@@ -28,7 +28,7 @@ export class LabShell implements Shell {
 
   async run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
     const work = this.exec([...argv], opts.stdin ?? '');
-    return race(work, this.host, argv, opts);
+    return race(this.ctx, work, this.host, argv, opts);
   }
 
   private async exec(argv: string[], stdin: string): Promise<RunResult> {
@@ -100,7 +100,7 @@ class LabSession implements ScriptSession {
       await this.#ready;
       if (!this.#alive)
         throw new SessionLostError(`the session (${this.argv.join(' ')}) on ${this.host} is not running: ${this.#why}`, { started: false });
-      return await race(this.#request(script), this.host, this.argv, opts).catch((e: unknown) => {
+      return await race(this.ctx, this.#request(script), this.host, this.argv, opts).catch((e: unknown) => {
         if (e instanceof ShellError && !e.unreachable) this.#end('stopped'); // a timeout or abort stops the session
         throw e;
       });
@@ -161,20 +161,28 @@ class LabSession implements ScriptSession {
   }
 }
 
-/** Applies timeoutMs/signal and maps a dropped connection, never dropping exit codes. */
-export async function race(work: Promise<RunResult>, host: string, argv: readonly string[], opts: RunOptions): Promise<RunResult> {
+/**
+ * Applies timeoutMs/signal and maps a dropped connection, never dropping exit codes. The timeout
+ * runs on the lab's clock: the simulated host is what takes that long.
+ */
+export async function race(
+  ctx: ExecContext,
+  work: Promise<RunResult>,
+  host: string,
+  argv: readonly string[],
+  opts: RunOptions,
+): Promise<RunResult> {
   const what = argv.join(' ').slice(0, 80);
-  let timer: NodeJS.Timeout | undefined;
+  const stopTimer = new AbortController();
   let onAbort: (() => void) | undefined;
   const guards: Array<Promise<never>> = [];
   if (opts.timeoutMs !== undefined) {
+    const ms = opts.timeoutMs;
     guards.push(
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new ShellError(`${host}: "${what}" timed out after ${opts.timeoutMs} ms`, { host, timedOut: true })),
-          opts.timeoutMs,
-        );
-      }),
+      ctx.sleep(ms, stopTimer.signal).then(
+        () => Promise.reject(new ShellError(`${host}: "${what}" timed out after ${ms} ms`, { host, timedOut: true })),
+        () => new Promise<never>(() => {}), // the command ended first
+      ),
     );
   }
   if (opts.signal) {
@@ -195,7 +203,7 @@ export async function race(work: Promise<RunResult>, host: string, argv: readonl
     }
     throw e;
   } finally {
-    if (timer) clearTimeout(timer);
+    stopTimer.abort();
     if (onAbort) opts.signal?.removeEventListener('abort', onAbort);
     work.catch(() => {}); // a timed-out command may still fail later; nobody is listening
   }

@@ -9,7 +9,8 @@ import { LabStore } from './store.js';
 import { settleRestarts } from './installer.js';
 import { buildWorld, DEFAULT_TIMING, DEFAULT_VERSION } from './world.js';
 import { buildBareWorld } from './bare.js';
-import { sleep, type ExecContext, type WorkMeter } from './context.js';
+import { forgetLabClock, labClock, type LabClock, type LabClockMode } from './clock.js';
+import type { ExecContext, WorkMeter } from './context.js';
 import type { Fault, LabInitRecord, LabState, LabTiming } from './types.js';
 import { UsageError, errnoCode, fileError } from '../domain/errors.js';
 
@@ -37,6 +38,12 @@ export interface LabInitOptions {
   cluster?: string;
   /** Containers without k3s or its LXC settings, the last node's missing (`lab init --bare`). @default false */
   bare?: boolean;
+  /**
+   * `virtual`: the lab's time leaps to the next scheduled change whenever every party using it
+   * waits, so a run takes the time of its work, not of its waits (tests); see src/lab/clock.ts.
+   * @default "real"
+   */
+  clock?: LabClockMode;
 }
 
 /** One container of the lab as `pve-k3s lab status` shows it; k3s fields are undefined for non-members (pihole). */
@@ -57,16 +64,20 @@ export interface NodeSummary {
 export class Lab {
   private readonly store: LabStore;
   private readonly ctx: ExecContext;
+  /** The lab's time (real, or the lab's virtual clock): what its simulated programs wait on. */
+  readonly clock: LabClock;
 
   constructor(
     readonly dir: string,
     opts: LabOpenOptions = {},
   ) {
     this.store = new LabStore(dir, { exclusive: opts.exclusive ?? false });
+    const clock = labClock(dir, this.store.read().init.clock ?? 'real');
+    this.clock = clock;
     this.ctx = {
       store: this.store,
-      now: () => Date.now(),
-      sleep,
+      now: () => clock.now(),
+      sleep: (ms, signal) => clock.sleep(ms, signal),
       realHostFs: opts.realHostFs ?? false,
       ...(opts.meter ? { meter: opts.meter } : {}),
     };
@@ -124,13 +135,14 @@ export class Lab {
   /** Rebuilds the world from the options it was created with. */
   async reset(): Promise<void> {
     const init = this.state.init;
-    this.store.replace(init.bare ? buildBareWorld(init) : buildWorld(init));
+    const now = this.clock.now();
+    this.store.replace(init.bare ? buildBareWorld(init, now) : buildWorld(init, now));
   }
 
   /** Every container on every host, with its node's state in the lab's cluster. */
   summary(): NodeSummary[] {
     const s = this.state;
-    const now = Date.now();
+    const now = this.clock.now();
     const cluster = s.clusters[s.cluster];
     const out: NodeSummary[] = [];
     for (const h of s.hosts) {
@@ -165,6 +177,7 @@ export async function initLab(opts: LabInitOptions): Promise<Lab> {
     channels: opts.channels,
     timing: { ...DEFAULT_TIMING, ...opts.timing },
     cluster: opts.cluster ?? 'lab',
+    ...(opts.clock === 'virtual' ? { clock: 'virtual' as const } : {}),
   };
   if (init.hosts < 1 || init.servers < 1 || init.workers < 0)
     throw new UsageError(
@@ -180,6 +193,7 @@ export async function initLab(opts: LabInitOptions): Promise<Lab> {
     );
   try {
     if (what.kind === 'lab') fs.rmSync(dir, { recursive: true, force: true });
+    forgetLabClock(dir);
     fs.mkdirSync(dir, { recursive: true });
     new LabStore(dir).replace(opts.bare ? buildBareWorld(init) : buildWorld(init));
   } catch (err) {
@@ -231,7 +245,7 @@ export interface LabOpenOptions {
 
 export async function openLab(dir: string, opts: LabOpenOptions = {}): Promise<Lab> {
   const abs = path.resolve(dir);
-  if (!fs.existsSync(path.join(abs, 'state.json'))) {
+  if (!new LabStore(abs).exists()) {
     throw new UsageError(`no lab in ${abs} (state.json missing)`, { hint: 'create one with `pve-k3s lab init`' });
   }
   return new Lab(abs, opts);

@@ -14,7 +14,7 @@ export interface MigrateOptions {
 
 /** Returns undefined when done, else pct's error text. */
 export function migrateContainer(lab: Lab, vmid: number, target: string, opts: MigrateOptions = {}): string | undefined {
-  const now = Date.now();
+  const now = lab.clock.now();
   return lab.update((s) => {
     const from = s.hosts.find((h) => h.containers.some((c) => c.vmid === vmid));
     const to = s.hosts.find((h) => h.name === target);

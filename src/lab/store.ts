@@ -7,10 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LabState } from './types.js';
-import { RunError } from '../domain/errors.js';
-
-const STALE_LOCK_MS = 5_000;
-const LOCK_WAIT_MS = 30_000;
+import { withFileLock } from './file-lock.js';
 
 export class LabStore {
   readonly file: string;
@@ -36,18 +33,31 @@ export class LabStore {
   }
 
   exists(): boolean {
-    return fs.existsSync(this.file);
+    return this.statFile(false) !== undefined;
   }
 
   /** The current state (cached; re-read when the file changed). Do not keep it across awaits. */
   read(): LabState {
+    return this.load(false);
+  }
+
+  private load(locked: boolean): LabState {
     if (this.exclusive && this.cache !== undefined) return this.cache;
-    const stamp = this.stamp();
-    if (this.cache === undefined || stamp !== this.cacheStamp) {
-      this.cache = JSON.parse(fs.readFileSync(this.file, 'utf8')) as LabState;
+    for (;;) {
+      const st = this.statFile(locked) ?? fs.statSync(this.file); // no state: throws ENOENT
+      const stamp = stampOf(st);
+      if (this.cache !== undefined && stamp === this.cacheStamp) return this.cache;
+      let text: string;
+      try {
+        text = fs.readFileSync(this.file, 'utf8');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // replaced meanwhile (write())
+        throw e;
+      }
+      this.cache = JSON.parse(text) as LabState;
       this.cacheStamp = stamp;
+      return this.cache;
     }
-    return this.cache;
   }
 
   /** Load-modify-save under the lock. `fn` must be synchronous. */
@@ -58,7 +68,7 @@ export class LabStore {
       return fn(this.read());
     }
     return this.withLock(() => {
-      const s = this.read();
+      const s = this.load(true);
       let result: T;
       try {
         result = fn(s);
@@ -80,49 +90,56 @@ export class LabStore {
     this.dirty = false;
     const tmp = `${this.file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, JSON.stringify(s));
+    // Remove, then rename into the free name: ext4 (auto_da_alloc) writes out the data of a file
+    // renamed OVER another at once, which made every update cost milliseconds on a busy disk.
+    // A reader that looks in between waits for the writer (statFile); one killed there is recovered.
+    fs.rmSync(this.file, { force: true });
     fs.renameSync(tmp, this.file);
     this.cache = s;
-    this.cacheStamp = this.stamp();
+    this.cacheStamp = stampOf(fs.statSync(this.file));
   }
 
-  // Inode + mtime + size: a rename always brings a new inode, so any foreign write is seen.
-  private stamp(): string {
-    const st = fs.statSync(this.file, { bigint: true });
-    return `${st.ino}:${st.mtimeNs}:${st.size}`;
+  /**
+   * The state file's stat; while a writer is between removing the old file and renaming the new
+   * one in, waits for it. undefined when there is no state (and no write a killed process left).
+   */
+  private statFile(locked: boolean): fs.Stats | undefined {
+    for (let i = 0; i < 5000; i++) {
+      const st = fs.statSync(this.file, { throwIfNoEntry: false });
+      if (st) return st;
+      if (locked || !fs.existsSync(this.lockFile)) return this.recover(locked) ? fs.statSync(this.file) : undefined;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+    }
+    return undefined;
+  }
+
+  /** A writer killed between removing the old file and renaming the new one left its complete copy: take it. */
+  private recover(locked: boolean): boolean {
+    const fix = (): boolean => {
+      if (fs.existsSync(this.file)) return true;
+      let names: string[];
+      try {
+        names = fs.readdirSync(this.dir);
+      } catch {
+        return false;
+      }
+      const copies = names
+        .filter((n) => n.startsWith('state.json.') && n.endsWith('.tmp'))
+        .map((n) => path.join(this.dir, n))
+        .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
+      if (copies[0] === undefined) return false;
+      fs.renameSync(copies[0], this.file);
+      return true;
+    };
+    return locked ? fix() : fs.existsSync(this.dir) && this.withLock(fix);
   }
 
   private withLock<T>(fn: () => T): T {
-    fs.mkdirSync(this.dir, { recursive: true });
-    const deadline = Date.now() + LOCK_WAIT_MS;
-    for (;;) {
-      try {
-        fs.writeFileSync(this.lockFile, String(process.pid), { flag: 'wx' });
-        break;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        this.breakStaleLock();
-        if (Date.now() > deadline)
-          throw new RunError(`lab state ${this.file} is locked by another process (${this.lockFile})`, {
-            hint: 'wait for the other pve-k3s command on this lab to finish',
-            cause: e,
-          });
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
-      }
-    }
-    try {
-      return fn();
-    } finally {
-      fs.rmSync(this.lockFile, { force: true });
-    }
+    return withFileLock(this.lockFile, `lab state ${this.file}`, fn);
   }
+}
 
-  // Locks are held for milliseconds; one older than STALE_LOCK_MS belongs to a killed process.
-  private breakStaleLock(): void {
-    try {
-      const st = fs.statSync(this.lockFile);
-      if (Date.now() - st.mtimeMs > STALE_LOCK_MS) fs.rmSync(this.lockFile, { force: true });
-    } catch {
-      // gone meanwhile
-    }
-  }
+// Inode + mtime + size: each write brings a new inode, so any foreign write is seen.
+function stampOf(st: fs.Stats): string {
+  return `${st.ino}:${st.mtimeMs}:${st.size}`;
 }

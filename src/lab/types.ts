@@ -205,6 +205,8 @@ export interface LabInitRecord {
   cluster: string;
   /** `lab init --bare`: containers without k3s, one missing (src/lab/bare.ts). */
   bare?: boolean;
+  /** The lab's clock (src/lab/clock.ts); absent = real. */
+  clock?: 'real' | 'virtual';
 }
 
 export interface LabState {

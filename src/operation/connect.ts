@@ -6,12 +6,15 @@
 import type { Inventory } from '../inventory/types.js';
 import type { Shell } from '../shell/shell.js';
 import { InventoryError } from '../domain/errors.js';
+import { systemClock, type Clock } from '../domain/clock.js';
 
 export interface ClusterConnection {
   inventory: Inventory;
   shells: ReadonlyMap<string, Shell>;
   /** The channels collection URL to use. */
   channelUrl: string;
+  /** The time of these hosts: the system clock, or the clock of the world that simulates them. */
+  clock: Clock;
   close(): Promise<void>;
 }
 
@@ -71,6 +74,7 @@ export async function connectCluster(inventory: Inventory): Promise<ClusterConne
     inventory,
     shells,
     channelUrl,
+    clock: lab?.clock ?? systemClock,
     async close() {
       if (closed) return;
       closed = true;

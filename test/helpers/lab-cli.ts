@@ -1,7 +1,7 @@
 /**
- * Whole-command tests on the embedded lab: a fresh lab with fast timings in a temp dir, its
- * inventory beside it, and the built CLI run as a child process (real argv, exit status,
- * stdout/stderr, no TTY).
+ * Whole-command tests on the embedded lab: a fresh lab with fast timings on its virtual clock
+ * in a temp dir, its inventory beside it, and the built CLI run as a child process (real argv,
+ * exit status, stdout/stderr, no TTY).
  */
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,7 +29,8 @@ export interface CliResult {
 
 export async function labFixture(opts: Partial<Omit<LabInitOptions, 'dir'>> = {}): Promise<LabFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'pve-k3s-labtest-'));
-  const lab = await initLab({ dir: join(dir, 'lab'), ...opts, timing: { ...FAST_TIMING, ...opts.timing } });
+  // The lab's virtual clock: a command takes the time of its work, not of its waits.
+  const lab = await initLab({ dir: join(dir, 'lab'), clock: 'virtual', ...opts, timing: { ...FAST_TIMING, ...opts.timing } });
   const inventory = join(dir, 'pve-k3s.yaml');
   writeFileSync(inventory, renderLabInventory(lab));
   const env: NodeJS.ProcessEnv = {

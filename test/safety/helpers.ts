@@ -1,4 +1,7 @@
-/** Shared by the fault tests: a lab per test, the journal, a CLI run in the background. */
+/**
+ * Shared by the fault tests: a lab per test (on the lab's virtual clock, see lab-cli.ts), the
+ * journal, a CLI run in the background.
+ */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -92,12 +95,26 @@ export function background(f: LabFixture, args: string[]): Background {
   return { child, done };
 }
 
-/** Waits until the journal records `type` for `step`. */
+/**
+ * Waits until the journal records `type` for `step`. Meanwhile the lab's clock is held (the run
+ * waits in real time, so it cannot get past the step before the test sees it), until the test
+ * has done what it does right after (signal the run, change the lab) and waits again.
+ */
 export async function waitForJournal(f: LabFixture, type: string, step: string, timeoutMs = 20_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (journal(f).some((r) => r.type === type && (r as { step?: string }).step === step)) return;
-    await new Promise((r) => setTimeout(r, 10));
+  const release = f.lab.clock.hold();
+  try {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      if (journal(f).some((r) => r.type === type && (r as { step?: string }).step === step)) {
+        setImmediate(release);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  } catch (e) {
+    release();
+    throw e;
   }
+  release();
   throw new Error(`journal never recorded ${type} ${step}`);
 }

@@ -102,7 +102,15 @@ async function run(g: GlobalOptions, flags: InstallFlags, conn: ClusterConnectio
   const { runInstall } = await import('../../install/run.js');
   const log = (line: string) => (json ? process.stderr : process.stdout).write(`  ${line}\n`);
   if (!json) out('\n');
-  const result = await runInstall({ inventory: inv, shells: conn.shells, plan, configYaml: yaml, log, ...(airgap ? { airgap } : {}) });
+  const result = await runInstall({
+    inventory: inv,
+    shells: conn.shells,
+    plan,
+    configYaml: yaml,
+    log,
+    clock: conn.clock,
+    ...(airgap ? { airgap } : {}),
+  });
   const secs = ((Date.now() - started) / 1000).toFixed(1);
   if (json) {
     await printDocument(g, { kind: 'InstallResult', ok: true, nothingToDo: false, plan: planDoc(plan), ...result });
