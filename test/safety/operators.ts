@@ -180,7 +180,7 @@ export function operator(
   const shells = new Map<string, Shell>(w.inventory.hosts.map((h) => [h.name, mortal.shell(w.lab.shell(h.name))]));
   const identity: Identity = { user: name, host: o.host ?? `machine-${name}`, pid };
   const notices: string[] = [];
-  const conn: ClusterConnection = { inventory: w.inventory, shells, channelUrl: w.channelUrl, close: async () => {} };
+  const conn: ClusterConnection = { inventory: w.inventory, shells, channelUrl: w.channelUrl, clock: w.lab.clock, close: async () => {} };
   return {
     name,
     identity,
