@@ -92,7 +92,8 @@ export function buildInstallScript(o: InstallScriptOptions): string {
     lines.push(`mkdir -p ${INSTALL_SCRIPT_DIR}`);
     lines.push(`curl -sfL ${quoteArg(o.installScriptUrl)} -o ${INSTALL_SCRIPT_PATH}`);
   }
-  lines.push(`sh ${INSTALL_SCRIPT_PATH} ${[o.config.role, ...o.config.args].map(quoteArg).join(' ')}`);
+  // stdin from /dev/null: this script arrives on sh's stdin, which the install script must not read.
+  lines.push(`sh ${INSTALL_SCRIPT_PATH} ${[o.config.role, ...o.config.args].map(quoteArg).join(' ')} </dev/null`);
   lines.push(`rm -f ${INSTALL_SCRIPT_PATH}`);
   return lines.join('\n') + '\n';
 }

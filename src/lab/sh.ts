@@ -39,8 +39,12 @@ export class Output {
 
 /** What the interpreter needs from the machine it runs on (a container or a Proxmox host). */
 export interface ShHost {
-  /** Runs a program that is not a shell builtin. `argv[0]` is as typed (bare name or path). */
-  exec(argv: string[], env: Record<string, string>, stdin: string): Promise<ExecResult>;
+  /**
+   * Runs a program that is not a shell builtin. `argv[0]` is as typed (bare name or path).
+   * `merged`: its stdout and stderr go to one place (`2>&1`): a host that runs real processes
+   * gives them one file so their order is kept, and returns it all as stdout.
+   */
+  exec(argv: string[], env: Record<string, string>, stdin: string, merged?: boolean): Promise<ExecResult>;
   /** Where a bare command name resolves with this PATH, or undefined. */
   which(name: string, path: string): string | undefined;
   readFile(path: string): { content: string } | { error: string };
@@ -100,6 +104,35 @@ export async function runSh(script: string, host: ShHost, opts: ShOptions, stdin
   return { code, stdout, stderr };
 }
 
+/**
+ * `$$` and `$!`: a process id per shell and per background job, unique within this process
+ * and unlikely to repeat across the lab's processes (each starts from its own pid's range).
+ */
+let lastPid = 1000 + (process.pid % 4000) * 1000;
+function nextPid(): number {
+  lastPid = lastPid >= 4_194_000 ? 1000 : lastPid + 1;
+  return lastPid;
+}
+
+/** Special built-ins (POSIX 2.14): assignments before them stay in the shell. */
+const SPECIAL = new Set([
+  ':',
+  '.',
+  'break',
+  'continue',
+  'eval',
+  'exec',
+  'exit',
+  'export',
+  'readonly',
+  'return',
+  'set',
+  'shift',
+  'times',
+  'trap',
+  'unset',
+]);
+
 class Interp {
   private readonly vars = new Map<string, string>();
   private readonly exported = new Set<string>();
@@ -108,8 +141,11 @@ class Interp {
   private errexit: boolean;
   private nounset: boolean;
   private status = 0;
-  private readonly jobs: Array<Promise<number>> = [];
+  /** Background jobs by their pid, until `wait` reaps them. */
+  private readonly jobs = new Map<number, Promise<number>>();
   private lastBg = '';
+  /** `$$`: this shell's pid (a subshell keeps its parent's, as POSIX says). */
+  private pid = nextPid();
 
   private substStatus: number | undefined;
 
@@ -137,14 +173,25 @@ class Interp {
     }
   }
 
+  /** One command of a pipeline, in this (sub)shell: its `exit` is its status. */
+  async runStage(cmd: Simple, io: Io): Promise<number> {
+    try {
+      return await this.runSimple(cmd, io);
+    } catch (e) {
+      if (e instanceof ExitSignal) return e.code;
+      throw e;
+    }
+  }
+
   private async runList(script: Script, io: Io): Promise<void> {
     for (const ao of script) {
       if (ao.background) {
         const job = this.runAndOr(ao, { ...io, stdin: '' }, true).catch((e: unknown) =>
           e instanceof ExitSignal ? e.code : Promise.reject(e),
         );
-        this.jobs.push(job);
-        this.lastBg = String(this.jobs.length);
+        const pid = nextPid();
+        this.jobs.set(pid, job);
+        this.lastBg = String(pid);
         this.status = 0;
       } else {
         await this.runAndOr(ao, io, false);
@@ -183,7 +230,8 @@ class Interp {
             },
             err: io.err,
           };
-      code = await this.runSimple(cmd, stageIo);
+      // Each command of a pipeline of several runs in a subshell (its `exit` and assignments end there).
+      code = p.cmds.length > 1 ? await this.child(false).runStage(cmd, stageIo) : await this.runSimple(cmd, stageIo);
       input = buf;
     }
     if (p.bang) code = code === 0 ? 1 : 0;
@@ -197,15 +245,27 @@ class Interp {
       this.substStatus = undefined;
       const argv: string[] = [];
       for (const w of cmd.words) argv.push(...(await this.expandWord(w, io, true)));
+      // Assignments are expanded left to right, each seeing those before it (`a=1 b=$a`);
+      // before a command they hold only for it (runCommand), else they stay.
       const assigns: Array<[string, string]> = [];
-      for (const a of cmd.assigns) assigns.push([a.name, (await this.expandWord(a.value, io, false)).join('')]);
+      const before = cmd.assigns.map((a) => [a.name, this.vars.get(a.name)] as const);
+      try {
+        for (const a of cmd.assigns) {
+          const v = (await this.expandWord(a.value, io, false)).join('');
+          assigns.push([a.name, v]);
+          this.vars.set(a.name, v);
+        }
+      } finally {
+        if (argv.length > 0 || cmd.sub)
+          for (const [k, v] of before.reverse()) {
+            if (v === undefined) this.vars.delete(k);
+            else this.vars.set(k, v);
+          }
+      }
       const rio = await this.applyRedirs(cmd, io);
       if (typeof rio === 'number') return rio;
       if (cmd.sub) return await this.subshell(cmd.sub, rio);
-      if (argv.length === 0) {
-        for (const [k, v] of assigns) this.vars.set(k, v);
-        return this.substStatus ?? 0;
-      }
+      if (argv.length === 0) return this.substStatus ?? 0;
       return await this.runCommand(argv, assigns, rio, cmd.line);
     } catch (e) {
       if (e instanceof ExpansionError) {
@@ -275,7 +335,7 @@ class Interp {
       try {
         return await builtin.call(this, args, io, line);
       } finally {
-        if (name !== 'export')
+        if (!SPECIAL.has(name))
           for (const [k, v] of saved) {
             if (v === undefined) this.vars.delete(k);
             else this.vars.set(k, v);
@@ -288,7 +348,7 @@ class Interp {
       io.err.write(`${this.name}: ${line}: ${name}: not found\n`);
       return 127;
     }
-    const r = await this.host.exec(argv, env, io.stdin);
+    const r = await this.host.exec(argv, env, io.stdin, io.out === io.err);
     if (r.writes) for (const [fd, text] of r.writes) (fd === 1 ? io.out : io.err).write(text);
     else {
       io.out.write(r.stdout);
@@ -366,6 +426,7 @@ class Interp {
     for (const [k, v] of this.vars) sub.vars.set(k, v);
     for (const k of this.exported) sub.exported.add(k);
     sub.status = this.status;
+    sub.pid = this.pid;
     return sub;
   }
 
@@ -424,7 +485,7 @@ class Interp {
   private lookup(name: string): string | undefined {
     if (name === '?') return String(this.status);
     if (name === '#') return String(this.positional.length);
-    if (name === '$') return '4242';
+    if (name === '$') return String(this.pid);
     if (name === '!') return this.lastBg;
     if (name === '-') return `${this.errexit ? 'e' : ''}${this.nounset ? 'u' : ''}`;
     if (name === '0') return this.name;
@@ -488,9 +549,20 @@ class Interp {
     return 0;
   }
 
-  async bWait(): Promise<number> {
+  /** `wait`: every job, then 0; `wait pid...`: the status of the last one named (127 when it is no job of this shell). */
+  async bWait(args: string[] = []): Promise<number> {
+    if (args.length === 0) {
+      for (const [pid, job] of [...this.jobs]) {
+        await job;
+        this.jobs.delete(pid);
+      }
+      return 0;
+    }
     let code = 0;
-    while (this.jobs.length > 0) code = await (this.jobs.shift() ?? Promise.resolve(0));
+    for (const a of args) {
+      const job = this.jobs.get(Number(a));
+      code = job === undefined ? 127 : await job;
+    }
     return code;
   }
 
@@ -596,8 +668,8 @@ const BUILTINS: Record<string, Builtin | undefined> = {
   unset: function (args) {
     return this.bUnset(args);
   },
-  wait: function () {
-    return this.bWait();
+  wait: function (args) {
+    return this.bWait(args);
   },
   shift: function (args, io) {
     return this.bShift(args, io);

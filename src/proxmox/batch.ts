@@ -43,7 +43,9 @@ function sequentialScript(commands: readonly BatchCommand[], nonce: string, stop
   commands.forEach((c, i) => {
     // The same begin marker on both streams; `echo` guarantees each end marker starts a line.
     lines.push(`echo '${beginMarker(nonce, i)}'`, `echo '${beginMarker(nonce, i)}' >&2`);
-    lines.push(quoteCommand(c.argv));
+    // stdin from /dev/null: the script itself arrives on the shell's stdin (`sh -s`), and a
+    // command that reads stdin (pct exec forwards it) would eat the rest of it.
+    lines.push(`${quoteCommand(c.argv)} </dev/null`);
     lines.push('rc=$?');
     lines.push(`echo >&2`, `echo "${endMarkerPrefix(nonce, i)}$rc" >&2`);
     lines.push('echo', `echo "${endMarkerPrefix(nonce, i)}$rc"`);
@@ -61,7 +63,7 @@ function parallelScript(commands: readonly BatchCommand[], nonce: string, parall
   const dir = `/tmp/pve-k3s-batch-${nonce}`;
   const lines = [`d=${dir}`, 'mkdir "$d" || exit 1'];
   commands.forEach((c, i) => {
-    const job = `${quoteCommand(c.argv)} >"$1.out" 2>"$1.err"; echo $? >"$1.rc"`;
+    const job = `${quoteCommand(c.argv)} </dev/null >"$1.out" 2>"$1.err"; echo $? >"$1.rc"`;
     lines.push(`sh -c ${quoteArg(job)} sh "$d/${i}" &`);
     if ((i + 1) % parallel === 0) lines.push('wait');
   });

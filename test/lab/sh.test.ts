@@ -154,3 +154,43 @@ test('GIVEN sh -c and sh -s WHEN run THEN positional parameters and stdin script
   const pipe = await sh('echo "echo from stdin \\$1" | sh -s - arg');
   assert.equal(pipe.stdout, 'from stdin arg\n');
 });
+
+// The four places where the lab's sh once differed from dash without a word (issue 13).
+test('GIVEN `a=1 b=$a` WHEN run THEN b sees a, as dash: alone they stay, before a command only for it, before a special built-in they stay', async () => {
+  assert.equal((await sh('a=1 b=$a; echo "[$b]"')).stdout, '[1]\n');
+  assert.equal((await sh('a=1 b=$a env; echo "[$a][$b]"')).stdout, 'PATH=/bin\na=1\nb=1\n[][]\n');
+  assert.equal((await sh('a=1 :; b=2 true; echo "[$a][$b]"')).stdout, '[1][]\n');
+});
+
+test("GIVEN background jobs WHEN `wait` runs THEN it returns 0; `wait $!` returns that job's status, an unknown pid 127", async () => {
+  assert.equal((await sh('fail 2>/dev/null & wait; echo $?')).stdout, '0\n');
+  assert.equal((await sh('(exit 3) & p=$!; true & wait $p; echo $?; wait 1; echo $?')).stdout, '3\n127\n');
+});
+
+test("GIVEN two shells WHEN `$$` is read THEN each has its own pid, and a subshell keeps its parent's", async () => {
+  const a = (await sh('echo $$; (echo $$)')).stdout.split('\n');
+  const b = (await sh('echo $$')).stdout.trim();
+  assert.match(a[0]!, /^\d+$/);
+  assert.equal(a[1], a[0]);
+  assert.notEqual(b, a[0]);
+});
+
+test('GIVEN a program that writes stderr before stdout WHEN run with 2>&1 THEN the order is kept', async () => {
+  const host = memHost();
+  const exec = host.exec.bind(host);
+  host.exec = async (argv, env, stdin) =>
+    argv[0] === 'both'
+      ? {
+          code: 0,
+          stdout: 'out\n',
+          stderr: 'err\n',
+          writes: [
+            [2, 'err\n'],
+            [1, 'out\n'],
+          ],
+        }
+      : exec(argv, env, stdin);
+  host.which = (name: string) => `/bin/${name}`;
+  assert.equal((await sh('both 2>&1 | cat', '', host)).stdout, 'err\nout\n');
+  assert.deepEqual(await sh('both', '', host), { code: 0, stdout: 'out\n', stderr: 'err\n' });
+});
