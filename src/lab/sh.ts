@@ -453,7 +453,11 @@ class Interp {
 
   private async param(part: Extract<Word[number], { t: 'var' }>, io: Io): Promise<string> {
     const value = this.lookup(part.name);
-    if (part.length) return String((value ?? '').length);
+    if (part.length) {
+      if (value === undefined && this.nounset && !['@', '*', '#', '?', '$', '!', '-', '0'].includes(part.name))
+        throw new ExpansionError(`${part.name}: parameter not set`);
+      return String((value ?? '').length);
+    }
     if (part.op === undefined) {
       if (value === undefined && this.nounset && !['@', '*', '#', '?', '$', '!', '-', '0'].includes(part.name)) {
         throw new ExpansionError(`${part.name}: parameter not set`);

@@ -71,7 +71,7 @@ test('GIVEN the install script saved ahead by this run WHEN the install script i
     installScriptUrl: 'https://get.k3s.io',
   };
   assert.doesNotMatch(buildInstallScript({ ...o, scriptSaved: true }), /curl|mkdir/);
-  assert.match(buildInstallScript({ ...o, scriptSaved: true }), /^sh \/var\/lib\/pve-k3s\/install\.sh agent$/m);
+  assert.match(buildInstallScript({ ...o, scriptSaved: true }), /^sh \/var\/lib\/pve-k3s\/install\.sh agent <\/dev\/null$/m);
   assert.match(buildInstallScript(o), /^curl -sfL/m);
 });
 

@@ -194,3 +194,7 @@ test('GIVEN a program that writes stderr before stdout WHEN run with 2>&1 THEN t
   assert.equal((await sh('both 2>&1 | cat', '', host)).stdout, 'err\nout\n');
   assert.deepEqual(await sh('both', '', host), { code: 0, stdout: 'out\n', stderr: 'err\n' });
 });
+
+test('GIVEN set -u WHEN ${#x} reads an unset x THEN it fails as dash does (found by the conformance test)', async () => {
+  assert.deepEqual(await sh('set -u\necho ${#x}\necho never'), { code: 2, stdout: '', stderr: 'sh: 2: x: parameter not set\n' });
+});
