@@ -5,6 +5,7 @@ import { UsageError, PlanError } from '../../domain/errors.js';
 import { PLAN_API_VERSION, planSteps, type UpgradePlan } from '../../domain/plan.js';
 import type { UpgradeOrder, Inventory } from '../../inventory/types.js';
 import { planCluster, type PlanFlags } from '../../upgrade/plan/plan-cluster.js';
+import { parallelWarning } from '../../upgrade/plan/planner.js';
 import { relocationWarnings } from '../../upgrade/facts/locate.js';
 import { gatherFacts } from '../../upgrade/facts/gather.js';
 import type { RunPlanResult } from '../../upgrade/run/run-plan.js';
@@ -170,6 +171,9 @@ export async function runWithSignals(
   const progress = g.quiet ? quietProgress(shown) : shown;
   // A step that runs long says so every 30 s (plain output) and keeps the live list moving.
   const heartbeats = withHeartbeats((e) => progress.emit(e));
+  // The plan's concurrency may be below what was asked (one schedulable worker must stay up).
+  const lowered = parallelWarning(plan, conn.inventory.upgrade.parallel);
+  if (lowered) progress.emit({ kind: 'log', level: 'warn', message: lowered });
   try {
     const { executeUpgrade } = await import('../../upgrade/run/upgrade-run.js');
     const result = await executeUpgrade(conn, plan, {
