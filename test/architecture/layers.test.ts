@@ -22,6 +22,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   operation: ['domain', 'shell', 'inventory', 'proxmox', 'kube'],
   'upgrade/facts': ['domain', 'shell', 'inventory', 'proxmox', 'kube', 'discover'],
   'upgrade/plan': ['domain', 'inventory', 'channel', 'operation', 'upgrade/facts'],
+  'upgrade/suc': ['domain', 'inventory'],
   'upgrade/run': ['domain', 'shell', 'inventory', 'proxmox', 'kube', 'k3s', 'operation', 'upgrade/plan'],
   install: ['domain', 'shell', 'inventory', 'proxmox', 'kube', 'k3s', 'upgrade/run'],
   backup: ['domain', 'shell', 'inventory', 'proxmox', 'kube', 'systemd'],

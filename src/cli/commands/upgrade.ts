@@ -25,6 +25,8 @@ export interface PlanCommandFlags {
   version?: string;
   order?: UpgradeOrder;
   allowSkew?: boolean;
+  /** Who does the node work: pve-k3s over SSH, or system-upgrade-controller. @default "ssh" */
+  engine?: 'ssh' | 'suc';
 }
 
 export interface UpgradeFlags extends PlanCommandFlags {
@@ -80,13 +82,40 @@ export async function plan(g: GlobalOptions, flags: PlanCommandFlags): Promise<n
   return withCluster(g, async (conn) => {
     const { plan, facts } = await planCluster(conn, planFlags(flags));
     for (const w of relocationWarnings(facts, conn.inventory.file)) process.stderr.write(w);
+    if (flags.engine === 'suc') return printSucPlans(g, conn.inventory, plan);
     if (g.output === 'table') out(renderPlan(plan));
     else await printDocument(g, plan);
     return 0;
   });
 }
 
+/** `plan --engine suc`: the plan as system-upgrade-controller Plans (YAML stream; a List with -o json). */
+async function printSucPlans(g: GlobalOptions, inv: Inventory, plan: UpgradePlan): Promise<number> {
+  const { sucPlans, sucPlanList, sucPlansYaml } = await import('../../upgrade/suc/plans.js');
+  const set = sucPlans(plan, { drain: inv.drain, readyTimeoutSeconds: inv.upgrade.readyTimeoutSeconds });
+  if (!g.quiet)
+    for (const e of set.excluded)
+      process.stderr.write(
+        `note: ${e.node} was cordoned before the run: the Plans exclude it (label it ${e.plans.map((p) => `plan.upgrade.cattle.io/${p}=disabled`).join(' and ')}), so SUC does not uncordon it; upgrade it with \`pve-k3s upgrade\`\n`,
+      );
+  if (g.output === 'json') {
+    await printDocument(g, sucPlanList(set));
+  } else {
+    const { stringify } = await import('yaml');
+    out(sucPlansYaml(set, (d) => stringify(d)));
+  }
+  return 0;
+}
+
+/** `upgrade --engine suc` is refused until the live engine exists (exit 2). */
+export function refuseSucEngine(): never {
+  throw new UsageError('upgrade --engine suc: the live system-upgrade-controller engine is not built yet', {
+    hint: 'write the Plans with `pve-k3s plan --engine suc -o yaml > plans.yaml`, review them, and apply them with `kubectl apply -f plans.yaml` (then label the nodes pve-k3s.io/upgrade=true)',
+  });
+}
+
 export async function upgrade(g: GlobalOptions, flags: UpgradeFlags): Promise<number> {
+  if (flags.engine === 'suc') refuseSucEngine();
   return withCluster(g, async (conn0) => {
     const conn = { ...conn0, inventory: await applyRunFlags(conn0.inventory, flags) };
     const started = Date.now();

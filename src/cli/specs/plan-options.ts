@@ -8,7 +8,12 @@ export function planCommand(name: string) {
     .option('--k3s-version <version>', 'pin the target version, e.g. v1.33.5+k3s1 (k3sup spells it the same)')
     .addOption(new Option('--version <version>', 'old spelling of --k3s-version').hideHelp())
     .addOption(new Option('--order <order>', 'upgrade order').choices(['auto', 'workers-first', 'servers-first'] as const))
-    .option('--allow-skew', 'allow a plan that makes a kubelet newer than its apiserver');
+    .option('--allow-skew', 'allow a plan that makes a kubelet newer than its apiserver')
+    .addOption(
+      new Option('--engine <engine>', 'who does the node work: ssh (pve-k3s, from this machine) or suc (system-upgrade-controller Plans)')
+        .choices(['ssh', 'suc'] as const)
+        .default('ssh' as const),
+    );
 }
 
 /** --k3s-version, else its old spelling --version. */
