@@ -197,7 +197,10 @@ test('GIVEN nothing to do WHEN written as SUC Plans THEN no Plan, and the YAML s
   const plan = planUpgrade(facts(labLike('v1.33.5+k3s1')), target('v1.33.5+k3s1'));
   const set = sucPlans(plan, policy());
   assert.deepEqual(set.plans, []);
-  assert.match(sucPlansYaml(set, (d) => stringify(d)), /^# Nothing to do: every node already runs the target\.$/m);
+  assert.match(
+    sucPlansYaml(set, (d) => stringify(d)),
+    /^# Nothing to do: every node already runs the target\.$/m,
+  );
 });
 
 test('GIVEN a long cluster name WHEN a Plan is named THEN the name stays a 63-character DNS label, distinct per cluster', () => {

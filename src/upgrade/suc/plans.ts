@@ -135,9 +135,7 @@ export function sucPlans(plan: UpgradePlan, policy: SucPlanPolicy): SucPlanSet {
       for (const n of excluded) excludedPlans.get(n)!.push(name);
       const drains = p.steps.some((s) => s.kind === 'drain' && (s.role === 'server') === (role === 'server'));
       const select: LabelSelectorRequirement[] = [
-        role === 'server'
-          ? { key: CONTROL_PLANE, operator: 'In', values: ['true'] }
-          : { key: CONTROL_PLANE, operator: 'DoesNotExist' },
+        role === 'server' ? { key: CONTROL_PLANE, operator: 'In', values: ['true'] } : { key: CONTROL_PLANE, operator: 'DoesNotExist' },
         { key: OPT_IN_LABEL, operator: 'In', values: ['true'] },
       ];
       if (previous) {
