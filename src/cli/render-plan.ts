@@ -1,6 +1,22 @@
 /** The plan for people: phases, then one line per node with what will happen to it. */
 import type { Step, UpgradePlan } from '../domain/plan.js';
 import { planSteps } from '../domain/plan.js';
+import type { HoldReason } from '../domain/policy.js';
+import { renderPreflightBrief } from './render-preflight.js';
+
+const HELD_WORDS: Record<HoldReason, string> = {
+  inventory: 'upgrade: false in the inventory',
+  excluded: '--exclude',
+  'not-selected': 'not named by --node',
+};
+
+/** The lines every plan ends with: held nodes, warnings, the preflight. */
+function tail(plan: UpgradePlan, out: string[], preflight = true): void {
+  const held = plan.nodes.filter((n) => n.held !== undefined);
+  if (held.length > 0) out.push(`Held back: ${held.map((n) => `${n.node} (${HELD_WORDS[n.held!]})`).join(', ')}`);
+  for (const w of plan.warnings) out.push(`warning: ${w}`);
+  if (plan.preflight && preflight) out.push(renderPreflightBrief(plan.preflight).trimEnd());
+}
 
 const ACTION_WORDS: Record<Step['kind'], string> = {
   drain: 'drain',
@@ -10,13 +26,24 @@ const ACTION_WORDS: Record<Step['kind'], string> = {
   uncordon: 'uncordon',
 };
 
+function canaryWait(plan: UpgradePlan): string {
+  const soak = plan.policy?.canary?.soakSeconds;
+  return soak !== undefined ? `; the rest go once it has stayed healthy for ${soak}s` : '; the rest go once you confirm';
+}
+
 export function renderPlan(plan: UpgradePlan): string {
   const out: string[] = [];
   out.push(`Cluster ${plan.cluster}: target ${plan.target.version} (${plan.target.source})`);
   const steps = planSteps(plan);
   if (steps.length === 0) {
-    out.push(`Nothing to do: all ${plan.nodes.length} nodes run ${plan.target.version}.`);
-    for (const w of plan.warnings) out.push(`warning: ${w}`);
+    const held = plan.nodes.filter((n) => n.held !== undefined).length;
+    out.push(
+      held > 0
+        ? `Nothing to do: the ${plan.nodes.length - held} selected node(s) run ${plan.target.version}.`
+        : `Nothing to do: all ${plan.nodes.length} nodes run ${plan.target.version}.`,
+    );
+    // Nothing will run: what the preflight says does not matter now (it is in -o json).
+    tail(plan, out, false);
     return out.join('\n') + '\n';
   }
   const touched = plan.nodes.filter((n) => n.action !== 'none');
@@ -44,8 +71,9 @@ export function renderPlan(plan: UpgradePlan): string {
   });
   const stays = plan.nodes.filter((n) => n.staysCordoned);
   for (const s of stays) out.push(`note: ${s.node} was cordoned before this run and stays cordoned afterwards`);
-  const untouched = plan.nodes.filter((n) => n.action === 'none');
+  const untouched = plan.nodes.filter((n) => n.action === 'none' && n.held === undefined);
   if (untouched.length > 0) out.push(`Unchanged (already ${plan.target.version}): ${untouched.map((n) => n.node).join(', ')}`);
-  for (const w of plan.warnings) out.push(`warning: ${w}`);
+  if (plan.policy?.canary) out.push(`Canary: ${plan.policy.canary.node} goes first, alone${canaryWait(plan)}`);
+  tail(plan, out);
   return out.join('\n') + '\n';
 }

@@ -1,11 +1,14 @@
 /**
  * The versioned documents pve-k3s prints with `-o json|yaml`, for scripts that read them. The
- * UpgradePlan (plan.ts) is one too, and the only one pve-k3s reads back (`upgrade --plan FILE`).
+ * UpgradePlan (plan.ts) is one too, and the only one pve-k3s reads back (`upgrade --plan FILE`):
+ * it has its own apiVersion (PLAN_API_VERSION, v2 since it records the preflight and policy a
+ * saved plan was reviewed with).
  * A field is only ever added within one apiVersion; renaming or removing one means a new version.
  */
 import type { ContainerState } from './facts.js';
 import type { Role } from './roles.js';
 import type { UpgradePlan } from './plan.js';
+import type { PreflightReport } from './policy.js';
 
 /** The apiVersion of every document pve-k3s writes. */
 export const DOCUMENT_API_VERSION = 'pve-k3s.io/v1';
@@ -71,4 +74,12 @@ export interface ClusterStatusDocument {
   target: { version: string | null; source: string | null; error: string | null };
   nodes: NodeStatusDocument[];
   problems: { hosts: Record<string, string>; kubectl: string | null };
+}
+
+/** `preflight -o json`: the report, and what `--fix` did. */
+export interface PreflightReportDocument extends PreflightReport {
+  apiVersion: typeof DOCUMENT_API_VERSION;
+  kind: 'PreflightReport';
+  cluster: string;
+  fixes: Array<{ fix: string; ok: boolean; message: string }>;
 }

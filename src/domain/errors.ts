@@ -77,7 +77,13 @@ export type PlanErrorReason =
   | 'no-intermediate-release'
   | 'major-change'
   | 'no-server'
-  | 'invalid-target';
+  | 'invalid-target'
+  /** --node/--exclude/`upgrade: false` name an unknown node, or leave out nodes the skew rules need. */
+  | 'selection'
+  /** --canary names a node that cannot go first. */
+  | 'canary'
+  /** A preflight check failed (`--ignore-preflight` names it to go on). */
+  | 'preflight';
 
 /** The release channel server answered something unusable, or could not be reached. */
 export class ChannelError extends PveK3sError {

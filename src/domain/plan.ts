@@ -1,7 +1,15 @@
 /** The upgrade plan: data, versioned, written by `plan -o json` and runnable by `upgrade --plan`. */
 import type { Role } from './roles.js';
+import type { HoldReason, PreflightReport, RunPolicy } from './policy.js';
 
-export const PLAN_API_VERSION = 'pve-k3s.io/v1';
+/**
+ * The plan document's version. v2 (issue 16) added `held`, `preflight` and `policy` and the
+ * per-node `held` reason; a v1 plan file is refused by `upgrade --plan` with a hint to save it
+ * again, since it says nothing of the policy it was reviewed with.
+ */
+export const PLAN_API_VERSION = 'pve-k3s.io/v2';
+/** Plan documents written by earlier versions (recognised, to say so). */
+export const OLDER_PLAN_API_VERSIONS: readonly string[] = ['pve-k3s.io/v1'];
 
 export type StepKind = 'drain' | 'install' | 'restart' | 'wait-ready' | 'uncordon';
 
@@ -48,6 +56,8 @@ export interface NodePlan {
   action: NodeAction;
   /** The node was cordoned before the run by someone else: it is drained but stays cordoned. */
   staysCordoned: boolean;
+  /** Why the node is held back from this run (`upgrade: false`, --exclude, not named by --node). */
+  held?: HoldReason;
 }
 
 export interface UpgradePlan {
@@ -59,6 +69,10 @@ export interface UpgradePlan {
   phases: Phase[];
   nodes: NodePlan[];
   warnings: string[];
+  /** What the preflight checks found (absent when they were not run, e.g. a plan made by the library alone). */
+  preflight?: PreflightReport;
+  /** Canary, soak, window, gates and notifications the run applies. */
+  policy?: RunPolicy;
 }
 
 export function planSteps(plan: UpgradePlan): Step[] {

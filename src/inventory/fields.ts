@@ -68,7 +68,7 @@ export const FIELDS: Readonly<Record<string, FieldInfo>> = {
   },
   'nodes.*': {
     expected: 'a mapping with vmid, host and role',
-    hint: 'Write e.g. `{ vmid: 100, host: pve1, role: server }`.',
+    hint: 'Write e.g. `{ vmid: 100, host: pve1, role: server }`; optional keys: container, upgrade.',
   },
   'nodes.*.vmid': {
     expected: 'an integer from 100 to 999999999',
@@ -83,6 +83,10 @@ export const FIELDS: Readonly<Record<string, FieldInfo>> = {
     hint: `Valid keys: ${CONTAINER_KEYS}. They override the top-level container section for this node. ${DOCS}`,
   },
   ...containerFields('nodes.*.container'),
+  'nodes.*.upgrade': {
+    expected: BOOLEAN,
+    hint: 'false holds the node back: upgrades leave it at its version (a --node naming it overrides). Default true.',
+  },
   'nodes.*.role': {
     expected: 'server, agent or worker',
     hint: 'Use `role: server` for a control-plane node, `role: agent` (or `worker`) otherwise.',
@@ -125,7 +129,7 @@ export const FIELDS: Readonly<Record<string, FieldInfo>> = {
   },
   upgrade: {
     expected: 'a mapping',
-    hint: `Valid keys: order, allowSkew, readyTimeout, drainServers, snapshot, snapshotRetention. ${DOCS}`,
+    hint: `Valid keys: order, allowSkew, readyTimeout, drainServers, snapshot, snapshotRetention, parallel, canary, canarySoak, soak, window, notify, prometheusUrl, alertFilterRegexp, blockingPodSelector. ${DOCS}`,
   },
   'upgrade.order': {
     expected: 'auto, workers-first or servers-first',
@@ -141,6 +145,49 @@ export const FIELDS: Readonly<Record<string, FieldInfo>> = {
   'upgrade.snapshotRetention': {
     expected: 'an integer from 1 to 100',
     hint: 'How many pre-k3s-* snapshots to keep per container; default 2.',
+  },
+  'upgrade.parallel': { expected: 'an integer from 1 to 100', hint: 'How many workers to upgrade at once; default 1.' },
+  'upgrade.canary': {
+    expected: 'the name of a node',
+    hint: 'The node upgraded first, alone, then confirmed on the terminal or soaked for canarySoak. See docs/upgrade-policy.md.',
+  },
+  'upgrade.canarySoak': {
+    expected: DURATION,
+    hint: 'How long the canary must stay healthy before the rest go (none: ask on the terminal).',
+  },
+  'upgrade.soak': { expected: DURATION, hint: 'How long each node must stay healthy before the next one starts; none by default.' },
+  'upgrade.window': {
+    expected: 'a mapping with days, start, end and timeZone',
+    hint: 'Write e.g. `window: { days: [sat, sun], start: "22:00", end: "04:00", timeZone: Europe/Berlin }`. See docs/upgrade-policy.md.',
+  },
+  'upgrade.window.days': {
+    expected: 'a list of days of the week (mon..sun or monday..sunday)',
+    hint: 'Write e.g. `days: [sat, sun]`; default every day.',
+  },
+  'upgrade.window.start': {
+    expected: 'a time of day, HH:MM (24-hour) or 3am',
+    hint: 'Write e.g. `start: "22:00"` (quoted); default 00:00.',
+  },
+  'upgrade.window.end': {
+    expected: 'a time of day, HH:MM (24-hour) or 3am',
+    hint: 'Write e.g. `end: "04:00"` (quoted); before start, the window goes past midnight; default 24:00.',
+  },
+  'upgrade.window.timeZone': { expected: 'an IANA time zone such as Europe/Berlin, or UTC', hint: 'Default UTC.' },
+  'upgrade.notify': {
+    expected: 'a webhook URL or a list of them (http or https, optionally ntfy+, slack+, discord+ or generic+ before it)',
+    hint: 'Write e.g. `notify: [https://ntfy.sh/my-k3s]`; the format is taken from the host (ntfy.sh, hooks.slack.com, discord.com) unless given. See docs/upgrade-policy.md.',
+  },
+  'upgrade.prometheusUrl': {
+    expected: 'an http(s) URL',
+    hint: 'The Prometheus (or Alertmanager-compatible) base URL, e.g. http://prometheus.monitoring:9090; its /api/v1/alerts is asked before each node.',
+  },
+  'upgrade.alertFilterRegexp': {
+    expected: 'a regular expression',
+    hint: 'Firing alerts whose name matches block the next node; without it every firing alert does. Example: ^(?!Watchdog$).',
+  },
+  'upgrade.blockingPodSelector': {
+    expected: 'a label selector',
+    hint: 'No node starts while pods matching it exist, e.g. app=backup.',
   },
   lab: { expected: 'a mapping with dir', hint: 'Run `pve-k3s lab init` to write a lab inventory.' },
   'lab.dir': {

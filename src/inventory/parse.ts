@@ -6,6 +6,7 @@ import { dirname, resolve } from 'node:path';
 import { homedir } from 'node:os';
 import type { Inventory, HostSpec, NodeSpec, ContainerSettings } from './types.js';
 import { DEFAULT_CONTAINER, DEFAULT_DRAIN, DEFAULT_K3S, DEFAULT_UPGRADE } from './defaults.js';
+import { parseWindow } from '../domain/window.js';
 import { FIELDS, fieldPattern, formatField, knownKeys, type FieldInfo } from './fields.js';
 import { InventoryValidationError, showValue, sortIssues, type InventoryIssue } from './issues.js';
 import { checkRules } from './rules.js';
@@ -116,6 +117,7 @@ function normalise(data: InventoryFile, source: YamlSource, file: string, home: 
   const nodes = ordered(data.nodes, source, ['nodes']).map(([name, n]): NodeSpec => {
     const spec: NodeSpec = { name, vmid: n.vmid, host: n.host, role: n.role === 'server' ? 'server' : 'agent' };
     if (n.container) spec.container = containerOverrides(n.container);
+    if (n.upgrade === false) spec.upgrade = false;
     return spec;
   });
   const firstServer = nodes.find((n) => n.role === 'server')?.name;
@@ -150,6 +152,7 @@ function normalise(data: InventoryFile, source: YamlSource, file: string, home: 
       snapshot: data.upgrade?.snapshot ?? DEFAULT_UPGRADE.snapshot,
       snapshotRetention: data.upgrade?.snapshotRetention ?? DEFAULT_UPGRADE.snapshotRetention,
       parallel: data.upgrade?.parallel ?? DEFAULT_UPGRADE.parallel,
+      ...upgradePolicy(data.upgrade),
     },
     lab: data.lab ? { dir: resolveUserPath(data.lab.dir, baseDir, home) } : undefined,
     ...(data.container ? { container: { ...DEFAULT_CONTAINER, ...containerOverrides(data.container) } } : {}),
@@ -166,6 +169,30 @@ function normalise(data: InventoryFile, source: YamlSource, file: string, home: 
 }
 
 type ContainerFile = NonNullable<InventoryFile['container']>;
+type UpgradeFile = InventoryFile['upgrade'];
+
+/** The policy settings of `upgrade:` (canary, soak, window, notify, gates) that are set. */
+function upgradePolicy(u: UpgradeFile): Partial<Inventory['upgrade']> {
+  const out: Partial<Inventory['upgrade']> = {};
+  if (!u) return out;
+  if (u.canary != null) out.canary = u.canary;
+  if (u.canarySoak != null) out.canarySoakSeconds = u.canarySoak;
+  if (u.soak != null) out.soakSeconds = u.soak;
+  if (u.window != null) {
+    // The schema and rules checked every part, so this cannot throw.
+    out.window = parseWindow({
+      days: u.window.days ?? undefined,
+      start: u.window.start ?? undefined,
+      end: u.window.end ?? undefined,
+      timeZone: u.window.timeZone ?? undefined,
+    });
+  }
+  if (u.notify != null) out.notify = typeof u.notify === 'string' ? [u.notify] : u.notify;
+  if (u.prometheusUrl != null) out.prometheusUrl = u.prometheusUrl;
+  if (u.alertFilterRegexp != null) out.alertFilterRegexp = u.alertFilterRegexp;
+  if (u.blockingPodSelector != null) out.blockingPodSelector = u.blockingPodSelector;
+  return out;
+}
 
 /** The settings a `container:` mapping sets (absent keys stay absent, to be merged over defaults). */
 function containerOverrides(c: ContainerFile): Partial<ContainerSettings> {

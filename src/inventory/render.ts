@@ -17,7 +17,9 @@ export function renderInventory(inv: Inventory): string {
   const body: Record<string, unknown> = {
     cluster: inv.cluster,
     hosts: flowMap(inv.hosts.map((h) => [h.name, hostValue(h)])),
-    nodes: flowMap(inv.nodes.map((n) => [n.name, { vmid: n.vmid, host: n.host, role: n.role }])),
+    nodes: flowMap(
+      inv.nodes.map((n) => [n.name, { vmid: n.vmid, host: n.host, role: n.role, ...(n.upgrade === false ? { upgrade: false } : {}) }]),
+    ),
   };
   if (inv.controller !== firstServer) body['controller'] = inv.controller;
   const k3s = changed(inv.k3s, DEFAULT_K3S);
@@ -38,12 +40,18 @@ export function renderInventory(inv: Inventory): string {
     },
   );
   if (drain) body['drain'] = drain;
-  const { readyTimeoutSeconds, ...upgradeRest } = inv.upgrade;
-  const upgrade = changed(
-    { ...upgradeRest, readyTimeout: formatDuration(readyTimeoutSeconds) },
-    { ...DEFAULT_UPGRADE, readyTimeout: formatDuration(DEFAULT_UPGRADE.readyTimeoutSeconds) },
-  );
-  if (upgrade) body['upgrade'] = upgrade;
+  const { readyTimeoutSeconds, canarySoakSeconds, soakSeconds, window, notify, ...upgradeRest } = inv.upgrade;
+  const upgrade: Record<string, unknown> = {
+    ...changed(
+      { ...upgradeRest, readyTimeout: formatDuration(readyTimeoutSeconds) },
+      { ...DEFAULT_UPGRADE, readyTimeout: formatDuration(DEFAULT_UPGRADE.readyTimeoutSeconds) },
+    ),
+  };
+  if (canarySoakSeconds !== undefined) upgrade['canarySoak'] = formatDuration(canarySoakSeconds);
+  if (soakSeconds !== undefined) upgrade['soak'] = formatDuration(soakSeconds);
+  if (window !== undefined) upgrade['window'] = { ...window };
+  if (notify !== undefined && notify.length > 0) upgrade['notify'] = [...notify];
+  if (Object.keys(upgrade).length > 0) body['upgrade'] = upgrade;
   if (inv.lab) body['lab'] = { dir: inv.lab.dir };
 
   doc.contents = doc.createNode(body);

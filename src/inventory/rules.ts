@@ -4,6 +4,7 @@
  * Each check skips values of the wrong type: the schema reports those.
  */
 import { LAB_CHANNEL_URL } from './defaults.js';
+import { parseTimeOfDay } from '../domain/window.js';
 import type { Path } from './yaml-source.js';
 import { isRecord } from '../domain/text.js';
 
@@ -30,6 +31,7 @@ export function checkRules(raw: Record<string, unknown>): RuleIssue[] {
     ...(nodes ? checkNodes(nodes, hosts) : []),
     ...checkController(raw['controller'], nodes),
     ...checkLabChannel(raw['k3s'], hasLab),
+    ...checkUpgradePolicy(raw['upgrade'], nodes),
   ];
 }
 
@@ -176,6 +178,40 @@ function checkLabChannel(k3s: unknown, hasLab: boolean): RuleIssue[] {
       hint: 'Add `lab: { dir: <directory> }`, or set an http(s) channel URL.',
     },
   ];
+}
+
+function checkUpgradePolicy(upgrade: unknown, nodes: Record<string, unknown> | undefined): RuleIssue[] {
+  if (!isRecord(upgrade)) return [];
+  const issues: RuleIssue[] = [];
+  const canary = upgrade['canary'];
+  if (typeof canary === 'string' && canary !== '' && nodes && !Object.hasOwn(nodes, canary)) {
+    issues.push({
+      path: ['upgrade', 'canary'],
+      at: 'value',
+      problem: `"${canary}" is not a node (nodes: ${Object.keys(nodes).join(', ')})`,
+      hint: 'Name the node to upgrade first, or remove canary.',
+    });
+  }
+  const w = upgrade['window'];
+  if (isRecord(w) && typeof w['start'] === 'string' && typeof w['end'] === 'string') {
+    const s = parseTimeOfDay(w['start']);
+    const e = parseTimeOfDay(w['end']);
+    if (s !== undefined && s === e)
+      issues.push({
+        path: ['upgrade', 'window', 'end'],
+        at: 'value',
+        problem: `is the same time as start (${w['start']}): the window would be empty`,
+        hint: 'Give the window a length: e.g. start: "22:00", end: "04:00".',
+      });
+    else if (s === 24 * 60)
+      issues.push({
+        path: ['upgrade', 'window', 'start'],
+        at: 'value',
+        problem: '24:00 ends a day; a window cannot start there',
+        hint: 'Write start: "00:00".',
+      });
+  }
+  return issues;
 }
 
 function present(v: unknown): boolean {

@@ -5,6 +5,7 @@
  * reports every problem. Messages come from ./fields.ts, not from zod.
  */
 import { K3S_VERSION_RE } from '../domain/version.js';
+import { isTimeZone, parseTimeOfDay, parseWeekday } from '../domain/window.js';
 import { zodLib } from './deps.js';
 import { parseDuration } from './duration.js';
 
@@ -20,6 +21,24 @@ export const STORAGE_RE = /^[A-Za-z][A-Za-z0-9_.-]*$/;
 export const NET_RE = /^[a-z0-9]+=[^\s,]+(,[a-z0-9]+=[^\s,]+)*$/;
 /** A Proxmox tag (no `;`, `,` or spaces). */
 export const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_+.-]*$/;
+
+/** A webhook: an http(s) URL, optionally with its format before a `+` (`ntfy+https://ntfy.sh/k3s`). */
+export const NOTIFY_RE = /^(?:(generic|ntfy|slack|discord)\+)?(https?:\/\/\S+)$/;
+
+export function isNotifyUrl(text: string): boolean {
+  const m = NOTIFY_RE.exec(text);
+  return m?.[2] !== undefined && isHttpUrl(m[2]);
+}
+
+/** True when the text compiles as a JavaScript regular expression. */
+export function isRegExp(text: string): boolean {
+  try {
+    new RegExp(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** True for an absolute http: or https: URL. */
 export function isHttpUrl(text: string): boolean {
@@ -60,6 +79,25 @@ function build() {
     host: z.string().min(1),
     role: z.enum(['server', 'agent', 'worker']),
     container: container.nullish(),
+    upgrade: z.boolean().nullish(),
+  });
+  const day = z.string().refine((d) => parseWeekday(d) !== undefined);
+  const timeOfDay = z.string().refine((t) => parseTimeOfDay(t) !== undefined);
+  const window = z.strictObject({
+    days: z
+      .union([
+        z.string().refine((t) =>
+          t
+            .split(/[\s,]+/)
+            .filter(Boolean)
+            .every((d) => parseWeekday(d) !== undefined),
+        ),
+        z.array(day).min(1),
+      ])
+      .nullish(),
+    start: timeOfDay.nullish(),
+    end: timeOfDay.nullish(),
+    timeZone: z.string().refine(isTimeZone).nullish(),
   });
   const arg = z.string().min(1);
   const url = z.string().refine(isHttpUrl);
@@ -97,6 +135,14 @@ function build() {
         snapshot: z.boolean().nullish(),
         snapshotRetention: z.number().int().min(1).max(100).nullish(),
         parallel: z.number().int().min(1).max(100).nullish(),
+        canary: z.string().min(1).nullish(),
+        canarySoak: duration.nullish(),
+        soak: duration.nullish(),
+        window: window.nullish(),
+        notify: z.union([z.string().refine(isNotifyUrl), z.array(z.string().refine(isNotifyUrl))]).nullish(),
+        prometheusUrl: url.nullish(),
+        alertFilterRegexp: z.string().min(1).refine(isRegExp).nullish(),
+        blockingPodSelector: z.string().min(1).nullish(),
       })
       .nullish(),
     lab: z.strictObject({ dir: path }).nullish(),

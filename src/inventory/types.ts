@@ -4,7 +4,8 @@
  * format is documented in docs/inventory.md and validated by ./schema.ts.
  */
 import type { Role, UpgradeOrder } from '../domain/roles.js';
-export type { Role, UpgradeOrder };
+import type { UpgradeWindow } from '../domain/policy.js';
+export type { Role, UpgradeOrder, UpgradeWindow };
 
 /** How to reach a Proxmox host. Exactly one of the three forms. */
 export type HostAccess =
@@ -30,6 +31,8 @@ export interface NodeSpec {
   role: Role;
   /** Container settings for this node over the inventory's `container:` (install creates it with them). @default undefined */
   container?: Partial<ContainerSettings>;
+  /** `upgrade: false`: upgrades leave this node at its version (a `--node` naming it overrides). @default true (absent) */
+  upgrade?: false;
 }
 
 /**
@@ -105,6 +108,22 @@ export interface UpgradePolicy {
   /** Upgrade up to this many workers at once; never more than the cluster can spare (one
    *  schedulable worker always stays up). Servers always go one at a time. @default 1 */
   parallel: number;
+  /** The node upgraded first, alone, then confirmed on the terminal or soaked (`canarySoak`). @default none */
+  canary?: string | undefined;
+  /** How long the canary must stay healthy before the rest go, seconds; none = ask on the terminal. @default none */
+  canarySoakSeconds?: number | undefined;
+  /** How long each node must stay healthy before the next one starts, seconds. @default none */
+  soakSeconds?: number | undefined;
+  /** The weekly maintenance window; a run outside it refuses, and stops between nodes when it closes. @default none (any time) */
+  window?: UpgradeWindow | undefined;
+  /** Webhooks told of the run's start, each node and its end (`[generic|ntfy|slack|discord+]https://...`). @default [] */
+  notify?: string[] | undefined;
+  /** Prometheus base URL for the alert gate (GET /api/v1/alerts). @default none */
+  prometheusUrl?: string | undefined;
+  /** Firing alerts whose name matches this regexp block the next node (all firing alerts when unset). @default none */
+  alertFilterRegexp?: string | undefined;
+  /** No node starts while pods matching this label selector exist. @default none */
+  blockingPodSelector?: string | undefined;
 }
 
 export interface LabSettings {

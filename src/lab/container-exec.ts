@@ -7,6 +7,7 @@ import { containerConditions } from './conditions.js';
 import { coreutil, COREUTILS, type MachineClock } from './coreutils.js';
 import { runCurl } from './curl.js';
 import { runDf } from './df.js';
+import { runStat } from './stat.js';
 import { consumeFault } from './faults.js';
 import { applyEffect } from './fault-effect.js';
 import { runFindmnt } from './findmnt.js';
@@ -27,7 +28,7 @@ export const PCT_EXEC_PATH = '/sbin:/bin:/usr/sbin:/usr/bin';
 
 const SYSTEM_DIRS = ['/bin', '/usr/bin', '/sbin', '/usr/sbin'];
 /** Programs of the container's base system (found on pct exec's PATH without a file). */
-const CONTAINER_PROGRAMS = ['findmnt', 'mount', 'df'];
+const CONTAINER_PROGRAMS = ['findmnt', 'mount', 'df', 'stat'];
 const SYSTEM_PROGRAMS = new Set([...COREUTILS, ...CONTAINER_PROGRAMS, 'sh', 'dash', 'env', 'systemctl', 'curl']);
 
 /** Where a bare name resolves on PATH, or undefined (k3s/kubectl live in /usr/local/bin). */
@@ -91,6 +92,8 @@ export async function execInContainer(
         return runMount(ctx, ref, args);
       case 'df':
         return runDf(ctx, ref, args);
+      case 'stat':
+        return runStat(ctx, ref, args);
     }
     const util = coreutil(base);
     if (util) return util(args, stdin, m, containerClock(ctx, ref));

@@ -88,7 +88,11 @@ const UTILS: Record<string, Util> = {
     return ok();
   },
   mkdir: (args, _s, m) => {
-    const f = flags('mkdir', args, 'p');
+    // `-m MODE` (octal), as the real mkdir: the directory gets exactly that mode.
+    const mi = args.indexOf('-m');
+    const mode = mi >= 0 ? parseInt(args[mi + 1] ?? '', 8) : 0o755;
+    if (mi >= 0 && !(mode >= 0 && mode <= 0o7777)) return err(1, `mkdir: invalid mode '${args[mi + 1] ?? ''}'\n`);
+    const f = flags('mkdir', mi >= 0 ? [...args.slice(0, mi), ...args.slice(mi + 2)] : args, 'p');
     if ('code' in f) return f;
     let stderr = '';
     m.mutate((fs) => {
@@ -107,7 +111,7 @@ const UTILS: Record<string, Util> = {
           stderr += `mkdir: cannot create directory '${d}': No such file or directory\n`;
           continue;
         }
-        fs[p] = { content: '', mode: 0o755, dir: true };
+        fs[p] = { content: '', mode, dir: true };
       }
     });
     return { code: stderr ? 1 : 0, stdout: '', stderr };

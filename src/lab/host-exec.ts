@@ -9,6 +9,7 @@ import { runPvesh } from './pvesh.js';
 import { runModprobe } from './modprobe.js';
 import { runVzdump } from './vzdump.js';
 import { runHostSystemctl } from './host-systemd.js';
+import { pveversion } from './pveversion.js';
 import { runShProgram, type ExecResult, type ShHost } from './sh.js';
 import { envArgs, fail, printEnv, type ExecContext } from './context.js';
 
@@ -22,6 +23,7 @@ const PROGRAMS: Record<string, string> = {
   modprobe: '/usr/sbin/modprobe',
   vzdump: '/usr/bin/vzdump',
   systemctl: '/usr/bin/systemctl',
+  pveversion: '/usr/bin/pveversion',
 };
 const location = (name: string): string | undefined => PROGRAMS[name] ?? (COREUTILS.includes(name) ? `/usr/bin/${name}` : undefined);
 
@@ -53,6 +55,8 @@ export async function execOnHost(
       return runPct(ctx, host, args, stdin);
     case 'pvesh':
       return runPvesh(ctx, args);
+    case 'pveversion':
+      return pveversion(ctx, host, args);
     case 'modprobe':
       return runModprobe(ctx, host, args);
     case 'vzdump':

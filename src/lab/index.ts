@@ -12,6 +12,8 @@ export { LAB_TEMPLATE, TEMPLATE_DIR } from './pct-create.js';
 export { renderConf } from './pve-files.js';
 export { binaryContent } from './k3s-files.js';
 export { INSTALL_SCRIPT } from './installer.js';
+export { labPolicyProblem, type LabPolicyProblem } from './policy-problems.js';
+export { PVE_8, PVE_9 } from './policy-state.js';
 export type {
   ChannelFault,
   ContainerState,
@@ -20,6 +22,8 @@ export type {
   FaultMatch,
   HostState,
   KubeNode,
+  LabPolicyState,
+  LabPve,
   LabState,
   LabTiming,
   Pod,

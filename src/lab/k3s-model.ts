@@ -9,6 +9,7 @@
 import { envPath, parseEnvFile, parseUnitExec, unitPath } from './k3s-files.js';
 import { kubeNode } from './kube-objects.js';
 import { mkdirp, readFile } from './vfs.js';
+import { breakage } from './known-breakages.js';
 import type { ContainerState, KubeNode, LabState, Located, ServiceName, ServiceState } from './types.js';
 
 export type ServiceStatus = 'active' | 'activating' | 'inactive' | 'failed';
@@ -70,6 +71,9 @@ export function nodeView(s: LabState, clusterId: string, node: KubeNode, now: nu
     return notReady(
       'container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: port 6443 and 10250 already in use by another k3s',
     );
+  // Known k3s-in-LXC breakages of the version it runs in this container and host (known-breakages.ts).
+  const broken = name && svc ? breakage(s, node.host, ct, name, svc.runningVersion) : undefined;
+  if (broken !== undefined) return notReady(broken);
   if (node.neverReady)
     return notReady(
       'container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized',

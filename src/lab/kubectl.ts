@@ -10,6 +10,7 @@ import { apiCluster, findContainer, serviceStatus } from './k3s-model.js';
 import { listJson, nodeJson, nodesTable, pdbJson, podJson } from './kube-render.js';
 import { fail, ok, type ContainerRef, type ExecContext } from './context.js';
 import type { ExecResult } from './sh.js';
+import { kubectlGetExtra } from './kube-upgraders.js';
 
 export const REFUSED = 'The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?\n';
 
@@ -128,6 +129,8 @@ function get(ctx: ExecContext, clusterId: string, args: string[]): ExecResult {
     }
     return ok(listJson(cluster.pdbs.filter((b) => inNs(b.namespace)).map((b) => pdbJson(s, clusterId, cluster, b, now))));
   }
+  const extra = kubectlGetExtra(s, kind, names, g.namespace);
+  if (extra) return extra;
   if (kind === '')
     return fail(
       1,

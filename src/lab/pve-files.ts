@@ -5,6 +5,7 @@
  * modules its conditions say are not loaded; each may be made unreadable).
  */
 import type { ContainerState, FileMap, HostState, LabState } from './types.js';
+import { policyVirtualFiles } from './policy-files.js';
 
 export const HOST_MODULES = ['overlay', 'br_netfilter', 'nf_conntrack', 'ip_tables', 'vxlan'];
 
@@ -79,7 +80,7 @@ export function hostVirtualFiles(s: LabState, h: HostState): FileMap {
     for (const m of loaded) out[`/sys/module/${m}`] = { content: '', mode: 0o755, dir: true };
   }
   for (const ct of h.containers) out[`/etc/pve/lxc/${ct.vmid}.conf`] = { content: renderConf(ct), mode: 0o640 };
-  return out;
+  return { ...out, ...policyVirtualFiles(s, h) };
 }
 
 /** Writes back virtual files a host command changed: a conf goes into its container's config. */

@@ -227,6 +227,8 @@ export interface LabState {
   init: LabInitRecord;
   /** Doctor conditions (src/lab/conditions.ts); absent = healthy. The key keeps its old name for existing labs. */
   maintenance?: LabMaintenanceState;
+  /** What the upgrade policy looks at: Proxmox packages, HA, nf_conntrack_max, other upgraders (policy-state.ts); absent = a stock host. */
+  policy?: LabPolicyState;
 }
 
 /** Lab-only facts the doctor looks at; absent means healthy. */
@@ -257,4 +259,28 @@ export interface ContainerConditions {
 export interface Located {
   host: HostState;
   ct: ContainerState;
+}
+
+/** Packages of a lab host as `pveversion -v` lists them. */
+export interface LabPve {
+  manager: string;
+  kernel: string;
+  lxc: string;
+  zfs: string;
+}
+
+/** The hosts and cluster as the upgrade policy sees them (policy-state.ts); absent parts are stock. */
+export interface LabPolicyState {
+  /** Per host; absent = Proxmox VE 8.4 (PVE_8). */
+  pve?: Record<string, LabPve>;
+  /** HA resources (resources.cfg is cluster-wide): `ct:<vmid>` -> state. */
+  ha?: Record<string, string>;
+  /** datacenter.cfg's `crs:` value, e.g. `ha=static,ha-rebalance-on-start=1`. */
+  crs?: string;
+  /** Per host nf_conntrack_max; absent = 65536 (a stock host with nf_conntrack loaded). */
+  conntrackMax?: Record<string, number>;
+  /** SUC Plans in the cluster, `namespace/name`. */
+  sucPlans?: string[];
+  /** Rancher's cluster agent runs in the cluster. */
+  rancher?: boolean;
 }

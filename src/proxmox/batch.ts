@@ -57,11 +57,12 @@ function sequentialScript(commands: readonly BatchCommand[], nonce: string, stop
 /**
  * Runs the commands as background jobs, `parallel` at a time, each writing its stdout, stderr
  * and exit status to files in a fresh private directory, then prints them framed in order.
- * Used only for host-level probes, whose output holds no secrets.
+ * Used only for host-level probes; the directory is private to root (mode 0700) all the same.
  */
 function parallelScript(commands: readonly BatchCommand[], nonce: string, parallel: number): string {
   const dir = `/tmp/pve-k3s-batch-${nonce}`;
-  const lines = [`d=${dir}`, 'mkdir "$d" || exit 1'];
+  // Private: the outputs (units, config files) are nobody else's to read on the host.
+  const lines = [`d=${dir}`, 'mkdir -m 700 "$d" || exit 1'];
   commands.forEach((c, i) => {
     const job = `${quoteCommand(c.argv)} </dev/null >"$1.out" 2>"$1.err"; echo $? >"$1.rc"`;
     lines.push(`sh -c ${quoteArg(job)} sh "$d/${i}" &`);

@@ -70,11 +70,13 @@ test('GIVEN the default lab WHEN plan runs THEN it shows workers first then the 
         '  2. k3s-worker-2 (agent, CT 102 on pve2) v1.33.3+k3s1 -> v1.33.5+k3s1: drain, install v1.33.5+k3s1, wait Ready at v1.33.5+k3s1, uncordon',
         '  3. k3s-worker-3 (agent, CT 103 on pve2) v1.33.3+k3s1 -> v1.33.5+k3s1: drain, install v1.33.5+k3s1, wait Ready at v1.33.5+k3s1, uncordon',
         '  4. k3s-ctrl-1 (server, CT 100 on pve1) v1.33.3+k3s1 -> v1.33.5+k3s1: install v1.33.5+k3s1, wait Ready at v1.33.5+k3s1',
+        'Preflight for v1.33.5+k3s1: 13 checks, all passed',
         '',
       ].join('\n'),
     );
     const j = JSON.parse((await f.cli(['plan', '-o', 'json'])).stdout);
-    assert.equal(j.apiVersion, 'pve-k3s.io/v1');
+    assert.equal(j.apiVersion, 'pve-k3s.io/v2');
+    assert.equal(j.preflight.ok, true);
     assert.equal(j.kind, 'UpgradePlan');
     assert.equal(j.phases[0].steps.length, 14);
     assert.deepEqual(Object.values(versions(f.lab)), Array(4).fill('v1.33.3+k3s1'));
@@ -279,7 +281,7 @@ test('GIVEN an install script that fails on one worker WHEN upgrade runs THEN it
 
 test('GIVEN a plan saved with plan -o json WHEN upgrade --plan runs it THEN it runs if the cluster still gets that plan, and is refused once it changed', async () => {
   await withLab({}, async (f) => {
-    const { writeFileSync } = await import('node:fs');
+    const { writeFileSync, readFileSync } = await import('node:fs');
     const planFile = `${f.dir}/plan.json`;
     writeFileSync(planFile, (await f.cli(['plan', '-o', 'json'])).stdout);
     const stale = `${f.dir}/stale.json`;
@@ -300,6 +302,13 @@ test('GIVEN a plan saved with plan -o json WHEN upgrade --plan runs it THEN it r
     writeFileSync(garbage, '{"kind":"Something"}');
     const bad = await f.cli(['upgrade', '--yes', '--plan', garbage]);
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /is not a pve-k3s plan \(apiVersion pve-k3s\.io\/v1, kind UpgradePlan\)/);
+    assert.match(bad.stderr, /is not a pve-k3s plan \(apiVersion pve-k3s\.io\/v2, kind UpgradePlan\)/);
+    // A plan file of the earlier format is refused with what to do.
+    const old = `${f.dir}/old.json`;
+    writeFileSync(old, JSON.stringify({ ...JSON.parse(readFileSync(planFile, 'utf8')), apiVersion: 'pve-k3s.io/v1' }));
+    const older = await f.cli(['upgrade', '--yes', '--plan', old]);
+    assert.equal(older.code, 2);
+    assert.match(older.stderr, /is a plan of an earlier pve-k3s \(pve-k3s\.io\/v1\): it does not record the preflight and policy$/m);
+    assert.match(older.stderr, /review the plan again and save it: pve-k3s plan -o json > plan\.json/);
   });
 });

@@ -93,7 +93,7 @@ test('GIVEN a parallel batch WHEN run by a real /bin/sh THEN results come back i
     argvs.map((argv) => ({ argv })),
     { parallel: 4, nonce: 'par' },
   );
-  assert.match(batch.script, /^mkdir "\$d" \|\| exit 1$/m);
+  assert.match(batch.script, /^mkdir -m 700 "\$d" \|\| exit 1$/m);
   const r = spawnSync('/bin/sh', ['-s'], { input: batch.script, env: { PATH: `${dir}:/usr/bin:/bin` }, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   const results = parseBatch(r, batch);

@@ -122,7 +122,8 @@ test('GIVEN a node that never becomes Ready WHEN upgrade runs THEN its health ga
     f.lab.update((s) => {
       s.clusters['lab']!.nodes['k3s-worker-2']!.neverReady = true;
     });
-    const r = await f.cli(['upgrade', '--yes', '--ready-timeout', '1s']);
+    // The node is NotReady already, which the preflight refuses: this test is about the health gate.
+    const r = await f.cli(['upgrade', '--yes', '--ready-timeout', '1s', '--ignore-preflight', 'node-ready']);
     assert.equal(r.code, 1);
     assert.match(
       r.stderr,

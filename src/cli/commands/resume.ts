@@ -4,7 +4,10 @@
  */
 import { requireTerminal } from '../confirm.js';
 import { RunError } from '../../domain/errors.js';
-import { planSteps } from '../../domain/plan.js';
+import { planSteps, type UpgradePlan } from '../../domain/plan.js';
+import { refuseFailedPreflight } from '../../upgrade/plan/plan-cluster.js';
+import { parseIgnores } from '../../upgrade/policy/preflight.js';
+import { unconfirmedNodes } from '../../operation/journal.js';
 import { nothingToDoDocument, upgradeResultDocument } from '../../upgrade/run/result-document.js';
 import type { UpgradeOrder } from '../../inventory/types.js';
 import { gatherFacts } from '../../upgrade/facts/gather.js';
@@ -27,7 +30,7 @@ export type ResumeFlags = Pick<
   | 'drainOnTimeout'
   | 'readyTimeout'
   | 'parallel'
-> & { forceTakeover?: boolean };
+> & { forceTakeover?: boolean; ignorePreflight?: string[] };
 
 function describeRun(r: RunSummary): string {
   const state = r.status === undefined ? 'recorded in progress (its process ended without finishing)' : r.status;
@@ -111,7 +114,8 @@ export async function resume(g: GlobalOptions, flags: ResumeFlags): Promise<numb
     };
     process.stderr.write(`Resuming${pick.from === 'cluster' ? ' (from the cluster’s run record)' : ''}: ${describeRun(last)}\n`);
     const { planResume, closeResumed } = await import('../../upgrade/run/upgrade-run.js');
-    const plan = await planResume(conn, last);
+    const plan = await planResume(conn, last, { ignorePreflight: parseIgnores(flags.ignorePreflight) });
+    excuseLeftovers(plan, last);
     const order = last.order as UpgradeOrder;
     const json = g.output !== 'table';
     if (!json) out(renderPlan(plan));
@@ -120,6 +124,7 @@ export async function resume(g: GlobalOptions, flags: ResumeFlags): Promise<numb
       if (json) await printDocument(g, nothingToDoDocument(plan));
       return 0;
     }
+    refuseFailedPreflight(plan.preflight);
     if (!flags.yes) requireTerminal('resume');
     const result = await runWithSignals(conn, plan, g, { order, allowSkew: last.allowSkew }, last, flags.forceTakeover);
     if (json) {
@@ -173,4 +178,20 @@ export async function abandon(g: GlobalOptions, flags: { forceTakeover?: boolean
     }
     return 0;
   });
+}
+
+/**
+ * The nodes the interrupted run left mid-upgrade or cordoned may be NotReady: that is what
+ * resume is for, so their node-ready failures do not stop it (shown as ignored).
+ */
+export function excuseLeftovers(plan: UpgradePlan, last: RunSummary): void {
+  const report = plan.preflight;
+  if (!report) return;
+  const left = new Set([...unconfirmedNodes(last), ...last.leftCordoned]);
+  for (const r of report.results)
+    if (r.id === 'node-ready' && r.status === 'fail' && left.has(r.scope)) {
+      r.status = 'ignored';
+      r.message += ` (left so by run ${last.run}: resume takes care of it)`;
+    }
+  report.ok = !report.results.some((r) => r.status === 'fail');
 }

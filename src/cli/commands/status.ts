@@ -87,8 +87,11 @@ async function statusOnce(g: GlobalOptions, flags: StatusFlags, conn: ClusterCon
       ...(facts.kubeError ? [`kubectl on ${facts.controller}: ${facts.kubeError}`] : []),
     ];
     if (g.output !== 'table') {
+      const held = new Set(inv.nodes.filter((n) => n.upgrade === false).map((n) => n.name));
+      const doc = statusDocument(facts, target);
       await printDocument(g, {
-        ...statusDocument(facts, target),
+        ...doc,
+        nodes: doc.nodes.map((n) => ({ ...n, upgrade: !held.has(n.name) })),
         inventory: { file: inv.file, from: inventorySource(g) },
         lock: st?.legacy ?? null,
         lease: st?.view.lease
@@ -116,6 +119,8 @@ async function statusOnce(g: GlobalOptions, flags: StatusFlags, conn: ClusterCon
       else out(`target: ${target.version} (${target.source})${g.verbose ? `, ${facts.roundTrips} round trip(s)` : ''}\n`);
       out(`inventory: ${inv.file} (${FROM[inventorySource(g)]})\n`);
       if (st) out(await leaseLines(st, await interruptedWhy(conn, st)));
+      const held = inv.nodes.filter((n) => n.upgrade === false).map((n) => n.name);
+      if (held.length > 0) out(`held back (upgrade: false): ${held.join(', ')}\n`);
       for (const p of problems) out(`warning: ${p}\n`);
       for (const w of relocationWarnings(facts, inv.file)) out(w);
       out(renderHealth(health));

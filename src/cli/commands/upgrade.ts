@@ -2,10 +2,11 @@
 import { confirm, requireTerminal } from '../confirm.js';
 import { readFile } from 'node:fs/promises';
 import { UsageError, PlanError } from '../../domain/errors.js';
-import { PLAN_API_VERSION, planSteps, type UpgradePlan } from '../../domain/plan.js';
+import { OLDER_PLAN_API_VERSIONS, PLAN_API_VERSION, planSteps, type UpgradePlan } from '../../domain/plan.js';
 import type { UpgradeOrder, Inventory } from '../../inventory/types.js';
-import { planCluster, type PlanFlags } from '../../upgrade/plan/plan-cluster.js';
+import { planCluster, refuseFailedPreflight, type PlanFlags } from '../../upgrade/plan/plan-cluster.js';
 import { parallelWarning } from '../../upgrade/plan/planner.js';
+import { parseIgnores } from '../../upgrade/policy/preflight.js';
 import { relocationWarnings } from '../../upgrade/facts/locate.js';
 import { gatherFacts } from '../../upgrade/facts/gather.js';
 import type { RunPlanResult } from '../../upgrade/run/run-plan.js';
@@ -27,6 +28,13 @@ export interface PlanCommandFlags {
   allowSkew?: boolean;
   /** Who does the node work: pve-k3s over SSH, or system-upgrade-controller. @default "ssh" */
   engine?: 'ssh' | 'suc';
+  /** --node (repeatable): only these nodes. */
+  node?: string[];
+  /** --exclude (repeatable): never these nodes. */
+  exclude?: string[];
+  canary?: string;
+  /** --ignore-preflight (repeatable, comma-separated ids). */
+  ignorePreflight?: string[];
 }
 
 export interface UpgradeFlags extends PlanCommandFlags {
@@ -74,8 +82,17 @@ export async function applyRunFlags(inv: Inventory, f: UpgradeFlags): Promise<In
   return { ...inv, drain, upgrade };
 }
 
-function planFlags(f: PlanCommandFlags): PlanFlags {
-  return { version: f.version, channel: f.channel, order: f.order, allowSkew: f.allowSkew };
+export function planFlags(f: PlanCommandFlags): PlanFlags {
+  return {
+    version: f.version,
+    channel: f.channel,
+    order: f.order,
+    allowSkew: f.allowSkew,
+    nodes: f.node,
+    exclude: f.exclude,
+    canary: f.canary,
+    ignorePreflight: parseIgnores(f.ignorePreflight),
+  };
 }
 
 export async function plan(g: GlobalOptions, flags: PlanCommandFlags): Promise<number> {
@@ -133,8 +150,10 @@ export async function upgrade(g: GlobalOptions, flags: UpgradeFlags): Promise<nu
     if (flags.dryRun) {
       if (json) await printDocument(g, plan);
       else out('Dry run: nothing was changed.\n');
-      return 0;
+      return fresh.preflight?.ok === false ? 1 : 0;
     }
+    // The fresh preflight decides, even for a saved plan: the cluster may have changed since.
+    refuseFailedPreflight(fresh.preflight);
     if (!flags.yes) {
       requireTerminal('upgrade', 'review the plan (pve-k3s plan) and pass --yes');
       if (
@@ -291,6 +310,11 @@ async function checkSavedPlan(file: string, fresh: UpgradePlan): Promise<Upgrade
     });
   }
   const s = saved as Partial<UpgradePlan>;
+  if (typeof s.apiVersion === 'string' && OLDER_PLAN_API_VERSIONS.includes(s.apiVersion) && s.kind === 'UpgradePlan') {
+    throw new UsageError(`${file} is a plan of an earlier pve-k3s (${s.apiVersion}): it does not record the preflight and policy`, {
+      hint: 'review the plan again and save it: pve-k3s plan -o json > plan.json',
+    });
+  }
   if (s.apiVersion !== PLAN_API_VERSION || s.kind !== 'UpgradePlan' || !Array.isArray(s.phases)) {
     throw new UsageError(`${file} is not a pve-k3s plan (apiVersion ${PLAN_API_VERSION}, kind UpgradePlan)`, {
       hint: 'write one with `pve-k3s plan -o json > plan.json`',

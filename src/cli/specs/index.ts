@@ -6,6 +6,7 @@
 import type { Entry } from '../program.js';
 import status from './status.js';
 import plan from './plan.js';
+import preflight from './preflight.js';
 import upgrade from './upgrade.js';
 import resume from './resume.js';
 import abandon from './abandon.js';
@@ -38,6 +39,7 @@ import complete from './complete.js';
 export const COMMANDS: readonly Entry[] = [
   status,
   plan,
+  preflight,
   upgrade,
   resume,
   abandon,

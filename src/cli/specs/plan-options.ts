@@ -1,4 +1,4 @@
-/** The options `plan` and `upgrade` share: where the target comes from and the upgrade order. */
+/** The options `plan`, `preflight` and `upgrade` share: the target, the order, which nodes, the preflight. */
 import { Command, Option } from '../program.js';
 
 /** A command with the target and order options (typed, for plan and upgrade). */
@@ -13,8 +13,22 @@ export function planCommand(name: string) {
       new Option('--engine <engine>', 'who does the node work: ssh (pve-k3s, from this machine) or suc (system-upgrade-controller Plans)')
         .choices(['ssh', 'suc'] as const)
         .default('ssh' as const),
-    );
+    )
+    .option('--node <name>', 'upgrade only this node (repeat for more); the skew rules may need others along', collect)
+    .option('--exclude <name>', 'leave this node at its version (repeatable)', collect)
+    .option('--canary <node>', 'upgrade this node first, alone (default upgrade.canary)')
+    .addOption(IGNORE_PREFLIGHT);
 }
+
+/** Repeatable options collect their values. */
+export function collect(v: string, prev: string[] = []): string[] {
+  return [...prev, v];
+}
+
+export const IGNORE_PREFLIGHT = new Option(
+  '--ignore-preflight <ids>',
+  'go on despite these failed preflight checks (comma-separated, repeatable; all = every one)',
+).argParser(collect);
 
 /** --k3s-version, else its old spelling --version. */
 export function targetVersion(o: { k3sVersion?: string | undefined; version?: string | undefined }): string | undefined {

@@ -1,6 +1,7 @@
 /** `pve-k3s resume`: continue an interrupted upgrade. */
 import { Command, examples, type Spec } from '../program.js';
 import { RUN_OPTIONS } from './run-options.js';
+import { IGNORE_PREFLIGHT } from './plan-options.js';
 
 const resume: Spec = (run) => {
   const cmd = new Command('resume')
@@ -23,6 +24,7 @@ const resume: Spec = (run) => {
     .addOption(RUN_OPTIONS.drainOnTimeout)
     .addOption(RUN_OPTIONS.readyTimeout)
     .addOption(RUN_OPTIONS.parallel)
+    .addOption(IGNORE_PREFLIGHT)
     .action((opts, c) => run(c, async (g) => (await import('../commands/resume.js')).resume(g, opts)));
   examples(cmd, [['continue, with a longer health gate', 'pve-k3s resume --ready-timeout 10m']]);
   return cmd;

@@ -1,12 +1,16 @@
-/** gatherFacts + resolveTarget + planUpgrade: the read-only half of an upgrade. */
-import { PlanError } from '../../domain/errors.js';
+/** gatherFacts + resolveTarget + planUpgrade + the preflight: the read-only half of an upgrade. */
+import { invariant, PlanError, PveK3sError } from '../../domain/errors.js';
 import type { ClusterFacts } from '../../domain/facts.js';
 import { planUpgrade, type PlanPolicy } from './planner.js';
 import type { UpgradePlan } from '../../domain/plan.js';
+import type { PreflightReport } from '../../domain/policy.js';
 import { gatherFacts } from '../facts/gather.js';
 import { withRelocations } from '../facts/locate.js';
 import type { UpgradeOrder } from '../../inventory/types.js';
 import type { ClusterConnection } from '../../operation/connect.js';
+import { probePolicy, type PolicyProbe } from '../policy/probe.js';
+import { runPreflight, type PreflightOutcome } from '../policy/preflight.js';
+import type { IssueFix } from '../policy/known-issues/index.js';
 import { resolveTarget, type ResolvedTarget } from './target.js';
 
 export interface PlanFlags {
@@ -14,6 +18,16 @@ export interface PlanFlags {
   channel?: string | undefined;
   order?: UpgradeOrder | undefined;
   allowSkew?: boolean | undefined;
+  /** --node: only these nodes (repeatable). */
+  nodes?: readonly string[] | undefined;
+  /** --exclude: never these nodes. */
+  exclude?: readonly string[] | undefined;
+  /** --canary (over upgrade.canary). */
+  canary?: string | undefined;
+  /** Check ids --ignore-preflight names (already parsed). */
+  ignorePreflight?: readonly string[] | undefined;
+  /** Run the preflight checks (one more round trip per host, at the same time as the facts). @default true */
+  preflight?: boolean | undefined;
   /** Nodes an interrupted run left unconfirmed (ClusterFacts.unconfirmed). */
   unconfirmed?: string[] | undefined;
 }
@@ -22,18 +36,43 @@ export interface ClusterPlan {
   facts: ClusterFacts;
   resolved: ResolvedTarget;
   plan: UpgradePlan;
+  /** The fixes `--fix` could apply for what the preflight found. */
+  fixes: IssueFix[];
 }
 
 export function policyFor(conn: ClusterConnection, flags: PlanFlags): PlanPolicy {
-  const u = conn.inventory.upgrade;
-  return { order: flags.order ?? u.order, allowSkew: flags.allowSkew ?? u.allowSkew, drainServers: u.drainServers, parallel: u.parallel };
+  const inv = conn.inventory;
+  const u = inv.upgrade;
+  const held = inv.nodes.filter((n) => n.upgrade === false).map((n) => n.name);
+  return {
+    order: flags.order ?? u.order,
+    allowSkew: flags.allowSkew ?? u.allowSkew,
+    drainServers: u.drainServers,
+    parallel: u.parallel,
+    selection: { only: flags.nodes?.length ? flags.nodes : undefined, exclude: flags.exclude, held },
+    canary: flags.canary ?? u.canary,
+  };
 }
 
-/** Facts and target at the same time, then the plan: what `pve-k3s plan` shows. */
-export async function planCluster(conn: ClusterConnection, flags: PlanFlags, signal?: AbortSignal): Promise<ClusterPlan> {
+export interface PreflightRun {
+  facts: ClusterFacts;
+  resolved: ResolvedTarget | undefined;
+  plan: UpgradePlan | undefined;
+  /** Why there is no plan (the planner refused, or the target could not be resolved). */
+  planError: PveK3sError | undefined;
+  probe: PolicyProbe | undefined;
+  preflight: PreflightOutcome | undefined;
+}
+
+/**
+ * Facts, target, plan and preflight. The channel server, the facts probe and the policy probe
+ * are independent: all three are asked at the same time. A planner refusal is returned (the
+ * preflight reports it), not thrown.
+ */
+export async function preflightCluster(conn: ClusterConnection, flags: PlanFlags, signal?: AbortSignal): Promise<PreflightRun> {
   const inv = conn.inventory;
-  // The channel server and the hosts are independent: ask them at the same time.
-  const [resolved, facts] = await Promise.all([
+  const withPreflight = flags.preflight ?? true;
+  const [resolvedOrError, facts, probe] = await Promise.all([
     resolveTarget(
       {
         version: flags.version ?? (flags.channel ? undefined : inv.k3s.version),
@@ -41,21 +80,74 @@ export async function planCluster(conn: ClusterConnection, flags: PlanFlags, sig
         channelUrl: conn.channelUrl,
       },
       signal,
-    ),
+    ).catch((err: unknown) => {
+      if (err instanceof PveK3sError) return err;
+      throw err;
+    }),
     gatherFacts(inv, conn.shells, signal ? { signal } : {}),
+    withPreflight ? probePolicy(inv, conn.shells, signal ? { signal } : {}) : Promise.resolve(undefined),
   ]);
   // Migrated containers: later steps (the controller's kubectl, snapshots) use their real host.
   if (facts.relocated) conn.inventory = withRelocations(inv, facts.relocated);
   if (flags.unconfirmed) facts.unconfirmed = flags.unconfirmed;
-  const policy = policyFor(conn, flags);
-  let plan: UpgradePlan;
-  try {
-    plan = planUpgrade(facts, resolved.target, policy, resolved.channels);
-  } catch (err) {
-    // A pinned target more than one minor ahead needs the v1.NN channels: fetch them once.
-    if (!(err instanceof PlanError && err.reason === 'no-intermediate-release' && resolved.channels === undefined)) throw err;
-    resolved.channels = await resolved.loadChannels();
-    plan = planUpgrade(facts, resolved.target, policy, resolved.channels);
+  let plan: UpgradePlan | undefined;
+  let planError: PveK3sError | undefined;
+  const resolved = resolvedOrError instanceof PveK3sError ? undefined : resolvedOrError;
+  if (resolvedOrError instanceof PveK3sError) planError = resolvedOrError;
+  else {
+    const policy = policyFor(conn, flags);
+    try {
+      try {
+        plan = planUpgrade(facts, resolvedOrError.target, policy, resolvedOrError.channels);
+      } catch (err) {
+        // A pinned target more than one minor ahead needs the v1.NN channels: fetch them once.
+        if (!(err instanceof PlanError && err.reason === 'no-intermediate-release' && resolvedOrError.channels === undefined)) throw err;
+        resolvedOrError.channels = await resolvedOrError.loadChannels();
+        plan = planUpgrade(facts, resolvedOrError.target, policy, resolvedOrError.channels);
+      }
+    } catch (err) {
+      if (!(err instanceof PveK3sError)) throw err;
+      planError = err;
+    }
   }
-  return { facts, resolved, plan };
+  let preflight: PreflightOutcome | undefined;
+  if (probe) {
+    const { parse } = await import('yaml');
+    preflight = runPreflight({
+      inv: conn.inventory,
+      facts,
+      probe,
+      plan,
+      planError: planError instanceof PlanError ? planError : undefined,
+      target: resolved?.target.version,
+      snapshot: conn.inventory.upgrade.snapshot,
+      ignore: flags.ignorePreflight ?? [],
+      parseYaml: (text) => parse(text) as unknown,
+    });
+    if (plan) plan.preflight = preflight.report;
+  }
+  return { facts, resolved, plan, planError, probe, preflight };
+}
+
+export async function planCluster(conn: ClusterConnection, flags: PlanFlags, signal?: AbortSignal): Promise<ClusterPlan> {
+  const r = await preflightCluster(conn, flags, signal);
+  if (r.planError) throw r.planError;
+  invariant(r.plan !== undefined && r.resolved !== undefined, 'a plan without a planner error');
+  return { facts: r.facts, resolved: r.resolved, plan: r.plan, fixes: r.preflight?.fixes ?? [] };
+}
+
+/** Refuses to start a run whose preflight failed, naming each failed check and how to go on anyway. */
+export function refuseFailedPreflight(report: PreflightReport | undefined): void {
+  if (!report || report.ok) return;
+  const failed = report.results.filter((r) => r.status === 'fail');
+  const ids = [...new Set(failed.map((r) => r.id))];
+  const first = failed[0]!;
+  throw new PlanError(
+    `preflight failed: ${first.id}: ${first.scope}: ${first.message}${failed.length > 1 ? ` (and ${failed.length - 1} more)` : ''}`,
+    {
+      reason: 'preflight',
+      hint: `fix ${failed.length > 1 ? 'them' : 'it'} (pve-k3s preflight shows each fix; --fix applies the safe ones), or go on anyway with --ignore-preflight ${ids.join(',')}`,
+      detail: failed.map((r) => `- ${r.id} ${r.scope}: ${r.message}${r.fix ? `\n  fix: ${r.fix}` : ''}`).join('\n'),
+    },
+  );
 }

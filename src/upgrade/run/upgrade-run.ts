@@ -17,7 +17,7 @@ import { recordSummary } from '../../operation/run-record.js';
 import { runPlan, type RunPlanResult } from './run-plan.js';
 import { isEtcdMember, probeSnapshots } from './snapshots.js';
 import type { ClusterConnection } from '../../operation/connect.js';
-import { planCluster } from '../plan/plan-cluster.js';
+import { planCluster, type PlanFlags } from '../plan/plan-cluster.js';
 
 export function journalFor(inv: Inventory, env: NodeJS.ProcessEnv): Journal {
   return new Journal(journalPath(stateDir(env), inv.cluster));
@@ -195,8 +195,13 @@ export async function executeUpgrade(conn: ClusterConnection, plan: UpgradePlan,
  * target, order and skew choice (every step is idempotent and the planner skips what is done),
  * with the health gate of every node the run touched without confirming it put first.
  */
-export async function planResume(conn: ClusterConnection, last: RunSummary): Promise<UpgradePlan> {
+export async function planResume(
+  conn: ClusterConnection,
+  last: RunSummary,
+  extra: Pick<PlanFlags, 'ignorePreflight'> = {},
+): Promise<UpgradePlan> {
   const { plan } = await planCluster(conn, {
+    ...extra,
     version: last.target,
     order: last.order as UpgradeOrder,
     allowSkew: last.allowSkew,

@@ -159,3 +159,63 @@ test('PROPERTY each phase says how many workers go at once: at least 1, never mo
     }),
   );
 });
+
+/** A selection of some nodes: an arbitrary subset named by --node, --exclude or `upgrade: false`. */
+const selectionArb = (names: string[]) =>
+  fc.record({
+    only: fc.option(fc.subarray(names, { minLength: 1 }), { nil: undefined }),
+    exclude: fc.subarray(names),
+    held: fc.subarray(names),
+  });
+
+test('PROPERTY held nodes never get a step; an accepted selection never breaks the skew rules; a refused one names nodes that make it plan', () => {
+  fc.assert(
+    fc.property(
+      clusterArb.chain((nodes) => fc.tuple(fc.constant(nodes), selectionArb(nodes.map((n) => n.name)))),
+      targetArb,
+      policyArb,
+      ([nodes, selection], t, p) => {
+        const policy = { ...p, allowSkew: false, selection };
+        const plan = tryPlan(nodes, t, policy);
+        if (plan instanceof PlanError) {
+          if (plan.reason !== 'selection' || !plan.message.includes('must come along: ')) return;
+          // Taking the named nodes along makes the selection plan (or fail for a reason that is not the selection).
+          const along = plan.message.slice(plan.message.indexOf('must come along: ') + 'must come along: '.length).split(', ');
+          const wider = {
+            only: selection.only ? [...selection.only, ...along] : undefined,
+            exclude: selection.exclude.filter((n) => !along.includes(n)),
+            held: selection.held.filter((n) => !along.includes(n)),
+          };
+          const again = tryPlan(nodes, t, { ...policy, selection: wider });
+          assert.ok(
+            !(again instanceof PlanError && again.reason === 'selection' && again.message.includes('must come along')),
+            String(again),
+          );
+          return;
+        }
+        const held = new Set(plan.nodes.filter((n) => n.held !== undefined).map((n) => n.node));
+        for (const s of planSteps(plan)) assert.ok(!held.has(s.node), `${s.id} touches a held node`);
+        for (const n of nodes) {
+          const expectHeld =
+            selection.exclude.includes(n.name) ||
+            (selection.only !== undefined && !selection.only.includes(n.name)) ||
+            (selection.held.includes(n.name) && !selection.only?.includes(n.name));
+          assert.equal(held.has(n.name), expectHeld, n.name);
+        }
+        // The skew rules hold at every step, held nodes included.
+        const v = new Map(nodes.map((n) => [n.name, parseVersion(n.version)]));
+        const role = new Map(nodes.map((n) => [n.name, n.role ?? 'agent']));
+        for (const s of planSteps(plan)) {
+          if (s.kind !== 'install') continue;
+          v.set(s.node, parseVersion(s.version));
+          const serverMinors = nodes.filter((n) => role.get(n.name) === 'server').map((n) => v.get(n.name)!.minor);
+          const oldest = Math.min(...serverMinors);
+          assert.ok(Math.max(...serverMinors) - oldest <= 1, `apiservers apart after ${s.id}`);
+          for (const n of nodes)
+            if (role.get(n.name) === 'agent') assert.ok(v.get(n.name)!.minor <= oldest, `kubelet ${n.name} newer after ${s.id}`);
+        }
+      },
+    ),
+    { numRuns: 400 },
+  );
+});

@@ -33,7 +33,7 @@ test('GIVEN a patch upgrade of one controller and three workers WHEN planned THE
   ]);
   assert.equal(plan.phases[0]!.order, 'workers-first');
   assert.equal(plan.phases[0]!.minor, false);
-  assert.equal(plan.apiVersion, 'pve-k3s.io/v1');
+  assert.equal(plan.apiVersion, 'pve-k3s.io/v2');
   assert.equal(plan.kind, 'UpgradePlan');
 });
 
