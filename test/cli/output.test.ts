@@ -21,6 +21,7 @@ function pathOf(c: CommandUnknownOpts): string {
 const CASES: Record<string, { args: string[]; json: boolean; mayFailHere?: boolean }> = {
   status: { args: [], json: true },
   plan: { args: [], json: true },
+  preflight: { args: [], json: true },
   upgrade: { args: ['--dry-run'], json: true },
   resume: { args: ['--yes'], json: true },
   abandon: { args: [], json: false },
