@@ -26,11 +26,6 @@ const ACTION_WORDS: Record<Step['kind'], string> = {
   uncordon: 'uncordon',
 };
 
-function canaryWait(plan: UpgradePlan): string {
-  const soak = plan.policy?.canary?.soakSeconds;
-  return soak !== undefined ? `; the rest go once it has stayed healthy for ${soak}s` : '; the rest go once you confirm';
-}
-
 export function renderPlan(plan: UpgradePlan): string {
   const out: string[] = [];
   out.push(`Cluster ${plan.cluster}: target ${plan.target.version} (${plan.target.source})`);
@@ -73,7 +68,10 @@ export function renderPlan(plan: UpgradePlan): string {
   for (const s of stays) out.push(`note: ${s.node} was cordoned before this run and stays cordoned afterwards`);
   const untouched = plan.nodes.filter((n) => n.action === 'none' && n.held === undefined);
   if (untouched.length > 0) out.push(`Unchanged (already ${plan.target.version}): ${untouched.map((n) => n.node).join(', ')}`);
-  if (plan.policy?.canary) out.push(`Canary: ${plan.policy.canary.node} goes first, alone${canaryWait(plan)}`);
+  if (plan.policy?.canary)
+    out.push(
+      `Canary: ${plan.policy.canary.node} goes first, alone; the rest follow without a pause (a soak after the canary is not built yet)`,
+    );
   tail(plan, out);
   return out.join('\n') + '\n';
 }
