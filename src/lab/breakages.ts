@@ -7,7 +7,8 @@ import { conditionsOf, containerConditionsOf } from './conditions.js';
 import { LAB_HOOKS } from './hooks.js';
 import { envPath, renderEnvFile, renderUnit, unitPath } from './k3s-files.js';
 import { startService } from './k3s-model.js';
-import type { ContainerState, LabState } from './types.js';
+import type { LabState } from './types.js';
+import { setConf } from './ct-config.js';
 
 export type LabBreakage =
   | 'lxc-missing'
@@ -42,16 +43,6 @@ export const LAB_BREAKAGES: readonly LabBreakage[] = [
   'low-disk',
   'clock-skew',
 ];
-
-function setConf(ct: ContainerState, key: string, value: string | undefined): void {
-  const i = ct.config.findIndex(([k]) => k === key);
-  if (value === undefined) {
-    if (i >= 0) ct.config.splice(i, 1);
-    return;
-  }
-  if (i >= 0) ct.config[i] = [key, value];
-  else ct.config.push([key, value]);
-}
 
 /**
  * Puts one known breakage into the container named `node` (its host for `modules`), as a user

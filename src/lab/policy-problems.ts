@@ -2,7 +2,8 @@
 import { UsageError } from '../domain/errors.js';
 import { containerConditionsOf } from './conditions.js';
 import { hostPve, policyStateOf, PVE_9 } from './policy-state.js';
-import type { ContainerState, LabState } from './types.js';
+import type { LabState } from './types.js';
+import { setConf } from './ct-config.js';
 
 export type LabPolicyProblem =
   | 'locked'
@@ -62,14 +63,4 @@ export function labPolicyProblem(s: LabState, node: string, what: LabPolicyProbl
       p.conntrackMax = { ...p.conntrackMax, [h.name]: 1_048_576 };
       break;
   }
-}
-
-function setConf(ct: ContainerState, key: string, value: string | undefined): void {
-  const i = ct.config.findIndex(([k]) => k === key);
-  if (value === undefined) {
-    if (i >= 0) ct.config.splice(i, 1);
-    return;
-  }
-  if (i >= 0) ct.config[i] = [key, value];
-  else ct.config.push([key, value]);
 }
