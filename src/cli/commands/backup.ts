@@ -1,5 +1,5 @@
 /** `pve-k3s backup` and `pve-k3s restore <backup>`. File contents are never printed. */
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { UsageError } from '../../domain/errors.js';
 import { loadInventoryFor, out, printDocument, withCluster, type GlobalOptions } from '../context.js';
 import { parseRetention, parseVzdumpKeep, type RetentionFlags } from './backup-options.js';
@@ -40,7 +40,7 @@ export async function backup(g: GlobalOptions, flags: BackupFlags): Promise<numb
       const { runBackup } = await import('../../backup/backup.js');
       const log = (l: string) => process.stderr.write(`${l}\n`);
       reached = true;
-      const r = await runBackup(conn.inventory, conn.shells, {
+      const opts: Parameters<typeof runBackup>[2] = {
         root,
         ...(keep !== undefined ? { keep } : {}),
         offline: flags.offline ?? false,
@@ -56,7 +56,18 @@ export async function backup(g: GlobalOptions, flags: BackupFlags): Promise<numb
             }
           : {}),
         log,
-      });
+      };
+      // --offline stops k3s and --vzdump snapshots whole containers: both are changes the cluster's
+      // lease must cover (refused beside an upgrade). A plain online backup only reads
+      // (sqlite3 .backup, etcd-snapshot save) and may run beside one.
+      const stops = (flags.offline ?? false) || (flags.vzdump ?? false);
+      const r = stops
+        ? await (async () => {
+            const { guarded, guardEnvFor } = await import('../../operation/guard.js');
+            const spec = { operation: 'backup', args: [flags.offline ? '--offline' : '--vzdump'], steps: 1, clusterMayNotExist: true };
+            return guarded(guardEnvFor(conn, process.env), spec, () => runBackup(conn.inventory, conn.shells, opts));
+          })()
+        : await runBackup(conn.inventory, conn.shells, opts);
       const vzFailed = r.manifest.vzdump.filter((v) => !v.ok);
       const copyFailed = r.copies.filter((c) => !c.ok);
       if (g.output !== 'table') {
@@ -105,7 +116,13 @@ export async function restore(g: GlobalOptions, backupDir: string, flags: Restor
         return 1;
       }
     }
-    await runRestore(conn.inventory, conn.shells, plan, { log: (l) => process.stderr.write(`${l}\n`) });
+    // Refused while another operation (an upgrade) holds the cluster's lease; a cluster whose API
+    // is down (what restores are for) has no lease to hold, and the restore goes on unleased.
+    const { guarded, guardEnvFor } = await import('../../operation/guard.js');
+    const spec = { operation: 'restore', args: [basename(plan.dir)], steps: plan.steps.length, clusterMayNotExist: true };
+    await guarded(guardEnvFor(conn, process.env), spec, (gd) =>
+      gd.replacingDatastore(() => runRestore(conn.inventory, conn.shells, plan, { log: (l) => process.stderr.write(`${l}\n`) })),
+    );
     out(`Restored ${m.cluster} from ${plan.dir}.\n`);
     return 0;
   });

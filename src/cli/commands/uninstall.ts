@@ -70,50 +70,63 @@ export async function uninstall(g: GlobalOptions, nodeName: string, flags: Unins
         return 1;
       }
     }
-    const { Pct } = await import('../../proxmox/pct.js');
-    const pct = (h: string) => {
-      const s = conn.shells.get(h);
-      if (!s) throw new TypeError(`no shell for ${h}`);
-      return new Pct(s);
+    // Held like every change to the cluster: refused while another operation holds its lease.
+    // With no other server running there may be no API to hold it in; the run goes on unleased.
+    const { guarded, guardEnvFor } = await import('../../operation/guard.js');
+    const env = guardEnvFor(conn, process.env, ctl ? { via: ctl.node.name } : {});
+    const spec = {
+      operation: 'uninstall',
+      args: [node.name],
+      stepIds: ['drain', 'delete-node', 'uninstall'],
+      ...(ctl ? {} : { clusterMayNotExist: true }),
     };
-    if (ctl) {
-      const kube = new Kube(pct(ctl.node.host), ctl.node.vmid, ctl.node.name);
-      const known = await kube.node(node.name, { timeoutMs: 60_000 });
-      if (known === undefined) {
-        out(`  ${node.name}: not registered in the cluster: no drain, no node deletion\n`);
-      } else {
-        out(`  ${node.name}: draining\n`);
-        const d = await kube.drain(node.name, inv.drain, { timeoutMs: (inv.drain.timeoutSeconds + 60) * 1000 });
-        if (d.code !== 0) {
-          throw new RunError(`draining ${node.name} failed: ${failureReason(d)}`, {
-            node: node.name,
-            hint: `nothing was uninstalled; look at the pods that block it (kubectl get pods -A -o wide), then uncordon it (kubectl uncordon ${node.name}) or run uninstall again`,
-            detail: d.stdout + d.stderr,
-          });
+    await guarded(env, spec, async (g) => {
+      const step = <R>(id: string, fn: () => Promise<R>): Promise<R> => g.step(id, node.name, fn);
+      const { Pct } = await import('../../proxmox/pct.js');
+      const pct = (h: string) => {
+        const s = conn.shells.get(h);
+        if (!s) throw new TypeError(`no shell for ${h}`);
+        return new Pct(s);
+      };
+      if (ctl) {
+        const kube = new Kube(pct(ctl.node.host), ctl.node.vmid, ctl.node.name);
+        const known = await kube.node(node.name, { timeoutMs: 60_000 });
+        if (known === undefined) {
+          out(`  ${node.name}: not registered in the cluster: no drain, no node deletion\n`);
+        } else {
+          out(`  ${node.name}: draining\n`);
+          const d = await step('drain', () => kube.drain(node.name, inv.drain, { timeoutMs: (inv.drain.timeoutSeconds + 60) * 1000 }));
+          if (d.code !== 0) {
+            throw new RunError(`draining ${node.name} failed: ${failureReason(d)}`, {
+              node: node.name,
+              hint: `nothing was uninstalled; look at the pods that block it (kubectl get pods -A -o wide), then uncordon it (kubectl uncordon ${node.name}) or run uninstall again`,
+              detail: d.stdout + d.stderr,
+            });
+          }
+          out(`  ${node.name}: deleting the node from the cluster\n`);
+          const del = await step('delete-node', () => kube.kubectl(['delete', 'node', node.name], { timeoutMs: 120_000 }));
+          if (del.code !== 0)
+            throw new RunError(`deleting node ${node.name} failed: ${failureReason(del)}`, {
+              node: node.name,
+              hint: `it is drained (cordoned); run uninstall again, or kubectl delete node ${node.name}`,
+            });
         }
-        out(`  ${node.name}: deleting the node from the cluster\n`);
-        const del = await kube.kubectl(['delete', 'node', node.name], { timeoutMs: 120_000 });
-        if (del.code !== 0)
-          throw new RunError(`deleting node ${node.name} failed: ${failureReason(del)}`, {
-            node: node.name,
-            hint: `it is drained (cordoned); run uninstall again, or kubectl delete node ${node.name}`,
-          });
       }
-    }
-    out(`  ${node.name}: running ${script}\n`);
-    const u = await pct(node.host).exec(node.vmid, [script], { timeoutMs: 10 * 60_000 });
-    if (u.code !== 0)
-      throw new RunError(`${script} failed in ${node.name} (exit ${u.code}): ${failureReason(u)}`, {
-        node: node.name,
-        hint: `run it by hand: pct exec ${node.vmid} -- ${script} (on ${node.host})`,
-        detail: u.stdout + u.stderr,
-      });
-    const left = await pct(node.host).exec(node.vmid, ['test', '-e', `/etc/systemd/system/${service}.service`], { timeoutMs: 60_000 });
-    if (left.code === 0)
-      throw new RunError(`${script} ran in ${node.name} but the ${service} service is still there`, {
-        node: node.name,
-        hint: `look at CT ${node.vmid}: systemctl status ${service}`,
-      });
+      out(`  ${node.name}: running ${script}\n`);
+      const u = await step('uninstall', () => pct(node.host).exec(node.vmid, [script], { timeoutMs: 10 * 60_000 }));
+      if (u.code !== 0)
+        throw new RunError(`${script} failed in ${node.name} (exit ${u.code}): ${failureReason(u)}`, {
+          node: node.name,
+          hint: `run it by hand: pct exec ${node.vmid} -- ${script} (on ${node.host})`,
+          detail: u.stdout + u.stderr,
+        });
+      const left = await pct(node.host).exec(node.vmid, ['test', '-e', `/etc/systemd/system/${service}.service`], { timeoutMs: 60_000 });
+      if (left.code === 0)
+        throw new RunError(`${script} ran in ${node.name} but the ${service} service is still there`, {
+          node: node.name,
+          hint: `look at CT ${node.vmid}: systemctl status ${service}`,
+        });
+    });
     out(`\nUninstalled k3s from ${node.name}. \`pve-k3s join ${node.name}\` installs it again.\n`);
     return 0;
   });
