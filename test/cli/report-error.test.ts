@@ -110,8 +110,9 @@ const CASES: Case[] = [
     code: 1,
     stderr: (f) =>
       new RegExp(
-        `^error: cannot create the backup directory ${esc(join(f.dir, 'state-file', 'pve-k3s', 'backups', 'lab'))}/lab-\\d{8}T\\d{6}Z: a file stands where a directory is needed in ${esc(join(f.dir, 'state-file', 'pve-k3s', 'backups', 'lab'))} \\(ENOTDIR\\)\n` +
-          `  backups go to ${esc(join(f.dir, 'state-file', 'pve-k3s', 'backups', 'lab'))}: make it writable, or choose another place with --to DIR \\(or XDG_STATE_HOME\\)\n$`,
+        // backup --offline is a guarded operation: the journal is checked writable before anything else.
+        `^error: cannot write the journal ${esc(join(f.dir, 'state-file', 'pve-k3s', 'journal', 'lab.jsonl'))}: ENOTDIR: not a directory, mkdir '${esc(join(f.dir, 'state-file', 'pve-k3s', 'journal'))}'\n` +
+          `  pve-k3s records every step there before it changes the cluster, and nothing was changed; make ${esc(join(f.dir, 'state-file', 'pve-k3s', 'journal'))} writable, or set XDG_STATE_HOME to a writable directory\n$`,
       ),
     // Nothing ran in the container: k3s was not stopped (and started again) for a copy that could not be kept.
     after: (f) => assert.equal(k3sStartedAt(f), started.get(f)),
