@@ -1,5 +1,5 @@
 /**
- * What a container needs before k3s can run in it (DESIGN.md), from its raw
+ * What a container needs before k3s can run in it (docs/install.md), from its raw
  * `/etc/pve/lxc/<vmid>.conf`: pure. The `lxc.*` lines go into the current section, above the
  * first `[snapshot]` section (lines below it belong to that snapshot), cgroup2 keys only;
  * `features: nesting=1` and `swap: 0` are set with `pct set`.

@@ -1,5 +1,5 @@
 /**
- * Builds a fresh lab world: Proxmox hosts, k3s containers configured as DESIGN.md says, the
+ * Builds a fresh lab world: Proxmox hosts, k3s containers configured as docs/install.md says, the
  * k3s files the installer would have written, and a small cluster with realistic pods.
  */
 import { DEFAULT_CHANNELS } from './catalog.js';

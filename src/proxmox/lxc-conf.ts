@@ -36,7 +36,7 @@ export function parseConf(text: string): LxcConf {
   return conf;
 }
 
-/** The `lxc.*` lines k3s needs in a Proxmox container (DESIGN.md), with a test for each value. */
+/** The `lxc.*` lines k3s needs in a Proxmox container (docs/install.md), with a test for each value. */
 export const REQUIRED_LXC: ReadonlyArray<{ key: string; value: string; ok: (v: string) => boolean }> = [
   { key: 'lxc.apparmor.profile', value: 'unconfined', ok: (v) => v === 'unconfined' },
   { key: 'lxc.cgroup2.devices.allow', value: 'a', ok: (v) => v === 'a' },

@@ -1,7 +1,7 @@
 /**
  * The planner: ClusterFacts + target + policy -> an ordered, deterministic UpgradePlan.
  * Pure and synchronous; every refusal is a PlanError that names the node and says what to do.
- * Rules (DESIGN.md, "Order and skew"): only nodes that differ from the target are touched;
+ * Rules (README.md, "What `upgrade` does"): only nodes that differ from the target are touched;
  * patch upgrades go workers first (the users' process), minor upgrades servers first; a plan
  * that would make a kubelet newer than an apiserver is refused unless allowSkew; a cluster
  * more than one minor behind steps through the latest release of each v1.NN channel;
