@@ -90,7 +90,8 @@ test('GIVEN an upgrade holding the cluster WHEN a second operator starts an upgr
       assert.ok(e instanceof ClusterBusyError, String(e));
       assert.match(
         e.message,
-        /^cannot upgrade lab: upgrade in progress: step 6\/10 k3s-worker-2 install, by alice@laptop since \d\d:\d\d$/,
+        // The install is held 400 ms of real time; on a loaded machine B may see the wait after it.
+        /^cannot upgrade lab: upgrade in progress: step (6\/10 k3s-worker-2 install|7\/10 k3s-worker-2 wait-ready), by alice@laptop since \d\d:\d\d$/,
       );
       assert.match(
         e.hint ?? '',
@@ -250,7 +251,7 @@ test('GIVEN a killed upgrade WHEN the same machine resumes THEN it takes over at
       return true;
     });
     const r = await resumeBy(a2);
-    assert.ok(typeof r === 'object' && r.ok);
+    assert.ok(typeof r === 'object' && r.ok, JSON.stringify(r));
     assert.deepEqual(kubelets(w), new Set([TARGET]));
     assert.equal(summarize(a2.journal.read())?.status, 'done');
   });
