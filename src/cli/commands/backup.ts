@@ -61,13 +61,13 @@ export async function backup(g: GlobalOptions, flags: BackupFlags): Promise<numb
       // lease must cover (refused beside an upgrade). A plain online backup only reads
       // (sqlite3 .backup, etcd-snapshot save) and may run beside one.
       const stops = (flags.offline ?? false) || (flags.vzdump ?? false);
-      const r = stops
-        ? await (async () => {
-            const { guarded, guardEnvFor } = await import('../../operation/guard.js');
-            const spec = { operation: 'backup', args: [flags.offline ? '--offline' : '--vzdump'], steps: 1, clusterMayNotExist: true };
-            return guarded(guardEnvFor(conn, process.env), spec, () => runBackup(conn.inventory, conn.shells, opts));
-          })()
-        : await runBackup(conn.inventory, conn.shells, opts);
+      const take = () => runBackup(conn.inventory, conn.shells, opts);
+      let r: Awaited<ReturnType<typeof take>>;
+      if (stops) {
+        const { guarded, guardEnvFor } = await import('../../operation/guard.js');
+        const spec = { operation: 'backup', args: [flags.offline ? '--offline' : '--vzdump'], steps: 1, clusterMayNotExist: true };
+        r = await guarded(guardEnvFor(conn, process.env), spec, take);
+      } else r = await take();
       const vzFailed = r.manifest.vzdump.filter((v) => !v.ok);
       const copyFailed = r.copies.filter((c) => !c.ok);
       if (g.output !== 'table') {
