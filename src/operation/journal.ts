@@ -8,7 +8,8 @@
  */
 import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { PveK3sError } from '../domain/errors.js';
+import { errnoCode, FileError, fileError } from '../domain/errors.js';
+import { fileInTheWay } from './local-files.js';
 
 export const JOURNAL_VERSION = 1;
 
@@ -54,8 +55,29 @@ export function journalPath(stateDirectory: string, cluster: string): string {
 }
 
 /** The journal cannot be written (state directory unwritable, disk full). */
-export class JournalError extends PveK3sError {
-  readonly exitCode = 1 as const;
+export class JournalError extends FileError {}
+
+/**
+ * What stopped pve-k3s from reading or writing the journal, in words that name the file (or
+ * the file that stands where its directory should be) and the system's code.
+ */
+function journalError(e: unknown, file: string, o: { action: 'read' | 'write'; hint: string }): JournalError {
+  const code = errnoCode(e);
+  const blocker = code === 'ENOTDIR' || code === 'EEXIST' ? fileInTheWay(dirname(file)) : undefined;
+  let reason: string;
+  if (blocker !== undefined) reason = `${blocker} is a file, not a directory (${code})`;
+  else {
+    const f = fileError(e, { action: `${o.action} the journal`, path: file });
+    const prefix = `cannot ${o.action} the journal ${file}: `;
+    reason = f instanceof FileError && f.message.startsWith(prefix) ? f.message.slice(prefix.length) : (e as Error).message;
+  }
+  return new JournalError(`cannot ${o.action} the journal ${file}: ${reason}`, {
+    path: file,
+    code,
+    hint: blocker !== undefined ? `move ${blocker} away, or set XDG_STATE_HOME to a writable directory; ${o.hint}` : o.hint,
+    detail: (e as Error).message,
+    cause: e,
+  });
 }
 
 export class Journal {
@@ -73,10 +95,12 @@ export class Journal {
       closeSync(openSync(this.file, 'a', 0o600));
       if (fresh) chmodSync(this.file, 0o600);
     } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      throw new JournalError(`cannot write the journal ${this.file}: ${err.message}`, {
-        hint: `pve-k3s records every step there before it changes the cluster, and nothing was changed; make ${dir} writable, or set XDG_STATE_HOME to a writable directory`,
-        cause: e,
+      throw journalError(e, this.file, {
+        action: 'write',
+        hint:
+          fileInTheWay(dir) !== undefined
+            ? 'pve-k3s records every step there before it changes the cluster, and nothing was changed'
+            : `pve-k3s records every step there before it changes the cluster, and nothing was changed; make ${dir} writable, or set XDG_STATE_HOME to a writable directory`,
       });
     }
   }
@@ -96,9 +120,9 @@ export class Journal {
       }
       if (fresh) chmodSync(this.file, 0o600);
     } catch (e) {
-      throw new JournalError(`cannot write the journal ${this.file}: ${(e as Error).message}`, {
+      throw journalError(e, this.file, {
+        action: 'write',
         hint: `make ${dirname(this.file)} writable (or free space on its disk), then see \`pve-k3s status\`: the cluster's run record says where the run stopped`,
-        cause: e,
       });
     }
   }
@@ -111,9 +135,9 @@ export class Journal {
     try {
       text = readFileSync(this.file, 'utf8');
     } catch (e) {
-      throw new JournalError(`cannot read the journal ${this.file}: ${(e as Error).message}`, {
+      throw journalError(e, this.file, {
+        action: 'read',
         hint: `pve-k3s keeps its journal there; make it a readable file again (or move it away to start a new one)`,
-        cause: e,
       });
     }
     for (const line of text.split('\n')) {

@@ -111,8 +111,8 @@ const CASES: Case[] = [
     stderr: (f) =>
       new RegExp(
         // backup --offline is a guarded operation: the journal is checked writable before anything else.
-        `^error: cannot write the journal ${esc(join(f.dir, 'state-file', 'pve-k3s', 'journal', 'lab.jsonl'))}: ENOTDIR: not a directory, mkdir '${esc(join(f.dir, 'state-file', 'pve-k3s', 'journal'))}'\n` +
-          `  pve-k3s records every step there before it changes the cluster, and nothing was changed; make ${esc(join(f.dir, 'state-file', 'pve-k3s', 'journal'))} writable, or set XDG_STATE_HOME to a writable directory\n$`,
+        `^error: cannot write the journal ${esc(join(f.dir, 'state-file', 'pve-k3s', 'journal', 'lab.jsonl'))}: ${esc(join(f.dir, 'state-file'))} is a file, not a directory \\(ENOTDIR\\)\n` +
+          `  move ${esc(join(f.dir, 'state-file'))} away, or set XDG_STATE_HOME to a writable directory; pve-k3s records every step there before it changes the cluster, and nothing was changed\n$`,
       ),
     // Nothing ran in the container: k3s was not stopped (and started again) for a copy that could not be kept.
     after: (f) => assert.equal(k3sStartedAt(f), started.get(f)),

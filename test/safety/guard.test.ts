@@ -51,8 +51,14 @@ test('GIVEN a state directory whose journal cannot be written WHEN an upgrade st
     writeFileSync(join(a.stateDir, 'journal'), 'not a directory');
     await assert.rejects(upgradeBy(a), (e: unknown) => {
       assert.ok(e instanceof JournalError);
-      assert.match(e.message, /^cannot write the journal \S+\/journal\/lab\.jsonl: E\w+: /);
-      assert.match(e.hint ?? '', /nothing was changed; make \S+ writable, or set XDG_STATE_HOME to a writable directory$/);
+      const blocker = join(a.stateDir, 'journal');
+      // The file in the way is named, with the system's code, not its raw text.
+      assert.match(e.message, /^cannot write the journal \S+\/journal\/lab\.jsonl: \S+ is a file, not a directory \((EEXIST|ENOTDIR)\)$/);
+      assert.ok(e.message.includes(`${a.journal.file}: ${blocker} is a file`), e.message);
+      assert.equal(
+        e.hint,
+        `move ${blocker} away, or set XDG_STATE_HOME to a writable directory; pve-k3s records every step there before it changes the cluster, and nothing was changed`,
+      );
       assert.equal(e.exitCode, 1);
       return true;
     });

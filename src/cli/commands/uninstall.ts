@@ -3,7 +3,7 @@
  * kubectl), run the k3s uninstall script in its container. The container stays.
  */
 import { PlanError, RunError, UsageError } from '../../domain/errors.js';
-import { drainArgs, Kube } from '../../kube/kube.js';
+import { drainArgs } from '../../kube/kube.js';
 import { failureReason } from '../../shell/reason.js';
 import { out, withCluster, type GlobalOptions } from '../context.js';
 import { confirm, requireTerminal } from '../confirm.js';
@@ -72,7 +72,7 @@ export async function uninstall(g: GlobalOptions, nodeName: string, flags: Unins
     }
     // Held like every change to the cluster: refused while another operation holds its lease.
     // With no other server running there may be no API to hold it in; the run goes on unleased.
-    const { guarded, guardEnvFor } = await import('../../operation/guard.js');
+    const { guarded, guardEnvFor, kubeFor, pctOn } = await import('../../operation/guard.js');
     const env = guardEnvFor(conn, process.env, ctl ? { via: ctl.node.name } : {});
     const spec = {
       operation: 'uninstall',
@@ -82,14 +82,9 @@ export async function uninstall(g: GlobalOptions, nodeName: string, flags: Unins
     };
     await guarded(env, spec, async (g) => {
       const step = <R>(id: string, fn: () => Promise<R>): Promise<R> => g.step(id, node.name, fn);
-      const { Pct } = await import('../../proxmox/pct.js');
-      const pct = (h: string) => {
-        const s = conn.shells.get(h);
-        if (!s) throw new TypeError(`no shell for ${h}`);
-        return new Pct(s);
-      };
+      const pct = (h: string) => pctOn(env, h);
       if (ctl) {
-        const kube = new Kube(pct(ctl.node.host), ctl.node.vmid, ctl.node.name);
+        const kube = kubeFor(env);
         const known = await kube.node(node.name, { timeoutMs: 60_000 });
         if (known === undefined) {
           out(`  ${node.name}: not registered in the cluster: no drain, no node deletion\n`);
