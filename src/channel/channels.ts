@@ -60,7 +60,7 @@ export function channelLatest(set: ChannelSet, id: string): K3sVersion {
   if (bad !== undefined) {
     throw new ChannelError(
       `channel "${id}" on ${set.url} has latest ${JSON.stringify(bad.slice(0, 60))}, which is not a k3s version; refusing to use it`,
-      { url: set.url, hint: 'try again later, or pin a version with --version' },
+      { url: set.url, hint: 'try again later, or pin a version with --k3s-version' },
     );
   }
   const known = [...set.channels.keys()].join(', ');

@@ -15,7 +15,7 @@ export interface FetchChannelsOptions {
 
 export const MAX_CHANNELS_BYTES = 1024 * 1024;
 
-const NETWORK_HINT = 'check your network, set k3s.channelUrl to a reachable mirror, or pin a version with --version';
+const NETWORK_HINT = 'check your network, set k3s.channelUrl to a reachable mirror, or pin a version with --k3s-version';
 
 export async function fetchChannels(url: string, opts: FetchChannelsOptions = {}): Promise<ChannelSet> {
   const doFetch = opts.fetch ?? globalThis.fetch;
@@ -60,7 +60,7 @@ export async function fetchChannels(url: string, opts: FetchChannelsOptions = {}
       hint:
         res.status === 404
           ? 'check k3s.channelUrl in the inventory (it must point at .../v1-release/channels)'
-          : 'try again later, or pin a version with --version',
+          : 'try again later, or pin a version with --k3s-version',
       detail: body.slice(0, 500),
     });
   }

@@ -10,7 +10,10 @@ import type { HostAccess } from '../inventory/types.js';
 import { buildBatch, parseBatch, type BatchCommand } from '../proxmox/batch.js';
 import { parseKeyValues } from '../proxmox/pct.js';
 import { PveK3sError } from '../domain/errors.js';
-import { CLUSTER_RESOURCES_ARGV, containersFromPctList, parseClusterResources, parseTags } from './resources.js';
+import { KUBECTL } from '../kube/kube.js';
+import { parseJsonOutput } from '../kube/nodes.js';
+import { isRecord } from '../domain/text.js';
+import { addressesOf, CLUSTER_RESOURCES_ARGV, containersFromPctList, parseClusterResources, parseTags } from './resources.js';
 import { decideRole, parseProbe, probeArgv } from './roles.js';
 import type { DiscoveredHost, DiscoveredNode, Discovery, FoundContainer, ServiceProbe, SkippedContainer } from './types.js';
 
@@ -34,6 +37,11 @@ export interface DiscoverOptions {
   timeoutMs?: number;
   /** `pct exec` run at once per host. @default 8 */
   parallel?: number;
+  /**
+   * Also ask Kubernetes for its nodes' addresses (InternalIP, ExternalIP): one more round trip,
+   * `kubectl get nodes -o json` in a running server. @default false
+   */
+  nodeAddresses?: boolean;
 }
 
 /** Kubernetes node names: DNS-1123 subdomains. */
@@ -105,26 +113,28 @@ export async function discover(targets: readonly DiscoverTarget[], opts: Discove
   }
   const byNode = new Map(reached.map((r) => [r.node, r] as const));
 
-  // Round trip 2: look inside the containers of each reached node (and read tags pct list lacks).
+  // Round trip 2: look inside the containers of each reached node, and read their configs (the
+  // addresses of their netN lines, and the tags pct list lacks).
   const probes = new Map<number, { probe: ServiceProbe | undefined; problem: string | undefined }>();
   await Promise.all(
     reached.map(async (r) => {
       const mine = containers.filter((c) => c.node === r.node);
-      const needTags = mine.filter((c) => c.tags === undefined);
       const running = mine.filter((c) => c.status === 'running');
-      if (needTags.length + running.length === 0) return;
+      if (mine.length === 0) return;
       const cmds: BatchCommand[] = [
-        ...needTags.map((c) => ({ argv: ['pct', 'config', String(c.vmid)] })),
+        ...mine.map((c) => ({ argv: ['pct', 'config', String(c.vmid)] })),
         ...running.map((c) => ({ argv: probeArgv(c.vmid) })),
       ];
       const results = await runBatch(r.target.shell, cmds, { ...opts, parallel: opts.parallel ?? 8 });
       roundTrips++;
-      needTags.forEach((c, i) => {
+      mine.forEach((c, i) => {
         const cfg = results[i];
-        c.tags = cfg && cfg.code === 0 ? parseTags(parseKeyValues(cfg.stdout).get('tags')) : [];
+        const config = cfg && cfg.code === 0 ? parseKeyValues(cfg.stdout) : new Map<string, string>();
+        if (c.tags === undefined) c.tags = parseTags(config.get('tags'));
+        c.addresses = addressesOf(config);
       });
       running.forEach((c, i) => {
-        const res = results[needTags.length + i];
+        const res = results[mine.length + i];
         const probe = res ? parseProbe(res.stdout) : undefined;
         probes.set(c.vmid, {
           probe,
@@ -142,7 +152,8 @@ export async function discover(targets: readonly DiscoverTarget[], opts: Discove
   const skipped: SkippedContainer[] = [];
   const unprobed = new Set<string>();
   for (const c of containers) {
-    const skip = (reason: string) => skipped.push({ vmid: c.vmid, name: c.name, host: c.node, reason });
+    const addresses = c.addresses ?? [];
+    const skip = (reason: string) => skipped.push({ vmid: c.vmid, name: c.name, host: c.node, reason, addresses });
     if (!opts.all && !(c.tags ?? []).includes(tag)) {
       skip(`not tagged ${tag}`);
       continue;
@@ -171,8 +182,17 @@ export async function discover(targets: readonly DiscoverTarget[], opts: Discove
       skip(`its name is also CT ${twin.vmid}'s (on ${twin.host})`);
       continue;
     }
-    nodes.push({ name, vmid: c.vmid, host: c.node, role: verdict.role, roleFrom: verdict.from, status: c.status });
+    nodes.push({
+      name,
+      vmid: c.vmid,
+      host: c.node,
+      role: verdict.role,
+      roleFrom: verdict.from,
+      status: c.status,
+      addresses: [...addresses],
+    });
   }
+  if (opts.nodeAddresses) roundTrips += await addNodeAddresses(nodes, byNode, probes, warnings, opts);
   for (const n of [...unprobed].sort()) {
     warnings.push(
       `Proxmox node ${n} was not probed (add --host for it): roles of its containers come from their tags, and the inventory gets \`ssh: root@${n}\` for it`,
@@ -183,6 +203,58 @@ export async function discover(targets: readonly DiscoverTarget[], opts: Discove
   const used = new Set(nodes.map((n) => n.host));
   const hosts: DiscoveredHost[] = hostNames.filter((h) => used.has(h)).map((h) => ({ name: h, access: byNode.get(h)?.target.access }));
   return { source, hosts, nodes, skipped, warnings, roundTrips };
+}
+
+/**
+ * Round trip 3 (asked for): the addresses Kubernetes reports for its nodes, read with kubectl in
+ * one running server on a host given, added to the discovered nodes of the same name. Returns
+ * the round trips spent; a failure is a warning (the config addresses and names still match).
+ */
+async function addNodeAddresses(
+  nodes: DiscoveredNode[],
+  byNode: ReadonlyMap<string, Reached>,
+  probes: ReadonlyMap<number, { probe: ServiceProbe | undefined }>,
+  warnings: string[],
+  opts: DiscoverOptions,
+): Promise<number> {
+  const server = nodes.find((n) => n.role === 'server' && byNode.has(n.host) && probes.get(n.vmid)?.probe?.serverActive === 'active');
+  if (!server) {
+    if (nodes.length > 0) warnings.push("no running k3s server on the hosts given, so the nodes' InternalIPs were not read");
+    return 0;
+  }
+  const [r] = await runBatch(
+    byNode.get(server.host)!.target.shell,
+    [{ argv: ['pct', 'exec', String(server.vmid), '--', KUBECTL, 'get', 'nodes', '-o', 'json'] }],
+    opts,
+  );
+  const why = (text: string) =>
+    warnings.push(
+      `cannot read the nodes' addresses with kubectl in CT ${server.vmid} (${server.name}): ${text}; matched by config addresses and names only`,
+    );
+  if (!r || r.code !== 0) {
+    why(r ? `exit ${r.code}: ${failureReason(r, { singleLine: true })}` : 'no answer');
+    return 1;
+  }
+  let items: unknown[];
+  try {
+    const doc = parseJsonOutput(r.stdout);
+    items = isRecord(doc) && Array.isArray(doc['items']) ? doc['items'] : [];
+  } catch (e) {
+    why((e as Error).message);
+    return 1;
+  }
+  for (const item of items) {
+    const meta = isRecord(item) && isRecord(item['metadata']) ? item['metadata'] : {};
+    const status = isRecord(item) && isRecord(item['status']) ? item['status'] : {};
+    const node = nodes.find((n) => n.name === meta['name']);
+    if (!node || !Array.isArray(status['addresses'])) continue;
+    for (const a of status['addresses']) {
+      if (!isRecord(a) || typeof a['address'] !== 'string' || (a['type'] !== 'InternalIP' && a['type'] !== 'ExternalIP')) continue;
+      const address = a['address'].toLowerCase();
+      if (!node.addresses.some((x) => x.address === address)) node.addresses.push({ address, from: a['type'] });
+    }
+  }
+  return 1;
 }
 
 async function runBatch(shell: Shell, cmds: BatchCommand[], opts: DiscoverOptions) {

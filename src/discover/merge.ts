@@ -179,7 +179,7 @@ function normalRole(v: unknown): Role | undefined {
   return v === 'server' ? 'server' : v === 'agent' || v === 'worker' ? 'agent' : undefined;
 }
 
-function accessValue(a: HostAccess): Record<string, unknown> {
+export function accessValue(a: HostAccess): Record<string, unknown> {
   switch (a.kind) {
     case 'ssh':
       return a.configFile === undefined ? { ssh: a.destination } : { ssh: a.destination, sshConfig: a.configFile };

@@ -3,7 +3,7 @@
  * API, the whole Proxmox cluster, with tags) and `pct list` (one node, no tags).
  */
 import { parsePctList } from '../proxmox/pct.js';
-import type { FoundContainer } from './types.js';
+import type { Address, FoundContainer } from './types.js';
 import { ResponseError } from '../domain/errors.js';
 import { isRecord } from '../domain/text.js';
 
@@ -51,4 +51,22 @@ export function parseClusterResources(json: unknown): FoundContainer[] {
 /** `pct list` on one node: no tags (they come from `pct config` later). */
 export function containersFromPctList(text: string, node: string): FoundContainer[] {
   return parsePctList(text).map((e) => ({ vmid: e.vmid, name: e.name, node, status: e.status, tags: undefined, lock: e.lock }));
+}
+
+/**
+ * The static addresses of a container's `netN` lines (`pct config`: `net0: name=eth0,bridge=vmbr0,
+ * gw=10.0.20.1,hwaddr=...,ip=10.0.20.20/24,type=veth`), in interface order: `ip=` unless it is
+ * `dhcp`/`manual`, `ip6=` unless it is `auto`/`dhcp`/`manual`; the prefix length dropped.
+ */
+export function addressesOf(config: ReadonlyMap<string, string>): Address[] {
+  const out: Address[] = [];
+  const nets = [...config.keys()].filter((k) => /^net\d+$/.test(k)).sort((a, b) => Number(a.slice(3)) - Number(b.slice(3)));
+  for (const key of nets) {
+    for (const part of (config.get(key) ?? '').split(',')) {
+      const m = /^(ip6?)=([^/]+)(?:\/\d+)?$/.exec(part.trim());
+      if (!m || ['dhcp', 'manual', 'auto'].includes(m[2]!)) continue;
+      out.push({ address: m[1] === 'ip6' ? m[2]!.toLowerCase() : m[2]!, from: key });
+    }
+  }
+  return out;
 }

@@ -12,6 +12,15 @@ export interface FoundContainer {
   /** Proxmox tags (`k3s;server` -> ['k3s', 'server']); undefined when the listing had none to give. */
   tags: string[] | undefined;
   lock: string | undefined;
+  /** Its static addresses, from `pct config` (read for containers on the hosts given). */
+  addresses?: Address[];
+}
+
+/** An address of a container: from a `netN` line of its config, or from its Kubernetes node. */
+export interface Address {
+  address: string;
+  /** `net0`... (the `ip=`/`ip6=` of that interface), or `InternalIP`/`ExternalIP` (the node's status). */
+  from: string;
 }
 
 /** What the k3s services inside a running container say. */
@@ -35,6 +44,8 @@ export interface DiscoveredNode {
   /** Where the role came from. */
   roleFrom: 'services' | 'tags';
   status: string;
+  /** Static addresses from its config, then those its Kubernetes node reports (when asked for). */
+  addresses: Address[];
 }
 
 export interface SkippedContainer {
@@ -42,6 +53,7 @@ export interface SkippedContainer {
   name: string;
   host: string;
   reason: string;
+  addresses: Address[];
 }
 
 export interface DiscoveredHost {

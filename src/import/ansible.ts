@@ -12,7 +12,7 @@ import { flowMapOf } from '../inventory/render.js';
 import { parseIni } from './ini.js';
 import { parseAnsibleYaml } from './yaml.js';
 import { ensureGroup, type AnsibleInventory } from './model.js';
-import { mapInventory, type ImportResult } from './map.js';
+import { mapInventory, type FoundContainers, type ImportResult } from './map.js';
 
 export interface ImportOutput extends ImportResult {
   text: string;
@@ -33,7 +33,13 @@ export function detectFormat(file: string, text: string): 'ini' | 'yaml' {
 
 export async function importAnsible(
   file: string,
-  opts: { cluster?: string | undefined; outFile: string; home?: string },
+  opts: {
+    cluster?: string | undefined;
+    outFile: string;
+    home?: string;
+    /** What `discover` found on the Proxmox hosts of `--discover`: hosts with no vmid are matched to it. */
+    found?: FoundContainers;
+  },
 ): Promise<ImportOutput> {
   let text: string;
   try {
@@ -63,16 +69,28 @@ export async function importAnsible(
   const result = mapInventory(inventory, {
     cluster: opts.cluster,
     defaultCluster: defaultCluster === 'hosts' || defaultCluster === 'inventory' ? 'k3s' : defaultCluster,
+    found: opts.found,
   });
+  if (result.unmatched.length > 0) {
+    const n = result.unmatched.length;
+    throw new InventoryError(
+      `${file}: ${n} host${n === 1 ? '' : 's'} with no vmid matched no single container on ${opts.found!.searched.join(', ')}; nothing written`,
+      {
+        file,
+        detail: result.unmatched.map((u) => `- ${u.where}: host ${u.ansibleHost}: ${u.why}`).join('\n'),
+        hint: 'pve-k3s matches a host by its address (its name or ansible_host against net0 ip= and the node InternalIP) or its hostname; `pve-k3s discover --all --host <proxmox host> -o json` lists what each container has',
+      },
+    );
+  }
   if (!result.nodes.some((n) => n.role === 'server')) {
     const why = result.notes.map((n) => `- ${n.where}: ${n.what}: ${n.why}`).join('\n');
     throw new InventoryError(`${file}: no k3s server could be mapped, so there is no valid inventory to write`, {
       file,
-      hint: 'give each k3s host vmid=<id> and pve_host=<proxmox node> (or list them under [proxmox]), or let `pve-k3s discover --host <proxmox host>` find them',
+      hint: 'match the hosts to their containers with `pve-k3s import ansible FILE --discover <proxmox host>`, or give each k3s host vmid=<id> and pve_host=<proxmox node> (or list them under [proxmox])',
       ...(why ? { detail: why } : {}),
     });
   }
-  const out = render(result, file, inventory);
+  const out = render(result, file, inventory, opts.found?.settings);
   parseInventory(out, opts.outFile, opts.home === undefined ? {} : { home: opts.home });
   return { ...result, text: out, format };
 }
@@ -111,20 +129,23 @@ async function readGroupVars(inv: AnsibleInventory, dir: string): Promise<void> 
   }
 }
 
-function render(r: ImportResult, file: string, inv: AnsibleInventory): string {
+function render(r: ImportResult, file: string, inv: AnsibleInventory, settings: FoundContainers['settings']): string {
   const Y = yamlLib();
   const doc = new Y.Document();
   const flowMap = (entries: [string, Record<string, unknown>][]) => flowMapOf(doc, entries);
   const body: Record<string, unknown> = {
     cluster: r.cluster,
-    hosts: flowMap(r.hosts.map((h) => [h.name, { ssh: h.ssh }])),
+    hosts: flowMap(r.hosts.map((h) => [h.name, h.entry ?? { ssh: h.ssh }])),
     nodes: flowMap(r.nodes.map((n) => [n.name, { vmid: n.vmid, host: n.host, role: n.role }])),
   };
-  if (r.k3sVersion) body['k3s'] = { version: r.k3sVersion };
+  const k3s = { ...(settings?.k3s ?? {}), ...(r.k3sVersion ? { version: r.k3sVersion } : {}) };
+  if (Object.keys(k3s).length > 0) body['k3s'] = k3s;
+  if (settings?.lab) body['lab'] = settings.lab;
   doc.contents = doc.createNode(body);
   const sources = [file, ...inv.extraFiles.map((f) => f)].join(', ');
   doc.commentBefore = [
     ` pve-k3s inventory (format: docs/inventory.md), imported from ${sources} by \`pve-k3s import ansible\`.`,
+    ...r.matches.map((m) => ` ${m.ansibleHost} is ${m.name} (CT ${m.vmid} on ${m.host}), matched by ${m.by}`),
     ...r.comments.map((c) => ` ${c}`),
   ].join('\n');
   return doc.toString({ lineWidth: 0 });

@@ -21,14 +21,59 @@ export interface ImportedNode {
   role: Role;
 }
 
+/** An address a container has, and where it was read (`net0`..., `InternalIP`). */
+export interface FoundAddress {
+  address: string;
+  from: string;
+}
+
+/**
+ * What Proxmox holds, to match Ansible hosts with no vmid against (`import ansible --discover`):
+ * the k3s nodes `discover` found, the containers it skipped (to say why a match is refused), and
+ * the inventory entries of the Proxmox hosts it reached.
+ */
+export interface FoundContainers {
+  /** The Proxmox hosts searched, as given (for messages). */
+  searched: string[];
+  nodes: { name: string; vmid: number; host: string; role: Role; addresses: FoundAddress[] }[];
+  skipped: { vmid: number; name: string; host: string; reason: string; addresses: FoundAddress[] }[];
+  /** hosts.<name> entries for the Proxmox hosts reached ({ ssh: root@pve1 }...). */
+  hostEntries: Map<string, Record<string, unknown>>;
+  /** Top-level settings the inventory needs to reach those hosts (a lab's `lab:` and `k3s:` sources). */
+  settings?: { lab?: Record<string, unknown>; k3s?: Record<string, unknown> };
+}
+
+/** An Ansible host matched to a container, and by what. */
+export interface ImportMatch {
+  where: string;
+  ansibleHost: string;
+  name: string;
+  vmid: number;
+  host: string;
+  /** `address 10.0.20.20 (net0)`, `hostname k3s-ctrl-1`. */
+  by: string;
+}
+
+/** An Ansible host with no vmid that no single container matched. */
+export interface Unmatched {
+  where: string;
+  ansibleHost: string;
+  why: string;
+}
+
 export interface ImportResult {
   cluster: string;
-  hosts: { name: string; ssh: string }[];
+  /** The Proxmox hosts: `entry` is the hosts.<name> value when it is not `{ ssh }` (discovered). */
+  hosts: { name: string; ssh: string; entry?: Record<string, unknown> }[];
   nodes: ImportedNode[];
   k3sVersion: string | undefined;
   /** Comment lines for the written file (where the secrets are, what was guessed). */
   comments: string[];
   notes: ImportNote[];
+  /** Hosts matched to discovered containers (with `found`). */
+  matches: ImportMatch[];
+  /** Hosts with no vmid no single container matched (with `found`); the import must not write. */
+  unmatched: Unmatched[];
 }
 
 /**
@@ -84,7 +129,13 @@ const NOT_NEEDED: Record<string, string> = {
   cluster_context: 'used as the cluster name',
 };
 
-export function mapInventory(inv: AnsibleInventory, opts: { cluster?: string | undefined; defaultCluster: string }): ImportResult {
+export function mapInventory(
+  inv: AnsibleInventory,
+  opts: { cluster?: string | undefined; defaultCluster: string; found?: FoundContainers | undefined },
+): ImportResult {
+  const found = opts.found;
+  const matches: ImportMatch[] = [];
+  const unmatched: Unmatched[] = [];
   const notes: ImportNote[] = [];
   const comments: string[] = [];
   const at = (line: number, file = inv.file) => (line > 0 ? `${file}:${line}` : file);
@@ -103,7 +154,7 @@ export function mapInventory(inv: AnsibleInventory, opts: { cluster?: string | u
   }
 
   // Proxmox hosts: pve_host values, else the [proxmox] group.
-  const pveHosts = new Map<string, string>();
+  const pveHosts = new Map<string, Record<string, unknown>>();
   const sshFor = (name: string) => {
     const v = inv.hosts.has(name) ? hostVars(inv, name) : undefined;
     const host = v?.get('ansible_host')?.value;
@@ -116,9 +167,10 @@ export function mapInventory(inv: AnsibleInventory, opts: { cluster?: string | u
     const ids = ctIds.value.map(Number);
     if (ids.length === k3sHosts.length && ids.every((n) => Number.isInteger(n))) {
       k3sHosts.forEach((h, i) => guessedIds.set(h, ids[i]!));
-      comments.push(
-        `vmids paired in order with the hosts from proxmox_lxc_ct_ids (${at(ctIds.line, ctIds.file)}): check them, or run \`pve-k3s discover --write <this file>\``,
-      );
+      if (!found)
+        comments.push(
+          `vmids paired in order with the hosts from proxmox_lxc_ct_ids (${at(ctIds.line, ctIds.file)}): check them, or run \`pve-k3s discover --write <this file>\``,
+        );
     } else {
       notes.push({
         where: at(ctIds.line, ctIds.file),
@@ -137,6 +189,24 @@ export function mapInventory(inv: AnsibleInventory, opts: { cluster?: string | u
     const line = inv.hosts.get(h)!.line;
     const pick = (names: string[]) => names.map((n) => vars.get(n)).find((v) => v !== undefined);
     const vmidVar = pick(VMID_VARS);
+    if (!vmidVar && found) {
+      const m = matchHost(h, vars, guessedIds.get(h), found, at(line));
+      if ('why' in m) unmatched.push(m);
+      else {
+        matches.push(m);
+        const ctRole = found.nodes.find((n) => n.vmid === m.vmid)!.role;
+        if (ctRole !== role)
+          notes.push({
+            where: at(line),
+            what: `host ${h}`,
+            why: `in a k3s ${role} group, but CT ${m.vmid} runs the k3s ${ctRole === 'server' ? 'server (k3s.service)' : 'agent (k3s-agent.service)'}; took ${ctRole}`,
+          });
+        if (!pveHosts.has(m.host)) pveHosts.set(m.host, found.hostEntries.get(m.host) ?? { ssh: `root@${m.host}` });
+        nodes.push({ name: m.name, vmid: m.vmid, host: m.host, role: ctRole });
+        reportVars(vars);
+      }
+      continue;
+    }
     const vmid = vmidVar ? Number(vmidVar.value) : guessedIds.get(h);
     if (vmid === undefined || !Number.isInteger(vmid) || vmid < 100 || vmid > 999_999_999) {
       notes.push({
@@ -144,12 +214,13 @@ export function mapInventory(inv: AnsibleInventory, opts: { cluster?: string | u
         what: `host ${h}`,
         why: vmidVar
           ? `vmid ${JSON.stringify(vmidVar.value)} is not a container ID (100 to 999999999); left out`
-          : 'no vmid (set vmid=<id> on the host, or run `pve-k3s discover`); left out',
+          : 'no vmid (set vmid=<id> on the host, or match it to its container with --discover <proxmox host>); left out',
       });
       continue;
     }
     const pveVar = pick(PVE_HOST_VARS);
     let pve: string | undefined = typeof pveVar?.value === 'string' ? pveVar.value : undefined;
+    if (pve === undefined && found) pve = found.nodes.find((n) => n.vmid === vmid)?.host;
     if (pve === undefined && proxmox.length === 1) pve = proxmox[0];
     if (pve === undefined) {
       notes.push({
@@ -162,7 +233,7 @@ export function mapInventory(inv: AnsibleInventory, opts: { cluster?: string | u
       });
       continue;
     }
-    if (!pveHosts.has(pve)) pveHosts.set(pve, sshFor(pve));
+    if (!pveHosts.has(pve)) pveHosts.set(pve, found?.hostEntries.get(pve) ?? { ssh: sshFor(pve) });
     const nameVar = pick(NAME_VARS);
     const name = typeof nameVar?.value === 'string' ? nameVar.value.toLowerCase() : h.toLowerCase();
     if (!NODE_NAME.test(name)) {
@@ -179,6 +250,10 @@ export function mapInventory(inv: AnsibleInventory, opts: { cluster?: string | u
       );
     }
     nodes.push({ name, vmid, host: pve, role });
+    reportVars(vars);
+  }
+
+  function reportVars(vars: ReturnType<typeof hostVars>): void {
     for (const [k, v] of vars) {
       if (SECRET_VARS.includes(k)) {
         if (!seenSecrets.has(k)) {
@@ -216,7 +291,80 @@ export function mapInventory(inv: AnsibleInventory, opts: { cluster?: string | u
   const cluster = sanitizeCluster(opts.cluster ?? (typeof context === 'string' ? context : opts.defaultCluster));
   const lineOf = (w: string) => Number(/:(\d+)$/.exec(w)?.[1] ?? 0);
   notes.sort((a, b) => a.where.replace(/:\d+$/, '').localeCompare(b.where.replace(/:\d+$/, '')) || lineOf(a.where) - lineOf(b.where));
-  return { cluster, hosts: [...pveHosts].map(([name, ssh]) => ({ name, ssh })), nodes, k3sVersion, comments, notes };
+  const hosts = [...pveHosts].map(([name, entry]) =>
+    typeof entry['ssh'] === 'string' && Object.keys(entry).length === 1 ? { name, ssh: entry['ssh'] } : { name, ssh: '', entry },
+  );
+  return { cluster, hosts, nodes, k3sVersion, comments, notes, matches, unmatched };
+}
+
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+/**
+ * The one discovered container an Ansible host names: by an address (the host's name or its
+ * ansible_host against the containers' config addresses and their nodes' InternalIPs) or by a
+ * hostname (the host's name, ansible_host or node_name against the Kubernetes node name, also
+ * without the domain). A vmid paired from proxmox_lxc_ct_ids only narrows the candidates. Never
+ * guesses: none or several is an Unmatched with the reason and what to do.
+ */
+function matchHost(
+  h: string,
+  vars: ReturnType<typeof hostVars>,
+  pairedId: number | undefined,
+  found: FoundContainers,
+  where: string,
+): ImportMatch | Unmatched {
+  const keys = [h, vars.get('ansible_host')?.value, ...NAME_VARS.map((n) => vars.get(n)?.value)]
+    .filter((v): v is string => typeof v === 'string' && v !== '')
+    .map((v) => v.toLowerCase());
+  const uniqueKeys = [...new Set(keys)];
+  const short = (n: string) => (IPV4.test(n) || n.includes(':') ? n : (n.split('.')[0] ?? n));
+  const byOf = (c: { name: string; addresses: FoundAddress[] }): string | undefined => {
+    for (const k of uniqueKeys) {
+      const a = c.addresses.find((x) => x.address === k);
+      if (a) return `address ${a.address} (${a.from})`;
+    }
+    for (const k of uniqueKeys) {
+      if (IPV4.test(k) || k.includes(':')) continue;
+      if (c.name.toLowerCase() === k || short(c.name.toLowerCase()) === short(k)) return `hostname ${c.name}`;
+    }
+    return undefined;
+  };
+  const candidates = found.nodes.map((n) => ({ n, by: byOf(n) })).filter((c) => c.by !== undefined);
+  const ct = (n: { vmid: number; name: string; host: string }) => `CT ${n.vmid} (${n.name}) on ${n.host}`;
+  const named = uniqueKeys.join(' / ');
+  const todo = 'set vmid=<id> and pve_host=<proxmox node> on it';
+  const narrowed = pairedId === undefined ? candidates : candidates.filter((c) => c.n.vmid === pairedId);
+  if (narrowed.length === 1) {
+    const { n, by } = narrowed[0]!;
+    return { where, ansibleHost: h, name: n.name, vmid: n.vmid, host: n.host, by: by! };
+  }
+  if (narrowed.length > 1) {
+    return {
+      where,
+      ansibleHost: h,
+      why: `ambiguous: ${narrowed.map((c) => `${ct(c.n)} by ${c.by!}`).join(', ')}; ${todo}, or give each container its own address`,
+    };
+  }
+  if (candidates.length > 0) {
+    return {
+      where,
+      ansibleHost: h,
+      why: `proxmox_lxc_ct_ids pairs it with CT ${pairedId}, but its address or name matches ${candidates.map((c) => ct(c.n)).join(', ')}; fix proxmox_lxc_ct_ids, or ${todo}`,
+    };
+  }
+  const skipped = found.skipped.filter((s) => byOf(s) !== undefined);
+  if (skipped.length > 0) {
+    return {
+      where,
+      ansibleHost: h,
+      why: `matches only containers that are not k3s nodes: ${skipped.map((s) => `${ct(s)}: ${s.reason}`).join('; ')}`,
+    };
+  }
+  return {
+    where,
+    ansibleHost: h,
+    why: `no container on ${found.searched.join(', ')} has the address or hostname ${named}; add --discover for the Proxmox host that holds it, or ${todo}`,
+  };
 }
 
 function sanitizeCluster(name: string): string {

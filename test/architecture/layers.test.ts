@@ -28,7 +28,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   install: ['domain', 'shell', 'inventory', 'proxmox', 'kube', 'k3s', 'upgrade/run'],
   backup: ['domain', 'shell', 'inventory', 'proxmox', 'kube', 'systemd'],
   doctor: ['domain', 'shell', 'inventory', 'proxmox', 'kube', 'status'],
-  discover: ['domain', 'shell', 'inventory', 'proxmox'],
+  discover: ['domain', 'shell', 'inventory', 'proxmox', 'kube'],
   import: ['domain', 'inventory'],
   monitoring: [],
 };

@@ -78,7 +78,7 @@ test('GIVEN a channel server that stalls mid-body WHEN fetched THEN the body rea
     await assert.rejects(fetchChannels(url, { timeoutMs: 2000 }), (e: ChannelError) => {
       assert.ok(e instanceof ChannelError);
       assert.equal(e.message, `channel server ${url} stopped sending its answer: not complete after 2s`);
-      assert.equal(e.hint, 'check your network, set k3s.channelUrl to a reachable mirror, or pin a version with --version');
+      assert.equal(e.hint, 'check your network, set k3s.channelUrl to a reachable mirror, or pin a version with --k3s-version');
       return true;
     });
     assert.ok(Date.now() - t0 < 5_000, 'cut off at the timeout, not left hanging');
@@ -172,7 +172,7 @@ test('GIVEN a channel server answering 503 or 404 WHEN fetched THEN the error sa
   try {
     await assert.rejects(fetchChannels(s.url), (e: ChannelError) => {
       assert.equal(e.message, `channel server ${s.url} answered 503 Service Unavailable`);
-      assert.equal(e.hint, 'try again later, or pin a version with --version');
+      assert.equal(e.hint, 'try again later, or pin a version with --k3s-version');
       return true;
     });
     await assert.rejects(fetchChannels(s.url + '/x'), /answered 404 Not Found/);

@@ -94,7 +94,7 @@ test('k3s-io sample as shipped (IPs, no vmids): no server can be mapped, each ho
     assert.equal(e.message, `${join(dir, 'inventory.yml')}: no k3s server could be mapped, so there is no valid inventory to write`);
     assert.match(
       e.detail ?? '',
-      /inventory\.yml:5: host 192\.16\.35\.11: no vmid \(set vmid=<id> on the host, or run `pve-k3s discover`\); left out/,
+      /inventory\.yml:5: host 192\.16\.35\.11: no vmid \(set vmid=<id> on the host, or match it to its container with --discover <proxmox host>\); left out/,
     );
     return true;
   });
@@ -176,8 +176,8 @@ k3s_version=v1.33.5+k3s1
   assert.deepEqual(
     r.notes.map((n) => `${n.where.replace(dir, '<dir>')}: ${n.what}: ${n.why}`),
     [
-      '<dir>/hosts:9: host k3s-worker-1: no vmid (set vmid=<id> on the host, or run `pve-k3s discover`); left out',
-      '<dir>/hosts:9: host k3s-worker-2: no vmid (set vmid=<id> on the host, or run `pve-k3s discover`); left out',
+      '<dir>/hosts:9: host k3s-worker-1: no vmid (set vmid=<id> on the host, or match it to its container with --discover <proxmox host>); left out',
+      '<dir>/hosts:9: host k3s-worker-2: no vmid (set vmid=<id> on the host, or match it to its container with --discover <proxmox host>); left out',
     ],
   );
 });

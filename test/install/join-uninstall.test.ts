@@ -144,7 +144,7 @@ test('GIVEN an air-gap bundle on the hosts WHEN install --airgap runs THEN the f
     });
     const noVersion = await f.cli(['install', '--yes', '--airgap', dir]);
     assert.equal(noVersion.code, 2);
-    assert.match(noVersion.stderr, /^error: --airgap needs the version of the bundle: pass --version/);
+    assert.match(noVersion.stderr, /^error: --airgap needs the version of the bundle: pass --k3s-version/);
     // Nothing may come from the network: the install script URL fails.
     f.lab.addFault({
       match: { level: 'container', argvPrefix: ['curl', '-sfL', 'https://get.k3s.io'] },

@@ -9,7 +9,7 @@ const CASES: Array<{ name: string; fault: ChannelFault; error: RegExp }> = [
     name: '503',
     fault: { path: 'collection', effect: { status: 503 } },
     error:
-      /^error: channel server http:\/\/127\.0\.0\.1:\d+\/v1-release\/channels answered 503 Service Unavailable\n  try again later, or pin a version with --version$/m,
+      /^error: channel server http:\/\/127\.0\.0\.1:\d+\/v1-release\/channels answered 503 Service Unavailable\n  try again later, or pin a version with --k3s-version$/m,
   },
   {
     name: '404',

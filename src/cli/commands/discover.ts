@@ -118,7 +118,7 @@ async function writeAtomic(file: string, text: string): Promise<void> {
 }
 
 /** --lab-dir, else the lab of the file being updated or of -c, else `lab init`'s default. */
-async function labDirFor(g: GlobalOptions, flags: DiscoverFlags, existing: string | undefined): Promise<string> {
+export async function labDirFor(g: GlobalOptions, flags: { labDir?: string | undefined }, existing: string | undefined): Promise<string> {
   if (flags.labDir) return resolve(flags.labDir);
   const fromText = (text: string | undefined) => (text === undefined ? undefined : /^lab:\s*\n\s+dir:\s*(\S.*)$/m.exec(text)?.[1]?.trim());
   let own = fromText(existing) ?? (g.config ? fromText(await readFile(g.config, 'utf8').catch(() => undefined)) : undefined);

@@ -46,9 +46,12 @@ async function run(g: GlobalOptions, flags: InstallFlags, conn: ClusterConnectio
   let airgap: import('../../install/airgap.js').AirgapBundle | undefined;
   if (flags.airgap !== undefined) {
     if (pinned === undefined)
-      throw new UsageError('--airgap needs the version of the bundle: pass --version (e.g. --version v1.33.5+k3s1) or set k3s.version', {
-        hint: 'the channel server is out of reach in an air gap',
-      });
+      throw new UsageError(
+        '--airgap needs the version of the bundle: pass --k3s-version (e.g. --k3s-version v1.33.5+k3s1) or set k3s.version',
+        {
+          hint: 'the channel server is out of reach in an air gap',
+        },
+      );
     const { checkAirgap } = await import('../../install/airgap.js');
     airgap = await checkAirgap(flags.airgap, hostShells);
   }

@@ -443,7 +443,7 @@ function checkNodes(facts: ClusterFacts, T: K3sVersion, warnings: string[], held
         reason: 'downgrade',
         node: f.name,
         message: `node ${f.name} runs ${f.installed.raw}, newer than the target ${T.raw}; pve-k3s never downgrades`,
-        hint: 'choose a newer channel or pin a newer version with --version',
+        hint: 'choose a newer channel or pin a newer version with --k3s-version',
       });
       continue;
     }
@@ -488,7 +488,7 @@ function stepVersions(nodes: N[], T: K3sVersion, channels: ChannelSet | undefine
         `the cluster runs v${T.major}.${lowMinor} and the target is ${T.raw}: minor versions cannot be skipped, and ${channels ? `the channel server lists no ${name} channel` : `the channel server was not asked for the ${name} release`}`,
         {
           reason: 'no-intermediate-release',
-          hint: `upgrade to a ${name} release first (--version), or check k3s.channelUrl`,
+          hint: `upgrade to a ${name} release first (--k3s-version), or check k3s.channelUrl`,
         },
       );
     }

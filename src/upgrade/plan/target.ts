@@ -6,7 +6,7 @@ import { fetchChannels } from '../../channel/client.js';
 import type { PlanTarget } from './planner.js';
 
 export interface TargetChoice {
-  /** --version, or k3s.version from the inventory. */
+  /** --k3s-version, or k3s.version from the inventory. */
   version: string | undefined;
   /** --channel, or k3s.channel from the inventory. */
   channel: string;
@@ -31,7 +31,7 @@ export async function resolveTarget(choice: TargetChoice, signal?: AbortSignal):
   if (choice.version !== undefined) {
     const v = tryParseVersion(choice.version);
     if (!v)
-      throw new UsageError(`--version ${JSON.stringify(choice.version)} is not a k3s version`, {
+      throw new UsageError(`--k3s-version ${JSON.stringify(choice.version)} is not a k3s version`, {
         hint: 'use the full form, e.g. v1.31.2+k3s1',
       });
     return { target: { version: v, source: 'pinned' }, channels: undefined, loadChannels };
