@@ -39,3 +39,5 @@ export function renderLabInventory(lab: Lab): string {
   const s = lab.state;
   return s.init.bare ? renderBareInventory(lab.dir, s) : renderInventoryFor(lab.dir, s);
 }
+export { sucReleaseManifests } from './suc-manifests.js';
+export { LAB_SUC_VERSION, jobName as sucJobName } from './suc-controller.js';

@@ -8,6 +8,7 @@ import { fail, ok, type ContainerRef, type ExecContext } from './context.js';
 import { parseGoDuration } from './go-duration.js';
 import type { ExecResult } from './sh.js';
 import type { LabState } from './types.js';
+import { catchUpSuc } from './suc-kubectl.js';
 
 const TICK_MS = 5;
 const REFUSED = 'The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?\n';
@@ -42,6 +43,7 @@ export async function kubectlWait(ctx: ExecContext, ref: ContainerRef, args: str
   const name = names[0]!.split('/')[1]!;
   const deadline = ctx.now() + timeoutMs;
   for (;;) {
+    syncSuc(ctx, ref);
     const s = ctx.store.read();
     const now = ctx.now();
     const loc = findContainer(s, ref.host, ref.vmid);
@@ -60,6 +62,14 @@ export async function kubectlWait(ctx: ExecContext, ref: ContainerRef, args: str
     // up, then Ready) if that comes before the next look at the state.
     await ctx.sleep(Math.max(0, Math.min(TICK_MS, deadline - now, nextChange(s, node.host, node.vmid, now) - now)));
   }
+}
+
+/** system-upgrade-controller works on while kubectl waits: catch it up before each look. */
+function syncSuc(ctx: ExecContext, ref: ContainerRef): void {
+  const s = ctx.store.read();
+  const loc = findContainer(s, ref.host, ref.vmid);
+  const clusterId = loc ? apiCluster(s, loc.ct, ctx.now()) : undefined;
+  if (clusterId !== undefined) catchUpSuc(ctx, clusterId);
 }
 
 /** When this node's container next changes by the clock alone (a service half-way up, or Ready); Infinity if never. */

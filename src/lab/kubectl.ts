@@ -11,6 +11,7 @@ import { listJson, nodeJson, nodesTable, pdbJson, podJson } from './kube-render.
 import { fail, ok, type ContainerRef, type ExecContext } from './context.js';
 import type { ExecResult } from './sh.js';
 import { kubectlGetExtra } from './kube-upgraders.js';
+import { sucKubectl } from './suc-kubectl.js';
 
 export const REFUSED = 'The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?\n';
 
@@ -23,6 +24,9 @@ export async function runKubectl(ctx: ExecContext, ref: ContainerRef, argv: stri
   if (clusterId === undefined) return fail(1, REFUSED);
   const lease = await leaseKubectl(ctx, clusterId, args, stdin);
   if (lease) return lease;
+  // system-upgrade-controller's objects; it also catches the controller up to now first.
+  const suc = await sucKubectl(ctx, clusterId, args, stdin);
+  if (suc) return suc;
   const [verb, ...rest] = args;
   switch (verb) {
     case 'get':

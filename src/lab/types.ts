@@ -145,6 +145,96 @@ export interface KubeCluster {
   nodes: Record<string, KubeNode>;
   pods: Pod[];
   pdbs: PodDisruptionBudget[];
+  /** system-upgrade-controller in this cluster (suc-controller.ts); absent = never installed. */
+  suc?: LabSuc;
+}
+
+/** A status condition as Kubernetes objects carry them (times in epoch ms). */
+export interface LabCondition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  lastUpdateTime: number;
+  lastTransitionTime: number;
+}
+
+/** system-upgrade-controller (SUC v0.16-v0.20 behaviour, see suc-controller.ts) as a cluster holds it. */
+export interface LabSuc {
+  /** The Plan CRD plans.upgrade.cattle.io is registered. */
+  crd: boolean;
+  /** The Deployment system-upgrade/system-upgrade-controller and the version of its image; absent = not deployed. */
+  deployment?: { version: string; createdAt: number };
+  plans: LabSucPlan[];
+  jobs: LabSucJob[];
+  /** Lab time the controller has caught up to (its handlers run when the cluster is looked at). */
+  at: number;
+  /** The other objects of SUC's manifests as last applied (`kind/namespace/name` -> JSON), for created/unchanged/configured. */
+  applied?: Record<string, string>;
+  /** Injected failures of the upgrade container of Jobs (first match per Job attempt). */
+  faults?: LabSucFault[];
+}
+
+export interface LabSucPlan {
+  namespace: string;
+  name: string;
+  uid: string;
+  createdAt: number;
+  generation: number;
+  resourceVersion: number;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  /** As applied (upgrade.cattle.io/v1 PlanSpec). */
+  spec: Record<string, unknown>;
+  status: {
+    observedGeneration?: number;
+    latestVersion?: string;
+    latestHash?: string;
+    applying?: string[];
+    conditions: LabCondition[];
+  };
+}
+
+export type LabSucStage = 'prepare' | 'cordon' | 'drain' | 'upgrade' | 'done';
+
+export interface LabSucJob {
+  namespace: string;
+  name: string;
+  uid: string;
+  plan: string;
+  node: string;
+  hash: string;
+  /** The Plan's latestVersion the Job applies (`+` written `-`). */
+  version: string;
+  createdAt: number;
+  labels: Record<string, string>;
+  /** The container of its pod that runs now, since when; `done` once the Job finished. */
+  stage: LabSucStage;
+  stageSince: number;
+  /** The stages this Job's pod runs, in order (init containers, then upgrade). */
+  stages: LabSucStage[];
+  /** Pod attempts so far (backoffLimit 2: the third failure fails the Job). */
+  attempt: number;
+  activeDeadlineSeconds: number;
+  /** What each container printed (the latest attempt). */
+  logs: Partial<Record<LabSucStage, string>>;
+  /** How the Job ended. */
+  result?: { type: 'Complete' | 'Failed'; at: number; reason: string; message: string };
+  /** When its container next needs the clock (a wait's next look, a drain or download done); absent until the stage starts. */
+  checkAt?: number;
+  /** The controller has labelled the node for this completed Job. */
+  nodeLabelled?: boolean;
+}
+
+export interface LabSucFault {
+  /** Only Jobs on this node / of this Plan. */
+  node?: string;
+  plan?: string;
+  exitCode: number;
+  /** What the upgrade container prints before it exits. */
+  log: string;
+  /** How many pod attempts fail. @default every one */
+  times?: number;
 }
 
 export interface FaultMatch {

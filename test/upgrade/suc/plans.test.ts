@@ -2,15 +2,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseAllDocuments, stringify } from 'yaml';
-import { planUpgrade, DEFAULT_POLICY } from '../../src/upgrade/plan/planner.js';
-import { parseVersion } from '../../src/domain/version.js';
-import { parseChannels } from '../../src/channel/channels.js';
-import { DEFAULT_DRAIN } from '../../src/inventory/defaults.js';
-import type { DrainPolicy } from '../../src/inventory/types.js';
-import { sucPlans, sucPlansYaml, sucPlanList, sucPlanName, drainSpec, type SucPlan } from '../../src/upgrade/suc/plans.js';
-import { facts, labLike } from '../helpers/facts.js';
-import { fixture } from '../helpers/fixtures.js';
-import { validate, type Schema } from '../helpers/crd-schema.js';
+import { planUpgrade, DEFAULT_POLICY } from '../../../src/upgrade/plan/planner.js';
+import { parseVersion } from '../../../src/domain/version.js';
+import { parseChannels } from '../../../src/channel/channels.js';
+import { DEFAULT_DRAIN } from '../../../src/inventory/defaults.js';
+import type { DrainPolicy } from '../../../src/inventory/types.js';
+import { sucPlans, sucPlansYaml, sucPlanList, sucPlanName, drainSpec, type SucPlan } from '../../../src/upgrade/suc/plans.js';
+import { facts, labLike } from '../../helpers/facts.js';
+import { fixture } from '../../helpers/fixtures.js';
+import { validate, type Schema } from '../../helpers/crd-schema.js';
 
 const crd = JSON.parse(fixture('suc-plan-crd.json')) as { sucVersion: string; openAPIV3Schema: Schema };
 const channels = parseChannels(fixture('channels.json'), 'https://update.k3s.io/v1-release/channels');
