@@ -13,6 +13,8 @@ export interface GlobalOptions {
   quiet: boolean;
   /** False with --no-color or $NO_COLOR. */
   color: boolean;
+  /** False with --no-persist: SSH connections close when the command ends. @default true */
+  persist?: boolean;
 }
 
 /** Where the inventory's name came from: -c, $PVE_K3S_CONFIG, or the search (./pve-k3s.yaml, the config dir). */
@@ -47,7 +49,7 @@ export async function loadInventoryFor(g: GlobalOptions): Promise<Inventory> {
 export async function withCluster<T>(g: GlobalOptions, fn: (s: ClusterConnection) => Promise<T>): Promise<T> {
   const inventory = await loadInventoryFor(g);
   const { connectCluster } = await import('../operation/connect.js');
-  const conn = await connectCluster(inventory);
+  const conn = await connectCluster(inventory, { persist: g.persist !== false });
   try {
     return await fn(conn);
   } finally {

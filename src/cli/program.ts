@@ -37,9 +37,10 @@ export function addGlobalOptions(cmd: CommandUnknownOpts, root: boolean): void {
   add(new Option('-q, --quiet', 'no progress or notes on stderr (warnings and errors still shown)'));
   add(new Option('--no-color', 'no colours (also when $NO_COLOR is set)'));
   add(new Option('--verbose', 'show details: remote output, round trips, stack of causes'));
+  add(new Option('--no-persist', 'close SSH connections when the command ends (default: kept 60s for the next command)'));
 }
 
-type Key = 'config' | 'output' | 'quiet' | 'color' | 'verbose';
+type Key = 'config' | 'output' | 'quiet' | 'color' | 'verbose' | 'persist';
 
 /** The global options as given: the value nearest the command that was given on the command line wins. */
 export function globalsOf(cmd: CommandUnknownOpts, env: NodeJS.ProcessEnv = process.env): GlobalOptions {
@@ -58,6 +59,7 @@ export function globalsOf(cmd: CommandUnknownOpts, env: NodeJS.ProcessEnv = proc
     verbose: given('verbose') === true,
     quiet: given('quiet') === true,
     color: !noColor,
+    persist: given('persist') !== false,
   };
 }
 

@@ -60,6 +60,10 @@ export const FIELDS: Readonly<Record<string, FieldInfo>> = {
     expected: 'the path of an ssh config file (ssh -F)',
     hint: 'Write e.g. `sshConfig: ~/.ssh/config-lab`, or remove it to use ~/.ssh/config.',
   },
+  'hosts.*.sshPersist': {
+    expected: 'false, or how long the ssh connection stays open after a command (a duration such as 60s or 5m)',
+    hint: 'Write `sshPersist: false` to close the connection when each command ends, or e.g. `sshPersist: 5m`; remove it for 60s.',
+  },
   'hosts.*.local': { expected: 'true', hint: 'Write `local: true` when pve-k3s runs on this host, or remove it.' },
   'hosts.*.lab': { expected: 'true', hint: 'Write `lab: true` for a host of the embedded lab, or remove it.' },
   nodes: {

@@ -110,6 +110,7 @@ function normalise(data: InventoryFile, source: YamlSource, file: string, home: 
     if (h.ssh !== undefined) {
       const access: HostSpec['access'] = { kind: 'ssh', destination: h.ssh };
       if (h.sshConfig !== undefined) access.configFile = resolveUserPath(h.sshConfig, baseDir, home);
+      if (h.sshPersist !== undefined) access.persist = h.sshPersist;
       return { name, access };
     }
     return { name, access: { kind: h.local ? 'local' : 'lab' } };

@@ -62,9 +62,11 @@ export function renderInventory(inv: Inventory): string {
 function hostValue(h: HostSpec): Record<string, unknown> {
   switch (h.access.kind) {
     case 'ssh':
-      return h.access.configFile === undefined
-        ? { ssh: h.access.destination }
-        : { ssh: h.access.destination, sshConfig: h.access.configFile };
+      return {
+        ssh: h.access.destination,
+        ...(h.access.configFile === undefined ? {} : { sshConfig: h.access.configFile }),
+        ...(h.access.persist === undefined ? {} : { sshPersist: h.access.persist === false ? false : formatDuration(h.access.persist) }),
+      };
     case 'local':
       return { local: true };
     case 'lab':

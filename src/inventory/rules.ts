@@ -73,13 +73,15 @@ function checkHosts(hosts: Record<string, unknown>, hasLab: boolean): RuleIssue[
         hint: `Keep the one that says how pve-k3s reaches ${name} and remove the other.`,
       });
     }
-    if (present(spec['sshConfig']) && !present(spec['ssh'])) {
-      issues.push({
-        path: ['hosts', name, 'sshConfig'],
-        at: 'key',
-        problem: 'applies only to a host reached with ssh',
-        hint: 'Add `ssh: <destination>`, or remove sshConfig.',
-      });
+    for (const key of ['sshConfig', 'sshPersist']) {
+      if (present(spec[key]) && !present(spec['ssh'])) {
+        issues.push({
+          path: ['hosts', name, key],
+          at: 'key',
+          problem: 'applies only to a host reached with ssh',
+          hint: `Add \`ssh: <destination>\`, or remove ${key}.`,
+        });
+      }
     }
     if (spec['lab'] === true && !hasLab) {
       issues.push({

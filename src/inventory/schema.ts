@@ -62,6 +62,7 @@ function build() {
   const host = z.strictObject({
     ssh: z.string().regex(SSH_DESTINATION_RE).optional(),
     sshConfig: path.optional(),
+    sshPersist: z.union([z.literal(false), duration]).optional(),
     local: yes.optional(),
     lab: yes.optional(),
   });

@@ -10,7 +10,14 @@ export type { Role, UpgradeOrder, UpgradeWindow };
 /** How to reach a Proxmox host. Exactly one of the three forms. */
 export type HostAccess =
   /** An SSH destination: `root@pve1`, `pve1`, or an alias from the user's ~/.ssh/config. */
-  | { kind: 'ssh'; destination: string; /** ssh -F file (`sshConfig:`). */ configFile?: string }
+  | {
+      kind: 'ssh';
+      destination: string;
+      /** ssh -F file (`sshConfig:`). */
+      configFile?: string;
+      /** `sshPersist:` seconds the connection stays open after a command, or false to close it at the end. @default 60 (absent) */
+      persist?: number | false;
+    }
   /** pve-k3s runs on the Proxmox host itself. */
   | { kind: 'local' }
   /** A simulated host of the embedded lab (`pve-k3s lab init`). */

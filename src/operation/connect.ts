@@ -23,7 +23,12 @@ export interface ClusterConnection {
  * lab) and, for a lab, its channel server. Nothing connects before the first command. Always
  * `close()` it: that ends SSH masters and servers.
  */
-export async function connectCluster(inventory: Inventory): Promise<ClusterConnection> {
+export interface ConnectOptions {
+  /** False (`--no-persist`): close SSH connections when the command ends, whatever the inventory says. @default true */
+  persist?: boolean;
+}
+
+export async function connectCluster(inventory: Inventory, opts: ConnectOptions = {}): Promise<ClusterConnection> {
   const shells = new Map<string, Shell>();
   const closers: (() => Promise<void>)[] = [];
   let channelUrl = inventory.k3s.channelUrl;
@@ -57,6 +62,8 @@ export async function connectCluster(inventory: Inventory): Promise<ClusterConne
             host: h.name,
             destination: h.access.destination,
             ...(h.access.configFile ? { configFile: h.access.configFile } : {}),
+            persist: opts.persist !== false && h.access.persist !== false,
+            ...(typeof h.access.persist === 'number' ? { controlPersist: `${h.access.persist}s` } : {}),
           }),
         );
         break;

@@ -1,25 +1,73 @@
 /** The private directory holding ssh control sockets (one multiplexed master per host). */
-import { chmod, lstat, mkdir } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
+import { createConnection } from 'node:net';
 import { userInfo } from 'node:os';
 import { FileError } from '../domain/errors.js';
 
-/** Unix socket paths are limited to ~104 bytes; %C expands to 40 hex digits. */
+/** Unix socket paths are limited to ~104 bytes; the socket's name is 40 hex digits. */
 const MAX_SOCKET_PATH = 100;
-const PERCENT_C_LENGTH = 40;
+const NAME_LENGTH = 40;
 
 /** A short path on purpose (os.tmpdir() is long on macOS): `/tmp/pve-k3s-<uid>`. */
 export function defaultControlDir(): string {
   return `/tmp/pve-k3s-${process.getuid?.() ?? userInfo().username}`;
 }
 
-/** The ControlPath for ssh: `%` in the directory is escaped so ssh keeps it literal. */
-export function controlPathFor(dir: string): string {
-  if (Buffer.byteLength(dir) + 1 + PERCENT_C_LENGTH > MAX_SOCKET_PATH) {
+/** What makes two ssh invocations the same connection: the same destination, config file and extra options. */
+export interface ConnectionIdentity {
+  destination: string;
+  configFile?: string | undefined;
+  extraOptions?: readonly string[] | undefined;
+}
+
+/**
+ * The control socket's path: `<dir>/<sha1 of the connection identity>`. Computed here rather
+ * than left to ssh's `%C` so pve-k3s can see the socket itself (is a master already up, from
+ * this or an earlier command?) without starting `ssh -O check`; every process with the same
+ * destination, config file and options finds the same socket.
+ */
+export function controlPathFor(dir: string, id: ConnectionIdentity): string {
+  if (Buffer.byteLength(dir) + 1 + NAME_LENGTH > MAX_SOCKET_PATH) {
     throw new TypeError(
-      `ssh control directory path is too long for a unix socket (max ${MAX_SOCKET_PATH - PERCENT_C_LENGTH - 1} bytes): ${dir}`,
+      `ssh control directory path is too long for a unix socket (max ${MAX_SOCKET_PATH - NAME_LENGTH - 1} bytes): ${dir}`,
     );
   }
-  return `${dir.replaceAll('%', '%%')}/%C`;
+  const name = createHash('sha1')
+    .update(JSON.stringify([id.destination, id.configFile ?? null, id.extraOptions ?? []]))
+    .digest('hex');
+  return `${dir}/${name}`;
+}
+
+/** The ControlPath option's value: `%` escaped so ssh keeps the path literal. */
+export function sshControlPathOption(path: string): string {
+  return path.replaceAll('%', '%%');
+}
+
+export type SocketState = 'alive' | 'stale' | 'none';
+
+/**
+ * Whether a master listens on the socket: a connect() that succeeds (closed at once; the master
+ * drops a client that says nothing) means alive; ECONNREFUSED means a master died and left
+ * its socket; no file means none.
+ */
+export function socketState(path: string): Promise<SocketState> {
+  return new Promise((resolve) => {
+    const sock = createConnection({ path });
+    sock.once('connect', () => {
+      sock.destroy();
+      resolve('alive');
+    });
+    sock.once('error', (e: NodeJS.ErrnoException) => {
+      sock.destroy();
+      resolve(e.code === 'ENOENT' || e.code === 'ENOTDIR' ? 'none' : 'stale');
+    });
+  });
+}
+
+/** Removes a stale socket (ignores one already gone). */
+export async function removeStale(path: string): Promise<void> {
+  await unlink(path).catch(() => undefined);
 }
 
 /**

@@ -126,13 +126,20 @@ test('GIVEN global options WHEN given before or after the command THEN the comma
   for (const argv of argvs) {
     let g: unknown;
     buildProgram((cmd) => (g = globalsOf(cmd, {}))).parse(argv, { from: 'user' });
-    assert.deepEqual(g, { config: 'a.yaml', output: 'json', verbose: true, quiet: false, color: true }, argv.join(' '));
+    assert.deepEqual(g, { config: 'a.yaml', output: 'json', verbose: true, quiet: false, color: true, persist: true }, argv.join(' '));
   }
   let g: unknown;
   buildProgram((cmd) => (g = globalsOf(cmd, { NO_COLOR: '1' }))).parse(['status', '-q'], { from: 'user' });
-  assert.deepEqual(g, { config: undefined, output: 'table', verbose: false, quiet: true, color: false });
+  assert.deepEqual(g, { config: undefined, output: 'table', verbose: false, quiet: true, color: false, persist: true });
   buildProgram((cmd) => (g = globalsOf(cmd, {}))).parse(['-o', 'yaml', 'status', '--no-color'], { from: 'user' });
-  assert.deepEqual(g, { config: undefined, output: 'yaml', verbose: false, quiet: false, color: false });
+  assert.deepEqual(g, { config: undefined, output: 'yaml', verbose: false, quiet: false, color: false, persist: true });
+  for (const argv of [
+    ['--no-persist', 'status'],
+    ['status', '--no-persist'],
+  ]) {
+    buildProgram((cmd) => (g = globalsOf(cmd, {}))).parse(argv, { from: 'user' });
+    assert.deepEqual(g, { config: undefined, output: 'table', verbose: false, quiet: false, color: true, persist: false }, argv.join(' '));
+  }
 });
 
 /** The files a module loads before it runs: its static value imports, transitively (not `import type`, not `import()`). */

@@ -82,6 +82,7 @@ describe('SshShell over a real sshd', { skip: skip ?? false }, () => {
     h.addProgram('pct', FAKE_PCT);
   });
   after(async () => {
+    for (const s of shells) await s.stopMaster(); // persisted masters would otherwise outlive the test by 60 s
     for (const s of shells) await s.close();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
     await h?.stop();
@@ -200,15 +201,66 @@ describe('SshShell over a real sshd', { skip: skip ?? false }, () => {
     assert.equal(acceptedLogins() - before, 1);
   });
 
-  test('close() stops the master and removes its socket; safe twice; run() reconnects after', async () => {
-    const s = shell();
-    await s.connect();
+  test('persist (the default): close() leaves the master up and the next command (a new SshShell) reuses it without a login', async () => {
+    const first = shell();
+    const before = acceptedLogins();
+    assert.equal((await first.run(['pct', 'fail', '0', ''])).code, 0);
+    await first.close();
+    await first.close();
+    assert.equal(sockets(first).length, 1, 'the master is still there');
+    const next = new SshShell({ host: 'pve1', destination: h.alias, configFile: h.configFile, controlDir: first.controlDir });
+    shells.push(next);
+    assert.equal(next.controlPath, first.controlPath);
+    assert.equal((await next.run(['pct', 'fail', '3', ''])).code, 3);
+    const session = next.openSession(['sh', '-s']);
+    try {
+      assert.deepEqual(await session.run('echo via-master'), { code: 0, stdout: 'via-master\n', stderr: '' });
+    } finally {
+      await session.close();
+    }
+    assert.equal(acceptedLogins() - before, 1, 'one login for both commands');
+  });
+
+  test('persist: false: close() stops the master this shell started and removes its socket; safe twice; run() reconnects after', async () => {
+    const s = shell({ persist: false });
+    const before = acceptedLogins();
+    assert.equal((await s.run(['pct', 'fail', '0', ''])).code, 0);
     assert.equal(sockets(s).length, 1);
     await s.close();
     await s.close();
     for (let i = 0; i < 40 && sockets(s).length > 0; i++) await new Promise((r) => setTimeout(r, 25));
     assert.deepEqual(sockets(s), []);
     assert.equal((await s.run(['pct', 'fail', '0', ''])).code, 0);
+    assert.equal(acceptedLogins() - before, 2, 'a new login after the master was stopped');
+  });
+
+  test('a stale socket (its master was killed) is replaced: one new login, the requests answered', async () => {
+    const s = shell();
+    await s.run(['pct', 'fail', '0', '']);
+    const check = spawnSync('ssh', ['-F', h.configFile, '-o', `ControlPath=${s.controlPath}`, '-O', 'check', h.alias], {
+      encoding: 'utf8',
+    });
+    const pid = Number(/pid=(\d+)/.exec(check.stderr)?.[1]);
+    assert.ok(pid > 0, check.stderr);
+    process.kill(pid, 'SIGKILL');
+    for (let i = 0; i < 40; i++) {
+      try {
+        process.kill(pid, 0);
+        await new Promise((r) => setTimeout(r, 25));
+      } catch {
+        break;
+      }
+    }
+    assert.equal(sockets(s).length, 1, 'the dead master left its socket');
+    const next = new SshShell({ host: 'pve1', destination: h.alias, configFile: h.configFile, controlDir: s.controlDir });
+    shells.push(next);
+    const before = acceptedLogins();
+    const codes = await Promise.all([1, 2, 3].map((n) => next.run(['pct', 'fail', String(n), ''])));
+    assert.deepEqual(
+      codes.map((r) => r.code),
+      [1, 2, 3],
+    );
+    assert.equal(acceptedLogins() - before, 1);
   });
 
   test('timeoutMs stops a remote command and throws ShellError{timedOut}', async () => {

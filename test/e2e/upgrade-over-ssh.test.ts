@@ -6,8 +6,9 @@
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { installShims } from '../../src/lab/index.js';
+import { SshShell } from '../../src/shell/ssh-shell.js';
 import { sshdSkipReason, startSshd, type SshdHarness } from './harness/sshd.js';
 import { labFixture, type LabFixture } from '../helpers/lab-cli.js';
 
@@ -45,6 +46,7 @@ describe('pve-k3s over a real sshd', { skip: skip ?? false }, () => {
     );
   });
   after(async () => {
+    for (const h of sshds) await new SshShell({ host: h.alias, destination: h.alias, configFile: h.configFile }).stopMaster();
     for (const h of sshds) await h.stop();
     f?.cleanup();
   });
@@ -75,8 +77,27 @@ describe('pve-k3s over a real sshd', { skip: skip ?? false }, () => {
     assert.match(again.stdout, /^Nothing to do: all 4 nodes run v1\.33\.5\+k3s1\.$/m);
   });
 
-  test('GIVEN a host whose sshd is down WHEN status runs THEN the host is named with what to do, exit 1', async () => {
+  test('GIVEN --no-persist WHEN status runs THEN no master is left; without it THEN the next command logs in no more', async () => {
+    const h = sshds[0]!;
+    const master = new SshShell({ host: 'pve1', destination: h.alias, configFile: h.configFile });
+    await master.stopMaster();
+    const logins = (): number => (readFileSync(h.logFile, 'utf8').match(/Accepted publickey/g) ?? []).length;
+    const before = logins();
+    const off = await f.cli(['status', '--no-persist']);
+    assert.equal(off.code, 0, off.stderr);
+    assert.equal(existsSync(master.controlPath), false, 'the master was stopped at the end of the command');
+    for (let i = 0; i < 2; i++) {
+      const r = await f.cli(['status']);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    assert.equal(existsSync(master.controlPath), true, 'the master stays for the next command');
+    assert.equal(logins() - before, 2, 'one login for --no-persist, one for both later commands');
+  });
+
+    test('GIVEN a host whose sshd is down WHEN status runs THEN the host is named with what to do, exit 1', async () => {
     const h = sshds[1]!;
+    // A host going down drops its connections too: end the master the earlier commands left up (ControlPersist).
+    await new SshShell({ host: 'pve2', destination: h.alias, configFile: h.configFile }).stopMaster();
     await h.stop();
     const r = await f.cli(['status']);
     assert.equal(r.code, 1);

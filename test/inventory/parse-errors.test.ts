@@ -80,6 +80,18 @@ const cases: [name: string, text: string, expected: string[]][] = [
     [`${F}:6: hosts.pve3.sshConfig: applies only to a host reached with ssh`],
   ],
   [
+    'sshPersist without ssh',
+    edit(FULL, '{ local: true }', '{ local: true, sshPersist: false }'),
+    [`${F}:6: hosts.pve3.sshPersist: applies only to a host reached with ssh`],
+  ],
+  [
+    'sshPersist: true',
+    edit(FULL, 'ssh: root@pve1', 'ssh: root@pve1, sshPersist: true'),
+    [
+      `${F}:4: hosts.pve1.sshPersist: must be false, or how long the ssh connection stays open after a command (a duration such as 60s or 5m), got true`,
+    ],
+  ],
+  [
     'an ssh destination that starts with "-"',
     edit(FULL, 'ssh: root@pve1', 'ssh: -oProxyCommand=x'),
     [

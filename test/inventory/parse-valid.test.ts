@@ -141,6 +141,13 @@ test('GIVEN a relative lab dir and a relative sshConfig WHEN parsed THEN they re
   assert.deepEqual(inv.lab, { dir: '/srv/pve-k3s/lab-state' });
 });
 
+test('GIVEN sshPersist WHEN parsed THEN false or the duration in seconds reaches the host access', () => {
+  const off = parse(edit(MINIMAL, '{ ssh: root@pve1 }', '{ ssh: root@pve1, sshPersist: false }'));
+  assert.deepEqual(off.hosts[0]?.access, { kind: 'ssh', destination: 'root@pve1', persist: false });
+  const five = parse(edit(MINIMAL, '{ ssh: root@pve1 }', '{ ssh: root@pve1, sshPersist: 5m }'));
+  assert.deepEqual(five.hosts[0]?.access, { kind: 'ssh', destination: 'root@pve1', persist: 300 });
+});
+
 test('GIVEN lab hosts, a lab section and channelUrl lab WHEN parsed THEN the lab settings are read', () => {
   const text = edit(MINIMAL, '{ ssh: root@pve1 }', '{ lab: true }') + 'k3s:\n  channelUrl: lab\nlab:\n  dir: ~/lab\n';
   const inv = parse(text);

@@ -1,14 +1,16 @@
 /** SshShell against a fake `ssh` program: the command line it builds and how it reads ssh's exit. */
 import { test, describe, beforeEach, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { ShellError } from '../../src/domain/errors.js';
 import { SshShell } from '../../src/shell/ssh-shell.js';
 import { fixtureDir, splitNul } from './helpers/fixtures.js';
 
 // Records each call's argv in call.*; answers from files: check-code (ssh -O), connect-*
-// (the first `true` session), run-* (every other session).
+// (a `true` session), run-* (every other session); *-sleep seconds before answering.
+// It never creates a control socket: tests that need a live master listen on the path themselves.
 const FAKE_SSH = `
 d=$(dirname "$0")
 f=$(mktemp "$d/call.XXXXXX"); printf '%s\\0' "$@" > "$f"
@@ -17,6 +19,7 @@ case " $* " in
   *" -O "*) exit "$(cat "$d/check-code")" ;;
 esac
 if [ "$last" = true ]; then p=connect; else p=run; fi
+[ -e "$d/$p-sleep" ] && sleep "$(cat "$d/$p-sleep")"
 cat "$d/$p-stderr" >&2 2>/dev/null
 printf 'remote-out'
 exit "$(cat "$d/$p-code")"
@@ -41,19 +44,31 @@ describe('SshShell (fake ssh)', () => {
       extraOptions: ['-p', '2222'],
     });
 
-  beforeEach(() => {
+  /** A listening unix socket at the shell's control path: a live master, as far as SshShell can tell. */
+  const servers: Server[] = [];
+  const liveMaster = (s: SshShell): Promise<void> =>
+    new Promise((resolve) => {
+      const srv = createServer((c) => c.destroy()).listen(s.controlPath, () => resolve());
+      servers.push(srv);
+    });
+
+  beforeEach(async () => {
+    for (const srv of servers.splice(0)) await new Promise((r) => srv.close(r));
+    for (const n of readdirSync(controlDir)) rmSync(join(controlDir, n), { force: true });
     for (const n of readdirSync(fx.dir)) if (n !== 'ssh') rmSync(join(fx.dir, n));
     set('check-code', 255);
     set('connect-code', 0);
     set('run-code', 0);
   });
-  after(() => {
+  after(async () => {
+    for (const srv of servers.splice(0)) await new Promise((r) => srv.close(r));
     fx.remove();
     rmSync(controlDir, { recursive: true, force: true });
   });
 
   test('builds one ssh command line: multiplexed, batch mode, host keys left to ssh, argv quoted after --', async () => {
-    const r = await make().run(['pct', 'exec', '101', '--', 'sh', '-c', "echo 'hi'"]);
+    const s = make();
+    const r = await s.run(['pct', 'exec', '101', '--', 'sh', '-c', "echo 'hi'"]);
     assert.deepEqual(r, { code: 0, stdout: 'remote-out', stderr: '' });
     const session = calls().find((c) => c.at(-1)?.startsWith('pct'));
     assert.deepEqual(session, [
@@ -64,7 +79,7 @@ describe('SshShell (fake ssh)', () => {
       '-o',
       'ControlMaster=auto',
       '-o',
-      `ControlPath=${controlDir}/%C`,
+      `ControlPath=${s.controlPath}`,
       '-o',
       'ControlPersist=60s',
       '-p',
@@ -81,16 +96,54 @@ describe('SshShell (fake ssh)', () => {
     );
   });
 
-  test('concurrent runs share one connect()', async () => {
+  test('the first request opens the master itself: no `true` session, no `ssh -O check`', async () => {
     const s = make();
     await Promise.all([s.run(['a']), s.run(['b']), s.run(['c'])]);
-    assert.equal(calls().filter((c) => c.at(-1) === 'true').length, 1);
+    assert.deepEqual(
+      calls()
+        .map((c) => c.at(-1))
+        .sort(),
+      ['a', 'b', 'c'],
+    );
+    assert.match(s.controlPath, new RegExp(`^${controlDir}/[0-9a-f]{40}$`));
   });
 
-  test('a live master (ssh -O check) skips the first session', async () => {
-    set('check-code', 0);
-    await make().run(['a']);
-    assert.equal(calls().filter((c) => c.at(-1) === 'true').length, 0);
+  test('a master left by an earlier command (a live socket) is used as it is', async () => {
+    const s = make();
+    await liveMaster(s);
+    assert.equal((await s.run(['a'])).code, 0);
+    await s.close();
+    assert.deepEqual(
+      calls().map((c) => c.slice(-4)),
+      [['-T', 'root@10.0.0.1', '--', 'a']],
+      'one call: the request; close() leaves a persisted master alone',
+    );
+  });
+
+  test('a stale socket (its master died) is removed before the first request', async () => {
+    const s = make();
+    writeFileSync(s.controlPath, ''); // connect() to it is refused, as to a dead master's socket
+    assert.equal((await s.run(['a'])).code, 0);
+    assert.equal(existsSync(s.controlPath), false);
+  });
+
+  test('a first request still waiting for its connection after connectTimeoutMs -> ShellError{unreachable, timedOut}', async () => {
+    set('run-sleep', 5);
+    const s = new SshShell({ host: 'pve1', destination: 'root@10.0.0.1', controlDir, sshPath: ssh, connectTimeoutMs: 200 });
+    await assert.rejects(s.run(['pct', 'list']), {
+      name: 'ShellError',
+      unreachable: true,
+      timedOut: true,
+      message: 'cannot reach Proxmox host pve1 (root@10.0.0.1): no answer within 0.2s',
+    });
+  });
+
+  test('persist: false -> close() stops a master this shell started (ssh -O exit), never one it found', async () => {
+    const found = new SshShell({ host: 'pve1', destination: 'root@10.0.0.1', controlDir, sshPath: ssh, persist: false });
+    await liveMaster(found);
+    await found.run(['a']);
+    await found.close();
+    assert.equal(calls().filter((c) => c.includes('-O')).length, 0);
   });
 
   test('exit 255 with ssh words while the master is dead -> ShellError{unreachable}', async () => {
@@ -110,7 +163,7 @@ describe('SshShell (fake ssh)', () => {
   test("exit 255 with ssh words while the master lives -> the remote command's own result", async () => {
     const s = make();
     await s.connect();
-    set('check-code', 0);
+    await liveMaster(s);
     set('run-code', 255);
     set('run-stderr', 'ssh: connect to host 10.9.9.9 port 22: Connection refused\n');
     assert.equal((await s.run(['pct', 'exec', '101', '--', 'ssh', 'x'])).code, 255);
@@ -118,6 +171,7 @@ describe('SshShell (fake ssh)', () => {
 
   test("exit 255 without ssh words -> the remote command's own result", async () => {
     const s = make();
+    await s.connect();
     set('run-code', 255);
     set('run-stderr', "container '101' not running!\n");
     assert.deepEqual(await s.run(['pct', 'exec', '101', '--', 'true']), {
@@ -135,6 +189,19 @@ describe('SshShell (fake ssh)', () => {
       unreachable: true,
       message: 'cannot reach Proxmox host pve1 (root@10.0.0.1): ssh failed: something new went wrong',
     });
+  });
+
+  test("a first request ending 255 without a master -> ShellError{unreachable} quoting ssh's last line; the next request tries again", async () => {
+    const s = make();
+    set('run-code', 255);
+    set('run-stderr', 'debug noise\nsomething new went wrong\n');
+    await assert.rejects(s.run(['pct', 'list']), {
+      name: 'ShellError',
+      unreachable: true,
+      message: 'cannot reach Proxmox host pve1 (root@10.0.0.1): ssh failed: something new went wrong',
+    });
+    set('run-code', 0);
+    assert.equal((await s.run(['pct', 'list'])).code, 0);
   });
 
   test('a failed connect() is retried by the next call', async () => {
