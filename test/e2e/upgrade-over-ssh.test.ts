@@ -94,7 +94,7 @@ describe('pve-k3s over a real sshd', { skip: skip ?? false }, () => {
     assert.equal(logins() - before, 2, 'one login for --no-persist, one for both later commands');
   });
 
-    test('GIVEN a host whose sshd is down WHEN status runs THEN the host is named with what to do, exit 1', async () => {
+  test('GIVEN a host whose sshd is down WHEN status runs THEN the host is named with what to do, exit 1', async () => {
     const h = sshds[1]!;
     // A host going down drops its connections too: end the master the earlier commands left up (ControlPersist).
     await new SshShell({ host: 'pve2', destination: h.alias, configFile: h.configFile }).stopMaster();
