@@ -20,6 +20,7 @@ const STEP_WORD: Record<Step['kind'], string> = {
   restart: 'restart',
   'wait-ready': 'wait Ready',
   uncordon: 'uncordon',
+  soak: 'soak',
 };
 
 function fmtMs(ms: number): string {

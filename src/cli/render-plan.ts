@@ -3,6 +3,7 @@ import type { Step, UpgradePlan } from '../domain/plan.js';
 import { planSteps } from '../domain/plan.js';
 import type { HoldReason } from '../domain/policy.js';
 import { renderPreflightBrief } from './render-preflight.js';
+import { humanDuration } from '../domain/duration.js';
 
 const HELD_WORDS: Record<HoldReason, string> = {
   inventory: 'upgrade: false in the inventory',
@@ -24,7 +25,17 @@ const ACTION_WORDS: Record<Step['kind'], string> = {
   restart: 'restart k3s',
   'wait-ready': 'wait Ready',
   uncordon: 'uncordon',
+  soak: 'soak',
 };
+
+/** `soak 10m`, `ask to go on`, `soak 5m, then ask to go on`. */
+export function soakWords(s: Step): string {
+  const spec = s.soak;
+  if (!spec) return 'soak';
+  const parts = spec.seconds > 0 ? [`soak ${humanDuration(spec.seconds * 1000)}`] : [];
+  if (spec.confirm) parts.push(parts.length ? 'then ask to go on' : 'ask to go on');
+  return parts.join(', ');
+}
 
 export function renderPlan(plan: UpgradePlan): string {
   const out: string[] = [];
@@ -56,7 +67,13 @@ export function renderPlan(plan: UpgradePlan): string {
       const from = ss.find((s) => s.from !== undefined)?.from;
       const what = ss
         .map((s) =>
-          s.kind === 'install' ? `install ${s.version}` : s.kind === 'wait-ready' ? `wait Ready at ${s.version}` : ACTION_WORDS[s.kind],
+          s.kind === 'install'
+            ? `install ${s.version}`
+            : s.kind === 'wait-ready'
+              ? `wait Ready at ${s.version}`
+              : s.kind === 'soak'
+                ? soakWords(s)
+                : ACTION_WORDS[s.kind],
         )
         .join(', ');
       out.push(
@@ -68,10 +85,13 @@ export function renderPlan(plan: UpgradePlan): string {
   for (const s of stays) out.push(`note: ${s.node} was cordoned before this run and stays cordoned afterwards`);
   const untouched = plan.nodes.filter((n) => n.action === 'none' && n.held === undefined);
   if (untouched.length > 0) out.push(`Unchanged (already ${plan.target.version}): ${untouched.map((n) => n.node).join(', ')}`);
-  if (plan.policy?.canary)
+  const c = plan.policy?.canary;
+  if (c)
     out.push(
-      `Canary: ${plan.policy.canary.node} goes first, alone; the rest follow without a pause (a soak after the canary is not built yet)`,
+      `Canary: ${c.node} goes first, alone; ${c.soakSeconds !== undefined ? `the rest follow once it has stayed healthy for ${humanDuration(c.soakSeconds * 1000)}` : 'the rest follow once you confirm it (on the terminal, or --yes)'}`,
     );
+  if (plan.policy?.soakSeconds)
+    out.push(`Soak: each node must stay healthy for ${humanDuration(plan.policy.soakSeconds * 1000)} before the next starts`);
   tail(plan, out);
   return out.join('\n') + '\n';
 }

@@ -11,7 +11,17 @@ export const PLAN_API_VERSION = 'pve-k3s.io/v2';
 /** Plan documents written by earlier versions (recognised, to say so). */
 export const OLDER_PLAN_API_VERSIONS: readonly string[] = ['pve-k3s.io/v1'];
 
-export type StepKind = 'drain' | 'install' | 'restart' | 'wait-ready' | 'uncordon';
+export type StepKind = 'drain' | 'install' | 'restart' | 'wait-ready' | 'uncordon' | 'soak';
+
+/** A soak step: the node must stay healthy (Ready, no restarting pods on it) this long, then, for a canary, be confirmed. */
+export interface SoakSpec {
+  /** How long the node is watched, seconds (0: not watched). */
+  seconds: number;
+  /** Ask on the terminal before the rest go (a canary without --canary-soak); `--yes` answers it. */
+  confirm: boolean;
+  /** The canary's soak (`--canary-soak`, or the confirmation), or the soak between nodes (`--soak`). */
+  reason: 'canary' | 'between-nodes';
+}
 
 export interface Step {
   /** Stable id: `<phase>/<node>/<kind>`, e.g. `1/k3s-worker-1/drain`. */
@@ -25,6 +35,8 @@ export interface Step {
   version: string;
   /** The version the node ran before this phase (install/restart only). */
   from?: string;
+  /** What a `soak` step waits for. */
+  soak?: SoakSpec;
 }
 
 export type PhaseOrder = 'workers-first' | 'servers-first';

@@ -133,7 +133,7 @@ export const FIELDS: Readonly<Record<string, FieldInfo>> = {
   },
   upgrade: {
     expected: 'a mapping',
-    hint: `Valid keys: order, allowSkew, readyTimeout, drainServers, snapshot, snapshotRetention, parallel, canary, canarySoak, soak, window, notify, prometheusUrl, alertFilterRegexp, blockingPodSelector. ${DOCS}`,
+    hint: `Valid keys: order, allowSkew, readyTimeout, drainServers, snapshot, snapshotRetention, parallel, canary, canarySoak, soak, window, notify, prometheusUrl, alertFilterRegexp, alertFiringOnly, alertFilterMatchOnly, blockingPodSelector, gateTimeout. ${DOCS}`,
   },
   'upgrade.order': {
     expected: 'auto, workers-first or servers-first',
@@ -187,11 +187,20 @@ export const FIELDS: Readonly<Record<string, FieldInfo>> = {
   },
   'upgrade.alertFilterRegexp': {
     expected: 'a regular expression',
-    hint: 'Firing alerts whose name matches block the next node; without it every firing alert does. Example: ^(?!Watchdog$).',
+    hint: 'As kured: active alerts whose name matches are ignored (every active alert blocks without it). Example: ^(Watchdog|InfoInhibitor)$.',
+  },
+  'upgrade.alertFiringOnly': { expected: BOOLEAN, hint: 'As kured: true = only firing alerts block, not pending ones. Default false.' },
+  'upgrade.alertFilterMatchOnly': {
+    expected: BOOLEAN,
+    hint: 'As kured: true = only alerts matching alertFilterRegexp block (the filter is inverted). Default false.',
   },
   'upgrade.blockingPodSelector': {
-    expected: 'a label selector',
-    hint: 'No node starts while pods matching it exist, e.g. app=backup.',
+    expected: 'a label selector or a list of them',
+    hint: 'As kured: a node does not start while pods matching one of them run on it, e.g. [app=backup, runtime=long,cost=expensive].',
+  },
+  'upgrade.gateTimeout': {
+    expected: DURATION,
+    hint: 'How long an alert or pod gate may hold the next node back before the run stops (resumable); default 1h.',
   },
   lab: { expected: 'a mapping with dir', hint: 'Run `pve-k3s lab init` to write a lab inventory.' },
   'lab.dir': {

@@ -191,7 +191,11 @@ function upgradePolicy(u: UpgradeFile): Partial<Inventory['upgrade']> {
   if (u.notify != null) out.notify = typeof u.notify === 'string' ? [u.notify] : u.notify;
   if (u.prometheusUrl != null) out.prometheusUrl = u.prometheusUrl;
   if (u.alertFilterRegexp != null) out.alertFilterRegexp = u.alertFilterRegexp;
-  if (u.blockingPodSelector != null) out.blockingPodSelector = u.blockingPodSelector;
+  if (u.alertFiringOnly != null) out.alertFiringOnly = u.alertFiringOnly;
+  if (u.alertFilterMatchOnly != null) out.alertFilterMatchOnly = u.alertFilterMatchOnly;
+  if (u.blockingPodSelector != null)
+    out.blockingPodSelector = typeof u.blockingPodSelector === 'string' ? [u.blockingPodSelector] : u.blockingPodSelector;
+  if (u.gateTimeout != null) out.gateTimeoutSeconds = u.gateTimeout;
   return out;
 }
 

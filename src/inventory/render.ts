@@ -40,7 +40,7 @@ export function renderInventory(inv: Inventory): string {
     },
   );
   if (drain) body['drain'] = drain;
-  const { readyTimeoutSeconds, canarySoakSeconds, soakSeconds, window, notify, ...upgradeRest } = inv.upgrade;
+  const { readyTimeoutSeconds, canarySoakSeconds, soakSeconds, window, notify, gateTimeoutSeconds, ...upgradeRest } = inv.upgrade;
   const upgrade: Record<string, unknown> = {
     ...changed(
       { ...upgradeRest, readyTimeout: formatDuration(readyTimeoutSeconds) },
@@ -49,6 +49,7 @@ export function renderInventory(inv: Inventory): string {
   };
   if (canarySoakSeconds !== undefined) upgrade['canarySoak'] = formatDuration(canarySoakSeconds);
   if (soakSeconds !== undefined) upgrade['soak'] = formatDuration(soakSeconds);
+  if (gateTimeoutSeconds !== undefined) upgrade['gateTimeout'] = formatDuration(gateTimeoutSeconds);
   if (window !== undefined) upgrade['window'] = { ...window };
   if (notify !== undefined && notify.length > 0) upgrade['notify'] = [...notify];
   if (Object.keys(upgrade).length > 0) body['upgrade'] = upgrade;

@@ -229,13 +229,14 @@ function checkUpgradePolicy(upgrade: unknown, nodes: Record<string, unknown> | u
 
 /** `upgrade:` keys the schema knows whose run-time behaviour is not built yet. */
 export const NOT_ENFORCED_YET = [
-  'canarySoak',
-  'soak',
   'window',
   'notify',
   'prometheusUrl',
   'alertFilterRegexp',
+  'alertFiringOnly',
+  'alertFilterMatchOnly',
   'blockingPodSelector',
+  'gateTimeout',
 ] as const;
 
 function present(v: unknown): boolean {

@@ -143,7 +143,10 @@ function build() {
         notify: z.union([z.string().refine(isNotifyUrl), z.array(z.string().refine(isNotifyUrl))]).nullish(),
         prometheusUrl: url.nullish(),
         alertFilterRegexp: z.string().min(1).refine(isRegExp).nullish(),
-        blockingPodSelector: z.string().min(1).nullish(),
+        alertFiringOnly: z.boolean().nullish(),
+        alertFilterMatchOnly: z.boolean().nullish(),
+        blockingPodSelector: z.union([z.string().min(1), z.array(z.string().min(1))]).nullish(),
+        gateTimeout: duration.nullish(),
       })
       .nullish(),
     lab: z.strictObject({ dir: path }).nullish(),

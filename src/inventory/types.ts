@@ -127,10 +127,16 @@ export interface UpgradePolicy {
   notify?: string[] | undefined;
   /** Prometheus base URL for the alert gate (GET /api/v1/alerts). @default none */
   prometheusUrl?: string | undefined;
-  /** Firing alerts whose name matches this regexp block the next node (all firing alerts when unset). @default none */
+  /** As kured's --alert-filter-regexp: active alerts whose name matches are ignored (none ignored when unset). @default none */
   alertFilterRegexp?: string | undefined;
-  /** No node starts while pods matching this label selector exist. @default none */
-  blockingPodSelector?: string | undefined;
+  /** As kured's --alert-firing-only: only firing alerts block (pending ones do not). @default false */
+  alertFiringOnly?: boolean | undefined;
+  /** As kured's --alert-filter-match-only: only alerts matching alertFilterRegexp block. @default false */
+  alertFilterMatchOnly?: boolean | undefined;
+  /** As kured's --blocking-pod-selector (each an OR): a node does not start while pods matching one run on it. @default none */
+  blockingPodSelector?: string[] | undefined;
+  /** How long a gate (alerts, pods) may hold the next node back before the run stops, seconds. @default 3600 */
+  gateTimeoutSeconds?: number | undefined;
 }
 
 export interface LabSettings {

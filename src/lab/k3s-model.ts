@@ -80,6 +80,9 @@ export function nodeView(s: LabState, clusterId: string, node: KubeNode, now: nu
     );
   if (!svc || status === 'activating' || now < svc.startedAt + s.timing.restartMs)
     return notReady('PLEG is not healthy: pleg has yet to be successful');
+  const fails = node.failsAfter;
+  if (fails && svc.runningVersion === fails.version && now >= svc.startedAt + s.timing.restartMs + fails.ms)
+    return notReady('container runtime is down: failed to get container status: rpc error: code = Unavailable');
   return { ...base, ready: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' };
 }
 

@@ -84,7 +84,7 @@ export function podJson(s: LabState, clusterId: string, p: Pod, now: number): un
     kind: 'Pod',
     metadata: {
       creationTimestamp: iso(p.createdAt),
-      labels: { app: p.app },
+      labels: { app: p.app, ...p.labels },
       name: p.name,
       namespace: p.namespace,
       ...(p.owner
@@ -111,6 +111,11 @@ export function podJson(s: LabState, clusterId: string, p: Pod, now: number): un
     },
     status: {
       conditions: [{ status: ready ? 'True' : 'False', type: 'Ready' }],
+      ...(p.node !== ''
+        ? {
+            containerStatuses: [{ name: p.app, ready, restartCount: p.restarts ?? 0, state: { running: { startedAt: iso(p.createdAt) } } }],
+          }
+        : {}),
       phase: p.node === '' ? 'Pending' : 'Running',
     },
   };

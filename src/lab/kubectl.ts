@@ -72,10 +72,46 @@ interface GetArgs {
   allNamespaces: boolean;
   namespace: string | undefined;
   raw: string | undefined;
+  /** `--field-selector`: only `spec.nodeName=NAME` (what pve-k3s asks). */
+  fieldSelector: string | undefined;
+  /** `-l` / `--selector`. */
+  selector: string | undefined;
+}
+
+/** A label selector's equality-based and existence terms (`a=b`, `a==b`, `a!=b`, `a`, `!a`), ANDed; undefined when not understood. */
+export function labelSelectorMatcher(sel: string): ((labels: Record<string, string>) => boolean) | undefined {
+  const terms = sel.split(',').map((t) => t.trim());
+  const tests: ((l: Record<string, string>) => boolean)[] = [];
+  for (const t of terms) {
+    let m: RegExpExecArray | null;
+    if ((m = /^([\w./-]+)\s*!=\s*([\w.-]*)$/.exec(t))) {
+      const [k, v] = [m[1]!, m[2]!];
+      tests.push((l) => l[k] !== v);
+    } else if ((m = /^([\w./-]+)\s*==?\s*([\w.-]*)$/.exec(t))) {
+      const [k, v] = [m[1]!, m[2]!];
+      tests.push((l) => l[k] === v);
+    } else if ((m = /^!([\w./-]+)$/.exec(t))) {
+      const k = m[1]!;
+      tests.push((l) => !(k in l));
+    } else if ((m = /^([\w./-]+)$/.exec(t))) {
+      const k = m[1]!;
+      tests.push((l) => k in l);
+    } else return undefined;
+  }
+  return (l) => tests.every((f) => f(l));
 }
 
 function parseGet(args: string[]): GetArgs | string {
-  const g: GetArgs = { resource: '', names: [], output: undefined, allNamespaces: false, namespace: undefined, raw: undefined };
+  const g: GetArgs = {
+    resource: '',
+    names: [],
+    output: undefined,
+    allNamespaces: false,
+    namespace: undefined,
+    raw: undefined,
+    fieldSelector: undefined,
+    selector: undefined,
+  };
   for (let i = 0; i < args.length; i++) {
     const a = args[i] ?? '';
     if (a === '-o' || a === '--output') g.output = args[++i];
@@ -86,6 +122,10 @@ function parseGet(args: string[]): GetArgs | string {
     else if (a.startsWith('--namespace=')) g.namespace = a.slice('--namespace='.length);
     else if (a === '--raw') g.raw = args[++i];
     else if (a.startsWith('--raw=')) g.raw = a.slice(6);
+    else if (a === '--field-selector') g.fieldSelector = args[++i];
+    else if (a.startsWith('--field-selector=')) g.fieldSelector = a.slice('--field-selector='.length);
+    else if (a === '-l' || a === '--selector') g.selector = args[++i];
+    else if (a.startsWith('--selector=')) g.selector = a.slice('--selector='.length);
     else if (a.startsWith('-')) return `error: unknown flag: ${a}\nSee 'kubectl get --help' for usage.`;
     else if (g.resource === '') g.resource = a;
     else g.names.push(a);
@@ -129,7 +169,14 @@ function get(ctx: ExecContext, clusterId: string, args: string[]): ExecResult {
     if (g.output !== 'json' || names.length > 0) return unsupported(['get', ...args]);
     const inNs = (ns: string) => g.allNamespaces || ns === (g.namespace ?? 'default');
     if (['pods', 'pod', 'po'].includes(kind)) {
-      return ok(listJson(cluster.pods.filter((p) => inNs(p.namespace)).map((p) => podJson(s, clusterId, p, now))));
+      const onNode = g.fieldSelector === undefined ? undefined : /^spec\.nodeName=(.*)$/.exec(g.fieldSelector)?.[1];
+      if (g.fieldSelector !== undefined && onNode === undefined) return unsupported(['get', ...args]);
+      const match = g.selector === undefined ? () => true : labelSelectorMatcher(g.selector);
+      if (!match) return fail(1, `error: unable to parse requirement: invalid label selector "${g.selector}"\n`);
+      const pods = cluster.pods.filter(
+        (p) => inNs(p.namespace) && (onNode === undefined || p.node === onNode) && match({ app: p.app, ...p.labels }),
+      );
+      return ok(listJson(pods.map((p) => podJson(s, clusterId, p, now))));
     }
     return ok(listJson(cluster.pdbs.filter((b) => inNs(b.namespace)).map((b) => pdbJson(s, clusterId, cluster, b, now))));
   }

@@ -116,6 +116,8 @@ export interface KubeNode {
   uid: string;
   /** Fault switch: the node never becomes Ready. */
   neverReady?: boolean;
+  /** Fault switch: once it has run `version` for `ms` (after passing its health gate), the node falls NotReady. */
+  failsAfter?: { version: string; ms: number };
 }
 
 export type OwnerKind = 'ReplicaSet' | 'StatefulSet' | 'DaemonSet';
@@ -131,6 +133,10 @@ export interface Pod {
   node: string;
   createdAt: number;
   uid: string;
+  /** Labels beside `app`. */
+  labels?: Record<string, string>;
+  /** Its container's restartCount. @default 0 */
+  restarts?: number;
 }
 
 export interface PodDisruptionBudget {

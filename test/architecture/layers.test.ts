@@ -24,7 +24,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   'upgrade/policy': ['domain', 'shell', 'inventory', 'proxmox', 'kube', 'k3s'],
   'upgrade/plan': ['domain', 'inventory', 'channel', 'operation', 'upgrade/facts', 'upgrade/policy'],
   'upgrade/suc': ['domain', 'inventory'],
-  'upgrade/run': ['domain', 'shell', 'inventory', 'proxmox', 'kube', 'k3s', 'operation', 'upgrade/plan'],
+  'upgrade/run': ['domain', 'shell', 'inventory', 'proxmox', 'kube', 'k3s', 'operation', 'upgrade/plan', 'upgrade/policy'],
   install: ['domain', 'shell', 'inventory', 'proxmox', 'kube', 'k3s', 'upgrade/run'],
   backup: ['domain', 'shell', 'inventory', 'proxmox', 'kube', 'systemd'],
   doctor: ['domain', 'shell', 'inventory', 'proxmox', 'kube', 'status'],

@@ -16,7 +16,15 @@ import type { ClusterConnection } from '../../operation/connect.js';
 import { renderPlan } from '../render-plan.js';
 import { renderStatus } from './status.js';
 import { out, printDocument, withCluster, type GlobalOptions } from '../context.js';
-import { applyRunFlags, failureReport, onController, runWithSignals, type UpgradeFlags } from './upgrade.js';
+import {
+  applyRunFlags,
+  canaryConfirmation,
+  durationFlag,
+  failureReport,
+  onController,
+  runWithSignals,
+  type UpgradeFlags,
+} from './upgrade.js';
 
 export type ResumeFlags = Pick<
   UpgradeFlags,
@@ -30,6 +38,8 @@ export type ResumeFlags = Pick<
   | 'drainOnTimeout'
   | 'readyTimeout'
   | 'parallel'
+  | 'soak'
+  | 'canarySoak'
 > & { forceTakeover?: boolean; ignorePreflight?: string[] };
 
 function describeRun(r: RunSummary): string {
@@ -114,7 +124,11 @@ export async function resume(g: GlobalOptions, flags: ResumeFlags): Promise<numb
     };
     process.stderr.write(`Resuming${pick.from === 'cluster' ? ' (from the cluster’s run record)' : ''}: ${describeRun(last)}\n`);
     const { planResume, closeResumed } = await import('../../upgrade/run/upgrade-run.js');
-    const plan = await planResume(conn, last, { ignorePreflight: parseIgnores(flags.ignorePreflight) });
+    const plan = await planResume(conn, last, {
+      ignorePreflight: parseIgnores(flags.ignorePreflight),
+      soakSeconds: durationFlag('soak', flags.soak),
+      canarySoakSeconds: durationFlag('canary-soak', flags.canarySoak),
+    });
     excuseLeftovers(plan, last);
     const order = last.order as UpgradeOrder;
     const json = g.output !== 'table';
@@ -125,8 +139,9 @@ export async function resume(g: GlobalOptions, flags: ResumeFlags): Promise<numb
       return 0;
     }
     refuseFailedPreflight(plan.preflight);
+    const asking = canaryConfirmation(plan, flags.yes ?? false);
     if (!flags.yes) requireTerminal('resume');
-    const result = await runWithSignals(conn, plan, g, { order, allowSkew: last.allowSkew }, last, flags.forceTakeover);
+    const result = await runWithSignals(conn, plan, g, { order, allowSkew: last.allowSkew, ...asking }, last, flags.forceTakeover);
     if (json) {
       await printDocument(g, upgradeResultDocument(plan, result, { run: result.run, resumed: last.run }));
     } else if (result.ok) {

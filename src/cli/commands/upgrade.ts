@@ -1,5 +1,6 @@
 /** `pve-k3s plan` and `pve-k3s upgrade`. */
 import { confirm, requireTerminal } from '../confirm.js';
+import { parseDuration } from '../../inventory/duration.js';
 import { readFile } from 'node:fs/promises';
 import { UsageError, PlanError } from '../../domain/errors.js';
 import { OLDER_PLAN_API_VERSIONS, PLAN_API_VERSION, planSteps, type UpgradePlan } from '../../domain/plan.js';
@@ -33,6 +34,8 @@ export interface PlanCommandFlags {
   /** --exclude (repeatable): never these nodes. */
   exclude?: string[];
   canary?: string;
+  canarySoak?: string;
+  soak?: string;
   /** --ignore-preflight (repeatable, comma-separated ids). */
   ignorePreflight?: string[];
 }
@@ -82,8 +85,19 @@ export async function applyRunFlags(inv: Inventory, f: UpgradeFlags): Promise<In
   return { ...inv, drain, upgrade };
 }
 
+/** A duration flag in seconds (`90`, `90s`, `10m`, `1h30m`); a usage error naming the flag when it is not one. */
+export function durationFlag(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const s = parseDuration(/^\d+$/.test(v) ? Number(v) : v);
+  if (s === undefined)
+    throw new UsageError(`--${flag}: invalid duration "${v}"`, { hint: 'write seconds (90) or units: 90s, 5m, 1h, 1m30s' });
+  return s;
+}
+
 export function planFlags(f: PlanCommandFlags): PlanFlags {
   return {
+    canarySoakSeconds: durationFlag('canary-soak', f.canarySoak),
+    soakSeconds: durationFlag('soak', f.soak),
     version: f.version,
     channel: f.channel,
     order: f.order,
@@ -154,6 +168,7 @@ export async function upgrade(g: GlobalOptions, flags: UpgradeFlags): Promise<nu
     }
     // The fresh preflight decides, even for a saved plan: the cluster may have changed since.
     refuseFailedPreflight(fresh.preflight);
+    const asking = canaryConfirmation(plan, flags.yes ?? false);
     if (!flags.yes) {
       requireTerminal('upgrade', 'review the plan (pve-k3s plan) and pass --yes');
       if (
@@ -168,6 +183,7 @@ export async function upgrade(g: GlobalOptions, flags: UpgradeFlags): Promise<nu
     const result = await runWithSignals(conn, plan, g, {
       order: flags.order ?? conn.inventory.upgrade.order,
       allowSkew: flags.allowSkew ?? conn.inventory.upgrade.allowSkew,
+      ...asking,
     });
     const secs = ((Date.now() - started) / 1000).toFixed(1);
     if (json) {
@@ -203,12 +219,35 @@ export async function refuseIfBusy(conn: ClusterConnection, operation: string): 
   if (operation === 'upgrade') refuseIfInProgress(journal, conn.inventory.cluster);
 }
 
+/**
+ * Who confirms the canary when the plan asks (a canary without --canary-soak): --yes answers
+ * it, a terminal is asked; without either the run is refused before it starts.
+ */
+export function canaryConfirmation(plan: UpgradePlan, yes: boolean): Pick<RunPolicyOptions, 'confirm' | 'confirmedBy'> {
+  const step = planSteps(plan).find((s) => s.soak?.confirm);
+  if (!step) return {};
+  if (yes) return { confirm: async () => true, confirmedBy: 'confirmed by --yes' };
+  if (!process.stdin.isTTY || !process.stdout.isTTY)
+    throw new UsageError(`the canary ${step.node} needs a confirmation on a terminal before the rest go, and this is not one`, {
+      hint: `let it prove itself instead: --canary-soak 10m (or upgrade.canarySoak), or pass --yes to go on without asking`,
+    });
+  return { confirm: (q) => confirm(q, { input: process.stdin, output: process.stderr }), confirmedBy: 'confirmed on the terminal' };
+}
+
+/** What the run applies between nodes beyond the plan (the confirmation). */
+export interface RunPolicyOptions {
+  order: string;
+  allowSkew: boolean;
+  confirm?: (question: string) => Promise<boolean>;
+  confirmedBy?: string;
+}
+
 /** First Ctrl-C: stop after the node in flight. Second: abort the step in flight (the guard owns the signals). */
 export async function runWithSignals(
   conn: ClusterConnection,
   plan: UpgradePlan,
   g: GlobalOptions,
-  policy: { order: string; allowSkew: boolean },
+  policy: RunPolicyOptions,
   resumes?: RunSummary,
   forceTakeover?: boolean,
 ): Promise<ExecuteResult> {
@@ -229,6 +268,8 @@ export async function runWithSignals(
       emit: heartbeats.emit,
       order: policy.order,
       allowSkew: policy.allowSkew,
+      ...(policy.confirm ? { confirm: policy.confirm } : {}),
+      ...(policy.confirmedBy ? { confirmedBy: policy.confirmedBy } : {}),
       snapshot: { enabled: conn.inventory.upgrade.snapshot, retention: conn.inventory.upgrade.snapshotRetention },
       ...(resumes ? { resumes } : {}),
       ...(forceTakeover ? { forceTakeover } : {}),

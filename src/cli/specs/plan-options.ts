@@ -17,6 +17,8 @@ export function planCommand(name: string) {
     .option('--node <name>', 'upgrade only this node (repeat for more); the skew rules may need others along', collect)
     .option('--exclude <name>', 'leave this node at its version (repeatable)', collect)
     .option('--canary <node>', 'upgrade this node first, alone (default upgrade.canary)')
+    .option('--canary-soak <duration>', 'the canary must stay healthy this long before the rest go (default upgrade.canarySoak; none: ask)')
+    .option('--soak <duration>', 'each node must stay healthy this long before the next one starts (default upgrade.soak)')
     .addOption(IGNORE_PREFLIGHT);
 }
 

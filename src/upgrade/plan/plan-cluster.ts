@@ -24,6 +24,10 @@ export interface PlanFlags {
   exclude?: readonly string[] | undefined;
   /** --canary (over upgrade.canary). */
   canary?: string | undefined;
+  /** --canary-soak in seconds (over upgrade.canarySoak). */
+  canarySoakSeconds?: number | undefined;
+  /** --soak in seconds (over upgrade.soak). */
+  soakSeconds?: number | undefined;
   /** Check ids --ignore-preflight names (already parsed). */
   ignorePreflight?: readonly string[] | undefined;
   /** Run the preflight checks (one more round trip per host, at the same time as the facts). @default true */
@@ -51,6 +55,8 @@ export function policyFor(conn: ClusterConnection, flags: PlanFlags): PlanPolicy
     parallel: u.parallel,
     selection: { only: flags.nodes?.length ? flags.nodes : undefined, exclude: flags.exclude, held },
     canary: flags.canary ?? u.canary,
+    canarySoakSeconds: flags.canarySoakSeconds ?? u.canarySoakSeconds,
+    soakSeconds: flags.soakSeconds ?? u.soakSeconds,
   };
 }
 

@@ -16,7 +16,8 @@ import { compareVersions, minorChannel, type K3sVersion } from '../../domain/ver
 import { type ReleaseIndex as ChannelSet, latestOfMinor } from '../../domain/release-index.js';
 import type { UpgradeOrder } from '../../domain/roles.js';
 import { PLAN_API_VERSION, type NodePlan, type Phase, type PhaseOrder, type Step, type UpgradePlan } from '../../domain/plan.js';
-import type { HoldReason, NodeSelection } from '../../domain/policy.js';
+import type { HoldReason, NodeSelection, RunPolicy } from '../../domain/policy.js';
+import { addSoakSteps } from './soak-steps.js';
 
 export interface PlanPolicy {
   /** @default "auto" */
@@ -31,6 +32,10 @@ export interface PlanPolicy {
   selection?: NodeSelection | undefined;
   /** The node upgraded first (alone) in its first phase. @default none */
   canary?: string | undefined;
+  /** Seconds the canary must stay healthy before the rest; undefined = confirmation on the terminal. @default none */
+  canarySoakSeconds?: number | undefined;
+  /** Seconds each node must stay healthy before the next one starts (a `soak` step between nodes). @default none */
+  soakSeconds?: number | undefined;
 }
 
 export const DEFAULT_POLICY: PlanPolicy = { order: 'auto', allowSkew: false, drainServers: 'auto', parallel: 1 };
@@ -285,6 +290,11 @@ function build(
     rechecks.push({ ...base, id: `0/${name}/wait-ready`, kind: 'wait-ready' });
   }
   if (rechecks.length > 0) phases.unshift({ version: T.raw, minor: false, order: 'workers-first', concurrency: 1, steps: rechecks });
+  addSoakSteps(phases, {
+    soakSeconds: policy.soakSeconds,
+    canary: canaryPlaced ? policy.canary : undefined,
+    canarySoakSeconds: policy.canarySoakSeconds,
+  });
 
   const listed = new Map(nodes.map((n) => [n.f.name, n] as const));
   // Every node of the facts: a held node that could not be checked is listed with what is known.
@@ -320,9 +330,18 @@ function build(
     phases,
     nodes: nodePlans,
     warnings,
-    ...(canaryPlaced && policy.canary !== undefined ? { policy: { canary: { node: policy.canary } } } : {}),
+    ...runPolicy(policy, canaryPlaced),
   };
   return { plan, warnings, skew };
+}
+
+/** The canary and soak the plan records (the window, gates and notifications are added by the caller). */
+function runPolicy(policy: PlanPolicy, canaryPlaced: boolean): { policy?: RunPolicy } {
+  const out: RunPolicy = {};
+  if (canaryPlaced && policy.canary !== undefined)
+    out.canary = { node: policy.canary, ...(policy.canarySoakSeconds !== undefined ? { soakSeconds: policy.canarySoakSeconds } : {}) };
+  if (policy.soakSeconds) out.soakSeconds = policy.soakSeconds;
+  return Object.keys(out).length > 0 ? { policy: out } : {};
 }
 
 /** Workers that can take pods during the run: every agent but those that stay cordoned. */

@@ -18,6 +18,12 @@ export interface RunDeps extends GateDeps {
   /** Writes a note in the journal (snapshot taken, drain fallback, rollback). */
   readonly note: (message: string, node?: string) => void;
   readonly readAhead: Prefetcher;
+  /** Asks the operator (the canary's confirmation); absent = nobody to ask, which is a no. */
+  readonly confirm?: ((question: string) => Promise<boolean>) | undefined;
+  /** How a yes was given, for the journal: `confirmed on the terminal`, `confirmed by --yes`. */
+  readonly confirmedBy?: string | undefined;
+  /** Time between the looks of a soak. @default 10 s */
+  readonly soakPollMs?: number | undefined;
 }
 
 export class RunState {

@@ -19,6 +19,7 @@ import { RunState, type RunDeps } from './context.js';
 import { DEFAULT_POLL } from './health-gate.js';
 import { Prefetcher } from './prefetch.js';
 import { asPveError, RolledBackError, runStep } from './steps.js';
+import { PolicyStop } from './soak.js';
 import { applyUncordon, uncordon, uncordonCommands, uncordonsWithGate } from './uncordon.js';
 import { waitReady } from './wait-ready.js';
 
@@ -46,6 +47,23 @@ export interface RunPlanOptions {
   snapshot?: { enabled: boolean; retention: number };
   /** Time and waiting. @default the system clock */
   clock?: Clock;
+  /** Asks the operator to confirm the canary; absent = nobody to ask (a canary confirmation then stops the run). */
+  confirm?: (question: string) => Promise<boolean>;
+  /** How a yes is given, for the journal. @default "confirmed" */
+  confirmedBy?: string;
+  /** Time between the looks of a soak. @default 10 s */
+  soakPollMs?: number;
+  /**
+   * Awaited before each node starts (maintenance window, alert and pod gates): undefined to
+   * go on, or why the run stops there (cleanly, resumable).
+   */
+  beforeNode?: (group: readonly Step[]) => Promise<NodeStop | undefined>;
+}
+
+/** Why the run stopped before a node, on purpose (a window closed, a gate timed out). */
+export interface NodeStop {
+  message: string;
+  hint: string;
 }
 
 export interface RunPlanResult {
@@ -59,6 +77,8 @@ export interface RunPlanResult {
   /** Nodes whose install/restart ran (or was in flight) without passing the health gate: they may run either version. */
   midUpgrade: string[];
   interrupted: boolean;
+  /** The run stopped on purpose before a node (window, gate) or at the canary's confirmation. */
+  stopped?: NodeStop | undefined;
 }
 
 /**
@@ -120,6 +140,7 @@ class PlanRun {
   readonly #completed: Step[] = [];
   #failed: RunPlanResult['failed'];
   #interrupted = false;
+  #stop: NodeStop | undefined;
   #index = 0;
 
   constructor(plan: UpgradePlan, opts: RunPlanOptions) {
@@ -152,6 +173,9 @@ class PlanRun {
       staysCordoned: new Set(this.#plan.nodes.filter((n) => n.staysCordoned).map((n) => n.node)),
       note: (message, node) => this.#record({ type: 'note', run: this.#runId, message, ...(node ? { node } : {}) }),
       readAhead: new Prefetcher({ kube, pct, signal, installScriptUrl }),
+      confirm: this.#opts.confirm,
+      confirmedBy: this.#opts.confirmedBy,
+      soakPollMs: this.#opts.soakPollMs,
     };
   }
 
@@ -205,6 +229,7 @@ class PlanRun {
           return;
         }
         const group = segment[next++]!;
+        if (this.#opts.beforeNode && !(await this.#beforeNode(group))) return;
         await this.#node(group, groups[groups.indexOf(group) + 1]);
       }
     };
@@ -231,6 +256,29 @@ class PlanRun {
     }
     const first = group[0]!;
     if (first.node !== this.#plan.controller) await this.#pct(first.host).closeSessions(first.vmid);
+  }
+
+  /** The policy's hook before a node (window, gates): false when the run stops there. */
+  async #beforeNode(group: readonly Step[]): Promise<boolean> {
+    const first = group[0]!;
+    let stop: NodeStop | undefined;
+    try {
+      stop = await this.#opts.beforeNode!(group);
+    } catch (err) {
+      if (this.#opts.signal?.aborted) {
+        this.#interrupted = true;
+        return false;
+      }
+      this.#failBefore(first, err);
+      return false;
+    }
+    if (this.#stopped) return false;
+    if (!stop) return true;
+    this.#stop ??= stop;
+    this.#interrupted = true;
+    this.#record({ type: 'note', run: this.#runId, node: first.node, message: `stopped before ${first.node}: ${stop.message}` });
+    this.#deps.emit({ kind: 'log', level: 'warn', message: `stopped before ${first.node}: ${stop.message}`, node: first.node });
+    return false;
   }
 
   /** Before a step: the guard's hook (the run record, the lease); false when it refused. */
@@ -321,6 +369,10 @@ class PlanRun {
     const error = aborted ? new InterruptedError(`interrupted during ${step.id}`, { cause: err }) : asPveError(err, step);
     this.#failed ??= { step, error };
     this.#interrupted ||= aborted;
+    if (error instanceof PolicyStop) {
+      this.#interrupted = true;
+      this.#stop ??= { message: error.message, hint: error.hint ?? '' };
+    }
     if (error instanceof RolledBackError) this.#state.unverified.delete(step.node);
     else if (step.kind === 'wait-ready') this.#state.unverified.add(step.node);
     this.#record({ type: 'step-failed', run: this.#runId, step: step.id, message: error.message, interrupted: this.#interrupted });
@@ -348,6 +400,7 @@ class PlanRun {
       leftCordoned: [...this.#state.cordoned],
       midUpgrade: [...this.#state.unverified],
       interrupted: this.#interrupted,
+      ...(this.#stop ? { stopped: this.#stop } : {}),
     };
   }
 }

@@ -4,6 +4,7 @@ import type { Step } from '../../domain/plan.js';
 import type { RunDeps, RunState } from './context.js';
 import { drain } from './drain.js';
 import { install, restart } from './install.js';
+import { soak } from './soak.js';
 import { uncordon } from './uncordon.js';
 import { waitReady } from './wait-ready.js';
 
@@ -22,6 +23,8 @@ export async function runStep(step: Step, deps: RunDeps, state: RunState): Promi
       return waitReady(step, deps, state);
     case 'uncordon':
       return uncordon(step, deps, state);
+    case 'soak':
+      return soak(step, deps, state);
   }
 }
 

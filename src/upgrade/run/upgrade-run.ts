@@ -96,6 +96,11 @@ export interface ExecuteOptions {
   /** Over the guard's environment (identity, clock, lease duration, signals, notices). */
   guard?: Partial<GuardEnv>;
   poll?: { minMs: number; maxMs: number };
+  /** The canary's confirmation (see RunPlanOptions.confirm). */
+  confirm?: (question: string) => Promise<boolean>;
+  confirmedBy?: string;
+  /** Time between the looks of a soak. @default 10 s */
+  soakPollMs?: number;
 }
 
 export interface ExecuteResult extends RunPlanResult {
@@ -173,6 +178,9 @@ export async function executeUpgrade(conn: ClusterConnection, plan: UpgradePlan,
         journal: { journal: g.journal, run: g.run },
         beforeStep: (step) => g.beforeStep(step),
         snapshot: o.snapshot,
+        ...(o.confirm ? { confirm: o.confirm } : {}),
+        ...(o.confirmedBy ? { confirmedBy: o.confirmedBy } : {}),
+        ...(o.soakPollMs ? { soakPollMs: o.soakPollMs } : {}),
       });
       const reason: unknown = g.signal.aborted ? g.signal.reason : undefined;
       return {
@@ -198,7 +206,7 @@ export async function executeUpgrade(conn: ClusterConnection, plan: UpgradePlan,
 export async function planResume(
   conn: ClusterConnection,
   last: RunSummary,
-  extra: Pick<PlanFlags, 'ignorePreflight'> = {},
+  extra: Pick<PlanFlags, 'ignorePreflight' | 'soakSeconds' | 'canarySoakSeconds'> = {},
 ): Promise<UpgradePlan> {
   const { plan } = await planCluster(conn, {
     ...extra,

@@ -118,7 +118,7 @@ test("PROPERTY a node's steps are contiguous and ordered (one node at a time), a
     fc.property(clusterArb, targetArb, policyArb, (nodes, t, p) => {
       const plan = tryPlan(nodes, t, { ...p, allowSkew: true });
       if (plan instanceof PlanError) return;
-      const rank = { drain: 0, install: 1, restart: 1, 'wait-ready': 2, uncordon: 3 } as const;
+      const rank = { drain: 0, install: 1, restart: 1, 'wait-ready': 2, uncordon: 3, soak: 4 } as const;
       for (const phase of plan.phases) {
         const seen: string[] = [];
         let prev: (typeof phase.steps)[number] | undefined;

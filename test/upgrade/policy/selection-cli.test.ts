@@ -91,16 +91,13 @@ test('GIVEN a minor upgrade WHEN only workers are chosen THEN the plan is refuse
   });
 });
 
-test('GIVEN upgrade.canary in the inventory WHEN plan runs THEN the canary goes first and the plan says the rest do not wait', async () => {
+test('GIVEN upgrade.canary in the inventory WHEN plan runs THEN the canary goes first and the plan says the rest wait for a confirmation', async () => {
   await withLab({}, async (f) => {
     writeFileSync(f.inventory, `${readFileSync(f.inventory, 'utf8')}upgrade:\n  canary: k3s-worker-3\n`);
     const r = await f.cli(['plan']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^ {2}1\. k3s-worker-3 \(agent, CT 103 on pve2\)/m);
-    assert.match(
-      r.stdout,
-      /^Canary: k3s-worker-3 goes first, alone; the rest follow without a pause \(a soak after the canary is not built yet\)$/m,
-    );
+    assert.match(r.stdout, /^Canary: k3s-worker-3 goes first, alone; the rest follow once you confirm it \(on the terminal, or --yes\)$/m);
   });
 });
 
