@@ -37,6 +37,28 @@ export interface InstallRunOptions {
   poll?: { minMs: number; maxMs: number };
   /** Time and waiting of the health gate. @default the system clock */
   clock?: Clock;
+  /**
+   * The guarded operation the run belongs to (src/operation/guard.ts): each node's container
+   * and k3s are one journaled step each, and the cluster lease is taken once the first server
+   * answers (a bare cluster has no API to hold it in before).
+   */
+  guard?: InstallGuard;
+}
+
+/** What runInstall needs of a guarded operation. */
+export interface InstallGuard {
+  step<R>(id: string, node: string, fn: () => Promise<R>): Promise<R>;
+  clusterUp(): Promise<void>;
+}
+
+/** The journal's step ids of an install plan, in the order the run goes. */
+export function installStepIds(plan: InstallPlan): string[] {
+  const k3s = [
+    ...plan.nodes.filter((n) => n.first),
+    ...plan.nodes.filter((n) => !n.first && n.node.role === 'server'),
+    ...plan.nodes.filter((n) => n.node.role === 'agent'),
+  ].filter((n) => n.installK3s);
+  return [...plan.nodes.map((n) => `install/${n.node.name}/container`), ...k3s.map((n) => `install/${n.node.name}/k3s`)];
 }
 
 export interface InstallRunResult {
@@ -66,9 +88,10 @@ const RSHARED_UNIT_TEXT = [
 export async function runInstall(o: InstallRunOptions): Promise<InstallRunResult> {
   const result: InstallRunResult = { installed: [], created: [], configured: [] };
   const pct = (host: string) => pctFor(o, host);
+  const step = <R>(id: string, node: string, fn: () => Promise<R>): Promise<R> => (o.guard ? o.guard.step(id, node, fn) : fn());
   // 1. Containers.
   for (const n of o.plan.nodes) {
-    const touched = await prepareContainer(o, n, pct(n.node.host));
+    const touched = await step(`install/${n.node.name}/container`, n.node.name, () => prepareContainer(o, n, pct(n.node.host)));
     if (n.create) result.created.push(n.node.name);
     else if (touched) result.configured.push(n.node.name);
   }
@@ -117,11 +140,15 @@ export async function runInstall(o: InstallRunOptions): Promise<InstallRunResult
       : n.node.role === 'server'
         ? `joining ${url}`
         : `agent of ${url}`;
-    o.log(`${n.node.name}: installing k3s ${o.plan.version} (${how})`);
-    await installK3s(o, n.node, p, config, token);
-    members.add(n.node.name);
-    await waitHealthy(o, n.node, kube, [...members, first.name]);
+    await step(`install/${n.node.name}/k3s`, n.node.name, async () => {
+      o.log(`${n.node.name}: installing k3s ${o.plan.version} (${how})`);
+      await installK3s(o, n.node, p, config, token);
+      members.add(n.node.name);
+      await waitHealthy(o, n.node, kube, [...members, first.name]);
+    });
     o.log(`${n.node.name}: Ready`);
+    // The cluster now has an API: the run holds its lease from here on (a no-op when it already does).
+    if (n.first) await o.guard?.clusterUp();
     result.installed.push(n.node.name);
   }
   return result;

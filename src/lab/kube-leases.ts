@@ -11,7 +11,7 @@ import { fail, ok, type ExecContext } from './context.js';
 import { humanDuration, listJson, table } from './kube-render.js';
 import { uid } from './ids.js';
 import type { ExecResult } from './sh.js';
-import type { KubeCluster } from './types.js';
+import type { KubeCluster, LabState } from './types.js';
 
 /** A stored Lease: metadata as given (resourceVersion, uid and creationTimestamp are the server's), spec as given. */
 export interface StoredLease {
@@ -310,4 +310,17 @@ function del(ctx: ExecContext, clusterId: string, names: string[], flags: Flags)
     }
     return err ? fail(1, err, out) : ok(out);
   });
+}
+
+/**
+ * `lab reset`: removes pve-k3s's Lease of the cluster when no one holds it (the fresh world
+ * has none; the reset itself held one and released it). A held Lease stays.
+ */
+export function clearReleasedLease(s: LabState, cluster: string): boolean {
+  const leases = data(s.clusters[s.cluster] ?? ({} as KubeCluster)).leases;
+  const key = `kube-system/pve-k3s-${cluster}`;
+  const l = leases?.[key];
+  if (!leases || !l || (l.spec.holderIdentity ?? '') !== '') return false;
+  delete leases[key];
+  return true;
 }

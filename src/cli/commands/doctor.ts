@@ -19,7 +19,7 @@ export async function doctor(g: GlobalOptions, node: string | undefined, flags: 
       throw new UsageError(`no node "${node}" in the inventory`, { hint: `nodes: ${inv.nodes.map((n) => n.name).join(', ')}` });
     }
     const { gatherFacts } = await import('../../upgrade/facts/gather.js');
-    const { probeForDoctor, runChecks, applyFixes, describeFix } = await import('../../doctor/doctor.js');
+    const { probeForDoctor, runChecks, describeFix } = await import('../../doctor/doctor.js');
     const { upgradeState } = await import('../../status/upgrade-state.js');
     const { stateDir } = await import('../../inventory/index.js');
     const facts = await gatherFacts(inv, conn.shells);
@@ -34,9 +34,9 @@ export async function doctor(g: GlobalOptions, node: string | undefined, flags: 
     if (flags.metrics) results.push(...(await metricsChecks(conn, facts, node)));
     const problems = results.filter((r) => r.status === 'fail' || r.status === 'warn');
     const fixes = problems.flatMap((r) => (r.autoFix ? [r.autoFix] : []));
-    let fixed: Awaited<ReturnType<typeof applyFixes>> = [];
+    let fixed: Awaited<ReturnType<typeof applyGuarded>> = [];
     if (g.output !== 'table') {
-      if (flags.fix && fixes.length > 0) fixed = await applyFixes(inv, conn.shells, fixes);
+      if (flags.fix && fixes.length > 0) fixed = await applyGuarded(conn, fixes);
       await printDocument(g, {
         apiVersion: DOCTOR_API_VERSION,
         kind: 'DoctorReport',
@@ -58,7 +58,7 @@ export async function doctor(g: GlobalOptions, node: string | undefined, flags: 
         else {
           out('\nApplying the safe fixes:\n');
           for (const f of fixes) out(`  - ${describeFix(f)}\n`);
-          fixed = await applyFixes(inv, conn.shells, fixes);
+          fixed = await applyGuarded(conn, fixes);
           for (const f of fixed) out(`  ${f.ok ? 'fixed' : 'FAILED'}: ${describeFix(f.fix)}: ${f.message}\n`);
         }
       }
@@ -66,6 +66,25 @@ export async function doctor(g: GlobalOptions, node: string | undefined, flags: 
     if (fixed.some((f) => !f.ok)) return 1;
     return problems.length > 0 && !(flags.fix && fixed.length > 0 && problems.every((p) => p.autoFix)) ? 1 : 0;
   });
+}
+
+/**
+ * The fixes change the cluster: they run as a guarded operation (refused while another one
+ * holds the cluster lease, journaled). A cluster whose API does not answer is what doctor is
+ * for: the fixes then go on without the lease.
+ */
+async function applyGuarded(
+  conn: import('../../operation/connect.js').ClusterConnection,
+  fixes: import('../../doctor/doctor.js').Fix[],
+): Promise<import('../../doctor/doctor.js').FixOutcome[]> {
+  const [{ applyFixes }, { guarded, guardEnvFor }] = await Promise.all([
+    import('../../doctor/doctor.js'),
+    import('../../operation/guard.js'),
+  ]);
+  const nodes = [...new Set(fixes.map((f) => ('node' in f ? f.node : `host ${f.host}`)))];
+  return guarded(guardEnvFor(conn, process.env), { operation: 'doctor --fix', args: nodes, steps: 1, clusterMayNotExist: true }, (g) =>
+    g.step('doctor/fix', nodes.join(','), () => applyFixes(conn.inventory, conn.shells, fixes, g.signal)),
+  );
 }
 
 /** One more round trip per server: its listening sockets and k3s config (src/doctor/metrics-exposure.ts). */

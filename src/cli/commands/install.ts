@@ -102,18 +102,36 @@ async function run(g: GlobalOptions, flags: InstallFlags, conn: ClusterConnectio
       return 1;
     }
   }
-  const { runInstall } = await import('../../install/run.js');
+  const { runInstall, installStepIds } = await import('../../install/run.js');
   const log = (line: string) => (json ? process.stderr : process.stdout).write(`  ${line}\n`);
+  // Held like every change to the cluster: refused while another operation holds its lease. A
+  // cluster with no server running has no API to hold it in yet: the run is journaled from the
+  // start and takes the lease once its first server answers.
+  const { guarded, guardEnvFor } = await import('../../operation/guard.js');
+  const up = running?.inside?.serverActive === true;
+  const env = guardEnvFor(conn, process.env, { via: up && running ? running.node.name : plan.firstServer, log });
   if (!json) out('\n');
-  const result = await runInstall({
-    inventory: inv,
-    shells: conn.shells,
-    plan,
-    configYaml: yaml,
-    log,
-    clock: conn.clock,
-    ...(airgap ? { airgap } : {}),
-  });
+  const result = await guarded(
+    env,
+    {
+      operation: only ? 'join' : 'install',
+      args: only ? [only.name] : [],
+      stepIds: installStepIds(plan),
+      ...(up ? {} : { clusterMayNotExist: true }),
+    },
+    (guard) =>
+      runInstall({
+        inventory: inv,
+        shells: conn.shells,
+        plan,
+        configYaml: yaml,
+        log,
+        clock: conn.clock,
+        signal: guard.signal,
+        guard,
+        ...(airgap ? { airgap } : {}),
+      }),
+  );
   const secs = ((Date.now() - started) / 1000).toFixed(1);
   if (json) {
     await printDocument(g, { kind: 'InstallResult', ok: true, nothingToDo: false, plan: planDoc(plan), ...result });

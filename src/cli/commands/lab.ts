@@ -75,11 +75,28 @@ async function labOfInventory(g: GlobalOptions, inv?: Inventory) {
 export async function labReset(g: GlobalOptions): Promise<number> {
   const inv = await loadInventoryFor(g);
   const lab = await labOfInventory(g, inv);
-  await lab.reset();
-  // The journal of the lab's cluster tells of runs on the world just thrown away.
-  const [{ stateDir }, { journalPath }] = await Promise.all([import('../../inventory/index.js'), import('../../operation/journal.js')]);
+  const [{ stateDir }, { journalPath }, { connectCluster }, { guarded, guardEnvFor }] = await Promise.all([
+    import('../../inventory/index.js'),
+    import('../../operation/journal.js'),
+    import('../../operation/connect.js'),
+    import('../../operation/guard.js'),
+  ]);
   const journal = journalPath(stateDir(process.env), inv.cluster);
   const hadJournal = existsSync(journal);
+  // A reset changes the cluster like a restore: refused while another operation holds its
+  // lease (a lab whose API does not answer is reset all the same).
+  const conn = await connectCluster(inv);
+  try {
+    await guarded(guardEnvFor(conn, process.env), { operation: 'lab reset', steps: 1, clusterMayNotExist: true }, (h) =>
+      h.step('lab/reset', inv.cluster, () => h.replacingDatastore(() => lab.reset())),
+    );
+  } finally {
+    await conn.close();
+  }
+  // The fresh world starts with no lease: drop the one the reset itself held and released.
+  const { clearReleasedLease } = await import('../../lab/index.js');
+  lab.update((s) => clearReleasedLease(s, inv.cluster));
+  // The journal of the lab's cluster tells of runs on the world just thrown away.
   try {
     await rm(journal, { force: true });
   } catch (err) {
