@@ -5,7 +5,9 @@ import { KUBECTL } from '../kube/kube.js';
 import { CORDON_ANNOTATION } from '../status/upgrade-state.js';
 import { editConf, parseConf } from '../proxmox/lxc-conf.js';
 import { invariant } from '../domain/errors.js';
-import type { Fix } from './types.js';
+import type { Clock } from '../domain/clock.js';
+import { applyIssueFixes, describeIssueFix } from '../upgrade/policy/fixes.js';
+import type { CheckResult, Fix } from './types.js';
 
 export interface FixOutcome {
   fix: Fix;
@@ -23,16 +25,52 @@ export function describeFix(f: Fix): string {
       return `${f.node}: mount --make-rshared / (now; not persistent)`;
     case 'uncordon':
       return `${f.node}: kubectl uncordon and remove ${CORDON_ANNOTATION}`;
+    case 'issue':
+      return describeIssueFix(f.fix);
   }
 }
 
-/** Applies fixes; conf edits to one container are merged into one rewrite, checked against a re-read. */
-export async function applyFixes(
-  inv: Inventory,
-  shells: ReadonlyMap<string, Shell>,
-  fixes: Fix[],
-  signal?: AbortSignal,
-): Promise<FixOutcome[]> {
+/** A fix that restarts a container or k3s (asked before, unless --yes). */
+export function restarts(f: Fix): boolean {
+  return f.kind === 'issue' && (f.fix.kind !== 'kube-proxy-arg' || f.fix.restart);
+}
+
+/**
+ * The fixes of the problems found, each once: a known issue's rename of cgroup v1 keys does what
+ * the doctor's own cgroup-v1 fix does (and restarts the container), so the doctor's is dropped.
+ */
+export function fixesOf(results: readonly CheckResult[]): Fix[] {
+  const fixes = results.filter((r) => r.status === 'fail' || r.status === 'warn').flatMap((r) => (r.autoFix ? [r.autoFix] : []));
+  const renamed = new Set(
+    fixes.flatMap((f) => (f.kind === 'issue' && f.fix.kind === 'conf-rename' ? [`${f.fix.host}/${f.fix.vmid}`] : [])),
+  );
+  const seen = new Set<string>();
+  return fixes.filter((f) => {
+    if (f.kind === 'conf' && f.edit.rename && !f.edit.set && renamed.has(`${f.host}/${f.vmid}`)) return false;
+    const key = JSON.stringify(f);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+export interface ApplyFixesInput {
+  inventory: Inventory;
+  /** A shell per Proxmox host. */
+  shells: ReadonlyMap<string, Shell>;
+  fixes: readonly Fix[];
+  /** The hosts' time, for the wait until a restarted node is Ready. @default the system clock */
+  clock?: Clock;
+  signal?: AbortSignal;
+}
+
+/**
+ * Applies fixes; conf edits to one container are merged into one rewrite, checked against a
+ * re-read. The known issues' fixes come last (src/upgrade/policy/fixes.ts): a container they
+ * restart then also applies the doctor's own edits to its conf.
+ */
+export async function applyFixes(input: ApplyFixesInput): Promise<FixOutcome[]> {
+  const { inventory: inv, shells, fixes, signal } = input;
   const out: FixOutcome[] = [];
   const shell = (h: string) => {
     const s = shells.get(h);
@@ -109,6 +147,19 @@ export async function applyFixes(
       const b = a.code === 0 ? await k(['annotate', 'node', f.node, `${CORDON_ANNOTATION}-`, '--overwrite']) : a;
       out.push({ fix: f, ok: a.code === 0 && b.code === 0, message: a.code === 0 ? 'uncordoned' : (a.stderr || a.stdout).trim() });
     }
+  }
+  const issues = fixes.flatMap((f) => (f.kind === 'issue' ? [f] : []));
+  if (issues.length > 0) {
+    const yaml = await import('yaml');
+    const done = await applyIssueFixes({
+      inventory: inv,
+      shells,
+      fixes: issues.map((f) => f.fix),
+      yaml,
+      ...(input.clock ? { clock: input.clock } : {}),
+      ...(signal ? { signal } : {}),
+    });
+    for (const d of done) out.push({ fix: issues.find((f) => f.fix === d.fix)!, ok: d.ok, message: d.message });
   }
   return out;
 }

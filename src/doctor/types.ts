@@ -1,6 +1,7 @@
 /** What the doctor's checks produce, what they read (the host and node probes), and what `--fix` can apply. */
 import type { NodeSpec } from '../inventory/types.js';
 import type { ConfEdit, LxcConf } from '../proxmox/lxc-conf.js';
+import type { IssueFix } from '../upgrade/policy/known-issues/index.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
 
@@ -8,7 +9,9 @@ export type Fix =
   | { kind: 'conf'; host: string; vmid: number; node: string; edit: ConfEdit; what: string }
   | { kind: 'modules'; host: string; modules: string[] }
   | { kind: 'rshared'; host: string; vmid: number; node: string }
-  | { kind: 'uncordon'; node: string };
+  | { kind: 'uncordon'; node: string }
+  /** A known issue's fix (src/upgrade/policy/fixes.ts): config.yaml, or a conf line with the container's restart. */
+  | { kind: 'issue'; fix: IssueFix };
 
 export interface CheckResult {
   check: string;

@@ -27,7 +27,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   'upgrade/run': ['domain', 'shell', 'inventory', 'proxmox', 'kube', 'k3s', 'operation', 'upgrade/plan', 'upgrade/policy'],
   install: ['domain', 'shell', 'inventory', 'proxmox', 'kube', 'k3s', 'upgrade/run'],
   backup: ['domain', 'shell', 'inventory', 'proxmox', 'kube', 'systemd'],
-  doctor: ['domain', 'shell', 'inventory', 'proxmox', 'kube', 'status'],
+  doctor: ['domain', 'shell', 'inventory', 'proxmox', 'kube', 'status', 'upgrade/policy'],
   discover: ['domain', 'shell', 'inventory', 'proxmox', 'kube'],
   import: ['domain', 'inventory'],
   monitoring: [],

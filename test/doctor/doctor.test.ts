@@ -57,6 +57,10 @@ test('GIVEN a healthy lab WHEN doctor runs THEN every check passes and it exits 
         'upgrade-journal',
         'disk',
         'clock',
+        'kube-proxy-conntrack',
+        'runc-apparmor',
+        'cgroup-v1-pve9',
+        'zfs-overlayfs',
       ],
     );
   });

@@ -1,11 +1,16 @@
 /** `pve-k3s doctor [node] [--fix]`: the known k3s-in-LXC problems, each with cause and fix. */
 import { UsageError } from '../../domain/errors.js';
+import { parseVersion } from '../../domain/version.js';
 import { out, printDocument, withCluster, type GlobalOptions } from '../context.js';
 import { renderDoctor } from '../../doctor/report.js';
 import type { CheckResult } from '../../doctor/doctor.js';
 
 export interface DoctorFlags {
   fix?: boolean;
+  /** Do not ask before a fix restarts a container (or k3s). */
+  yes?: boolean;
+  /** Also check the known issues against this version (what an upgrade to it would break). */
+  k3sVersion?: string;
   /** Also check that k3s's scheduler, controller-manager and etcd metrics can be scraped from outside. */
   metrics?: boolean;
 }
@@ -18,29 +23,46 @@ export async function doctor(g: GlobalOptions, node: string | undefined, flags: 
     if (node !== undefined && !inv.nodes.some((n) => n.name === node)) {
       throw new UsageError(`no node "${node}" in the inventory`, { hint: `nodes: ${inv.nodes.map((n) => n.name).join(', ')}` });
     }
+    // Checked by the option validation (src/cli/validate.ts) before the command runs.
+    const target = flags.k3sVersion === undefined ? undefined : parseVersion(flags.k3sVersion);
     const { gatherFacts } = await import('../../upgrade/facts/gather.js');
-    const { probeForDoctor, runChecks, describeFix } = await import('../../doctor/doctor.js');
+    const { probeForDoctor, runChecks, describeFix, fixesOf, restarts, knownIssueChecks } = await import('../../doctor/doctor.js');
+    const { probePolicy } = await import('../../upgrade/policy/probe.js');
     const { upgradeState } = await import('../../status/upgrade-state.js');
     const { stateDir } = await import('../../inventory/index.js');
-    const facts = await gatherFacts(inv, conn.shells);
+    // The policy probe (the known issues) does not need the facts: it goes at the same time.
+    const [facts, probe] = await Promise.all([gatherFacts(inv, conn.shells), probePolicy(inv, conn.shells)]);
     const hosts = await probeForDoctor(inv, conn.shells, facts);
-    const results = runChecks({
-      inv,
-      facts,
-      hosts,
-      upgrade: upgradeState(stateDir(process.env), inv.cluster, facts),
-      ...(node !== undefined ? { only: node } : {}),
-    });
+    const { parse } = await import('yaml');
+    const results = [
+      ...runChecks({
+        inv,
+        facts,
+        hosts,
+        upgrade: upgradeState(stateDir(process.env), inv.cluster, facts),
+        ...(node !== undefined ? { only: node } : {}),
+      }),
+      ...knownIssueChecks({ inv, facts, probe, target, parseYaml: (text) => parse(text) as unknown, only: node }),
+    ];
     if (flags.metrics) results.push(...(await metricsChecks(conn, facts, node)));
     const problems = results.filter((r) => r.status === 'fail' || r.status === 'warn');
-    const fixes = problems.flatMap((r) => (r.autoFix ? [r.autoFix] : []));
+    const fixes = fixesOf(results);
+    const apply = async () => {
+      if (fixes.some(restarts) && !flags.yes) {
+        const { confirm, requireTerminal } = await import('../confirm.js');
+        requireTerminal('restart containers', 'review the fixes above and pass --yes');
+        if (!(await confirm('Apply them (containers are restarted one at a time)? [y/N] '))) return undefined;
+      }
+      return applyGuarded(conn, fixes);
+    };
     let fixed: Awaited<ReturnType<typeof applyGuarded>> = [];
     if (g.output !== 'table') {
-      if (flags.fix && fixes.length > 0) fixed = await applyGuarded(conn, fixes);
+      if (flags.fix && fixes.length > 0) fixed = (await apply()) ?? [];
       await printDocument(g, {
         apiVersion: DOCTOR_API_VERSION,
         kind: 'DoctorReport',
         cluster: inv.cluster,
+        ...(target ? { target: target.raw } : {}),
         summary: {
           ok: results.filter((r) => r.status === 'ok').length,
           warn: results.filter((r) => r.status === 'warn').length,
@@ -58,7 +80,12 @@ export async function doctor(g: GlobalOptions, node: string | undefined, flags: 
         else {
           out('\nApplying the safe fixes:\n');
           for (const f of fixes) out(`  - ${describeFix(f)}\n`);
-          fixed = await applyGuarded(conn, fixes);
+          const done = await apply();
+          if (!done) {
+            out('Nothing was changed.\n');
+            return 1;
+          }
+          fixed = done;
           for (const f of fixed) out(`  ${f.ok ? 'fixed' : 'FAILED'}: ${describeFix(f.fix)}: ${f.message}\n`);
         }
       }
@@ -81,9 +108,11 @@ async function applyGuarded(
     import('../../doctor/doctor.js'),
     import('../../operation/guard.js'),
   ]);
-  const nodes = [...new Set(fixes.map((f) => ('node' in f ? f.node : `host ${f.host}`)))];
+  const nodes = [...new Set(fixes.map((f) => (f.kind === 'issue' ? f.fix.node : 'node' in f ? f.node : `host ${f.host}`)))];
   return guarded(guardEnvFor(conn, process.env), { operation: 'doctor --fix', args: nodes, steps: 1, clusterMayNotExist: true }, (g) =>
-    g.step('doctor/fix', nodes.join(','), () => applyFixes(conn.inventory, conn.shells, fixes, g.signal)),
+    g.step('doctor/fix', nodes.join(','), () =>
+      applyFixes({ inventory: conn.inventory, shells: conn.shells, fixes, clock: conn.clock, signal: g.signal }),
+    ),
   );
 }
 

@@ -38,7 +38,11 @@ export async function preflight(g: GlobalOptions, flags: PreflightFlags): Promis
         }
       }
       const yaml = await import('yaml');
-      const outcomes = await applyIssueFixes(conn.inventory, conn.shells, outcome.fixes, {
+      const outcomes = await applyIssueFixes({
+        inventory: conn.inventory,
+        shells: conn.shells,
+        fixes: outcome.fixes,
+        clock: conn.clock,
         yaml,
         onStart: (f) => {
           if (!json) process.stderr.write(`fixing ${describeIssueFix(f)}\n`);

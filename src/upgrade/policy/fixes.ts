@@ -5,6 +5,7 @@
  * /etc/pve/lxc/<vmid>.conf set or renamed above its [snapshot] sections, followed by the
  * container's restart and a wait until its node is Ready again, one container at a time.
  */
+import { systemClock, type Clock } from '../../domain/clock.js';
 import { FileError, invariant } from '../../domain/errors.js';
 import type { Inventory } from '../../inventory/types.js';
 import { Kube } from '../../kube/kube.js';
@@ -33,7 +34,14 @@ export interface IssueFixOutcome {
   message: string;
 }
 
-export interface ApplyOptions {
+export interface ApplyIssueFixesInput {
+  inventory: Inventory;
+  /** A shell per Proxmox host. */
+  shells: ReadonlyMap<string, Shell>;
+  /** Applied in this order, one container at a time. */
+  fixes: readonly IssueFix[];
+  /** The hosts' time, for the wait until a restarted node is Ready. @default the system clock */
+  clock?: Clock;
   signal?: AbortSignal;
   /** How long a restarted node may take to be Ready again. @default the inventory's upgrade.readyTimeout */
   readyTimeoutMs?: number;
@@ -47,26 +55,24 @@ export interface ApplyOptions {
 
 /** Adds `arg` to the `kube-proxy-arg` list of a config.yaml text (creating the key, or a list from a scalar), keeping the rest. */
 export function addKubeProxyArg(text: string, arg: string, yaml: typeof import('yaml')): string {
-  const doc = yaml.parseDocument(text.trim() === '' ? '{}' : text);
+  const doc: import('yaml').Document = yaml.parseDocument(text);
   if (doc.errors.length > 0)
     throw new FileError(`${K3S_CONFIG} is not valid YAML: ${doc.errors[0]?.message ?? ''}`, {
       path: K3S_CONFIG,
       hint: 'fix the file by hand (k3s cannot read it either), then run again',
     });
+  // An empty file (or one of comments only) gets a block mapping, as k3s's own examples are written.
+  if (doc.contents === null) doc.contents = doc.createNode({});
   const cur: unknown = doc.get('kube-proxy-arg');
   const list = yaml.isSeq(cur) ? (cur.toJSON() as unknown[]) : typeof cur === 'string' ? [cur] : [];
   if (list.includes(arg)) return text;
   doc.set('kube-proxy-arg', doc.createNode([...list, arg]));
-  const out = doc.toString();
-  return out.trim() === '{}' ? '' : out;
+  return doc.toString();
 }
 
-export async function applyIssueFixes(
-  inv: Inventory,
-  shells: ReadonlyMap<string, Shell>,
-  fixes: readonly IssueFix[],
-  o: ApplyOptions,
-): Promise<IssueFixOutcome[]> {
+export async function applyIssueFixes(o: ApplyIssueFixesInput): Promise<IssueFixOutcome[]> {
+  const { inventory: inv, shells, fixes } = o;
+  const clock = o.clock ?? systemClock;
   const out: IssueFixOutcome[] = [];
   const pcts = new Map<string, Pct>();
   const pct = (host: string): Pct => {
@@ -85,11 +91,11 @@ export async function applyIssueFixes(
   const readyTimeoutMs = o.readyTimeoutMs ?? inv.upgrade.readyTimeoutSeconds * 1000;
 
   const waitReady = async (node: string): Promise<string | undefined> => {
-    const deadline = Date.now() + readyTimeoutMs;
+    const deadline = clock.now() + readyTimeoutMs;
     let last = 'not seen yet';
     // A restart takes the node down first: look for Ready only once it has been seen not Ready, or after a pause.
-    await sleep(o.pollMs ?? 1000, o.signal);
-    while (Date.now() < deadline) {
+    await clock.sleep(o.pollMs ?? 1000, o.signal);
+    while (clock.now() < deadline) {
       try {
         const n = await kube.node(node, run);
         if (n?.ready) return undefined;
@@ -97,7 +103,7 @@ export async function applyIssueFixes(
       } catch (err) {
         last = `API not answering (${(err as Error).message})`;
       }
-      await sleep(o.pollMs ?? 1000, o.signal);
+      await clock.sleep(o.pollMs ?? 1000, o.signal);
     }
     return last;
   };
@@ -201,19 +207,4 @@ export async function applyIssueFixes(
   }
   await Promise.all([...pcts.values()].map((x) => x.closeSessions()));
   return out;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason as Error);
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        reject(signal.reason as Error);
-      },
-      { once: true },
-    );
-  });
 }
