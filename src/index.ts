@@ -50,6 +50,15 @@ export type { ScriptSession, SessionRunOptions } from './shell/session.js';
 export { LocalShell, type LocalShellOptions } from './shell/local-shell.js';
 export { SshShell, type SshShellOptions } from './shell/ssh-shell.js';
 export { quoteArg, quoteCommand } from './shell/quote.js';
+// Other transports plug in as named shell providers (`pve-k3s/lab` registers `lab` when imported).
+export {
+  registerShellProvider,
+  hasShellProvider,
+  type ShellProvider,
+  type ProviderSession,
+  type ProviderContext,
+  type ProviderSettings,
+} from './shell/provider.js';
 
 // Errors: one class per boundary, each with a one-line message, a hint and an exit status.
 export {

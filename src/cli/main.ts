@@ -46,6 +46,9 @@ export function buildProgram(run: Run): CommandUnknownOpts {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
+  // The lab's hosts are reached through its shell provider, loaded only when an inventory names it.
+  const { registerShellProvider } = await import('../shell/provider.js');
+  registerShellProvider('lab', async () => (await import('../lab/provider.js')).labShellProvider);
   let pending: Promise<number> | undefined;
   const program = buildProgram((cmd, body) => {
     const g = globalsOf(cmd);

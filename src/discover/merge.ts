@@ -17,8 +17,8 @@ export interface MergeOptions {
   file: string;
   /** Cluster name for a new file. @default "k3s" */
   cluster?: string;
-  /** Lab hosts need these in a new file. */
-  lab?: { dir: string; installScriptUrl: string };
+  /** What hosts of shell providers need in the file: each provider's section, and in a new file its k3s sources. */
+  providers?: readonly { name: string; settings: Readonly<Record<string, unknown>>; k3s: Readonly<Record<string, string>> | undefined }[];
   /** Home directory for `~` when validating. @default os.homedir() */
   home?: string;
 }
@@ -75,7 +75,9 @@ export function mergeInventory(d: Discovery, existing: string | undefined, opts:
         .map(([k, v]) => `${k}: ${String(v)}`)
         .join(', ')})`,
     );
-    if (existing !== undefined && h.access?.kind === 'lab' && !root.has('lab') && opts.lab) root.set('lab', { dir: opts.lab.dir });
+    const provider =
+      h.access?.kind === 'provider' ? opts.providers?.find((p) => p.name === (h.access as { provider: string }).provider) : undefined;
+    if (existing !== undefined && provider && !root.has(provider.name)) root.set(provider.name, { ...provider.settings });
   }
 
   const seen = new Set<number>();
@@ -125,9 +127,12 @@ export function mergeInventory(d: Discovery, existing: string | undefined, opts:
     changes.push(`added node ${n.name} (CT ${n.vmid} on ${n.host}, ${n.role}${n.roleFrom === 'tags' ? ' from its tags' : ''})`);
   }
 
-  if (existing === undefined && opts.lab && d.hosts.some((h) => h.access?.kind === 'lab')) {
-    root.set('k3s', { channelUrl: 'lab', installScriptUrl: opts.lab.installScriptUrl });
-    if (!root.has('lab')) root.set('lab', { dir: opts.lab.dir });
+  if (existing === undefined) {
+    for (const p of opts.providers ?? []) {
+      if (!d.hosts.some((h) => h.access?.kind === 'provider' && h.access.provider === p.name)) continue;
+      if (p.k3s && !root.has('k3s')) root.set('k3s', { ...p.k3s });
+      if (!root.has(p.name)) root.set(p.name, { ...p.settings });
+    }
   }
 
   const text = doc.toString({ lineWidth: 0 });
@@ -185,7 +190,8 @@ export function accessValue(a: HostAccess): Record<string, unknown> {
       return a.configFile === undefined ? { ssh: a.destination } : { ssh: a.destination, sshConfig: a.configFile };
     case 'local':
       return { local: true };
-    case 'lab':
-      return { lab: true };
+    case 'provider':
+      // The file writes a provider's host as `{ <provider>: true }` (`{ lab: true }`).
+      return { [a.provider]: true };
   }
 }

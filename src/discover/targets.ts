@@ -1,17 +1,21 @@
 /**
  * The hosts `discover --host` names: an SSH destination (`root@pve1`, an alias), `local` (pve-k3s
- * runs on the Proxmox host), or `lab:<host>` (a host of the embedded lab).
+ * runs on the Proxmox host), or `<provider>:<host>` (a host of a registered shell provider, e.g.
+ * `lab:pve1` for the embedded lab).
  */
 import { UsageError } from '../domain/errors.js';
 import type { HostAccess } from '../inventory/types.js';
+import { hasShellProvider, shellProvider, type ProviderSession, type ProviderSettings } from '../shell/provider.js';
 import type { DiscoverTarget } from './discover.js';
 
-export function parseHostArg(value: string): { access: HostAccess; labHost?: string } {
+export function parseHostArg(value: string): { access: HostAccess; providerHost?: string } {
   if (value === 'local') return { access: { kind: 'local' } };
-  if (value.startsWith('lab:')) {
-    const labHost = value.slice(4);
-    if (!/^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(labHost)) throw new UsageError(`--host ${value}: a lab host is lab:<name>, e.g. lab:pve1`);
-    return { access: { kind: 'lab' }, labHost };
+  const m = /^([a-z][a-z0-9-]*):(.*)$/.exec(value);
+  if (m && hasShellProvider(m[1]!)) {
+    const [, provider, host] = m as unknown as [string, string, string];
+    if (!/^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(host))
+      throw new UsageError(`--host ${value}: a ${provider} host is ${provider}:<name>, e.g. ${provider}:pve1`);
+    return { access: { kind: 'provider', provider }, providerHost: host };
   }
   if (value === '' || value.startsWith('-') || /\s/.test(value)) {
     throw new UsageError(`--host ${JSON.stringify(value)}: not an ssh destination`, {
@@ -21,64 +25,88 @@ export function parseHostArg(value: string): { access: HostAccess; labHost?: str
   return { access: { kind: 'ssh', destination: value } };
 }
 
+/** What a new inventory needs for the hosts of one provider (its section, the k3s sources). */
+export interface ProviderInventory {
+  name: string;
+  settings: ProviderSettings;
+  k3s: Readonly<Record<string, string>> | undefined;
+}
+
 export interface OpenedTargets {
   targets: DiscoverTarget[];
-  /** Set when lab hosts were named: what a new inventory needs for them. */
-  lab: { dir: string; installScriptUrl: string } | undefined;
+  /** One per shell provider whose hosts were named. */
+  providers: ProviderInventory[];
   close(): Promise<void>;
 }
 
 export async function openTargets(
   values: readonly string[],
-  opts: { labDir: () => Promise<string>; sshConfig?: string },
+  opts: {
+    /** A provider's settings (the lab's `{ dir }`), asked for when one of its hosts is named. */
+    providerSettings?: (provider: string) => Promise<ProviderSettings | undefined>;
+    /** Said when a provider cannot be opened. */
+    providerHint?: (provider: string) => string | undefined;
+    sshConfig?: string;
+  },
 ): Promise<OpenedTargets> {
   const parsed = values.map(parseHostArg);
   const targets: DiscoverTarget[] = [];
-  let lab: import('../lab/index.js').Lab | undefined;
-  if (parsed.some((p) => p.labHost !== undefined)) {
-    const { openLab } = await import('../lab/index.js');
-    const dir = await opts.labDir();
-    lab = await openLab(dir).catch((e: unknown) => {
-      throw new UsageError(`--host lab:...: ${(e as Error).message}`, {
-        hint: "give the lab with --lab-dir DIR, or run discover beside the lab's inventory",
-      });
-    });
-  }
-  for (const [i, p] of parsed.entries()) {
-    const value = values[i] ?? '';
-    switch (p.access.kind) {
-      case 'lab': {
-        const name = p.labHost ?? '';
-        if (!lab!.hosts().includes(name))
-          throw new UsageError(`--host ${value}: the lab in ${lab!.dir} has no host ${name} (hosts: ${lab!.hosts().join(', ')})`);
-        targets.push({ shell: lab!.shell(name), access: p.access, node: name });
-        break;
-      }
-      case 'local': {
-        const { LocalShell } = await import('../shell/local-shell.js');
-        targets.push({ shell: new LocalShell({ host: 'local' }), access: p.access });
-        break;
-      }
-      case 'ssh': {
-        const { SshShell } = await import('../shell/ssh-shell.js');
-        const access: HostAccess = opts.sshConfig ? { ...p.access, configFile: opts.sshConfig } : p.access;
-        targets.push({
-          shell: new SshShell({
-            host: p.access.destination,
-            destination: p.access.destination,
-            ...(opts.sshConfig ? { configFile: opts.sshConfig } : {}),
-          }),
-          access,
-        });
-        break;
+  const sessions = new Map<string, ProviderSession>();
+  const providers: ProviderInventory[] = [];
+  const closeAll = async () => {
+    await Promise.allSettled([...targets.map((t) => t.shell.close()), ...[...sessions.values()].map((s) => s.close())]);
+  };
+  try {
+    for (const [i, p] of parsed.entries()) {
+      const value = values[i] ?? '';
+      switch (p.access.kind) {
+        case 'provider': {
+          const name = p.access.provider;
+          let s = sessions.get(name);
+          if (!s) {
+            const provider = (await shellProvider(name))!;
+            const settings = await opts.providerSettings?.(name);
+            s = await provider.open({ settings, file: undefined }).catch((e: unknown) => {
+              const hint = opts.providerHint?.(name);
+              throw new UsageError(`--host ${name}:...: ${(e as Error).message}`, hint ? { hint } : {});
+            });
+            sessions.set(name, s);
+            const inv = s.inventorySettings?.();
+            providers.push({ name, settings: inv?.settings ?? settings ?? {}, k3s: inv?.k3s });
+          }
+          const host = p.providerHost ?? '';
+          const known = s.hosts?.();
+          if (known && !known.includes(host)) {
+            const dir = providers.find((x) => x.name === name)?.settings['dir'];
+            const where = typeof dir === 'string' ? ` in ${dir}` : '';
+            throw new UsageError(`--host ${value}: the ${name}${where} has no host ${host} (hosts: ${known.join(', ')})`);
+          }
+          targets.push({ shell: s.shell(host), access: p.access, node: host });
+          break;
+        }
+        case 'local': {
+          const { LocalShell } = await import('../shell/local-shell.js');
+          targets.push({ shell: new LocalShell({ host: 'local' }), access: p.access });
+          break;
+        }
+        case 'ssh': {
+          const { SshShell } = await import('../shell/ssh-shell.js');
+          const access: HostAccess = opts.sshConfig ? { ...p.access, configFile: opts.sshConfig } : p.access;
+          targets.push({
+            shell: new SshShell({
+              host: p.access.destination,
+              destination: p.access.destination,
+              ...(opts.sshConfig ? { configFile: opts.sshConfig } : {}),
+            }),
+            access,
+          });
+          break;
+        }
       }
     }
+  } catch (e) {
+    await closeAll();
+    throw e;
   }
-  return {
-    targets,
-    lab: lab ? { dir: lab.dir, installScriptUrl: lab.state.installScriptUrl } : undefined,
-    async close() {
-      await Promise.allSettled(targets.map((t) => t.shell.close()));
-    },
-  };
+  return { targets, providers, close: closeAll };
 }

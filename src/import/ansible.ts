@@ -140,7 +140,7 @@ function render(r: ImportResult, file: string, inv: AnsibleInventory, settings: 
   };
   const k3s = { ...(settings?.k3s ?? {}), ...(r.k3sVersion ? { version: r.k3sVersion } : {}) };
   if (Object.keys(k3s).length > 0) body['k3s'] = k3s;
-  if (settings?.lab) body['lab'] = settings.lab;
+  for (const [name, section] of Object.entries(settings?.sections ?? {})) body[name] = section;
   doc.contents = doc.createNode(body);
   const sources = [file, ...inv.extraFiles.map((f) => f)].join(', ');
   doc.commentBefore = [

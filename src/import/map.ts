@@ -39,8 +39,8 @@ export interface FoundContainers {
   skipped: { vmid: number; name: string; host: string; reason: string; addresses: FoundAddress[] }[];
   /** hosts.<name> entries for the Proxmox hosts reached ({ ssh: root@pve1 }...). */
   hostEntries: Map<string, Record<string, unknown>>;
-  /** Top-level settings the inventory needs to reach those hosts (a lab's `lab:` and `k3s:` sources). */
-  settings?: { lab?: Record<string, unknown>; k3s?: Record<string, unknown> };
+  /** Top-level settings the inventory needs to reach those hosts: shell providers' sections (`lab: { dir }`) and `k3s:` sources. */
+  settings?: { sections?: Record<string, Record<string, unknown>>; k3s?: Record<string, unknown> };
 }
 
 /** An Ansible host matched to a container, and by what. */

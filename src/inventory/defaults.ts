@@ -3,8 +3,15 @@ import type { ContainerSettings, DrainPolicy, InstallSettings, K3sSettings, Upgr
 
 export const DEFAULT_CHANNEL_URL = 'https://update.k3s.io/v1-release/channels';
 export const DEFAULT_INSTALL_SCRIPT_URL = 'https://get.k3s.io';
-/** The `channelUrl` value that makes the embedded lab answer channel requests. */
-export const LAB_CHANNEL_URL = 'lab';
+/**
+ * The file's spelling of the shell provider `lab` (the embedded lab registers it): a host
+ * `{ lab: true }`, the top-level `lab: { dir }` (its settings) and `channelUrl: lab` (it serves
+ * the channels). Parsing maps them to `{ kind: 'provider', provider: 'lab' }`, `providers.lab`
+ * and `channelUrl: { provider: 'lab' }`; rendering maps them back.
+ */
+export const FILE_LAB_PROVIDER = 'lab';
+/** The `channelUrl` value that makes the lab provider serve the channels. */
+export const LAB_CHANNEL_URL = FILE_LAB_PROVIDER;
 
 export const DEFAULT_K3S: Readonly<K3sSettings> = Object.freeze({
   channel: 'stable',

@@ -5,7 +5,7 @@
 import { dirname, resolve } from 'node:path';
 import { homedir } from 'node:os';
 import type { Inventory, HostSpec, NodeSpec, ContainerSettings } from './types.js';
-import { DEFAULT_CONTAINER, DEFAULT_DRAIN, DEFAULT_K3S, DEFAULT_UPGRADE } from './defaults.js';
+import { DEFAULT_CONTAINER, DEFAULT_DRAIN, DEFAULT_K3S, DEFAULT_UPGRADE, FILE_LAB_PROVIDER, LAB_CHANNEL_URL } from './defaults.js';
 import { parseWindow } from '../domain/window.js';
 import { FIELDS, fieldPattern, formatField, knownKeys, type FieldInfo } from './fields.js';
 import { InventoryValidationError, showValue, sortIssues, type InventoryIssue } from './issues.js';
@@ -113,7 +113,8 @@ function normalise(data: InventoryFile, source: YamlSource, file: string, home: 
       if (h.sshPersist !== undefined) access.persist = h.sshPersist;
       return { name, access };
     }
-    return { name, access: { kind: h.local ? 'local' : 'lab' } };
+    // The file's `lab: true` is the lab's shell provider (docs/inventory.md, "The lab").
+    return { name, access: h.local ? { kind: 'local' } : { kind: 'provider', provider: FILE_LAB_PROVIDER } };
   });
   const nodes = ordered(data.nodes, source, ['nodes']).map(([name, n]): NodeSpec => {
     const spec: NodeSpec = { name, vmid: n.vmid, host: n.host, role: n.role === 'server' ? 'server' : 'agent' };
@@ -132,7 +133,8 @@ function normalise(data: InventoryFile, source: YamlSource, file: string, home: 
     k3s: {
       channel: data.k3s?.channel ?? DEFAULT_K3S.channel,
       version: data.k3s?.version ?? undefined,
-      channelUrl: data.k3s?.channelUrl ?? DEFAULT_K3S.channelUrl,
+      channelUrl:
+        data.k3s?.channelUrl === LAB_CHANNEL_URL ? { provider: FILE_LAB_PROVIDER } : (data.k3s?.channelUrl ?? DEFAULT_K3S.channelUrl),
       installScriptUrl: data.k3s?.installScriptUrl ?? DEFAULT_K3S.installScriptUrl,
     },
     drain: {
@@ -155,7 +157,7 @@ function normalise(data: InventoryFile, source: YamlSource, file: string, home: 
       parallel: data.upgrade?.parallel ?? DEFAULT_UPGRADE.parallel,
       ...upgradePolicy(data.upgrade),
     },
-    lab: data.lab ? { dir: resolveUserPath(data.lab.dir, baseDir, home) } : undefined,
+    providers: data.lab ? { [FILE_LAB_PROVIDER]: { dir: resolveUserPath(data.lab.dir, baseDir, home) } } : {},
     ...(data.container ? { container: { ...DEFAULT_CONTAINER, ...containerOverrides(data.container) } } : {}),
     ...(data.install
       ? {

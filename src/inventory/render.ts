@@ -22,7 +22,8 @@ export function renderInventory(inv: Inventory): string {
     ),
   };
   if (inv.controller !== firstServer) body['controller'] = inv.controller;
-  const k3s = changed(inv.k3s, DEFAULT_K3S);
+  const { channelUrl } = inv.k3s;
+  const k3s = changed({ ...inv.k3s, channelUrl: typeof channelUrl === 'string' ? channelUrl : channelUrl.provider }, DEFAULT_K3S);
   if (k3s) body['k3s'] = k3s;
   const { timeoutSeconds, gracePeriodSeconds, skipWaitForDeleteTimeoutSeconds, ...drainFlags } = inv.drain;
   const drain = changed(
@@ -53,7 +54,8 @@ export function renderInventory(inv: Inventory): string {
   if (window !== undefined) upgrade['window'] = { ...window };
   if (notify !== undefined && notify.length > 0) upgrade['notify'] = [...notify];
   if (Object.keys(upgrade).length > 0) body['upgrade'] = upgrade;
-  if (inv.lab) body['lab'] = { dir: inv.lab.dir };
+  // A provider's settings are its top-level section of the file (`lab: { dir }`).
+  for (const [name, settings] of Object.entries(inv.providers)) body[name] = { ...settings };
 
   doc.contents = doc.createNode(body);
   doc.commentBefore = ' pve-k3s inventory (format: docs/inventory.md)';
@@ -70,8 +72,8 @@ function hostValue(h: HostSpec): Record<string, unknown> {
       };
     case 'local':
       return { local: true };
-    case 'lab':
-      return { lab: true };
+    case 'provider':
+      return { [h.access.provider]: true };
   }
 }
 

@@ -20,8 +20,12 @@ export type HostAccess =
     }
   /** pve-k3s runs on the Proxmox host itself. */
   | { kind: 'local' }
-  /** A simulated host of the embedded lab (`pve-k3s lab init`). */
-  | { kind: 'lab' };
+  /**
+   * A host reached through a shell provider registered under this name (shell/provider.ts); its
+   * settings are the inventory's `providers[provider]`. The file writes the embedded lab's hosts
+   * `{ lab: true }` (provider `lab`).
+   */
+  | { kind: 'provider'; provider: string };
 
 export interface HostSpec {
   /** The Proxmox node name (as `pvesh`/the web UI shows it). */
@@ -92,8 +96,11 @@ export interface K3sSettings {
   channel: string;
   /** A pinned target version; overrides `channel`. @default undefined */
   version: string | undefined;
-  /** The channels collection URL. @default "https://update.k3s.io/v1-release/channels" */
-  channelUrl: string;
+  /**
+   * The channels collection: a URL, or a shell provider that serves one (the file's
+   * `channelUrl: lab` is `{ provider: 'lab' }`). @default "https://update.k3s.io/v1-release/channels"
+   */
+  channelUrl: string | { provider: string };
   /** The install script URL. @default "https://get.k3s.io" */
   installScriptUrl: string;
 }
@@ -139,10 +146,8 @@ export interface UpgradePolicy {
   gateTimeoutSeconds?: number | undefined;
 }
 
-export interface LabSettings {
-  /** Directory holding the lab's state. */
-  dir: string;
-}
+/** A shell provider's section of the inventory (the file's top-level `lab: { dir }` for provider `lab`), paths resolved. */
+export type ProviderSettings = Readonly<Record<string, unknown>>;
 
 export interface Inventory {
   /** The file it was read from (absolute), for messages. */
@@ -156,8 +161,8 @@ export interface Inventory {
   k3s: K3sSettings;
   drain: DrainPolicy;
   upgrade: UpgradePolicy;
-  /** Present when the hosts are lab hosts. */
-  lab: LabSettings | undefined;
+  /** The settings of the shell providers the hosts or the channel source name, by provider name. */
+  providers: Readonly<Record<string, ProviderSettings>>;
   /** Container defaults for `install` (`container:`); absent = DEFAULT_CONTAINER. */
   container?: ContainerSettings;
   /** Install settings (`install:`); absent = DEFAULT_INSTALL. */

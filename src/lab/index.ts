@@ -1,4 +1,11 @@
-/** The embedded lab: a simulated Proxmox VE + k3s world behind the Shell interface. */
+/**
+ * The embedded lab: a simulated Proxmox VE + k3s world behind the Shell interface. Importing this
+ * entry point (`pve-k3s/lab`) registers the lab's shell provider, so inventories with lab hosts
+ * connect (src/lab/provider.ts).
+ */
+import { registerLabProvider } from './provider.js';
+registerLabProvider();
+export { labShellProvider, registerLabProvider, LAB_PROVIDER } from './provider.js';
 export { initLab, openLab, Lab, type LabInitOptions, type LabOpenOptions, type NodeSummary } from './lab.js';
 export type { WorkMeter } from './context.js';
 export { installShims, shimCommand } from './shim-install.js';

@@ -1,10 +1,12 @@
 /**
- * A connection to a cluster: the shells for each Proxmox host of an inventory (OpenSSH, local, or the
- * embedded lab), and the channel server URL (the lab's own server on 127.0.0.1 when the
- * inventory says `channelUrl: lab`). Heavy modules are imported only when needed.
+ * A connection to a cluster: the shells for each Proxmox host of an inventory (OpenSSH, local, or a
+ * registered shell provider such as the embedded lab), and the channel server URL (a provider's
+ * own server when the inventory's channel source names one). Heavy modules are imported only
+ * when needed; the core never imports a provider (shell/provider.ts).
  */
 import type { Inventory } from '../inventory/types.js';
 import type { Shell } from '../shell/shell.js';
+import { shellProvider, type ProviderSession } from '../shell/provider.js';
 import { InventoryError } from '../domain/errors.js';
 import { systemClock, type Clock } from '../domain/clock.js';
 
@@ -19,9 +21,9 @@ export interface ClusterConnection {
 }
 
 /**
- * Opens the shells for every Proxmox host of the inventory (OpenSSH, local, or the embedded
- * lab) and, for a lab, its channel server. Nothing connects before the first command. Always
- * `close()` it: that ends SSH masters and servers.
+ * Opens the shells for every Proxmox host of the inventory (OpenSSH, local, or a shell provider)
+ * and, for a provider's channel source, its channel server. Nothing connects before the first
+ * command. Always `close()` it: that ends SSH masters and servers.
  */
 export interface ConnectOptions {
   /** False (`--no-persist`): close SSH connections when the command ends, whatever the inventory says. @default true */
@@ -31,23 +33,27 @@ export interface ConnectOptions {
 export async function connectCluster(inventory: Inventory, opts: ConnectOptions = {}): Promise<ClusterConnection> {
   const shells = new Map<string, Shell>();
   const closers: (() => Promise<void>)[] = [];
-  let channelUrl = inventory.k3s.channelUrl;
-  const usesLab = inventory.hosts.some((h) => h.access.kind === 'lab') || channelUrl === 'lab';
-  let lab: import('../lab/index.js').Lab | undefined;
-  if (usesLab) {
-    if (!inventory.lab)
-      throw new InventoryError('the inventory uses the lab but has no `lab:` section', {
+  const source = inventory.k3s.channelUrl;
+  const sessions = new Map<string, ProviderSession>();
+  const session = async (name: string, where: string): Promise<ProviderSession> => {
+    const open = sessions.get(name);
+    if (open) return open;
+    const provider = await shellProvider(name);
+    if (!provider)
+      throw new InventoryError(`${where}: no shell provider "${name}" is registered in this program`, {
         file: inventory.file,
-        field: 'lab',
-        hint: 'run `pve-k3s lab init` to create a lab and its inventory',
+        field: where,
+        hint: `import the module that provides it before connecting (for the embedded lab: import 'pve-k3s/lab'), or reach the host with ssh: or local:`,
       });
-    const { openLab } = await import('../lab/index.js');
-    lab = await openLab(inventory.lab.dir);
-  }
+    const s = await provider.open({ settings: inventory.providers[name], file: inventory.file });
+    sessions.set(name, s);
+    closers.push(() => s.close());
+    return s;
+  };
   for (const h of inventory.hosts) {
     switch (h.access.kind) {
-      case 'lab':
-        shells.set(h.name, lab!.shell(h.name));
+      case 'provider':
+        shells.set(h.name, (await session(h.access.provider, `hosts.${h.name}`)).shell(h.name));
         break;
       case 'local': {
         const { LocalShell } = await import('../shell/local-shell.js');
@@ -71,17 +77,27 @@ export async function connectCluster(inventory: Inventory, opts: ConnectOptions 
     }
   }
   for (const s of shells.values()) closers.push(() => s.close());
-  if (channelUrl === 'lab') {
-    const server = await lab!.startChannelServer();
+  let channelUrl: string;
+  if (typeof source === 'string') channelUrl = source;
+  else {
+    const s = await session(source.provider, 'k3s.channelUrl');
+    if (!s.startChannelServer)
+      throw new InventoryError(`k3s.channelUrl: the shell provider "${source.provider}" serves no channels`, {
+        file: inventory.file,
+        field: 'k3s.channelUrl',
+        hint: 'set an http(s) channel URL',
+      });
+    const server = await s.startChannelServer();
     channelUrl = server.url;
     closers.push(() => server.close());
   }
+  const clock = [...sessions.values()].find((s) => s.clock !== undefined)?.clock ?? systemClock;
   let closed = false;
   return {
     inventory,
     shells,
     channelUrl,
-    clock: lab?.clock ?? systemClock,
+    clock,
     async close() {
       if (closed) return;
       closed = true;

@@ -12,9 +12,11 @@ import type { Lab } from '../../src/lab/index.js';
 import type { Shell } from '../../src/shell/shell.js';
 
 const FILE = '/srv/pve-k3s.yaml';
-const labOpt = (lab: Lab) => ({ lab: { dir: lab.dir, installScriptUrl: lab.state.installScriptUrl } });
+const labOpt = (lab: Lab) => ({
+  providers: [{ name: 'lab', settings: { dir: lab.dir }, k3s: { channelUrl: 'lab', installScriptUrl: lab.state.installScriptUrl } }],
+});
 const targets = (lab: Lab, hosts = ['pve1', 'pve2']): DiscoverTarget[] =>
-  hosts.map((h) => ({ shell: lab.shell(h), access: { kind: 'lab' }, node: h }));
+  hosts.map((h) => ({ shell: lab.shell(h), access: { kind: 'provider', provider: 'lab' }, node: h }));
 
 /** Untags CT 103 (still a k3s agent inside). */
 function untag(lab: Lab, vmid: number): void {
@@ -87,7 +89,9 @@ test('without pvesh, pct list on each host and tags from pct config', async () =
     close: () => s.close(),
     run: (argv, o) => s.run(argv, o && o.stdin ? { ...o, stdin: o.stdin.replace(/^pvesh /m, 'pvesh-missing ') } : o),
   });
-  const d = await discover(['pve1', 'pve2'].map((h) => ({ shell: noPvesh(lab.shell(h)), access: { kind: 'lab' as const }, node: h })));
+  const d = await discover(
+    ['pve1', 'pve2'].map((h) => ({ shell: noPvesh(lab.shell(h)), access: { kind: 'provider' as const, provider: 'lab' }, node: h })),
+  );
   assert.equal(d.source, 'pct-list');
   assert.deepEqual(
     d.nodes.map((n) => `${n.name} ${n.host}`),

@@ -15,7 +15,7 @@ import type { Lab } from '../../src/lab/index.js';
 
 async function found(lab: Lab, hosts = ['pve1', 'pve2']): Promise<FoundContainers> {
   const d = await discover(
-    hosts.map((h) => ({ shell: lab.shell(h), access: { kind: 'lab' as const }, node: h })),
+    hosts.map((h) => ({ shell: lab.shell(h), access: { kind: 'provider' as const, provider: 'lab' }, node: h })),
     { all: true, nodeAddresses: true },
   );
   return {
@@ -23,7 +23,7 @@ async function found(lab: Lab, hosts = ['pve1', 'pve2']): Promise<FoundContainer
     nodes: d.nodes,
     skipped: d.skipped,
     hostEntries: new Map(d.hosts.map((h) => [h.name, accessValue(h.access!)])),
-    settings: { lab: { dir: lab.dir }, k3s: { channelUrl: 'lab', installScriptUrl: lab.state.installScriptUrl } },
+    settings: { sections: { lab: { dir: lab.dir } }, k3s: { channelUrl: 'lab', installScriptUrl: lab.state.installScriptUrl } },
   };
 }
 
@@ -64,7 +64,7 @@ k3s_cluster:
 test('discover: each container carries its net0 address and its node InternalIP', async () => {
   const lab = await makeLab();
   const d = await discover(
-    ['pve1', 'pve2'].map((h) => ({ shell: lab.shell(h), access: { kind: 'lab' as const }, node: h })),
+    ['pve1', 'pve2'].map((h) => ({ shell: lab.shell(h), access: { kind: 'provider' as const, provider: 'lab' }, node: h })),
     { all: true, nodeAddresses: true },
   );
   assert.deepEqual(
@@ -77,7 +77,9 @@ test('discover: each container carries its net0 address and its node InternalIP'
   );
   assert.equal(d.roundTrips, 5, 'listing and probe per host, then one kubectl get nodes');
   // without nodeAddresses: no kubectl round trip
-  const plain = await discover(['pve1', 'pve2'].map((h) => ({ shell: lab.shell(h), access: { kind: 'lab' as const }, node: h })));
+  const plain = await discover(
+    ['pve1', 'pve2'].map((h) => ({ shell: lab.shell(h), access: { kind: 'provider' as const, provider: 'lab' }, node: h })),
+  );
   assert.equal(plain.roundTrips, 4);
 });
 

@@ -43,7 +43,7 @@ test('GIVEN a file with every section WHEN parsed THEN every value is read and n
       snapshotRetention: 2,
       parallel: 1,
     },
-    lab: undefined,
+    providers: {},
   };
   assert.deepEqual(parse(FULL), expected);
 });
@@ -76,7 +76,7 @@ test('GIVEN only cluster, hosts and nodes WHEN parsed THEN the documented defaul
     snapshotRetention: 2,
     parallel: 1,
   });
-  assert.equal(inv.lab, undefined);
+  assert.deepEqual(inv.providers, {});
 });
 
 test('GIVEN empty sections (k3s:, drain:) and empty optional values WHEN parsed THEN defaults apply', () => {
@@ -138,7 +138,7 @@ test('GIVEN a relative lab dir and a relative sshConfig WHEN parsed THEN they re
   const text = edit(MINIMAL, '{ ssh: root@pve1 }', '{ ssh: root@pve1, sshConfig: ssh/config }') + 'lab:\n  dir: lab-state\n';
   const inv = parse(text);
   assert.deepEqual(inv.hosts[0]?.access, { kind: 'ssh', destination: 'root@pve1', configFile: '/srv/pve-k3s/ssh/config' });
-  assert.deepEqual(inv.lab, { dir: '/srv/pve-k3s/lab-state' });
+  assert.deepEqual(inv.providers, { lab: { dir: '/srv/pve-k3s/lab-state' } });
 });
 
 test('GIVEN sshPersist WHEN parsed THEN false or the duration in seconds reaches the host access', () => {
@@ -151,9 +151,10 @@ test('GIVEN sshPersist WHEN parsed THEN false or the duration in seconds reaches
 test('GIVEN lab hosts, a lab section and channelUrl lab WHEN parsed THEN the lab settings are read', () => {
   const text = edit(MINIMAL, '{ ssh: root@pve1 }', '{ lab: true }') + 'k3s:\n  channelUrl: lab\nlab:\n  dir: ~/lab\n';
   const inv = parse(text);
-  assert.deepEqual(inv.hosts, [{ name: 'pve1', access: { kind: 'lab' } }]);
-  assert.equal(inv.k3s.channelUrl, 'lab');
-  assert.deepEqual(inv.lab, { dir: '/home/ops/lab' });
+  // the file's lab spelling is the lab's shell provider
+  assert.deepEqual(inv.hosts, [{ name: 'pve1', access: { kind: 'provider', provider: 'lab' } }]);
+  assert.deepEqual(inv.k3s.channelUrl, { provider: 'lab' });
+  assert.deepEqual(inv.providers, { lab: { dir: '/home/ops/lab' } });
 });
 
 test('GIVEN an http (not https) channel URL WHEN parsed THEN it is accepted', () => {

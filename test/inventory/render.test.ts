@@ -45,7 +45,7 @@ const access: fc.Arbitrary<HostSpec['access']> = fc.oneof(
     configFile: absPath,
   }),
   fc.constant({ kind: 'local' as const }),
-  fc.constant({ kind: 'lab' as const }),
+  fc.constant({ kind: 'provider' as const, provider: 'lab' }),
 );
 
 const inventory: fc.Arbitrary<Inventory> = fc
@@ -60,7 +60,7 @@ const inventory: fc.Arbitrary<Inventory> = fc
     k3s: fc.record({
       channel: fc.constantFrom('stable', 'latest', 'testing', 'v1.31', 'v1.30'),
       version: fc.option(fc.constantFrom('v1.33.5+k3s1', 'v1.32.0-rc1+k3s2'), { nil: undefined }),
-      channelUrl: fc.constantFrom('https://update.k3s.io/v1-release/channels', 'http://10.0.0.5/channels', 'lab'),
+      channelUrl: fc.constantFrom('https://update.k3s.io/v1-release/channels', 'http://10.0.0.5/channels', { provider: 'lab' }),
       installScriptUrl: fc.constantFrom('https://get.k3s.io', 'https://mirror.example/install.sh?x=1#y'),
     }),
     drain: fc.record({
@@ -92,7 +92,7 @@ const inventory: fc.Arbitrary<Inventory> = fc
       role: i === 0 ? 'server' : (r.roles[i] ?? 'agent'),
     }));
     const servers = nodes.filter((n) => n.role === 'server');
-    const needsLab = r.k3s.channelUrl === 'lab' || r.hosts.some((h) => h.access.kind === 'lab');
+    const needsLab = typeof r.k3s.channelUrl !== 'string' || r.hosts.some((h) => h.access.kind === 'provider');
     // structuredClone: fast-check records have a null prototype, which deepStrictEqual compares.
     return structuredClone({
       file: FILE,
@@ -103,7 +103,7 @@ const inventory: fc.Arbitrary<Inventory> = fc
       k3s: r.k3s,
       drain: r.drain,
       upgrade: r.upgrade,
-      lab: needsLab ? { dir: r.labDir } : undefined,
+      providers: (needsLab ? { lab: { dir: r.labDir } } : {}) as Inventory['providers'],
     });
   });
 

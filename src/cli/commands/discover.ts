@@ -38,7 +38,8 @@ export async function discoverCommand(g: GlobalOptions, flags: DiscoverFlags): P
 
   const { openTargets } = await import('../../discover/targets.js');
   const opened = await openTargets(hostArgs, {
-    labDir: () => labDirFor(g, flags, existing),
+    providerSettings: async (p) => (p === 'lab' ? { dir: await labDirFor(g, flags, existing) } : undefined),
+    providerHint: (p) => (p === 'lab' ? "give the lab with --lab-dir DIR, or run discover beside the lab's inventory" : undefined),
     ...(flags.sshConfig ? { sshConfig: resolve(flags.sshConfig) } : {}),
   });
   let discovery: Discovery;
@@ -72,7 +73,7 @@ export async function discoverCommand(g: GlobalOptions, flags: DiscoverFlags): P
   const merged = mergeInventory(discovery, existing, {
     file: target,
     ...(flags.cluster ? { cluster: flags.cluster } : {}),
-    ...(opened.lab ? { lab: opened.lab } : {}),
+    providers: opened.providers,
   });
   if (flags.cluster && existing !== undefined) merged.changes.push(`--cluster ignored: ${target} already names its cluster`);
 

@@ -56,6 +56,22 @@ export async function importAnsible(g: GlobalOptions, file: string, flags: Impor
   return 0;
 }
 
+/** The top-level sections a provider's hosts need in the file (the lab's `lab:` and `k3s:` sources). */
+function providerSettings(
+  providers: import('../../discover/targets.js').ProviderInventory[],
+  d: import('../../discover/types.js').Discovery,
+): Pick<FoundContainers, 'settings'> {
+  const used = providers.filter((p) => d.hosts.some((h) => h.access?.kind === 'provider' && h.access.provider === p.name));
+  const first = used[0];
+  if (!first) return {};
+  return {
+    settings: {
+      sections: Object.fromEntries(used.map((p) => [p.name, { ...p.settings }])),
+      ...(first.k3s ? { k3s: { ...first.k3s } } : {}),
+    },
+  };
+}
+
 /** Runs `discover` on the --discover hosts (every container with a k3s service, tagged or not, and the nodes' addresses). */
 async function discoverFor(g: GlobalOptions, flags: ImportFlags): Promise<FoundContainers> {
   const hostArgs = flags.discover ?? [];
@@ -66,7 +82,8 @@ async function discoverFor(g: GlobalOptions, flags: ImportFlags): Promise<FoundC
     import('./discover.js'),
   ]);
   const opened = await openTargets(hostArgs, {
-    labDir: () => labDirFor(g, flags, undefined),
+    providerSettings: async (p) => (p === 'lab' ? { dir: await labDirFor(g, flags, undefined) } : undefined),
+    providerHint: (p) => (p === 'lab' ? "give the lab with --lab-dir DIR, or run import beside the lab's inventory" : undefined),
     ...(flags.sshConfig ? { sshConfig: resolve(flags.sshConfig) } : {}),
   });
   try {
@@ -78,9 +95,7 @@ async function discoverFor(g: GlobalOptions, flags: ImportFlags): Promise<FoundC
       nodes: d.nodes,
       skipped: d.skipped,
       hostEntries,
-      ...(opened.lab && d.hosts.some((h) => h.access?.kind === 'lab')
-        ? { settings: { lab: { dir: opened.lab.dir }, k3s: { channelUrl: 'lab', installScriptUrl: opened.lab.installScriptUrl } } }
-        : {}),
+      ...providerSettings(opened.providers, d),
     };
   } finally {
     await opened.close();

@@ -6,10 +6,11 @@ export async function labMigrate(g: GlobalOptions, vmidText: string, target: str
   const vmid = Number(vmidText);
   if (!/^\d+$/.test(vmidText)) throw new UsageError(`vmid must be a container ID, got ${JSON.stringify(vmidText)}`);
   const inv = await loadInventoryFor(g);
-  if (!inv.lab)
+  const dir = inv.providers['lab']?.['dir'];
+  if (typeof dir !== 'string')
     throw new UsageError(`${inv.file} is not a lab inventory (it has no lab: section)`, { hint: 'create a lab with `pve-k3s lab init`' });
   const [{ openLab }, { migrateContainer }] = await Promise.all([import('../../lab/index.js'), import('../../lab/migrate.js')]);
-  const lab = await openLab(inv.lab.dir);
+  const lab = await openLab(dir);
   const from = lab.state.hosts.find((h) => h.containers.some((c) => c.vmid === vmid))?.name;
   const error = migrateContainer(lab, vmid, target, { restart: flags.restart === true });
   if (error !== undefined)

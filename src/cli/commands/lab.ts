@@ -66,10 +66,11 @@ export async function labInit(g: GlobalOptions, flags: LabInitFlags): Promise<nu
 
 async function labOfInventory(g: GlobalOptions, inv?: Inventory) {
   inv ??= await loadInventoryFor(g);
-  if (!inv.lab)
+  const dir = inv.providers['lab']?.['dir'];
+  if (typeof dir !== 'string')
     throw new UsageError(`${inv.file} is not a lab inventory (it has no lab: section)`, { hint: 'create a lab with `pve-k3s lab init`' });
   const { openLab } = await import('../../lab/index.js');
-  return openLab(inv.lab.dir);
+  return openLab(dir);
 }
 
 export async function labReset(g: GlobalOptions): Promise<number> {

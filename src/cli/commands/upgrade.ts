@@ -306,7 +306,7 @@ export function onController(inv: Inventory, argv: string): string {
     ? `ssh ${host.access.destination} ${cmd}`
     : host.access.kind === 'local'
       ? cmd
-      : `${cmd}   (on lab host ${host.name})`;
+      : `${cmd}   (on ${host.access.provider} host ${host.name})`;
 }
 
 export function failureReport(inv: Inventory, plan: UpgradePlan, result: RunPlanResult, verbose: boolean): string {
