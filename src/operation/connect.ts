@@ -20,16 +20,16 @@ export interface ClusterConnection {
   close(): Promise<void>;
 }
 
-/**
- * Opens the shells for every Proxmox host of the inventory (OpenSSH, local, or a shell provider)
- * and, for a provider's channel source, its channel server. Nothing connects before the first
- * command. Always `close()` it: that ends SSH masters and servers.
- */
 export interface ConnectOptions {
   /** False (`--no-persist`): close SSH connections when the command ends, whatever the inventory says. @default true */
   persist?: boolean;
 }
 
+/**
+ * Opens the shells for every Proxmox host of the inventory (OpenSSH, local, or a shell provider)
+ * and, for a provider's channel source, its channel server. Nothing connects before the first
+ * command. Always `close()` it: that ends SSH masters and servers.
+ */
 export async function connectCluster(inventory: Inventory, opts: ConnectOptions = {}): Promise<ClusterConnection> {
   const shells = new Map<string, Shell>();
   const closers: (() => Promise<void>)[] = [];
