@@ -266,7 +266,18 @@ const otherUpgrader: Check = ({ probe }) => {
       scope: 'cluster',
       message: `could not check for system-upgrade-controller or Rancher: ${c.error ?? 'no answer'}`,
     });
-  return out.length > 0 ? out : [pass('upgrade-controller', 'cluster', 'no system-upgrade-controller Plan, no Rancher agent')];
+  const own = c.ownSucPlans ?? [];
+  return out.length > 0
+    ? out
+    : [
+        pass(
+          'upgrade-controller',
+          'cluster',
+          own.length > 0
+            ? `no other system-upgrade-controller Plan (pve-k3s's own: ${own.join(', ')}), no Rancher agent`
+            : 'no system-upgrade-controller Plan, no Rancher agent',
+        ),
+      ];
 };
 
 /** The checks in the order they run and print. */

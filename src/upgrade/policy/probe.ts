@@ -50,8 +50,10 @@ export interface HostPolicyProbe {
 }
 
 export interface ClusterPolicyProbe {
-  /** SUC Plans (`namespace/name`); [] when there are none or SUC is not installed; undefined when unreadable. */
+  /** Other upgraders' SUC Plans (`namespace/name`); [] when there are none or SUC is not installed; undefined when unreadable. */
   sucPlans: string[] | undefined;
+  /** pve-k3s's own SUC Plans (`namespace/name`, labelled app.kubernetes.io/managed-by=pve-k3s by src/upgrade/suc/plans.ts). */
+  ownSucPlans?: string[];
   /** Rancher's cluster agent runs in the cluster; undefined when unreadable. */
   rancher: boolean | undefined;
   /** Why the cluster could not be asked. */
@@ -101,6 +103,9 @@ export function parseInside(text: string): NodeInside {
 
 export const SUC_PLANS_ARGV = ['get', 'plans.upgrade.cattle.io', '-A', '-o', 'json'];
 export const RANCHER_AGENT_ARGV = ['get', 'deployments.apps', '-n', 'cattle-system', 'cattle-cluster-agent', '-o', 'json'];
+
+/** The label pve-k3s's own SUC Plans carry (src/upgrade/suc/plans.ts sets it to `pve-k3s`). */
+const MANAGED_BY = 'app.kubernetes.io/managed-by';
 
 /** A kubectl answer that means "there is no such thing" (not an error to report). */
 function absent(r: RunResult): boolean {
@@ -193,9 +198,12 @@ async function probeHost(
   if (plans && plans.code === 0) {
     try {
       const doc = JSON.parse(plans.stdout) as {
-        items?: Array<{ metadata?: { namespace?: string; name?: string } }>;
+        items?: Array<{ metadata?: { namespace?: string; name?: string; labels?: Record<string, string> } }>;
       };
-      cluster.sucPlans = (doc.items ?? []).map((i) => `${i.metadata?.namespace ?? ''}/${i.metadata?.name ?? ''}`);
+      const id = (i: NonNullable<typeof doc.items>[number]) => `${i.metadata?.namespace ?? ''}/${i.metadata?.name ?? ''}`;
+      const ours = (i: NonNullable<typeof doc.items>[number]) => i.metadata?.labels?.[MANAGED_BY] === 'pve-k3s';
+      cluster.sucPlans = (doc.items ?? []).filter((i) => !ours(i)).map(id);
+      cluster.ownSucPlans = (doc.items ?? []).filter(ours).map(id);
     } catch {
       cluster.error = 'kubectl get plans.upgrade.cattle.io: the answer is not JSON';
     }
