@@ -4,6 +4,7 @@ import { planSteps } from '../domain/plan.js';
 import type { HoldReason } from '../domain/policy.js';
 import { renderPreflightBrief } from './render-preflight.js';
 import { humanDuration } from '../domain/duration.js';
+import { describeWindow } from '../domain/window.js';
 
 const HELD_WORDS: Record<HoldReason, string> = {
   inventory: 'upgrade: false in the inventory',
@@ -89,6 +90,11 @@ export function renderPlan(plan: UpgradePlan): string {
   if (c)
     out.push(
       `Canary: ${c.node} goes first, alone; ${c.soakSeconds !== undefined ? `the rest follow once it has stayed healthy for ${humanDuration(c.soakSeconds * 1000)}` : 'the rest follow once you confirm it (on the terminal, or --yes)'}`,
+    );
+  const w = plan.policy?.window;
+  if (w)
+    out.push(
+      `Window: ${describeWindow(w)}: no node starts outside it; a run that reaches its end stops after the node in flight (resume goes on in the next one)`,
     );
   if (plan.policy?.soakSeconds)
     out.push(`Soak: each node must stay healthy for ${humanDuration(plan.policy.soakSeconds * 1000)} before the next starts`);

@@ -229,7 +229,6 @@ function checkUpgradePolicy(upgrade: unknown, nodes: Record<string, unknown> | u
 
 /** `upgrade:` keys the schema knows whose run-time behaviour is not built yet. */
 export const NOT_ENFORCED_YET = [
-  'window',
   'notify',
   'prometheusUrl',
   'alertFilterRegexp',

@@ -23,6 +23,8 @@ import {
   failureReport,
   onController,
   runWithSignals,
+  applyPolicyFlags,
+  enterWindow,
   type UpgradeFlags,
 } from './upgrade.js';
 
@@ -40,6 +42,8 @@ export type ResumeFlags = Pick<
   | 'parallel'
   | 'soak'
   | 'canarySoak'
+  | 'window'
+  | 'waitForWindow'
 > & { forceTakeover?: boolean; ignorePreflight?: string[] };
 
 function describeRun(r: RunSummary): string {
@@ -120,8 +124,12 @@ export async function resume(g: GlobalOptions, flags: ResumeFlags): Promise<numb
     // The recorded run's snapshot choice holds unless a flag says otherwise.
     const conn = {
       ...conn0,
-      inventory: await applyRunFlags(conn0.inventory, { ...flags, snapshot: flags.snapshot ?? (last.snapshot || undefined) }),
+      inventory: await applyPolicyFlags(
+        await applyRunFlags(conn0.inventory, { ...flags, snapshot: flags.snapshot ?? (last.snapshot || undefined) }),
+        flags,
+      ),
     };
+    await enterWindow(conn, flags.waitForWindow ?? false, 'resume', g.quiet);
     process.stderr.write(`Resuming${pick.from === 'cluster' ? ' (from the cluster’s run record)' : ''}: ${describeRun(last)}\n`);
     const { planResume, closeResumed } = await import('../../upgrade/run/upgrade-run.js');
     const plan = await planResume(conn, last, {

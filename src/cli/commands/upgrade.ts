@@ -36,12 +36,15 @@ export interface PlanCommandFlags {
   canary?: string;
   canarySoak?: string;
   soak?: string;
+  /** --window "[DAYS] START-END [TZ]" (over upgrade.window). */
+  window?: string;
   /** --ignore-preflight (repeatable, comma-separated ids). */
   ignorePreflight?: string[];
 }
 
 export interface UpgradeFlags extends PlanCommandFlags {
   yes?: boolean;
+  waitForWindow?: boolean;
   dryRun?: boolean;
   plan?: string;
   snapshot?: boolean;
@@ -94,6 +97,31 @@ export function durationFlag(flag: string, v: string | undefined): number | unde
   return s;
 }
 
+/** The policy flags over the inventory's upgrade policy (window, gates, notifications): what the run enforces. */
+export async function applyPolicyFlags(inv: Inventory, f: Pick<PlanCommandFlags, 'window'>): Promise<Inventory> {
+  const upgrade = { ...inv.upgrade };
+  if (f.window !== undefined) {
+    const { parseWindowFlag } = await import('../../upgrade/policy/window-gate.js');
+    upgrade.window = parseWindowFlag(f.window);
+  }
+  return { ...inv, upgrade };
+}
+
+/**
+ * Before a run starts (and before it is planned): inside the maintenance window, or waiting
+ * for it with --wait-for-window; otherwise refused (exit 1) saying when the next one opens.
+ */
+export async function enterWindow(conn: ClusterConnection, wait: boolean, verb: 'upgrade' | 'resume', quiet: boolean): Promise<void> {
+  const w = conn.inventory.upgrade.window;
+  if (!w) return;
+  const { inWindow } = await import('../../domain/window.js');
+  if (inWindow(w, new Date(conn.clock.now()))) return;
+  const { outsideWindowError, waitForWindow } = await import('../../upgrade/policy/window-gate.js');
+  if (!wait) throw outsideWindowError(w, new Date(conn.clock.now()), verb);
+  await waitForWindow(w, conn.clock, { heartbeat: (m) => quiet || process.stderr.write(`${m}\n`) });
+  if (!quiet) process.stderr.write('The maintenance window is open: going on.\n');
+}
+
 export function planFlags(f: PlanCommandFlags): PlanFlags {
   return {
     canarySoakSeconds: durationFlag('canary-soak', f.canarySoak),
@@ -110,7 +138,8 @@ export function planFlags(f: PlanCommandFlags): PlanFlags {
 }
 
 export async function plan(g: GlobalOptions, flags: PlanCommandFlags): Promise<number> {
-  return withCluster(g, async (conn) => {
+  return withCluster(g, async (conn0) => {
+    const conn = { ...conn0, inventory: await applyPolicyFlags(conn0.inventory, flags) };
     const { plan, facts } = await planCluster(conn, planFlags(flags));
     for (const w of relocationWarnings(facts, conn.inventory.file)) process.stderr.write(w);
     if (flags.engine === 'suc') return printSucPlans(g, conn.inventory, plan);
@@ -148,9 +177,10 @@ export function refuseSucEngine(): never {
 export async function upgrade(g: GlobalOptions, flags: UpgradeFlags): Promise<number> {
   if (flags.engine === 'suc') refuseSucEngine();
   return withCluster(g, async (conn0) => {
-    const conn = { ...conn0, inventory: await applyRunFlags(conn0.inventory, flags) };
+    const conn = { ...conn0, inventory: await applyPolicyFlags(await applyRunFlags(conn0.inventory, flags), flags) };
     const started = Date.now();
     if (!flags.dryRun) await refuseIfBusy(conn, 'upgrade');
+    if (!flags.dryRun) await enterWindow(conn, flags.waitForWindow ?? false, 'upgrade', g.quiet);
     const { plan: fresh, facts } = await planCluster(conn, planFlags(flags));
     for (const w of relocationWarnings(facts, conn.inventory.file)) process.stderr.write(w);
     const plan = flags.plan ? await checkSavedPlan(flags.plan, fresh) : fresh;

@@ -19,6 +19,10 @@ export function planCommand(name: string) {
     .option('--canary <node>', 'upgrade this node first, alone (default upgrade.canary)')
     .option('--canary-soak <duration>', 'the canary must stay healthy this long before the rest go (default upgrade.canarySoak; none: ask)')
     .option('--soak <duration>', 'each node must stay healthy this long before the next one starts (default upgrade.soak)')
+    .option(
+      '--window <spec>',
+      'maintenance window "[DAYS] START-END [TIME-ZONE]", e.g. "sat,sun 22:00-04:00 Europe/Berlin" (default upgrade.window)',
+    )
     .addOption(IGNORE_PREFLIGHT);
 }
 

@@ -25,6 +25,8 @@ const resume: Spec = (run) => {
     .addOption(RUN_OPTIONS.readyTimeout)
     .addOption(RUN_OPTIONS.parallel)
     .addOption(IGNORE_PREFLIGHT)
+    .option('--window <spec>', 'maintenance window "[DAYS] START-END [TIME-ZONE]" (default upgrade.window)')
+    .option('--wait-for-window', 'outside the maintenance window, wait for it to open instead of refusing')
     .option('--soak <duration>', 'each node must stay healthy this long before the next one starts (default upgrade.soak)')
     .option('--canary-soak <duration>', 'the canary, if not done yet, must stay healthy this long (default upgrade.canarySoak; none: ask)')
     .action((opts, c) => run(c, async (g) => (await import('../commands/resume.js')).resume(g, opts)));

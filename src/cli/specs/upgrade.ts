@@ -14,6 +14,7 @@ const upgrade: Spec = (run) => {
     .option('-y, --yes', 'do not ask for confirmation')
     .option('--dry-run', 'stop after showing the plan')
     .option('--plan <file>', 'run a plan saved with `plan -o json` (refused if the cluster changed since)')
+    .option('--wait-for-window', 'outside the maintenance window, wait for it to open instead of refusing')
     .addOption(RUN_OPTIONS.snapshot)
     .addOption(RUN_OPTIONS.noSnapshot)
     .addOption(RUN_OPTIONS.disableEviction)

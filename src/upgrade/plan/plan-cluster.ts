@@ -6,7 +6,8 @@ import type { UpgradePlan } from '../../domain/plan.js';
 import type { PreflightReport } from '../../domain/policy.js';
 import { gatherFacts } from '../facts/gather.js';
 import { withRelocations } from '../facts/locate.js';
-import type { UpgradeOrder } from '../../inventory/types.js';
+import type { UpgradeOrder, UpgradePolicy } from '../../inventory/types.js';
+import type { RunPolicy } from '../../domain/policy.js';
 import type { ClusterConnection } from '../../operation/connect.js';
 import { probePolicy, type PolicyProbe } from '../policy/probe.js';
 import { runPreflight, type PreflightOutcome } from '../policy/preflight.js';
@@ -132,7 +133,15 @@ export async function preflightCluster(conn: ClusterConnection, flags: PlanFlags
     });
     if (plan) plan.preflight = preflight.report;
   }
+  if (plan) recordRunPolicy(plan, inv.upgrade);
   return { facts, resolved, plan, planError, probe, preflight };
+}
+
+/** What the run enforces beyond the steps, in the plan document: the window, the gates, the notification targets (never their URLs' secrets). */
+export function recordRunPolicy(plan: UpgradePlan, u: UpgradePolicy): void {
+  const policy: RunPolicy = { ...plan.policy };
+  if (u.window) policy.window = u.window;
+  if (Object.keys(policy).length > 0) plan.policy = policy;
 }
 
 export async function planCluster(conn: ClusterConnection, flags: PlanFlags, signal?: AbortSignal): Promise<ClusterPlan> {

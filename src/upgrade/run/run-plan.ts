@@ -57,7 +57,7 @@ export interface RunPlanOptions {
    * Awaited before each node starts (maintenance window, alert and pod gates): undefined to
    * go on, or why the run stops there (cleanly, resumable).
    */
-  beforeNode?: (group: readonly Step[]) => Promise<NodeStop | undefined>;
+  beforeNode?: (group: readonly Step[], deps: RunDeps) => Promise<NodeStop | undefined>;
 }
 
 /** Why the run stopped before a node, on purpose (a window closed, a gate timed out). */
@@ -263,7 +263,7 @@ class PlanRun {
     const first = group[0]!;
     let stop: NodeStop | undefined;
     try {
-      stop = await this.#opts.beforeNode!(group);
+      stop = await this.#opts.beforeNode!(group, this.#deps);
     } catch (err) {
       if (this.#opts.signal?.aborted) {
         this.#interrupted = true;

@@ -15,6 +15,7 @@ import { Journal, journalPath, resumable, unconfirmedNodes, type RunSummary } fr
 import { guarded, guardEnvFor, LeaseLostError, planDigest, type ClusterState, type GuardEnv } from '../../operation/guard.js';
 import { recordSummary } from '../../operation/run-record.js';
 import { runPlan, type RunPlanResult } from './run-plan.js';
+import { beforeEachNode } from './between-nodes.js';
 import { isEtcdMember, probeSnapshots } from './snapshots.js';
 import type { ClusterConnection } from '../../operation/connect.js';
 import { planCluster, type PlanFlags } from '../plan/plan-cluster.js';
@@ -126,6 +127,7 @@ export async function executeUpgrade(conn: ClusterConnection, plan: UpgradePlan,
     }
     return p;
   };
+  const beforeNode = beforeEachNode(inv.upgrade);
   return guarded<ExecuteResult>(
     env,
     {
@@ -162,6 +164,7 @@ export async function executeUpgrade(conn: ClusterConnection, plan: UpgradePlan,
         status: r.ok ? 'done' : r.interrupted ? 'stopped' : 'failed',
         leftCordoned: r.leftCordoned,
         midUpgrade: r.midUpgrade,
+        ...(r.stopped ? { message: r.stopped.message } : {}),
       }),
       closed: (r, lost) => (lost && !r.leaseLost ? { ...r, leaseLost: lost.message } : r),
     },
@@ -181,6 +184,7 @@ export async function executeUpgrade(conn: ClusterConnection, plan: UpgradePlan,
         ...(o.confirm ? { confirm: o.confirm } : {}),
         ...(o.confirmedBy ? { confirmedBy: o.confirmedBy } : {}),
         ...(o.soakPollMs ? { soakPollMs: o.soakPollMs } : {}),
+        ...(beforeNode ? { beforeNode } : {}),
       });
       const reason: unknown = g.signal.aborted ? g.signal.reason : undefined;
       return {

@@ -101,17 +101,17 @@ test('GIVEN upgrade.canary in the inventory WHEN plan runs THEN the canary goes 
   });
 });
 
-test('GIVEN a policy setting that is not enforced yet (soak, window, gates, notify) WHEN plan runs THEN the inventory is refused at that key, exit 2', async () => {
+test('GIVEN a policy setting that is not enforced yet (gates, notify) WHEN plan runs THEN the inventory is refused at that key, exit 2', async () => {
   await withLab({}, async (f) => {
     writeFileSync(
       f.inventory,
-      `${readFileSync(f.inventory, 'utf8')}upgrade:\n  canary: k3s-worker-3\n  window: { days: [sat], start: "22:00", end: "04:00" }\n`,
+      `${readFileSync(f.inventory, 'utf8')}upgrade:\n  canary: k3s-worker-3\n  prometheusUrl: http://127.0.0.1:9\n`,
     );
     const r = await f.cli(['plan']);
     assert.equal(r.code, 2, r.stderr);
     assert.match(
       r.stderr,
-      /:\d+: upgrade\.window: is not enforced by this version of pve-k3s yet, so a run would ignore it\n {2}Remove upgrade\.window \(docs\/upgrade-policy\.md lists what is enforced today\)\./,
+      /:\d+: upgrade\.prometheusUrl: is not enforced by this version of pve-k3s yet, so a run would ignore it\n {2}Remove upgrade\.prometheusUrl \(docs\/upgrade-policy\.md lists what is enforced today\)\./,
     );
   });
 });
