@@ -68,8 +68,6 @@ function isModelProgram(path: string, e: FileEntry): boolean {
   return /\/(k3s|k3s-agent)-uninstall\.sh$/.test(path) && e.content.includes('(lab)');
 }
 
-const managed = (p: string): boolean => MANAGED.some((m) => p === m || p.startsWith(`${m}/`));
-
 function signature(e: FileEntry): string {
   const kind = e.dir ? 'd' : e.link !== undefined ? 'l' : 'f';
   const body = e.link ?? (e.dir ? '' : e.content);
@@ -77,7 +75,7 @@ function signature(e: FileEntry): string {
 }
 
 /** The container's files under MANAGED as they are in the directory (model programs decoded). */
-function readRoot(fsDir: string): FileMap {
+function readRoot(fsDir: string, managedDirs: readonly string[], mounts: readonly string[]): FileMap {
   const out: FileMap = {};
   const walk = (inside: string): void => {
     const real = join(fsDir, inside);
@@ -102,8 +100,8 @@ function readRoot(fsDir: string): FileMap {
       }
     }
   };
-  for (const m of MANAGED) {
-    if (!MOUNTS.includes(m)) {
+  for (const m of managedDirs) {
+    if (!mounts.includes(m)) {
       const st = lstatSync(join(fsDir, m), { throwIfNoEntry: false });
       if (!st?.isDirectory()) continue;
       out[m] = { content: '', mode: st.mode & 0o7777, dir: true };
@@ -146,13 +144,18 @@ function isLink(p: string): boolean {
  * into step: the directory's changes since the last sync win, then the state's go out. Call it
  * under the lab's state lock. `rootDir/manifest.json` records what both sides agreed on.
  */
-export function syncRoot(rootDir: string, ctFs: FileMap): void {
+export function syncRoot(
+  rootDir: string,
+  ctFs: FileMap,
+  dirs: { managed: readonly string[]; mounts: readonly string[] } = { managed: MANAGED, mounts: MOUNTS },
+): void {
+  const managed = (p: string): boolean => dirs.managed.some((m) => p === m || p.startsWith(`${m}/`));
   const fsDir = join(rootDir, 'fs');
   const manifestFile = join(rootDir, 'manifest.json');
   const manifest = existsSync(manifestFile) ? (JSON.parse(readFileSync(manifestFile, 'utf8')) as Record<string, string>) : {};
-  const isMount = (p: string) => MOUNTS.includes(p);
+  const isMount = (p: string) => dirs.mounts.includes(p);
   // 1. What real programs changed.
-  const onDisk = readRoot(fsDir);
+  const onDisk = readRoot(fsDir, dirs.managed, dirs.mounts);
   for (const [p, e] of Object.entries(onDisk)) {
     const sig = signature(e);
     if (manifest[p] === sig) continue;

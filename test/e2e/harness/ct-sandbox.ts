@@ -50,8 +50,13 @@ export function rootDirOf(rootsDir: string, host: string, vmid: number): string 
 const stub = (path: string) =>
   `#!/bin/sh\n# pve-k3s e2e: ${path} of the lab's model\nexec ${INSIDE.node} ${INSIDE.repo}/dist/test/e2e/harness/lab-program.js ${path} "$@"\n`;
 
+/** This machine's /etc: where a host root (host-sh.ts) shows it, or /etc. */
+export function realEtc(): string {
+  return existsSync('/run/pve-k3s-e2e/host-etc/hostname') ? '/run/pve-k3s-e2e/host-etc' : '/etc';
+}
+
 /** Links to every entry of `hostDir` (seen at `seenAt` inside), but real directories for `own`. */
-function linkFarm(dir: string, hostDir: string, seenAt: string, own: Record<string, 'dir' | ((p: string) => void)>): void {
+export function linkFarm(dir: string, hostDir: string, seenAt: string, own: Record<string, 'dir' | ((p: string) => void)>): void {
   mkdirSync(dir, { recursive: true });
   for (const name of readdirSync(hostDir)) {
     if (name in own) continue;
@@ -101,9 +106,9 @@ export function ensureRoot(rootsDir: string, host: string, ct: ContainerState): 
   const tmp = `${rootDir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   const fs = join(tmp, 'fs');
-  linkFarm(join(fs, 'etc'), '/etc', '/run/pve-k3s-e2e/host-etc', {
+  linkFarm(join(fs, 'etc'), realEtc(), '/run/pve-k3s-e2e/host-etc', {
     rancher: () => {},
-    systemd: (p) => linkFarm(p, '/etc/systemd', '/run/pve-k3s-e2e/host-etc/systemd', { system: () => {} }),
+    systemd: (p) => linkFarm(p, `${realEtc()}/systemd`, '/run/pve-k3s-e2e/host-etc/systemd', { system: () => {} }),
     hostname: (p) => writeFileSync(p, `${ct.hostname}\n`),
   });
   for (const d of ['var/lib', 'var/tmp', 'var/log', 'usr/local/bin', 'root', 'tmp']) mkdirSync(join(fs, d), { recursive: true });
@@ -118,7 +123,12 @@ export function ensureRoot(rootsDir: string, host: string, ct: ContainerState): 
 }
 
 /** bwrap's arguments to run argv in the container whose root is `rootDir`. */
-export function bwrapArgs(cfg: RootsConfig, rootDir: string, hostname: string, argv: readonly string[]): string[] {
+export function bwrapArgs(
+  cfg: RootsConfig,
+  rootDir: string,
+  ct: Pick<ContainerState, 'hostname' | 'fs'>,
+  argv: readonly string[],
+): string[] {
   const fs = join(rootDir, 'fs');
   return [
     '--ro-bind',
@@ -128,6 +138,8 @@ export function bwrapArgs(cfg: RootsConfig, rootDir: string, hostname: string, a
     '/dev',
     '--proc',
     '/proc',
+    // The container's LXC settings give it a /dev/kmsg (the model says whether they do).
+    ...(ct.fs['/dev/kmsg'] !== undefined ? ['--ro-bind', '/dev/null', '/dev/kmsg'] : []),
     '--tmpfs',
     '/run',
     '--ro-bind',
@@ -146,7 +158,7 @@ export function bwrapArgs(cfg: RootsConfig, rootDir: string, hostname: string, a
     '/usr/bin',
     INSIDE.hostBin,
     '--ro-bind',
-    '/etc',
+    realEtc(),
     '/run/pve-k3s-e2e/host-etc',
     '--ro-bind',
     readFileSync(join(rootDir, 'bin'), 'utf8'),
@@ -168,7 +180,7 @@ export function bwrapArgs(cfg: RootsConfig, rootDir: string, hostname: string, a
     '/tmp',
     '--unshare-uts',
     '--hostname',
-    hostname,
+    ct.hostname,
     '--chdir',
     '/root',
     '--die-with-parent',

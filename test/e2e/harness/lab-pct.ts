@@ -77,7 +77,11 @@ async function exec(lab: Lab, rootsDir: string, host: string, args: string[]): P
   const cfg = rootsConfig(rootsDir);
   syncHost(lab, rootsDir, host, vmid);
   const rootDir = rootDirOf(rootsDir, host, vmid);
-  const code = await run(cfg.bwrap, bwrapArgs(cfg, rootDir, loc.ct.hostname, cmd), { PATH: PCT_EXEC_PATH, HOME: '/root', TERM: 'dumb' });
+  const code = await run(
+    cfg.bwrap,
+    bwrapArgs(cfg, rootDir, lab.state.hosts.flatMap((h) => h.containers).find((c) => c.vmid === vmid) ?? loc.ct, cmd),
+    { PATH: PCT_EXEC_PATH, HOME: '/root', TERM: 'dumb' },
+  );
   syncHost(lab, rootsDir, host, vmid);
   return code;
 }

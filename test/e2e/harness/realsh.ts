@@ -70,10 +70,12 @@ export async function startRealShHosts(lab: Lab, shell: RealShell): Promise<Real
   writeFileSync(join(rootsDir, 'config.json'), JSON.stringify(cfg));
   makeBinFarms(rootsDir, shell);
   const pctJs = join(repoRoot(), 'dist', 'test', 'e2e', 'harness', 'lab-pct.js');
+  const hostShJs = join(repoRoot(), 'dist', 'test', 'e2e', 'harness', 'host-sh.js');
   const sshd: Record<string, SshdHarness> = {};
   try {
     for (const host of lab.hosts()) {
-      const h = await startSshd({ alias: `${host}-realsh` });
+      // Every session's command runs in the shell under test, in the host's own root (host-sh.ts).
+      const h = await startSshd({ alias: `${host}-realsh`, forceCommand: [process.execPath, hostShJs, rootsDir, host].map(q).join(' ') });
       sshd[host] = h;
       installShims(lab, h.binDir, host);
       h.addProgram('sh', shell === 'dash' ? `exec ${q(sh)} "$@"` : `exec ${q(sh)} sh "$@"`);

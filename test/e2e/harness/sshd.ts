@@ -83,7 +83,7 @@ export function sshdSkipReason(
   return undefined;
 }
 
-export async function startSshd(opts: { alias?: string } = {}): Promise<SshdHarness> {
+export async function startSshd(opts: { alias?: string; forceCommand?: string } = {}): Promise<SshdHarness> {
   const sshd = findSshd();
   if (sshd === undefined) {
     throw new Error(
@@ -109,7 +109,7 @@ export async function startSshd(opts: { alias?: string } = {}): Promise<SshdHarn
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
     const configFile = join(dir, 'sshd_config');
-    writeFileSync(configFile, sshdConfig(dir, port, hostKey));
+    writeFileSync(configFile, sshdConfig(dir, port, hostKey, opts.forceCommand));
     const logFile = join(dir, 'sshd.log');
     const logFd = openSync(logFile, 'a');
     const child = spawn(sshd, ['-D', '-e', '-f', configFile], { stdio: ['ignore', logFd, logFd] });
@@ -155,8 +155,10 @@ export async function startSshd(opts: { alias?: string } = {}): Promise<SshdHarn
   throw lastError ?? new Error('sshd did not start');
 }
 
-function sshdConfig(dir: string, port: number, hostKey: string): string {
+function sshdConfig(dir: string, port: number, hostKey: string, forceCommand?: string): string {
   return [
+    // Every session runs this instead (the client's command in $SSH_ORIGINAL_COMMAND).
+    ...(forceCommand !== undefined ? [`ForceCommand ${forceCommand}`] : []),
     `Port ${port}`,
     'ListenAddress 127.0.0.1',
     `HostKey ${hostKey}`,

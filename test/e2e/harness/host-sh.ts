@@ -1,0 +1,121 @@
+#!/usr/bin/env node
+/**
+ * Every ssh session to an e2e Proxmox host runs here (sshd's ForceCommand): `node host-sh.js
+ * <rootsDir> <host>` runs `$SSH_ORIGINAL_COMMAND` with the shell under test (`sh -c`), in the
+ * host's own root: this machine read-only, with the lab host's /etc/pve (its containers'
+ * configs, storage.cfg...), /etc/pve-k3s, /etc/systemd/system, /var/lib/vz and
+ * /var/lib/pve-k3s as writable directories synced with the lab's files of that host (the same
+ * three-way sync as a container's, ct-root.ts), so `cat /etc/pve/lxc/101.conf` and a write to
+ * it reach the lab's model. /tmp and the rest stay this machine's (the sshd's PATH, the lab).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openLab, type Lab } from '../../../src/lab/lab.js';
+import { hostMachine } from '../../../src/lab/machine.js';
+import { syncRoot } from './ct-root.js';
+import { linkFarm, rootsConfig } from './ct-sandbox.js';
+
+/** The host paths synced with the lab's host files. */
+export const HOST_MANAGED = ['/etc/pve', '/etc/pve-k3s', '/etc/systemd/system', '/var/lib/vz', '/var/lib/pve-k3s'];
+
+function ensureHostRoot(rootsDir: string, host: string): string {
+  const dir = join(rootsDir, `host-${host}`);
+  if (existsSync(join(dir, 'ref'))) return dir;
+  const tmp = `${dir}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  const fs = join(tmp, 'fs');
+  linkFarm(join(fs, 'etc'), '/etc', '/run/pve-k3s-e2e/host-etc', {
+    pve: () => {},
+    'pve-k3s': () => {},
+    systemd: (p) => linkFarm(p, '/etc/systemd', '/run/pve-k3s-e2e/host-etc/systemd', { system: () => {} }),
+  });
+  linkFarm(join(fs, 'var'), '/var', '/run/pve-k3s-e2e/host-var', {
+    lib: (p) => linkFarm(p, '/var/lib', '/run/pve-k3s-e2e/host-var/lib', { vz: () => {}, 'pve-k3s': () => {} }),
+  });
+  mkdirSync(join(fs, 'var', 'lib'), { recursive: true });
+  writeFileSync(join(tmp, 'ref'), `${host}\n`);
+  try {
+    renameSync(tmp, dir);
+  } catch {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return dir;
+}
+
+function syncHost(lab: Lab, host: string, dir: string): void {
+  hostMachine(lab.context(), host).mutate((files) => syncRoot(dir, files, { managed: HOST_MANAGED, mounts: [] }));
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [rootsDir, host] = argv;
+  if (!rootsDir || !host) {
+    process.stderr.write('usage: host-sh <rootsDir> <host>\n');
+    return 2;
+  }
+  const cfg = rootsConfig(rootsDir);
+  const lab = await openLab(cfg.labDir, { realHostFs: true });
+  const dir = ensureHostRoot(rootsDir, host);
+  syncHost(lab, host, dir);
+  // The lab host's kernel modules as /sys/module shows them (this machine's may differ; its /proc has no modules file to bind over).
+  const modules = join(dir, 'sys-module');
+  rmSync(modules, { recursive: true, force: true });
+  const listed = hostMachine(lab.context(), host).fs()['/proc/modules']?.content ?? '';
+  for (const line of listed.split('\n')) if (line.trim() !== '') mkdirSync(join(modules, line.split(' ')[0] ?? ''), { recursive: true });
+  mkdirSync(modules, { recursive: true });
+  const shell = cfg.shell === 'dash' ? ['dash'] : ['busybox', 'sh'];
+  const command = process.env.SSH_ORIGINAL_COMMAND;
+  const args = [
+    '--ro-bind',
+    '/',
+    '/',
+    '--dev-bind',
+    '/dev',
+    '/dev',
+    '--proc',
+    '/proc',
+    '--ro-bind',
+    modules,
+    '/sys/module',
+    '--tmpfs',
+    '/run',
+    '--ro-bind',
+    '/etc',
+    '/run/pve-k3s-e2e/host-etc',
+    '--ro-bind',
+    '/var',
+    '/run/pve-k3s-e2e/host-var',
+    '--bind',
+    join(dir, 'fs', 'etc'),
+    '/etc',
+    '--bind',
+    join(dir, 'fs', 'var'),
+    '/var',
+    '--bind',
+    '/tmp',
+    '/tmp',
+    '--cap-add',
+    'ALL',
+    '--die-with-parent',
+    '--',
+    ...shell,
+    ...(command !== undefined ? ['-c', command] : []),
+  ];
+  const code = await new Promise<number>((resolve, reject) => {
+    const child = spawn(cfg.bwrap, args, { stdio: 'inherit' });
+    child.on('error', reject);
+    child.on('exit', (c, signal) => resolve(c ?? (signal === 'SIGKILL' ? 137 : 143)));
+  });
+  syncHost(lab, host, dir);
+  return code;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`pve-k3s e2e host sh: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exitCode = 255;
+  },
+);
