@@ -265,6 +265,8 @@ class Holding<T> {
   private async boundary(step: { id: string; node: string }): Promise<void> {
     if (this.holder.lost) throw this.holder.lost;
     if (!this.holder.held) return;
+    // Written ahead: the record names the node a drain is about to cordon before it is sent.
+    this.progress.aboutToStart(step);
     this.record.inFlight.push({
       step: step.id,
       node: step.node,

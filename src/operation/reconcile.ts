@@ -27,7 +27,8 @@ export function reconcileJournal(journal: Journal, record: RunRecord | undefined
     });
     return `run ${last.run} was continued by run ${record.run} of ${record.by} (${record.state})`;
   }
-  if (record.run === last.run && last.status === undefined && record.state !== 'running' && record.closedBy) {
+  // Closed elsewhere (abandoned by another machine), whether it died here in progress or ended failed or stopped.
+  if (record.run === last.run && record.state !== 'running' && record.state !== last.status && record.closedBy) {
     journal.append({
       type: 'run-end',
       run: last.run,
@@ -100,13 +101,19 @@ export async function abandonRun(env: GuardEnv, target: RunSummary, o: { forceTa
       });
   }
   const local = journal.lastRun();
-  if (local?.run === target.run && resumable(local))
+  if (local?.run === target.run && resumable(local)) {
+    // A drain in flight or failed may have cordoned its node: the journal's end names it too.
+    const drained = [...local.open, local.failed?.step].flatMap((id) => {
+      const [, node, kind] = (id ?? '').split('/');
+      return node && kind === 'drain' ? [node] : [];
+    });
     journal.append({
       type: 'run-end',
       run: target.run,
       status: 'abandoned',
-      leftCordoned: target.leftCordoned,
+      leftCordoned: [...new Set([...target.leftCordoned, ...local.leftCordoned, ...drained])],
       midUpgrade: target.midUpgrade,
     });
+  }
   return { released, notice };
 }

@@ -57,6 +57,19 @@ export class RecordProgress {
     return (this.spec.stepIds ?? []).filter((id) => id.split('/')[1] === node);
   }
 
+  /**
+   * Before a step is sent: a drain names its node among the cordoned (and an install or restart
+   * among the mid-upgrade) in the record written at that boundary, so a process killed once the
+   * command has left leaves a record that names what it may have changed. The journal's
+   * step-start (observe) says the same a moment later.
+   */
+  aboutToStart(step: { id: string; node: string }): void {
+    const r = this.record;
+    const kind = step.id.split('/')[2];
+    if (kind === 'drain' && !r.cordoned.includes(step.node)) r.cordoned.push(step.node);
+    if ((kind === 'install' || kind === 'restart') && !r.midUpgrade.includes(step.node)) r.midUpgrade.push(step.node);
+  }
+
   /** Keeps the record in step with what the journal says. */
   observe(rec: JournalRecord): void {
     const r = this.record;

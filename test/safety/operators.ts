@@ -5,7 +5,7 @@
  * gets an answer, so it never writes its journal, its run record or its lease again, and
  * whatever it had in flight stays as a dead process leaves it.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initLab, openLab, renderLabInventory, type Lab, type LabInitOptions } from '../../src/lab/index.js';
@@ -169,7 +169,7 @@ export interface Operator {
 export function operator(
   w: World,
   name: string,
-  o: { host?: string; stateDir?: string; leaseSeconds?: number; renewMs?: number } = {},
+  o: { host?: string; stateDir?: string; leaseSeconds?: number; renewMs?: number; deadWritesNothing?: boolean } = {},
 ): Operator {
   const pid = nextPid++;
   w.alive.add(pid);
@@ -177,6 +177,20 @@ export function operator(
   void mortal.died.then(() => w.alive.delete(pid));
   const stateDir = o.stateDir ?? join(w.dir, `state-${name}`);
   mkdirSync(stateDir, { recursive: true });
+  // deadWritesNothing: the process works through a link to its state directory that is turned
+  // away when it is killed, so code of the dead process still running in this test process (a
+  // timer that fires, a timeout on the lab's leaping clock) writes nothing a real kill -9 would not.
+  let workDir = stateDir;
+  if (o.deadWritesNothing) {
+    workDir = join(w.dir, `live-${name}-${pid}`);
+    symlinkSync(stateDir, workDir);
+    void mortal.died.then(() => {
+      const gone = join(w.dir, `gone-${name}-${pid}`);
+      mkdirSync(gone, { recursive: true });
+      rmSync(workDir);
+      symlinkSync(gone, workDir);
+    });
+  }
   const shells = new Map<string, Shell>(w.inventory.hosts.map((h) => [h.name, mortal.shell(w.lab.shell(h.name))]));
   const identity: Identity = { user: name, host: o.host ?? `machine-${name}`, pid };
   const notices: string[] = [];
@@ -193,7 +207,7 @@ export function operator(
     env: (extra = {}) => ({
       inventory: conn.inventory,
       shells,
-      stateDir,
+      stateDir: workDir,
       identity,
       now: w.clock.now,
       leaseSeconds: o.leaseSeconds ?? 30,

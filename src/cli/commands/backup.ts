@@ -3,6 +3,8 @@ import { basename, resolve } from 'node:path';
 import { UsageError } from '../../domain/errors.js';
 import { loadInventoryFor, out, printDocument, withCluster, type GlobalOptions } from '../context.js';
 import { parseRetention, parseVzdumpKeep, type RetentionFlags } from './backup-options.js';
+import type { ClusterConnection } from '../../operation/connect.js';
+import type { GuardEnv } from '../../operation/guard.js';
 
 export interface BackupFlags extends RetentionFlags {
   /** Off-host copies: directories or host:/path (repeatable). */
@@ -37,10 +39,9 @@ export async function backup(g: GlobalOptions, flags: BackupFlags): Promise<numb
   const started = new Date().toISOString();
   try {
     return await withCluster(g, async (conn) => {
-      const { runBackup } = await import('../../backup/backup.js');
       const log = (l: string) => process.stderr.write(`${l}\n`);
       reached = true;
-      const opts: Parameters<typeof runBackup>[2] = {
+      const opts: BackupRunOptions = {
         root,
         ...(keep !== undefined ? { keep } : {}),
         offline: flags.offline ?? false,
@@ -57,17 +58,7 @@ export async function backup(g: GlobalOptions, flags: BackupFlags): Promise<numb
           : {}),
         log,
       };
-      // --offline stops k3s and --vzdump snapshots whole containers: both are changes the cluster's
-      // lease must cover (refused beside an upgrade). A plain online backup only reads
-      // (sqlite3 .backup, etcd-snapshot save) and may run beside one.
-      const stops = (flags.offline ?? false) || (flags.vzdump ?? false);
-      const take = () => runBackup(conn.inventory, conn.shells, opts);
-      let r: Awaited<ReturnType<typeof take>>;
-      if (stops) {
-        const { guarded, guardEnvFor } = await import('../../operation/guard.js');
-        const spec = { operation: 'backup', args: [flags.offline ? '--offline' : '--vzdump'], steps: 1, clusterMayNotExist: true };
-        r = await guarded(guardEnvFor(conn, process.env), spec, take);
-      } else r = await take();
+      const r = await takeBackup(conn, opts);
       const vzFailed = r.manifest.vzdump.filter((v) => !v.ok);
       const copyFailed = r.copies.filter((c) => !c.ok);
       if (g.output !== 'table') {
@@ -95,12 +86,34 @@ export async function backup(g: GlobalOptions, flags: BackupFlags): Promise<numb
   }
 }
 
+type BackupRunOptions = Parameters<typeof import('../../backup/backup.js').runBackup>[2];
+
+/**
+ * A backup on an open connection: --offline stops k3s and --vzdump snapshots whole containers,
+ * changes the cluster's lease must cover (refused beside an upgrade); a plain online backup
+ * only reads (sqlite3 .backup, etcd-snapshot save) and may run beside one. `guard`: the guard's
+ * environment. @default from the process environment
+ */
+export async function takeBackup(conn: ClusterConnection, opts: BackupRunOptions, guard?: GuardEnv) {
+  const { runBackup } = await import('../../backup/backup.js');
+  const take = () => runBackup(conn.inventory, conn.shells, opts);
+  if (!opts.offline && !opts.vzdump) return take();
+  const { guarded, guardEnvFor } = await import('../../operation/guard.js');
+  const spec = { operation: 'backup', args: [opts.offline ? '--offline' : '--vzdump'], steps: 1, clusterMayNotExist: true };
+  return guarded(guard ?? guardEnvFor(conn, process.env), spec, take);
+}
+
 export interface RestoreFlags {
   yes?: boolean;
 }
 
 export async function restore(g: GlobalOptions, backupDir: string, flags: RestoreFlags): Promise<number> {
-  return withCluster(g, async (conn) => {
+  return withCluster(g, (conn) => restoreOn(conn, backupDir, flags));
+}
+
+/** The command on an open connection; `guard`: the guard's environment. @default from the process environment */
+export async function restoreOn(conn: ClusterConnection, backupDir: string, flags: RestoreFlags, guard?: GuardEnv): Promise<number> {
+  {
     const { planRestore, runRestore } = await import('../../backup/restore.js');
     const plan = planRestore(conn.inventory, resolve(backupDir));
     const m = plan.manifest;
@@ -120,10 +133,10 @@ export async function restore(g: GlobalOptions, backupDir: string, flags: Restor
     // is down (what restores are for) has no lease to hold, and the restore goes on unleased.
     const { guarded, guardEnvFor } = await import('../../operation/guard.js');
     const spec = { operation: 'restore', args: [basename(plan.dir)], steps: plan.steps.length, clusterMayNotExist: true };
-    await guarded(guardEnvFor(conn, process.env), spec, (gd) =>
+    await guarded(guard ?? guardEnvFor(conn, process.env), spec, (gd) =>
       gd.replacingDatastore(() => runRestore(conn.inventory, conn.shells, plan, { log: (l) => process.stderr.write(`${l}\n`) })),
     );
     out(`Restored ${m.cluster} from ${plan.dir}.\n`);
     return 0;
-  });
+  }
 }

@@ -98,21 +98,26 @@ export async function doctor(g: GlobalOptions, node: string | undefined, flags: 
 /**
  * The fixes change the cluster: they run as a guarded operation (refused while another one
  * holds the cluster lease, journaled). A cluster whose API does not answer is what doctor is
- * for: the fixes then go on without the lease.
+ * for: the fixes then go on without the lease. `guard`: the guard's environment. @default from
+ * the process environment
  */
-async function applyGuarded(
+export async function applyGuarded(
   conn: import('../../operation/connect.js').ClusterConnection,
   fixes: import('../../doctor/doctor.js').Fix[],
+  guard?: import('../../operation/guard.js').GuardEnv,
 ): Promise<import('../../doctor/doctor.js').FixOutcome[]> {
   const [{ applyFixes }, { guarded, guardEnvFor }] = await Promise.all([
     import('../../doctor/doctor.js'),
     import('../../operation/guard.js'),
   ]);
   const nodes = [...new Set(fixes.map((f) => (f.kind === 'issue' ? f.fix.node : 'node' in f ? f.node : `host ${f.host}`)))];
-  return guarded(guardEnvFor(conn, process.env), { operation: 'doctor --fix', args: nodes, steps: 1, clusterMayNotExist: true }, (g) =>
-    g.step('doctor/fix', nodes.join(','), () =>
-      applyFixes({ inventory: conn.inventory, shells: conn.shells, fixes, clock: conn.clock, signal: g.signal }),
-    ),
+  return guarded(
+    guard ?? guardEnvFor(conn, process.env),
+    { operation: 'doctor --fix', args: nodes, steps: 1, clusterMayNotExist: true },
+    (g) =>
+      g.step('doctor/fix', nodes.join(','), () =>
+        applyFixes({ inventory: conn.inventory, shells: conn.shells, fixes, clock: conn.clock, signal: g.signal }),
+      ),
   );
 }
 

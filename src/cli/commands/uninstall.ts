@@ -6,6 +6,8 @@ import { PlanError, RunError, UsageError } from '../../domain/errors.js';
 import { drainArgs } from '../../kube/kube.js';
 import { failureReason } from '../../shell/reason.js';
 import { out, withCluster, type GlobalOptions } from '../context.js';
+import type { ClusterConnection } from '../../operation/connect.js';
+import type { GuardEnv } from '../../operation/guard.js';
 import { confirm, requireTerminal } from '../confirm.js';
 
 export interface UninstallFlags {
@@ -15,7 +17,15 @@ export interface UninstallFlags {
 }
 
 export async function uninstall(g: GlobalOptions, nodeName: string, flags: UninstallFlags): Promise<number> {
-  return withCluster(g, async (conn) => {
+  return withCluster(g, (conn) => uninstallOn(conn, nodeName, flags));
+}
+
+/**
+ * The command on an open connection; `guard`: the guard's environment (another state
+ * directory and identity: tests with several operators). @default from the process environment
+ */
+export async function uninstallOn(conn: ClusterConnection, nodeName: string, flags: UninstallFlags, guard?: GuardEnv): Promise<number> {
+  {
     const inv = conn.inventory;
     const node = inv.nodes.find((n) => n.name === nodeName);
     if (!node)
@@ -73,7 +83,7 @@ export async function uninstall(g: GlobalOptions, nodeName: string, flags: Unins
     // Held like every change to the cluster: refused while another operation holds its lease.
     // With no other server running there may be no API to hold it in; the run goes on unleased.
     const { guarded, guardEnvFor, kubeFor, pctOn } = await import('../../operation/guard.js');
-    const env = guardEnvFor(conn, process.env, ctl ? { via: ctl.node.name } : {});
+    const env = { ...(guard ?? guardEnvFor(conn, process.env)), ...(ctl ? { via: ctl.node.name } : {}) };
     const spec = {
       operation: 'uninstall',
       args: [node.name],
@@ -124,5 +134,5 @@ export async function uninstall(g: GlobalOptions, nodeName: string, flags: Unins
     });
     out(`\nUninstalled k3s from ${node.name}. \`pve-k3s join ${node.name}\` installs it again.\n`);
     return 0;
-  });
+  }
 }
