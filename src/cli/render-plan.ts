@@ -96,6 +96,16 @@ export function renderPlan(plan: UpgradePlan): string {
     out.push(
       `Window: ${describeWindow(w)}: no node starts outside it; a run that reaches its end stops after the node in flight (resume goes on in the next one)`,
     );
+  const gates = plan.policy?.gates;
+  if (gates) {
+    const parts: string[] = [];
+    if (gates.prometheus)
+      parts.push(
+        `no ${gates.alertFiringOnly ? 'firing' : 'active'} alert at ${gates.prometheus}${gates.alertFilterRegexp ? ` ${gates.alertFilterMatchOnly ? 'matching' : 'other than those matching'} /${gates.alertFilterRegexp}/` : ''}`,
+      );
+    if (gates.blockingPodSelector?.length) parts.push(`no pod matching ${gates.blockingPodSelector.join(' or ')} on the node`);
+    out.push(`Gates: before each node, ${parts.join(', and ')} (waiting at most ${humanDuration((gates.timeoutSeconds ?? 3600) * 1000)})`);
+  }
   if (plan.policy?.soakSeconds)
     out.push(`Soak: each node must stay healthy for ${humanDuration(plan.policy.soakSeconds * 1000)} before the next starts`);
   tail(plan, out);

@@ -76,10 +76,14 @@ export interface RunPolicy {
   /** Before each node: no matching Prometheus alert firing, no matching pod present. */
   gates?:
     | {
-        /** The Prometheus origin (scheme, host, port): the path and query are left out. */
+        /** The Prometheus URL without its user, password or query. */
         prometheus?: string | undefined;
         alertFilterRegexp?: string | undefined;
-        blockingPodSelector?: string | undefined;
+        alertFiringOnly?: boolean | undefined;
+        alertFilterMatchOnly?: boolean | undefined;
+        blockingPodSelector?: string[] | undefined;
+        /** How long a closed gate may hold the next node back before the run stops. */
+        timeoutSeconds?: number | undefined;
       }
     | undefined;
   /** Webhook targets, as `format host` (never the URL). */

@@ -213,6 +213,21 @@ function checkUpgradePolicy(upgrade: unknown, nodes: Record<string, unknown> | u
         hint: 'Write start: "00:00".',
       });
   }
+  if (upgrade['alertFilterMatchOnly'] === true && !present(upgrade['alertFilterRegexp']))
+    issues.push({
+      path: ['upgrade', 'alertFilterMatchOnly'],
+      at: 'key',
+      problem: 'needs alertFilterRegexp: only the alerts it matches would block, and there is none',
+      hint: 'Set alertFilterRegexp (e.g. "^KubeNode"), or remove alertFilterMatchOnly.',
+    });
+  for (const key of ['alertFilterRegexp', 'alertFiringOnly', 'alertFilterMatchOnly'] as const)
+    if (present(upgrade[key]) && !present(upgrade['prometheusUrl']))
+      issues.push({
+        path: ['upgrade', key],
+        at: 'key',
+        problem: 'filters the alerts of prometheusUrl, which is not set',
+        hint: 'Set prometheusUrl (e.g. http://prometheus.monitoring:9090), or remove it.',
+      });
   // Settings the file format reserves but this version does not enforce yet: refused rather
   // than ignored, so nobody believes a window or a gate protects a run that it does not.
   for (const key of NOT_ENFORCED_YET) {
@@ -228,15 +243,7 @@ function checkUpgradePolicy(upgrade: unknown, nodes: Record<string, unknown> | u
 }
 
 /** `upgrade:` keys the schema knows whose run-time behaviour is not built yet. */
-export const NOT_ENFORCED_YET = [
-  'notify',
-  'prometheusUrl',
-  'alertFilterRegexp',
-  'alertFiringOnly',
-  'alertFilterMatchOnly',
-  'blockingPodSelector',
-  'gateTimeout',
-] as const;
+export const NOT_ENFORCED_YET = ['notify'] as const;
 
 function present(v: unknown): boolean {
   return v !== undefined && v !== null;

@@ -44,6 +44,12 @@ export type ResumeFlags = Pick<
   | 'canarySoak'
   | 'window'
   | 'waitForWindow'
+  | 'prometheusUrl'
+  | 'alertFilterRegexp'
+  | 'alertFiringOnly'
+  | 'alertFilterMatchOnly'
+  | 'blockingPodSelector'
+  | 'gateTimeout'
 > & { forceTakeover?: boolean; ignorePreflight?: string[] };
 
 function describeRun(r: RunSummary): string {

@@ -38,6 +38,12 @@ export interface PlanCommandFlags {
   soak?: string;
   /** --window "[DAYS] START-END [TZ]" (over upgrade.window). */
   window?: string;
+  prometheusUrl?: string;
+  alertFilterRegexp?: string;
+  alertFiringOnly?: boolean;
+  alertFilterMatchOnly?: boolean;
+  blockingPodSelector?: string[];
+  gateTimeout?: string;
   /** --ignore-preflight (repeatable, comma-separated ids). */
   ignorePreflight?: string[];
 }
@@ -98,8 +104,44 @@ export function durationFlag(flag: string, v: string | undefined): number | unde
 }
 
 /** The policy flags over the inventory's upgrade policy (window, gates, notifications): what the run enforces. */
-export async function applyPolicyFlags(inv: Inventory, f: Pick<PlanCommandFlags, 'window'>): Promise<Inventory> {
+export type PolicyFlags = Pick<
+  PlanCommandFlags,
+  'window' | 'prometheusUrl' | 'alertFilterRegexp' | 'alertFiringOnly' | 'alertFilterMatchOnly' | 'blockingPodSelector' | 'gateTimeout'
+>;
+
+export async function applyPolicyFlags(inv: Inventory, f: PolicyFlags): Promise<Inventory> {
   const upgrade = { ...inv.upgrade };
+  if (f.prometheusUrl !== undefined) {
+    if (!URL.canParse(f.prometheusUrl) || !/^https?:$/.test(new URL(f.prometheusUrl).protocol))
+      throw new UsageError(`--prometheus-url: "${f.prometheusUrl}" is not an http(s) URL`, {
+        hint: 'e.g. --prometheus-url http://prometheus.monitoring:9090',
+      });
+    upgrade.prometheusUrl = f.prometheusUrl;
+  }
+  if (f.alertFilterRegexp !== undefined) {
+    try {
+      new RegExp(f.alertFilterRegexp);
+    } catch (err) {
+      throw new UsageError(`--alert-filter-regexp: ${(err as Error).message}`, {
+        hint: 'e.g. --alert-filter-regexp "^(Watchdog|InfoInhibitor)$"',
+      });
+    }
+    upgrade.alertFilterRegexp = f.alertFilterRegexp;
+  }
+  if (f.alertFiringOnly) upgrade.alertFiringOnly = true;
+  if (f.alertFilterMatchOnly) upgrade.alertFilterMatchOnly = true;
+  if (f.blockingPodSelector?.length) upgrade.blockingPodSelector = f.blockingPodSelector;
+  const gateTimeout = durationFlag('gate-timeout', f.gateTimeout);
+  if (gateTimeout !== undefined) upgrade.gateTimeoutSeconds = gateTimeout;
+  if (upgrade.alertFilterMatchOnly && !upgrade.alertFilterRegexp)
+    throw new UsageError(
+      '--alert-filter-match-only needs --alert-filter-regexp (or upgrade.alertFilterRegexp): only the alerts it matches block',
+      {},
+    );
+  if ((upgrade.alertFilterRegexp || upgrade.alertFiringOnly) && !upgrade.prometheusUrl)
+    throw new UsageError('an alert filter without --prometheus-url (or upgrade.prometheusUrl) has no alerts to filter', {
+      hint: 'add --prometheus-url, or drop the alert options',
+    });
   if (f.window !== undefined) {
     const { parseWindowFlag } = await import('../../upgrade/policy/window-gate.js');
     upgrade.window = parseWindowFlag(f.window);
@@ -345,6 +387,7 @@ export function failureReport(inv: Inventory, plan: UpgradePlan, result: RunPlan
     lines.push(formatError(result.failed.error, verbose).text.trimEnd());
     lines.push(`The upgrade stopped at step ${result.failed.step.id}.`);
   } else if (result.interrupted) {
+    if (result.stopped) lines.push(`stopped: ${result.stopped.message}`, `  ${result.stopped.hint}`);
     lines.push(`The upgrade was stopped before step ${result.remaining[0]?.id ?? '(none)'}.`);
   }
   lines.push(`Done: ${result.completed.length} of ${planSteps(plan).length} steps.`);

@@ -23,6 +23,16 @@ export function planCommand(name: string) {
       '--window <spec>',
       'maintenance window "[DAYS] START-END [TIME-ZONE]", e.g. "sat,sun 22:00-04:00 Europe/Berlin" (default upgrade.window)',
     )
+    .option('--prometheus-url <url>', 'no node starts while an alert is active there (GET /api/v1/alerts; default upgrade.prometheusUrl)')
+    .option('--alert-filter-regexp <regexp>', 'as kured: ignore active alerts whose name matches (default upgrade.alertFilterRegexp)')
+    .option('--alert-firing-only', 'as kured: only firing alerts block, not pending ones')
+    .option('--alert-filter-match-only', 'as kured: only alerts matching --alert-filter-regexp block')
+    .option(
+      '--blocking-pod-selector <selector>',
+      'as kured: a node does not start while pods matching this run on it (repeatable: OR)',
+      collect,
+    )
+    .option('--gate-timeout <duration>', 'how long a closed gate may hold the next node back before the run stops (default 1h)')
     .addOption(IGNORE_PREFLIGHT);
 }
 

@@ -1,7 +1,7 @@
 /** `pve-k3s resume`: continue an interrupted upgrade. */
 import { Command, examples, type Spec } from '../program.js';
 import { RUN_OPTIONS } from './run-options.js';
-import { IGNORE_PREFLIGHT } from './plan-options.js';
+import { collect, IGNORE_PREFLIGHT } from './plan-options.js';
 
 const resume: Spec = (run) => {
   const cmd = new Command('resume')
@@ -25,6 +25,16 @@ const resume: Spec = (run) => {
     .addOption(RUN_OPTIONS.readyTimeout)
     .addOption(RUN_OPTIONS.parallel)
     .addOption(IGNORE_PREFLIGHT)
+    .option('--prometheus-url <url>', 'no node starts while an alert is active there (default upgrade.prometheusUrl)')
+    .option('--alert-filter-regexp <regexp>', 'as kured: ignore active alerts whose name matches')
+    .option('--alert-firing-only', 'as kured: only firing alerts block, not pending ones')
+    .option('--alert-filter-match-only', 'as kured: only alerts matching --alert-filter-regexp block')
+    .option(
+      '--blocking-pod-selector <selector>',
+      'as kured: a node does not start while pods matching this run on it (repeatable)',
+      collect,
+    )
+    .option('--gate-timeout <duration>', 'how long a closed gate may hold the next node back before the run stops (default 1h)')
     .option('--window <spec>', 'maintenance window "[DAYS] START-END [TIME-ZONE]" (default upgrade.window)')
     .option('--wait-for-window', 'outside the maintenance window, wait for it to open instead of refusing')
     .option('--soak <duration>', 'each node must stay healthy this long before the next one starts (default upgrade.soak)')

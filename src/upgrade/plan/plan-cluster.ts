@@ -8,6 +8,7 @@ import { gatherFacts } from '../facts/gather.js';
 import { withRelocations } from '../facts/locate.js';
 import type { UpgradeOrder, UpgradePolicy } from '../../inventory/types.js';
 import type { RunPolicy } from '../../domain/policy.js';
+import { urlOrigin } from '../policy/gates.js';
 import type { ClusterConnection } from '../../operation/connect.js';
 import { probePolicy, type PolicyProbe } from '../policy/probe.js';
 import { runPreflight, type PreflightOutcome } from '../policy/preflight.js';
@@ -141,6 +142,15 @@ export async function preflightCluster(conn: ClusterConnection, flags: PlanFlags
 export function recordRunPolicy(plan: UpgradePlan, u: UpgradePolicy): void {
   const policy: RunPolicy = { ...plan.policy };
   if (u.window) policy.window = u.window;
+  if (u.prometheusUrl || u.blockingPodSelector?.length)
+    policy.gates = {
+      ...(u.prometheusUrl ? { prometheus: urlOrigin(u.prometheusUrl) } : {}),
+      ...(u.alertFilterRegexp ? { alertFilterRegexp: u.alertFilterRegexp } : {}),
+      ...(u.alertFiringOnly ? { alertFiringOnly: true } : {}),
+      ...(u.alertFilterMatchOnly ? { alertFilterMatchOnly: true } : {}),
+      ...(u.blockingPodSelector?.length ? { blockingPodSelector: u.blockingPodSelector } : {}),
+      timeoutSeconds: u.gateTimeoutSeconds ?? 3600,
+    };
   if (Object.keys(policy).length > 0) plan.policy = policy;
 }
 

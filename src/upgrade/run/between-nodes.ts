@@ -1,23 +1,72 @@
 /**
  * What is checked before each node starts, from the run's policy: the maintenance window
- * (closed: the run stops, resumable in the next window) and the gates (alerts, blocking pods).
- * Built once per run from the inventory's upgrade policy; the runner calls it between nodes.
+ * (closed: the run stops, resumable in the next window) and the gates (active alerts, blocking
+ * pods: the run waits, up to the gate timeout, then stops). Built once per run from the
+ * inventory's upgrade policy; the runner calls it before each node's steps. A group that only
+ * finishes a node (an interrupted run's health gate or uncordon) is not held back.
  */
+import { humanDuration } from '../../domain/duration.js';
 import type { Step } from '../../domain/plan.js';
 import type { UpgradePolicy } from '../../inventory/types.js';
+import { waitForGates, type GateSettings } from '../policy/gates.js';
 import { windowStop } from '../policy/window-gate.js';
 import type { RunDeps } from './context.js';
 import type { NodeStop } from './run-plan.js';
 
 export type BeforeNode = (group: readonly Step[], deps: RunDeps) => Promise<NodeStop | undefined>;
 
+/** One hour, as a default that outlasts a short alert without holding a run for a night. */
+export const DEFAULT_GATE_TIMEOUT_SECONDS = 3600;
+
+/** The gate settings of a policy, or undefined when it has no gate. */
+export function gateSettings(policy: UpgradePolicy): GateSettings | undefined {
+  const selectors = policy.blockingPodSelector ?? [];
+  if (!policy.prometheusUrl && selectors.length === 0) return undefined;
+  return {
+    prometheusUrl: policy.prometheusUrl,
+    alerts: {
+      regexp: policy.alertFilterRegexp ? new RegExp(policy.alertFilterRegexp) : undefined,
+      firingOnly: policy.alertFiringOnly,
+      matchOnly: policy.alertFilterMatchOnly,
+    },
+    blockingPodSelectors: selectors,
+  };
+}
+
 /** The checks before each node, or undefined when the policy has none. */
 export function beforeEachNode(policy: UpgradePolicy): BeforeNode | undefined {
   const checks: BeforeNode[] = [];
   const w = policy.window;
   if (w) checks.push(async (_group, deps) => windowStop(w, new Date(deps.clock.now())));
+  const gates = gateSettings(policy);
+  if (gates) {
+    const timeoutMs = (policy.gateTimeoutSeconds ?? DEFAULT_GATE_TIMEOUT_SECONDS) * 1000;
+    checks.push(async (group, deps) => {
+      const node = group[0]!.node;
+      let noted = false;
+      const r = await waitForGates(node, gates, deps.kube, {
+        clock: deps.clock,
+        signal: deps.signal,
+        timeoutMs,
+        heartbeat: (message) => {
+          deps.emit({ kind: 'log', level: 'warn', message });
+          if (!noted) deps.note(message, node);
+          noted = true;
+        },
+      });
+      if (r.open) {
+        if (noted) deps.note(`the gate before ${node} opened after ${humanDuration(r.waitedMs)}`, node);
+        return undefined;
+      }
+      return {
+        message: `the gate before ${node} stayed closed for ${humanDuration(r.waitedMs)}: ${r.why.join('; ')}`,
+        hint: `nothing was started on ${node}; \`pve-k3s resume\` checks the gate again (--gate-timeout waits longer)`,
+      };
+    });
+  }
   if (checks.length === 0) return undefined;
   return async (group, deps) => {
+    if (!group.some((s) => s.kind === 'drain' || s.kind === 'install' || s.kind === 'restart')) return undefined;
     for (const check of checks) {
       const stop = await check(group, deps);
       if (stop) return stop;

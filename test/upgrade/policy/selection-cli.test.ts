@@ -105,13 +105,13 @@ test('GIVEN a policy setting that is not enforced yet (gates, notify) WHEN plan 
   await withLab({}, async (f) => {
     writeFileSync(
       f.inventory,
-      `${readFileSync(f.inventory, 'utf8')}upgrade:\n  canary: k3s-worker-3\n  prometheusUrl: http://127.0.0.1:9\n`,
+      `${readFileSync(f.inventory, 'utf8')}upgrade:\n  canary: k3s-worker-3\n  notify: [http://127.0.0.1:9/hook]\n`,
     );
     const r = await f.cli(['plan']);
     assert.equal(r.code, 2, r.stderr);
     assert.match(
       r.stderr,
-      /:\d+: upgrade\.prometheusUrl: is not enforced by this version of pve-k3s yet, so a run would ignore it\n {2}Remove upgrade\.prometheusUrl \(docs\/upgrade-policy\.md lists what is enforced today\)\./,
+      /:\d+: upgrade\.notify: is not enforced by this version of pve-k3s yet, so a run would ignore it\n {2}Remove upgrade\.notify \(docs\/upgrade-policy\.md lists what is enforced today\)\./,
     );
   });
 });
