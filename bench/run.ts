@@ -26,6 +26,14 @@ import { parseVersion } from '../src/domain/version.js';
 import type { ClusterFacts } from '../src/domain/facts.js';
 
 const args = process.argv.slice(2);
+// Over real sshd, side by side with the Ansible baseline and the floors (bench/compare.ts).
+const SIDE_BY_SIDE = ['ansible', 'noop', 'upgrade', 'status'];
+const onlyWord = args[args.indexOf('--only') + 1];
+if (args.includes('--only') && onlyWord !== undefined && SIDE_BY_SIDE.includes(onlyWord)) {
+  const { compare } = await import('./compare.js');
+  await compare(args);
+  process.exit(0);
+}
 const flag = (name: string, dflt: number) => {
   const i = args.indexOf(name);
   return i >= 0 ? Number(args[i + 1]) : dflt;

@@ -12,7 +12,7 @@
  * ```
  *
  * Importing this module does no work and loads no third-party package: yaml and zod load on
- * the first inventory parse, execa on the first local or SSH command. The embedded lab (a
+ * the first inventory parse. The embedded lab (a
  * simulated Proxmox cluster to try all of this on) is `pve-k3s/lab`.
  * @packageDocumentation
  */

@@ -245,27 +245,25 @@ export class ProcessSession implements ScriptSession {
 
 /** Spawns `file args` as a session process (its own process group, killed as a whole). */
 export async function spawnSessionProcess(file: string, args: readonly string[], env?: Record<string, string>): Promise<SessionProcess> {
-  // Loaded here, not at the top, so the CLI's cold start does not pay for execa.
-  const { execa } = await import('execa');
-  const sub = execa(file, args, {
-    stdin: 'pipe',
-    stdout: 'pipe',
-    stderr: 'pipe',
-    buffer: false,
+  const { spawn } = await import('node:child_process');
+  const sub = spawn(file, args, {
+    stdio: ['pipe', 'pipe', 'pipe'],
     detached: true,
-    reject: false,
-    encoding: 'utf8',
-    extendEnv: true,
-    ...(env === undefined ? {} : { env }),
+    env: env === undefined ? process.env : { ...process.env, ...env },
   });
   const exits: Array<(code: number | null) => void> = [];
   let exited: { code: number | null } | undefined;
   sub.stdout?.setEncoding('utf8');
   sub.stderr?.setEncoding('utf8');
   sub.stdin?.on('error', () => {}); // EPIPE when the process died: seen through exit
-  void sub.then((r) => {
-    exited = { code: typeof r.exitCode === 'number' ? r.exitCode : null };
-    for (const cb of exits.splice(0)) cb(exited.code);
+  const ended = (code: number | null): void => {
+    if (exited) return;
+    exited = { code };
+    for (const cb of exits.splice(0)) cb(code);
+  };
+  sub.once('close', (code) => ended(typeof code === 'number' ? code : null));
+  sub.once('error', () => {
+    if (sub.pid === undefined) ended(null); // it never started (no such program)
   });
   const killGroup = (signal: NodeJS.Signals): void => {
     if (sub.pid === undefined) return;

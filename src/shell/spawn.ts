@@ -2,6 +2,7 @@
  * Runs one local process (the command itself, or the `ssh` client) and reports how it ended,
  * without throwing: the shells turn each outcome into a RunResult or a ShellError.
  */
+import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 
 export interface SpawnOptions {
@@ -39,68 +40,83 @@ const RELEASE_PIPES_MS = 250;
 /**
  * Run `file args` in its own process group. On timeout or abort the WHOLE group is killed:
  * killing only the child would leave grandchildren (sleep, lxc-attach...) holding the output
- * pipes open, and the call would hang until they exit.
+ * pipes open, and the call would hang until they exit. Node's own child_process, not execa:
+ * every ssh command starts with this, and loading execa cost more of the CLI's cold start
+ * (~40-150 ms) than the rest of the command's modules.
  */
-export async function spawnProcess(file: string, args: readonly string[], opts: SpawnOptions): Promise<SpawnOutcome> {
-  if (opts.signal?.aborted) return { kind: 'aborted', stdout: '', stderr: '' };
-  // Loaded here, not at the top, so the CLI's cold start does not pay for execa.
-  const { execa } = await import('execa');
-  const sub = execa(file, args, {
-    ...(opts.stdin === undefined ? { stdin: 'ignore' as const } : { input: opts.stdin }),
-    ...(opts.env === undefined ? {} : { env: opts.env }),
-    extendEnv: true,
-    detached: true,
-    reject: false,
-    stripFinalNewline: false,
-    encoding: 'utf8',
-    maxBuffer: MAX_BUFFER,
-  });
-  let stopped: 'timed-out' | 'aborted' | undefined;
-  let forceKill: NodeJS.Timeout | undefined;
-  let releaseTimer: NodeJS.Timeout | undefined;
-  const stop = (why: 'timed-out' | 'aborted'): void => {
-    if (stopped !== undefined) return;
-    stopped = why;
-    killGroup(sub.pid, 'SIGTERM');
-    forceKill = setTimeout(() => killGroup(sub.pid, 'SIGKILL'), KILL_GRACE_MS);
-    // A process may have handed its pipes on (an ssh mux client passes them to the master, which
-    // keeps them while the remote command runs): stop reading shortly after the process is gone.
-    const release = (): void => {
-      releaseTimer = setTimeout(() => {
-        sub.stdout?.destroy();
-        sub.stderr?.destroy();
-      }, RELEASE_PIPES_MS);
+export function spawnProcess(file: string, args: readonly string[], opts: SpawnOptions): Promise<SpawnOutcome> {
+  if (opts.signal?.aborted) return Promise.resolve({ kind: 'aborted', stdout: '', stderr: '' });
+  return new Promise((resolve) => {
+    const sub = spawn(file, args, {
+      stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      detached: true,
+      env: opts.env === undefined ? process.env : { ...process.env, ...opts.env },
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    const collect =
+      (into: Buffer[]) =>
+      (chunk: Buffer): void => {
+        size += chunk.length;
+        if (size > MAX_BUFFER) {
+          if (!tooLarge) killGroup(sub.pid, 'SIGKILL');
+          tooLarge = true;
+        } else into.push(chunk);
+      };
+    sub.stdout?.on('data', collect(out));
+    sub.stderr?.on('data', collect(err));
+    let stopped: 'timed-out' | 'aborted' | undefined;
+    let forceKill: NodeJS.Timeout | undefined;
+    let releaseTimer: NodeJS.Timeout | undefined;
+    const stop = (why: 'timed-out' | 'aborted'): void => {
+      if (stopped !== undefined) return;
+      stopped = why;
+      killGroup(sub.pid, 'SIGTERM');
+      forceKill = setTimeout(() => killGroup(sub.pid, 'SIGKILL'), KILL_GRACE_MS);
+      // A process may have handed its pipes on (an ssh mux client passes them to the master, which
+      // keeps them while the remote command runs): stop reading shortly after the process is gone.
+      const release = (): void => {
+        releaseTimer = setTimeout(() => {
+          sub.stdout?.destroy();
+          sub.stderr?.destroy();
+        }, RELEASE_PIPES_MS);
+      };
+      if (sub.exitCode !== null || sub.signalCode !== null) release();
+      else sub.once('exit', release);
     };
-    if (sub.exitCode !== null || sub.signalCode !== null) release();
-    else sub.once('exit', release);
-  };
-  const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => stop('timed-out'), opts.timeoutMs);
-  const onAbort = (): void => stop('aborted');
-  opts.signal?.addEventListener('abort', onAbort, { once: true });
-  let r;
-  try {
-    r = await sub;
-  } finally {
-    clearTimeout(timer);
-    clearTimeout(forceKill);
-    clearTimeout(releaseTimer);
-    opts.signal?.removeEventListener('abort', onAbort);
-  }
-  const stdout = typeof r.stdout === 'string' ? r.stdout : '';
-  const stderr = typeof r.stderr === 'string' ? r.stderr : '';
-  if (stopped !== undefined) return { kind: stopped, stdout, stderr };
-  if (r.isMaxBuffer) return { kind: 'output-too-large', stdout, stderr };
-  if (typeof r.exitCode === 'number') return { kind: 'exited', code: r.exitCode, stdout, stderr };
-  if (r.signal !== undefined) {
-    // Killed by a signal it did not ask for (OOM killer...): report it the way a shell does.
-    return { kind: 'exited', code: 128 + (constants.signals[r.signal] ?? 0), stdout, stderr };
-  }
-  const errno = (r as { code?: unknown }).code;
-  return {
-    kind: 'spawn-error',
-    errno: typeof errno === 'string' ? errno : undefined,
-    message: r.originalMessage ?? r.shortMessage ?? 'spawn failed',
-  };
+    const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => stop('timed-out'), opts.timeoutMs);
+    const onAbort = (): void => stop('aborted');
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    let settled = false;
+    const finish = (outcome: SpawnOutcome): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      clearTimeout(forceKill);
+      clearTimeout(releaseTimer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      resolve(outcome);
+    };
+    sub.once('error', (e: NodeJS.ErrnoException) => {
+      // Only a process that never started is a spawn error; later errors (a failed kill) are not outcomes.
+      if (sub.pid === undefined) finish({ kind: 'spawn-error', errno: e.code, message: e.message });
+    });
+    if (opts.stdin !== undefined && sub.stdin) {
+      sub.stdin.on('error', () => {}); // EPIPE when the process exits without reading it all: seen through its exit
+      sub.stdin.end(opts.stdin);
+    }
+    sub.once('close', (code, signal) => {
+      const stdout = Buffer.concat(out).toString('utf8');
+      const stderr = Buffer.concat(err).toString('utf8');
+      if (stopped !== undefined) finish({ kind: stopped, stdout, stderr });
+      else if (tooLarge) finish({ kind: 'output-too-large', stdout, stderr });
+      else if (typeof code === 'number') finish({ kind: 'exited', code, stdout, stderr });
+      // Killed by a signal it did not ask for (OOM killer...): report it the way a shell does.
+      else finish({ kind: 'exited', code: 128 + (signal ? (constants.signals[signal] ?? 0) : 0), stdout, stderr });
+    });
+  });
 }
 
 function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {

@@ -153,6 +153,14 @@ export async function applyPolicyFlags(inv: Inventory, f: PolicyFlags): Promise<
  * Before a run starts (and before it is planned): inside the maintenance window, or waiting
  * for it with --wait-for-window; otherwise refused (exit 1) saying when the next one opens.
  */
+/** True without a maintenance window or inside it. */
+async function windowOpen(conn: ClusterConnection): Promise<boolean> {
+  const w = conn.inventory.upgrade.window;
+  if (!w) return true;
+  const { inWindow } = await import('../../domain/window.js');
+  return inWindow(w, new Date(conn.clock.now()));
+}
+
 export async function enterWindow(conn: ClusterConnection, wait: boolean, verb: 'upgrade' | 'resume', quiet: boolean): Promise<void> {
   const w = conn.inventory.upgrade.window;
   if (!w) return;
@@ -221,9 +229,20 @@ export async function upgrade(g: GlobalOptions, flags: UpgradeFlags): Promise<nu
   return withCluster(g, async (conn0) => {
     const conn = { ...conn0, inventory: await applyPolicyFlags(await applyRunFlags(conn0.inventory, flags), flags) };
     const started = Date.now();
-    if (!flags.dryRun) await refuseIfBusy(conn, 'upgrade');
-    if (!flags.dryRun) await enterWindow(conn, flags.waitForWindow ?? false, 'upgrade', g.quiet);
-    const { plan: fresh, facts } = await planCluster(conn, planFlags(flags));
+    const waits = !flags.dryRun && !(await windowOpen(conn));
+    if (waits) {
+      await refuseIfBusy(conn, 'upgrade');
+      await enterWindow(conn, flags.waitForWindow ?? false, 'upgrade', g.quiet);
+    }
+    // In the window, both only read: the lease check and the plan go at the same time (one round
+    // trip less before the plan), and a busy cluster is refused before any plan error is reported.
+    const [busy, planned] = await Promise.allSettled([
+      flags.dryRun ? Promise.resolve() : refuseIfBusy(conn, 'upgrade'),
+      planCluster(conn, planFlags(flags)),
+    ]);
+    if (busy.status === 'rejected') throw busy.reason;
+    if (planned.status === 'rejected') throw planned.reason;
+    const { plan: fresh, facts } = planned.value;
     for (const w of relocationWarnings(facts, conn.inventory.file)) process.stderr.write(w);
     const plan = flags.plan ? await checkSavedPlan(flags.plan, fresh) : fresh;
     const steps = planSteps(plan);

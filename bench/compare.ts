@@ -1,0 +1,487 @@
+/**
+ * pve-k3s side by side with what users run today and with the limit, over a REAL OpenSSH server
+ * on 127.0.0.1 per Proxmox host (test/e2e/harness), whose `pct` reaches the embedded lab:
+ * - no-op (every node at the target): a cold `pve-k3s upgrade --yes` process (no master left), the
+ *   Ansible baseline (bench/ansible/upgrade.yml, ansible-core, forks 10, cold ssh), and the floor:
+ *   one cold ssh connection per host running the same probe scripts pve-k3s sends, by hand;
+ * - upgrade (every node a patch behind, a 3 s NotReady window per restart): pve-k3s against the
+ *   Ansible baseline, and the lab's metered node work for the same upgrade (the floor);
+ * - `pve-k3s status` with a master persisted by an earlier command against the probe script's own
+ *   time over that master.
+ * Runs alternate (pve-k3s, Ansible, floor, then the next round in another order); the load
+ * average is recorded beside each figure. The harness's `pct` start-up cost is a knob
+ * (test/e2e/harness/pct-cost.ts): the no-op is measured at each --pct-costs value.
+ *
+ * `npm run bench -- --only ansible|noop|upgrade|status [--nodes 3,10] [--runs 2] [--pct-costs 0,0.35] [--json]`
+ * (`ansible` = all three parts).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { initLab, installShims, openLab, renderLabInventory, type Lab } from '../src/lab/index.js';
+import { parseInventory } from '../src/inventory/index.js';
+import type { Inventory } from '../src/inventory/types.js';
+import type { RunOptions, RunResult, Shell } from '../src/shell/shell.js';
+import { SshShell } from '../src/shell/ssh-shell.js';
+import { gatherFacts } from '../src/upgrade/facts/gather.js';
+import { probePolicy } from '../src/upgrade/policy/probe.js';
+import { planCluster } from '../src/upgrade/plan/plan-cluster.js';
+import { runPlan } from '../src/upgrade/run/run-plan.js';
+import type { ClusterConnection } from '../src/operation/connect.js';
+import { startSshd, sshdSkipReason, type SshdHarness } from '../test/e2e/harness/sshd.js';
+import { setPctCost, wrapPct } from '../test/e2e/harness/pct-cost.js';
+
+const FROM = 'v1.33.3+k3s1';
+const TARGET = 'v1.33.5+k3s1';
+/** Node work of the upgrade: a 3 s NotReady window per restart, a short download, drain per pod. */
+const UPGRADE_WORK = { installMs: 400, restartMs: 3000, drainPerPodMs: 40 };
+const NOOP_WORK = { installMs: 400, restartMs: 600, drainPerPodMs: 40 };
+const HOSTS_FOR: Record<number, number> = { 3: 1, 10: 2, 50: 3 };
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const BIN = join(ROOT, 'dist', 'src', 'cli', 'bin.js');
+const PLAYBOOK = join(ROOT, 'bench', 'ansible', 'upgrade.yml');
+const log = (s: string): void => void process.stderr.write(s + '\n');
+
+interface Options {
+  parts: Set<'noop' | 'upgrade' | 'status'>;
+  nodes: number[];
+  upgradeNodes: number[];
+  runs: number;
+  pctCosts: number[];
+  upgradePctCost: number;
+  json: boolean;
+}
+
+function options(args: string[]): Options {
+  const val = (name: string): string | undefined => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const nums = (name: string, dflt: number[]): number[] => {
+    const v = val(name);
+    if (v === undefined) return dflt;
+    const xs = v.split(',').map(Number);
+    if (xs.some((x) => !(x >= 0))) throw new Error(`${name} takes numbers separated by commas, got "${v}"`);
+    return xs;
+  };
+  const only = val('--only') ?? 'ansible';
+  if (!['ansible', 'noop', 'upgrade', 'status'].includes(only)) throw new Error(`--only ${only}: say ansible, noop, upgrade or status`);
+  const parts = new Set<'noop' | 'upgrade' | 'status'>(only === 'ansible' ? ['noop', 'upgrade', 'status'] : [only as 'noop']);
+  const nodes = nums('--nodes', [3, 10]);
+  for (const n of nodes)
+    if (HOSTS_FOR[n] === undefined) throw new Error(`--nodes: ${n} is not one of ${Object.keys(HOSTS_FOR).join(', ')}`);
+  return {
+    parts,
+    nodes,
+    upgradeNodes: nums(
+      '--upgrade-nodes',
+      nodes.filter((n) => n <= 10),
+    ),
+    runs: Number(val('--runs') ?? 2),
+    pctCosts: nums('--pct-costs', [0, 0.35]),
+    upgradePctCost: Number(val('--upgrade-pct-cost') ?? 0.35),
+    json: args.includes('--json'),
+  };
+}
+
+/** A measured wall time with the 1-minute load average when it ended. */
+interface Sample {
+  ms: number;
+  load: number;
+}
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+const med = (s: Sample[]): number => median(s.map((x) => x.ms));
+const loadOf = (s: Sample[]): number => s.reduce((a, x) => a + x.load, 0) / Math.max(1, s.length);
+
+async function timed(fn: () => Promise<void>): Promise<Sample> {
+  const t = performance.now();
+  await fn();
+  return { ms: performance.now() - t, load: loadavg()[0] ?? 0 };
+}
+
+function exec(file: string, args: string[], o: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { env: o.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    child.stdin.end(o.input ?? '');
+  });
+}
+
+/** Proxmox hosts as real sshd servers, their `pct` the lab's shim with a start-up cost. */
+class Hosts {
+  private constructor(readonly sshds: Map<string, SshdHarness>) {}
+  static async start(n: number): Promise<Hosts> {
+    const m = new Map<string, SshdHarness>();
+    for (let i = 1; i <= n; i++) m.set(`pve${i}`, await startSshd({ alias: `pve${i}-bench` }));
+    return new Hosts(m);
+  }
+  /** Points every host's pct at this lab (the cost knob kept). */
+  attach(lab: Lab, pctCost: number): void {
+    for (const [name, h] of this.sshds) {
+      installShims(lab, h.binDir, name);
+      wrapPct(h.binDir, pctCost);
+    }
+  }
+  setCost(seconds: number): void {
+    for (const h of this.sshds.values()) setPctCost(h.binDir, seconds);
+  }
+  /** Ends the masters earlier pve-k3s commands left (so the next one starts cold). */
+  async coldStart(): Promise<void> {
+    await Promise.all(
+      [...this.sshds.values()].map((h) => new SshShell({ host: h.alias, destination: h.alias, configFile: h.configFile }).stopMaster()),
+    );
+  }
+  async stop(): Promise<void> {
+    for (const h of this.sshds.values()) {
+      await new SshShell({ host: h.alias, destination: h.alias, configFile: h.configFile }).stopMaster();
+      await h.stop();
+    }
+  }
+}
+
+/** One lab behind the hosts, with the pve-k3s and Ansible inventories for it. */
+interface Bed {
+  lab: Lab;
+  dir: string;
+  inventory: Inventory;
+  invFile: string;
+  ansibleInv: string;
+  ansibleVars: string;
+  env: NodeJS.ProcessEnv;
+  remove(): void;
+}
+
+async function newBed(
+  hosts: Hosts,
+  nodes: number,
+  version: string,
+  timing: typeof UPGRADE_WORK,
+  pctCost: number,
+  channelUrl: string,
+): Promise<Bed> {
+  const dir = mkdtempSync(join(tmpdir(), 'pve-k3s-cmp-'));
+  const lab = await initLab({ dir: join(dir, 'lab'), hosts: hosts.sshds.size, servers: 1, workers: nodes - 1, version, timing });
+  hosts.attach(lab, pctCost);
+  const text = renderLabInventory(lab)
+    .replace(/^ {2}(pve\d+): \{ lab: true \}$/gm, (_m, h: string) => {
+      const s = hosts.sshds.get(h)!;
+      return `  ${h}: { ssh: ${s.alias}, sshConfig: ${s.configFile} }`;
+    })
+    .replace(/^ {2}channelUrl: lab.*$/m, `  channelUrl: ${channelUrl}`)
+    .replace(/^lab:\n {2}dir: .*\n?/m, '');
+  const invFile = join(dir, 'pve-k3s.yaml');
+  writeFileSync(invFile, text);
+  const inventory = parseInventory(text, invFile);
+  const agent = inventory.nodes.find((n) => n.role === 'agent');
+  const envText = agent
+    ? (await lab.shell(agent.host).run(['pct', 'exec', String(agent.vmid), '--', 'cat', '/etc/systemd/system/k3s-agent.service.env']))
+        .stdout
+    : '';
+  const k3sUrl = /^K3S_URL='?([^'\n]+)/m.exec(envText)?.[1] ?? `https://127.0.0.1:6443`;
+  const host = (name: string) => {
+    const s = hosts.sshds.get(name)!;
+    return { ansible_host: s.alias, ansible_ssh_common_args: `-F ${s.configFile}` };
+  };
+  const group = (role: 'server' | 'agent') =>
+    Object.fromEntries(inventory.nodes.filter((n) => n.role === role).map((n) => [n.name, { vmid: n.vmid, pve_host: n.host }]));
+  const ansibleInv = join(dir, 'ansible-inventory.json');
+  writeFileSync(
+    ansibleInv,
+    JSON.stringify({
+      all: {
+        children: {
+          proxmox: { hosts: Object.fromEntries([...hosts.sshds.keys()].map((h) => [h, host(h)])) },
+          k3s_nodes: { children: { k3s_servers: { hosts: group('server') }, k3s_agents: { hosts: group('agent') } } },
+        },
+      },
+    }),
+  );
+  const ansibleVars = join(dir, 'ansible-vars.json');
+  writeFileSync(ansibleVars, JSON.stringify({ channel_url: channelUrl, k3s_url: k3sUrl, k3s_token: lab.state.token }), { mode: 0o600 });
+  const env: NodeJS.ProcessEnv = { ...process.env, XDG_STATE_HOME: join(dir, 'state'), XDG_CONFIG_HOME: join(dir, 'config') };
+  delete env['PVE_K3S_CONFIG'];
+  return { lab, dir, inventory, invFile, ansibleInv, ansibleVars, env, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+async function pveK3s(bed: Bed, argv: string[], expect: RegExp): Promise<void> {
+  const r = await exec(process.execPath, [BIN, '-c', bed.invFile, ...argv], { env: bed.env });
+  if (r.code !== 0 || !expect.test(r.stdout))
+    throw new Error(`pve-k3s ${argv.join(' ')} failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+}
+
+/** One cold ansible-playbook run (a fresh ControlPath dir), timed without the clean-up of its masters. */
+async function ansible(bed: Bed, time: (fn: () => Promise<void>) => Promise<void>): Promise<void> {
+  const cp = mkdtempSync('/tmp/pk-ans-');
+  try {
+    await time(async () => {
+      const r = await exec('ansible-playbook', ['-i', bed.ansibleInv, PLAYBOOK, '-e', `@${bed.ansibleVars}`, '-f', '10'], {
+        env: {
+          ...process.env,
+          ANSIBLE_SSH_CONTROL_PATH_DIR: cp,
+          ANSIBLE_PYTHON_INTERPRETER: 'auto_silent',
+          ANSIBLE_NOCOLOR: '1',
+          ANSIBLE_LOCALHOST_WARNING: 'false',
+          ANSIBLE_INVENTORY_UNPARSED_WARNING: 'false',
+        },
+      });
+      if (r.code !== 0) throw new Error(`ansible-playbook failed (exit ${r.code}):\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-2000)}`);
+    });
+  } finally {
+    for (const s of readdirSync(cp)) spawnSync('ssh', ['-o', `ControlPath=${join(cp, s)}`, '-O', 'exit', 'x'], { stdio: 'ignore' });
+    rmSync(cp, { recursive: true, force: true });
+  }
+}
+
+/** Records the scripts pve-k3s sends (`sh -s` on each host), running them on the lab in-process. */
+class Recorder implements Shell {
+  scripts: string[] = [];
+  constructor(readonly inner: Shell) {}
+  get host(): string {
+    return this.inner.host;
+  }
+  run(argv: readonly string[], opts?: RunOptions): Promise<RunResult> {
+    if (argv[0] === 'sh' && argv[1] === '-s' && opts?.stdin) this.scripts.push(opts.stdin);
+    return this.inner.run(argv, opts);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+/** The probe scripts pve-k3s sends each host: the facts probe alone (status) and with the preflight batch (plan, upgrade). */
+async function probeScripts(bed: Bed): Promise<{ facts: Map<string, string>; noop: Map<string, string> }> {
+  const rec = new Map(bed.inventory.hosts.map((h) => [h.name, new Recorder(bed.lab.shell(h.name))]));
+  await gatherFacts(bed.inventory, rec);
+  const facts = new Map([...rec].map(([h, r]) => [h, r.scripts.join('')]));
+  for (const r of rec.values()) r.scripts = [];
+  await probePolicy(bed.inventory, rec, {});
+  const noop = new Map(
+    [...rec].map(([h, r]) => {
+      // Both scripts at once in the one connection, as pve-k3s sends them (two channels).
+      const parts = [facts.get(h)!, ...r.scripts].map((s, i) => `sh -s <<'PVE_K3S_FLOOR_${i}' &\n${s}\nPVE_K3S_FLOOR_${i}\n`);
+      return [h, `${parts.join('')}wait\n`];
+    }),
+  );
+  return { facts, noop };
+}
+
+/** Every host at once: one ssh per host running its script; `via` a master's socket, or a cold connection of its own. */
+async function byHand(hosts: Hosts, scripts: Map<string, string>, via?: (h: SshdHarness) => string): Promise<void> {
+  await Promise.all(
+    [...scripts].map(async ([name, script]) => {
+      const h = hosts.sshds.get(name)!;
+      const mux = via ? ['-o', `ControlPath=${via(h)}`, '-o', 'ControlMaster=no'] : ['-o', 'ControlMaster=no', '-o', 'ControlPath=none'];
+      const r = await exec('ssh', ['-F', h.configFile, ...mux, '-o', 'BatchMode=yes', '-T', h.alias, '--', 'sh', '-s'], { input: script });
+      if (r.code !== 0) throw new Error(`the probe by hand on ${name} failed (exit ${r.code}): ${r.stderr}`);
+    }),
+  );
+}
+
+/** The lab's metered node work of the same upgrade, run in-process with no latency: the upgrade's floor. */
+async function meteredWork(nodes: number, hostCount: number): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'pve-k3s-cmp-meter-'));
+  try {
+    const created = await initLab({ dir, hosts: hostCount, servers: 1, workers: nodes - 1, version: FROM, timing: UPGRADE_WORK });
+    const work = { drain: 0, install: 0, restart: 0 };
+    const lab = await openLab(created.dir, { meter: (k, ms) => (work[k] += ms), exclusive: true });
+    const inv = parseInventory(renderLabInventory(lab), join(dir, 'pve-k3s.yaml'));
+    const server = await lab.startChannelServer();
+    const shells = new Map(lab.hosts().map((h) => [h, lab.shell(h)]));
+    const conn: ClusterConnection = { inventory: inv, shells, channelUrl: server.url, clock: lab.clock, close: () => server.close() };
+    try {
+      const { plan } = await planCluster(conn, {});
+      const r = await runPlan(plan, { inventory: inv, shells });
+      lab.settleWork();
+      if (!r.ok) throw new Error(`metered upgrade failed: ${r.failed?.error.message}`);
+      return work.drain + work.install + work.restart;
+    } finally {
+      await server.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function checkUpgraded(bed: Bed, who: string): void {
+  const behind = bed.lab.summary().filter((n) => n.role && n.kubelet !== TARGET);
+  if (behind.length > 0) throw new Error(`${who} left ${behind.map((n) => `${n.name} at ${n.kubelet}`).join(', ')}`);
+}
+
+interface NoopRow {
+  nodes: number;
+  hosts: number;
+  pctCost: number;
+  pveK3s: Sample[];
+  ansible: Sample[];
+  floor: Sample[];
+}
+interface UpgradeRow {
+  nodes: number;
+  hosts: number;
+  pctCost: number;
+  pveK3s: Sample[];
+  ansible: Sample[];
+  workMs: number;
+}
+interface StatusRow {
+  nodes: number;
+  hosts: number;
+  pctCost: number;
+  status: Sample[];
+  probe: Sample[];
+}
+
+export async function compare(args: string[]): Promise<void> {
+  const o = options(args);
+  const skip = sshdSkipReason();
+  if (skip) {
+    log(`side-by-side bench skipped: ${skip}`);
+    return;
+  }
+  const hasAnsible = spawnSync('ansible-playbook', ['--version'], { stdio: 'ignore' }).status === 0;
+  if (!hasAnsible)
+    log('Ansible baseline skipped: ansible-playbook is not installed (`apt-get install ansible-core`); pve-k3s and the floors still run');
+  const started = performance.now();
+  const noop: NoopRow[] = [];
+  const upgrade: UpgradeRow[] = [];
+  const status: StatusRow[] = [];
+  // One channel server for every lab (the channels are the lab's defaults), as update.k3s.io would be.
+  const channelDir = mkdtempSync(join(tmpdir(), 'pve-k3s-cmp-ch-'));
+  const channelLab = await initLab({ dir: join(channelDir, 'lab') });
+  const channel = await channelLab.startChannelServer();
+  try {
+    for (const nodes of [...new Set([...o.nodes, ...o.upgradeNodes])].sort((a, b) => a - b)) {
+      const hostCount = HOSTS_FOR[nodes]!;
+      const hosts = await Hosts.start(hostCount);
+      try {
+        if (o.parts.has('noop') || o.parts.has('status')) {
+          if (!o.nodes.includes(nodes)) continue;
+          const bed = await newBed(hosts, nodes, TARGET, NOOP_WORK, 0, channel.url);
+          try {
+            const scripts = await probeScripts(bed);
+            for (const cost of o.pctCosts) {
+              hosts.setCost(cost);
+              if (o.parts.has('noop')) {
+                const row: NoopRow = { nodes, hosts: hostCount, pctCost: cost, pveK3s: [], ansible: [], floor: [] };
+                const cases: Array<() => Promise<void>> = [
+                  async () => {
+                    await hosts.coldStart();
+                    row.pveK3s.push(await timed(() => pveK3s(bed, ['upgrade', '--yes'], /Nothing to do/)));
+                  },
+                  async () => void row.floor.push(await timed(() => byHand(hosts, scripts.noop))),
+                ];
+                if (hasAnsible) cases.push(() => ansible(bed, async (fn) => void row.ansible.push(await timed(fn))));
+                for (let i = 0; i < o.runs; i++) for (const fn of i % 2 === 0 ? cases : [...cases].reverse()) await fn();
+                noop.push(row);
+                log(
+                  `no-op ${nodes} nodes, pct ${cost}s: pve-k3s ${med(row.pveK3s).toFixed(0)} ms, floor ${med(row.floor).toFixed(0)} ms${hasAnsible ? `, Ansible ${med(row.ansible).toFixed(0)} ms` : ''} (load ${loadOf(row.pveK3s).toFixed(1)})`,
+                );
+              }
+              if (o.parts.has('status')) {
+                const row: StatusRow = { nodes, hosts: hostCount, pctCost: cost, status: [], probe: [] };
+                const socket = (h: SshdHarness): string =>
+                  new SshShell({ host: h.alias, destination: h.alias, configFile: h.configFile }).controlPath;
+                await pveK3s(bed, ['status'], /^target: /m); // leaves the masters up (persist)
+                for (let i = 0; i < o.runs + 1; i++) {
+                  const order: Array<() => Promise<void>> = [
+                    async () => void row.status.push(await timed(() => pveK3s(bed, ['status'], /^target: /m))),
+                    async () => void row.probe.push(await timed(() => byHand(hosts, scripts.facts, socket))),
+                  ];
+                  for (const fn of i % 2 === 0 ? order : order.reverse()) await fn();
+                }
+                status.push(row);
+                log(
+                  `status ${nodes} nodes, pct ${cost}s: ${med(row.status).toFixed(0)} ms with a persisted master, the probe alone ${med(row.probe).toFixed(0)} ms`,
+                );
+              }
+            }
+          } finally {
+            bed.remove();
+          }
+        }
+        if (o.parts.has('upgrade') && o.upgradeNodes.includes(nodes)) {
+          const cost = o.upgradePctCost;
+          const row: UpgradeRow = { nodes, hosts: hostCount, pctCost: cost, pveK3s: [], ansible: [], workMs: 0 };
+          const one = async (who: 'pveK3s' | 'ansible'): Promise<void> => {
+            const bed = await newBed(hosts, nodes, FROM, UPGRADE_WORK, cost, channel.url);
+            try {
+              if (who === 'pveK3s') {
+                await hosts.coldStart();
+                row.pveK3s.push(await timed(() => pveK3s(bed, ['upgrade', '--yes'], /Upgrade complete/)));
+              } else await ansible(bed, async (fn) => void row.ansible.push(await timed(fn)));
+              checkUpgraded(bed, who);
+            } finally {
+              bed.remove();
+            }
+          };
+          for (let i = 0; i < o.runs; i++) {
+            const order: Array<'pveK3s' | 'ansible'> = hasAnsible ? ['pveK3s', 'ansible'] : ['pveK3s'];
+            for (const who of i % 2 === 0 ? order : order.reverse()) await one(who);
+          }
+          row.workMs = await meteredWork(nodes, hostCount);
+          upgrade.push(row);
+          log(
+            `upgrade ${nodes} nodes, pct ${cost}s: pve-k3s ${(med(row.pveK3s) / 1000).toFixed(1)} s${hasAnsible ? `, Ansible ${(med(row.ansible) / 1000).toFixed(1)} s` : ''}, metered node work ${(row.workMs / 1000).toFixed(1)} s`,
+          );
+        }
+      } finally {
+        await hosts.stop();
+      }
+    }
+  } finally {
+    await channel.close();
+    rmSync(channelDir, { recursive: true, force: true });
+  }
+  const seconds = (performance.now() - started) / 1000;
+  if (o.json) {
+    process.stdout.write(JSON.stringify({ args, seconds, noop, upgrade, status }, null, 2) + '\n');
+    return;
+  }
+  const ratio = (a: number, b: number): string => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? (a / b).toFixed(2) : '-');
+  const ms = (x: number): string => (Number.isFinite(x) ? `${x.toFixed(0)} ms` : '-');
+  const out: string[] = [];
+  out.push(`command: npm run bench -- ${args.join(' ')}   (${seconds.toFixed(0)} s; ${cpus().length} CPUs; Node ${process.version})`);
+  out.push(`runs per case: ${o.runs}, alternating; figures are medians; load = mean 1-minute load average at the end of each run`);
+  if (noop.length > 0) {
+    out.push(
+      '',
+      '| no-op: nodes (hosts) | pct cost | pve-k3s | floor | Ansible | pve-k3s / floor | Ansible / pve-k3s | load |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|',
+    );
+    for (const r of noop)
+      out.push(
+        `| ${r.nodes} (${r.hosts}) | ${r.pctCost} s | ${ms(med(r.pveK3s))} | ${ms(med(r.floor))} | ${ms(med(r.ansible))} | ${ratio(med(r.pveK3s), med(r.floor))} | ${ratio(med(r.ansible), med(r.pveK3s))} | ${loadOf([...r.pveK3s, ...r.floor, ...r.ansible]).toFixed(1)} |`,
+      );
+  }
+  if (upgrade.length > 0) {
+    out.push(
+      '',
+      '| upgrade: nodes (hosts) | pct cost | pve-k3s | Ansible | metered node work | Ansible / pve-k3s | pve-k3s / node work | load |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|',
+    );
+    for (const r of upgrade)
+      out.push(
+        `| ${r.nodes} (${r.hosts}) | ${r.pctCost} s | ${(med(r.pveK3s) / 1000).toFixed(1)} s | ${Number.isFinite(med(r.ansible)) ? `${(med(r.ansible) / 1000).toFixed(1)} s` : '-'} | ${(r.workMs / 1000).toFixed(1)} s | ${ratio(med(r.ansible), med(r.pveK3s))} | ${ratio(med(r.pveK3s), r.workMs)} | ${loadOf([...r.pveK3s, ...r.ansible]).toFixed(1)} |`,
+      );
+  }
+  if (status.length > 0) {
+    out.push(
+      '',
+      '| status: nodes (hosts) | pct cost | status, persisted master | the probe alone over that master | ratio | load |',
+      '|---|---:|---:|---:|---:|---:|',
+    );
+    for (const r of status)
+      out.push(
+        `| ${r.nodes} (${r.hosts}) | ${r.pctCost} s | ${ms(med(r.status))} | ${ms(med(r.probe))} | ${ratio(med(r.status), med(r.probe))} | ${loadOf([...r.status, ...r.probe]).toFixed(1)} |`,
+      );
+  }
+  process.stdout.write(out.join('\n') + '\n');
+}
