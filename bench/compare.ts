@@ -12,7 +12,8 @@
  * average is recorded beside each figure. The harness's `pct` start-up cost is a knob
  * (test/e2e/harness/pct-cost.ts): the no-op is measured at each --pct-costs value.
  *
- * `npm run bench -- --only ansible|noop|upgrade|status [--nodes 3,10] [--runs 2] [--pct-costs 0,0.35] [--json]`
+ * `npm run bench -- --only ansible|noop|upgrade|status [--nodes 3,10] [--upgrade-nodes 3,10] [--runs 2] [--upgrade-runs N]
+ *   [--pct-costs 0,0.35] [--upgrade-pct-cost 0.35] [--json]`
  * (`ansible` = all three parts).
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -50,6 +51,7 @@ interface Options {
   nodes: number[];
   upgradeNodes: number[];
   runs: number;
+  upgradeRuns: number;
   pctCosts: number[];
   upgradePctCost: number;
   json: boolean;
@@ -81,6 +83,7 @@ function options(args: string[]): Options {
       nodes.filter((n) => n <= 10),
     ),
     runs: Number(val('--runs') ?? 2),
+    upgradeRuns: Number(val('--upgrade-runs') ?? val('--runs') ?? 2),
     pctCosts: nums('--pct-costs', [0, 0.35]),
     upgradePctCost: Number(val('--upgrade-pct-cost') ?? 0.35),
     json: args.includes('--json'),
@@ -422,7 +425,7 @@ export async function compare(args: string[]): Promise<void> {
               bed.remove();
             }
           };
-          for (let i = 0; i < o.runs; i++) {
+          for (let i = 0; i < o.upgradeRuns; i++) {
             const order: Array<'pveK3s' | 'ansible'> = hasAnsible ? ['pveK3s', 'ansible'] : ['pveK3s'];
             for (const who of i % 2 === 0 ? order : order.reverse()) await one(who);
           }
@@ -449,7 +452,9 @@ export async function compare(args: string[]): Promise<void> {
   const ms = (x: number): string => (Number.isFinite(x) ? `${x.toFixed(0)} ms` : '-');
   const out: string[] = [];
   out.push(`command: npm run bench -- ${args.join(' ')}   (${seconds.toFixed(0)} s; ${cpus().length} CPUs; Node ${process.version})`);
-  out.push(`runs per case: ${o.runs}, alternating; figures are medians; load = mean 1-minute load average at the end of each run`);
+  out.push(
+    `runs per case: ${o.runs} (upgrade ${o.upgradeRuns}), alternating; figures are medians; load = mean 1-minute load average at the end of each run`,
+  );
   if (noop.length > 0) {
     out.push(
       '',
