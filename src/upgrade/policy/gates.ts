@@ -9,7 +9,7 @@
  */
 import type { Clock } from '../../domain/clock.js';
 import { humanDuration } from '../../domain/duration.js';
-import { InterruptedError } from '../../domain/errors.js';
+import { InterruptedError, ResponseError } from '../../domain/errors.js';
 import { isRecord } from '../../domain/text.js';
 import type { Kube } from '../../kube/kube.js';
 import { parseJsonOutput } from '../../kube/nodes.js';
@@ -82,22 +82,23 @@ export async function fetchAlerts(base: string, o: { signal?: AbortSignal | unde
   } catch (err) {
     if (o.signal?.aborted) throw err;
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw new Error(
+    throw new ResponseError(
       `cannot reach Prometheus at ${where}: ${timeout.aborted ? 'no answer within 10s' : (cause?.code ?? cause?.message ?? (err as Error).message)}`,
+      { cause: err, hint: 'check --prometheus-url (upgrade.prometheusUrl) and that this machine reaches it' },
     );
   }
   const text = await res.text();
-  if (!res.ok) throw new Error(`Prometheus at ${where} answered HTTP ${res.status}${text ? `: ${text.slice(0, 200).trim()}` : ''}`);
+  if (!res.ok) throw new ResponseError(`Prometheus at ${where} answered HTTP ${res.status}${text ? `: ${text.slice(0, 200).trim()}` : ''}`);
   let body: unknown;
   try {
     body = JSON.parse(text);
-  } catch {
-    throw new Error(`Prometheus at ${where} answered something that is not JSON: ${text.slice(0, 100).trim()}`);
+  } catch (err) {
+    throw new ResponseError(`Prometheus at ${where} answered something that is not JSON: ${text.slice(0, 100).trim()}`, { cause: err });
   }
   try {
     return parseAlerts(body);
   } catch (err) {
-    throw new Error(`Prometheus at ${where}: ${(err as Error).message}`);
+    throw new ResponseError(`Prometheus at ${where}: ${(err as Error).message}`, { cause: err });
   }
 }
 
