@@ -58,7 +58,8 @@ async function main(argv: string[]): Promise<number> {
   const dir = ensureHostRoot(rootsDir, host);
   syncHost(lab, host, dir);
   // The lab host's kernel modules as /sys/module shows them (this machine's may differ; its /proc has no modules file to bind over).
-  const modules = join(dir, 'sys-module');
+  // One directory per session: sessions of one host run at once.
+  const modules = join(dir, `sys-module.${process.pid}`);
   rmSync(modules, { recursive: true, force: true });
   const listed = hostMachine(lab.context(), host).fs()['/proc/modules']?.content ?? '';
   for (const line of listed.split('\n')) if (line.trim() !== '') mkdirSync(join(modules, line.split(' ')[0] ?? ''), { recursive: true });
@@ -106,6 +107,7 @@ async function main(argv: string[]): Promise<number> {
     child.on('error', reject);
     child.on('exit', (c, signal) => resolve(c ?? (signal === 'SIGKILL' ? 137 : 143)));
   });
+  rmSync(modules, { recursive: true, force: true });
   syncHost(lab, host, dir);
   return code;
 }
