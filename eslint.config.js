@@ -39,6 +39,28 @@ export default tseslint.config(
     },
   },
   {
+    // Issue 11: more than three parameters take one options object (named at the call site).
+    // The folders other work is rewriting now, and the files not converted yet, are listed
+    // below; remove an entry once its functions are converted, so the list only shrinks.
+    files: ['src/**/*.ts'],
+    ignores: [
+      'src/lab/**',
+      'src/operation/**',
+      'src/upgrade/**',
+      'src/shell/**',
+      'src/inventory/**',
+      'src/discover/**',
+      'src/import/**',
+      'src/install/**',
+      'src/cli/commands/upgrade.ts',
+      // not converted yet
+      'src/backup/**',
+      'src/monitoring/dashboard.ts', // panel(type, title, gridPos, targets, ...): a table of panels
+      'src/kube/kube.ts', // Kube.annotate(node, key, value, opts): its caller is in src/operation
+    ],
+    rules: { '@typescript-eslint/max-params': ['error', { max: 3 }] },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },

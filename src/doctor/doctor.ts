@@ -9,7 +9,7 @@
  */
 export { CHECKS, type CheckResult, type CheckStatus, type Fix, type HostProbe, type NodeProbe } from './types.js';
 export { NODE_SCRIPT, parseNodeProbe } from './node-script.js';
-export { parseStorageCfg, probeForDoctor } from './host-probe.js';
+export { parseStorageCfg, probeForDoctor, type DoctorProbeInput } from './host-probe.js';
 export { runChecks, type DoctorInput } from './checks.js';
 export { applyFixes, describeFix, fixesOf, restarts, type ApplyFixesInput, type FixOutcome } from './fixes.js';
 export { knownIssueChecks, KNOWN_ISSUE_CHECKS, type KnownIssueInput } from './known-issues.js';

@@ -18,12 +18,17 @@ export function parseStorageCfg(text: string): Map<string, string> {
   return out;
 }
 
-export async function probeForDoctor(
-  inv: Inventory,
-  shells: ReadonlyMap<string, Shell>,
-  facts: ClusterFacts,
-  signal?: AbortSignal,
-): Promise<HostProbe[]> {
+export interface DoctorProbeInput {
+  inventory: Inventory;
+  /** A shell per Proxmox host. */
+  shells: ReadonlyMap<string, Shell>;
+  /** From gatherFacts: which containers run (only those get the node script). */
+  facts: ClusterFacts;
+  signal?: AbortSignal;
+}
+
+export async function probeForDoctor(input: DoctorProbeInput): Promise<HostProbe[]> {
+  const { inventory: inv, shells, facts, signal } = input;
   const hosts = [...new Set(inv.nodes.map((n) => n.host))];
   return Promise.all(
     hosts.map(async (host) => {

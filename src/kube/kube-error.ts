@@ -101,9 +101,10 @@ export interface KubectlSite {
 export function kubeError(
   args: readonly string[],
   r: { code: number; stdout: string; stderr: string },
-  site: KubectlSite,
-  opts: ErrorOptions = {},
+  /** Where it ran, and the caller's own hint, detail or cause. */
+  site: KubectlSite & ErrorOptions,
 ): KubeError {
+  const opts = site;
   const f = classifyKubectl(r.code, r.stderr, r.stdout);
   return new KubeError(`kubectl ${describeArgs(args)} on ${site.controller}: ${f.text}`, {
     reason: f.reason,

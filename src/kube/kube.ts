@@ -69,7 +69,7 @@ export class Kube {
    * not found, forbidden...), and a hint that names this controller.
    */
   error(args: readonly string[], r: RunResult, opts?: { hint?: string; detail?: string }): KubeError {
-    return kubeError(args, r, { controller: this.controllerName, vmid: this.controllerVmid, host: this.pct.host }, opts);
+    return kubeError(args, r, { controller: this.controllerName, vmid: this.controllerVmid, host: this.pct.host, ...opts });
   }
 
   /** Runs kubectl and throws its KubeError when it fails. */

@@ -65,12 +65,17 @@ export function backupItems(b: BackupState, now: number): HealthItem[] {
   return items;
 }
 
-export function assessHealth(
-  facts: ClusterFacts,
-  backup: BackupState | number | undefined,
-  upgrade: UpgradeState,
-  now = Date.now(),
-): Health {
+export interface HealthInput {
+  facts: ClusterFacts;
+  /** The backup state, or only the time of the last backup (epoch ms). */
+  backup: BackupState | number | undefined;
+  upgrade: UpgradeState;
+  /** @default Date.now() */
+  now?: number;
+}
+
+export function assessHealth(input: HealthInput): Health {
+  const { facts, backup, upgrade, now = Date.now() } = input;
   const b = typeof backup === 'object' ? backup : noBackupState(backup);
   const items: HealthItem[] = [];
   for (const [h, e] of Object.entries(facts.hostErrors)) items.push({ severity: 'critical', text: `host ${h} unreachable: ${e}` });

@@ -62,7 +62,8 @@ Object.assign(DAY_NAMES, {
   saturday: 6,
 });
 
-function field(text: string, min: number, max: number, what: string, original: string): Field {
+function field(text: string, range: { min: number; max: number; what: string }, original: string): Field {
+  const { min, max, what } = range;
   if (text === '*') return { items: undefined, text: '*' };
   const items: Item[] = [];
   for (const part of text.split(',')) {
@@ -147,12 +148,12 @@ export function parseCalendar(input: string): CalendarSpec {
     original,
     normalized: '',
     weekdays,
-    year: field(d[0] ?? '', 1970, 2199, 'year', original),
-    month: field(d[1] ?? '', 1, 12, 'month', original),
-    day: field(d[2] ?? '', 1, 31, 'day', original),
-    hour: field(t[0] ?? '', 0, 23, 'hour', original),
-    minute: field(t[1] ?? '', 0, 59, 'minute', original),
-    second: field(t[2] ?? '', 0, 59, 'second', original),
+    year: field(d[0] ?? '', { min: 1970, max: 2199, what: 'year' }, original),
+    month: field(d[1] ?? '', { min: 1, max: 12, what: 'month' }, original),
+    day: field(d[2] ?? '', { min: 1, max: 31, what: 'day' }, original),
+    hour: field(t[0] ?? '', { min: 0, max: 23, what: 'hour' }, original),
+    minute: field(t[1] ?? '', { min: 0, max: 59, what: 'minute' }, original),
+    second: field(t[2] ?? '', { min: 0, max: 59, what: 'second' }, original),
   };
   const year = spec.year.items === undefined ? '*' : pad2(spec.year);
   const wd = weekdays.items === undefined ? '' : `${normalizeWeekdays(weekdays)} `;

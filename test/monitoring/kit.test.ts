@@ -207,9 +207,9 @@ test('GIVEN the dashboard WHEN read THEN it is valid JSON, its panels are distin
 test('GIVEN a cluster with a backup schedule and readable certificates WHEN metrics are rendered THEN every metric the kit names is exported', () => {
   const f = facts([{ name: 's1', role: 'server', version: 'v1.33.3+k3s1', cordonedByUs: 'v1.33.5+k3s1' }]);
   const now = Date.UTC(2026, 11, 1);
-  const health = assessHealth(
-    f,
-    {
+  const health = assessHealth({
+    facts: f,
+    backup: {
       lastSuccess: now - 3600_000,
       lastSizeBytes: 1234,
       lastRun: { at: now - 3600_000, ok: true, error: undefined },
@@ -225,9 +225,17 @@ test('GIVEN a cluster with a backup schedule and readable certificates WHEN metr
       },
       readError: undefined,
     },
-    { inProgress: false, interrupted: false, run: undefined, target: undefined, startedAt: undefined, status: undefined, cordonedByUs: [] },
+    upgrade: {
+      inProgress: false,
+      interrupted: false,
+      run: undefined,
+      target: undefined,
+      startedAt: undefined,
+      status: undefined,
+      cordonedByUs: [],
+    },
     now,
-  );
+  });
   const text = renderMetrics({
     facts: f,
     health,

@@ -32,7 +32,7 @@ export async function doctor(g: GlobalOptions, node: string | undefined, flags: 
     const { stateDir } = await import('../../inventory/index.js');
     // The policy probe (the known issues) does not need the facts: it goes at the same time.
     const [facts, probe] = await Promise.all([gatherFacts(inv, conn.shells), probePolicy(inv, conn.shells)]);
-    const hosts = await probeForDoctor(inv, conn.shells, facts);
+    const hosts = await probeForDoctor({ inventory: inv, shells: conn.shells, facts });
     const { parse } = await import('yaml');
     const results = [
       ...runChecks({

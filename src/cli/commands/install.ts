@@ -15,7 +15,7 @@ export interface InstallFlags {
 }
 
 export async function install(g: GlobalOptions, flags: InstallFlags): Promise<number> {
-  return withCluster(g, (conn) => run(g, flags, conn, undefined));
+  return withCluster(g, (conn) => run(g, flags, { conn, only: undefined }));
 }
 
 export async function join(g: GlobalOptions, nodeName: string, flags: InstallFlags): Promise<number> {
@@ -26,11 +26,13 @@ export async function join(g: GlobalOptions, nodeName: string, flags: InstallFla
         hint: `add it under nodes: (e.g. \`${nodeName}: { vmid: <id>, host: <host>, role: agent }\`), then run pve-k3s join ${nodeName}`,
       });
     }
-    return run(g, flags, conn, node);
+    return run(g, flags, { conn, only: node });
   });
 }
 
-async function run(g: GlobalOptions, flags: InstallFlags, conn: ClusterConnection, only: NodeSpec | undefined): Promise<number> {
+/** `only`: the node `join` adds (undefined: install every node). */
+async function run(g: GlobalOptions, flags: InstallFlags, where: { conn: ClusterConnection; only: NodeSpec | undefined }): Promise<number> {
+  const { conn, only } = where;
   const started = Date.now();
   let inv = conn.inventory;
   if (flags.readyTimeout !== undefined) {

@@ -2,7 +2,8 @@
 import { UsageError } from '../../domain/errors.js';
 import { loadInventoryFor, out, type GlobalOptions } from '../context.js';
 
-export async function labMigrate(g: GlobalOptions, vmidText: string, target: string, flags: { restart?: boolean }): Promise<number> {
+export async function labMigrate(g: GlobalOptions, args: { vmid: string; host: string }, flags: { restart?: boolean }): Promise<number> {
+  const { vmid: vmidText, host: target } = args;
   const vmid = Number(vmidText);
   if (!/^\d+$/.test(vmidText)) throw new UsageError(`vmid must be a container ID, got ${JSON.stringify(vmidText)}`);
   const inv = await loadInventoryFor(g);

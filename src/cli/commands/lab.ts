@@ -18,7 +18,8 @@ export interface LabInitFlags {
   bare?: boolean;
 }
 
-function count(name: string, v: string, min: number, max: number): number {
+function count(name: string, v: string, range: { min: number; max: number }): number {
+  const { min, max } = range;
   const n = Number(v);
   if (!Number.isInteger(n) || n < min || n > max)
     throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
@@ -26,9 +27,9 @@ function count(name: string, v: string, min: number, max: number): number {
 }
 
 export async function labInit(g: GlobalOptions, flags: LabInitFlags): Promise<number> {
-  const servers = count('servers', flags.servers, 1, 7);
-  const workers = count('workers', flags.workers, 0, 500);
-  const hosts = count('hosts', flags.hosts, 1, 16);
+  const servers = count('servers', flags.servers, { min: 1, max: 7 });
+  const workers = count('workers', flags.workers, { min: 0, max: 500 });
+  const hosts = count('hosts', flags.hosts, { min: 1, max: 16 });
   const invFile = resolve(g.config ?? flags.inventory);
   if (existsSync(invFile) && !flags.force) {
     const text = await readFile(invFile, 'utf8');

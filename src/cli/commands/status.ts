@@ -178,7 +178,7 @@ export async function clusterHealth(conn: ClusterConnection, facts: ClusterFacts
       return r.code === 0 ? r.stdout : undefined;
     },
   });
-  return assessHealth(facts, backup, up);
+  return assessHealth({ facts, backup, upgrade: up });
 }
 
 function backupDocument(b: import('../../status/backup-state.js').BackupState) {

@@ -8,7 +8,8 @@ const labMigrate: Spec = (run) => {
     .argument('<vmid>', 'the container')
     .argument('<host>', 'the lab host to move it to')
     .option('--restart', 'a running container: stop, move, start (pct migrate --restart)')
-    .action((vmid, host, opts, c) => run(c, async (g) => (await import('../commands/lab-migrate.js')).labMigrate(g, vmid, host, opts)));
+    // eslint-disable-next-line @typescript-eslint/max-params -- commander passes each argument, the options and the command positionally
+    .action((vmid, host, opts, c) => run(c, async (g) => (await import('../commands/lab-migrate.js')).labMigrate(g, { vmid, host }, opts)));
   examples(cmd, [['move CT 102 to pve2', 'pve-k3s lab migrate 102 pve2 --restart']]);
   textOnly(cmd, 'a note');
   return cmd;
