@@ -160,7 +160,7 @@ async function commandBy(b: Operator, cmd: Command, backupDir: string | undefine
       ]);
       const inv = b.conn.inventory;
       const facts = await gatherFacts(inv, b.conn.shells);
-      const hosts = await probeForDoctor(inv, b.conn.shells, facts);
+      const hosts = await probeForDoctor({ inventory: inv, shells: b.conn.shells, facts });
       const results = runChecks({ inv, facts, hosts, upgrade: upgradeState(b.stateDir, inv.cluster, facts) });
       const fixes = results.flatMap((r) => ((r.status === 'fail' || r.status === 'warn') && r.autoFix ? [r.autoFix] : []));
       // With nothing to fix doctor takes nothing; a cordoned node (ours, mid-upgrade) is something it would uncordon.
