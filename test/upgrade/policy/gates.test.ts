@@ -91,7 +91,10 @@ test('GIVEN a Prometheus on 127.0.0.1 WHEN alerts are fetched THEN its /api/v1/a
   } finally {
     await p.close();
   }
-  await assert.rejects(fetchAlerts(await closedPort()), /^ResponseError: cannot reach Prometheus at http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED$/);
+  await assert.rejects(
+    fetchAlerts(await closedPort()),
+    /^ResponseError: cannot reach Prometheus at http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED$/,
+  );
 });
 
 /** The URL of a port on 127.0.0.1 that nothing listens on (bound, then closed before any connection). */
