@@ -42,6 +42,17 @@ const waitFor = async (cond: () => boolean, what: string, ms = 10_000) => {
     await new Promise((r) => setTimeout(r, 2));
   }
 };
+/** Holds the lab's (virtual) clock until `cond`: what runs meanwhile waits in real time. Returns the release. */
+const holdUntil = async (w: World, cond: () => boolean, what: string): Promise<() => void> => {
+  const release = w.lab.clock.hold();
+  try {
+    await waitFor(cond, what);
+  } catch (e) {
+    release();
+    throw e;
+  }
+  return release;
+};
 const inFlight = (op: ReturnType<typeof operator>, step: string) => () =>
   op.journal.read().some((r) => r.type === 'step-start' && r.step === step);
 
@@ -86,18 +97,18 @@ test('GIVEN the journal breaks after the lease is taken WHEN the run would start
 });
 
 test('GIVEN an upgrade holding the cluster WHEN a second operator starts an upgrade THEN it is refused naming the upgrade, its holder and the step in flight, and its journal stays empty', async () => {
-  await withWorld({ workers: 2 }, async (w) => {
+  await withWorld({ workers: 2, clock: 'virtual' }, async (w) => {
     const a = operator(w, 'alice', { host: 'laptop' });
     const b = operator(w, 'bob', { host: 'desk' });
-    w.lab.addFault({ match: { vmid: 102, argvPrefix: ['sh', INSTALL_SCRIPT_PATH] }, effect: { delayMs: 400 } });
+    // The install takes a minute of the lab's time; its clock is held (real time) until B has been refused.
+    w.lab.addFault({ match: { vmid: 102, argvPrefix: ['sh', INSTALL_SCRIPT_PATH] }, effect: { delayMs: 60_000 } });
     const run = upgradeBy(a);
-    await waitFor(inFlight(a, '1/k3s-worker-2/install'), 'the install of k3s-worker-2');
-    await assert.rejects(upgradeBy(b), (e: unknown) => {
+    const release = await holdUntil(w, inFlight(a, '1/k3s-worker-2/install'), 'the install of k3s-worker-2');
+    await assert.rejects(upgradeBy(b).finally(release), (e: unknown) => {
       assert.ok(e instanceof ClusterBusyError, String(e));
       assert.match(
         e.message,
-        // The install is held 400 ms of real time; on a loaded machine B may see the wait after it.
-        /^cannot upgrade lab: upgrade in progress: step (6\/10 k3s-worker-2 install|7\/10 k3s-worker-2 wait-ready), by alice@laptop since \d\d:\d\d$/,
+        /^cannot upgrade lab: upgrade in progress: step 6\/10 k3s-worker-2 install, by alice@laptop since \d\d:\d\d$/,
       );
       assert.match(
         e.hint ?? '',
@@ -235,13 +246,15 @@ test('GIVEN an upgrade killed mid-install WHEN an operator of another machine re
 });
 
 test('GIVEN a killed upgrade WHEN the same machine resumes THEN it takes over at once (its process is known dead), without waiting for the lease', async () => {
-  await withWorld({ workers: 1 }, async (w) => {
+  await withWorld({ workers: 1, clock: 'virtual' }, async (w) => {
     const a = operator(w, 'alice', { host: 'laptop', leaseSeconds: 3600 });
-    w.lab.addFault({ match: { vmid: 101, argvPrefix: ['sh', INSTALL_SCRIPT_PATH] }, effect: { delayMs: 300 } });
+    // On the lab's clock, held until A is dead: the install cannot end before the kill.
+    w.lab.addFault({ match: { vmid: 101, argvPrefix: ['sh', INSTALL_SCRIPT_PATH] }, effect: { delayMs: 60_000 } });
     const run = upgradeBy(a);
-    await waitFor(inFlight(a, '1/k3s-worker-1/install'), 'the install');
+    const release = await holdUntil(w, inFlight(a, '1/k3s-worker-1/install'), 'the install');
     a.mortal.kill();
     await unlessKilled(a, run);
+    release();
     const a2 = operator(w, 'alice', { host: 'laptop', stateDir: a.stateDir });
     // `upgrade` refuses: the run must be resumed or abandoned first.
     await assert.rejects(upgradeBy(a2), (e: unknown) => {
