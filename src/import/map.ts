@@ -191,7 +191,14 @@ export function mapInventory(
     const vmidVar = pick(VMID_VARS);
     if (!vmidVar && found) {
       const m = matchHost(h, vars, guessedIds.get(h), found, at(line));
+      const twin = 'why' in m ? undefined : matches.find((x) => x.vmid === m.vmid);
       if ('why' in m) unmatched.push(m);
+      else if (twin)
+        unmatched.push({
+          where: m.where,
+          ansibleHost: h,
+          why: `matches CT ${m.vmid} (${m.name}) on ${m.host} by ${m.by}, which host ${twin.ansibleHost} (${twin.where}) matches too; list each container once`,
+        });
       else {
         matches.push(m);
         const ctRole = found.nodes.find((n) => n.vmid === m.vmid)!.role;

@@ -203,3 +203,16 @@ test('a host with a vmid keeps it; its Proxmox host comes from discovery when th
     ['k3s-ctrl-1 100 pve1 server', 'k3s-worker-2 102 pve2 agent'],
   );
 });
+
+test('two Ansible hosts naming one container (by address and by hostname) are listed, not both written', async () => {
+  const lab = await makeLab();
+  const file = write('hosts.ini', '[server]\n10.0.20.20\nk3s-ctrl-1\n\n[agent]\n10.0.20.21\n');
+  await assert.rejects(run(file, await found(lab)), (e: unknown) => {
+    assert.ok(e instanceof InventoryError);
+    assert.equal(
+      e.detail,
+      `- ${file}:3: host k3s-ctrl-1: matches CT 100 (k3s-ctrl-1) on pve1 by hostname k3s-ctrl-1, which host 10.0.20.20 (${file}:2) matches too; list each container once`,
+    );
+    return true;
+  });
+});
