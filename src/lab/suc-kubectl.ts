@@ -7,7 +7,7 @@
  */
 import { fail, ok, type ExecContext } from './context.js';
 import { parseGoDuration } from './go-duration.js';
-import { listJson } from './kube-render.js';
+import { listJson, nodeJson } from './kube-render.js';
 import { uid } from './ids.js';
 import { ensureSuc, LAB_SUC_VERSION, nextSucEvent, reconcileSuc, SUC_NAMESPACE } from './suc-controller.js';
 import type { ExecResult } from './sh.js';
@@ -107,9 +107,13 @@ export async function sucKubectl(
       if (JOB_KINDS.test(kind)) return getJobs(ctx, clusterId, a);
       if (CRD_KINDS.test(kind)) return getCrd(ctx, clusterId, a);
       if (DEPLOY_KINDS.test(kind) && a.namespace === SUC_NAMESPACE) return getDeployment(ctx, clusterId, a);
+      if (/^(nodes?|no)$/.test(kind) && a.selector !== undefined) return getNodesBySelector(ctx, clusterId, a);
       return undefined;
     case 'delete':
+      if (JOB_KINDS.test(kind)) return deleteJobs(ctx, clusterId, a);
       return PLAN_KINDS.test(kind) ? deletePlans(ctx, clusterId, a) : undefined;
+    case 'annotate':
+      return PLAN_KINDS.test(kind) ? annotatePlan(ctx, clusterId, a) : undefined;
     case 'logs':
       return logs(ctx, clusterId, a);
     case 'label':
@@ -459,6 +463,66 @@ function getDeployment(ctx: ExecContext, clusterId: string, a: Args): ExecResult
   const name = wanted[0]!;
   const item = items.find((i) => i.metadata.name === name);
   return item ? ok(`${JSON.stringify(item, null, 4)}\n`) : fail(1, `Error from server (NotFound): deployments.apps "${name}" not found\n`);
+}
+
+/** `kubectl get nodes -l <selector> -o json` (the plain `get nodes` is kubectl.ts's). */
+function getNodesBySelector(ctx: ExecContext, clusterId: string, a: Args): ExecResult {
+  const bad = onlyJson(a);
+  if (bad) return bad;
+  const s = ctx.store.read();
+  const now = ctx.now();
+  const nodes = Object.values(s.clusters[clusterId]?.nodes ?? {})
+    .filter((n) => selects(a.selector, n.labels))
+    .sort((x, y) => x.name.localeCompare(y.name));
+  return ok(listJson(nodes.map((n) => nodeJson(s, clusterId, n, now))));
+}
+
+/** `kubectl annotate plans.upgrade.cattle.io -n NS NAME k=v|k- [--overwrite]`. */
+function annotatePlan(ctx: ExecContext, clusterId: string, a: Args): ExecResult {
+  if (a.bad) return fail(1, `error: unknown flag: ${a.bad}\nSee 'kubectl annotate --help' for usage.\n`);
+  const [first, ...rest] = a.positional;
+  const name = first?.includes('/') ? first.split('/')[1] : rest.shift();
+  const ns = a.namespace ?? 'default';
+  if (!name || rest.length === 0) return fail(1, 'error: at least one annotation update is required\n');
+  return ctx.store.update((s): ExecResult => {
+    reconcileSuc(s, clusterId, ctx.now());
+    const plan = s.clusters[clusterId]?.suc?.plans.find((p) => p.namespace === ns && p.name === name);
+    if (!plan) return fail(1, `Error from server (NotFound): plans.upgrade.cattle.io "${name}" not found\n`);
+    for (const kv of rest) {
+      const eq = kv.indexOf('=');
+      if (eq < 0 && kv.endsWith('-')) delete plan.annotations[kv.slice(0, -1)];
+      else if (eq > 0) {
+        const key = kv.slice(0, eq);
+        if (plan.annotations[key] !== undefined && plan.annotations[key] !== kv.slice(eq + 1) && !a.overwrite)
+          return fail(
+            1,
+            `error: --overwrite is false but found the following declared annotation(s): '${key}' already has a value (${plan.annotations[key]})\n`,
+          );
+        plan.annotations[key] = kv.slice(eq + 1);
+      } else return fail(1, `error: invalid annotation format: ${kv}\n`);
+    }
+    plan.resourceVersion++;
+    return ok(`plan.upgrade.cattle.io/${name} annotated\n`);
+  });
+}
+
+/** `kubectl delete jobs.batch -n NS NAME...` (SUC makes a new Job for a node still selected). */
+function deleteJobs(ctx: ExecContext, clusterId: string, a: Args): ExecResult {
+  const ns = a.namespace ?? 'default';
+  const wanted = names(a);
+  return ctx.store.update((s): ExecResult => {
+    const suc = s.clusters[clusterId]?.suc;
+    reconcileSuc(s, clusterId, ctx.now());
+    const gone = (suc?.jobs ?? []).filter((j) => j.namespace === ns && wanted.includes(j.name));
+    if (suc) suc.jobs = suc.jobs.filter((j) => !gone.includes(j));
+    reconcileSuc(s, clusterId, ctx.now());
+    const missing = wanted.filter((n) => !gone.some((j) => j.name === n));
+    return {
+      code: missing.length > 0 ? 1 : 0,
+      stdout: gone.map((j) => `job.batch "${j.name}" deleted\n`).join(''),
+      stderr: missing.map((n) => `Error from server (NotFound): jobs.batch "${n}" not found\n`).join(''),
+    };
+  });
 }
 
 // ---- delete, label, logs, wait --------------------------------------------------------------

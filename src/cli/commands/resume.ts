@@ -25,6 +25,7 @@ import {
   runWithSignals,
   applyPolicyFlags,
   enterWindow,
+  type Engine,
   type UpgradeFlags,
 } from './upgrade.js';
 
@@ -50,7 +51,21 @@ export type ResumeFlags = Pick<
   | 'alertFilterMatchOnly'
   | 'blockingPodSelector'
   | 'gateTimeout'
-> & { forceTakeover?: boolean; ignorePreflight?: string[] };
+> & { forceTakeover?: boolean; ignorePreflight?: string[]; engine?: Engine };
+
+/** The engine of the run to continue: SUC when our Plans are still in the cluster (an `upgrade --engine suc` left them). */
+async function engineOf(conn: ClusterConnection, asked: Engine | undefined): Promise<Engine> {
+  if (asked !== undefined) return asked;
+  const [{ ourPlans }, { guardEnvFor, kubeFor }] = await Promise.all([
+    import('../../upgrade/suc/control.js'),
+    import('../../operation/guard.js'),
+  ]);
+  try {
+    return (await ourPlans(kubeFor(guardEnvFor(conn, process.env)), conn.inventory.cluster)).length > 0 ? 'suc' : 'ssh';
+  } catch {
+    return 'ssh';
+  }
+}
 
 function describeRun(r: RunSummary): string {
   const state = r.status === undefined ? 'recorded in progress (its process ended without finishing)' : r.status;
@@ -138,11 +153,13 @@ export async function resume(g: GlobalOptions, flags: ResumeFlags): Promise<numb
     await enterWindow(conn, flags.waitForWindow ?? false, 'resume', g.quiet);
     process.stderr.write(`Resuming${pick.from === 'cluster' ? ' (from the cluster’s run record)' : ''}: ${describeRun(last)}\n`);
     const { planResume, closeResumed } = await import('../../upgrade/run/upgrade-run.js');
+    const engine = await engineOf(conn, flags.engine);
     const plan = await planResume(conn, last, {
       ignorePreflight: parseIgnores(flags.ignorePreflight),
       soakSeconds: durationFlag('soak', flags.soak),
       canarySoakSeconds: durationFlag('canary-soak', flags.canarySoak),
     });
+    if (engine === 'suc') process.stderr.write('engine: system-upgrade-controller (the run left its Plans in the cluster)\n');
     excuseLeftovers(plan, last);
     const order = last.order as UpgradeOrder;
     const json = g.output !== 'table';
@@ -155,7 +172,7 @@ export async function resume(g: GlobalOptions, flags: ResumeFlags): Promise<numb
     refuseFailedPreflight(plan.preflight);
     const asking = canaryConfirmation(plan, flags.yes ?? false);
     if (!flags.yes) requireTerminal('resume');
-    const result = await runWithSignals(conn, plan, g, { order, allowSkew: last.allowSkew, ...asking }, last, flags.forceTakeover);
+    const result = await runWithSignals(conn, plan, g, { order, allowSkew: last.allowSkew, ...asking }, last, flags.forceTakeover, engine);
     if (json) {
       await printDocument(g, upgradeResultDocument(plan, result, { run: result.run, resumed: last.run }));
     } else if (result.ok) {
@@ -194,6 +211,16 @@ export async function abandon(g: GlobalOptions, flags: { forceTakeover?: boolean
       if (r.notice && flags.forceTakeover) process.stderr.write(`${r.notice}\n`);
       out(`Abandoned: ${describeRun(last)}.\n`);
       if (r.released) out(`Released its cluster lease (held by ${r.released}).\n`);
+    }
+    // After the run is closed (refused above while its holder lives): its Plans and labels go.
+    if ((await engineOf(conn, undefined)) === 'suc') {
+      const [{ abandonSuc }, { guardEnvFor, kubeFor }] = await Promise.all([
+        import('../../upgrade/suc/control.js'),
+        import('../../operation/guard.js'),
+      ]);
+      const r = await abandonSuc(kubeFor(guardEnvFor(conn, process.env)), inv.cluster, last.leftCordoned);
+      out(`Deleted the SUC Plans of ${inv.cluster} (${r.plans.join(', ')}): SUC deletes their Jobs.\n`);
+      if (r.uncordoned.length > 0) out(`Uncordoned what the run cordoned: ${r.uncordoned.join(', ')}.\n`);
     }
     const facts = await gatherFacts(inv, conn.shells);
     const cordoned = facts.nodes.filter((n) => n.kube?.cordonedByUs !== undefined).map((n) => n.name);

@@ -217,18 +217,27 @@ async function printSucPlans(g: GlobalOptions, inv: Inventory, plan: UpgradePlan
   return 0;
 }
 
-/** `upgrade --engine suc` is refused until the live engine exists (exit 2). */
-export function refuseSucEngine(): never {
-  throw new UsageError('upgrade --engine suc: the live system-upgrade-controller engine is not built yet', {
-    hint: 'write the Plans with `pve-k3s plan --engine suc -o yaml > plans.yaml`, review them, and apply them with `kubectl apply -f plans.yaml` (then label the nodes pve-k3s.io/upgrade=true)',
-  });
+/**
+ * `upgrade --engine suc`: refuses (before planning) unless system-upgrade-controller is installed
+ * and the cluster is not Rancher's; the preflight's own look at other upgraders is left to this
+ * check (our own Plans of an unfinished run are expected).
+ */
+async function checkSucEngine(conn: ClusterConnection): Promise<void> {
+  const [{ checkSucCluster }, { guardEnvFor, kubeFor }] = await Promise.all([
+    import('../../upgrade/suc/cluster.js'),
+    import('../../operation/guard.js'),
+  ]);
+  await checkSucCluster(kubeFor(guardEnvFor(conn, process.env)), conn.inventory.cluster);
 }
 
+export type Engine = 'ssh' | 'suc';
+
 export async function upgrade(g: GlobalOptions, flags: UpgradeFlags): Promise<number> {
-  if (flags.engine === 'suc') refuseSucEngine();
+  const engine: Engine = flags.engine ?? 'ssh';
   return withCluster(g, async (conn0) => {
     const conn = { ...conn0, inventory: await applyPolicyFlags(await applyRunFlags(conn0.inventory, flags), flags) };
     const started = Date.now();
+    if (engine === 'suc') await checkSucEngine(conn);
     const waits = !flags.dryRun && !(await windowOpen(conn));
     if (waits) {
       await refuseIfBusy(conn, 'upgrade');
@@ -271,11 +280,19 @@ export async function upgrade(g: GlobalOptions, flags: UpgradeFlags): Promise<nu
         return 1;
       }
     }
-    const result = await runWithSignals(conn, plan, g, {
-      order: flags.order ?? conn.inventory.upgrade.order,
-      allowSkew: flags.allowSkew ?? conn.inventory.upgrade.allowSkew,
-      ...asking,
-    });
+    const result = await runWithSignals(
+      conn,
+      plan,
+      g,
+      {
+        order: flags.order ?? conn.inventory.upgrade.order,
+        allowSkew: flags.allowSkew ?? conn.inventory.upgrade.allowSkew,
+        ...asking,
+      },
+      undefined,
+      undefined,
+      engine,
+    );
     const secs = ((Date.now() - started) / 1000).toFixed(1);
     if (json) {
       await printDocument(g, upgradeResultDocument(plan, result, { run: result.run }));
@@ -341,6 +358,7 @@ export async function runWithSignals(
   policy: RunPolicyOptions,
   resumes?: RunSummary,
   forceTakeover?: boolean,
+  engine: Engine = 'ssh',
 ): Promise<ExecuteResult> {
   const shown: Progress =
     !g.quiet && process.stderr.isTTY && (process.stderr.columns ?? 0) > 0 && (process.stderr.rows ?? 0) > 0 && g.output === 'table'
@@ -353,8 +371,17 @@ export async function runWithSignals(
   const lowered = parallelWarning(plan, conn.inventory.upgrade.parallel);
   if (lowered) progress.emit({ kind: 'log', level: 'warn', message: lowered });
   try {
-    const { executeUpgrade } = await import('../../upgrade/run/upgrade-run.js');
-    const result = await executeUpgrade(conn, plan, {
+    const execute =
+      engine === 'suc'
+        ? (await import('../../upgrade/suc/engine.js')).executeSucUpgrade
+        : (await import('../../upgrade/run/upgrade-run.js')).executeUpgrade;
+    if (engine === 'suc')
+      progress.emit({
+        kind: 'log',
+        level: 'info',
+        message: 'engine: system-upgrade-controller does the node work; pve-k3s watches and gates each node',
+      });
+    const result = await execute(conn, plan, {
       env: process.env,
       emit: heartbeats.emit,
       order: policy.order,

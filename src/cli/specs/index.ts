@@ -27,6 +27,7 @@ import metrics from './metrics.js';
 import discover from './discover.js';
 import importGroup from './import.js';
 import importAnsible from './import-ansible.js';
+import suc, { sucAbandon, sucInstall, sucPause, sucResume } from './suc.js';
 import lab from './lab.js';
 import labInit from './lab-init.js';
 import labReset from './lab-reset.js';
@@ -54,6 +55,7 @@ export const COMMANDS: readonly Entry[] = [
   { spec: monitoring, children: [monitoringExport] },
   discover,
   { spec: importGroup, children: [importAnsible] },
+  { spec: suc, children: [sucInstall, sucPause, sucResume, sucAbandon] },
   { spec: lab, children: [labInit, labReset, labStatus, labMigrate] },
   completion,
   version,

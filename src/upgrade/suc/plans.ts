@@ -117,7 +117,7 @@ function phaseNumber(p: Phase, fallback: number): number {
 }
 
 /** The SUC Plans for `plan`: a server and an agent Plan per phase that installs or restarts k3s. */
-export function sucPlans(plan: UpgradePlan, policy: SucPlanPolicy): SucPlanSet {
+export function sucPlans(plan: UpgradePlan, policy: SucPlanPolicy, o: { run?: string } = {}): SucPlanSet {
   const phases = plan.phases
     .filter((p) => p.steps.some((s) => s.kind === 'install' || s.kind === 'restart'))
     .map((p, i) => ({ p, no: phaseNumber(p, i + 1) }));
@@ -159,6 +159,7 @@ export function sucPlans(plan: UpgradePlan, policy: SucPlanPolicy): SucPlanSet {
             'pve-k3s.io/cluster': plan.cluster,
             'pve-k3s.io/phase': String(no),
             'pve-k3s.io/role': role,
+            ...(o.run !== undefined ? { 'pve-k3s.io/run': o.run } : {}),
           },
           annotations,
         },
