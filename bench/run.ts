@@ -34,6 +34,11 @@ if (args.includes('--only') && onlyWord !== undefined && SIDE_BY_SIDE.includes(o
   await compare(args);
   process.exit(0);
 }
+// --suc: the SSH engine against `upgrade --engine suc` (bench/suc.ts).
+if (args.includes('--suc')) {
+  await (await import('./suc.js')).sucBench(args);
+  process.exit(0);
+}
 const flag = (name: string, dflt: number) => {
   const i = args.indexOf(name);
   return i >= 0 ? Number(args[i + 1]) : dflt;

@@ -49,3 +49,4 @@ export function renderLabInventory(lab: Lab): string {
 export { sucReleaseManifests } from './suc-manifests.js';
 export { LAB_SUC_VERSION, jobName as sucJobName } from './suc-controller.js';
 export { clearReleasedLease } from './kube-leases.js';
+export { installSucState } from './suc-kubectl.js';
