@@ -106,6 +106,7 @@ export function renderPlan(plan: UpgradePlan): string {
     if (gates.blockingPodSelector?.length) parts.push(`no pod matching ${gates.blockingPodSelector.join(' or ')} on the node`);
     out.push(`Gates: before each node, ${parts.join(', and ')} (waiting at most ${humanDuration((gates.timeoutSeconds ?? 3600) * 1000)})`);
   }
+  if (plan.policy?.notify?.length) out.push(`Notify: ${plan.policy.notify.join(', ')} (run start, each node, the end)`);
   if (plan.policy?.soakSeconds)
     out.push(`Soak: each node must stay healthy for ${humanDuration(plan.policy.soakSeconds * 1000)} before the next starts`);
   tail(plan, out);

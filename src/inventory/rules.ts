@@ -228,22 +228,8 @@ function checkUpgradePolicy(upgrade: unknown, nodes: Record<string, unknown> | u
         problem: 'filters the alerts of prometheusUrl, which is not set',
         hint: 'Set prometheusUrl (e.g. http://prometheus.monitoring:9090), or remove it.',
       });
-  // Settings the file format reserves but this version does not enforce yet: refused rather
-  // than ignored, so nobody believes a window or a gate protects a run that it does not.
-  for (const key of NOT_ENFORCED_YET) {
-    if (!present(upgrade[key])) continue;
-    issues.push({
-      path: ['upgrade', key],
-      at: 'key',
-      problem: 'is not enforced by this version of pve-k3s yet, so a run would ignore it',
-      hint: `Remove upgrade.${key} (docs/upgrade-policy.md lists what is enforced today).`,
-    });
-  }
   return issues;
 }
-
-/** `upgrade:` keys the schema knows whose run-time behaviour is not built yet. */
-export const NOT_ENFORCED_YET = ['notify'] as const;
 
 function present(v: unknown): boolean {
   return v !== undefined && v !== null;

@@ -51,6 +51,7 @@ export type ResumeFlags = Pick<
   | 'alertFilterMatchOnly'
   | 'blockingPodSelector'
   | 'gateTimeout'
+  | 'notify'
 > & { forceTakeover?: boolean; ignorePreflight?: string[]; engine?: Engine };
 
 /** The engine of the run to continue: SUC when our Plans are still in the cluster (an `upgrade --engine suc` left them). */

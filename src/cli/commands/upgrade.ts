@@ -44,6 +44,7 @@ export interface PlanCommandFlags {
   alertFilterMatchOnly?: boolean;
   blockingPodSelector?: string[];
   gateTimeout?: string;
+  notify?: string[];
   /** --ignore-preflight (repeatable, comma-separated ids). */
   ignorePreflight?: string[];
 }
@@ -106,7 +107,14 @@ export function durationFlag(flag: string, v: string | undefined): number | unde
 /** The policy flags over the inventory's upgrade policy (window, gates, notifications): what the run enforces. */
 export type PolicyFlags = Pick<
   PlanCommandFlags,
-  'window' | 'prometheusUrl' | 'alertFilterRegexp' | 'alertFiringOnly' | 'alertFilterMatchOnly' | 'blockingPodSelector' | 'gateTimeout'
+  | 'window'
+  | 'prometheusUrl'
+  | 'alertFilterRegexp'
+  | 'alertFiringOnly'
+  | 'alertFilterMatchOnly'
+  | 'blockingPodSelector'
+  | 'gateTimeout'
+  | 'notify'
 >;
 
 export async function applyPolicyFlags(inv: Inventory, f: PolicyFlags): Promise<Inventory> {
@@ -127,6 +135,15 @@ export async function applyPolicyFlags(inv: Inventory, f: PolicyFlags): Promise<
       });
     }
     upgrade.alertFilterRegexp = f.alertFilterRegexp;
+  }
+  if (f.notify?.length) {
+    const { parseNotifyTarget } = await import('../../upgrade/policy/notify.js');
+    for (const u of f.notify)
+      if (!parseNotifyTarget(u))
+        throw new UsageError(`--notify: "${u}" is not a webhook URL`, {
+          hint: 'write an http(s) URL, optionally with its format first: ntfy+https://ntfy.sh/my-topic, slack+https://..., discord+https://...',
+        });
+    upgrade.notify = f.notify;
   }
   if (f.alertFiringOnly) upgrade.alertFiringOnly = true;
   if (f.alertFilterMatchOnly) upgrade.alertFilterMatchOnly = true;

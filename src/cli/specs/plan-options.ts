@@ -33,6 +33,11 @@ export function planCommand(name: string) {
       collect,
     )
     .option('--gate-timeout <duration>', 'how long a closed gate may hold the next node back before the run stops (default 1h)')
+    .option(
+      '--notify <url>',
+      'POST the run start, each node and the end to this webhook ([ntfy+|slack+|discord+|generic+]URL; repeatable)',
+      collect,
+    )
     .addOption(IGNORE_PREFLIGHT);
 }
 

@@ -35,6 +35,7 @@ const resume: Spec = (run) => {
       collect,
     )
     .option('--gate-timeout <duration>', 'how long a closed gate may hold the next node back before the run stops (default 1h)')
+    .option('--notify <url>', 'POST each node and the end to this webhook ([ntfy+|slack+|discord+|generic+]URL; repeatable)', collect)
     .option('--window <spec>', 'maintenance window "[DAYS] START-END [TIME-ZONE]" (default upgrade.window)')
     .option('--wait-for-window', 'outside the maintenance window, wait for it to open instead of refusing')
     .option('--soak <duration>', 'each node must stay healthy this long before the next one starts (default upgrade.soak)')

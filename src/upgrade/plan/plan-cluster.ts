@@ -9,6 +9,7 @@ import { withRelocations } from '../facts/locate.js';
 import type { UpgradeOrder, UpgradePolicy } from '../../inventory/types.js';
 import type { RunPolicy } from '../../domain/policy.js';
 import { urlOrigin } from '../policy/gates.js';
+import { describeTarget, parseNotifyTarget } from '../policy/notify.js';
 import type { ClusterConnection } from '../../operation/connect.js';
 import { probePolicy, type PolicyProbe } from '../policy/probe.js';
 import { runPreflight, type PreflightOutcome } from '../policy/preflight.js';
@@ -151,6 +152,8 @@ export function recordRunPolicy(plan: UpgradePlan, u: UpgradePolicy): void {
       ...(u.blockingPodSelector?.length ? { blockingPodSelector: u.blockingPodSelector } : {}),
       timeoutSeconds: u.gateTimeoutSeconds ?? 3600,
     };
+  const notify = (u.notify ?? []).map(parseNotifyTarget).filter((t) => t !== undefined);
+  if (notify.length > 0) policy.notify = notify.map(describeTarget);
   if (Object.keys(policy).length > 0) plan.policy = policy;
 }
 

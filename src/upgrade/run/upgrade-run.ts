@@ -16,6 +16,7 @@ import { guarded, guardEnvFor, LeaseLostError, planDigest, type ClusterState, ty
 import { recordSummary } from '../../operation/run-record.js';
 import { runPlan, type RunPlanResult } from './run-plan.js';
 import { beforeEachNode } from './between-nodes.js';
+import { runNotices } from './run-notices.js';
 import { isEtcdMember, probeSnapshots } from './snapshots.js';
 import type { ClusterConnection } from '../../operation/connect.js';
 import { planCluster, type PlanFlags } from '../plan/plan-cluster.js';
@@ -170,10 +171,12 @@ export async function executeUpgrade(conn: ClusterConnection, plan: UpgradePlan,
     },
     async (g) => {
       const signal = o.signal ? AbortSignal.any([o.signal, g.signal]) : g.signal;
+      const notices = runNotices(plan, inv.upgrade.notify ?? [], g.run, conn.clock, o.emit);
+      await notices?.start();
       const result = await runPlan(plan, {
         inventory: inv,
         shells: conn.shells,
-        emit: o.emit,
+        emit: notices?.emit ?? o.emit,
         signal,
         stopRequested: () => g.stopRequested() || (o.stopRequested?.() ?? false),
         ...(o.poll ? { poll: o.poll } : {}),
@@ -186,6 +189,7 @@ export async function executeUpgrade(conn: ClusterConnection, plan: UpgradePlan,
         ...(o.soakPollMs ? { soakPollMs: o.soakPollMs } : {}),
         ...(beforeNode ? { beforeNode } : {}),
       });
+      await notices?.end(result);
       const reason: unknown = g.signal.aborted ? g.signal.reason : undefined;
       return {
         ...result,

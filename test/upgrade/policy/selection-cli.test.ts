@@ -100,18 +100,3 @@ test('GIVEN upgrade.canary in the inventory WHEN plan runs THEN the canary goes 
     assert.match(r.stdout, /^Canary: k3s-worker-3 goes first, alone; the rest follow once you confirm it \(on the terminal, or --yes\)$/m);
   });
 });
-
-test('GIVEN a policy setting that is not enforced yet (gates, notify) WHEN plan runs THEN the inventory is refused at that key, exit 2', async () => {
-  await withLab({}, async (f) => {
-    writeFileSync(
-      f.inventory,
-      `${readFileSync(f.inventory, 'utf8')}upgrade:\n  canary: k3s-worker-3\n  notify: [http://127.0.0.1:9/hook]\n`,
-    );
-    const r = await f.cli(['plan']);
-    assert.equal(r.code, 2, r.stderr);
-    assert.match(
-      r.stderr,
-      /:\d+: upgrade\.notify: is not enforced by this version of pve-k3s yet, so a run would ignore it\n {2}Remove upgrade\.notify \(docs\/upgrade-policy\.md lists what is enforced today\)\./,
-    );
-  });
-});
