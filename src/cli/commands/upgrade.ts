@@ -271,6 +271,10 @@ export async function upgrade(g: GlobalOptions, flags: UpgradeFlags): Promise<nu
     const { plan: fresh, facts } = planned.value;
     for (const w of relocationWarnings(facts, conn.inventory.file)) process.stderr.write(w);
     const plan = flags.plan ? await checkSavedPlan(flags.plan, fresh) : fresh;
+    if (engine === 'suc') {
+      const refusal = (await import('../../upgrade/suc/engine.js')).sucPlanRefusal(plan);
+      if (refusal) throw refusal;
+    }
     const steps = planSteps(plan);
     const json = g.output !== 'table';
     if (!json) out(renderPlan(plan));

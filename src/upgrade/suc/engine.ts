@@ -14,7 +14,7 @@
  * its pod's log. Nodes cordoned before the run are labelled `plan.upgrade.cattle.io/<plan>=disabled`
  * so SUC never touches (and never uncordons) them. The Plans are deleted when the run completes.
  */
-import { InterruptedError, RunError, invariant, type PveK3sError } from '../../domain/errors.js';
+import { InterruptedError, RunError, UsageError, invariant, type PveK3sError } from '../../domain/errors.js';
 import { CORDON_ANNOTATION } from '../../domain/facts.js';
 import type { Emit } from '../../domain/events.js';
 import { planSteps, type Phase, type Step, type UpgradePlan } from '../../domain/plan.js';
@@ -49,7 +49,15 @@ const TRANSIENT = new Set(['refused', 'timeout', 'unreachable']);
 const WAIT_CHUNK_S = 60;
 
 /** Refusals that depend on the plan: what SUC cannot do the way the plan says. */
-export function sucPlanRefusal(plan: UpgradePlan): RunError | undefined {
+export function sucPlanRefusal(plan: UpgradePlan): PveK3sError | undefined {
+  const unsupported = sucUnsupportedPolicy(plan);
+  if (unsupported.length > 0)
+    return new UsageError(
+      `--engine suc does not enforce ${unsupported.join(', ')}: system-upgrade-controller would upgrade the nodes without them`,
+      {
+        hint: 'nothing was changed; upgrade over SSH (`pve-k3s upgrade` without --engine suc), which enforces them, or drop them for this run (see docs/scale.md)',
+      },
+    );
   const cordonedServers = plan.nodes.filter((n) => n.staysCordoned && n.role === 'server' && n.action !== 'none');
   if (cordonedServers.length > 0 && plan.phases.some((p) => p.steps.some((s) => s.role === 'agent' && s.kind !== 'uncordon')))
     return new RunError(
@@ -59,6 +67,23 @@ export function sucPlanRefusal(plan: UpgradePlan): RunError | undefined {
       },
     );
   return undefined;
+}
+
+/**
+ * The run policy settings the SUC engine does not carry out (it opts nodes in phase by phase and
+ * has no hook between two nodes): refused rather than silently ignored. The maintenance window
+ * is checked before the run starts by the upgrade command for both engines.
+ */
+export function sucUnsupportedPolicy(plan: UpgradePlan): string[] {
+  const p = plan.policy;
+  if (!p) return [];
+  const out: string[] = [];
+  if (p.canary) out.push(`a canary (${p.canary.node})`);
+  if (p.soakSeconds !== undefined && p.soakSeconds > 0) out.push('a soak between nodes (--soak, upgrade.soak)');
+  if (p.window) out.push('the maintenance window during the run (upgrade.window, --window)');
+  if (p.gates) out.push('the gates before each node (--prometheus-url, --blocking-pod-selector)');
+  if (p.notify && p.notify.length > 0) out.push('notifications (--notify, upgrade.notify)');
+  return out;
 }
 
 export async function executeSucUpgrade(conn: ClusterConnection, plan: UpgradePlan, o: ExecuteOptions): Promise<ExecuteResult> {

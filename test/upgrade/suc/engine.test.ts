@@ -228,3 +228,17 @@ test('GIVEN an upgrade --engine suc in flight WHEN suc pause runs THEN the node 
     assert.deepEqual(cluster(f).suc?.plans, []);
   });
 });
+
+test('GIVEN a soak, a canary or gates asked for WHEN upgrade --engine suc runs THEN it is refused (exit 2) naming what SUC would not enforce; nothing changes', async () => {
+  await withSuc({}, async (f) => {
+    const r = await f.cli(['upgrade', '--engine', 'suc', '--yes', '--soak', '5m', '--canary', 'k3s-worker-1']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /error: --engine suc does not enforce a canary \(k3s-worker-1\), a soak between nodes \(--soak, upgrade\.soak\): system-upgrade-controller would upgrade the nodes without them/,
+    );
+    assert.match(r.stderr, /nothing was changed; upgrade over SSH/);
+    assert.deepEqual(new Set(Object.values(versions(f))), new Set(['v1.33.3+k3s1']));
+    assert.deepEqual(optedIn(f), []);
+  });
+});
