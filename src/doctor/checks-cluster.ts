@@ -43,6 +43,16 @@ export function skewCheck(facts: ClusterFacts): CheckResult {
 }
 
 export function journalCheck(u: UpgradeState): CheckResult {
+  const op = u.operation ?? 'upgrade';
+  if (op !== 'upgrade' && (u.inProgress || u.interrupted))
+    return {
+      check: 'upgrade-journal',
+      scope: 'cluster',
+      status: 'warn',
+      message: u.inProgress ? `${op} ${u.run} started ${u.startedAt ?? ''} has no recorded end` : `the last ${op} (${u.run}) ${u.status}`,
+      cause: u.inProgress ? `a ${op} is running now, or its process was killed mid-step` : 'a step failed or the run was stopped (Ctrl-C)',
+      fix: `see pve-k3s status; run the ${op} again (every step can be repeated), or close it with pve-k3s abandon`,
+    };
   if (u.inProgress)
     return {
       check: 'upgrade-journal',

@@ -91,7 +91,8 @@ export class RecordProgress {
       r.completed++;
       r.lastCompleted = rec.step;
       const kind = rec.step.split('/')[2];
-      if (kind === 'uncordon') r.cordoned = r.cordoned.filter((n) => n !== node);
+      // Uncordoned, or deleted from the cluster (uninstall): no longer cordoned by us.
+      if (kind === 'uncordon' || kind === 'delete-node') r.cordoned = r.cordoned.filter((n) => n !== node);
       if (kind === 'wait-ready') r.midUpgrade = r.midUpgrade.filter((n) => n !== node);
       this.doneSteps.add(rec.step);
       const mine = this.nodeSteps(node);

@@ -95,8 +95,17 @@ export function assessHealth(input: HealthInput): Health {
     });
   const versions = [...new Set(facts.nodes.map((n) => n.kube?.kubeletVersionRaw ?? n.installed?.raw).filter((v): v is string => !!v))];
   if (versions.length > 1) items.push({ severity: 'warning', text: `version skew: ${versions.join(', ')}` });
-  if (upgrade.inProgress) items.push({ severity: 'warning', text: `upgrade in progress${upgrade.target ? ` to ${upgrade.target}` : ''}` });
-  else if (upgrade.interrupted) items.push({ severity: 'warning', text: `last upgrade ${upgrade.status} (pve-k3s upgrade resumes it)` });
+  const op = upgrade.operation ?? 'upgrade';
+  if (upgrade.inProgress)
+    items.push({ severity: 'warning', text: `${op} in progress${op === 'upgrade' && upgrade.target ? ` to ${upgrade.target}` : ''}` });
+  else if (upgrade.interrupted)
+    items.push({
+      severity: 'warning',
+      text:
+        op === 'upgrade'
+          ? `last upgrade ${upgrade.status} (pve-k3s upgrade resumes it)`
+          : `last ${op} ${upgrade.status} (run it again, or close it with pve-k3s abandon)`,
+    });
   items.push(...backupItems(b, now));
   const severity: Severity = items.some((i) => i.severity === 'critical') ? 'critical' : items.length ? 'warning' : 'ok';
   return {

@@ -17,6 +17,8 @@ export interface UpgradeState {
   /** The last run ended failed or stopped: `pve-k3s upgrade` (or resume) continues it. */
   interrupted: boolean;
   run: string | undefined;
+  /** What the last run was (upgrade, uninstall, restore...); journals before other operations were journaled hold only upgrades. */
+  operation: string | undefined;
   target: string | undefined;
   startedAt: string | undefined;
   status: string | undefined;
@@ -33,6 +35,7 @@ export function upgradeState(stateDirectory: string, cluster: string, facts?: Cl
     inProgress: false,
     interrupted: false,
     run: undefined,
+    operation: undefined,
     target: undefined,
     startedAt: undefined,
     status: undefined,
@@ -41,23 +44,24 @@ export function upgradeState(stateDirectory: string, cluster: string, facts?: Cl
   s.cordonedByUs = (facts?.nodes ?? []).filter((n) => n.kube?.cordonedByUs !== undefined).map((n) => n.name);
   const file = journalFile(stateDirectory, cluster);
   if (!existsSync(file)) return s;
-  let last: { run: string; target?: string; t?: string } | undefined;
+  let last: { run: string; operation?: string; target?: string; t?: string } | undefined;
   let end: string | undefined;
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     if (line.trim() === '') continue;
-    let r: { type?: string; run?: string; target?: string; t?: string; status?: string };
+    let r: { type?: string; run?: string; operation?: string; target?: string; t?: string; status?: string };
     try {
       r = JSON.parse(line) as typeof r;
     } catch {
       continue; // torn last line
     }
     if (r.type === 'run-start' && r.run) {
-      last = { run: r.run, ...(r.target ? { target: r.target } : {}), ...(r.t ? { t: r.t } : {}) };
+      last = { run: r.run, operation: r.operation ?? 'upgrade', ...(r.target ? { target: r.target } : {}), ...(r.t ? { t: r.t } : {}) };
       end = undefined;
     } else if (r.type === 'run-end' && last && r.run === last.run) end = r.status ?? 'done';
   }
   if (!last) return s;
   s.run = last.run;
+  s.operation = last.operation;
   s.target = last.target;
   s.startedAt = last.t;
   s.status = end;

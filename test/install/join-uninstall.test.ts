@@ -212,3 +212,33 @@ test('GIVEN lab init --bare WHEN run THEN the containers exist without k3s, the 
     );
   });
 });
+
+test('GIVEN a pod that blocks the drain WHEN uninstall runs THEN its drain step fails in the journal, status names the uninstall, and abandon names the node it left cordoned', async () => {
+  await withLab({}, async (f) => {
+    f.lab.update((s) => {
+      s.clusters['lab']!.pods.push({
+        namespace: 'default',
+        name: 'debug',
+        app: 'debug',
+        owner: undefined,
+        emptyDir: false,
+        node: 'k3s-worker-2',
+        createdAt: Date.now(),
+        uid: 'debug-uid',
+      });
+    });
+    const r = await f.cli(['uninstall', 'k3s-worker-2', '--yes']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /^error: draining k3s-worker-2 failed: .*cannot delete Pods that declare no controller/m);
+    const st = await f.cli(['status']);
+    assert.match(st.stdout, /^last uninstall failed: step 1\/k3s-worker-2\/drain \(k3s-worker-2 drain\) failed, by /m);
+    assert.match(st.stdout, /^ {2}warning: last uninstall failed \(run it again, or close it with pve-k3s abandon\)$/m);
+    const a = await f.cli(['abandon']);
+    assert.equal(a.code, 0, a.stderr);
+    assert.match(
+      a.stdout,
+      /^Left cordoned by the uninstall: k3s-worker-2\. To uncordon by hand:\n {4}pct exec 100 -- \/usr\/local\/bin\/kubectl uncordon k3s-worker-2 {3}\(on lab host pve1\)$/m,
+    );
+    assert.equal(f.lab.state.clusters['lab']?.nodes['k3s-worker-2']?.unschedulable, true);
+  });
+});

@@ -229,6 +229,7 @@ test('GIVEN a cluster with a backup schedule and readable certificates WHEN metr
       inProgress: false,
       interrupted: false,
       run: undefined,
+      operation: undefined,
       target: undefined,
       startedAt: undefined,
       status: undefined,

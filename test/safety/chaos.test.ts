@@ -236,12 +236,13 @@ async function runSchedule(w: World, s: Schedule, faults: Fault[], target: strin
   const bOutcome = await bRun!;
   b.exit();
   // B was refused unless A's run had ended (and released the lease) before B took it: B's
-  // run starts after A's run ends, in the journals of both machines.
-  if (aHeldWhenBStarted && s.command !== 'resume' && !(bOutcome instanceof ClusterBusyError)) {
+  // run starts after A's run ends, in the journals of both machines. B failing before it
+  // started a run (e.g. the API down while A restarts the server) did not run beside A.
+  const bStart = b.journal.read().find((x) => x.type === 'run-start');
+  if (aHeldWhenBStarted && s.command !== 'resume' && !(bOutcome instanceof ClusterBusyError) && bStart !== undefined) {
     const aEnd = a.journal.read().find((x) => x.type === 'run-end');
-    const bStart = b.journal.read().find((x) => x.type === 'run-start');
     assert.ok(
-      aResult !== 'killed' && aEnd !== undefined && (bStart === undefined || bStart.t >= aEnd.t),
+      aResult !== 'killed' && aEnd !== undefined && bStart.t >= aEnd.t,
       `B's ${s.command} ran beside A's unfinished run: ${bOutcome instanceof Error ? bOutcome.message : JSON.stringify(summary(bOutcome))}`,
     );
   }
@@ -284,7 +285,10 @@ async function runSchedule(w: World, s: Schedule, faults: Fault[], target: strin
   for (const op of [a, b]) reconcileJournal(op.journal, record);
   const uninstalled = new Set<string>();
   for (const op of [a, b])
-    for (const x of op.journal.read()) if (x.type === 'step-done' && x.step === 'uninstall') uninstalled.add('k3s-worker-2');
+    for (const x of op.journal.read()) {
+      const [, node, kind] = x.type === 'step-done' ? x.step.split('/') : [];
+      if (node && kind === 'uninstall') uninstalled.add(node);
+    }
   for (const n of inv.nodes) {
     const ct = container(w, n.name);
     const v = ct.k3s.binaryVersion;

@@ -225,14 +225,21 @@ export async function abandon(g: GlobalOptions, flags: { forceTakeover?: boolean
     }
     const facts = await gatherFacts(inv, conn.shells);
     const cordoned = facts.nodes.filter((n) => n.kube?.cordonedByUs !== undefined).map((n) => n.name);
+    // A drain without our annotation (uninstall's) is named by the run's record only.
+    const byRun = facts.nodes
+      .filter((n) => n.kube && !n.kube.schedulable && n.kube.cordonedByUs === undefined && last.leftCordoned.includes(n.name))
+      .map((n) => n.name);
     if (cordoned.length > 0) {
       out(
         `Still cordoned by pve-k3s: ${cordoned.join(', ')}. \`pve-k3s upgrade\` uncordons them when they are back at the target; to uncordon by hand now:\n`,
       );
       for (const n of cordoned) out(`    ${onController(inv, `uncordon ${n}`)}\n`);
-    } else {
-      out('No node is cordoned by pve-k3s.\n');
     }
+    if (byRun.length > 0) {
+      out(`Left cordoned by the ${last.operation}: ${byRun.join(', ')}. To uncordon by hand:\n`);
+      for (const n of byRun) out(`    ${onController(inv, `uncordon ${n}`)}\n`);
+    }
+    if (cordoned.length === 0 && byRun.length === 0) out('No node is cordoned by pve-k3s.\n');
     return 0;
   });
 }

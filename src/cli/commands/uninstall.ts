@@ -87,11 +87,13 @@ export async function uninstallOn(conn: ClusterConnection, nodeName: string, fla
     const spec = {
       operation: 'uninstall',
       args: [node.name],
-      stepIds: ['drain', 'delete-node', 'uninstall'],
+      // In the journal's `<phase>/<node>/<kind>` form, so a drain in flight is recorded as
+      // cordoning its node (run record, abandon) like an upgrade's.
+      stepIds: ['drain', 'delete-node', 'uninstall'].map((kind) => `1/${node.name}/${kind}`),
       ...(ctl ? {} : { clusterMayNotExist: true }),
     };
     await guarded(env, spec, async (g) => {
-      const step = <R>(id: string, fn: () => Promise<R>): Promise<R> => g.step(id, node.name, fn);
+      const step = <R>(kind: string, fn: () => Promise<R>): Promise<R> => g.step(`1/${node.name}/${kind}`, node.name, fn);
       const pct = (h: string) => pctOn(env, h);
       if (ctl) {
         const kube = kubeFor(env);
@@ -100,31 +102,37 @@ export async function uninstallOn(conn: ClusterConnection, nodeName: string, fla
           out(`  ${node.name}: not registered in the cluster: no drain, no node deletion\n`);
         } else {
           out(`  ${node.name}: draining\n`);
-          const d = await step('drain', () => kube.drain(node.name, inv.drain, { timeoutMs: (inv.drain.timeoutSeconds + 60) * 1000 }));
-          if (d.code !== 0) {
-            throw new RunError(`draining ${node.name} failed: ${failureReason(d)}`, {
-              node: node.name,
-              hint: `nothing was uninstalled; look at the pods that block it (kubectl get pods -A -o wide), then uncordon it (kubectl uncordon ${node.name}) or run uninstall again`,
-              detail: d.stdout + d.stderr,
-            });
-          }
+          // Each check inside its step: a failed command is a failed step in the journal and the run record.
+          await step('drain', async () => {
+            const d = await kube.drain(node.name, inv.drain, { timeoutMs: (inv.drain.timeoutSeconds + 60) * 1000 });
+            if (d.code !== 0)
+              throw new RunError(`draining ${node.name} failed: ${failureReason(d)}`, {
+                node: node.name,
+                hint: `nothing was uninstalled; look at the pods that block it (kubectl get pods -A -o wide), then uncordon it (kubectl uncordon ${node.name}) or run uninstall again`,
+                detail: d.stdout + d.stderr,
+              });
+          });
           out(`  ${node.name}: deleting the node from the cluster\n`);
-          const del = await step('delete-node', () => kube.kubectl(['delete', 'node', node.name], { timeoutMs: 120_000 }));
-          if (del.code !== 0)
-            throw new RunError(`deleting node ${node.name} failed: ${failureReason(del)}`, {
-              node: node.name,
-              hint: `it is drained (cordoned); run uninstall again, or kubectl delete node ${node.name}`,
-            });
+          await step('delete-node', async () => {
+            const del = await kube.kubectl(['delete', 'node', node.name], { timeoutMs: 120_000 });
+            if (del.code !== 0)
+              throw new RunError(`deleting node ${node.name} failed: ${failureReason(del)}`, {
+                node: node.name,
+                hint: `it is drained (cordoned); run uninstall again, or kubectl delete node ${node.name}`,
+              });
+          });
         }
       }
       out(`  ${node.name}: running ${script}\n`);
-      const u = await step('uninstall', () => pct(node.host).exec(node.vmid, [script], { timeoutMs: 10 * 60_000 }));
-      if (u.code !== 0)
-        throw new RunError(`${script} failed in ${node.name} (exit ${u.code}): ${failureReason(u)}`, {
-          node: node.name,
-          hint: `run it by hand: pct exec ${node.vmid} -- ${script} (on ${node.host})`,
-          detail: u.stdout + u.stderr,
-        });
+      await step('uninstall', async () => {
+        const u = await pct(node.host).exec(node.vmid, [script], { timeoutMs: 10 * 60_000 });
+        if (u.code !== 0)
+          throw new RunError(`${script} failed in ${node.name} (exit ${u.code}): ${failureReason(u)}`, {
+            node: node.name,
+            hint: `run it by hand: pct exec ${node.vmid} -- ${script} (on ${node.host})`,
+            detail: u.stdout + u.stderr,
+          });
+      });
       const left = await pct(node.host).exec(node.vmid, ['test', '-e', `/etc/systemd/system/${service}.service`], { timeoutMs: 60_000 });
       if (left.code === 0)
         throw new RunError(`${script} ran in ${node.name} but the ${service} service is still there`, {
