@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- --suc [--nodes N] [--parallel 1,10] [--rtt MS] [--pct MS]`: the SSH engine
+ * `npm run bench -- --suc [--nodes N] [--parallel 1,10] [--engines ssh,suc] [--rtt MS] [--pct MS]`: the SSH engine
  * against the system-upgrade-controller engine (`upgrade --engine suc`) on the lab: one server
  * and N-1 workers on 4 hosts, a patch upgrade, each engine at each concurrency. Measured: the
  * run's wall time (the lab's clock), the node work the lab performed, and the operator machine's
@@ -67,6 +67,9 @@ export async function sucBench(args: readonly string[]): Promise<SucBenchRow[]> 
   };
   const nodes = Number(flag('--nodes', '200'));
   const parallels = flag('--parallel', '1,10').split(',').map(Number);
+  const engines = flag('--engines', 'ssh,suc')
+    .split(',')
+    .filter((e): e is 'ssh' | 'suc' => e === 'ssh' || e === 'suc');
   const rtt = Number(flag('--rtt', '2'));
   const pct = Number(flag('--pct', '10'));
   // Node work as bench/run.ts: 1/50 of a real node's (drain ~10 s, install ~20 s, restart ~30 s).
@@ -74,7 +77,7 @@ export async function sucBench(args: readonly string[]): Promise<SucBenchRow[]> 
   const rows: SucBenchRow[] = [];
   const log = (s: string) => process.stderr.write(s + '\n');
   for (const parallel of parallels) {
-    for (const engine of ['ssh', 'suc'] as const) {
+    for (const engine of engines) {
       const dir = mkdtempSync(join(tmpdir(), 'pve-k3s-bench-suc-'));
       try {
         const created = await initLab({
