@@ -12,7 +12,15 @@ import type { Inventory, UpgradeOrder } from '../../inventory/types.js';
 import { Pct } from '../../proxmox/pct.js';
 import type { Emit } from '../../domain/events.js';
 import { Journal, journalPath, resumable, unconfirmedNodes, type RunSummary } from '../../operation/journal.js';
-import { guarded, guardEnvFor, LeaseLostError, planDigest, type ClusterState, type GuardEnv } from '../../operation/guard.js';
+import {
+  guarded,
+  guardEnvFor,
+  LeaseLostError,
+  planDigest,
+  type ClusterState,
+  type GuardEnv,
+  type OperationSpec,
+} from '../../operation/guard.js';
 import { recordSummary } from '../../operation/run-record.js';
 import { runPlan, type RunPlanResult } from './run-plan.js';
 import { beforeEachNode } from './between-nodes.js';
@@ -112,13 +120,10 @@ export interface ExecuteResult extends RunPlanResult {
   leaseLost: string | undefined;
 }
 
-export async function executeUpgrade(conn: ClusterConnection, plan: UpgradePlan, o: ExecuteOptions): Promise<ExecuteResult> {
-  const inv = conn.inventory;
-  const env = guardEnvFor(conn, o.env, o.guard);
-  const journalFile = journalPath(env.stateDir, inv.cluster);
-  const steps = planSteps(plan);
+/** One Pct per Proxmox host of the connection, made on first use. */
+export function pctCache(conn: ClusterConnection): (host: string) => Pct {
   const pcts = new Map<string, Pct>();
-  const pct = (host: string): Pct => {
+  return (host) => {
     let p = pcts.get(host);
     if (!p) {
       const shell = conn.shells.get(host);
@@ -128,39 +133,62 @@ export async function executeUpgrade(conn: ClusterConnection, plan: UpgradePlan,
     }
     return p;
   };
+}
+
+/**
+ * What an upgrade tells the guard, whichever engine does the node work: its steps and digest,
+ * the target, the nodes cordoned before the run, and the snapshot check before the lease is used.
+ */
+export function upgradeSpec(
+  plan: UpgradePlan,
+  o: ExecuteOptions,
+  { conn, pct }: { conn: ClusterConnection; pct: (host: string) => Pct },
+): Omit<OperationSpec<ExecuteResult>, 'outcome' | 'closed'> {
+  const inv = conn.inventory;
+  const steps = planSteps(plan);
+  return {
+    operation: 'upgrade',
+    stepIds: steps.map((s) => s.id),
+    planDigest: planDigest(steps.map((s) => [s.id, s.version])),
+    upgrade: {
+      target: plan.target.version,
+      source: plan.target.source,
+      order: o.order,
+      allowSkew: o.allowSkew,
+      snapshot: o.snapshot.enabled,
+    },
+    cordoned: steps.filter((s) => s.id.startsWith('0/') && s.kind === 'uncordon').map((s) => s.node),
+    ...(o.resumes ? { resumes: o.resumes } : {}),
+    ...(o.forceTakeover ? { forceTakeover: true } : {}),
+    prepare: async () => {
+      if (!o.snapshot.enabled) return;
+      const targets = inv.nodes.filter(
+        (n) => plan.nodes.some((p) => p.node === n.name && p.action === 'upgrade') && !isEtcdMember(inv, n.name),
+      );
+      const problems = await probeSnapshots(targets, pct, o.signal);
+      if (problems.length > 0) {
+        throw new RunError(
+          `snapshots were asked for (upgrade.snapshot or --snapshot) but ${problems.length} container(s) cannot be snapshotted: ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`,
+          {
+            hint: 'nothing was changed; run without --snapshot (set upgrade.snapshot: false), or move the containers to storage with snapshots (ZFS, LVM-thin, Ceph)',
+            detail: problems.join('\n'),
+          },
+        );
+      }
+    },
+  };
+}
+
+export async function executeUpgrade(conn: ClusterConnection, plan: UpgradePlan, o: ExecuteOptions): Promise<ExecuteResult> {
+  const inv = conn.inventory;
+  const env = guardEnvFor(conn, o.env, o.guard);
+  const journalFile = journalPath(env.stateDir, inv.cluster);
+  const pct = pctCache(conn);
   const beforeNode = beforeEachNode(inv.upgrade);
   return guarded<ExecuteResult>(
     env,
     {
-      operation: 'upgrade',
-      stepIds: steps.map((s) => s.id),
-      planDigest: planDigest(steps.map((s) => [s.id, s.version])),
-      upgrade: {
-        target: plan.target.version,
-        source: plan.target.source,
-        order: o.order,
-        allowSkew: o.allowSkew,
-        snapshot: o.snapshot.enabled,
-      },
-      cordoned: steps.filter((s) => s.id.startsWith('0/') && s.kind === 'uncordon').map((s) => s.node),
-      ...(o.resumes ? { resumes: o.resumes } : {}),
-      ...(o.forceTakeover ? { forceTakeover: true } : {}),
-      prepare: async () => {
-        if (!o.snapshot.enabled) return;
-        const targets = inv.nodes.filter(
-          (n) => plan.nodes.some((p) => p.node === n.name && p.action === 'upgrade') && !isEtcdMember(inv, n.name),
-        );
-        const problems = await probeSnapshots(targets, pct, o.signal);
-        if (problems.length > 0) {
-          throw new RunError(
-            `snapshots were asked for (upgrade.snapshot or --snapshot) but ${problems.length} container(s) cannot be snapshotted: ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`,
-            {
-              hint: 'nothing was changed; run without --snapshot (set upgrade.snapshot: false), or move the containers to storage with snapshots (ZFS, LVM-thin, Ceph)',
-              detail: problems.join('\n'),
-            },
-          );
-        }
-      },
+      ...upgradeSpec(plan, o, { conn, pct }),
       outcome: (r) => ({
         status: r.ok ? 'done' : r.interrupted ? 'stopped' : 'failed',
         leftCordoned: r.leftCordoned,

@@ -22,16 +22,15 @@ import { Kube } from '../../kube/kube.js';
 import { parseJsonOutput } from '../../kube/nodes.js';
 import { classifyKubectl } from '../../kube/kube-error.js';
 import { journalPath, type Journal, type JournalRecord } from '../../operation/journal.js';
-import { guarded, guardEnvFor, LeaseLostError, planDigest } from '../../operation/guard.js';
+import { guarded, guardEnvFor, LeaseLostError } from '../../operation/guard.js';
 import type { ClusterConnection } from '../../operation/connect.js';
-import { Pct } from '../../proxmox/pct.js';
 import { failureReason } from '../../shell/reason.js';
 import type { RunResult } from '../../shell/shell.js';
 import { SERVICE } from '../../k3s/install-config.js';
 import { DEFAULT_POLL, gateFailedMessage, serviceLogCommand, waitHealthy, type GateDeps } from '../run/health-gate.js';
 import { nodeGroups } from '../run/run-plan.js';
-import { isEtcdMember, probeSnapshots, snapshotName, takeSnapshot } from '../run/snapshots.js';
-import type { ExecuteOptions, ExecuteResult } from '../run/upgrade-run.js';
+import { isEtcdMember, snapshotName, takeSnapshot } from '../run/snapshots.js';
+import { pctCache, upgradeSpec, type ExecuteOptions, type ExecuteResult } from '../run/upgrade-run.js';
 import { asPveError } from '../run/steps.js';
 import { OPT_IN_LABEL, PLAN_LABEL_PREFIX, SUC_NAMESPACE, sucPlanList, sucPlans, type SucPlan, type SucPlanSet } from './plans.js';
 
@@ -90,51 +89,13 @@ export async function executeSucUpgrade(conn: ClusterConnection, plan: UpgradePl
   const inv = conn.inventory;
   const env = guardEnvFor(conn, o.env, o.guard);
   const journalFile = journalPath(env.stateDir, inv.cluster);
-  const steps = planSteps(plan);
-  const pcts = new Map<string, Pct>();
-  const pct = (host: string): Pct => {
-    let p = pcts.get(host);
-    if (!p) {
-      const shell = conn.shells.get(host);
-      invariant(shell, `no shell for Proxmox host ${host}`);
-      p = new Pct(shell);
-      pcts.set(host, p);
-    }
-    return p;
-  };
+  const pct = pctCache(conn);
   const refusal = sucPlanRefusal(plan);
   if (refusal) throw refusal;
   return guarded<ExecuteResult>(
     env,
     {
-      operation: 'upgrade',
-      stepIds: steps.map((s) => s.id),
-      planDigest: planDigest(steps.map((s) => [s.id, s.version])),
-      upgrade: {
-        target: plan.target.version,
-        source: plan.target.source,
-        order: o.order,
-        allowSkew: o.allowSkew,
-        snapshot: o.snapshot.enabled,
-      },
-      cordoned: steps.filter((s) => s.id.startsWith('0/') && s.kind === 'uncordon').map((s) => s.node),
-      ...(o.resumes ? { resumes: o.resumes } : {}),
-      ...(o.forceTakeover ? { forceTakeover: true } : {}),
-      prepare: async () => {
-        if (!o.snapshot.enabled) return;
-        const targets = inv.nodes.filter(
-          (n) => plan.nodes.some((p) => p.node === n.name && p.action === 'upgrade') && !isEtcdMember(inv, n.name),
-        );
-        const problems = await probeSnapshots(targets, pct, o.signal);
-        if (problems.length > 0)
-          throw new RunError(
-            `snapshots were asked for (upgrade.snapshot or --snapshot) but ${problems.length} container(s) cannot be snapshotted: ${problems[0]}`,
-            {
-              hint: 'nothing was changed; run without --snapshot (set upgrade.snapshot: false), or move the containers to storage with snapshots (ZFS, LVM-thin, Ceph)',
-              detail: problems.join('\n'),
-            },
-          );
-      },
+      ...upgradeSpec(plan, o, { conn, pct }),
       outcome: (r) => ({
         status: r.ok ? 'done' : r.interrupted ? 'stopped' : 'failed',
         leftCordoned: r.leftCordoned,
