@@ -179,6 +179,22 @@ export function upgradeSpec(
   };
 }
 
+/** A run's result as both engines return it: the run, its journal and whether the lease was lost. */
+export function executeResult(result: RunPlanResult, g: { run: string; signal: AbortSignal; journalFile: string }): ExecuteResult {
+  const reason: unknown = g.signal.aborted ? g.signal.reason : undefined;
+  return {
+    ...result,
+    run: g.run,
+    journalFile: g.journalFile,
+    leaseLost:
+      reason instanceof LeaseLostError
+        ? reason.message
+        : result.failed?.error instanceof LeaseLostError
+          ? result.failed.error.message
+          : undefined,
+  };
+}
+
 export async function executeUpgrade(conn: ClusterConnection, plan: UpgradePlan, o: ExecuteOptions): Promise<ExecuteResult> {
   const inv = conn.inventory;
   const env = guardEnvFor(conn, o.env, o.guard);
@@ -218,18 +234,7 @@ export async function executeUpgrade(conn: ClusterConnection, plan: UpgradePlan,
         ...(beforeNode ? { beforeNode } : {}),
       });
       await notices?.end(result);
-      const reason: unknown = g.signal.aborted ? g.signal.reason : undefined;
-      return {
-        ...result,
-        run: g.run,
-        journalFile,
-        leaseLost:
-          reason instanceof LeaseLostError
-            ? reason.message
-            : result.failed?.error instanceof LeaseLostError
-              ? result.failed.error.message
-              : undefined,
-      };
+      return executeResult(result, { run: g.run, signal: g.signal, journalFile });
     },
   );
 }

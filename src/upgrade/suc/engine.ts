@@ -22,7 +22,7 @@ import { Kube } from '../../kube/kube.js';
 import { parseJsonOutput } from '../../kube/nodes.js';
 import { classifyKubectl } from '../../kube/kube-error.js';
 import { journalPath, type Journal, type JournalRecord } from '../../operation/journal.js';
-import { guarded, guardEnvFor, LeaseLostError } from '../../operation/guard.js';
+import { guarded, guardEnvFor } from '../../operation/guard.js';
 import type { ClusterConnection } from '../../operation/connect.js';
 import { failureReason } from '../../shell/reason.js';
 import type { RunResult } from '../../shell/shell.js';
@@ -30,7 +30,7 @@ import { SERVICE } from '../../k3s/install-config.js';
 import { DEFAULT_POLL, gateFailedMessage, serviceLogCommand, waitHealthy, type GateDeps } from '../run/health-gate.js';
 import { nodeGroups } from '../run/run-plan.js';
 import { isEtcdMember, snapshotName, takeSnapshot } from '../run/snapshots.js';
-import { pctCache, upgradeSpec, type ExecuteOptions, type ExecuteResult } from '../run/upgrade-run.js';
+import { executeResult, pctCache, upgradeSpec, type ExecuteOptions, type ExecuteResult } from '../run/upgrade-run.js';
 import { asPveError } from '../run/steps.js';
 import { OPT_IN_LABEL, PLAN_LABEL_PREFIX, SUC_NAMESPACE, sucPlanList, sucPlans, type SucPlan, type SucPlanSet } from './plans.js';
 
@@ -125,19 +125,7 @@ export async function executeSucUpgrade(conn: ClusterConnection, plan: UpgradePl
         set: sucPlans(plan, { drain: inv.drain, readyTimeoutSeconds: inv.upgrade.readyTimeoutSeconds }, { run: g.run }),
       });
       await run.run();
-      const result = run.result();
-      const reason: unknown = g.signal.aborted ? g.signal.reason : undefined;
-      return {
-        ...result,
-        run: g.run,
-        journalFile,
-        leaseLost:
-          reason instanceof LeaseLostError
-            ? reason.message
-            : result.failed?.error instanceof LeaseLostError
-              ? result.failed.error.message
-              : undefined,
-      };
+      return executeResult(run.result(), { run: g.run, signal: g.signal, journalFile });
     },
   );
 }
