@@ -192,7 +192,7 @@ export async function discover(targets: readonly DiscoverTarget[], opts: Discove
       addresses: [...addresses],
     });
   }
-  if (opts.nodeAddresses) roundTrips += await addNodeAddresses(nodes, byNode, probes, warnings, opts);
+  if (opts.nodeAddresses) roundTrips += await addNodeAddresses({ nodes, byNode, probes, warnings }, opts);
   for (const n of [...unprobed].sort()) {
     warnings.push(
       `Proxmox node ${n} was not probed (add --host for it): roles of its containers come from their tags, and the inventory gets \`ssh: root@${n}\` for it`,
@@ -211,10 +211,18 @@ export async function discover(targets: readonly DiscoverTarget[], opts: Discove
  * the round trips spent; a failure is a warning (the config addresses and names still match).
  */
 async function addNodeAddresses(
-  nodes: DiscoveredNode[],
-  byNode: ReadonlyMap<string, Reached>,
-  probes: ReadonlyMap<number, { probe: ServiceProbe | undefined }>,
-  warnings: string[],
+  {
+    nodes,
+    byNode,
+    probes,
+    warnings,
+  }: {
+    nodes: DiscoveredNode[];
+    byNode: ReadonlyMap<string, Reached>;
+    probes: ReadonlyMap<number, { probe: ServiceProbe | undefined }>;
+    /** Where a failure is said. */
+    warnings: string[];
+  },
   opts: DiscoverOptions,
 ): Promise<number> {
   const server = nodes.find((n) => n.role === 'server' && byNode.has(n.host) && probes.get(n.vmid)?.probe?.serverActive === 'active');

@@ -58,8 +58,8 @@ export function mergeInventory(d: Discovery, existing: string | undefined, opts:
     }
   }
   const root = doc.contents as YAMLMap;
-  const hosts = mapAt(doc, root, 'hosts', opts.file);
-  const nodes = mapAt(doc, root, 'nodes', opts.file);
+  const hosts = mapAt(doc, 'hosts', opts.file);
+  const nodes = mapAt(doc, 'nodes', opts.file);
   const flow = (value: Record<string, unknown>) => {
     const node = doc.createNode(value);
     node.flow = true;
@@ -100,19 +100,19 @@ export function mergeInventory(d: Discovery, existing: string | undefined, opts:
     }
     seen.add(found.vmid);
     if (found.vmid !== vmid) {
-      setScalar(doc, value, 'vmid', found.vmid);
+      setScalar(doc, { map: value, key: 'vmid' }, found.vmid);
       changes.push(`vmid of ${name}: ${vmid} -> ${found.vmid} (the container was recreated)`);
     } else if (found.name !== name) {
       changes.push(`CT ${vmid} is named ${name} in the file and ${found.name} on Proxmox; kept ${name}`);
     }
     const host = String(scalar(value, 'host'));
     if (host !== found.host) {
-      setScalar(doc, value, 'host', found.host);
+      setScalar(doc, { map: value, key: 'host' }, found.host);
       changes.push(`moved ${name} (CT ${found.vmid}): ${host} -> ${found.host}`);
     }
     const role = normalRole(scalar(value, 'role'));
     if (role !== found.role) {
-      setScalar(doc, value, 'role', found.role);
+      setScalar(doc, { map: value, key: 'role' }, found.role);
       changes.push(`role of ${name} (CT ${found.vmid}): ${role ?? 'none'} -> ${found.role}`);
     }
   }
@@ -140,8 +140,10 @@ export function mergeInventory(d: Discovery, existing: string | undefined, opts:
   return { text, changes };
 }
 
-function mapAt(doc: Document, root: YAMLMap, key: string, file: string): YAMLMap {
+/** The mapping at top-level `key` of `doc` (whose top level is a mapping), made if missing or empty. */
+function mapAt(doc: Document, key: string, file: string): YAMLMap {
   const Y = yamlLib();
+  const root = doc.contents as YAMLMap;
   const pair = root.items.find((p) => keyText(p.key) === key);
   if (
     pair === undefined ||
@@ -173,7 +175,7 @@ function scalar(map: YAMLMap, key: string): unknown {
 }
 
 /** Changes the value in place, so a comment on the line stays. */
-function setScalar(doc: Document, map: YAMLMap, key: string, value: string | number): void {
+function setScalar(doc: Document, { map, key }: { map: YAMLMap; key: string }, value: string | number): void {
   const Y = yamlLib();
   const v = map.get(key, true);
   if (Y.isScalar(v)) v.value = value;

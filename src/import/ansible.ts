@@ -90,7 +90,7 @@ export async function importAnsible(
       ...(why ? { detail: why } : {}),
     });
   }
-  const out = render(result, file, inventory, opts.found?.settings);
+  const out = render(result, inventory, opts.found?.settings);
   parseInventory(out, opts.outFile, opts.home === undefined ? {} : { home: opts.home });
   return { ...result, text: out, format };
 }
@@ -129,7 +129,7 @@ async function readGroupVars(inv: AnsibleInventory, dir: string): Promise<void> 
   }
 }
 
-function render(r: ImportResult, file: string, inv: AnsibleInventory, settings: FoundContainers['settings']): string {
+function render(r: ImportResult, inv: AnsibleInventory, settings: FoundContainers['settings']): string {
   const Y = yamlLib();
   const doc = new Y.Document();
   const flowMap = (entries: [string, Record<string, unknown>][]) => flowMapOf(doc, entries);
@@ -142,7 +142,7 @@ function render(r: ImportResult, file: string, inv: AnsibleInventory, settings: 
   if (Object.keys(k3s).length > 0) body['k3s'] = k3s;
   for (const [name, section] of Object.entries(settings?.sections ?? {})) body[name] = section;
   doc.contents = doc.createNode(body);
-  const sources = [file, ...inv.extraFiles.map((f) => f)].join(', ');
+  const sources = [inv.file, ...inv.extraFiles.map((f) => f)].join(', ');
   doc.commentBefore = [
     ` pve-k3s inventory (format: docs/inventory.md), imported from ${sources} by \`pve-k3s import ansible\`.`,
     ...r.matches.map((m) => ` ${m.ansibleHost} is ${m.name} (CT ${m.vmid} on ${m.host}), matched by ${m.by}`),

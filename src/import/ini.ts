@@ -9,7 +9,6 @@ import { splitWords, UnclosedQuoteError } from '../domain/text.js';
 export function parseIni(text: string, file: string): { inventory: AnsibleInventory; issues: InventoryIssue[] } {
   const inv = emptyInventory(file, 'ini');
   const issues: InventoryIssue[] = [];
-  const issue = (line: number, problem: string, hint: string, path?: string[]) => issues.push({ line, path, problem, hint });
   let section: { group: string; kind: 'hosts' | 'vars' | 'children' } = { group: 'ungrouped', kind: 'hosts' };
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = i + 1;
@@ -17,61 +16,75 @@ export function parseIni(text: string, file: string): { inventory: AnsibleInvent
     if (text === '' || text.startsWith('#') || text.startsWith(';')) return;
     if (text.startsWith('[')) {
       const m = /^\[([^\]:\s]+)(?::([^\]\s]+))?\]\s*(?:[#;].*)?$/.exec(text);
-      if (!m) return issue(line, `malformed section header ${JSON.stringify(text)}`, 'Write [group], [group:vars] or [group:children].');
+      if (!m)
+        return issues.push({
+          line,
+          path: undefined,
+          problem: `malformed section header ${JSON.stringify(text)}`,
+          hint: 'Write [group], [group:vars] or [group:children].',
+        });
       const kind = m[2] === undefined ? 'hosts' : m[2];
       if (kind !== 'hosts' && kind !== 'vars' && kind !== 'children') {
-        return issue(
+        return issues.push({
           line,
-          `unknown section type ":${kind}" in [${m[1]}:${kind}]`,
-          'Ansible knows [group], [group:vars] and [group:children].',
-        );
+          path: undefined,
+          problem: `unknown section type ":${kind}" in [${m[1]}:${kind}]`,
+          hint: 'Ansible knows [group], [group:vars] and [group:children].',
+        });
       }
       section = { group: m[1]!, kind };
       ensureGroup(inv, section.group, line);
       return;
     }
     const words = hostLineWords(text);
-    if ('error' in words) return issue(line, words.error, 'Close the quote, or remove the stray character.');
+    if ('error' in words)
+      return issues.push({ line, path: undefined, problem: words.error, hint: 'Close the quote, or remove the stray character.' });
     const [first, ...rest] = words.words;
     if (first === undefined) return;
     const g = ensureGroup(inv, section.group, line);
     if (section.kind === 'children') {
       if (rest.length > 0)
-        return issue(
+        return issues.push({
           line,
-          `a [${section.group}:children] line names one group, got ${JSON.stringify(text)}`,
-          'Put each child group on its own line.',
-        );
+          path: undefined,
+          problem: `a [${section.group}:children] line names one group, got ${JSON.stringify(text)}`,
+          hint: 'Put each child group on its own line.',
+        });
       if (!g.children.includes(first)) g.children.push(first);
       return;
     }
     if (section.kind === 'vars') {
       const kv = keyValue(text);
       if (!kv)
-        return issue(
+        return issues.push({
           line,
-          `expected key=value in [${section.group}:vars], got ${JSON.stringify(text)}`,
-          'Write one variable per line: name=value.',
-          ['vars'],
-        );
+          problem: `expected key=value in [${section.group}:vars], got ${JSON.stringify(text)}`,
+          hint: 'Write one variable per line: name=value.',
+          path: ['vars'],
+        });
       g.vars.set(kv.key, { value: kv.value, line });
       return;
     }
     const names = expandRange(first);
     if (names === undefined)
-      return issue(line, `bad host range ${JSON.stringify(first)}`, 'A range is [start:end], e.g. node[01:03] or node[a:c].');
+      return issues.push({
+        line,
+        path: undefined,
+        problem: `bad host range ${JSON.stringify(first)}`,
+        hint: 'A range is [start:end], e.g. node[01:03] or node[a:c].',
+      });
     for (const name of names) {
       const h = addHost(inv, name, line);
       if (!g.hosts.includes(name)) g.hosts.push(name);
       for (const w of rest) {
         const kv = keyValue(w);
         if (!kv) {
-          issue(
+          issues.push({
             line,
-            `host ${name}: expected key=value, got ${JSON.stringify(w)}`,
-            'Host variables are written name=value after the host.',
-            [name],
-          );
+            problem: `host ${name}: expected key=value, got ${JSON.stringify(w)}`,
+            hint: 'Host variables are written name=value after the host.',
+            path: [name],
+          });
           continue;
         }
         h.vars.set(kv.key, { value: kv.value, line });

@@ -190,7 +190,7 @@ export function mapInventory(
     const pick = (names: string[]) => names.map((n) => vars.get(n)).find((v) => v !== undefined);
     const vmidVar = pick(VMID_VARS);
     if (!vmidVar && found) {
-      const m = matchHost(h, vars, guessedIds.get(h), found, at(line));
+      const m = matchHost({ name: h, vars, pairedId: guessedIds.get(h), where: at(line) }, found);
       const twin = 'why' in m ? undefined : matches.find((x) => x.vmid === m.vmid);
       if ('why' in m) unmatched.push(m);
       else if (twin)
@@ -314,11 +314,19 @@ const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
  * guesses: none or several is an Unmatched with the reason and what to do.
  */
 function matchHost(
-  h: string,
-  vars: ReturnType<typeof hostVars>,
-  pairedId: number | undefined,
+  {
+    name: h,
+    vars,
+    pairedId,
+    where,
+  }: {
+    name: string;
+    vars: ReturnType<typeof hostVars>;
+    pairedId: number | undefined;
+    /** The host's place in the Ansible inventory, for the answer. */
+    where: string;
+  },
   found: FoundContainers,
-  where: string,
 ): ImportMatch | Unmatched {
   const keys = [h, vars.get('ansible_host')?.value, ...NAME_VARS.map((n) => vars.get(n)?.value)]
     .filter((v): v is string => typeof v === 'string' && v !== '')

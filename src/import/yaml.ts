@@ -18,7 +18,6 @@ export function parseAnsibleYaml(text: string, file: string): { inventory: Ansib
     const r = (n as YamlNode | null | undefined)?.range;
     return r ? source.lines.linePos(r[0]).line : fallback;
   };
-  const issue = (line: number, path: string[], problem: string, hint: string) => issues.push({ line, path, problem, hint });
   const root = source.doc.contents;
   if (root === null || (Y.isScalar(root) && (root.value === null || root.value === undefined))) {
     issues.push({
@@ -41,23 +40,32 @@ export function parseAnsibleYaml(text: string, file: string): { inventory: Ansib
   const varsOf = (map: unknown, path: string[], into: Map<string, Located<unknown>>) => {
     if (map === null || map === undefined || (Y.isScalar(map) && map.value === null)) return;
     if (!Y.isMap(map))
-      return issue(lineOf(map), path, 'must be a mapping of variable names to values', 'Write name: value lines under it.');
+      return issues.push({
+        line: lineOf(map),
+        path,
+        problem: 'must be a mapping of variable names to values',
+        hint: 'Write name: value lines under it.',
+      });
     for (const p of map.items) {
       const v = p.value;
       const value = v === null ? null : Y.isNode(v) ? (v.tag === '!vault' ? { vault: true } : v.toJSON()) : v;
       into.set(keyText(p.key), { value, line: lineOf(p.key) });
     }
   };
-  const visitGroup = (name: string, node: unknown, keyNode: unknown, path: string[]) => {
+  /** The group of one `name: {...}` pair, below the group path `parent`. */
+  const visitGroup = (pair: { key: unknown; value: unknown }, parent: string[]) => {
+    const name = keyText(pair.key);
+    const { value: node, key: keyNode } = pair;
+    const path = [...parent, name];
     const g = ensureGroup(inv, name, lineOf(keyNode));
     if (node === null || (Y.isScalar(node) && node.value === null)) return;
     if (!Y.isMap(node))
-      return issue(
-        lineOf(node, lineOf(keyNode)),
+      return issues.push({
+        line: lineOf(node, lineOf(keyNode)),
         path,
-        'a group must be a mapping with hosts:, vars: or children:',
-        `Write ${name}: followed by indented hosts:, vars: or children:.`,
-      );
+        problem: 'a group must be a mapping with hosts:, vars: or children:',
+        hint: `Write ${name}: followed by indented hosts:, vars: or children:.`,
+      });
     for (const p of (node as YAMLMap).items) {
       const key = keyText(p.key);
       const at = [...path, key];
@@ -65,19 +73,24 @@ export function parseAnsibleYaml(text: string, file: string): { inventory: Ansib
         const hosts = p.value;
         if (hosts === null || (Y.isScalar(hosts) && hosts.value === null)) continue;
         if (!Y.isMap(hosts)) {
-          issue(
-            lineOf(hosts, lineOf(p.key)),
-            at,
-            `must be a mapping of host names (each followed by ":"), got ${Y.isSeq(hosts) ? 'a list' : 'a value'}`,
-            'Write each host as "name:" on its own line, with its variables indented under it.',
-          );
+          issues.push({
+            line: lineOf(hosts, lineOf(p.key)),
+            path: at,
+            problem: `must be a mapping of host names (each followed by ":"), got ${Y.isSeq(hosts) ? 'a list' : 'a value'}`,
+            hint: 'Write each host as "name:" on its own line, with its variables indented under it.',
+          });
           continue;
         }
         for (const hp of hosts.items) {
           const hname = keyText(hp.key);
           const names = expandRange(hname);
           if (!names) {
-            issue(lineOf(hp.key), [...at, hname], 'bad host range', 'A range is [start:end], e.g. node[01:03].');
+            issues.push({
+              line: lineOf(hp.key),
+              path: [...at, hname],
+              problem: 'bad host range',
+              hint: 'A range is [start:end], e.g. node[01:03].',
+            });
             continue;
           }
           for (const n of names) {
@@ -92,29 +105,29 @@ export function parseAnsibleYaml(text: string, file: string): { inventory: Ansib
         const ch = p.value;
         if (ch === null || (Y.isScalar(ch) && ch.value === null)) continue;
         if (!Y.isMap(ch)) {
-          issue(
-            lineOf(ch, lineOf(p.key)),
-            at,
-            'must be a mapping of group names',
-            'Write each child group as "name:" with its own hosts:, vars: or children:.',
-          );
+          issues.push({
+            line: lineOf(ch, lineOf(p.key)),
+            path: at,
+            problem: 'must be a mapping of group names',
+            hint: 'Write each child group as "name:" with its own hosts:, vars: or children:.',
+          });
           continue;
         }
         for (const cp of ch.items) {
           const cname = keyText(cp.key);
           if (!g.children.includes(cname)) g.children.push(cname);
-          visitGroup(cname, cp.value, cp.key, [...at, cname]);
+          visitGroup(cp, at);
         }
       } else {
-        issue(
-          lineOf(p.key),
-          at,
-          `unknown key in group ${name}; a group has hosts:, vars: and children:`,
-          `Move "${key}" under ${name}.vars if it is a variable, or under hosts: if it is a host.`,
-        );
+        issues.push({
+          line: lineOf(p.key),
+          path: at,
+          problem: `unknown key in group ${name}; a group has hosts:, vars: and children:`,
+          hint: `Move "${key}" under ${name}.vars if it is a variable, or under hosts: if it is a host.`,
+        });
       }
     }
   };
-  for (const p of root.items) visitGroup(keyText(p.key), p.value, p.key, [keyText(p.key)]);
+  for (const p of root.items) visitGroup(p, []);
   return { inventory: inv, issues };
 }

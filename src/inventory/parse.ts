@@ -43,7 +43,7 @@ export function parseInventory(text: string, file: string, opts: ParseOptions = 
   if (issues.length > 0 || !result.success) {
     throw new InventoryValidationError(file, sortIssues(issues));
   }
-  return normalise(result.data, source, file, opts.home ?? homedir());
+  return normalise(result.data, { source, file, home: opts.home ?? homedir() });
 }
 
 function toPlain(source: YamlSource, file: string): Record<string, unknown> {
@@ -104,7 +104,8 @@ function ordered<T>(record: Record<string, T>, source: YamlSource, path: Path): 
   return [...new Set([...names, ...rest])].map((k) => [k, record[k] as T]);
 }
 
-function normalise(data: InventoryFile, source: YamlSource, file: string, home: string): Inventory {
+/** `source`: the parsed YAML of `file`, for file order; `home`: what `~` in a path means. */
+function normalise(data: InventoryFile, { source, file, home }: { source: YamlSource; file: string; home: string }): Inventory {
   const baseDir = dirname(resolve(file));
   const hosts = ordered(data.hosts, source, ['hosts']).map(([name, h]): HostSpec => {
     if (h.ssh !== undefined) {

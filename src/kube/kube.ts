@@ -105,7 +105,9 @@ export class Kube {
     return this.kubectl(['uncordon', node], opts);
   }
 
-  annotate(node: string, key: string, value: string | undefined, opts?: RunOptions): Promise<RunResult> {
+  /** Sets `annotation` on `node`, or removes it when its value is undefined. */
+  annotate(node: string, annotation: { key: string; value: string | undefined }, opts?: RunOptions): Promise<RunResult> {
+    const { key, value } = annotation;
     const kv = value === undefined ? `${key}-` : `${key}=${value}`;
     return this.kubectl(['annotate', 'node', node, kv, '--overwrite'], opts);
   }

@@ -136,7 +136,7 @@ class LabSession implements ScriptSession {
     }
     const id = this.#id++;
     const r = await pctExecStarted(ctx, { host, vmid: this.#vmid! }, ['sh', '-s'], sessionRequest(script, this.#nonce, id));
-    const found = findResponse(r, this.#nonce, id, true);
+    const found = findResponse(r, { nonce: this.#nonce, id, ended: true });
     if (found.result) return found.result;
     this.#end(r.stderr.trim());
     throw new SessionLostError(

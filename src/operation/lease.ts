@@ -278,10 +278,14 @@ export class ClusterLease {
 
   /** Removes the old annotation lock from the controller's Node (after the lease is ours). */
   async removeLegacy(signal?: AbortSignal): Promise<RunResult> {
-    return this.kube.annotate(this.kube.controllerName, LEGACY_LOCK_ANNOTATION, undefined, {
-      timeoutMs: TIMEOUT_MS,
-      ...(signal ? { signal } : {}),
-    });
+    return this.kube.annotate(
+      this.kube.controllerName,
+      { key: LEGACY_LOCK_ANNOTATION, value: undefined },
+      {
+        timeoutMs: TIMEOUT_MS,
+        ...(signal ? { signal } : {}),
+      },
+    );
   }
 }
 

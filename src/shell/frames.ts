@@ -46,7 +46,7 @@ export interface FrameSearch {
  * Finds command `id`'s frame in a stream read so far (from `from` on): started once its begin
  * line is there, complete once its end line is.
  */
-export function findFrame(text: string, nonce: string, id: number, from = 0): FrameSearch {
+export function findFrame(text: string, { nonce, id, from = 0 }: { nonce: string; id: number; from?: number }): FrameSearch {
   const begin = `${beginMarker(nonce, id)}\n`;
   let b = from;
   if (!text.startsWith(begin, from)) {
@@ -77,7 +77,7 @@ export function readFrames(text: string, nonce: string, ids: number): Map<number
   const out = new Map<number, Frame>();
   let pos = 0;
   for (let id = 0; id < ids; id++) {
-    const f = findFrame(text, nonce, id, pos).frame;
+    const f = findFrame(text, { nonce, id, from: pos }).frame;
     if (!f) continue;
     out.set(id, f);
     pos = f.end;

@@ -76,11 +76,14 @@ export interface SessionResponse {
  * newline printed before each end marker is not part of the output. `ended`: the session's
  * process is gone, so a stderr frame that never came is not waited for.
  */
-export function findResponse(out: { stdout: string; stderr: string }, nonce: string, id: number, ended = false): SessionResponse {
-  const o = findFrame(out.stdout, nonce, id);
+export function findResponse(
+  out: { stdout: string; stderr: string },
+  { nonce, id, ended = false }: { nonce: string; id: number; ended?: boolean },
+): SessionResponse {
+  const o = findFrame(out.stdout, { nonce, id });
   const none = { stdout: 0, stderr: 0 };
   if (!o.frame) return { started: o.started, consumed: none };
-  const e = findFrame(out.stderr, nonce, id);
+  const e = findFrame(out.stderr, { nonce, id });
   if (!e.frame && !ended) return { started: true, consumed: none };
   const code = Number.isInteger(o.frame.code) ? o.frame.code : 1;
   return {
@@ -183,7 +186,7 @@ export class ProcessSession implements ScriptSession {
         };
         const onAbort = (): void => stop('aborted');
         this.#waiter = () => {
-          const r = findResponse({ stdout: this.#out, stderr: this.#errFrames }, this.#nonce, id, !this.#alive);
+          const r = findResponse({ stdout: this.#out, stderr: this.#errFrames }, { nonce: this.#nonce, id, ended: !this.#alive });
           if (r.result) {
             this.#out = this.#out.slice(r.consumed.stdout);
             this.#errFrames = this.#errFrames.slice(r.consumed.stderr);

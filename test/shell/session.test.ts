@@ -25,27 +25,34 @@ test('GIVEN what a session printed on its two streams WHEN parsed THEN the respo
   const begin = `@@pve-k3s:${NONCE} begin 3\n`;
   const end = `\n@@pve-k3s:${NONCE} end 3 5\n`;
   const none = { stdout: 0, stderr: 0 };
-  assert.deepEqual(findResponse({ stdout: 'motd\n', stderr: '' }, NONCE, 3), { started: false, consumed: none });
-  assert.deepEqual(findResponse({ stdout: `motd\n${begin}partial`, stderr: '' }, NONCE, 3), { started: true, consumed: none });
+  assert.deepEqual(findResponse({ stdout: 'motd\n', stderr: '' }, { nonce: NONCE, id: 3 }), { started: false, consumed: none });
+  assert.deepEqual(findResponse({ stdout: `motd\n${begin}partial`, stderr: '' }, { nonce: NONCE, id: 3 }), {
+    started: true,
+    consumed: none,
+  });
   const stdout = `motd\n${begin}out\nout2\n${end}next`;
   // stdout complete, stderr not yet: wait for it (unless the session has ended).
-  assert.deepEqual(findResponse({ stdout, stderr: `${begin}err` }, NONCE, 3), { started: true, consumed: none });
-  assert.deepEqual(findResponse({ stdout, stderr: `${begin}err` }, NONCE, 3, true).result, { code: 5, stdout: 'out\nout2\n', stderr: '' });
+  assert.deepEqual(findResponse({ stdout, stderr: `${begin}err` }, { nonce: NONCE, id: 3 }), { started: true, consumed: none });
+  assert.deepEqual(findResponse({ stdout, stderr: `${begin}err` }, { nonce: NONCE, id: 3, ended: true }).result, {
+    code: 5,
+    stdout: 'out\nout2\n',
+    stderr: '',
+  });
   const stderr = `Warning: banner\n${begin}err\n${end}`;
-  assert.deepEqual(findResponse({ stdout, stderr }, NONCE, 3), {
+  assert.deepEqual(findResponse({ stdout, stderr }, { nonce: NONCE, id: 3 }), {
     started: true,
     result: { code: 5, stdout: 'out\nout2\n', stderr: 'err\n' },
     consumed: { stdout: stdout.length - 4, stderr: stderr.length },
   });
   const both = (s: string) => ({ stdout: s, stderr: s });
-  assert.deepEqual(findResponse(both(`${begin}${end}`), NONCE, 3).result, { code: 5, stdout: '', stderr: '' });
-  assert.deepEqual(findResponse(both(`${begin}no newline${end}`), NONCE, 3).result, {
+  assert.deepEqual(findResponse(both(`${begin}${end}`), { nonce: NONCE, id: 3 }).result, { code: 5, stdout: '', stderr: '' });
+  assert.deepEqual(findResponse(both(`${begin}no newline${end}`), { nonce: NONCE, id: 3 }).result, {
     code: 5,
     stdout: 'no newline',
     stderr: 'no newline',
   });
   // Another request's markers, or a marker quoted in the output, do not end this one.
-  assert.equal(findResponse(both(`${begin}@@pve-k3s:${NONCE} end 4 0\n`), NONCE, 3).result, undefined);
+  assert.equal(findResponse(both(`${begin}@@pve-k3s:${NONCE} end 4 0\n`), { nonce: NONCE, id: 3 }).result, undefined);
 });
 
 test('GIVEN a real sh session WHEN scripts run THEN each gets its stdout, its stderr and its status, and the session survives set -e, exit and stdin readers', async () => {
