@@ -132,7 +132,7 @@ export function labBreak(s: LabState, node: string, what: LabBreakage, now = Dat
         cluster: '',
         failure: undefined,
       };
-      startService(s, { host: h, ct }, 'k3s', now, LAB_HOOKS);
+      startService(s, { host: h, ct }, { service: 'k3s', now, hooks: LAB_HOOKS });
       if (agent) ct.k3s.services['k3s-agent'] = agent;
       break;
     }

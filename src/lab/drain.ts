@@ -5,11 +5,11 @@
  */
 import { formatGoDuration, parseGoDuration } from './go-duration.js';
 import { healthyPods } from './kube-render.js';
-import { nodeReady } from './k3s-model.js';
+import { nodeReady, type ClusterAt } from './k3s-model.js';
 import { suffix } from './ids.js';
 import { fail, type ExecContext } from './context.js';
 import { Output, type ExecResult } from './sh.js';
-import type { KubeCluster, LabState, Pod } from './types.js';
+import type { KubeCluster, Pod } from './types.js';
 
 const EVICT_RETRY_MS = 5000;
 
@@ -162,7 +162,7 @@ export async function runDrain(ctx: ExecContext, clusterId: string, args: string
           break;
         }
       }
-      const blocked = ctx.store.update((s) => removePod(s, clusterId, p, flags, ctx.now()));
+      const blocked = ctx.store.update((s) => removePod({ s, clusterId, now: ctx.now() }, p, flags));
       if (!blocked) {
         const ms = ctx.store.read().timing.drainPerPodMs;
         ctx.meter?.('drain', ms);
@@ -192,8 +192,8 @@ export async function runDrain(ctx: ExecContext, clusterId: string, args: string
 }
 
 /** Evicts or deletes one pod; returns true when a PodDisruptionBudget blocks the eviction. */
-function removePod(s: LabState, clusterId: string, target: Pod, flags: DrainFlags, now: number): boolean {
-  const cluster = s.clusters[clusterId];
+function removePod(at: ClusterAt, target: Pod, flags: DrainFlags): boolean {
+  const cluster = at.s.clusters[at.clusterId];
   if (!cluster) return false;
   const idx = cluster.pods.findIndex((p) => p.uid === target.uid);
   const pod = cluster.pods[idx];
@@ -201,9 +201,9 @@ function removePod(s: LabState, clusterId: string, target: Pod, flags: DrainFlag
   if (!flags.disableEviction) {
     for (const b of cluster.pdbs) {
       if (b.namespace !== pod.namespace || b.app !== pod.app) continue;
-      const healthy = healthyPods(s, clusterId, cluster, b, now);
+      const healthy = healthyPods(at, cluster, b);
       const node = cluster.nodes[pod.node];
-      const podHealthy = node !== undefined && nodeReady(s, clusterId, node, now);
+      const podHealthy = node !== undefined && nodeReady(at, node);
       if ((podHealthy ? healthy - 1 : healthy) < b.minAvailable) return true;
     }
   }
@@ -213,8 +213,8 @@ function removePod(s: LabState, clusterId: string, target: Pod, flags: DrainFlag
     cluster.pods.push({
       ...pod,
       name,
-      node: pickNode(s, clusterId, cluster, now, pod.node),
-      createdAt: now,
+      node: pickNode(at, cluster, pod.node),
+      createdAt: at.now,
       uid: `${pod.uid.slice(0, 24)}${suffix(12)}`,
     });
   }
@@ -222,8 +222,8 @@ function removePod(s: LabState, clusterId: string, target: Pod, flags: DrainFlag
 }
 
 /** The scheduler: the schedulable Ready node with the fewest pods, '' (Pending) when none. */
-export function pickNode(s: LabState, clusterId: string, cluster: KubeCluster, now: number, avoid = ''): string {
-  const candidates = Object.values(cluster.nodes).filter((n) => n.name !== avoid && !n.unschedulable && nodeReady(s, clusterId, n, now));
+export function pickNode(at: ClusterAt, cluster: KubeCluster, avoid = ''): string {
+  const candidates = Object.values(cluster.nodes).filter((n) => n.name !== avoid && !n.unschedulable && nodeReady(at, n));
   const load = (name: string) => cluster.pods.filter((p) => p.node === name).length;
   candidates.sort((a, b) => load(a.name) - load(b.name) || a.name.localeCompare(b.name));
   return candidates[0]?.name ?? '';

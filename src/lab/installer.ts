@@ -173,7 +173,7 @@ async function install(
       return { lines, restart: false };
     }
     lines.push(`systemd: Starting ${service}`);
-    startService(s, loc, service, now, LAB_HOOKS);
+    startService(s, loc, { service, now, hooks: LAB_HOOKS });
     return { lines, restart: true };
   });
   for (const l of outcome.lines) info(l);
@@ -196,7 +196,7 @@ export async function waitForStart(ctx: ExecContext, ref: ContainerRef, service:
   while (ctx.now() < startedAt + s.timing.restartMs / 2) await ctx.sleep(Math.max(1, startedAt + s.timing.restartMs / 2 - ctx.now()));
   const after = ctx.store.read();
   const loc = findContainer(after, ref.host, ref.vmid);
-  const status = loc ? serviceStatus(after, loc.ct, loc.ct.k3s.services[service], ctx.now()) : 'inactive';
+  const status = loc ? serviceStatus(after, { ct: loc.ct, svc: loc.ct.k3s.services[service], now: ctx.now() }) : 'inactive';
   if (status === 'failed') {
     throw new JobFailed(
       `Job for ${service}.service failed because the control process exited with error code.\nSee "systemctl status ${service}.service" and "journalctl -xeu ${service}.service" for details.\n`,

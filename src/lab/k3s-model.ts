@@ -28,7 +28,14 @@ export function findContainer(s: LabState, host: string, vmid: number): Located 
   return h && ct ? { host: h, ct } : undefined;
 }
 
-export function serviceStatus(s: LabState, ct: ContainerState, svc: ServiceState | undefined, now: number): ServiceStatus {
+/** A service of a container at a moment: what serviceStatus() reads. */
+export interface ServiceAt {
+  ct: ContainerState;
+  svc: ServiceState | undefined;
+  now: number;
+}
+
+export function serviceStatus(s: LabState, { ct, svc, now }: ServiceAt): ServiceStatus {
   if (!svc || !svc.running || ct.status !== 'running') return 'inactive';
   if (svc.failure === 'failed') return 'failed';
   if (svc.failure !== undefined) return 'activating';
@@ -38,7 +45,7 @@ export function serviceStatus(s: LabState, ct: ContainerState, svc: ServiceState
 /** The cluster whose API answers on this container's 127.0.0.1:6443, if any. */
 export function apiCluster(s: LabState, ct: ContainerState, now: number): string | undefined {
   const svc = ct.k3s.services.k3s;
-  return serviceStatus(s, ct, svc, now) === 'active' ? svc?.cluster : undefined;
+  return serviceStatus(s, { ct, svc, now }) === 'active' ? svc?.cluster : undefined;
 }
 
 export interface NodeView {
@@ -49,8 +56,16 @@ export interface NodeView {
   nodeArgs: string[];
 }
 
-/** Ready condition, kubelet version and node-args of one node as its cluster sees it now. */
-export function nodeView(s: LabState, clusterId: string, node: KubeNode, now: number): NodeView {
+/** One cluster of the lab as its API server sees it at a moment: what the node and pod views are computed from. */
+export interface ClusterAt {
+  s: LabState;
+  clusterId: string;
+  now: number;
+}
+
+/** Ready condition, kubelet version and node-args of one node as its cluster sees it at `at.now`. */
+export function nodeView(at: ClusterAt, node: KubeNode): NodeView {
+  const { s, clusterId, now } = at;
   const loc = findContainer(s, node.host, node.vmid);
   const ct = loc?.ct;
   const mine = ct ? (Object.entries(ct.k3s.services) as Array<[ServiceName, ServiceState]>).filter(([, v]) => v.cluster === clusterId) : [];
@@ -62,7 +77,7 @@ export function nodeView(s: LabState, clusterId: string, node: KubeNode, now: nu
   const argsFrom =
     rogue && ct ? serviceArgs(ct, rogue === ct.k3s.services.k3s ? 'k3s' : 'k3s-agent') : ct && name ? serviceArgs(ct, name) : [];
   const base = { kubelet, nodeArgs: argsFrom };
-  const status = ct && svc ? serviceStatus(s, ct, svc, now) : 'inactive';
+  const status = ct && svc ? serviceStatus(s, { ct, svc, now }) : 'inactive';
   if (!ct || status === 'inactive' || status === 'failed') {
     return { ...base, ready: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.' };
   }
@@ -72,7 +87,7 @@ export function nodeView(s: LabState, clusterId: string, node: KubeNode, now: nu
       'container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: port 6443 and 10250 already in use by another k3s',
     );
   // Known k3s-in-LXC breakages of the version it runs in this container and host (known-breakages.ts).
-  const broken = name && svc ? breakage(s, node.host, ct, name, svc.runningVersion) : undefined;
+  const broken = name && svc ? breakage(s, { host: node.host, ct, service: name, version: svc.runningVersion }) : undefined;
   if (broken !== undefined) return notReady(broken);
   if (node.neverReady)
     return notReady(
@@ -98,8 +113,8 @@ export function serviceArgs(ct: ContainerState, name: ServiceName): string[] {
   return out;
 }
 
-export function nodeReady(s: LabState, clusterId: string, node: KubeNode, now: number): boolean {
-  return nodeView(s, clusterId, node, now).ready === 'True';
+export function nodeReady(at: ClusterAt, node: KubeNode): boolean {
+  return nodeView(at, node).ready === 'True';
 }
 
 /** The token in either form (`K10...::server:pw` or `pw`) matches the cluster's. */
@@ -127,14 +142,21 @@ export function serverAt(s: LabState, url: string): Located | undefined {
  * server) must reach a server with the right token; a server with no datastore and nothing to
  * join starts a NEW cluster (how a bare install.sh on a worker breaks it).
  */
-export function startService(s: LabState, loc: Located, name: ServiceName, now: number, hooks: ServiceHooks): ServiceState | undefined {
-  const { ct, host } = loc;
+/** What a service transition is told: which service, when, and what else the lab does (hooks.ts). */
+export interface ServiceChange {
+  service: ServiceName;
+  now: number;
+  hooks: ServiceHooks;
+}
+
+export function startService(s: LabState, loc: Located, { service: name, now, hooks }: ServiceChange): ServiceState | undefined {
+  const { ct } = loc;
   const old = ct.k3s.services[name];
   if (!old) return undefined;
   const prevNode = Object.values(s.clusters)
     .map((c) => c.nodes[ct.hostname])
     .find((n) => n !== undefined);
-  const previous = prevNode ? nodeView(s, old.cluster, prevNode, now).kubelet || undefined : undefined;
+  const previous = prevNode ? nodeView({ s, clusterId: old.cluster, now }, prevNode).kubelet || undefined : undefined;
   const svc: ServiceState = {
     ...old,
     running: true,
@@ -179,7 +201,7 @@ export function startService(s: LabState, loc: Located, name: ServiceName, now: 
   } else {
     svc.failure = 'no server URL';
   }
-  if (svc.failure === undefined) ensureNode(s, svc.cluster, loc, name === 'k3s' ? 'server' : 'agent', now, host.name);
+  if (svc.failure === undefined) ensureNode({ s, clusterId: svc.cluster, now }, loc, name === 'k3s' ? 'server' : 'agent');
   if (name === 'k3s' && svc.failure === undefined) hooks.serverStarted(s, loc);
   return svc;
 }
@@ -189,16 +211,16 @@ export function newClusterId(s: LabState, ct: ContainerState): string {
   return s.clusters[s.cluster] === undefined ? s.cluster : `${ct.hostname}-cluster`;
 }
 
-function ensureNode(s: LabState, clusterId: string, loc: Located, role: 'server' | 'agent', now: number, hostName: string): void {
+function ensureNode({ s, clusterId, now }: ClusterAt, loc: Located, role: 'server' | 'agent'): void {
   const cluster = s.clusters[clusterId];
   if (!cluster || cluster.nodes[loc.ct.hostname]) return;
   const net = loc.ct.config.find(([k]) => k === 'net0')?.[1] ?? '';
   const ip = /ip=([0-9.]+)\//.exec(net)?.[1] ?? '10.0.20.250';
   const index = Object.keys(cluster.nodes).length;
-  cluster.nodes[loc.ct.hostname] = kubeNode({ name: loc.ct.hostname, host: hostName, vmid: loc.ct.vmid, ip, role, index }, 1, now);
+  cluster.nodes[loc.ct.hostname] = kubeNode({ name: loc.ct.hostname, host: loc.host.name, vmid: loc.ct.vmid, ip, role, index }, 1, now);
 }
 
-export function stopService(s: LabState, ct: ContainerState, name: ServiceName, hooks: ServiceHooks): void {
+export function stopService(s: LabState, ct: ContainerState, { service: name, hooks }: Omit<ServiceChange, 'now'>): void {
   const svc = ct.k3s.services[name];
   if (!svc) return;
   if (name === 'k3s' && svc.running) hooks.serverStopping(s, ct);
@@ -206,13 +228,13 @@ export function stopService(s: LabState, ct: ContainerState, name: ServiceName, 
 }
 
 /** Boot: the bind mounts of its config, then every enabled service starts. */
-export function bootContainer(s: LabState, loc: Located, now: number, hooks: ServiceHooks): void {
+export function bootContainer(s: LabState, loc: Located, { now, hooks }: Omit<ServiceChange, 'service'>): void {
   loc.ct.status = 'running';
   loc.ct.startedAt = now;
   applyBootMounts(loc.ct);
   for (const name of ['k3s', 'k3s-agent'] as const) {
     const svc = loc.ct.k3s.services[name];
-    if (svc?.enabled) startService(s, loc, name, now, hooks);
+    if (svc?.enabled) startService(s, loc, { service: name, now, hooks });
   }
 }
 

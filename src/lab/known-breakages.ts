@@ -24,8 +24,16 @@ function debianAtLeast(v: string, min: string): boolean {
   return true;
 }
 
+/** A k3s service of a container on a host, and the version it runs: what breakage() judges. */
+export interface RunningService {
+  host: string;
+  ct: ContainerState;
+  service: ServiceName;
+  version: string;
+}
+
 /** The reason a node running `version` in this container is NotReady, or undefined. */
-export function breakage(s: LabState, host: string, ct: ContainerState, service: ServiceName, version: string): string | undefined {
+export function breakage(s: LabState, { host, ct, service, version }: RunningService): string | undefined {
   const v = tryParseVersion(version);
   if (!v) return undefined;
   const conf = new Map(ct.config);

@@ -1,11 +1,12 @@
 /** What kubectl prints for the lab's Kubernetes objects: JSON like the API server's, and tables. */
-import { nodeView } from './k3s-model.js';
-import type { KubeCluster, KubeNode, LabState, Pod, PodDisruptionBudget } from './types.js';
+import { nodeView, type ClusterAt } from './k3s-model.js';
+import type { KubeCluster, KubeNode, Pod, PodDisruptionBudget } from './types.js';
 
 const iso = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.000Z$/, 'Z');
 
-export function nodeJson(s: LabState, clusterId: string, n: KubeNode, now: number): unknown {
-  const v = nodeView(s, clusterId, n, now);
+export function nodeJson(at: ClusterAt, n: KubeNode): unknown {
+  const { now } = at;
+  const v = nodeView(at, n);
   const heartbeat = iso(now);
   const cond = (type: string, reason: string, message: string) => ({
     lastHeartbeatTime: heartbeat,
@@ -75,10 +76,10 @@ export function listJson(items: unknown[]): string {
   return `${JSON.stringify({ apiVersion: 'v1', items, kind: 'List', metadata: { resourceVersion: '' } }, null, 4)}\n`;
 }
 
-export function podJson(s: LabState, clusterId: string, p: Pod, now: number): unknown {
-  const cluster = s.clusters[clusterId];
+export function podJson(at: ClusterAt, p: Pod): unknown {
+  const cluster = at.s.clusters[at.clusterId];
   const node = p.node === '' ? undefined : cluster?.nodes[p.node];
-  const ready = node !== undefined && nodeView(s, clusterId, node, now).ready === 'True';
+  const ready = node !== undefined && nodeView(at, node).ready === 'True';
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -121,8 +122,8 @@ export function podJson(s: LabState, clusterId: string, p: Pod, now: number): un
   };
 }
 
-export function pdbJson(s: LabState, clusterId: string, cluster: KubeCluster, b: PodDisruptionBudget, now: number): unknown {
-  const healthy = healthyPods(s, clusterId, cluster, b, now);
+export function pdbJson(at: ClusterAt, cluster: KubeCluster, b: PodDisruptionBudget): unknown {
+  const healthy = healthyPods(at, cluster, b);
   const expected = cluster.pods.filter((p) => p.namespace === b.namespace && p.app === b.app).length;
   return {
     apiVersion: 'policy/v1',
@@ -138,19 +139,20 @@ export function pdbJson(s: LabState, clusterId: string, cluster: KubeCluster, b:
   };
 }
 
-export function healthyPods(s: LabState, clusterId: string, cluster: KubeCluster, b: PodDisruptionBudget, now: number): number {
+export function healthyPods(at: ClusterAt, cluster: KubeCluster, b: PodDisruptionBudget): number {
   return cluster.pods.filter((p) => {
     if (p.namespace !== b.namespace || p.app !== b.app || p.node === '') return false;
     const n = cluster.nodes[p.node];
-    return n !== undefined && nodeView(s, clusterId, n, now).ready === 'True';
+    return n !== undefined && nodeView(at, n).ready === 'True';
   }).length;
 }
 
 /** `kubectl get nodes`: tabwriter columns padded to the widest cell plus 3. */
-export function nodesTable(s: LabState, clusterId: string, nodes: KubeNode[], now: number): string {
+export function nodesTable(at: ClusterAt, nodes: KubeNode[]): string {
+  const { now } = at;
   const rows = [['NAME', 'STATUS', 'ROLES', 'AGE', 'VERSION']];
   for (const n of nodes) {
-    const v = nodeView(s, clusterId, n, now);
+    const v = nodeView(at, n);
     const status = (v.ready === 'True' ? 'Ready' : 'NotReady') + (n.unschedulable ? ',SchedulingDisabled' : '');
     const roles = Object.keys(n.labels)
       .filter((k) => k.startsWith('node-role.kubernetes.io/'))

@@ -51,7 +51,7 @@ export async function kubectlWait(ctx: ExecContext, ref: ContainerRef, args: str
     if (clusterId === undefined) return fail(1, REFUSED);
     const node = s.clusters[clusterId]?.nodes[name];
     if (!node) return fail(1, `Error from server (NotFound): nodes "${name}" not found\n`);
-    const view = nodeView(s, clusterId, node, now);
+    const view = nodeView({ s, clusterId, now }, node);
     const met =
       cond.kind === 'condition'
         ? cond.name.toLowerCase() === 'ready' && view.ready === 'True'

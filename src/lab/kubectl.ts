@@ -144,7 +144,7 @@ function get(ctx: ExecContext, clusterId: string, args: string[]): ExecResult {
     return fail(1, `Error from server (NotFound): the server could not find the requested resource\n`);
   }
   const s = ctx.store.read();
-  const now = ctx.now();
+  const at = { s, clusterId, now: ctx.now() };
   const cluster = s.clusters[clusterId];
   if (!cluster) return fail(1, REFUSED);
   const res = g.resource.split('/');
@@ -159,11 +159,11 @@ function get(ctx: ExecContext, clusterId: string, args: string[]): ExecResult {
     const code = missing.length > 0 ? 1 : 0;
     if (g.output === 'json') {
       if (names.length === 1 && chosen.length === 0) return fail(1, notFound);
-      const items = chosen.map((n) => nodeJson(s, clusterId, n, now));
+      const items = chosen.map((n) => nodeJson(at, n));
       return { code, stdout: names.length === 1 ? `${JSON.stringify(items[0], null, 4)}\n` : listJson(items), stderr: notFound };
     }
     if (chosen.length === 0) return { code, stdout: '', stderr: notFound || 'No resources found\n' };
-    return { code, stdout: nodesTable(s, clusterId, chosen, now), stderr: notFound };
+    return { code, stdout: nodesTable(at, chosen), stderr: notFound };
   }
   if (['pods', 'pod', 'po'].includes(kind) || ['pdb', 'pdbs', 'poddisruptionbudget', 'poddisruptionbudgets'].includes(kind)) {
     if (g.output !== 'json' || names.length > 0) return unsupported(['get', ...args]);
@@ -176,9 +176,9 @@ function get(ctx: ExecContext, clusterId: string, args: string[]): ExecResult {
       const pods = cluster.pods.filter(
         (p) => inNs(p.namespace) && (onNode === undefined || p.node === onNode) && match({ app: p.app, ...p.labels }),
       );
-      return ok(listJson(pods.map((p) => podJson(s, clusterId, p, now))));
+      return ok(listJson(pods.map((p) => podJson(at, p))));
     }
-    return ok(listJson(cluster.pdbs.filter((b) => inNs(b.namespace)).map((b) => pdbJson(s, clusterId, cluster, b, now))));
+    return ok(listJson(cluster.pdbs.filter((b) => inNs(b.namespace)).map((b) => pdbJson(at, cluster, b))));
   }
   const extra = kubectlGetExtra(s, kind, names, g.namespace);
   if (extra) return extra;
@@ -198,7 +198,7 @@ function kubeletHealthz(ctx: ExecContext, clusterId: string, name: string): Exec
   const ct = findContainer(s, node.host, node.vmid)?.ct;
   const up =
     ct !== undefined &&
-    Object.values(ct.k3s.services).some((svc) => svc?.cluster === clusterId && serviceStatus(s, ct, svc, ctx.now()) === 'active');
+    Object.values(ct.k3s.services).some((svc) => svc?.cluster === clusterId && serviceStatus(s, { ct, svc, now: ctx.now() }) === 'active');
   return up ? ok('ok') : fail(1, `Error from server: error dialing backend: dial tcp ${name}:10250: connect: connection refused\n`);
 }
 
@@ -215,7 +215,7 @@ function cordon(ctx: ExecContext, clusterId: string, desired: boolean, args: str
     node.unschedulable = desired;
     node.unschedulableSince = desired ? now : undefined;
     if (!desired) {
-      for (const p of cluster.pods) if (p.node === '') p.node = pickNode(s, clusterId, cluster, now);
+      for (const p of cluster.pods) if (p.node === '') p.node = pickNode({ s, clusterId, now }, cluster);
     }
     return 'changed';
   });

@@ -148,7 +148,7 @@ export class Lab {
     for (const h of s.hosts) {
       for (const ct of [...h.containers].sort((a, b) => a.vmid - b.vmid)) {
         const node = cluster?.nodes[ct.hostname];
-        const v = node ? nodeView(s, s.cluster, node, now) : undefined;
+        const v = node ? nodeView({ s, clusterId: s.cluster, now }, node) : undefined;
         out.push({
           name: ct.hostname,
           host: h.name,

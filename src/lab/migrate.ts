@@ -31,7 +31,7 @@ export function migrateContainer(lab: Lab, vmid: number, target: string, opts: M
     for (const cluster of Object.values(s.clusters)) {
       for (const node of Object.values(cluster.nodes)) if (node.vmid === vmid && node.host === from.name) node.host = to.name;
     }
-    if (wasRunning) bootContainer(s, findContainer(s, to.name, vmid)!, now, LAB_HOOKS);
+    if (wasRunning) bootContainer(s, findContainer(s, to.name, vmid)!, { now, hooks: LAB_HOOKS });
     return undefined;
   });
 }

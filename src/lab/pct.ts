@@ -92,7 +92,7 @@ function lifecycle(ctx: ExecContext, host: string, vmid: number, sub: string, re
     switch (sub) {
       case 'start':
         if (ct.status === 'running') return fail(255, `CT ${vmid} already running\n`);
-        bootContainer(s, loc, now, LAB_HOOKS);
+        bootContainer(s, loc, { now, hooks: LAB_HOOKS });
         return ok();
       case 'stop':
       case 'shutdown':
@@ -102,7 +102,7 @@ function lifecycle(ctx: ExecContext, host: string, vmid: number, sub: string, re
       case 'reboot':
         if (ct.status !== 'running') return fail(255, `CT ${vmid} not running\n`);
         shutdownContainer(ct);
-        bootContainer(s, loc, now, LAB_HOOKS);
+        bootContainer(s, loc, { now, hooks: LAB_HOOKS });
         return ok();
       case 'snapshot':
         return snapshot(ct, rest, now);
@@ -116,7 +116,7 @@ function lifecycle(ctx: ExecContext, host: string, vmid: number, sub: string, re
         ct.fs = structuredClone(snap.fs);
         ct.k3s = structuredClone(snap.k3s);
         for (const svc of Object.values(ct.k3s.services)) svc.running = false;
-        if (rest.includes('--start') || rest.includes('--start=1')) bootContainer(s, loc, now, LAB_HOOKS);
+        if (rest.includes('--start') || rest.includes('--start=1')) bootContainer(s, loc, { now, hooks: LAB_HOOKS });
         return ok();
       }
       case 'delsnapshot': {

@@ -113,7 +113,7 @@ function step(s: LabState, clusterId: string, cluster: KubeCluster, job: LabSucJ
         return;
       }
       const servers = Object.values(cluster.nodes).filter((n) => n.labels[CONTROL_PLANE] === 'true');
-      const behind = servers.filter((n) => nodeView(s, clusterId, n, t).kubelet.replaceAll('+', '-') !== job.version);
+      const behind = servers.filter((n) => nodeView({ s, clusterId, now: t }, n).kubelet.replaceAll('+', '-') !== job.version);
       if (behind.length > 0) {
         log(job, 'prepare', `[INFO]  Waiting for all master nodes to be upgraded to version ${job.version}`);
         job.checkAt = t + PREPARE_POLL_MS;
@@ -134,7 +134,7 @@ function step(s: LabState, clusterId: string, cluster: KubeCluster, job: LabSucJ
       for (const p of cluster.pods) {
         if (p.node !== job.node || p.owner?.kind === 'DaemonSet') continue;
         log(job, 'drain', `evicting pod ${p.namespace}/${p.name}`);
-        p.node = pickNode(s, clusterId, cluster, t, job.node);
+        p.node = pickNode({ s, clusterId, now: t }, cluster, job.node);
         p.createdAt = t;
       }
       log(job, 'drain', `node/${job.node} drained`);
@@ -200,7 +200,7 @@ function upgrade(s: LabState, cluster: KubeCluster, job: LabSucJob, t: number): 
     ct.k3s.binaryVersion = version;
     log(job, 'upgrade', `[INFO]  Deploying new k3s binary to ${BIN}`);
     log(job, 'upgrade', `[INFO]  Killing k3s process`);
-    if (ct.k3s.services[service]) startService(s, loc, service, t, LAB_HOOKS);
+    if (ct.k3s.services[service]) startService(s, loc, { service, now: t, hooks: LAB_HOOKS });
   }
   job.stage = 'done';
   job.stageSince = t;

@@ -474,7 +474,7 @@ function getNodesBySelector(ctx: ExecContext, clusterId: string, a: Args): ExecR
   const nodes = Object.values(s.clusters[clusterId]?.nodes ?? {})
     .filter((n) => selects(a.selector, n.labels))
     .sort((x, y) => x.name.localeCompare(y.name));
-  return ok(listJson(nodes.map((n) => nodeJson(s, clusterId, n, now))));
+  return ok(listJson(nodes.map((n) => nodeJson({ s, clusterId, now }, n))));
 }
 
 /** `kubectl annotate plans.upgrade.cattle.io -n NS NAME k=v|k- [--overwrite]`. */

@@ -26,7 +26,7 @@ export async function runSystemctl(ctx: ExecContext, ref: ContainerRef, args: st
     case 'is-active': {
       const s = ctx.store.read();
       const ct = findContainer(s, ref.host, ref.vmid)?.ct;
-      const states = units.map((u) => (ct && known(u) ? serviceStatus(s, ct, ct.k3s.services[u], now) : 'inactive'));
+      const states = units.map((u) => (ct && known(u) ? serviceStatus(s, { ct, svc: ct.k3s.services[u], now }) : 'inactive'));
       return { code: states.every((x) => x === 'active') ? 0 : 3, stdout: quiet ? '' : states.map((x) => `${x}\n`).join(''), stderr: '' };
     }
     case 'is-enabled': {
@@ -53,11 +53,11 @@ export async function runSystemctl(ctx: ExecContext, ref: ContainerRef, args: st
           return 'done';
         }
         if (verb === 'stop') {
-          stopService(s, loc.ct, u, LAB_HOOKS);
+          stopService(s, loc.ct, { service: u, hooks: LAB_HOOKS });
           return 'done';
         }
         if (verb === 'start' && svc.running && svc.failure === undefined) return 'done';
-        startService(s, loc, u, now, LAB_HOOKS);
+        startService(s, loc, { service: u, now, hooks: LAB_HOOKS });
         return 'started';
       });
       if (
@@ -90,7 +90,7 @@ export async function runSystemctl(ctx: ExecContext, ref: ContainerRef, args: st
       const u = units[0] ?? '';
       const svc = ct && known(u) ? ct.k3s.services[u] : undefined;
       if (!ct || !svc) return fail(4, `Unit ${u}.service could not be found.\n`);
-      const st = serviceStatus(s, ct, svc, now);
+      const st = serviceStatus(s, { ct, svc, now });
       const text = `● ${u}.service - Lightweight Kubernetes\n     Loaded: loaded (/etc/systemd/system/${u}.service; ${svc.enabled ? 'enabled' : 'disabled'}; preset: enabled)\n     Active: ${st}${st === 'active' ? ' (running)' : ''}\n`;
       return { code: st === 'active' ? 0 : 3, stdout: text, stderr: '' };
     }

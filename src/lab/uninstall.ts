@@ -18,7 +18,7 @@ export function runUninstallScript(ctx: ExecContext, ref: ContainerRef, service:
     if (!loc) return fail(1, 'container vanished\n');
     const { ct } = loc;
     const out: string[] = [];
-    for (const name of ['k3s', 'k3s-agent'] as const) stopService(s, ct, name, LAB_HOOKS);
+    for (const name of ['k3s', 'k3s-agent'] as const) stopService(s, ct, { service: name, hooks: LAB_HOOKS });
     delete ct.k3s.services[service];
     for (const p of [unitPath(service), envPath(service), `/usr/local/bin/${service}-uninstall.sh`]) {
       if (ct.fs[p]) {

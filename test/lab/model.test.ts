@@ -21,12 +21,12 @@ test('GIVEN recording hooks WHEN services start, stop and boot THEN only a k3s s
   lab.update((s) => {
     const ctrl = findContainer(s, 'pve1', 100)!;
     const worker = findContainer(s, 'pve1', 101)!;
-    startService(s, worker, 'k3s-agent', 1, hooks);
-    stopService(s, worker.ct, 'k3s-agent', hooks);
-    startService(s, ctrl, 'k3s', 2, hooks);
-    stopService(s, ctrl.ct, 'k3s', hooks);
-    stopService(s, ctrl.ct, 'k3s', hooks); // already stopped
-    bootContainer(s, ctrl, 3, hooks);
+    startService(s, worker, { service: 'k3s-agent', now: 1, hooks });
+    stopService(s, worker.ct, { service: 'k3s-agent', hooks });
+    startService(s, ctrl, { service: 'k3s', now: 2, hooks });
+    stopService(s, ctrl.ct, { service: 'k3s', hooks });
+    stopService(s, ctrl.ct, { service: 'k3s', hooks }); // already stopped
+    bootContainer(s, ctrl, { now: 3, hooks });
   });
   assert.deepEqual(calls, ['started k3s-ctrl-1', 'stopping k3s-ctrl-1', 'started k3s-ctrl-1']);
 });
