@@ -17,7 +17,7 @@
  * (`ansible` = all three parts).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -55,6 +55,10 @@ interface Options {
   pctCosts: number[];
   upgradePctCost: number;
   json: boolean;
+  /** Skip the Ansible baseline (quick iterations on pve-k3s and its floors). */
+  noAnsible: boolean;
+  /** Print where each pve-k3s upgrade's time went, from its journal. */
+  steps: boolean;
 }
 
 function options(args: string[]): Options {
@@ -87,6 +91,8 @@ function options(args: string[]): Options {
     pctCosts: nums('--pct-costs', [0, 0.35]),
     upgradePctCost: Number(val('--upgrade-pct-cost') ?? 0.35),
     json: args.includes('--json'),
+    noAnsible: args.includes('--no-ansible'),
+    steps: args.includes('--steps'),
   };
 }
 
@@ -289,7 +295,7 @@ async function byHand(hosts: Hosts, scripts: Map<string, string>, via?: (h: Sshd
 }
 
 /** The lab's metered node work of the same upgrade, run in-process with no latency: the upgrade's floor. */
-async function meteredWork(nodes: number, hostCount: number): Promise<number> {
+async function meteredWork(nodes: number, hostCount: number, steps = false): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'pve-k3s-cmp-meter-'));
   try {
     const created = await initLab({ dir, hosts: hostCount, servers: 1, workers: nodes - 1, version: FROM, timing: UPGRADE_WORK });
@@ -304,6 +310,10 @@ async function meteredWork(nodes: number, hostCount: number): Promise<number> {
       const r = await runPlan(plan, { inventory: inv, shells });
       lab.settleWork();
       if (!r.ok) throw new Error(`metered upgrade failed: ${r.failed?.error.message}`);
+      if (steps)
+        log(
+          `  metered node work: drain ${(work.drain / 1000).toFixed(1)} s, install ${(work.install / 1000).toFixed(1)} s, restart ${(work.restart / 1000).toFixed(1)} s`,
+        );
       return work.drain + work.install + work.restart;
     } finally {
       await server.close();
@@ -311,6 +321,51 @@ async function meteredWork(nodes: number, hostCount: number): Promise<number> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Where a pve-k3s upgrade's wall time went, from its journal (each step's start time and
+ * duration): the time before the first step (start-up, probe, plan, lease), each kind of step
+ * summed, and the time between steps (the runner's own work between two steps).
+ */
+function stepBreakdown(bed: Bed): string {
+  const file = join(bed.env['XDG_STATE_HOME']!, 'pve-k3s', 'journal', `${bed.inventory.cluster}.jsonl`);
+  const recs = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as { type: string; step?: string; t: string; ms?: number });
+  const t0 = Date.parse(recs.find((r) => r.type === 'run-start')?.t ?? '');
+  const end = Date.parse(recs.findLast((r) => r.type === 'run-end')?.t ?? '');
+  const kinds = new Map<string, { n: number; ms: number }>();
+  const spans: Array<[number, number]> = [];
+  const starts = new Map<string, number>();
+  for (const r of recs) {
+    if (r.type === 'step-start' && r.step) starts.set(r.step, Date.parse(r.t));
+    if (r.type === 'step-done' && r.step) {
+      const kind = r.step.split('/').at(-1)!;
+      const k = kinds.get(kind) ?? { n: 0, ms: 0 };
+      k.n++;
+      k.ms += r.ms ?? 0;
+      kinds.set(kind, k);
+      const s = starts.get(r.step);
+      if (s !== undefined) spans.push([s, s + (r.ms ?? 0)]);
+    }
+  }
+  spans.sort((a, b) => a[0] - b[0]);
+  let covered = 0;
+  let reach = t0;
+  for (const [s, e] of spans) {
+    if (e > reach) {
+      covered += e - Math.max(s, reach);
+      reach = e;
+    }
+  }
+  const first = spans[0]?.[0] ?? t0;
+  const parts = [...kinds].map(([k, v]) => `${k} ${v.n}x ${(v.ms / 1000).toFixed(1)} s`);
+  const each = recs
+    .filter((r) => r.type === 'step-done' && r.step)
+    .map((r) => `${r.step} +${((starts.get(r.step!)! - t0) / 1000).toFixed(2)} ${((r.ms ?? 0) / 1000).toFixed(2)}`);
+  return `  steps (start offset, seconds): ${each.join('; ')}\n  journal: run ${((end - t0) / 1000).toFixed(1)} s; before the first step ${((first - t0) / 1000).toFixed(2)} s; in steps ${(covered / 1000).toFixed(1)} s; between steps ${((end - first - covered) / 1000).toFixed(2)} s; ${parts.join(', ')}`;
 }
 
 function checkUpgraded(bed: Bed, who: string): void {
@@ -349,8 +404,9 @@ export async function compare(args: string[]): Promise<void> {
     log(`side-by-side bench skipped: ${skip}`);
     return;
   }
-  const hasAnsible = spawnSync('ansible-playbook', ['--version'], { stdio: 'ignore' }).status === 0;
-  if (!hasAnsible)
+  const hasAnsible = !o.noAnsible && spawnSync('ansible-playbook', ['--version'], { stdio: 'ignore' }).status === 0;
+  if (o.noAnsible) log('Ansible baseline skipped (--no-ansible)');
+  else if (!hasAnsible)
     log('Ansible baseline skipped: ansible-playbook is not installed (`apt-get install ansible-core`); pve-k3s and the floors still run');
   const started = performance.now();
   const noop: NoopRow[] = [];
@@ -419,6 +475,7 @@ export async function compare(args: string[]): Promise<void> {
               if (who === 'pveK3s') {
                 await hosts.coldStart();
                 row.pveK3s.push(await timed(() => pveK3s(bed, ['upgrade', '--yes'], /Upgrade complete/)));
+                if (o.steps) log(stepBreakdown(bed));
               } else await ansible(bed, async (fn) => void row.ansible.push(await timed(fn)));
               checkUpgraded(bed, who);
             } finally {
@@ -429,7 +486,7 @@ export async function compare(args: string[]): Promise<void> {
             const order: Array<'pveK3s' | 'ansible'> = hasAnsible ? ['pveK3s', 'ansible'] : ['pveK3s'];
             for (const who of i % 2 === 0 ? order : order.reverse()) await one(who);
           }
-          row.workMs = await meteredWork(nodes, hostCount);
+          row.workMs = await meteredWork(nodes, hostCount, o.steps);
           upgrade.push(row);
           log(
             `upgrade ${nodes} nodes, pct ${cost}s: pve-k3s ${(med(row.pveK3s) / 1000).toFixed(1)} s${hasAnsible ? `, Ansible ${(med(row.ansible) / 1000).toFixed(1)} s` : ''}, metered node work ${(row.workMs / 1000).toFixed(1)} s`,

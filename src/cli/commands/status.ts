@@ -3,6 +3,7 @@ import type { ClusterFacts, NodeFacts } from '../../domain/facts.js';
 import { DOCUMENT_API_VERSION, type ClusterStatusDocument } from '../../domain/documents.js';
 import { PveK3sError, RunError, UsageError } from '../../domain/errors.js';
 import { gatherFacts } from '../../upgrade/facts/gather.js';
+import { ProbedKube } from '../../upgrade/facts/probed-kube.js';
 import { relocationWarnings } from '../../upgrade/facts/locate.js';
 import { resolveTarget } from '../../upgrade/plan/target.js';
 import { renderTable } from '../table.js';
@@ -59,8 +60,8 @@ export async function status(g: GlobalOptions, flags: StatusFlags): Promise<numb
 async function statusOnce(g: GlobalOptions, flags: StatusFlags, conn: ClusterConnection): Promise<number> {
   {
     const inv = conn.inventory;
-    const [facts, target, stRead] = await Promise.all([
-      gatherFacts(inv, conn.shells),
+    const [[facts, stRead], target] = await Promise.all([
+      factsAndClusterState(conn),
       resolveTarget({
         version: flags.version ?? (flags.channel ? undefined : inv.k3s.version),
         channel: flags.channel ?? inv.k3s.channel,
@@ -69,7 +70,6 @@ async function statusOnce(g: GlobalOptions, flags: StatusFlags, conn: ClusterCon
         (r) => ({ version: r.target.version.raw, source: r.target.source, error: undefined as string | undefined }),
         (err: unknown) => ({ version: undefined, source: undefined, error: err instanceof PveK3sError ? err.message : String(err) }),
       ),
-      clusterState(conn),
     ]);
     const st = facts.kubeError === undefined ? stRead : undefined;
     const busy =
@@ -260,14 +260,24 @@ export function statusDocument(
   };
 }
 
-/** The cluster lease, its run record and an old annotation lock (src/operation/guard.ts), or undefined when unreadable. */
-async function clusterState(conn: ClusterConnection) {
-  const { guardEnvFor, readClusterState } = await import('../../operation/guard.js');
+/**
+ * The facts, and the cluster lease with its run record and an old annotation lock
+ * (src/operation/guard.ts; undefined when unreadable), read in the facts probe's one request per
+ * host: the lease's reads ride in the controller's `pct exec` (ProbedKube).
+ */
+async function factsAndClusterState(conn: ClusterConnection) {
+  const { guardEnvFor, kubeFor, readClusterState } = await import('../../operation/guard.js');
+  const env = guardEnvFor(conn, process.env);
+  let kube: ProbedKube;
   try {
-    return await readClusterState(guardEnvFor(conn, process.env));
+    kube = new ProbedKube(kubeFor(env));
   } catch {
-    return undefined;
+    return [await gatherFacts(conn.inventory, conn.shells), undefined] as const;
   }
+  const st = readClusterState(env, kube).catch(() => undefined);
+  const asked = await Promise.race([kube.asked, st.then(() => undefined)]);
+  const facts = gatherFacts(conn.inventory, conn.shells, asked ? { controllerReads: kube.reads(asked) } : {}).finally(() => kube.release());
+  return [await facts, await st] as const;
 }
 
 /** Why the run the cluster's record shows has stopped without ending ('its process is gone', its lease expired), or undefined. */

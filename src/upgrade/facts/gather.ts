@@ -24,6 +24,19 @@ export interface GatherOptions {
   timeoutMs?: number;
   /** How many `pct exec` a host runs at once during the probe. @default 8 */
   parallel?: number;
+  /**
+   * More kubectl reads for the controller, run in the same `pct exec` as the probe's `kubectl
+   * get nodes` (status reads the cluster's lease this way: one request per host, one `pct exec`
+   * per container). `answer` gets their results in order, as Kube.batch would give them, or
+   * undefined when the controller's host could not be probed (its caller then reads them itself).
+   */
+  controllerReads?: ControllerReads;
+}
+
+export interface ControllerReads {
+  /** kubectl arguments (without the kubectl path), one list per command. */
+  commands: readonly (readonly string[])[];
+  answer(results: RunResult[] | undefined): void;
 }
 
 interface HostProbe {
@@ -102,7 +115,12 @@ function asState(status: string): ContainerState {
 async function probeHost(shell: Shell, nodes: NodeSpec[], controller: NodeSpec | undefined, opts: GatherOptions): Promise<HostProbe> {
   const commands: BatchCommand[] = [{ argv: ['pct', 'list'] }];
   for (const n of nodes) commands.push({ argv: ['pct', 'exec', String(n.vmid), '--', K3S, '--version'] });
-  if (controller) commands.push({ argv: ['pct', 'exec', String(controller.vmid), '--', KUBECTL, 'get', 'nodes', '-o', 'json'] });
+  const nodesArgv = [KUBECTL, 'get', 'nodes', '-o', 'json'];
+  const reads = controller ? opts.controllerReads : undefined;
+  // With reads, the controller's commands run framed in one `sh -c` inside the one pct exec.
+  const inner = reads ? buildBatch([nodesArgv, ...reads.commands.map((a) => [KUBECTL, ...a])].map((argv) => ({ argv }))) : undefined;
+  if (controller)
+    commands.push({ argv: ['pct', 'exec', String(controller.vmid), '--', ...(inner ? ['sh', '-c', inner.script] : nodesArgv)] });
   const batch = buildBatch(commands, { parallel: opts.parallel ?? 8 });
   const probe: HostProbe = {
     host: shell.host,
@@ -119,9 +137,11 @@ async function probeHost(shell: Shell, nodes: NodeSpec[], controller: NodeSpec |
     if (r.code !== 0 && !r.stdout.includes(batch.nonce)) {
       probe.error = `the probe script failed (exit ${r.code}): ${failureReason(r, { singleLine: true })}`;
       if (controller) probe.kube = { nodes: undefined, error: probe.error };
+      reads?.answer(undefined);
       return probe;
     }
   } catch (err) {
+    reads?.answer(undefined);
     if (opts.signal?.aborted) throw err;
     probe.error = err instanceof PveK3sError || err instanceof Error ? err.message : String(err);
     if (controller) probe.kube = { nodes: undefined, error: probe.error };
@@ -149,7 +169,17 @@ async function probeHost(shell: Shell, nodes: NodeSpec[], controller: NodeSpec |
     }
   });
   if (controller) {
-    const r = rest[nodes.length];
+    let r = rest[nodes.length];
+    if (r && inner) {
+      const outer = r;
+      // A command without its frame did not run (pct could not start the script): it gets
+      // pct's answer, as Kube.batch gives it.
+      const [n, ...more] = parseBatch(outer, inner).map((x) =>
+        x.code !== -1 ? x : { code: outer.code === 0 ? 1 : outer.code, stdout: outer.stdout, stderr: outer.stderr },
+      );
+      r = n;
+      reads?.answer(more);
+    } else reads?.answer(undefined);
     if (!r || r.code !== 0)
       probe.kube = {
         nodes: undefined,
