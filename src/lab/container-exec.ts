@@ -79,7 +79,7 @@ export async function execInContainer(
     switch (base) {
       case 'sh':
       case 'dash':
-        return runShProgram(argv, env, stdin, shHostFor(ctx, ref, m));
+        return runShProgram(shHostFor(ctx, ref, m), { argv, env, stdin });
       case 'env':
         return envProgram(ctx, ref, args, env, stdin);
       case 'systemctl':
@@ -115,7 +115,7 @@ export async function execInContainer(
       via === 'pct' ? `lxc-attach: ${ref.vmid}: Permission denied - Failed to exec "${name}"\n` : `sh: 1: ${name}: Permission denied\n`,
     );
   if (target.entry.content.startsWith('#!/bin/sh') || target.entry.content.startsWith('#!/usr/bin/env sh')) {
-    return runShProgram(['sh', path, ...args], env, stdin, shHostFor(ctx, ref, m));
+    return runShProgram(shHostFor(ctx, ref, m), { argv: ['sh', path, ...args], env, stdin });
   }
   return fail(126, `sh: 1: ${name}: Exec format error\n`);
 }

@@ -65,7 +65,7 @@ export async function execOnHost(
       return runHostSystemctl(ctx, host, args);
     case 'sh':
     case 'dash':
-      return runShProgram(argv, env, stdin, hostShHost(ctx, host, m));
+      return runShProgram(hostShHost(ctx, host, m), { argv, env, stdin });
     case 'env': {
       const { env: e, rest } = envArgs(args, env);
       return rest.length === 0 ? printEnv(e) : execOnHost(ctx, host, rest, e, stdin);

@@ -141,7 +141,7 @@ export class Sandbox {
     const host: ShHost = {
       exec: (argv, env, stdin, merged) => {
         const base = (argv[0] ?? '').split('/').pop();
-        if (base === 'sh' || base === 'dash') return runShProgram(argv, env, stdin, host);
+        if (base === 'sh' || base === 'dash') return runShProgram(host, { argv, env, stdin });
         // argv as typed: the program runs (and names itself) as under dash, bwrap finding it on PATH.
         return this.run(argv, env, stdin, merged);
       },

@@ -57,7 +57,7 @@ for (const [builder, arb] of Object.entries(BUILDERS)) {
           try {
             const r =
               shell === 'lab'
-                ? await runShProgram(['sh', '-s'], { ...ENV }, script, box.labHost())
+                ? await runShProgram(box.labHost(), { argv: ['sh', '-s'], env: { ...ENV }, stdin: script })
                 : await box.run(shell === 'dash' ? ['dash', '-s'] : ['busybox', 'sh', '-s'], { ...ENV }, script);
             counts.runs++;
             results.push([shell, { code: r.code, stdout: r.stdout, stderr: r.stderr }]);
@@ -137,7 +137,7 @@ test("conformance: generated scripts of builtins: the lab's sh agrees with dash 
       const box = new Sandbox();
       let timer: NodeJS.Timeout | undefined;
       const lab = await Promise.race([
-        runShProgram(['sh', '-s', 'p1', 'p 2'], { ...ENV }, script, box.labHost()),
+        runShProgram(box.labHost(), { argv: ['sh', '-s', 'p1', 'p 2'], env: { ...ENV }, stdin: script }),
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error(`the lab's sh did not finish:\n${script}`)), 10_000);
         }),

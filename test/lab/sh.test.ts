@@ -24,7 +24,7 @@ function memHost(files: Record<string, string> = {}): ShHost & { files: Record<s
           stderr: '',
         };
       if (cmd === 'fail') return { code: 3, stdout: '', stderr: 'failed\n' };
-      if (cmd === 'sh') return runShProgram(argv, env, stdin, host);
+      if (cmd === 'sh') return runShProgram(host, { argv, env, stdin });
       return { code: 127, stdout: '', stderr: `${cmd}: not found\n` };
     },
     which: (name: string) => (['cat', 'upper', 'args', 'env', 'fail', 'sh'].includes(name) ? `/bin/${name}` : undefined),
@@ -39,7 +39,7 @@ function memHost(files: Record<string, string> = {}): ShHost & { files: Record<s
   return host;
 }
 const env = { PATH: '/bin' };
-const sh = (script: string, stdin = '', host = memHost()) => runSh(script, host, { env }, stdin);
+const sh = (script: string, stdin = '', host = memHost()) => runSh(script, host, { env, stdin });
 
 test('GIVEN ; && || WHEN run THEN short-circuit like sh and $? is the last status', async () => {
   const r = await sh('echo a; false && echo b || echo c; fail; echo "s=$?"');
@@ -147,9 +147,9 @@ test('GIVEN test and [ WHEN evaluated THEN string, integer and file tests work',
 
 test('GIVEN sh -c and sh -s WHEN run THEN positional parameters and stdin scripts work', async () => {
   const host = memHost();
-  const c = await runShProgram(['sh', '-c', 'args "$0" "$@" $#', 'name', 'x y', 'z'], env, '', host);
+  const c = await runShProgram(host, { argv: ['sh', '-c', 'args "$0" "$@" $#', 'name', 'x y', 'z'], env, stdin: '' });
   assert.equal(c.stdout, '<name><x y><z><2>\n');
-  const s = await runShProgram(['sh', '-s', '-', 'a1', 'a2'], env, 'echo "$1 $2"', host);
+  const s = await runShProgram(host, { argv: ['sh', '-s', '-', 'a1', 'a2'], env, stdin: 'echo "$1 $2"' });
   assert.equal(s.stdout, 'a1 a2\n');
   const pipe = await sh('echo "echo from stdin \\$1" | sh -s - arg');
   assert.equal(pipe.stdout, 'from stdin arg\n');

@@ -1,7 +1,7 @@
 /** The lab's sh builtins: the table the interpreter looks names up in, and the special ones (POSIX 2.14). */
 import { formatPrintf } from '../printf.js';
 import { evalTest } from './test.js';
-import type { BuiltinShell, Io } from './types.js';
+import type { BuiltinCall } from './types.js';
 
 /** Special built-ins (POSIX 2.14): assignments before them stay in the shell. */
 export const SPECIAL = new Set([
@@ -22,13 +22,13 @@ export const SPECIAL = new Set([
   'unset',
 ]);
 
-export type Builtin = (this: BuiltinShell, args: string[], io: Io, line: number) => number | Promise<number>;
+export type Builtin = (call: BuiltinCall) => number | Promise<number>;
 
 export const BUILTINS: Record<string, Builtin | undefined> = {
   ':': () => 0,
   true: () => 0,
   false: () => 1,
-  echo: (args, io) => {
+  echo: ({ args, io }) => {
     let a = args;
     let newline = true;
     if (a[0] === '-n') {
@@ -44,55 +44,34 @@ export const BUILTINS: Record<string, Builtin | undefined> = {
     io.out.write(unescape(text) + (newline ? '\n' : ''));
     return 0;
   },
-  printf: (args, io) => {
+  printf: ({ args, io }) => {
     const r = formatPrintf(args);
     io.out.write(r.out);
     if (r.error) io.err.write(`printf: ${r.error}\n`);
     return r.error ? 1 : 0;
   },
-  exit: function (args) {
-    return this.bExit(args);
-  },
-  export: function (args, io) {
-    return this.bExport(args, io);
-  },
-  set: function (args, io, line) {
-    return this.bSet(args, io, line);
-  },
-  unset: function (args) {
-    return this.bUnset(args);
-  },
-  wait: function (args) {
-    return this.bWait(args);
-  },
-  shift: function (args, io) {
-    return this.bShift(args, io);
-  },
-  eval: function (args, io) {
-    return this.bEval(args, io);
-  },
-  exec: function (args, io, line) {
-    return this.bExec(args, io, line);
-  },
-  command: function (args, io) {
-    return this.bCommand(args, io);
-  },
-  cd: function (args, io) {
-    return this.bCd(args, io);
-  },
-  pwd: (_args, io) => {
+  exit: ({ sh, args }) => sh.bExit(args),
+  export: ({ sh, args, io }) => sh.bExport(args, io),
+  set: ({ sh, args, io, line }) => sh.bSet(args, io, line),
+  unset: ({ sh, args }) => sh.bUnset(args),
+  wait: ({ sh, args }) => sh.bWait(args),
+  shift: ({ sh, args, io }) => sh.bShift(args, io),
+  eval: ({ sh, args, io }) => sh.bEval(args, io),
+  exec: ({ sh, args, io, line }) => sh.bExec(args, io, line),
+  command: ({ sh, args, io }) => sh.bCommand(args, io),
+  cd: ({ sh, args, io }) => sh.bCd(args, io),
+  pwd: ({ io }) => {
     io.out.write('/root\n');
     return 0;
   },
-  test: function (args, io) {
-    return testBuiltin(this, args, io, 'test');
-  },
-  '[': function (args, io) {
+  test: (call) => testBuiltin(call, 'test'),
+  '[': (call) => {
+    const { args, io } = call;
     if (args[args.length - 1] !== ']') {
       io.err.write(`sh: [: missing ]\n`);
       return 2;
     }
-    return testBuiltin(this, args.slice(0, -1), io, '[');
+    return testBuiltin({ ...call, args: args.slice(0, -1) }, '[');
   },
 };
 
@@ -102,8 +81,8 @@ function unescape(s: string): string {
   );
 }
 
-function testBuiltin(interp: BuiltinShell, args: string[], io: Io, name: string): number {
-  const r = evalTest(args, interp.host);
+function testBuiltin({ sh, args, io }: BuiltinCall, name: string): number {
+  const r = evalTest(args, sh.host);
   if (typeof r === 'string') {
     io.err.write(`sh: ${name}: ${r}\n`);
     return 2;

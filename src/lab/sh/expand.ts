@@ -3,7 +3,7 @@ import type { Word } from './parse.js';
 import { ExpansionError, type ExpansionScope, type Io } from './types.js';
 
 /** Expands a word; unquoted expansions are split on blanks when `split`. */
-export async function expandWord(scope: ExpansionScope, word: Word, io: Io, split: boolean): Promise<string[]> {
+export async function expandWord(scope: ExpansionScope, word: Word, { io, split }: { io: Io; split: boolean }): Promise<string[]> {
   const fields: string[] = [];
   let cur = '';
   let has = false;
@@ -71,7 +71,7 @@ async function param(scope: ExpansionScope, part: Extract<Word[number], { t: 'va
   }
   const colon = part.op.startsWith(':');
   const unset = value === undefined || (colon && value === '');
-  const arg = async () => (await expandWord(scope, part.arg ?? [], io, false)).join('');
+  const arg = async () => (await expandWord(scope, part.arg ?? [], { io, split: false })).join('');
   switch (part.op.replace(':', '')) {
     case '-':
       return unset ? arg() : (value ?? '');

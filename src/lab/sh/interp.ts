@@ -157,7 +157,7 @@ export class Interp implements BuiltinShell, ExpansionScope {
       if (typeof rio === 'number') return rio;
       if (cmd.sub) return await this.subshell(cmd.sub, rio);
       if (argv.length === 0) return this.substStatus ?? 0;
-      return await this.runCommand(argv, assigns, rio, cmd.line);
+      return await this.runCommand({ argv, assigns, io: rio, line: cmd.line });
     } catch (e) {
       if (e instanceof ExpansionError) {
         io.err.write(`${this.name}: ${cmd.line}: ${e.message}\n`);
@@ -193,14 +193,17 @@ export class Interp implements BuiltinShell, ExpansionScope {
         stdin = f.content;
         continue;
       }
-      const sink = this.openSink(target, r.op === '>>', cmd.line, io, fds);
+      const sink = this.openSink(target, { append: r.op === '>>', line: cmd.line, io, fds });
       if (typeof sink === 'number') return sink;
       fds[r.fd] = sink;
     }
     return { stdin, out: fds[1] ?? { write: () => {} }, err: fds[2] ?? { write: () => {} } };
   }
 
-  private openSink(target: string, append: boolean, line: number, io: Io, fds: Array<Sink | undefined>): Sink | number {
+  private openSink(
+    target: string,
+    { append, line, io, fds }: { append: boolean; line: number; io: Io; fds: Array<Sink | undefined> },
+  ): Sink | number {
     if (target === '/dev/null') return { write: () => {} };
     if (target === '/dev/stdout') return fds[1] ?? io.out;
     if (target === '/dev/stderr') return fds[2] ?? io.err;
@@ -216,7 +219,17 @@ export class Interp implements BuiltinShell, ExpansionScope {
     };
   }
 
-  private async runCommand(argv: string[], assigns: Array<[string, string]>, io: Io, line: number): Promise<number> {
+  private async runCommand({
+    argv,
+    assigns,
+    io,
+    line,
+  }: {
+    argv: string[];
+    assigns: Array<[string, string]>;
+    io: Io;
+    line: number;
+  }): Promise<number> {
     const [name, ...args] = argv;
     if (name === undefined) return 0;
     const builtin = BUILTINS[name];
@@ -224,7 +237,7 @@ export class Interp implements BuiltinShell, ExpansionScope {
       const saved = assigns.map(([k]) => [k, this.vars.get(k)] as const);
       for (const [k, v] of assigns) this.vars.set(k, v);
       try {
-        return await builtin.call(this, args, io, line);
+        return await builtin({ sh: this, args, io, line });
       } finally {
         if (!SPECIAL.has(name))
           for (const [k, v] of saved) {
@@ -259,7 +272,7 @@ export class Interp implements BuiltinShell, ExpansionScope {
 
   /** Expands a word; unquoted expansions are split on blanks when `split` (expand.ts). */
   private expandWord(word: Word, io: Io, split: boolean): Promise<string[]> {
-    return expandWord(this, word, io, split);
+    return expandWord(this, word, { io, split });
   }
 
   assign(name: string, value: string): void {
@@ -308,7 +321,7 @@ export class Interp implements BuiltinShell, ExpansionScope {
     return this.vars.get(name);
   }
 
-  // ---- builtins (called with `this` bound to the interpreter) ----
+  // ---- builtins (builtins.ts calls them on the shell it is given) ----
   bExport(args: string[], io: Io): number {
     for (const a of args) {
       if (a === '-p') {
@@ -408,12 +421,12 @@ export class Interp implements BuiltinShell, ExpansionScope {
 
   async bExec(args: string[], io: Io, line: number): Promise<number> {
     if (args.length === 0) return 0;
-    const code = await this.runCommand(args, [], io, line);
+    const code = await this.runCommand({ argv: args, assigns: [], io, line });
     throw new ExitSignal(code);
   }
 
   bCommand(args: string[], io: Io): number | Promise<number> {
-    if (args[0] !== '-v') return this.runCommand(args, [], io, 0);
+    if (args[0] !== '-v') return this.runCommand({ argv: args, assigns: [], io, line: 0 });
     let code = 0;
     for (const n of args.slice(1)) {
       if (BUILTINS[n]) io.out.write(`${n}\n`);

@@ -1,10 +1,10 @@
 /** Running the lab's sh: a script text (runSh), or `sh` as a program with its options (runShProgram). */
 import { parseScript, ShSyntaxError, type Script } from './parse.js';
 import { Interp } from './interp.js';
-import type { ExecResult, Io, ShHost, ShOptions } from './types.js';
+import type { ExecResult, Invocation, Io, ShHost, ShOptions } from './types.js';
 
-/** Runs a script text; a parse error is exit 2 with `sh: <line>: <message>` on stderr. */
-export async function runSh(script: string, host: ShHost, opts: ShOptions, stdin = ''): Promise<ExecResult> {
+/** Runs a script text (with `stdin`, default none); a parse error is exit 2 with `sh: <line>: <message>` on stderr. */
+export async function runSh(script: string, host: ShHost, { stdin = '', ...opts }: ShOptions & { stdin?: string }): Promise<ExecResult> {
   let ast: Script;
   try {
     ast = parseScript(script);
@@ -33,7 +33,7 @@ export async function runSh(script: string, host: ShHost, opts: ShOptions, stdin
 }
 
 /** Parses `sh` options and runs it: `sh -c 'script' [name args]`, `sh -s [-|--] args`, `sh file args`, `sh` (stdin). */
-export async function runShProgram(argv: readonly string[], env: Record<string, string>, stdin: string, host: ShHost): Promise<ExecResult> {
+export async function runShProgram(host: ShHost, { argv, env, stdin }: Invocation): Promise<ExecResult> {
   let errexit = false;
   let nounset = false;
   let mode: 'c' | 's' | undefined;
@@ -58,11 +58,11 @@ export async function runShProgram(argv: readonly string[], env: Record<string, 
   if (mode === 'c') {
     const [script, name, ...args] = rest;
     if (script === undefined) return { code: 2, stdout: '', stderr: 'sh: 0: -c requires an argument\n' };
-    return runSh(script, host, { ...opts, name: name ?? 'sh', args }, stdin);
+    return runSh(script, host, { ...opts, name: name ?? 'sh', args, stdin });
   }
-  if (mode === 's' || rest.length === 0) return runSh(stdin, host, { ...opts, args: rest }, '');
+  if (mode === 's' || rest.length === 0) return runSh(stdin, host, { ...opts, args: rest });
   const [file, ...args] = rest;
   const f = host.readFile(file ?? '');
   if ('error' in f) return { code: 2, stdout: '', stderr: `sh: 0: cannot open ${file}: No such file\n` };
-  return runSh(f.content, host, { ...opts, name: file ?? 'sh', args }, stdin);
+  return runSh(f.content, host, { ...opts, name: file ?? 'sh', args, stdin });
 }

@@ -48,6 +48,13 @@ export interface ShHost {
   fileTest(op: string, path: string): boolean;
 }
 
+/** One run of a program: its argv, environment and standard input. */
+export interface Invocation {
+  argv: readonly string[];
+  env: Record<string, string>;
+  stdin: string;
+}
+
 export interface ShOptions {
   env: Record<string, string>;
   args?: string[];
@@ -73,6 +80,14 @@ export interface Io {
 
 /** An expansion error (`${x?}`, set -u): the shell reports it and exits 2. */
 export class ExpansionError extends Error {}
+
+/** One call of a builtin: the shell it runs in, its arguments, its streams and the script line it is on. */
+export interface BuiltinCall {
+  sh: BuiltinShell;
+  args: string[];
+  io: Io;
+  line: number;
+}
 
 /** What the builtins need of the shell they run in. */
 export interface BuiltinShell {
