@@ -323,12 +323,25 @@ async function meteredWork(nodes: number, hostCount: number, steps = false): Pro
   }
 }
 
+/** Where one pve-k3s upgrade's wall time went (ms), from its journal and the process's own start and end. */
+interface Breakdown {
+  /** Process start to the journal's run-start: Node start-up, SSH, the probe, the plan, the lease taken. */
+  before: number;
+  /** Inside steps, beyond nothing: the union of the steps' spans. */
+  steps: number;
+  /** Between the first step and run-end, outside any step: the runner's own work between steps. */
+  between: number;
+  /** run-end to the process's exit: the lease released, the final status table (a new probe), SSH closed. */
+  after: number;
+  /** Each step: id, start offset from run-start, duration. */
+  each: Array<[string, number, number]>;
+}
+
 /**
- * Where a pve-k3s upgrade's wall time went, from its journal (each step's start time and
- * duration): the time before the first step (start-up, probe, plan, lease), each kind of step
- * summed, and the time between steps (the runner's own work between two steps).
+ * Reads a pve-k3s upgrade's journal (each step's start time and duration) against the process's
+ * wall-clock start and end (Date.now(), as the journal's times are).
  */
-function stepBreakdown(bed: Bed): string {
+function breakdown(bed: Bed, wall: { start: number; end: number }): Breakdown {
   const file = join(bed.env['XDG_STATE_HOME']!, 'pve-k3s', 'journal', `${bed.inventory.cluster}.jsonl`);
   const recs = readFileSync(file, 'utf8')
     .split('\n')
@@ -336,36 +349,37 @@ function stepBreakdown(bed: Bed): string {
     .map((l) => JSON.parse(l) as { type: string; step?: string; t: string; ms?: number });
   const t0 = Date.parse(recs.find((r) => r.type === 'run-start')?.t ?? '');
   const end = Date.parse(recs.findLast((r) => r.type === 'run-end')?.t ?? '');
-  const kinds = new Map<string, { n: number; ms: number }>();
-  const spans: Array<[number, number]> = [];
   const starts = new Map<string, number>();
+  const each: Breakdown['each'] = [];
   for (const r of recs) {
     if (r.type === 'step-start' && r.step) starts.set(r.step, Date.parse(r.t));
-    if (r.type === 'step-done' && r.step) {
-      const kind = r.step.split('/').at(-1)!;
-      const k = kinds.get(kind) ?? { n: 0, ms: 0 };
-      k.n++;
-      k.ms += r.ms ?? 0;
-      kinds.set(kind, k);
-      const s = starts.get(r.step);
-      if (s !== undefined) spans.push([s, s + (r.ms ?? 0)]);
-    }
+    const s = r.step === undefined ? undefined : starts.get(r.step);
+    if (r.type === 'step-done' && s !== undefined) each.push([r.step!, s - t0, r.ms ?? 0]);
   }
-  spans.sort((a, b) => a[0] - b[0]);
+  const spans = each.map(([, s, ms]) => [t0 + s, t0 + s + ms] as const).sort((a, b) => a[0] - b[0]);
   let covered = 0;
   let reach = t0;
-  for (const [s, e] of spans) {
+  for (const [s, e] of spans)
     if (e > reach) {
       covered += e - Math.max(s, reach);
       reach = e;
     }
-  }
   const first = spans[0]?.[0] ?? t0;
-  const parts = [...kinds].map(([k, v]) => `${k} ${v.n}x ${(v.ms / 1000).toFixed(1)} s`);
-  const each = recs
-    .filter((r) => r.type === 'step-done' && r.step)
-    .map((r) => `${r.step} +${((starts.get(r.step!)! - t0) / 1000).toFixed(2)} ${((r.ms ?? 0) / 1000).toFixed(2)}`);
-  return `  steps (start offset, seconds): ${each.join('; ')}\n  journal: run ${((end - t0) / 1000).toFixed(1)} s; before the first step ${((first - t0) / 1000).toFixed(2)} s; in steps ${(covered / 1000).toFixed(1)} s; between steps ${((end - first - covered) / 1000).toFixed(2)} s; ${parts.join(', ')}`;
+  return { before: first - wall.start, steps: covered, between: end - first - covered, after: wall.end - end, each };
+}
+
+function breakdownText(b: Breakdown): string {
+  const kinds = new Map<string, { n: number; ms: number }>();
+  for (const [id, , ms] of b.each) {
+    const kind = id.split('/').at(-1)!;
+    const k = kinds.get(kind) ?? { n: 0, ms: 0 };
+    if (kind !== '') kinds.set(kind, { n: k.n + 1, ms: k.ms + ms });
+  }
+  const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+  return [
+    `  steps (start offset from run-start, duration): ${b.each.map(([id, at, ms]) => `${id} +${s(at)} ${s(ms)}`).join('; ')}`,
+    `  before the first step ${s(b.before)}; in steps ${s(b.steps)} (${[...kinds].map(([k, v]) => `${k} ${v.n}x ${s(v.ms)}`).join(', ')}); between steps ${s(b.between)}; after run-end ${s(b.after)}`,
+  ].join('\n');
 }
 
 function checkUpgraded(bed: Bed, who: string): void {
@@ -388,6 +402,8 @@ interface UpgradeRow {
   pveK3s: Sample[];
   ansible: Sample[];
   workMs: number;
+  /** Where each pve-k3s run's time went. */
+  breakdown: Breakdown[];
 }
 interface StatusRow {
   nodes: number;
@@ -468,14 +484,18 @@ export async function compare(args: string[]): Promise<void> {
         }
         if (o.parts.has('upgrade') && o.upgradeNodes.includes(nodes)) {
           const cost = o.upgradePctCost;
-          const row: UpgradeRow = { nodes, hosts: hostCount, pctCost: cost, pveK3s: [], ansible: [], workMs: 0 };
+          const row: UpgradeRow = { nodes, hosts: hostCount, pctCost: cost, pveK3s: [], ansible: [], workMs: 0, breakdown: [] };
           const one = async (who: 'pveK3s' | 'ansible'): Promise<void> => {
             const bed = await newBed(hosts, nodes, FROM, UPGRADE_WORK, cost, channel.url);
             try {
               if (who === 'pveK3s') {
                 await hosts.coldStart();
+                const wall = { start: Date.now(), end: 0 };
                 row.pveK3s.push(await timed(() => pveK3s(bed, ['upgrade', '--yes'], /Upgrade complete/)));
-                if (o.steps) log(stepBreakdown(bed));
+                wall.end = Date.now();
+                const b = breakdown(bed, wall);
+                row.breakdown.push(b);
+                if (o.steps) log(breakdownText(b));
               } else await ansible(bed, async (fn) => void row.ansible.push(await timed(fn)));
               checkUpgraded(bed, who);
             } finally {
@@ -533,6 +553,22 @@ export async function compare(args: string[]): Promise<void> {
       out.push(
         `| ${r.nodes} (${r.hosts}) | ${r.pctCost} s | ${(med(r.pveK3s) / 1000).toFixed(1)} s | ${Number.isFinite(med(r.ansible)) ? `${(med(r.ansible) / 1000).toFixed(1)} s` : '-'} | ${(r.workMs / 1000).toFixed(1)} s | ${ratio(med(r.ansible), med(r.pveK3s))} | ${ratio(med(r.pveK3s), r.workMs)} | ${loadOf([...r.pveK3s, ...r.ansible]).toFixed(1)} |`,
       );
+  }
+  if (upgrade.some((r) => r.breakdown.length > 0)) {
+    const sec = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+    out.push(
+      '',
+      "| upgrade: where pve-k3s's time beyond the node work went, nodes | before the first step (start-up, probe, plan, lease) | in steps beyond node work (per node) | between steps | after the run (lease, final table) |",
+      '|---|---:|---:|---:|---:|',
+    );
+    for (const r of upgrade) {
+      if (r.breakdown.length === 0) continue;
+      const m = (k: 'before' | 'steps' | 'between' | 'after'): number => median(r.breakdown.map((b) => b[k]));
+      const inSteps = m('steps') - r.workMs;
+      out.push(
+        `| ${r.nodes} | ${sec(m('before'))} | ${sec(inSteps)} (${sec(inSteps / r.nodes)}) | ${sec(m('between'))} | ${sec(m('after'))} |`,
+      );
+    }
   }
   if (status.length > 0) {
     out.push(

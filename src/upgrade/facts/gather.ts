@@ -64,15 +64,18 @@ export async function gatherFacts(inv: Inventory, shells: ReadonlyMap<string, Sh
       invariant(shell, `no shell for host ${h}`);
       return probeHost(
         shell,
-        inv.nodes.filter((n) => n.host === h),
-        controller?.host === h ? controller : undefined,
+        { nodes: inv.nodes.filter((n) => n.host === h), controller: controller?.host === h ? controller : undefined },
         opts,
       );
     }),
   );
   const byHost = new Map(probes.map((p) => [p.host, p]));
   // A container missing from its host may have migrated: find it (extra round trips only then).
-  const moved = await locateMoved(inv, shells, byHost, (shell, ns, ctrl) => probeHost(shell, ns, ctrl, opts), opts);
+  const moved = await locateMoved(inv, shells, {
+    ...opts,
+    byHost,
+    probe: (shell, nodes, controller) => probeHost(shell, { nodes, controller }, opts),
+  });
   const movedCtrl = controller ? moved.probes.get(controller.name)?.kube : undefined;
   const kubeProbe = movedCtrl ?? probes.find((p) => p.kube !== undefined)?.kube;
   const hostErrors: Record<string, string> = {};
@@ -112,7 +115,12 @@ function asState(status: string): ContainerState {
   return status === 'running' || status === 'stopped' ? status : 'unknown';
 }
 
-async function probeHost(shell: Shell, nodes: NodeSpec[], controller: NodeSpec | undefined, opts: GatherOptions): Promise<HostProbe> {
+/** One host's probe: its containers, the k3s version in each of `nodes`, and the cluster's nodes when `controller` is there. */
+async function probeHost(
+  shell: Shell,
+  { nodes, controller }: { nodes: NodeSpec[]; controller: NodeSpec | undefined },
+  opts: GatherOptions,
+): Promise<HostProbe> {
   const commands: BatchCommand[] = [{ argv: ['pct', 'list'] }];
   for (const n of nodes) commands.push({ argv: ['pct', 'exec', String(n.vmid), '--', K3S, '--version'] });
   const nodesArgv = [KUBECTL, 'get', 'nodes', '-o', 'json'];

@@ -29,10 +29,16 @@ export interface Located<P> {
 export async function locateMoved<P extends ProbeLike>(
   inv: Inventory,
   shells: ReadonlyMap<string, Shell>,
-  byHost: ReadonlyMap<string, P>,
-  probe: (shell: Shell, nodes: NodeSpec[], controller: NodeSpec | undefined) => Promise<P>,
-  opts: { timeoutMs?: number; signal?: AbortSignal } = {},
+  opts: {
+    /** The probe of each host, as the inventory names them. */
+    byHost: ReadonlyMap<string, P>;
+    /** Probes a host for the nodes that moved to it (with the controller when it is one of them). */
+    probe: (shell: Shell, nodes: NodeSpec[], controller: NodeSpec | undefined) => Promise<P>;
+    timeoutMs?: number;
+    signal?: AbortSignal;
+  },
 ): Promise<Located<P>> {
+  const { byHost, probe } = opts;
   const none: Located<P> = { relocations: [], probes: new Map(), roundTrips: 0 };
   const missing = inv.nodes.filter((n) => {
     const p = byHost.get(n.host);

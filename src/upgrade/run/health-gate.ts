@@ -171,11 +171,11 @@ async function probeHealth(step: Step, deps: GateDeps, o: GateOptions & { nodeCo
   }
   if (step.role !== 'server') return undefined;
   const readyz = await pct.exec(step.vmid, [KUBECTL, 'get', '--raw', '/readyz'], opts);
-  failFast(step, o, ['get', '--raw', '/readyz'], readyz);
+  failFast(step, o, { args: ['get', '--raw', '/readyz'], r: readyz });
   if (readyz.code !== 0 || readyz.stdout.trim() !== 'ok') return `Ready, but its API /readyz answers: ${failureReason(readyz, ONE)}`;
   if (o.servers.length < 2) return undefined;
   const etcd = await pct.exec(step.vmid, [KUBECTL, 'get', '--raw', '/readyz/etcd'], opts);
-  failFast(step, o, ['get', '--raw', '/readyz/etcd'], etcd);
+  failFast(step, o, { args: ['get', '--raw', '/readyz/etcd'], r: etcd });
   if (etcd.code !== 0 || etcd.stdout.trim() !== 'ok') return `Ready, but its etcd check /readyz/etcd answers: ${failureReason(etcd, ONE)}`;
   const all = await deps.kube.nodes(opts).catch((err: unknown) => err as Error);
   if (all instanceof KubeError && all.permanent) throw gateFailed(step, all);
@@ -190,7 +190,7 @@ function siteOf(kube: Kube): KubectlSite {
 }
 
 /** Throws the gate's error when a failed kubectl run in the node itself gave a permanent answer. */
-function failFast(step: Step, o: GateOptions, args: string[], r: RunResult): void {
+function failFast(step: Step, o: GateOptions, { args, r }: { args: string[]; r: RunResult }): void {
   if (r.code === 0 || r.code === 255) return;
   const answer = gateAnswer(
     step,

@@ -21,7 +21,7 @@ import { Prefetcher } from './prefetch.js';
 import { asPveError, RolledBackError, runStep } from './steps.js';
 import { PolicyStop } from './soak.js';
 import { applyUncordon, uncordon, uncordonCommands, uncordonsWithGate } from './uncordon.js';
-import { waitReady } from './wait-ready.js';
+import { waitReadyWith } from './wait-ready.js';
 
 export { CORDON_ANNOTATION } from '../../domain/facts.js';
 
@@ -316,7 +316,8 @@ class PlanRun {
     this.#record({ type: 'step-start', run: this.#runId, step: unc.id, node: unc.node });
     let uncordoned = false;
     try {
-      await waitReady(gate, this.#deps, this.#state, {
+      await waitReadyWith(gate, this.#deps, {
+        state: this.#state,
         tail: uncordonCommands(unc.node),
         onHealthy: (tail) => (uncordoned = applyUncordon(unc, this.#deps, this.#state, tail)),
       });

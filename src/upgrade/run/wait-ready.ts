@@ -16,13 +16,21 @@ import { uncordon } from './uncordon.js';
 export class RolledBackError extends RunError {}
 
 export interface WaitReadyOptions {
+  state: RunState;
   /** kubectl commands for the round trip that finds the worker healthy (its uncordon). */
   tail?: readonly (readonly string[])[];
   /** Called with their results as soon as the gate passed. */
   onHealthy?: (tail: RunResult[]) => void;
 }
 
-export async function waitReady(step: Step, deps: RunDeps, state: RunState, o: WaitReadyOptions = {}): Promise<undefined> {
+/** The wait-ready step on its own. */
+export function waitReady(step: Step, deps: RunDeps, state: RunState): Promise<undefined> {
+  return waitReadyWith(step, deps, { state });
+}
+
+/** The wait-ready step, with `tail` run in the round trip that finds the worker healthy. */
+export async function waitReadyWith(step: Step, deps: RunDeps, o: WaitReadyOptions): Promise<undefined> {
+  const { state } = o;
   const timeoutMs = deps.inventory.upgrade.readyTimeoutSeconds * 1000;
   const gate = await waitHealthy(step, deps, {
     version: step.version,
@@ -45,7 +53,7 @@ export async function waitReady(step: Step, deps: RunDeps, state: RunState, o: W
       hint: `look at the node: ${journal}; raise upgrade.readyTimeout if it is just slow; then run pve-k3s resume`,
     });
   }
-  const back = await rollback(step, deps, state, { ...point, timeoutMs });
+  const back = await rollback(step, deps, { state, to: { ...point, timeoutMs } });
   if (back === undefined) {
     throw new RolledBackError(
       `${failed}; it was rolled back to snapshot ${point.snapshot} and runs ${point.version} again${deps.staysCordoned.has(step.node) ? '' : ', uncordoned'}`,
@@ -67,8 +75,7 @@ export async function waitReady(step: Step, deps: RunDeps, state: RunState, o: W
 async function rollback(
   step: Step,
   deps: RunDeps,
-  state: RunState,
-  to: { snapshot: string; version: string; timeoutMs: number },
+  { state, to }: { state: RunState; to: { snapshot: string; version: string; timeoutMs: number } },
 ): Promise<string | undefined> {
   const shell = deps.pct(step.host).shell;
   deps.emit({
