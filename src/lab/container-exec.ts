@@ -16,7 +16,7 @@ import { runK3s } from './k3s-binary.js';
 import { runKubectl } from './kubectl.js';
 import { containerMachine, machineRead, machineTest, machineWrite, type Machine } from './machine.js';
 import { runMount } from './mount.js';
-import { runShProgram, type ExecResult, type ShHost } from './sh.js';
+import { runShProgram, type ExecResult, type Invocation, type ShHost } from './sh.js';
 import { runSqlite3, SQLITE3 } from './sqlite3.js';
 import { runSystemctl } from './systemctl.js';
 import { runUninstallScript } from './uninstall.js';
@@ -43,14 +43,15 @@ export function whichInContainer(m: Machine, name: string, path: string): string
   return undefined;
 }
 
-export async function execInContainer(
-  ctx: ExecContext,
-  ref: ContainerRef,
-  argv: string[],
-  env: Record<string, string>,
-  stdin: string,
-  via: 'pct' | 'sh',
-): Promise<ExecResult> {
+/** One program run in a container: its argv, environment and stdin, and what ran it (`pct exec`'s execvp, or the container's sh). */
+export interface ContainerExec {
+  argv: string[];
+  env: Record<string, string>;
+  stdin: string;
+  via: 'pct' | 'sh';
+}
+
+export async function execInContainer(ctx: ExecContext, ref: ContainerRef, { argv, env, stdin, via }: ContainerExec): Promise<ExecResult> {
   // Only take the lock (and rewrite the state) when there are faults to consider.
   const effect =
     ctx.store.read().faults.length === 0
@@ -81,7 +82,7 @@ export async function execInContainer(
       case 'dash':
         return runShProgram(shHostFor(ctx, ref, m), { argv, env, stdin });
       case 'env':
-        return envProgram(ctx, ref, args, env, stdin);
+        return envProgram(ctx, ref, { argv: args, env, stdin });
       case 'systemctl':
         return runSystemctl(ctx, ref, args);
       case 'curl':
@@ -123,23 +124,18 @@ export async function execInContainer(
 /** The container seen by its sh. */
 export function shHostFor(ctx: ExecContext, ref: ContainerRef, m: Machine): ShHost {
   return {
-    exec: (argv, env, stdin) => execInContainer(ctx, ref, argv, env, stdin, 'sh'),
+    exec: (argv, env, stdin) => execInContainer(ctx, ref, { argv, env, stdin, via: 'sh' }),
     which: (name, path) => whichInContainer(m, name, path),
     readFile: (p) => machineRead(m, p),
-    writeFile: (p, c, append) => machineWrite(m, p, c, append),
+    writeFile: (p, content, append) => machineWrite(m, p, { content, append }),
     fileTest: (op, p) => machineTest(m, op, p),
   };
 }
 
-async function envProgram(
-  ctx: ExecContext,
-  ref: ContainerRef,
-  args: string[],
-  env: Record<string, string>,
-  stdin: string,
-): Promise<ExecResult> {
-  const { env: e, rest } = envArgs(args, env);
-  return rest.length === 0 ? printEnv(e) : execInContainer(ctx, ref, rest, e, stdin, 'pct');
+/** `env [NAME=value...] [cmd args...]`: `argv` is env's arguments. */
+async function envProgram(ctx: ExecContext, ref: ContainerRef, { argv, env, stdin }: Invocation): Promise<ExecResult> {
+  const { env: e, rest } = envArgs(argv, env);
+  return rest.length === 0 ? printEnv(e) : execInContainer(ctx, ref, { argv: rest, env: e, stdin, via: 'pct' });
 }
 
 /** The container's clock: the lab's, ahead by its clock offset (a `clock-skew` breakage). */

@@ -65,7 +65,7 @@ export function runCurl(ctx: ExecContext, m: Machine, args: string[]): ExecResul
     body = '404: Not Found';
   }
   if (output !== undefined && output !== '-') {
-    const e = machineWrite(m, output, body, false);
+    const e = machineWrite(m, output, { content: body, append: false });
     if (e !== undefined) return say(23, 'Failure writing output to destination');
     return ok();
   }

@@ -10,7 +10,7 @@ import { runModprobe } from './modprobe.js';
 import { runVzdump } from './vzdump.js';
 import { runHostSystemctl } from './host-systemd.js';
 import { pveversion } from './pveversion.js';
-import { runShProgram, type ExecResult, type ShHost } from './sh.js';
+import { runShProgram, type ExecResult, type Invocation, type ShHost } from './sh.js';
 import { envArgs, fail, printEnv, type ExecContext } from './context.js';
 
 export const HOST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -36,13 +36,7 @@ export function whichOnHost(name: string, path: string): string | undefined {
   return dirs.includes(dir) || dirs.includes(dir.replace(/^\/usr/, '')) || dirs.includes(`/usr${dir}`) ? loc : undefined;
 }
 
-export async function execOnHost(
-  ctx: ExecContext,
-  host: string,
-  argv: string[],
-  env: Record<string, string>,
-  stdin: string,
-): Promise<ExecResult> {
+export async function execOnHost(ctx: ExecContext, host: string, { argv, env, stdin }: Invocation): Promise<ExecResult> {
   const name = argv[0] ?? '';
   const base = name.includes('/') ? (name.split('/').pop() ?? '') : name;
   const loc = location(base);
@@ -52,7 +46,7 @@ export async function execOnHost(
   const m = hostMachine(ctx, host);
   switch (base) {
     case 'pct':
-      return runPct(ctx, host, args, stdin);
+      return runPct(ctx, host, { args, stdin });
     case 'pvesh':
       return runPvesh(ctx, args);
     case 'pveversion':
@@ -68,7 +62,7 @@ export async function execOnHost(
       return runShProgram(hostShHost(ctx, host, m), { argv, env, stdin });
     case 'env': {
       const { env: e, rest } = envArgs(args, env);
-      return rest.length === 0 ? printEnv(e) : execOnHost(ctx, host, rest, e, stdin);
+      return rest.length === 0 ? printEnv(e) : execOnHost(ctx, host, { argv: rest, env: e, stdin });
     }
     default: {
       const util = coreutil(base);
@@ -79,10 +73,10 @@ export async function execOnHost(
 
 export function hostShHost(ctx: ExecContext, host: string, m: Machine): ShHost {
   return {
-    exec: (argv, env, stdin) => execOnHost(ctx, host, argv, env, stdin),
+    exec: (argv, env, stdin) => execOnHost(ctx, host, { argv, env, stdin }),
     which: (name, path) => whichOnHost(name, path),
     readFile: (p) => machineRead(m, p),
-    writeFile: (p, c, append) => machineWrite(m, p, c, append),
+    writeFile: (p, content, append) => machineWrite(m, p, { content, append }),
     fileTest: (op, p) => machineTest(m, op, p),
   };
 }

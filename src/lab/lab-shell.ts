@@ -28,7 +28,7 @@ export class LabShell implements Shell {
 
   async run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
     const work = this.exec([...argv], opts.stdin ?? '');
-    return race(this.ctx, work, this.host, argv, opts);
+    return race(this.ctx, work, { ...opts, host: this.host, argv });
   }
 
   private async exec(argv: string[], stdin: string): Promise<RunResult> {
@@ -43,7 +43,7 @@ export class LabShell implements Shell {
       const r = await applyEffect(ctx, effect);
       if (r) return r;
     }
-    return execOnHost(ctx, host, argv, { ...HOST_ENV }, stdin);
+    return execOnHost(ctx, host, { argv, env: { ...HOST_ENV }, stdin });
   }
 
   /** A lab session: `pct exec <vmid> -- sh -s` pays its start (SSH round trip + pct) once, then one round trip per script. */
@@ -100,7 +100,7 @@ class LabSession implements ScriptSession {
       await this.#ready;
       if (!this.#alive)
         throw new SessionLostError(`the session (${this.argv.join(' ')}) on ${this.host} is not running: ${this.#why}`, { started: false });
-      return await race(this.ctx, this.#request(script), this.host, this.argv, opts).catch((e: unknown) => {
+      return await race(this.ctx, this.#request(script), { ...opts, host: this.host, argv: this.argv }).catch((e: unknown) => {
         if (e instanceof ShellError && !e.unreachable) this.#end('stopped'); // a timeout or abort stops the session
         throw e;
       });
@@ -135,7 +135,11 @@ class LabSession implements ScriptSession {
       throw new SessionLostError(`the session (${this.argv.join(' ')}) on ${host} ended: the container stopped`, { started: false });
     }
     const id = this.#id++;
-    const r = await pctExecStarted(ctx, { host, vmid: this.#vmid! }, ['sh', '-s'], sessionRequest(script, this.#nonce, id));
+    const r = await pctExecStarted(
+      ctx,
+      { host, vmid: this.#vmid! },
+      { argv: ['sh', '-s'], stdin: sessionRequest(script, this.#nonce, id) },
+    );
     const found = findResponse(r, { nonce: this.#nonce, id, ended: true });
     if (found.result) return found.result;
     this.#end(r.stderr.trim());
@@ -168,10 +172,9 @@ class LabSession implements ScriptSession {
 export async function race(
   ctx: ExecContext,
   work: Promise<RunResult>,
-  host: string,
-  argv: readonly string[],
-  opts: RunOptions,
+  opts: Pick<RunOptions, 'timeoutMs' | 'signal'> & { host: string; argv: readonly string[] },
 ): Promise<RunResult> {
+  const { host, argv } = opts;
   const what = argv.join(' ').slice(0, 80);
   const stopTimer = new AbortController();
   let onAbort: (() => void) | undefined;

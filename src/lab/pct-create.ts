@@ -5,7 +5,7 @@
  */
 import { findContainer } from './k3s-model.js';
 import { newFs, readFile } from './vfs.js';
-import { fail, ok, type ExecContext } from './context.js';
+import { fail, ok, type ContainerRef, type ExecContext } from './context.js';
 import type { ExecResult } from './sh.js';
 import type { ContainerState } from './types.js';
 
@@ -124,7 +124,7 @@ export function pctCreate(ctx: ExecContext, host: string, args: string[]): ExecR
 }
 
 /** `pct set <vmid> --key value... [--delete k1,k2]` (lxc.* keys are not settable, as on Proxmox). */
-export function pctSet(ctx: ExecContext, host: string, vmid: number, args: string[]): ExecResult {
+export function pctSet(ctx: ExecContext, { host, vmid }: ContainerRef, args: string[]): ExecResult {
   const parsed = parseOptions(args);
   if (parsed.error) return fail(255, parsed.error);
   return ctx.store.update((s): ExecResult => {

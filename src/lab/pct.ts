@@ -9,13 +9,13 @@ import { execInContainer, PCT_EXEC_PATH } from './container-exec.js';
 import { renderSnapshotTree } from './snapshots.js';
 import { pctCreate, pctSet } from './pct-create.js';
 import { dirname, isDir, readFile, writeFile } from './vfs.js';
-import { fail, ok, type ExecContext } from './context.js';
+import { fail, ok, type ContainerRef, type ExecContext } from './context.js';
 import type { ExecResult } from './sh.js';
 import type { ContainerState, LabState } from './types.js';
 
 const USAGE = 'USAGE: pct <COMMAND> [ARGS] [OPTIONS]\n';
 
-export async function runPct(ctx: ExecContext, host: string, args: string[], stdin: string): Promise<ExecResult> {
+export async function runPct(ctx: ExecContext, host: string, { args, stdin }: { args: string[]; stdin: string }): Promise<ExecResult> {
   const [sub, vmidText, ...rest] = args;
   if (sub === undefined) return fail(255, `ERROR: no command specified\n${USAGE}`);
   if (sub === 'list') return ok(pctList(ctx.store.read(), host));
@@ -58,31 +58,41 @@ export async function runPct(ctx: ExecContext, host: string, args: string[], std
       if (argv.length === 0) return fail(255, 'missing command\n');
       if (loc.ct.status !== 'running') return notRunning;
       await ctx.sleep(s.timing.pctExecMs);
-      return pctExecStarted(ctx, { host, vmid }, argv, stdin);
+      return pctExecStarted(ctx, { host, vmid }, { argv, stdin });
     }
     case 'push':
     case 'pull':
-      return pushPull(ctx, host, vmid, sub, rest);
+      return pushPull(ctx, { host, vmid }, { sub, rest });
     case 'set':
-      return pctSet(ctx, host, vmid, rest);
+      return pctSet(ctx, { host, vmid }, rest);
     default:
-      return lifecycle(ctx, host, vmid, sub, rest);
+      return lifecycle(ctx, { host, vmid }, { sub, rest });
   }
 }
 
 /** What `pct exec` runs once pct has started (its latency paid): argv in the container, with pct's environment. */
-export function pctExecStarted(ctx: ExecContext, ref: { host: string; vmid: number }, argv: string[], stdin: string): Promise<ExecResult> {
-  return execInContainer(ctx, ref, argv, { PATH: PCT_EXEC_PATH, HOME: '/root', TERM: 'dumb' }, stdin, 'pct');
+export function pctExecStarted(
+  ctx: ExecContext,
+  ref: ContainerRef,
+  { argv, stdin }: { argv: string[]; stdin: string },
+): Promise<ExecResult> {
+  return execInContainer(ctx, ref, { argv, env: { PATH: PCT_EXEC_PATH, HOME: '/root', TERM: 'dumb' }, stdin, via: 'pct' });
 }
 
 export function pctList(s: LabState, host: string): string {
   const cts = [...(s.hosts.find((h) => h.name === host)?.containers ?? [])].sort((a, b) => a.vmid - b.vmid);
   if (cts.length === 0) return '';
-  const row = (a: string, b: string, c: string, d: string) => `${a.padEnd(10)} ${b.padEnd(10)} ${c.padEnd(12)} ${d.padEnd(20)}\n`;
-  return row('VMID', 'Status', 'Lock', 'Name') + cts.map((c) => row(String(c.vmid), c.status, c.lock, c.hostname)).join('');
+  const row = ([a, b, c, d]: [string, string, string, string]) => `${a.padEnd(10)} ${b.padEnd(10)} ${c.padEnd(12)} ${d.padEnd(20)}\n`;
+  return row(['VMID', 'Status', 'Lock', 'Name']) + cts.map((c) => row([String(c.vmid), c.status, c.lock, c.hostname])).join('');
 }
 
-function lifecycle(ctx: ExecContext, host: string, vmid: number, sub: string, rest: string[]): ExecResult {
+/** A pct subcommand on one container: its name and the arguments after the vmid. */
+interface PctCall<Sub extends string = string> {
+  sub: Sub;
+  rest: string[];
+}
+
+function lifecycle(ctx: ExecContext, { host, vmid }: ContainerRef, { sub, rest }: PctCall): ExecResult {
   const now = ctx.now();
   const r = ctx.store.update((s): ExecResult => {
     const loc = findContainer(s, host, vmid);
@@ -160,7 +170,7 @@ function snapshot(ct: ContainerState, rest: string[], now: number): ExecResult {
   return ok();
 }
 
-function pushPull(ctx: ExecContext, host: string, vmid: number, sub: 'push' | 'pull', rest: string[]): ExecResult {
+function pushPull(ctx: ExecContext, { host, vmid }: ContainerRef, { sub, rest }: PctCall<'push' | 'pull'>): ExecResult {
   const [src, dst] = rest.filter((a, i) => !a.startsWith('--') && !(i > 0 && (rest[i - 1] ?? '').startsWith('--')));
   if (src === undefined || dst === undefined) return fail(255, `400 not enough arguments\npct ${sub} <vmid> <file> <destination>\n`);
   const pi = rest.indexOf('--perms');

@@ -48,7 +48,7 @@ async function main(argv: string[]): Promise<number> {
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
   // A model program may block forever (a unit that never comes up): keep the process alive as the real one would.
   const alive = setInterval(() => {}, 1 << 30);
-  const r = await execInContainer(lab.context(), { host, vmid }, [path, ...args], env, stdin, 'sh');
+  const r = await execInContainer(lab.context(), { host, vmid }, { argv: [path, ...args], env, stdin, via: 'sh' });
   clearInterval(alive);
   syncContainer(lab, host, vmid, INSIDE.root);
   process.stdout.write(r.stdout);
