@@ -61,6 +61,11 @@ export default tseslint.config(
     rules: { '@typescript-eslint/max-params': ['error', { max: 3 }] },
   },
   {
+    // Converted already, inside folders listed above (drop this once those entries are narrowed).
+    files: ['src/upgrade/suc/**/*.ts', 'src/lab/suc-*.ts'],
+    rules: { '@typescript-eslint/max-params': ['error', { max: 3 }] },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },

@@ -25,7 +25,7 @@ export async function runKubectl(ctx: ExecContext, ref: ContainerRef, argv: stri
   const lease = await leaseKubectl(ctx, clusterId, args, stdin);
   if (lease) return lease;
   // system-upgrade-controller's objects; it also catches the controller up to now first.
-  const suc = await sucKubectl(ctx, clusterId, args, stdin);
+  const suc = await sucKubectl(ctx, clusterId, { args, stdin });
   if (suc) return suc;
   const [verb, ...rest] = args;
   switch (verb) {

@@ -23,7 +23,7 @@
 import { createHash } from 'node:crypto';
 import { channelLatest } from './catalog.js';
 import { uid } from './ids.js';
-import { advanceJob, jobStages, nextJobEvent } from './suc-job.js';
+import { advanceJob, jobStages, nextJobEvent, type JobSite } from './suc-job.js';
 import type { KubeCluster, KubeNode, LabCondition, LabState, LabSuc, LabSucJob, LabSucPlan } from './types.js';
 
 /** The SUC release whose behaviour the lab follows. */
@@ -56,15 +56,15 @@ export function reconcileSuc(s: LabState, clusterId: string, now: number): void 
     return;
   }
   for (let i = 0; i < 100_000; i++) {
-    settle(s, clusterId, cluster, suc);
+    settle({ s, clusterId, cluster }, suc);
     const next = nextSucEvent(s, clusterId);
     if (next === undefined || next > now) break;
     suc.at = Math.max(suc.at, next);
-    for (const job of [...suc.jobs]) advanceJob(s, clusterId, cluster, job, suc.at);
+    for (const job of [...suc.jobs]) advanceJob({ s, clusterId, cluster }, job, suc.at);
     expireJobs(suc);
   }
   suc.at = Math.max(suc.at, now);
-  settle(s, clusterId, cluster, suc);
+  settle({ s, clusterId, cluster }, suc);
 }
 
 /** Whether the controller has timed work ahead (a Job's container running, a wait, a TTL). */
@@ -74,19 +74,20 @@ export function nextSucEvent(s: LabState, clusterId: string): number | undefined
   if (!cluster || !suc?.deployment) return undefined;
   let next = Infinity;
   for (const job of suc.jobs) {
-    const t = job.result ? job.result.at + JOB_TTL_MS : nextJobEvent(s, clusterId, cluster, job, suc.at);
+    const t = job.result ? job.result.at + JOB_TTL_MS : nextJobEvent(job, suc.at);
     if (t !== undefined && t < next) next = t;
   }
   return Number.isFinite(next) ? Math.max(next, suc.at) : undefined;
 }
 
 /** The handlers that react at once (Plan status, Job generation, Job results) until nothing changes. */
-function settle(s: LabState, clusterId: string, cluster: KubeCluster, suc: LabSuc): void {
+function settle(site: JobSite, suc: LabSuc): void {
+  const { s, cluster } = site;
   for (let round = 0; round < 50; round++) {
     let changed = false;
     for (const plan of suc.plans) changed = planStatus(s, plan, suc.at) || changed;
     changed = jobResults(cluster, suc) || changed;
-    for (const plan of suc.plans) changed = generate(s, clusterId, cluster, suc, plan) || changed;
+    for (const plan of suc.plans) changed = generate(site, suc, plan) || changed;
     if (!changed) return;
   }
 }
@@ -98,21 +99,30 @@ function planStatus(s: LabState, plan: LabSucPlan, now: number): boolean {
   const spec = plan.spec;
   const drain = spec.drain as Record<string, unknown> | undefined;
   if (drain && drain.deleteEmptydirData !== undefined && drain.deleteLocalData !== undefined) {
-    setCondition(plan, 'Validated', 'False', 'Error', 'spec.drain cannot specify both deleteEmptydirData and deleteLocalData', now);
+    setCondition(
+      plan,
+      {
+        type: 'Validated',
+        status: 'False',
+        reason: 'Error',
+        message: 'spec.drain cannot specify both deleteEmptydirData and deleteLocalData',
+      },
+      now,
+    );
     return true;
   }
-  setCondition(plan, 'Validated', 'True', 'PlanIsValid', '', now);
+  setCondition(plan, { type: 'Validated', status: 'True', reason: 'PlanIsValid', message: '' }, now);
   const version = typeof spec.version === 'string' ? spec.version : '';
   const channel = typeof spec.channel === 'string' ? spec.channel : '';
   if (version === '' && channel === '') {
-    setCondition(plan, 'LatestResolved', 'False', 'Error', UNRESOLVABLE, now);
+    setCondition(plan, { type: 'LatestResolved', status: 'False', reason: 'Error', message: UNRESOLVABLE }, now);
     return true;
   }
   const latest = version !== '' ? version : (channelLatest(s.channels, channel.split('/').pop() ?? '') ?? '');
   const munged = latest.replaceAll('+', '-');
-  if (plan.status.latestVersion !== munged) setCondition(plan, 'Complete', 'False', 'Resolved', '', now);
+  if (plan.status.latestVersion !== munged) setCondition(plan, { type: 'Complete', status: 'False', reason: 'Resolved', message: '' }, now);
   plan.status.latestVersion = munged;
-  setCondition(plan, 'LatestResolved', 'True', version !== '' ? 'Version' : 'Channel', '', now);
+  setCondition(plan, { type: 'LatestResolved', status: 'True', reason: version !== '' ? 'Version' : 'Channel', message: '' }, now);
   const h = createHash('sha224');
   h.update(munged);
   h.update(typeof spec.serviceAccountName === 'string' ? spec.serviceAccountName : '');
@@ -122,17 +132,17 @@ function planStatus(s: LabState, plan: LabSucPlan, now: number): boolean {
 }
 
 /** The generating handler: which nodes apply the Plan now, a Job for each, the Complete condition. */
-function generate(s: LabState, clusterId: string, cluster: KubeCluster, suc: LabSuc, plan: LabSucPlan): boolean {
+function generate({ cluster }: JobSite, suc: LabSuc, plan: LabSucPlan): boolean {
   const st = plan.status;
   if (!isTrue(plan, 'Validated') || !isTrue(plan, 'LatestResolved') || st.latestHash === undefined || st.latestVersion === undefined) {
-    return setCondition(plan, 'Complete', 'False', 'NotReady', 'plan is not valid and resolved', suc.at);
+    return setCondition(plan, { type: 'Complete', status: 'False', reason: 'NotReady', message: 'plan is not valid and resolved' }, suc.at);
   }
   const selected = selectNodes(cluster, plan);
   let changed = false;
   for (const node of selected) {
     const name = jobName(plan.name, node.name, st.latestHash);
     if (suc.jobs.some((j) => j.namespace === plan.namespace && j.name === name)) continue;
-    suc.jobs.push(newJob(s, plan, node, name, suc.at));
+    suc.jobs.push(newJob(plan, node, { name, now: suc.at }));
     changed = true;
   }
   const names = selected.map((n) => n.name);
@@ -142,18 +152,21 @@ function generate(s: LabState, clusterId: string, cluster: KubeCluster, suc: Lab
     changed = true;
   }
   const failed = suc.jobs.find((j) => j.plan === plan.name && j.namespace === plan.namespace && j.result?.type === 'Failed');
-  if (names.length === 0) changed = setCondition(plan, 'Complete', 'True', 'Complete', '', suc.at) || changed;
+  if (names.length === 0)
+    changed = setCondition(plan, { type: 'Complete', status: 'True', reason: 'Complete', message: '' }, suc.at) || changed;
   else if (failed && names.includes(failed.node))
     changed =
       setCondition(
         plan,
-        'Complete',
-        'False',
-        'JobFailed',
-        `Job ${failed.namespace}/${failed.name} failed on Node ${failed.node}: ${failed.result!.reason}: ${failed.result!.message}`,
+        {
+          type: 'Complete',
+          status: 'False',
+          reason: 'JobFailed',
+          message: `Job ${failed.namespace}/${failed.name} failed on Node ${failed.node}: ${failed.result!.reason}: ${failed.result!.message}`,
+        },
         suc.at,
       ) || changed;
-  else changed = setCondition(plan, 'Complete', 'False', 'SyncJob', '', suc.at) || changed;
+  else changed = setCondition(plan, { type: 'Complete', status: 'False', reason: 'SyncJob', message: '' }, suc.at) || changed;
   return changed;
 }
 
@@ -207,7 +220,7 @@ export function jobName(plan: string, node: string, hash: string): string {
   return /[a-z0-9]/.test(c) ? `${full.slice(0, 57)}-${digest.slice(0, 5)}` : `${full.slice(0, 56)}-${digest.slice(0, 6)}`;
 }
 
-function newJob(s: LabState, plan: LabSucPlan, node: KubeNode, name: string, now: number): LabSucJob {
+function newJob(plan: LabSucPlan, node: KubeNode, { name, now }: { name: string; now: number }): LabSucJob {
   const hash = plan.status.latestHash ?? '';
   const version = plan.status.latestVersion ?? '';
   const labels: Record<string, string> = {
@@ -220,7 +233,6 @@ function newJob(s: LabState, plan: LabSucPlan, node: KubeNode, name: string, now
   for (const [k, v] of Object.entries(plan.labels)) if (!k.includes('cattle.io/')) labels[k] = v;
   const deadline = typeof plan.spec.jobActiveDeadlineSecs === 'number' ? plan.spec.jobActiveDeadlineSecs : DEFAULT_DEADLINE_S;
   const stages = jobStages(plan.spec);
-  void s;
   return {
     namespace: plan.namespace,
     name,
@@ -280,10 +292,7 @@ function isTrue(plan: LabSucPlan, type: string): boolean {
 /** Sets a condition; true when it changed (lastTransitionTime moves only when the status does). */
 function setCondition(
   plan: LabSucPlan,
-  type: string,
-  status: LabCondition['status'],
-  reason: string,
-  message: string,
+  { type, status, reason, message }: Pick<LabCondition, 'type' | 'status' | 'reason' | 'message'>,
   now: number,
 ): boolean {
   const c = plan.status.conditions.find((x) => x.type === type);

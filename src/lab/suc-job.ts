@@ -39,11 +39,15 @@ export function unmunge(version: string): string {
   return version.replace(/-(k3s\d+)$/, '+$1');
 }
 
+/** Where a Job's pod runs: the lab, the cluster and its id. */
+export interface JobSite {
+  readonly s: LabState;
+  readonly clusterId: string;
+  readonly cluster: KubeCluster;
+}
+
 /** When the Job's pod next needs the clock; undefined when it has ended. */
-export function nextJobEvent(s: LabState, clusterId: string, cluster: KubeCluster, job: LabSucJob, at: number): number | undefined {
-  void s;
-  void clusterId;
-  void cluster;
+export function nextJobEvent(job: LabSucJob, at: number): number | undefined {
   if (job.result) return undefined;
   const deadline = job.createdAt + job.activeDeadlineSeconds * 1000;
   const t = job.checkAt === undefined ? Math.max(job.stageSince, at) : job.checkAt;
@@ -51,17 +55,17 @@ export function nextJobEvent(s: LabState, clusterId: string, cluster: KubeCluste
 }
 
 /** Runs the Job's pod up to `now`. */
-export function advanceJob(s: LabState, clusterId: string, cluster: KubeCluster, job: LabSucJob, now: number): void {
+export function advanceJob(site: JobSite, job: LabSucJob, now: number): void {
   for (let i = 0; i < 10_000 && !job.result; i++) {
     const deadline = job.createdAt + job.activeDeadlineSeconds * 1000;
     const due = job.checkAt ?? job.stageSince;
     if (deadline <= now && deadline <= due) {
-      finish(job, 'Failed', deadline, 'DeadlineExceeded', 'Job was active longer than specified deadline');
+      finish(job, { type: 'Failed', at: deadline, reason: 'DeadlineExceeded', message: 'Job was active longer than specified deadline' });
       return;
     }
     if (due > now) return;
-    if (job.checkAt === undefined) enter(s, clusterId, cluster, job, job.stageSince);
-    else step(s, clusterId, cluster, job, job.checkAt);
+    if (job.checkAt === undefined) enter(site, job, job.stageSince);
+    else step(site, job, job.checkAt);
   }
 }
 
@@ -70,7 +74,7 @@ function log(job: LabSucJob, stage: LabSucStage, line: string): void {
 }
 
 /** A container starts. */
-function enter(s: LabState, clusterId: string, cluster: KubeCluster, job: LabSucJob, t: number): void {
+function enter({ s, cluster }: JobSite, job: LabSucJob, t: number): void {
   const node = cluster.nodes[job.node];
   if (job.stage === 'prepare' || job.stage === 'cordon') {
     job.checkAt = t;
@@ -92,11 +96,11 @@ function enter(s: LabState, clusterId: string, cluster: KubeCluster, job: LabSuc
     job.checkAt = versionExists(s.channels, version) ? t + s.timing.installMs : Infinity;
     if (!Number.isFinite(job.checkAt)) log(job, 'upgrade', `Back-off pulling image "rancher/k3s-upgrade:${job.version}": not found`);
   }
-  void clusterId;
 }
 
 /** A container's timed work is due at `t`. */
-function step(s: LabState, clusterId: string, cluster: KubeCluster, job: LabSucJob, t: number): void {
+function step(site: JobSite, job: LabSucJob, t: number): void {
+  const { s, clusterId, cluster } = site;
   const node = cluster.nodes[job.node];
   switch (job.stage) {
     case 'prepare': {
@@ -141,7 +145,7 @@ function step(s: LabState, clusterId: string, cluster: KubeCluster, job: LabSucJ
       next(job, t);
       return;
     case 'upgrade':
-      upgrade(s, cluster, job, t);
+      upgrade(site, job, t);
       return;
     case 'done':
       return;
@@ -164,7 +168,7 @@ function prepareTarget(cluster: KubeCluster, job: LabSucJob): string | undefined
 }
 
 /** k3s-upgrade: copy the binary, kill k3s (systemd starts it again); or the injected failure. */
-function upgrade(s: LabState, cluster: KubeCluster, job: LabSucJob, t: number): void {
+function upgrade({ s, cluster }: JobSite, job: LabSucJob, t: number): void {
   const node = cluster.nodes[job.node];
   const fault = cluster.suc?.faults?.find(
     (f) => (f.node === undefined || f.node === job.node) && (f.plan === undefined || f.plan === job.plan) && (f.times ?? 1) > 0,
@@ -173,7 +177,7 @@ function upgrade(s: LabState, cluster: KubeCluster, job: LabSucJob, t: number): 
     if (fault.times !== undefined) fault.times--;
     log(job, 'upgrade', fault.log.replace(/\n$/, ''));
     if (job.attempt > BACKOFF_LIMIT) {
-      finish(job, 'Failed', t, 'BackoffLimitExceeded', 'Job has reached the specified backoff limit');
+      finish(job, backoffLimitExceeded(t));
       return;
     }
     // The Job controller starts a new pod after 10 s, 20 s, ... : its containers run again.
@@ -187,7 +191,7 @@ function upgrade(s: LabState, cluster: KubeCluster, job: LabSucJob, t: number): 
   const version = unmunge(job.version);
   if (!loc) {
     log(job, 'upgrade', '[ERROR]  k3s process not found');
-    finish(job, 'Failed', t, 'BackoffLimitExceeded', 'Job has reached the specified backoff limit');
+    finish(job, backoffLimitExceeded(t));
     return;
   }
   const { ct } = loc;
@@ -205,11 +209,15 @@ function upgrade(s: LabState, cluster: KubeCluster, job: LabSucJob, t: number): 
   job.stage = 'done';
   job.stageSince = t;
   job.checkAt = undefined;
-  finish(job, 'Complete', t, '', '');
+  finish(job, { type: 'Complete', at: t, reason: '', message: '' });
 }
 
-function finish(job: LabSucJob, type: 'Complete' | 'Failed', at: number, reason: string, message: string): void {
-  job.result = { type, at, reason, message };
+function backoffLimitExceeded(at: number): NonNullable<LabSucJob['result']> {
+  return { type: 'Failed', at, reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' };
+}
+
+function finish(job: LabSucJob, result: NonNullable<LabSucJob['result']>): void {
+  job.result = { ...result };
   job.stage = 'done';
   job.checkAt = undefined;
 }

@@ -92,8 +92,7 @@ function parseArgs(args: readonly string[]): Args {
 export async function sucKubectl(
   ctx: ExecContext,
   clusterId: string,
-  args: readonly string[],
-  stdin: string,
+  { args, stdin }: { args: readonly string[]; stdin: string },
 ): Promise<ExecResult | undefined> {
   catchUpSuc(ctx, clusterId);
   const [verb, ...rest] = args;
@@ -386,20 +385,18 @@ function getPlans(ctx: ExecContext, clusterId: string, a: Args): ExecResult {
   const bad = onlyJson(a);
   if (bad) return bad;
   const suc = sucOf(ctx, clusterId)!;
-  return getObjects(a, 'plans.upgrade.cattle.io', suc.plans, planJson);
+  return getObjects(a, { resource: 'plans.upgrade.cattle.io', all: suc.plans, render: planJson });
 }
 
 function getJobs(ctx: ExecContext, clusterId: string, a: Args): ExecResult {
   const bad = onlyJson(a);
   if (bad) return bad;
-  return getObjects(a, 'jobs.batch', sucOf(ctx, clusterId)?.jobs ?? [], jobJson);
+  return getObjects(a, { resource: 'jobs.batch', all: sucOf(ctx, clusterId)?.jobs ?? [], render: jobJson });
 }
 
 function getObjects<T extends { name: string; namespace: string; labels: Record<string, string> }>(
   a: Args,
-  resource: string,
-  all: T[],
-  render: (x: T) => Record<string, unknown>,
+  { resource, all, render }: { resource: string; all: T[]; render: (x: T) => Record<string, unknown> },
 ): ExecResult {
   const ns = a.namespace ?? 'default';
   const inNs = all.filter((x) => a.allNamespaces || x.namespace === ns).filter((x) => selects(a.selector, x.labels));
