@@ -97,7 +97,7 @@ export async function execInContainer(ctx: ExecContext, ref: ContainerRef, { arg
         return runStat(ctx, ref, args);
     }
     const util = coreutil(base);
-    if (util) return util(args, stdin, m, containerClock(ctx, ref));
+    if (util) return util(args, { stdin, machine: m, clock: containerClock(ctx, ref) });
   }
   const target = resolve(m.fs(), path);
   if (!target.entry) return notFound();

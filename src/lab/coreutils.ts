@@ -14,7 +14,14 @@ export interface MachineClock {
   sleep(ms: number): Promise<void>;
 }
 
-type Util = (args: string[], stdin: string, m: Machine, clock: MachineClock) => ExecResult | Promise<ExecResult>;
+/** What a utility runs with besides its arguments: its stdin, the machine it runs on, and that machine's clock. */
+export interface UtilRun {
+  stdin: string;
+  machine: Machine;
+  clock: MachineClock;
+}
+
+type Util = (args: string[], run: UtilRun) => ExecResult | Promise<ExecResult>;
 
 const ok = (stdout = ''): ExecResult => ({ code: 0, stdout, stderr: '' });
 const err = (code: number, stderr: string, stdout = ''): ExecResult => ({ code, stdout, stderr });
@@ -42,7 +49,7 @@ function flags(name: string, args: string[], allowed: string): { set: Set<string
 }
 
 const UTILS: Record<string, Util> = {
-  cat: (args, stdin, m) => {
+  cat: (args, { stdin, machine: m }) => {
     let out = '';
     let stderr = '';
     for (const a of args.length ? args : ['-']) {
@@ -63,16 +70,16 @@ const UTILS: Record<string, Util> = {
   },
   true: () => ok(),
   false: () => err(1, ''),
-  test: (args, _s, m) => {
+  test: (args, { machine: m }) => {
     const r = evalTest(args, { fileTest: (op, p) => machineTest(m, op, p) });
     return typeof r === 'string' ? err(2, `test: ${r}\n`) : err(r ? 0 : 1, '');
   },
-  '[': (args, _s, m) => {
+  '[': (args, { machine: m }) => {
     if (args[args.length - 1] !== ']') return err(2, '[: missing ]\n');
     const r = evalTest(args.slice(0, -1), { fileTest: (op, p) => machineTest(m, op, p) });
     return typeof r === 'string' ? err(2, `[: ${r}\n`) : err(r ? 0 : 1, '');
   },
-  hostname: (_a, _s, m) => ok(`${m.name}\n`),
+  hostname: (_a, { machine: m }) => ok(`${m.name}\n`),
   uname: (args) => {
     if (args.length === 0 || args[0] === '-s') return ok('Linux\n');
     if (args[0] === '-m') return ok('x86_64\n');
@@ -81,13 +88,13 @@ const UTILS: Record<string, Util> = {
     return err(1, `uname: the lab does not model ${args[0] ?? ''}\n`);
   },
   id: (args) => (args[0] === '-u' ? ok('0\n') : ok('uid=0(root) gid=0(root) groups=0(root)\n')),
-  sleep: async (args, _s, _m, clock) => {
+  sleep: async (args, { clock }) => {
     const n = Number((args[0] ?? '').replace(/s$/, ''));
     if (args.length !== 1 || !Number.isFinite(n)) return err(1, `sleep: invalid time interval '${args[0] ?? ''}'\n`);
     await clock.sleep(n * 1000);
     return ok();
   },
-  mkdir: (args, _s, m) => {
+  mkdir: (args, { machine: m }) => {
     // `-m MODE` (octal), as the real mkdir: the directory gets exactly that mode.
     const mi = args.indexOf('-m');
     const mode = mi >= 0 ? parseInt(args[mi + 1] ?? '', 8) : 0o755;
@@ -116,7 +123,7 @@ const UTILS: Record<string, Util> = {
     });
     return { code: stderr ? 1 : 0, stdout: '', stderr };
   },
-  rm: (args, _s, m) => {
+  rm: (args, { machine: m }) => {
     const f = flags('rm', args, 'rfRv');
     if ('code' in f) return f;
     let stderr = '';
@@ -129,18 +136,18 @@ const UTILS: Record<string, Util> = {
     });
     return { code: stderr ? 1 : 0, stdout: '', stderr };
   },
-  touch: (args, _s, m) => {
+  touch: (args, { machine: m }) => {
     let stderr = '';
     m.mutate((fs) => {
       for (const p of args) {
         if (resolve(fs, p).entry) continue;
-        const e = writeFile(fs, p, '');
+        const e = writeFile(fs, p, { content: '' });
         if (e) stderr += `touch: cannot touch '${p}': ${describe(e)}\n`;
       }
     });
     return { code: stderr ? 1 : 0, stdout: '', stderr };
   },
-  chmod: (args, _s, m) => {
+  chmod: (args, { machine: m }) => {
     const [mode, ...paths] = args;
     if (!mode || !/^[0-7]{3,4}$|^[+]x$/.test(mode)) return err(1, `chmod: the lab models only octal modes and +x (got '${mode ?? ''}')\n`);
     let stderr = '';
@@ -156,7 +163,7 @@ const UTILS: Record<string, Util> = {
     });
     return { code: stderr ? 1 : 0, stdout: '', stderr };
   },
-  ls: (args, _s, m) => {
+  ls: (args, { machine: m }) => {
     const f = flags('ls', args, '1a');
     if ('code' in f) return f;
     let out = '';
@@ -172,21 +179,21 @@ const UTILS: Record<string, Util> = {
     }
     return { code: stderr ? 2 : 0, stdout: out, stderr };
   },
-  cp: (args, _s, m) => copyOrMove('cp', args, m, false),
-  mv: (args, _s, m) => copyOrMove('mv', args, m, true),
-  tee: (args, stdin, m) => {
+  cp: (args, { machine }) => copyOrMove('cp', args, machine),
+  mv: (args, { machine }) => copyOrMove('mv', args, machine),
+  tee: (args, { stdin, machine: m }) => {
     const f = flags('tee', args, 'a');
     if ('code' in f) return f;
     let stderr = '';
     m.mutate((fs) => {
       for (const p of f.rest) {
-        const e = writeFile(fs, p, stdin, { append: f.set.has('a') });
+        const e = writeFile(fs, p, { content: stdin, append: f.set.has('a') });
         if (e) stderr += `tee: ${p}: ${describe(e)}\n`;
       }
     });
     return { code: stderr ? 1 : 0, stdout: stdin, stderr };
   },
-  sha256sum: (args, stdin, m) => {
+  sha256sum: (args, { stdin, machine: m }) => {
     let out = '';
     let stderr = '';
     for (const a of args.length ? args : ['-']) {
@@ -196,13 +203,13 @@ const UTILS: Record<string, Util> = {
     }
     return { code: stderr ? 1 : 0, stdout: out, stderr };
   },
-  head: (args, stdin, m) => lines('head', args, stdin, m),
-  tail: (args, stdin, m) => lines('tail', args, stdin, m),
-  wc: (args, stdin) => {
+  head: (args, run) => lines('head', args, run),
+  tail: (args, run) => lines('tail', args, run),
+  wc: (args, { stdin }) => {
     if (args[0] !== '-l' || args.length > 1) return err(1, 'wc: the lab models only wc -l on stdin\n');
     return ok(`${stdin.split('\n').length - (stdin.endsWith('\n') || stdin === '' ? 1 : 0)}\n`);
   },
-  grep: (args, stdin, m) => {
+  grep: (args, { stdin, machine: m }) => {
     const f = flags('grep', args, 'qvEFic');
     if ('code' in f) return f;
     const [pattern, ...files] = f.rest;
@@ -220,13 +227,13 @@ const UTILS: Record<string, Util> = {
     if (f.set.has('c')) return err(hits.length ? 0 : 1, '', `${hits.length}\n`);
     return err(hits.length ? 0 : 1, '', hits.map((l) => `${l}\n`).join(''));
   },
-  date: (args, _s, _m, clock) =>
+  date: (args, { clock }) =>
     args.length === 0
       ? ok(`${new Date(clock.now()).toUTCString()}\n`)
       : args.length === 1 && args[0] === '+%s'
         ? ok(`${Math.floor(clock.now() / 1000)}\n`)
         : err(1, `date: the lab models only date and date +%s\n`),
-  base64: (args, stdin, m) => {
+  base64: (args, { stdin, machine: m }) => {
     const decode = args.includes('-d') || args.includes('--decode');
     const files = args.filter((a, i) => !a.startsWith('-') && args[i - 1] !== '-w');
     if (decode) {
@@ -245,7 +252,7 @@ const UTILS: Record<string, Util> = {
   },
   basename: (args) => ok(`${(args[0] ?? '').replace(/\/+$/, '').split('/').pop() ?? ''}\n`),
   dirname: (args) => ok(`${dirname(args[0] ?? '.')}\n`),
-  readlink: (args, _s, m) => {
+  readlink: (args, { machine: m }) => {
     const p = args[args.length - 1] ?? '';
     if (args.includes('-f')) return ok(`${resolve(m.fs(), p).path}\n`);
     const l = m.fs()[normalizePath(p)]?.link;
@@ -253,7 +260,7 @@ const UTILS: Record<string, Util> = {
   },
 };
 
-function lines(name: string, args: string[], stdin: string, m: Machine): ExecResult {
+function lines(name: 'head' | 'tail', args: string[], { stdin, machine: m }: UtilRun): ExecResult {
   let n = 10;
   const files: string[] = [];
   for (let i = 0; i < args.length; i++) {
@@ -275,7 +282,9 @@ function lines(name: string, args: string[], stdin: string, m: Machine): ExecRes
   return ok(pick.map((l) => `${l}\n`).join(''));
 }
 
-function copyOrMove(name: string, args: string[], m: Machine, move: boolean): ExecResult {
+/** `cp` or `mv` (which also removes the source). */
+function copyOrMove(name: 'cp' | 'mv', args: string[], m: Machine): ExecResult {
+  const move = name === 'mv';
   const f = flags(name, args, 'fp');
   if ('code' in f) return f;
   const [src, dst] = f.rest;
@@ -284,7 +293,7 @@ function copyOrMove(name: string, args: string[], m: Machine, move: boolean): Ex
     const s = resolve(fs, src).entry;
     if (!s || s.dir) return err(1, `${name}: cannot stat '${src}': ${s ? 'Is a directory' : 'No such file or directory'}\n`);
     const target = resolve(fs, dst).entry?.dir ? `${normalizePath(dst)}/${src.split('/').pop() ?? ''}` : dst;
-    const e = writeFile(fs, target, s.content, { mode: s.mode });
+    const e = writeFile(fs, target, { content: s.content, mode: s.mode });
     if (e) return err(1, `${name}: cannot create regular file '${dst}': ${describe(e)}\n`);
     if (move) delete fs[normalizePath(src)];
     return ok();

@@ -66,7 +66,7 @@ export async function execOnHost(ctx: ExecContext, host: string, { argv, env, st
     }
     default: {
       const util = coreutil(base);
-      return util ? util(args, stdin, m, ctx) : fail(127, `sh: 1: ${name}: not found\n`);
+      return util ? util(args, { stdin, machine: m, clock: ctx }) : fail(127, `sh: 1: ${name}: not found\n`);
     }
   }
 }

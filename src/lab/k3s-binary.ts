@@ -42,7 +42,7 @@ function etcdSnapshot(ctx: ExecContext, ref: ContainerRef, args: string[]): Exec
     if (!svc.running) return fail(1, 'time="" level=fatal msg="failed to get etcd client: etcd is not running"\n');
     ensureDatastoreFiles(ct);
     const file = `${name}-${ct.hostname}-${Math.floor(now / 1000)}`;
-    writeFile(ct.fs, `${SNAPSHOT_DIR}/${file}`, datastoreCopy('etcd', svc.cluster, s.clusters[svc.cluster]), { mode: 0o600 });
+    writeFile(ct.fs, `${SNAPSHOT_DIR}/${file}`, { content: datastoreCopy('etcd', svc.cluster, s.clusters[svc.cluster]), mode: 0o600 });
     return fail(0, `time="${new Date(now).toISOString()}" level=info msg="Snapshot ${file} saved."\n`);
   });
 }

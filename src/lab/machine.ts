@@ -87,7 +87,7 @@ export function machineRead(m: Machine, path: string): { content: string } | { e
 }
 
 export function machineWrite(m: Machine, path: string, { content, append }: { content: string; append: boolean }): string | undefined {
-  const err = m.mutate((fs) => writeFile(fs, path, content, { append }));
+  const err = m.mutate((fs) => writeFile(fs, path, { content, append }));
   if (err === 'ENOENT') return 'Directory nonexistent';
   return err === undefined ? undefined : describe(err);
 }

@@ -188,13 +188,13 @@ function pushPull(ctx: ExecContext, { host, vmid }: ContainerRef, { sub, rest }:
       if (content === undefined) return fail(255, `can't open '${src}' - No such file or directory\n`);
       // Like the real one, a missing target directory fails quietly with status 0: callers must check.
       if (!isDir(loc.ct.fs, dirname(dst))) return ok();
-      writeFile(loc.ct.fs, dst, content, { mode: perms ?? 0o644 });
+      writeFile(loc.ct.fs, dst, { content, mode: perms ?? 0o644 });
       return ok();
     }
     const v = readFile(loc.ct.fs, src);
     if ('error' in v) return fail(255, `failed to open ${src} for reading\n`);
     if (ctx.realHostFs) realFs.writeFileSync(dst, v.content);
-    else if (writeFile(h.fs, dst, v.content, { mode: perms ?? 0o644 })) return fail(255, `can't open '${dst}' for writing\n`);
+    else if (writeFile(h.fs, dst, { content: v.content, mode: perms ?? 0o644 })) return fail(255, `can't open '${dst}' for writing\n`);
     return ok();
   });
 }

@@ -24,7 +24,7 @@ export function runSqlite3(ctx: ExecContext, ref: ContainerRef, args: string[]):
     const cluster = ct.k3s.dataCluster;
     const text =
       normalizePath(db) === STATE_DB && cluster !== undefined ? datastoreCopy('sqlite', cluster, s.clusters[cluster]) : cur.content;
-    if (writeFile(ct.fs, target, text, { mode: 0o644 }))
+    if (writeFile(ct.fs, target, { content: text, mode: 0o644 }))
       return fail(1, `Error: unable to open database "${target}": unable to open database file\n`);
     return ok();
   });

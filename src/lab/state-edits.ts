@@ -4,11 +4,15 @@ import { listDir, mkdirp, writeFile } from './vfs.js';
 import type { LabState } from './types.js';
 
 /** Writes a file into a host's file system (tests: air-gap bundles, templates). */
-export function putHostFile(s: LabState, host: string, path: string, content: string, mode = 0o644): void {
+export function putHostFile(
+  s: LabState,
+  host: string,
+  { path, content, mode = 0o644 }: { path: string; content: string; mode?: number },
+): void {
   const h = s.hosts.find((x) => x.name === host);
   if (!h) throw new UsageError(`lab: no host ${host}`);
   mkdirp(h.fs, path.slice(0, path.lastIndexOf('/')) || '/');
-  writeFile(h.fs, path, content, { mode });
+  writeFile(h.fs, path, { content, mode });
 }
 
 /** Lists a container directory (by the container's hostname); empty when there is no such container. */

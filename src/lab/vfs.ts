@@ -70,7 +70,9 @@ export function isDir(fs: FileMap, p: string): boolean {
   return resolve(fs, p).entry?.dir === true;
 }
 
-export function writeFile(fs: FileMap, p: string, content: string, opts: { append?: boolean; mode?: number } = {}): VfsError | undefined {
+/** Writes `content` at `p` (appended with `append`; `mode`, default the file's or 0644). */
+export function writeFile(fs: FileMap, p: string, opts: { content: string; append?: boolean; mode?: number }): VfsError | undefined {
+  const { content } = opts;
   const { path, entry } = resolve(fs, p);
   if (entry?.dir) return 'EISDIR';
   const parent = fs[dirname(path)];

@@ -53,7 +53,7 @@ export async function runVzdump(ctx: ExecContext, host: string, args: string[]):
       const h = st.hosts.find((x) => x.name === host);
       if (h) {
         mkdirp(h.fs, dirname(archive));
-        writeFile(h.fs, archive, `vzdump of ${vmid}\n`, { mode: 0o644 });
+        writeFile(h.fs, archive, { content: `vzdump of ${vmid}\n`, mode: 0o644 });
       }
     });
     log.push(`INFO: Finished Backup of VM ${vmid} (00:00:01)`);

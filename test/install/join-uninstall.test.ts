@@ -18,7 +18,7 @@ async function withLab(opts: Parameters<typeof labFixture>[0], fn: (f: LabFixtur
 
 test('GIVEN a running cluster and a new worker in the inventory WHEN join runs THEN its container is created and it joins Ready; join again says nothing to do', async () => {
   await withLab({}, async (f) => {
-    f.lab.update((s) => putHostFile(s, 'pve2', `${TEMPLATE_DIR}/${LAB_TEMPLATE}`, 'template\n'));
+    f.lab.update((s) => putHostFile(s, 'pve2', { path: `${TEMPLATE_DIR}/${LAB_TEMPLATE}`, content: 'template\n' }));
     appendFileSync(f.inventory, `container:\n  template: local:vztmpl/${LAB_TEMPLATE}\n`);
     const text = readFileSync(f.inventory, 'utf8').replace(
       /^k3s:/m,
@@ -138,9 +138,9 @@ test('GIVEN an air-gap bundle on the hosts WHEN install --airgap runs THEN the f
   await withLab({ bare: true, servers: 1, workers: 1, hosts: 1 }, async (f) => {
     const dir = '/var/lib/vz/k3s-airgap';
     f.lab.update((s) => {
-      putHostFile(s, 'pve1', `${dir}/k3s`, binaryContent('v1.33.5+k3s1'), 0o755);
-      putHostFile(s, 'pve1', `${dir}/k3s-airgap-images-amd64.tar.zst`, 'images\n');
-      putHostFile(s, 'pve1', `${dir}/install.sh`, INSTALL_SCRIPT, 0o755);
+      putHostFile(s, 'pve1', { path: `${dir}/k3s`, content: binaryContent('v1.33.5+k3s1'), mode: 0o755 });
+      putHostFile(s, 'pve1', { path: `${dir}/k3s-airgap-images-amd64.tar.zst`, content: 'images\n' });
+      putHostFile(s, 'pve1', { path: `${dir}/install.sh`, content: INSTALL_SCRIPT, mode: 0o755 });
     });
     const noVersion = await f.cli(['install', '--yes', '--airgap', dir]);
     assert.equal(noVersion.code, 2);
@@ -168,9 +168,9 @@ test('GIVEN pct push that exits 0 without writing WHEN install --airgap runs THE
   await withLab({ bare: true, servers: 1, workers: 0, hosts: 1 }, async (f) => {
     const dir = '/var/lib/vz/k3s-airgap';
     f.lab.update((s) => {
-      putHostFile(s, 'pve1', `${dir}/k3s`, binaryContent('v1.33.5+k3s1'), 0o755);
-      putHostFile(s, 'pve1', `${dir}/k3s-airgap-images-amd64.tar`, 'images\n');
-      putHostFile(s, 'pve1', `${dir}/install.sh`, INSTALL_SCRIPT, 0o755);
+      putHostFile(s, 'pve1', { path: `${dir}/k3s`, content: binaryContent('v1.33.5+k3s1'), mode: 0o755 });
+      putHostFile(s, 'pve1', { path: `${dir}/k3s-airgap-images-amd64.tar`, content: 'images\n' });
+      putHostFile(s, 'pve1', { path: `${dir}/install.sh`, content: INSTALL_SCRIPT, mode: 0o755 });
     });
     f.lab.addFault({
       match: { level: 'host', argvPrefix: ['pct', 'push', '100', `${dir}/k3s-airgap-images-amd64.tar`] },
