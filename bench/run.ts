@@ -20,7 +20,7 @@ import type { ScriptSession } from '../src/shell/session.js';
 import type { ClusterConnection } from '../src/operation/connect.js';
 import { connectCluster } from '../src/operation/connect.js';
 import { planCluster } from '../src/upgrade/plan/plan-cluster.js';
-import { planUpgrade, DEFAULT_POLICY } from '../src/upgrade/plan/planner.js';
+import { planUpgrade, DEFAULT_POLICY, type PlanOptions } from '../src/upgrade/plan/planner.js';
 import { runPlan } from '../src/upgrade/run/run-plan.js';
 import { parseVersion } from '../src/domain/version.js';
 import type { ClusterFacts } from '../src/domain/facts.js';
@@ -181,13 +181,13 @@ function syntheticFacts(n: number, version: string): ClusterFacts {
   };
 }
 
-function timePlan(facts: ClusterFacts, target: string, channels?: Parameters<typeof planUpgrade>[3]): number {
+function timePlan(facts: ClusterFacts, target: string, channels?: PlanOptions['channels']): number {
   const t = { version: parseVersion(target), source: 'bench' };
-  planUpgrade(facts, t, DEFAULT_POLICY, channels); // warm-up
+  planUpgrade(facts, t, { ...DEFAULT_POLICY, channels }); // warm-up
   const runs: number[] = [];
   for (let i = 0; i < 7; i++) {
     const s = performance.now();
-    planUpgrade(facts, t, DEFAULT_POLICY, channels);
+    planUpgrade(facts, t, { ...DEFAULT_POLICY, channels });
     runs.push(performance.now() - s);
   }
   return median(runs);

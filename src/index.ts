@@ -21,7 +21,7 @@
 export { gatherFacts, type GatherOptions } from './upgrade/facts/gather.js';
 
 // Plan out: a pure, deterministic planner; the target from a channel or pinned.
-export { planUpgrade, DEFAULT_POLICY, type PlanPolicy, type PlanTarget } from './upgrade/plan/planner.js';
+export { planUpgrade, DEFAULT_POLICY, type PlanOptions, type PlanPolicy, type PlanTarget } from './upgrade/plan/planner.js';
 export { resolveTarget, type TargetChoice, type ResolvedTarget } from './upgrade/plan/target.js';
 export { planCluster, type PlanFlags, type ClusterPlan } from './upgrade/plan/plan-cluster.js';
 

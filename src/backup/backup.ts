@@ -103,12 +103,18 @@ async function detect(pct: Pct, n: NodeSpec, signal?: AbortSignal): Promise<Dete
 }
 
 /** The pull script for one server: consistent copy, then each file framed and base64-encoded. */
-export function pullScript(
-  datastore: Datastore,
-  how: 'sqlite3' | 'offline' | 'latest-snapshot',
-  snapshotName: string,
-  nonce: string,
-): string {
+export function pullScript({
+  datastore,
+  how,
+  snapshotName,
+  nonce,
+}: {
+  datastore: Datastore;
+  how: 'sqlite3' | 'offline' | 'latest-snapshot';
+  snapshotName: string;
+  /** Marks the script's own lines in its output. */
+  nonce: string;
+}): string {
   const d = STAGING_DIR;
   const lines = [`rm -rf ${d}`, `mkdir -p ${d}`, `chmod 700 ${d}`];
   let data: string;
@@ -228,7 +234,12 @@ async function backupOnce(inv: Inventory, shells: ReadonlyMap<string, Shell>, op
   log(
     `${source.name}: ${det.datastore === 'etcd' ? (opts.latestSnapshot ? 'pulling the newest scheduled etcd snapshot' : `k3s etcd-snapshot save --name ${snapName}`) : det.sqlite3 ? 'sqlite3 .backup' : 'copying state.db with k3s stopped'} and pulling the token`,
   );
-  const script = pullScript(det.datastore, opts.latestSnapshot ? 'latest-snapshot' : det.sqlite3 ? 'sqlite3' : 'offline', snapName, nonce);
+  const script = pullScript({
+    datastore: det.datastore,
+    how: opts.latestSnapshot ? 'latest-snapshot' : det.sqlite3 ? 'sqlite3' : 'offline',
+    snapshotName: snapName,
+    nonce,
+  });
   let pulled: Pulled;
   try {
     const r = await pct.execScript(source.vmid, script, { signal: opts.signal, timeoutMs: 30 * 60_000 });
@@ -245,13 +256,13 @@ async function backupOnce(inv: Inventory, shells: ReadonlyMap<string, Shell>, op
     throw e;
   }
   try {
-    const files: BackupFile[] = [writeBackupFile(dir, `${source.name}/token`, 'token', pulled.token)];
+    const files: BackupFile[] = [writeBackupFile(dir, { path: `${source.name}/token`, kind: 'token', data: pulled.token })];
     files.push(
       det.datastore === 'etcd'
-        ? writeBackupFile(dir, `${source.name}/${pulled.snapshotFile ?? snapName}`, 'etcd-snapshot', pulled.data)
-        : writeBackupFile(dir, `${source.name}/state.db`, 'sqlite', pulled.data),
+        ? writeBackupFile(dir, { path: `${source.name}/${pulled.snapshotFile ?? snapName}`, kind: 'etcd-snapshot', data: pulled.data })
+        : writeBackupFile(dir, { path: `${source.name}/state.db`, kind: 'sqlite', data: pulled.data }),
     );
-    const vz = opts.vzdump ? await runVzdump(inv, shells, opts.vzdump, log, opts.signal) : [];
+    const vz = opts.vzdump ? await runVzdump(inv, shells, { ...opts.vzdump, log, signal: opts.signal }) : [];
     const manifest: BackupManifest = {
       apiVersion: BACKUP_API_VERSION,
       kind: 'Backup',
@@ -269,7 +280,7 @@ async function backupOnce(inv: Inventory, shells: ReadonlyMap<string, Shell>, op
     const copies: CopyResult[] = [];
     for (const dest of opts.copyTo ?? []) {
       log(`copying ${dir} to ${dest}`);
-      const c = await copyBackup(dir, manifest, dest, {
+      const c = await copyBackup({ dir, manifest }, dest, {
         ...(opts.keep !== undefined ? { keep: opts.keep } : {}),
         ...(opts.signal ? { signal: opts.signal } : {}),
       });
@@ -287,10 +298,9 @@ async function backupOnce(inv: Inventory, shells: ReadonlyMap<string, Shell>, op
 export async function runVzdump(
   inv: Inventory,
   shells: ReadonlyMap<string, Shell>,
-  o: { mode: string; storage?: string; prune?: string },
-  log: (l: string) => void,
-  signal?: AbortSignal,
+  o: { mode: string; storage?: string; prune?: string; log: (l: string) => void; signal?: AbortSignal | undefined },
 ): Promise<VzdumpRecord[]> {
+  const { log, signal } = o;
   const hosts = [...new Set(inv.nodes.map((n) => n.host))];
   const per = await Promise.all(
     hosts.map(async (h) => {

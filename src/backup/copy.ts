@@ -46,7 +46,12 @@ export interface CopyOptions {
   signal?: AbortSignal;
 }
 
-export async function copyBackup(dir: string, m: BackupManifest, destination: string, o: CopyOptions = {}): Promise<CopyResult> {
+/** Copies the backup (its directory and manifest) to `destination` (a directory, or rsync's host:path). */
+export async function copyBackup(
+  { dir, manifest: m }: { dir: string; manifest: BackupManifest },
+  destination: string,
+  o: CopyOptions = {},
+): Promise<CopyResult> {
   const dest = parseDestination(destination);
   const name = basename(dir);
   if (dest.kind === 'dir') {

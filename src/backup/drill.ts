@@ -31,18 +31,18 @@ interface KubeList {
   items: Array<{ metadata?: { name?: string }; status?: { conditions?: Array<{ type?: string; status?: string }> } }>;
 }
 
+/** Restores the backup in `dir` into a scratch cluster `makeScratch` makes, and checks what came back. */
 export async function drill(
   dir: string,
   manifest: BackupManifest,
-  makeScratch: (m: BackupManifest) => Promise<Scratch>,
-  log: (l: string) => void = () => {},
+  { makeScratch, log = () => {} }: { makeScratch: (m: BackupManifest) => Promise<Scratch>; log?: (l: string) => void },
 ): Promise<DrillResult> {
   const t0 = Date.now();
   const scratch = await makeScratch(manifest);
   try {
     log(`drill: restoring into ${scratch.description}`);
     const plan = planRestore(scratch.inventory, dir);
-    await runRestore(scratch.inventory, scratch.shells, plan, { log: (l) => log(`drill: ${l}`), apiTimeoutMs: 120_000, pollMs: 100 });
+    await runRestore(scratch.shells, plan, { log: (l) => log(`drill: ${l}`), apiTimeoutMs: 120_000, pollMs: 100 });
     const target = plan.target;
     const shell = scratch.shells.get(target.host);
     invariant(shell, `no shell for ${target.host}`);

@@ -14,7 +14,7 @@ import { failureReason } from '../shell/reason.js';
 import { Pct } from '../proxmox/pct.js';
 import { RunError } from '../domain/errors.js';
 import { KUBECTL } from '../kube/kube.js';
-import { readManifest, sha256, verifyBackup, type BackupManifest } from './store.js';
+import { readManifest, sha256, verifyBackup, type BackupFile, type BackupManifest } from './store.js';
 import { K3S_BIN, SERVER_DIR, STATE_DB, TOKEN_FILE, shellFor } from './backup.js';
 
 export const RESTORE_DIR = `${SERVER_DIR}/pve-k3s-restore`;
@@ -95,16 +95,16 @@ export interface RestoreOptions {
   pollMs?: number;
 }
 
-export async function runRestore(
-  inv: Inventory,
-  shells: ReadonlyMap<string, Shell>,
-  plan: RestorePlan,
-  opts: RestoreOptions = {},
-): Promise<void> {
+/** Restores `plan` (its target node and servers name the hosts) through `shells`, a shell per Proxmox host. */
+export async function runRestore(shells: ReadonlyMap<string, Shell>, plan: RestorePlan, opts: RestoreOptions = {}): Promise<void> {
   const log = opts.log ?? (() => {});
   const { manifest, target } = plan;
   const pct = (n: NodeSpec) => new Pct(shellFor(shells, n.host));
-  const must = async (n: NodeSpec, what: string, argv: string[], stdin?: string, timeoutMs = 600_000) => {
+  const must = async (
+    n: NodeSpec,
+    what: string,
+    { argv, stdin, timeoutMs = 600_000 }: { argv: string[]; stdin?: string; timeoutMs?: number },
+  ) => {
     const r = await pct(n).shell.run(['pct', 'exec', String(n.vmid), '--', ...argv], {
       ...(stdin !== undefined ? { stdin } : {}),
       signal: opts.signal,
@@ -121,73 +121,81 @@ export async function runRestore(
   const token = manifest.files.find((f) => f.kind === 'token');
   const data = manifest.files.find((f) => f.kind !== 'token');
   if (!token || !data) throw new RunError('the backup lacks a token or a datastore', { step: 'restore' });
-  const upload = async (n: NodeSpec, rel: string, dest: string, sum: string) => {
+  /** Uploads backup file `file` to `dest` in `n`, checked against its checksum before and after. */
+  const upload = async (n: NodeSpec, file: BackupFile, dest: string) => {
+    const { path: rel, sha256: sum } = file;
     const bytes = readFileSync(join(plan.dir, rel));
     if (sha256(bytes) !== sum) throw new RunError(`${rel} changed since it was verified`, { node: n.name, step: 'restore' });
-    await must(n, `upload of ${rel}`, ['sh', '-c', 'base64 -d > "$1" && chmod 600 "$1"', 'sh', dest], bytes.toString('base64'));
-    const r = await must(n, `checksum of ${dest}`, ['sha256sum', dest]);
+    await must(n, `upload of ${rel}`, {
+      argv: ['sh', '-c', 'base64 -d > "$1" && chmod 600 "$1"', 'sh', dest],
+      stdin: bytes.toString('base64'),
+    });
+    const r = await must(n, `checksum of ${dest}`, { argv: ['sha256sum', dest] });
     if ((r.stdout.split(/\s+/)[0] ?? '') !== sum)
       throw new RunError(`${n.name}: ${dest} does not match the backup after the upload`, { node: n.name, step: 'restore' });
   };
   const prepare = async (n: NodeSpec) =>
-    must(n, 'preparing a private directory', ['sh', '-c', `rm -rf ${RESTORE_DIR} && mkdir -p ${RESTORE_DIR} && chmod 700 ${RESTORE_DIR}`]);
+    must(n, 'preparing a private directory', {
+      argv: ['sh', '-c', `rm -rf ${RESTORE_DIR} && mkdir -p ${RESTORE_DIR} && chmod 700 ${RESTORE_DIR}`],
+    });
 
   if (manifest.datastore === 'sqlite') {
     await prepare(target);
-    await upload(target, data.path, `${RESTORE_DIR}/state.db`, data.sha256);
-    await upload(target, token.path, `${RESTORE_DIR}/token`, token.sha256);
+    await upload(target, data, `${RESTORE_DIR}/state.db`);
+    await upload(target, token, `${RESTORE_DIR}/token`);
     log(`${target.name}: stopping k3s`);
-    await must(target, 'systemctl stop k3s', ['systemctl', 'stop', 'k3s']);
+    await must(target, 'systemctl stop k3s', { argv: ['systemctl', 'stop', 'k3s'] });
     log(`${target.name}: replacing the datastore and the token`);
-    await must(target, 'replacing the datastore', [
-      'sh',
-      '-c',
-      [
-        'set -e',
-        `test -e ${STATE_DB} && cp ${STATE_DB} ${STATE_DB}.pve-k3s-before-restore || true`,
-        `rm -f ${STATE_DB}-wal ${STATE_DB}-shm`,
-        `mv ${RESTORE_DIR}/state.db ${STATE_DB}`,
-        `test -e ${TOKEN_FILE} && cp ${TOKEN_FILE} ${TOKEN_FILE}.pve-k3s-before-restore || true`,
-        `mv ${RESTORE_DIR}/token ${TOKEN_FILE}`,
-        `chmod 600 ${STATE_DB} ${TOKEN_FILE}`,
-        `rm -rf ${RESTORE_DIR}`,
-      ].join('\n'),
-    ]);
+    await must(target, 'replacing the datastore', {
+      argv: [
+        'sh',
+        '-c',
+        [
+          'set -e',
+          `test -e ${STATE_DB} && cp ${STATE_DB} ${STATE_DB}.pve-k3s-before-restore || true`,
+          `rm -f ${STATE_DB}-wal ${STATE_DB}-shm`,
+          `mv ${RESTORE_DIR}/state.db ${STATE_DB}`,
+          `test -e ${TOKEN_FILE} && cp ${TOKEN_FILE} ${TOKEN_FILE}.pve-k3s-before-restore || true`,
+          `mv ${RESTORE_DIR}/token ${TOKEN_FILE}`,
+          `chmod 600 ${STATE_DB} ${TOKEN_FILE}`,
+          `rm -rf ${RESTORE_DIR}`,
+        ].join('\n'),
+      ],
+    });
     log(`${target.name}: starting k3s`);
-    await must(target, 'systemctl start k3s', ['systemctl', 'start', 'k3s']);
+    await must(target, 'systemctl start k3s', { argv: ['systemctl', 'start', 'k3s'] });
     await waitApi(target, pct(target), opts);
     log(`${target.name}: the API answers`);
     return;
   }
   const snap = `${RESTORE_DIR}/${data.path.split('/').pop() ?? 'snapshot'}`;
   await prepare(target);
-  await upload(target, data.path, snap, data.sha256);
-  await upload(target, token.path, `${RESTORE_DIR}/token`, token.sha256);
+  await upload(target, data, snap);
+  await upload(target, token, `${RESTORE_DIR}/token`);
   for (const s of [...plan.peers, target]) {
     log(`${s.name}: stopping k3s`);
-    await must(s, 'systemctl stop k3s', ['systemctl', 'stop', 'k3s']);
+    await must(s, 'systemctl stop k3s', { argv: ['systemctl', 'stop', 'k3s'] });
   }
-  await must(target, 'replacing the token', [
-    'sh',
-    '-c',
-    `set -e\ntest -e ${TOKEN_FILE} && cp ${TOKEN_FILE} ${TOKEN_FILE}.pve-k3s-before-restore || true\nmv ${RESTORE_DIR}/token ${TOKEN_FILE}\nchmod 600 ${TOKEN_FILE}`,
-  ]);
+  await must(target, 'replacing the token', {
+    argv: [
+      'sh',
+      '-c',
+      `set -e\ntest -e ${TOKEN_FILE} && cp ${TOKEN_FILE} ${TOKEN_FILE}.pve-k3s-before-restore || true\nmv ${RESTORE_DIR}/token ${TOKEN_FILE}\nchmod 600 ${TOKEN_FILE}`,
+    ],
+  });
   log(`${target.name}: k3s server --cluster-reset --cluster-reset-restore-path=${snap}`);
-  await must(
-    target,
-    'k3s server --cluster-reset',
-    [K3S_BIN, 'server', '--cluster-reset', `--cluster-reset-restore-path=${snap}`],
-    undefined,
-    30 * 60_000,
-  );
+  await must(target, 'k3s server --cluster-reset', {
+    argv: [K3S_BIN, 'server', '--cluster-reset', `--cluster-reset-restore-path=${snap}`],
+    timeoutMs: 30 * 60_000,
+  });
   log(`${target.name}: starting k3s`);
-  await must(target, 'systemctl start k3s', ['systemctl', 'start', 'k3s']);
+  await must(target, 'systemctl start k3s', { argv: ['systemctl', 'start', 'k3s'] });
   await waitApi(target, pct(target), opts);
-  await must(target, 'cleaning up', ['rm', '-rf', RESTORE_DIR]);
+  await must(target, 'cleaning up', { argv: ['rm', '-rf', RESTORE_DIR] });
   for (const p of plan.peers) {
     log(`${p.name}: removing its old etcd data and rejoining ${target.name}`);
-    await must(p, `removing ${SERVER_DIR}/db`, ['rm', '-rf', `${SERVER_DIR}/db`]);
-    await must(p, 'systemctl start k3s', ['systemctl', 'start', 'k3s']);
+    await must(p, `removing ${SERVER_DIR}/db`, { argv: ['rm', '-rf', `${SERVER_DIR}/db`] });
+    await must(p, 'systemctl start k3s', { argv: ['systemctl', 'start', 'k3s'] });
   }
 }
 

@@ -241,7 +241,12 @@ function systemctl(t: ScheduleTarget, ...args: string[]): string[] {
   return ['systemctl', ...(t.scope === 'user' ? ['--user'] : []), ...args];
 }
 
-async function must(shell: Shell, argv: string[], what: string, where: string, stdin?: string): Promise<string> {
+/** Runs `argv`; `what` failed on `where` (a host, or this machine) is the error when it fails. */
+async function must(
+  shell: Shell,
+  argv: string[],
+  { what, where, stdin }: { what: string; where: string; stdin?: string },
+): Promise<string> {
   const r = await shell.run(argv, { timeoutMs: 60_000, ...(stdin !== undefined ? { stdin } : {}) });
   if (r.code !== 0) {
     const msg = lastLine(r.stderr || r.stdout);
@@ -254,15 +259,17 @@ async function must(shell: Shell, argv: string[], what: string, where: string, s
 }
 
 /** Writes a file through the shell (content on stdin), creating its directory. */
-export async function writeThrough(shell: Shell, path: string, content: string, mode: '644' | '600', where: string): Promise<void> {
+export async function writeThrough(
+  shell: Shell,
+  { path, content, mode }: { path: string; content: string; mode: '644' | '600' },
+  where: string,
+): Promise<void> {
   const dir = path.slice(0, path.lastIndexOf('/')) || '/';
-  await must(
-    shell,
-    ['sh', '-c', 'mkdir -p "$1" && cat > "$2.tmp" && chmod "$3" "$2.tmp" && mv "$2.tmp" "$2"', 'sh', dir, path, mode],
-    `writing ${path}`,
+  await must(shell, ['sh', '-c', 'mkdir -p "$1" && cat > "$2.tmp" && chmod "$3" "$2.tmp" && mv "$2.tmp" "$2"', 'sh', dir, path, mode], {
+    what: `writing ${path}`,
     where,
-    content,
-  );
+    stdin: content,
+  });
 }
 
 export interface InstallInput {
@@ -289,15 +296,15 @@ export async function installSchedule(i: InstallInput): Promise<void> {
         hint: `install pve-k3s on ${s.on} (npm install -g pve-k3s) or pass --program with its path there`,
       });
     if (i.hostInventory !== undefined) {
-      await writeThrough(t.shell, s.inventory, i.hostInventory, '600', where);
+      await writeThrough(t.shell, { path: s.inventory, content: i.hostInventory, mode: '600' }, where);
       log(`${where}: wrote ${s.inventory}`);
     }
   }
-  await writeThrough(t.shell, `${t.unitDir}/${b}.service`, renderService(s), '644', where);
-  await writeThrough(t.shell, `${t.unitDir}/${b}.timer`, renderTimer(s), '644', where);
+  await writeThrough(t.shell, { path: `${t.unitDir}/${b}.service`, content: renderService(s), mode: '644' }, where);
+  await writeThrough(t.shell, { path: `${t.unitDir}/${b}.timer`, content: renderTimer(s), mode: '644' }, where);
   log(`${where}: wrote ${t.unitDir}/${b}.service and ${b}.timer`);
-  await must(t.shell, systemctl(t, 'daemon-reload'), 'systemctl daemon-reload', where);
-  await must(t.shell, systemctl(t, 'enable', '--now', `${b}.timer`), `systemctl enable --now ${b}.timer`, where);
+  await must(t.shell, systemctl(t, 'daemon-reload'), { what: 'systemctl daemon-reload', where });
+  await must(t.shell, systemctl(t, 'enable', '--now', `${b}.timer`), { what: `systemctl enable --now ${b}.timer`, where });
   log(`${where}: ${b}.timer enabled and started`);
   if (s.etcd) {
     for (const n of i.servers.filter((x) => s.etcd?.servers.includes(x.name))) {
@@ -375,19 +382,18 @@ export async function readTimerState(t: ScheduleTarget, cluster: string): Promis
   return parseShow(r.stdout);
 }
 
+/** Removes the schedule `rec` from `t`, and its etcd drop-in from `servers` (reached through `shells`). */
 export async function removeSchedule(
   rec: ScheduleRecord,
   t: ScheduleTarget,
-  servers: NodeSpec[],
-  shells: ReadonlyMap<string, Shell>,
-  log: (l: string) => void = () => {},
+  { servers, shells, log = () => {} }: { servers: NodeSpec[]; shells: ReadonlyMap<string, Shell>; log?: (l: string) => void },
 ): Promise<void> {
   const where = rec.on === 'local' ? 'this machine' : rec.on;
   const b = unitBase(rec.cluster);
   // disable fails on a unit that is already gone: the files are removed either way.
   await t.shell.run(systemctl(t, 'disable', '--now', `${b}.timer`), { timeoutMs: 60_000 });
-  await must(t.shell, ['rm', '-f', `${t.unitDir}/${b}.timer`, `${t.unitDir}/${b}.service`], 'removing the unit files', where);
-  await must(t.shell, systemctl(t, 'daemon-reload'), 'systemctl daemon-reload', where);
+  await must(t.shell, ['rm', '-f', `${t.unitDir}/${b}.timer`, `${t.unitDir}/${b}.service`], { what: 'removing the unit files', where });
+  await must(t.shell, systemctl(t, 'daemon-reload'), { what: 'systemctl daemon-reload', where });
   log(`${where}: ${b}.timer stopped, disabled and removed`);
   if (rec.on !== 'local' && rec.inventory.startsWith(`${HOST_INVENTORY_DIR}/`))
     await t.shell.run(['rm', '-f', rec.inventory], { timeoutMs: 30_000 });

@@ -76,7 +76,10 @@ export function createBackupDir(root: string, cluster: string, now: Date): strin
 }
 
 /** Writes one pulled file (0600) and returns its manifest entry. */
-export function writeBackupFile(dir: string, rel: string, kind: BackupFile['kind'], data: Buffer): BackupFile {
+export function writeBackupFile(
+  dir: string,
+  { path: rel, kind, data }: { path: string; kind: BackupFile['kind']; data: Buffer },
+): BackupFile {
   const full = join(dir, rel);
   mkdirSync(join(full, '..'), { recursive: true, mode: 0o700 });
   writeFileSync(full, data, { mode: 0o600 });

@@ -62,9 +62,7 @@ export async function checkAirgap(dir: string, hosts: ReadonlyMap<string, Shell>
 export async function pushAirgap(
   p: Pct,
   node: NodeSpec,
-  b: AirgapBundle,
-  log: (line: string) => void,
-  signal?: AbortSignal,
+  { bundle: b, log, signal }: { bundle: AirgapBundle; log: (line: string) => void; signal?: AbortSignal | undefined },
 ): Promise<string> {
   const o = { timeoutMs: 10 * 60_000, ...(signal ? { signal } : {}) };
   const files: Array<[string, string, string]> = [

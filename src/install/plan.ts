@@ -87,7 +87,7 @@ export function planInstall(p: PlanInputs): InstallPlan {
   for (const node of p.nodes) {
     const f = facts.nodes.find((x) => x.node.name === node.name);
     if (!f) throw new TypeError(`no facts for ${node.name}`);
-    nodes.push(planNode(inv, f, node.name === firstServer, p.configYaml));
+    nodes.push(planNode(inv, f, { first: node.name === firstServer, configYaml: p.configYaml }));
   }
   // Kernel modules matter only on the hosts of the nodes k3s will be installed on.
   const installHosts = new Set(nodes.filter((n) => n.installK3s).map((n) => n.node.host));
@@ -134,7 +134,11 @@ export function planInstall(p: PlanInputs): InstallPlan {
   };
 }
 
-function planNode(inv: Inventory, f: NodeFacts, first: boolean, configYaml: string | undefined): NodeInstallPlan {
+function planNode(
+  inv: Inventory,
+  f: NodeFacts,
+  { first, configYaml }: { first: boolean; configYaml: string | undefined },
+): NodeInstallPlan {
   const { node } = f;
   const base: NodeInstallPlan = {
     node,

@@ -76,11 +76,11 @@ function shellOf(shells: ReadonlyMap<string, Shell>, host: string): Shell {
   return s;
 }
 
+/** Probes `nodes` (their hosts and containers) for an install. */
 export async function probeInstall(
   inv: Inventory,
   shells: ReadonlyMap<string, Shell>,
-  nodes: readonly NodeSpec[],
-  signal?: AbortSignal,
+  { nodes, signal }: { nodes: readonly NodeSpec[]; signal?: AbortSignal },
 ): Promise<InstallFacts> {
   const hostNames = inv.hosts.map((h) => h.name);
   const perHost = await Promise.all(

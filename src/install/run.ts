@@ -121,7 +121,7 @@ export async function runInstall(o: InstallRunOptions): Promise<InstallRunResult
       members.add(n.node.name);
       continue;
     }
-    await fixInside(o, n, p, inside, true);
+    await fixInside(o, n, { pct: p, inside, beforeK3s: true });
     let config: NodeInstallConfig;
     if (n.first) {
       config = { role: 'server', args: [...(o.plan.clusterInit ? ['--cluster-init'] : []), ...install.server], env: {} };
@@ -142,9 +142,9 @@ export async function runInstall(o: InstallRunOptions): Promise<InstallRunResult
         : `agent of ${url}`;
     await step(`install/${n.node.name}/k3s`, n.node.name, async () => {
       o.log(`${n.node.name}: installing k3s ${o.plan.version} (${how})`);
-      await installK3s(o, n.node, p, config, token);
+      await installK3s(o, n.node, { pct: p, config, token });
       members.add(n.node.name);
-      await waitHealthy(o, n.node, kube, [...members, first.name]);
+      await waitHealthy(o, n.node, { kube, members: [...members, first.name] });
     });
     o.log(`${n.node.name}: Ready`);
     // The cluster now has an API: the run holds its lease from here on (a no-op when it already does).
@@ -165,7 +165,12 @@ function settingsArgs(inv: Inventory): { server: string[]; agent: string[] } {
   return { server: [...s.serverArgs], agent: [...s.agentArgs] };
 }
 
-function fail(node: NodeSpec, what: string, r: RunResult | string, hint: string, secrets: string[] = []): never {
+/** `result`: the failed command, or the reason; `secrets`: words redacted from what is said. */
+function fail(
+  node: NodeSpec,
+  what: string,
+  { result: r, hint, secrets = [] }: { result: RunResult | string; hint: string; secrets?: string[] },
+): never {
   const line = typeof r === 'string' ? r : failureReason(r);
   throw new RunError(redact(`${node.name}: ${what}: ${line}`, secrets), {
     node: node.name,
@@ -188,39 +193,35 @@ async function prepareContainer(o: InstallRunOptions, n: NodeInstallPlan, p: Pct
     o.log(`${node.name}: creating container ${node.vmid} on ${node.host}`);
     const r = await host(pctCreateArgv(node, containerFor(o.inventory, node)));
     if (r.code !== 0)
-      fail(
-        node,
-        `pct create ${node.vmid} failed`,
-        r,
-        `check the template, storage and network in the inventory's container settings; ${continueHint(node)}`,
-      );
+      fail(node, `pct create ${node.vmid} failed`, {
+        result: r,
+        hint: `check the template, storage and network in the inventory's container settings; ${continueHint(node)}`,
+      });
     changed = true;
   }
   const read = await host(['cat', file]);
-  if (read.code !== 0) fail(node, `cannot read ${file}`, read, `check the container on ${node.host}`);
+  if (read.code !== 0) fail(node, `cannot read ${file}`, { result: read, hint: `check the container on ${node.host}` });
   const needs = containerNeeds(read.stdout, node.vmid);
   if (needs.pctSet.length > 0) {
     o.log(`${node.name}: pct set ${node.vmid} ${needs.pctSet.join(' ')}`);
     const r = await host(['pct', 'set', String(node.vmid), ...needs.pctSet]);
-    if (r.code !== 0) fail(node, `pct set ${node.vmid} failed`, r, continueHint(node));
+    if (r.code !== 0) fail(node, `pct set ${node.vmid} failed`, { result: r, hint: continueHint(node) });
     changed = true;
   }
   if (needs.confEdit) {
     o.log(`${node.name}: adding the lxc.* lines k3s needs to ${file}${/^\[/m.test(read.stdout) ? ' (above its [snapshot] sections)' : ''}`);
     // Re-read: pct set rewrote the file.
     const cur = needs.pctSet.length > 0 ? await host(['cat', file]) : read;
-    if (cur.code !== 0) fail(node, `cannot read ${file}`, cur, continueHint(node));
+    if (cur.code !== 0) fail(node, `cannot read ${file}`, { result: cur, hint: continueHint(node) });
     const text = applyConfEdit(cur.stdout, needs.confEdit);
     const w = await host(['sh', '-c', 'cat > "$1.pve-k3s.tmp" && mv "$1.pve-k3s.tmp" "$1"', 'sh', file], text);
-    if (w.code !== 0) fail(node, `writing ${file} failed`, w, continueHint(node));
+    if (w.code !== 0) fail(node, `writing ${file} failed`, { result: w, hint: continueHint(node) });
     const check = await host(['cat', file]);
     if (check.code !== 0 || !confReady(check.stdout))
-      fail(
-        node,
-        `${file} still lacks the lxc.* lines after writing it`,
-        check.code !== 0 ? check : 'the current section is unchanged',
-        `edit ${file} on ${node.host} by hand (the lines go above the first [snapshot] section); ${continueHint(node)}`,
-      );
+      fail(node, `${file} still lacks the lxc.* lines after writing it`, {
+        result: check.code !== 0 ? check : 'the current section is unchanged',
+        hint: `edit ${file} on ${node.host} by hand (the lines go above the first [snapshot] section); ${continueHint(node)}`,
+      });
     changed = true;
   }
   const status = await host(['pct', 'status', String(node.vmid)]);
@@ -229,28 +230,33 @@ async function prepareContainer(o: InstallRunOptions, n: NodeInstallPlan, p: Pct
     o.log(`${node.name}: starting container ${node.vmid}`);
     const r = await host(['pct', 'start', String(node.vmid)]);
     if (r.code !== 0)
-      fail(node, `pct start ${node.vmid} failed`, r, `look at pct start ${node.vmid} --debug on ${node.host}; ${continueHint(node)}`);
+      fail(node, `pct start ${node.vmid} failed`, {
+        result: r,
+        hint: `look at pct start ${node.vmid} --debug on ${node.host}; ${continueHint(node)}`,
+      });
     changed = true;
   } else if (changed || n.restart) {
     o.log(`${node.name}: restarting container ${node.vmid} to apply its configuration`);
     const r = await host(['pct', 'reboot', String(node.vmid)]);
-    if (r.code !== 0) fail(node, `pct reboot ${node.vmid} failed`, r, continueHint(node));
+    if (r.code !== 0) fail(node, `pct reboot ${node.vmid} failed`, { result: r, hint: continueHint(node) });
     changed = true;
   }
   const inside = await probeInside(p, node.vmid, o.signal);
   if (!inside.kmsg)
-    fail(
-      node,
-      '/dev/kmsg does not exist after the restart',
-      'the lxc.mount.entry for /dev/kmsg did not apply',
-      `check ${file} on ${node.host} (lxc.mount.entry: /dev/kmsg dev/kmsg none defaults,bind,create=file)`,
-    );
-  if (await fixInside(o, n, p, inside, false)) changed = true;
+    fail(node, '/dev/kmsg does not exist after the restart', {
+      result: 'the lxc.mount.entry for /dev/kmsg did not apply',
+      hint: `check ${file} on ${node.host} (lxc.mount.entry: /dev/kmsg dev/kmsg none defaults,bind,create=file)`,
+    });
+  if (await fixInside(o, n, { pct: p, inside, beforeK3s: false })) changed = true;
   return changed;
 }
 
 /** rshared / (now and at boot), curl, config.yaml. `beforeK3s`: the config.yaml and curl part. */
-async function fixInside(o: InstallRunOptions, n: NodeInstallPlan, p: Pct, inside: InsideFacts, beforeK3s: boolean): Promise<boolean> {
+async function fixInside(
+  o: InstallRunOptions,
+  n: NodeInstallPlan,
+  { pct: p, inside, beforeK3s }: { pct: Pct; inside: InsideFacts; beforeK3s: boolean },
+): Promise<boolean> {
   const node = n.node;
   const run = (argv: string[], stdin?: string) =>
     p.exec(node.vmid, argv, {
@@ -267,7 +273,7 @@ async function fixInside(o: InstallRunOptions, n: NodeInstallPlan, p: Pct, insid
       const w = await run(['sh', '-c', 'cat > "$1"', 'sh', unit], `${RSHARED_UNIT_TEXT.join('\n')}\n`);
       const e = w.code === 0 ? await run(['systemctl', 'enable', RSHARED_UNIT]) : w;
       const m = e.code === 0 ? await run(['mount', '--make-rshared', '/']) : e;
-      if (m.code !== 0) fail(node, 'making / rshared failed', m, continueHint(node));
+      if (m.code !== 0) fail(node, 'making / rshared failed', { result: m, hint: continueHint(node) });
       changed = true;
     }
     return changed;
@@ -279,13 +285,14 @@ async function fixInside(o: InstallRunOptions, n: NodeInstallPlan, p: Pct, insid
       '-c',
       'DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl ca-certificates',
     ]);
-    if (r.code !== 0) fail(node, 'installing curl failed', r, `install curl in CT ${node.vmid} by hand; ${continueHint(node)}`);
+    if (r.code !== 0)
+      fail(node, 'installing curl failed', { result: r, hint: `install curl in CT ${node.vmid} by hand; ${continueHint(node)}` });
     changed = true;
   }
   if (o.configYaml !== undefined && inside.configYaml !== o.configYaml) {
     o.log(`${node.name}: writing ${CONFIG_YAML}`);
     const r = await run(['sh', '-c', 'mkdir -p /etc/rancher/k3s && cat > "$1" && chmod 600 "$1"', 'sh', CONFIG_YAML], o.configYaml);
-    if (r.code !== 0) fail(node, `writing ${CONFIG_YAML} failed`, r, continueHint(node));
+    if (r.code !== 0) fail(node, `writing ${CONFIG_YAML} failed`, { result: r, hint: continueHint(node) });
     changed = true;
   }
   return changed;
@@ -329,15 +336,13 @@ async function serverUrl(o: InstallRunOptions, first: NodeSpec, kube: Kube): Pro
 async function installK3s(
   o: InstallRunOptions,
   node: NodeSpec,
-  p: Pct,
-  config: NodeInstallConfig,
-  token: string | undefined,
+  { pct: p, config, token }: { pct: Pct; config: NodeInstallConfig; token: string | undefined },
 ): Promise<void> {
   const secrets = token ? [token, ...(token.includes('::server:') ? [token.split('::server:')[1] ?? ''] : [])] : [];
   let installScriptUrl = o.inventory.k3s.installScriptUrl;
   const installEnv: Record<string, string> = {};
   if (o.airgap) {
-    installScriptUrl = await pushAirgap(p, node, o.airgap, o.log, o.signal);
+    installScriptUrl = await pushAirgap(p, node, { bundle: o.airgap, log: o.log, signal: o.signal });
     installEnv['INSTALL_K3S_SKIP_DOWNLOAD'] = 'true';
   }
   const script = buildInstallScript({ config, version: o.plan.version, installScriptUrl, installEnv });
@@ -354,7 +359,7 @@ async function installK3s(
 }
 
 /** The upgrade's health gate, at the installed version; `members`: the nodes of the cluster so far. */
-async function waitHealthy(o: InstallRunOptions, node: NodeSpec, kube: Kube, members: string[]): Promise<void> {
+async function waitHealthy(o: InstallRunOptions, node: NodeSpec, { kube, members }: { kube: Kube; members: string[] }): Promise<void> {
   const step: Step = {
     id: `install/${node.name}/wait-ready`,
     kind: 'wait-ready',

@@ -53,11 +53,11 @@ export class LeaseHolder {
     const { env, me, spec, abort } = this.o;
     for (let attempt = 0; ; attempt++) {
       const st = await readClusterState(env, this.o.kube, abort.signal);
-      const notice = decide(st, env, me, spec);
+      const notice = decide(st, env, { ...spec, me });
       this.legacy = st.legacy;
       this.previous = st.view.lease?.metadata.annotations?.[RECORD_ANNOTATION];
       const now = this.o.now();
-      const obj = this.leaseWith(st.view.lease, now, true);
+      const obj = this.leaseWith(st.view.lease, now, 'acquire');
       const w = st.view.lease ? await this.lease.replace(obj, abort.signal) : await this.lease.create(obj, abort.signal);
       if (w.ok) {
         this.current = w.lease;
@@ -81,7 +81,9 @@ export class LeaseHolder {
   }
 
   /** The Lease we write: held by us (renewTime now), or released (with the record as it was, when the run never started). */
-  private leaseWith(read: LeaseObject | undefined, now: number, acquiring: boolean, release = false): LeaseObject {
+  private leaseWith(read: LeaseObject | undefined, now: number, write: 'acquire' | 'renew' | 'release'): LeaseObject {
+    const acquiring = write === 'acquire';
+    const release = write === 'release';
     const record = this.o.record();
     record.updatedAt = new Date(now).toISOString();
     const text = release && !this.o.journaled() ? this.previous : encodeRecord(record);
@@ -118,7 +120,7 @@ export class LeaseHolder {
           const now = this.o.now();
           const cur = this.current;
           if (!cur) return;
-          const w = await this.lease.replace(this.leaseWith(cur, now, false, release));
+          const w = await this.lease.replace(this.leaseWith(cur, now, release ? 'release' : 'renew'));
           if (w.ok) {
             this.current = w.lease;
             this.lastOk = now;
@@ -175,7 +177,7 @@ export class LeaseHolder {
     await this.queue;
     const fresh = await this.lease.read();
     const now = this.o.now();
-    const obj = this.leaseWith(fresh, now, true);
+    const obj = this.leaseWith(fresh, now, 'acquire');
     const w = fresh ? await this.lease.replace(obj) : await this.lease.create(obj);
     if (!w.ok)
       throw new LeaseLostError(

@@ -64,7 +64,7 @@ export async function abandonRun(env: GuardEnv, target: RunSummary, o: { forceTa
   let notice: string | undefined;
   for (let attempt = 0; ; attempt++) {
     const st = await readClusterState(env, kube);
-    notice = decide(st, env, me, { operation: 'abandon', resumes: target, ...(o.forceTakeover ? { forceTakeover: true } : {}) });
+    notice = decide(st, env, { me, operation: 'abandon', resumes: target, ...(o.forceTakeover ? { forceTakeover: true } : {}) });
     const rec = st.record?.run === target.run ? st.record : undefined;
     const holds = st.view.holder?.run === target.run;
     if (st.legacy?.run === target.run) await st.lease.removeLegacy();

@@ -71,11 +71,15 @@ export function interruptedRun(st: ClusterState, env: GuardEnv, me: Identity): R
 
 export type DecideSpec = Pick<OperationSpec<unknown>, 'operation' | 'resumes' | 'forceTakeover'>;
 
+/** An operation `spec` asked for by `me`. */
+export type DecideRequest = DecideSpec & { me: Identity };
+
 /**
  * Decides whether `spec` may take the cluster now; throws ClusterBusyError naming who holds it
  * and what it is doing. Returns what to say when a lease is broken or taken over.
  */
-export function decide(st: ClusterState, env: GuardEnv, me: Identity, spec: DecideSpec): string | undefined {
+export function decide(st: ClusterState, env: GuardEnv, spec: DecideRequest): string | undefined {
+  const { me } = spec;
   const cluster = env.inventory.cluster;
   const verb = spec.resumes
     ? `cannot ${spec.operation === 'abandon' ? 'abandon' : 'resume'} run ${spec.resumes.run}`
@@ -97,7 +101,7 @@ export function decide(st: ClusterState, env: GuardEnv, me: Identity, spec: Deci
   const v = st.view;
   if (!v.holderIdentity) {
     const dead = interruptedRun(st, env, me);
-    return dead ? interrupted(dead, st, spec, verb, 'its lease was released without ending it') : undefined;
+    return dead ? interrupted(dead, st, { spec, verb, why: 'its lease was released without ending it' }) : undefined;
   }
   const rec = recordOf(st);
   const known = holderDead(env, me, v.holder);
@@ -119,13 +123,19 @@ export function decide(st: ClusterState, env: GuardEnv, me: Identity, spec: Deci
     });
   }
   const dead = interruptedRun(st, env, me);
-  if (dead) return interrupted(dead, st, spec, verb, known ? 'its process is gone' : `its lease expired at ${hms(v.expiresAt ?? st.now)}`);
+  if (dead)
+    return interrupted(dead, st, {
+      spec,
+      verb,
+      why: known ? 'its process is gone' : `its lease expired at ${hms(v.expiresAt ?? st.now)}`,
+    });
   return known
     ? `taking over the lease of ${v.holderIdentity} (its process is gone)`
     : `taking over the expired lease of ${v.holderIdentity}`;
 }
 
-function interrupted(dead: RunRecord, st: ClusterState, spec: DecideSpec, verb: string, why: string): string {
+/** `verb`: what cannot be done ("cannot upgrade c1"); `why`: how the run `dead` ended. */
+function interrupted(dead: RunRecord, st: ClusterState, { spec, verb, why }: { spec: DecideSpec; verb: string; why: string }): string {
   const continues = spec.resumes !== undefined && spec.resumes.run === dead.run;
   const rerun = dead.operation !== 'upgrade' && dead.operation === spec.operation && spec.resumes === undefined;
   if (continues || rerun) return `taking over from run ${dead.run} (${dead.operation} by ${dead.by}; ${why})`;
@@ -145,6 +155,6 @@ function interrupted(dead: RunRecord, st: ClusterState, spec: DecideSpec, verb: 
 /** Reads the cluster and refuses as the operation would, without taking anything (early, before a plan is shown). */
 export async function checkFree(env: GuardEnv, spec: DecideSpec): Promise<ClusterState> {
   const st = await readClusterState(env);
-  decide(st, env, env.identity ?? localIdentity(), spec);
+  decide(st, env, { ...spec, me: env.identity ?? localIdentity() });
   return st;
 }

@@ -49,7 +49,7 @@ function backupOf(files: Array<{ rel: string; kind: 'token' | 'sqlite' | 'etcd-s
     datastore,
     source: { node: 'k3s-ctrl-1', vmid: 100, host: 'pve1', k3sVersion: 'v1.33.3+k3s1' },
     servers: [{ node: 'k3s-ctrl-1', vmid: 100, host: 'pve1' }],
-    files: files.map((f) => writeBackupFile(dir, f.rel, f.kind, f.data)),
+    files: files.map((f) => writeBackupFile(dir, { path: f.rel, kind: f.kind, data: f.data })),
     vzdump: [],
   };
   writeManifest(dir, m);

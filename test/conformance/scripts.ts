@@ -130,7 +130,7 @@ export const BUILDERS: Record<string, fc.Arbitrary<string>> = {
       fc.stringMatching(/^[a-z0-9-]{1,20}$/),
       nonce,
     )
-    .map(([[ds, how], name, n]) => pullScript(ds as never, how as never, `pve-k3s-${name}`, n)),
+    .map(([[ds, how], name, n]) => pullScript({ datastore: ds as never, how: how as never, snapshotName: `pve-k3s-${name}`, nonce: n })),
   'restore upload': fc
     .constantFrom('/var/lib/rancher/k3s/server/token', '/var/lib/rancher/k3s/server/db/state.db')
     .map((dest) => `${quoteCommand(['sh', '-c', 'base64 -d > "$1" && chmod 600 "$1"', 'sh', dest])}\n`),

@@ -46,7 +46,7 @@ test('GIVEN an HA install WHEN it runs THEN the token is read over stdout and tr
     });
     const calls: Call[] = [];
     const shells = new Map(inv.hosts.map((h) => [h.name, recording(lab.shell(h.name), calls)]));
-    const facts = await probeInstall(inv, shells, inv.nodes);
+    const facts = await probeInstall(inv, shells, { nodes: inv.nodes });
     const plan = planInstall({
       inventory: inv,
       facts,

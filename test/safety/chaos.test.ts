@@ -143,9 +143,9 @@ async function commandBy(b: Operator, cmd: Command, backupDir: string | undefine
     case 'resume':
       return resumeBy(b);
     case 'restore':
-      return restoreOn(b.conn, backupDir!, { yes: true }, env);
+      return restoreOn({ conn: b.conn, guard: env }, backupDir!, { yes: true });
     case 'uninstall':
-      return uninstallOn(b.conn, 'k3s-worker-2', { yes: true }, env);
+      return uninstallOn({ conn: b.conn, guard: env }, 'k3s-worker-2', { yes: true });
     case 'backup --offline':
       return takeBackup(
         b.conn,

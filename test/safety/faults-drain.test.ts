@@ -126,15 +126,15 @@ test('GIVEN the only other worker cordoned WHEN a drain is checked THEN it warns
     ['w2', node(true, false)],
   ]);
   const pods = [pod('web-1', 'w1', 'ReplicaSet'), pod('svclb', 'w1', 'DaemonSet')];
-  assert.deepEqual(drainWarnings('w1', pods, [], nodes, DEFAULT_DRAIN), [
+  assert.deepEqual(drainWarnings('w1', { pods, pdbs: [], nodes }, DEFAULT_DRAIN), [
     {
       level: 'warn',
       message: 'no other schedulable Ready node can take the 1 pod(s) of w1: they will stay Pending until it is uncordoned',
     },
   ]);
-  assert.deepEqual(drainWarnings('w1', [pod('svclb', 'w1', 'DaemonSet')], [], nodes, DEFAULT_DRAIN), []);
+  assert.deepEqual(drainWarnings('w1', { pods: [pod('svclb', 'w1', 'DaemonSet')], pdbs: [], nodes }, DEFAULT_DRAIN), []);
   nodes.set('w3', node(true, true));
-  assert.deepEqual(drainWarnings('w1', pods, [], nodes, DEFAULT_DRAIN), []);
+  assert.deepEqual(drainWarnings('w1', { pods, pdbs: [], nodes }, DEFAULT_DRAIN), []);
 });
 
 test("GIVEN PDBs WHEN a drain is checked THEN only a PDB with too few allowed disruptions for the node's pods is reported, as a warning only when it will block", () => {
@@ -148,7 +148,11 @@ test("GIVEN PDBs WHEN a drain is checked THEN only a PDB with too few allowed di
     { name: 'web', namespace: 'default', matchLabels: { app: 'web' }, disruptionsAllowed: 1 },
   ];
   assert.deepEqual(
-    drainWarnings('w1', pods, pdbs, nodes, { ...DEFAULT_DRAIN, disableEviction: false, timeoutSeconds: 60, onTimeout: 'disable-eviction' }),
+    drainWarnings(
+      'w1',
+      { pods, pdbs, nodes },
+      { ...DEFAULT_DRAIN, disableEviction: false, timeoutSeconds: 60, onTimeout: 'disable-eviction' },
+    ),
     [
       {
         level: 'warn',
@@ -157,7 +161,7 @@ test("GIVEN PDBs WHEN a drain is checked THEN only a PDB with too few allowed di
       },
     ],
   );
-  assert.deepEqual(drainWarnings('w1', pods, pdbs, nodes, DEFAULT_DRAIN), [
+  assert.deepEqual(drainWarnings('w1', { pods, pdbs, nodes }, DEFAULT_DRAIN), [
     {
       level: 'info',
       message: 'PodDisruptionBudget default/vault allows 0 disruption(s); drain.disableEviction deletes its pod(s) on w1 anyway',
@@ -211,6 +215,6 @@ test('GIVEN pre-drain reads taken while another node was cordoned WHEN that node
     json({ items: [] }),
     json({ items: [nodeItem('w1', true), nodeItem('w2', false)] }),
   ];
-  assert.equal(drainCheckFrom('w2', reads, DEFAULT_DRAIN).length, 1);
-  assert.deepEqual(drainCheckFrom('w2', reads, DEFAULT_DRAIN, new Set(['w1'])), []);
+  assert.equal(drainCheckFrom('w2', reads, { policy: DEFAULT_DRAIN }).length, 1);
+  assert.deepEqual(drainCheckFrom('w2', reads, { policy: DEFAULT_DRAIN, uncordonedSince: new Set(['w1']) }), []);
 });

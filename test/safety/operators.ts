@@ -256,7 +256,7 @@ export async function resumeBy(op: Operator, o: UpgradeCall = {}): Promise<Execu
   reconcileJournal(op.journal, st.record);
   const pick = runToContinue(op.journal, st);
   if (!pick) return 'nothing';
-  decide(st, env, op.identity, { operation: 'upgrade', resumes: pick.run, ...(o.forceTakeover ? { forceTakeover: true } : {}) });
+  decide(st, env, { me: op.identity, operation: 'upgrade', resumes: pick.run, ...(o.forceTakeover ? { forceTakeover: true } : {}) });
   const plan = await planResume(op.conn, pick.run);
   if (planSteps(plan).length === 0) {
     await closeResumed(env, pick.run, o.forceTakeover);

@@ -293,13 +293,11 @@ export async function scheduleRemove(g: GlobalOptions, flags: { on?: string }): 
   const r = rec && rec.on === on ? rec : fallback;
   const go = async (shells: ReadonlyMap<string, Shell> | undefined) => {
     const t = await targetFor(on, shells);
-    await sched.removeSchedule(
-      r,
-      t,
-      inv.nodes.filter((n) => n.role === 'server'),
-      shells ?? new Map(),
-      (l) => process.stderr.write(`${l}\n`),
-    );
+    await sched.removeSchedule(r, t, {
+      servers: inv.nodes.filter((n) => n.role === 'server'),
+      shells: shells ?? new Map(),
+      log: (l) => process.stderr.write(`${l}\n`),
+    });
   };
   if (on === 'local' && !r.etcd) await go(undefined);
   else await withCluster(g, (conn) => go(conn.shells));

@@ -80,7 +80,7 @@ export async function verify(g: GlobalOptions, dirArg: string | undefined, flags
   if (flags.drill && v.manifest && !v.checks.some((c) => c.name === 'checksums' && c.status === 'failed')) {
     const { drill } = await import('../../backup/drill.js');
     try {
-      drillResult = await drill(dir, v.manifest, scratchLab, (l) => process.stderr.write(`${l}\n`));
+      drillResult = await drill(dir, v.manifest, { makeScratch: scratchLab, log: (l) => process.stderr.write(`${l}\n`) });
     } catch (e) {
       drillError = (e as Error).message;
     }

@@ -108,11 +108,15 @@ export interface RestoreFlags {
 }
 
 export async function restore(g: GlobalOptions, backupDir: string, flags: RestoreFlags): Promise<number> {
-  return withCluster(g, (conn) => restoreOn(conn, backupDir, flags));
+  return withCluster(g, (conn) => restoreOn({ conn }, backupDir, flags));
 }
 
-/** The command on an open connection; `guard`: the guard's environment. @default from the process environment */
-export async function restoreOn(conn: ClusterConnection, backupDir: string, flags: RestoreFlags, guard?: GuardEnv): Promise<number> {
+/** The command on an open connection `conn`; `guard`: the guard's environment. @default from the process environment */
+export async function restoreOn(
+  { conn, guard }: { conn: ClusterConnection; guard?: GuardEnv },
+  backupDir: string,
+  flags: RestoreFlags,
+): Promise<number> {
   {
     const { planRestore, runRestore } = await import('../../backup/restore.js');
     const plan = planRestore(conn.inventory, resolve(backupDir));
@@ -134,7 +138,7 @@ export async function restoreOn(conn: ClusterConnection, backupDir: string, flag
     const { guarded, guardEnvFor } = await import('../../operation/guard.js');
     const spec = { operation: 'restore', args: [basename(plan.dir)], steps: plan.steps.length, clusterMayNotExist: true };
     await guarded(guard ?? guardEnvFor(conn, process.env), spec, (gd) =>
-      gd.replacingDatastore(() => runRestore(conn.inventory, conn.shells, plan, { log: (l) => process.stderr.write(`${l}\n`) })),
+      gd.replacingDatastore(() => runRestore(conn.shells, plan, { log: (l) => process.stderr.write(`${l}\n`) })),
     );
     out(`Restored ${m.cluster} from ${plan.dir}.\n`);
     return 0;

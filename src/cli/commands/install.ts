@@ -57,7 +57,9 @@ async function run(g: GlobalOptions, flags: InstallFlags, where: { conn: Cluster
     const { checkAirgap } = await import('../../install/airgap.js');
     airgap = await checkAirgap(flags.airgap, hostShells);
   }
-  const facts = await probeInstall(inv, conn.shells, only ? [...new Set([only, ...inv.nodes.filter((n) => n.role === 'server')])] : nodes);
+  const facts = await probeInstall(inv, conn.shells, {
+    nodes: only ? [...new Set([only, ...inv.nodes.filter((n) => n.role === 'server')])] : nodes,
+  });
   const running = runningServer(inv, facts);
   if (only && !running && !(only.role === 'server' && inv.nodes.filter((n) => n.role === 'server').length === 1)) {
     throw new PlanError(`no server of ${inv.cluster} runs k3s yet, so ${only.name} has no cluster to join`, {

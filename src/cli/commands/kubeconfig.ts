@@ -29,7 +29,7 @@ export async function kubeconfig(g: GlobalOptions, flags: KubeconfigFlags): Prom
     const servers = inv.nodes.filter((n) => n.role === 'server');
     const { probeInstall } = await import('../../install/probe.js');
     const { runningServer } = await import('../../install/plan.js');
-    const facts = await probeInstall(inv, conn.shells, servers);
+    const facts = await probeInstall(inv, conn.shells, { nodes: servers });
     const server = runningServer(inv, facts)?.node;
     if (!server)
       throw new PlanError(`no server of ${inv.cluster} runs k3s: there is no kubeconfig to fetch`, {

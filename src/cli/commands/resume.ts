@@ -134,7 +134,12 @@ export async function resume(g: GlobalOptions, flags: ResumeFlags): Promise<numb
     const { decide } = await import('../../operation/guard.js');
     const { localIdentity } = await import('../../operation/lease.js');
     if (st)
-      decide(st, env, localIdentity(), { operation: 'upgrade', resumes: last, ...(flags.forceTakeover ? { forceTakeover: true } : {}) });
+      decide(st, env, {
+        me: localIdentity(),
+        operation: 'upgrade',
+        resumes: last,
+        ...(flags.forceTakeover ? { forceTakeover: true } : {}),
+      });
     else {
       const { holderAlive } = await import('../../upgrade/run/upgrade-run.js');
       if (last.status === undefined && holderAlive(last.holder))
@@ -151,7 +156,7 @@ export async function resume(g: GlobalOptions, flags: ResumeFlags): Promise<numb
         flags,
       ),
     };
-    await enterWindow(conn, flags.waitForWindow ?? false, 'resume', g.quiet);
+    await enterWindow(conn, 'resume', { wait: flags.waitForWindow ?? false, quiet: g.quiet });
     process.stderr.write(`Resuming${pick.from === 'cluster' ? ' (from the cluster’s run record)' : ''}: ${describeRun(last)}\n`);
     const { planResume, closeResumed } = await import('../../upgrade/run/upgrade-run.js');
     const engine = await engineOf(conn, flags.engine);
@@ -173,7 +178,13 @@ export async function resume(g: GlobalOptions, flags: ResumeFlags): Promise<numb
     refuseFailedPreflight(plan.preflight);
     const asking = canaryConfirmation(plan, flags.yes ?? false);
     if (!flags.yes) requireTerminal('resume');
-    const result = await runWithSignals(conn, plan, g, { order, allowSkew: last.allowSkew, ...asking }, last, flags.forceTakeover, engine);
+    const result = await runWithSignals(conn, plan, {
+      g,
+      policy: { order, allowSkew: last.allowSkew, ...asking },
+      resumes: last,
+      forceTakeover: flags.forceTakeover,
+      engine,
+    });
     if (json) {
       await printDocument(g, upgradeResultDocument(plan, result, { run: result.run, resumed: last.run }));
     } else if (result.ok) {
@@ -181,7 +192,7 @@ export async function resume(g: GlobalOptions, flags: ResumeFlags): Promise<numb
       out(`\nUpgrade complete: ${plan.cluster} now at ${plan.target.version} (resumed run ${last.run}).\n`);
       out(renderStatus(facts, plan.target.version));
     } else {
-      process.stderr.write(failureReport(conn.inventory, plan, result, g.verbose));
+      process.stderr.write(failureReport(conn.inventory, { plan, result }, g.verbose));
     }
     return result.ok ? 0 : 1;
   });

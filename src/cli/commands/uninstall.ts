@@ -17,14 +17,18 @@ export interface UninstallFlags {
 }
 
 export async function uninstall(g: GlobalOptions, nodeName: string, flags: UninstallFlags): Promise<number> {
-  return withCluster(g, (conn) => uninstallOn(conn, nodeName, flags));
+  return withCluster(g, (conn) => uninstallOn({ conn }, nodeName, flags));
 }
 
 /**
- * The command on an open connection; `guard`: the guard's environment (another state
+ * The command on an open connection `conn`; `guard`: the guard's environment (another state
  * directory and identity: tests with several operators). @default from the process environment
  */
-export async function uninstallOn(conn: ClusterConnection, nodeName: string, flags: UninstallFlags, guard?: GuardEnv): Promise<number> {
+export async function uninstallOn(
+  { conn, guard }: { conn: ClusterConnection; guard?: GuardEnv },
+  nodeName: string,
+  flags: UninstallFlags,
+): Promise<number> {
   {
     const inv = conn.inventory;
     const node = inv.nodes.find((n) => n.name === nodeName);
@@ -32,7 +36,7 @@ export async function uninstallOn(conn: ClusterConnection, nodeName: string, fla
       throw new UsageError(`${nodeName} is not a node of ${inv.file}`, { hint: `nodes: ${inv.nodes.map((n) => n.name).join(', ')}` });
     const { probeInstall } = await import('../../install/probe.js');
     const servers = inv.nodes.filter((n) => n.role === 'server');
-    const facts = await probeInstall(inv, conn.shells, [...new Set([node, ...servers])]);
+    const facts = await probeInstall(inv, conn.shells, { nodes: [...new Set([node, ...servers])] });
     const mine = facts.nodes.find((f) => f.node.name === node.name);
     if (!mine?.exists)
       throw new PlanError(`container ${node.vmid} of ${node.name} does not exist on ${node.host}`, {

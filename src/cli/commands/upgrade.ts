@@ -178,7 +178,11 @@ async function windowOpen(conn: ClusterConnection): Promise<boolean> {
   return inWindow(w, new Date(conn.clock.now()));
 }
 
-export async function enterWindow(conn: ClusterConnection, wait: boolean, verb: 'upgrade' | 'resume', quiet: boolean): Promise<void> {
+export async function enterWindow(
+  conn: ClusterConnection,
+  verb: 'upgrade' | 'resume',
+  { wait, quiet }: { wait: boolean; quiet: boolean },
+): Promise<void> {
   const w = conn.inventory.upgrade.window;
   if (!w) return;
   const { inWindow } = await import('../../domain/window.js');
@@ -258,7 +262,7 @@ export async function upgrade(g: GlobalOptions, flags: UpgradeFlags): Promise<nu
     const waits = !flags.dryRun && !(await windowOpen(conn));
     if (waits) {
       await refuseIfBusy(conn, 'upgrade');
-      await enterWindow(conn, flags.waitForWindow ?? false, 'upgrade', g.quiet);
+      await enterWindow(conn, 'upgrade', { wait: flags.waitForWindow ?? false, quiet: g.quiet });
     }
     // In the window, both only read: the lease check and the plan go at the same time (one round
     // trip less before the plan), and a busy cluster is refused before any plan error is reported.
@@ -301,19 +305,15 @@ export async function upgrade(g: GlobalOptions, flags: UpgradeFlags): Promise<nu
         return 1;
       }
     }
-    const result = await runWithSignals(
-      conn,
-      plan,
+    const result = await runWithSignals(conn, plan, {
       g,
-      {
+      policy: {
         order: flags.order ?? conn.inventory.upgrade.order,
         allowSkew: flags.allowSkew ?? conn.inventory.upgrade.allowSkew,
         ...asking,
       },
-      undefined,
-      undefined,
       engine,
-    );
+    });
     const secs = ((Date.now() - started) / 1000).toFixed(1);
     if (json) {
       await printDocument(g, upgradeResultDocument(plan, result, { run: result.run }));
@@ -324,7 +324,7 @@ export async function upgrade(g: GlobalOptions, flags: UpgradeFlags): Promise<nu
       );
       out(renderStatus(facts, plan.target.version));
     } else {
-      process.stderr.write(failureReport(conn.inventory, plan, result, g.verbose));
+      process.stderr.write(failureReport(conn.inventory, { plan, result }, g.verbose));
     }
     return result.ok ? 0 : 1;
   });
@@ -344,7 +344,7 @@ export async function refuseIfBusy(conn: ClusterConnection, operation: string): 
   const st = await readClusterState(env);
   const note = reconcileJournal(journal, st.record);
   if (note) process.stderr.write(`note: ${note}\n`);
-  decide(st, env, localIdentity(), { operation });
+  decide(st, env, { me: localIdentity(), operation });
   if (operation === 'upgrade') refuseIfInProgress(journal, conn.inventory.cluster);
 }
 
@@ -375,11 +375,20 @@ export interface RunPolicyOptions {
 export async function runWithSignals(
   conn: ClusterConnection,
   plan: UpgradePlan,
-  g: GlobalOptions,
-  policy: RunPolicyOptions,
-  resumes?: RunSummary,
-  forceTakeover?: boolean,
-  engine: Engine = 'ssh',
+  {
+    g,
+    policy,
+    resumes,
+    forceTakeover,
+    engine = 'ssh',
+  }: {
+    g: GlobalOptions;
+    policy: RunPolicyOptions;
+    /** The run this one continues (`resume`). */
+    resumes?: RunSummary | undefined;
+    forceTakeover?: boolean | undefined;
+    engine?: Engine | undefined;
+  },
 ): Promise<ExecuteResult> {
   const shown: Progress =
     !g.quiet && process.stderr.isTTY && (process.stderr.columns ?? 0) > 0 && (process.stderr.rows ?? 0) > 0 && g.output === 'table'
@@ -448,7 +457,8 @@ export function onController(inv: Inventory, argv: string): string {
       : `${cmd}   (on ${host.access.provider} host ${host.name})`;
 }
 
-export function failureReport(inv: Inventory, plan: UpgradePlan, result: RunPlanResult, verbose: boolean): string {
+/** What a failed or stopped run of `plan` did and left, and how to go on. */
+export function failureReport(inv: Inventory, { plan, result }: { plan: UpgradePlan; result: RunPlanResult }, verbose: boolean): string {
   const lines: string[] = [''];
   if (result.failed) {
     lines.push(formatError(result.failed.error, verbose).text.trimEnd());

@@ -107,12 +107,12 @@ export async function preflightCluster(conn: ClusterConnection, flags: PlanFlags
     const policy = policyFor(conn, flags);
     try {
       try {
-        plan = planUpgrade(facts, resolvedOrError.target, policy, resolvedOrError.channels);
+        plan = planUpgrade(facts, resolvedOrError.target, { ...policy, channels: resolvedOrError.channels });
       } catch (err) {
         // A pinned target more than one minor ahead needs the v1.NN channels: fetch them once.
         if (!(err instanceof PlanError && err.reason === 'no-intermediate-release' && resolvedOrError.channels === undefined)) throw err;
         resolvedOrError.channels = await resolvedOrError.loadChannels();
-        plan = planUpgrade(facts, resolvedOrError.target, policy, resolvedOrError.channels);
+        plan = planUpgrade(facts, resolvedOrError.target, { ...policy, channels: resolvedOrError.channels });
       }
     } catch (err) {
       if (!(err instanceof PveK3sError)) throw err;

@@ -40,6 +40,12 @@ export interface PlanPolicy {
 
 export const DEFAULT_POLICY: PlanPolicy = { order: 'auto', allowSkew: false, drainServers: 'auto', parallel: 1 };
 
+/** The policy, and the releases a cluster more than one minor behind steps through. */
+export interface PlanOptions extends PlanPolicy {
+  /** The channel server's releases (the latest of each minor). @default none: a plan that must skip a minor is refused */
+  channels?: ChannelSet | undefined;
+}
+
 export interface PlanTarget {
   version: K3sVersion;
   /** How it was chosen, for output: `channel stable`, `pinned`. */
@@ -53,19 +59,24 @@ interface Problem {
   hint: string;
 }
 
-export function planUpgrade(
-  facts: ClusterFacts,
-  target: PlanTarget,
-  policy: PlanPolicy = DEFAULT_POLICY,
-  channels?: ChannelSet,
-): UpgradePlan {
+/** What one plan is made from. */
+interface PlanInput {
+  facts: ClusterFacts;
+  target: PlanTarget;
+  policy: PlanPolicy;
+  channels: ChannelSet | undefined;
+}
+
+export function planUpgrade(facts: ClusterFacts, target: PlanTarget, options: PlanOptions = DEFAULT_POLICY): UpgradePlan {
+  const { channels, ...policy } = options;
+  const input: PlanInput = { facts, target, policy, channels };
   const held = resolveSelection(facts, policy.selection);
   if (policy.canary !== undefined) checkCanaryName(facts, policy.canary, held);
-  const built = build(facts, target, policy, channels, held);
+  const built = build(input, held);
   if (built.skew.length > 0 && !policy.allowSkew) {
     const culprits = heldCulprits(built.skew, held);
-    if (culprits.length > 0) throw selectionError(facts, target, policy, channels, held, built.skew);
-    if (policy.canary !== undefined && build(facts, target, { ...policy, canary: undefined }, channels, held).skew.length === 0) {
+    if (culprits.length > 0) throw selectionError(input, held, built.skew);
+    if (policy.canary !== undefined && build({ ...input, policy: { ...policy, canary: undefined } }, held).skew.length === 0) {
       throw new PlanError(`--canary ${policy.canary} cannot go first: ${built.skew[0]!.line}`, {
         reason: 'canary',
         node: policy.canary,
@@ -144,18 +155,12 @@ function heldCulprits(skew: readonly Violation[], held: ReadonlyMap<string, Hold
 }
 
 /** The refusal of a selection, with every node that must come along (a fixed point: adding some may need others). */
-function selectionError(
-  facts: ClusterFacts,
-  target: PlanTarget,
-  policy: PlanPolicy,
-  channels: ChannelSet | undefined,
-  held: ReadonlyMap<string, HoldReason>,
-  skew: readonly Violation[],
-): PlanError {
+function selectionError(input: PlanInput, held: ReadonlyMap<string, HoldReason>, skew: readonly Violation[]): PlanError {
+  const { facts } = input;
   const along: string[] = [];
   let still = new Map(held);
   for (let i = 0; i < facts.nodes.length; i++) {
-    const culprits = heldCulprits(i === 0 ? skew : build(facts, target, policy, channels, still).skew, still);
+    const culprits = heldCulprits(i === 0 ? skew : build(input, still).skew, still);
     if (culprits.length === 0) break;
     for (const c of culprits) {
       along.push(c);
@@ -181,16 +186,10 @@ interface Built {
 }
 
 /** The plan for one selection, with the skew violations it would introduce (not yet refused). */
-function build(
-  facts: ClusterFacts,
-  target: PlanTarget,
-  policy: PlanPolicy,
-  channels: ChannelSet | undefined,
-  held: ReadonlyMap<string, HoldReason>,
-): Built {
+function build(input: PlanInput, held: ReadonlyMap<string, HoldReason>): Built {
+  const { facts, target, policy, channels } = input;
   const T = target.version;
-  const warnings: string[] = [];
-  const nodes = checkNodes(facts, T, warnings, held);
+  const { nodes, warnings } = checkNodes(facts, T, held);
   const servers = nodes.filter((n) => n.f.role === 'server');
   const agents = nodes.filter((n) => n.f.role === 'agent');
   if (servers.length === 0) {
@@ -203,7 +202,7 @@ function build(
   const cur = new Map(nodes.map((n) => [n.f.name, n.v] as const));
   const kubelet = new Map(nodes.map((n) => [n.f.name, n.f.kube?.kubeletVersion ?? n.v] as const));
   const skew: Violation[] = [];
-  const initialSkew = findSkew(servers, agents, cur, kubelet);
+  const initialSkew = findSkew({ servers, agents }, { cur, kubelet });
   for (const v of initialSkew.values())
     warnings.push(`the cluster already breaks the version skew policy: ${v.text.replace(' would be ', ' is ')}`);
 
@@ -236,7 +235,7 @@ function build(
       const cordonedByUs = n.f.kube?.cordonedByUs !== undefined;
       if (changes(n)) {
         const minorChange = from.minor < P.minor;
-        const drain = n.f.role === 'agent' || drainServer(policy, servers.length, agents.length, minorChange);
+        const drain = n.f.role === 'agent' || drainServer(policy, { servers: servers.length, agents: agents.length }, minorChange);
         if (drain) steps.push({ ...base, id: id('drain'), kind: 'drain' });
         steps.push({ ...base, id: id('install'), kind: 'install', from: from.raw });
         steps.push({ ...base, id: id('wait-ready'), kind: 'wait-ready' });
@@ -253,7 +252,7 @@ function build(
       handled.add(n.f.name);
       cur.set(n.f.name, P);
       kubelet.set(n.f.name, P);
-      for (const [key, v] of findSkew(servers, agents, cur, kubelet)) {
+      for (const [key, v] of findSkew({ servers, agents }, { cur, kubelet })) {
         const line = `after upgrading ${n.f.name}, ${v.text}`;
         if (!initialSkew.has(key) && !skew.some((s) => s.line.endsWith(v.text))) skew.push({ line, nodes: v.nodes });
       }
@@ -370,7 +369,9 @@ interface N {
   staysCordoned: boolean;
 }
 
-function checkNodes(facts: ClusterFacts, T: K3sVersion, warnings: string[], held: ReadonlyMap<string, HoldReason>): N[] {
+/** The nodes the plan can work with, and what is only worth a warning; refuses what stops the upgrade. */
+function checkNodes(facts: ClusterFacts, T: K3sVersion, held: ReadonlyMap<string, HoldReason>): { nodes: N[]; warnings: string[] } {
+  const warnings: string[] = [];
   const problems: Problem[] = [];
   // A held node is not touched: what would stop its upgrade is only worth a warning.
   const problem = (p: Problem): void => {
@@ -491,7 +492,7 @@ function checkNodes(facts: ClusterFacts, T: K3sVersion, warnings: string[], held
       ...(problems.length > 1 ? { detail: problems.map((p) => `- ${p.message}\n  ${p.hint}`).join('\n') } : {}),
     });
   }
-  return out;
+  return { nodes: out, warnings };
 }
 
 /** The versions to go through: the latest of each skipped minor, then the target. */
@@ -517,7 +518,8 @@ function stepVersions(nodes: N[], T: K3sVersion, channels: ChannelSet | undefine
   return out;
 }
 
-function drainServer(policy: PlanPolicy, servers: number, agents: number, minorChange: boolean): boolean {
+/** Whether a server is drained before its install, in a cluster of `servers` servers and `agents` agents. */
+function drainServer(policy: PlanPolicy, { servers, agents }: { servers: number; agents: number }, minorChange: boolean): boolean {
   if (policy.drainServers === 'always') return true;
   if (policy.drainServers === 'never') return false;
   return servers > 1 || (minorChange && agents > 0);
@@ -535,10 +537,9 @@ function sameVersion(a: K3sVersion | undefined, b: K3sVersion): boolean {
  * Returns violations keyed by what breaks, so ones the cluster already had are not blamed on the plan.
  */
 function findSkew(
-  servers: N[],
-  agents: N[],
-  cur: Map<string, K3sVersion>,
-  kubelet: Map<string, K3sVersion>,
+  { servers, agents }: { servers: N[]; agents: N[] },
+  /** The simulated state: each node's installed and kubelet version. */
+  { cur, kubelet }: { cur: Map<string, K3sVersion>; kubelet: Map<string, K3sVersion> },
 ): Map<string, { text: string; nodes: string[] }> {
   const found = new Map<string, { text: string; nodes: string[] }>();
   const serverVersions = servers.map((s) => ({ name: s.f.name, v: cur.get(s.f.name)! }));

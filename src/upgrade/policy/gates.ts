@@ -114,7 +114,11 @@ export function blockingPods(json: unknown): string[] {
 }
 
 /** The pods on `node` matching any of the selectors (each selector an AND, the list an OR), in one round trip. */
-export async function podsBlockingNode(kube: Kube, node: string, selectors: readonly string[], signal?: AbortSignal): Promise<string[]> {
+export async function podsBlockingNode(
+  kube: Kube,
+  node: string,
+  { selectors, signal }: { selectors: readonly string[]; signal?: AbortSignal | undefined },
+): Promise<string[]> {
   const cmds = selectors.map((sel) => ['get', 'pods', '-A', '-l', sel, '--field-selector', `spec.nodeName=${node}`, '-o', 'json']);
   const results = await kube.batch(cmds, signal ? { signal } : {});
   const out = new Set<string>();
@@ -140,7 +144,9 @@ export async function closedBecause(
   const why: string[] = [];
   const [alerts, pods] = await Promise.allSettled([
     g.prometheusUrl ? fetchAlerts(g.prometheusUrl, { signal: deps.signal }) : Promise.resolve([]),
-    g.blockingPodSelectors.length ? podsBlockingNode(deps.kube, node, g.blockingPodSelectors, deps.signal) : Promise.resolve([]),
+    g.blockingPodSelectors.length
+      ? podsBlockingNode(deps.kube, node, { selectors: g.blockingPodSelectors, signal: deps.signal })
+      : Promise.resolve([]),
   ]);
   if (deps.signal?.aborted) throw deps.signal.reason instanceof Error ? deps.signal.reason : new InterruptedError('aborted');
   if (alerts.status === 'rejected') why.push(`cannot check the alerts: ${(alerts.reason as Error).message}`);
@@ -154,6 +160,8 @@ export async function closedBecause(
 }
 
 export interface GateWait {
+  /** kubectl on the controller, for the blocking pods. */
+  kube: Kube;
   clock: Clock;
   signal?: AbortSignal | undefined;
   timeoutMs: number;
@@ -168,7 +176,8 @@ export interface GateWait {
 export type GateOutcome = { open: true; waitedMs: number } | { open: false; why: string[]; waitedMs: number };
 
 /** Checks the gate until it is open or `timeoutMs` has passed (then closed, with the last reasons). */
-export async function waitForGates(node: string, g: GateSettings, kube: Kube, w: GateWait): Promise<GateOutcome> {
+export async function waitForGates(node: string, g: GateSettings, w: GateWait): Promise<GateOutcome> {
+  const { kube } = w;
   const started = w.clock.now();
   const pollMs = w.pollMs ?? 30_000;
   const every = w.heartbeatMs ?? 5 * 60_000;

@@ -123,7 +123,10 @@ export async function probePolicy(
   const probes = await Promise.all(
     hosts.map(async (host) => {
       const nodes = inv.nodes.filter((n) => n.host === host);
-      const r = await probeHost(host, shells.get(host), nodes, controller?.host === host ? controller : undefined, opts);
+      const r = await probeHost(
+        { host, shell: shells.get(host), nodes, controller: controller?.host === host ? controller : undefined },
+        opts,
+      );
       if (r.cluster) cluster = r.cluster;
       return r.host;
     }),
@@ -131,11 +134,9 @@ export async function probePolicy(
   return { hosts: probes, cluster, roundTrips: hosts.length };
 }
 
+/** One Proxmox host's part of the probe: its `nodes`, and the cluster's when `controller` is on it. */
 async function probeHost(
-  host: string,
-  shell: Shell | undefined,
-  nodes: NodeSpec[],
-  controller: NodeSpec | undefined,
+  { host, shell, nodes, controller }: { host: string; shell: Shell | undefined; nodes: NodeSpec[]; controller: NodeSpec | undefined },
   opts: { signal?: AbortSignal; timeoutMs?: number },
 ): Promise<{ host: HostPolicyProbe; cluster: ClusterPolicyProbe | undefined }> {
   const p: HostPolicyProbe = {

@@ -44,7 +44,8 @@ export function beforeEachNode(policy: UpgradePolicy): BeforeNode | undefined {
     checks.push(async (group, deps) => {
       const node = group[0]!.node;
       let noted = false;
-      const r = await waitForGates(node, gates, deps.kube, {
+      const r = await waitForGates(node, gates, {
+        kube: deps.kube,
         clock: deps.clock,
         signal: deps.signal,
         timeoutMs,

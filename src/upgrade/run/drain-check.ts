@@ -79,9 +79,7 @@ export interface DrainWarning {
 /** What draining `node` will run into (pure). */
 export function drainWarnings(
   node: string,
-  pods: PodInfo[],
-  pdbs: PdbInfo[],
-  nodes: Map<string, KubeNodeFacts>,
+  { pods, pdbs, nodes }: { pods: PodInfo[]; pdbs: PdbInfo[]; nodes: Map<string, KubeNodeFacts> },
   policy: DrainPolicy,
 ): DrainWarning[] {
   const out: DrainWarning[] = [];
@@ -131,8 +129,7 @@ export const DRAIN_CHECK_COMMANDS: readonly (readonly string[])[] = [
 export function drainCheckFrom(
   node: string,
   results: readonly RunResult[],
-  policy: DrainPolicy,
-  uncordonedSince: ReadonlySet<string> = new Set(),
+  { policy, uncordonedSince = new Set() }: { policy: DrainPolicy; uncordonedSince?: ReadonlySet<string> | undefined },
 ): DrainWarning[] {
   const [pods, pdbs, nodes] = results;
   const bad = [pods, pdbs, nodes].find((r) => r === undefined || r.code !== 0);
@@ -150,7 +147,11 @@ export function drainCheckFrom(
       const n = seen.get(name);
       if (n) seen.set(name, { ...n, ready: true, schedulable: true });
     }
-    return drainWarnings(node, parsePods(parseJsonOutput(pods.stdout)), parsePdbs(parseJsonOutput(pdbs.stdout)), seen, policy);
+    return drainWarnings(
+      node,
+      { pods: parsePods(parseJsonOutput(pods.stdout)), pdbs: parsePdbs(parseJsonOutput(pdbs.stdout)), nodes: seen },
+      policy,
+    );
   } catch (err) {
     return [{ level: 'warn', message: `cannot check what draining ${node} will do: ${(err as Error).message}` }];
   }

@@ -28,7 +28,8 @@ export async function drain(step: Step, deps: RunDeps, state: RunState): Promise
     state.cordoned.add(step.node);
   };
   const warn = (results: readonly RunResult[], uncordonedSince?: ReadonlySet<string>): void => {
-    for (const w of drainCheckFrom(step.node, results, inventory.drain, uncordonedSince)) deps.emit({ kind: 'log', node: step.node, ...w });
+    for (const w of drainCheckFrom(step.node, results, { policy: inventory.drain, uncordonedSince }))
+      deps.emit({ kind: 'log', node: step.node, ...w });
   };
   const timeoutMs = (inventory.drain.timeoutSeconds + 60) * 1000;
   const run = { signal: deps.signal, timeoutMs };

@@ -20,11 +20,10 @@ export interface GateAnswerOptions {
   nodeMayBeNew?: boolean;
 }
 
+/** What kubectl's answer `r` to `args`, run at `site`, means for `step`'s gate. */
 export function gateAnswer(
   step: Step,
-  args: readonly string[],
-  r: { code: number; stdout: string; stderr: string },
-  site: KubectlSite,
+  { args, r, site }: { args: readonly string[]; r: { code: number; stdout: string; stderr: string }; site: KubectlSite },
   o: GateAnswerOptions = {},
 ): GateAnswer {
   const err = kubeError(args, r, site);

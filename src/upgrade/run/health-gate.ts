@@ -88,7 +88,7 @@ export async function waitHealthy(step: Step, deps: GateDeps, o: GateOptions): P
       for (const [i, r] of results.slice(0, conditions.length).entries()) {
         if (r.code !== 0) {
           // Still waiting, worth asking again, or an answer no retry changes (fails the gate now).
-          const answer = gateAnswer(step, waitArgs[i]!, r, siteOf(deps.kube), { nodeMayBeNew: o.nodeMayBeNew ?? false });
+          const answer = gateAnswer(step, { args: waitArgs[i]!, r, site: siteOf(deps.kube) }, { nodeMayBeNew: o.nodeMayBeNew ?? false });
           if (answer.kind === 'fail') throw answer.error;
           backoff = answer.kind === 'retry';
           if (answer.kind === 'retry') last = answer.last;
@@ -194,9 +194,7 @@ function failFast(step: Step, o: GateOptions, { args, r }: { args: string[]; r: 
   if (r.code === 0 || r.code === 255) return;
   const answer = gateAnswer(
     step,
-    args,
-    r,
-    { controller: step.node, vmid: step.vmid, host: step.host },
+    { args, r, site: { controller: step.node, vmid: step.vmid, host: step.host } },
     { nodeMayBeNew: o.nodeMayBeNew ?? false },
   );
   if (answer.kind === 'fail') throw answer.error;

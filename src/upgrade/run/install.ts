@@ -42,11 +42,9 @@ export async function install(step: Step, deps: RunDeps, state: RunState): Promi
     installScriptUrl: deps.inventory.k3s.installScriptUrl,
     scriptSaved: config.scriptSaved,
   });
-  const r = await runInstallScript(
-    step,
-    () => pct.execScript(step.vmid, script, { signal: deps.signal, timeoutMs: INSTALL_SCRIPT_MS }),
-    secretValues(config.env),
-  );
+  const r = await runInstallScript(step, () => pct.execScript(step.vmid, script, { signal: deps.signal, timeoutMs: INSTALL_SCRIPT_MS }), {
+    secrets: secretValues(config.env),
+  });
   if (r.code !== 0) {
     if (r.code === 255 && PCT_ERROR.test(r.stdout + r.stderr)) {
       // pct itself failed (the container stopped or moved): the install script never ran.
@@ -95,8 +93,8 @@ export const INSTALL_SCRIPT_MS = 15 * 60_000;
 export async function runInstallScript(
   step: Step,
   run: () => Promise<RunResult>,
-  secrets: readonly string[],
-  limitMs = INSTALL_SCRIPT_MS,
+  /** `secrets`: removed from what is said; `limitMs`: the timeout `run` has, for the message. */
+  { secrets, limitMs = INSTALL_SCRIPT_MS }: { secrets: readonly string[]; limitMs?: number },
 ): Promise<RunResult> {
   try {
     return await run();

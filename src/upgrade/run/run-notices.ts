@@ -16,7 +16,11 @@ export interface RunNotices {
   end(result: RunPlanResult): Promise<void>;
 }
 
-export function runNotices(plan: UpgradePlan, urls: readonly string[], run: string, clock: Clock, emit: Emit): RunNotices | undefined {
+/** The notices of run `run` of `plan` to `urls` (none: undefined); `emit`: where a failed notice is said. */
+export function runNotices(
+  plan: UpgradePlan,
+  { urls, run, clock, emit }: { urls: readonly string[]; run: string; clock: Clock; emit: Emit },
+): RunNotices | undefined {
   const targets = urls.map(parseNotifyTarget).filter((t): t is NotifyTarget => t !== undefined);
   if (targets.length === 0) return undefined;
   const n = notifier(targets, (message) => emit({ kind: 'log', level: 'warn', message }));

@@ -319,7 +319,7 @@ class PlanRun {
       await waitReadyWith(gate, this.#deps, {
         state: this.#state,
         tail: uncordonCommands(unc.node),
-        onHealthy: (tail) => (uncordoned = applyUncordon(unc, this.#deps, this.#state, tail)),
+        onHealthy: (tail) => (uncordoned = applyUncordon(unc, { deps: this.#deps, state: this.#state }, tail)),
       });
     } catch (err) {
       this.#fail(gate, err);

@@ -23,7 +23,7 @@ export function uncordonsWithGate(step: Step, deps: RunDeps, state: RunState): b
 }
 
 /** Applies the results of uncordonCommands; false when the uncordon itself failed. */
-export function applyUncordon(step: Step, deps: RunDeps, state: RunState, [r, a]: readonly RunResult[]): boolean {
+export function applyUncordon(step: Step, { deps, state }: { deps: RunDeps; state: RunState }, [r, a]: readonly RunResult[]): boolean {
   if (!r || r.code !== 0) return false;
   state.uncordoned.add(step.node);
   if (!a) return true;
@@ -40,7 +40,7 @@ export function applyUncordon(step: Step, deps: RunDeps, state: RunState, [r, a]
 
 export async function uncordon(step: Step, deps: RunDeps, state: RunState): Promise<undefined> {
   const results = await deps.kube.batch(uncordonCommands(step.node), { signal: deps.signal, timeoutMs: 60_000 });
-  if (!applyUncordon(step, deps, state, results)) {
+  if (!applyUncordon(step, { deps, state }, results)) {
     const r = results[0];
     throw new RunError(`uncordoning ${step.node} failed: ${r ? failureReason(r) : 'no answer'}`, {
       node: step.node,

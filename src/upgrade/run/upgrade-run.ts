@@ -215,7 +215,7 @@ export async function executeUpgrade(conn: ClusterConnection, plan: UpgradePlan,
     },
     async (g) => {
       const signal = o.signal ? AbortSignal.any([o.signal, g.signal]) : g.signal;
-      const notices = runNotices(plan, inv.upgrade.notify ?? [], g.run, conn.clock, o.emit);
+      const notices = runNotices(plan, { urls: inv.upgrade.notify ?? [], run: g.run, clock: conn.clock, emit: o.emit });
       await notices?.start();
       const result = await runPlan(plan, {
         inventory: inv,

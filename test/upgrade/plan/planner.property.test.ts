@@ -42,7 +42,7 @@ const targetArb = fc.constantFrom('v1.33.5+k3s1', 'v1.33.2+k3s1', 'v1.34.1+k3s1'
 
 function tryPlan(nodes: NodeSketch[], t: string, p: PlanPolicy) {
   try {
-    return planUpgrade(facts(nodes), { version: parseVersion(t), source: 'test' }, p, channels);
+    return planUpgrade(facts(nodes), { version: parseVersion(t), source: 'test' }, { ...p, channels });
   } catch (e) {
     if (e instanceof PlanError) return e;
     throw e;

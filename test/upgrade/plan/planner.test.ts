@@ -51,7 +51,7 @@ test('GIVEN only some nodes behind WHEN planned THEN only those are touched', ()
 });
 
 test('GIVEN a minor upgrade WHEN planned with order auto THEN the server goes first and is drained (workers can take its pods)', () => {
-  const plan = planUpgrade(facts(labLike('v1.32.9+k3s1')), target('v1.33.5+k3s1'), DEFAULT_POLICY, channels);
+  const plan = planUpgrade(facts(labLike('v1.32.9+k3s1')), target('v1.33.5+k3s1'), { ...DEFAULT_POLICY, channels });
   assert.equal(plan.phases.length, 1);
   assert.equal(plan.phases[0]!.order, 'servers-first');
   assert.equal(plan.phases[0]!.minor, true);
@@ -65,7 +65,7 @@ test('GIVEN a minor upgrade WHEN planned with order auto THEN the server goes fi
 
 test('GIVEN a minor upgrade WHEN workers-first is forced THEN the plan is refused for skew, naming the kubelet and the apiserver', () => {
   assert.throws(
-    () => planUpgrade(facts(labLike('v1.32.9+k3s1')), target('v1.33.5+k3s1'), policy({ order: 'workers-first' }), channels),
+    () => planUpgrade(facts(labLike('v1.32.9+k3s1')), target('v1.33.5+k3s1'), { ...policy({ order: 'workers-first' }), channels }),
     (e: PlanError) => {
       assert.equal(e.reason, 'skew');
       assert.equal(
@@ -76,18 +76,16 @@ test('GIVEN a minor upgrade WHEN workers-first is forced THEN the plan is refuse
       return true;
     },
   );
-  const allowed = planUpgrade(
-    facts(labLike('v1.32.9+k3s1')),
-    target('v1.33.5+k3s1'),
-    policy({ order: 'workers-first', allowSkew: true }),
+  const allowed = planUpgrade(facts(labLike('v1.32.9+k3s1')), target('v1.33.5+k3s1'), {
+    ...policy({ order: 'workers-first', allowSkew: true }),
     channels,
-  );
+  });
   assert.equal(allowed.phases[0]!.order, 'workers-first');
   assert.ok(allowed.warnings.some((w) => w.startsWith('version skew allowed by --allow-skew')));
 });
 
 test('GIVEN a cluster two minors behind WHEN planned THEN it steps through the latest v1.NN release, servers first each time', () => {
-  const plan = planUpgrade(facts(labLike('v1.31.4+k3s1')), target('v1.33.5+k3s1'), DEFAULT_POLICY, channels);
+  const plan = planUpgrade(facts(labLike('v1.31.4+k3s1')), target('v1.33.5+k3s1'), { ...DEFAULT_POLICY, channels });
   assert.deepEqual(
     plan.phases.map((p) => p.version),
     ['v1.32.9+k3s1', 'v1.33.5+k3s1'],
@@ -199,7 +197,7 @@ test('GIVEN several problems WHEN planned THEN all are listed in the detail', ()
 test('GIVEN the same facts WHEN planned twice THEN the plans are identical (deterministic)', () => {
   const f = facts(labLike('v1.31.4+k3s1'));
   assert.deepEqual(
-    planUpgrade(f, target('v1.33.5+k3s1'), DEFAULT_POLICY, channels),
-    planUpgrade(f, target('v1.33.5+k3s1'), DEFAULT_POLICY, channels),
+    planUpgrade(f, target('v1.33.5+k3s1'), { ...DEFAULT_POLICY, channels }),
+    planUpgrade(f, target('v1.33.5+k3s1'), { ...DEFAULT_POLICY, channels }),
   );
 });

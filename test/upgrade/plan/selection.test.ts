@@ -12,7 +12,7 @@ import { fixture } from '../../helpers/fixtures.js';
 const channels = parseChannels(fixture('channels.json'), 'https://update.k3s.io/v1-release/channels');
 
 function plan(nodes: NodeSketch[], target: string, p: Partial<PlanPolicy> = {}) {
-  return planUpgrade(facts(nodes), { version: parseVersion(target), source: 'test' }, { ...DEFAULT_POLICY, ...p }, channels);
+  return planUpgrade(facts(nodes), { version: parseVersion(target), source: 'test' }, { ...DEFAULT_POLICY, ...p, channels });
 }
 function refusal(fn: () => unknown): PlanError {
   try {

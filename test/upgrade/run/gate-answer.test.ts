@@ -18,15 +18,24 @@ const WAIT = ['wait', '--for=condition=Ready', 'node/k3s-worker-1', '--timeout=1
 const fail = (stderr: string) => ({ code: 1, stdout: '', stderr });
 
 test('GIVEN a wait chunk that timed out WHEN judged THEN still waiting (no backoff)', () => {
-  assert.deepEqual(gateAnswer(STEP, WAIT, fail('error: timed out waiting for the condition on nodes/k3s-worker-1'), SITE), {
-    kind: 'waiting',
-  });
+  assert.deepEqual(
+    gateAnswer(STEP, { args: WAIT, r: fail('error: timed out waiting for the condition on nodes/k3s-worker-1'), site: SITE }),
+    {
+      kind: 'waiting',
+    },
+  );
 });
 
 test('GIVEN the API refusing or unreachable WHEN judged THEN retry, saying the API is not answering', () => {
   const refused = 'The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?';
-  assert.deepEqual(gateAnswer(STEP, WAIT, fail(refused), SITE), { kind: 'retry', last: `API not answering (${refused})` });
-  assert.equal(gateAnswer(STEP, WAIT, fail('Unable to connect to the server: net/http: TLS handshake timeout'), SITE).kind, 'retry');
+  assert.deepEqual(gateAnswer(STEP, { args: WAIT, r: fail(refused), site: SITE }), {
+    kind: 'retry',
+    last: `API not answering (${refused})`,
+  });
+  assert.equal(
+    gateAnswer(STEP, { args: WAIT, r: fail('Unable to connect to the server: net/http: TLS handshake timeout'), site: SITE }).kind,
+    'retry',
+  );
 });
 
 test("GIVEN NotFound, Forbidden or an unknown flag WHEN judged THEN the gate fails at once in kubectl's words", () => {
@@ -39,7 +48,7 @@ test("GIVEN NotFound, Forbidden or an unknown flag WHEN judged THEN the gate fai
     ["error: unknown flag: --for\nSee 'kubectl wait --help' for usage.", 'does not understand the command'],
   ];
   for (const [stderr, hint] of cases) {
-    const a = gateAnswer(STEP, WAIT, fail(stderr), SITE);
+    const a = gateAnswer(STEP, { args: WAIT, r: fail(stderr), site: SITE });
     assert.equal(a.kind, 'fail', stderr);
     if (a.kind !== 'fail') continue;
     assert.equal(
@@ -54,10 +63,13 @@ test("GIVEN NotFound, Forbidden or an unknown flag WHEN judged THEN the gate fai
 
 test('GIVEN a node that may be new (install, join) WHEN its NotFound THEN waited for, as not registered yet', () => {
   const nf = fail('Error from server (NotFound): nodes "k3s-worker-1" not found');
-  assert.deepEqual(gateAnswer(STEP, WAIT, nf, SITE, { nodeMayBeNew: true }), { kind: 'retry', last: 'not registered in the cluster' });
+  assert.deepEqual(gateAnswer(STEP, { args: WAIT, r: nf, site: SITE }, { nodeMayBeNew: true }), {
+    kind: 'retry',
+    last: 'not registered in the cluster',
+  });
   // Another object's NotFound is still permanent.
   const other = fail('Error from server (NotFound): the server could not find the requested resource');
-  assert.equal(gateAnswer(STEP, WAIT, other, SITE, { nodeMayBeNew: true }).kind, 'fail');
+  assert.equal(gateAnswer(STEP, { args: WAIT, r: other, site: SITE }, { nodeMayBeNew: true }).kind, 'fail');
 });
 
 test("GIVEN kubectl answering Forbidden to the health gate WHEN upgrade runs THEN it fails at once with kubectl's words, not after readyTimeout", async () => {
@@ -95,7 +107,7 @@ test('GIVEN the install script timing out WHEN reported THEN what was waited for
       '[INFO]  Using token K10secret-token-value\n[INFO]  Downloading binary https://github.com/k3s-io/k3s/releases/download/v1.33.5+k3s1/k3s\n',
   });
   await assert.rejects(
-    runInstallScript(step, () => Promise.reject(timedOut), ['K10secret-token-value']),
+    runInstallScript(step, () => Promise.reject(timedOut), { secrets: ['K10secret-token-value'] }),
     {
       name: 'RunError',
       message:
@@ -104,7 +116,7 @@ test('GIVEN the install script timing out WHEN reported THEN what was waited for
   );
   const quiet = new ShellError('command timed out', { host: 'pve2', timedOut: true });
   await assert.rejects(
-    runInstallScript(step, () => Promise.reject(quiet), [], 90_000),
+    runInstallScript(step, () => Promise.reject(quiet), { secrets: [], limitMs: 90_000 }),
     {
       message: 'no answer from the install script in k3s-worker-2 after 1m30s',
     },

@@ -97,7 +97,7 @@ test('GIVEN --parallel 2 WHEN written as SUC Plans THEN the agent Plan has concu
 });
 
 test('GIVEN a cluster two minors behind WHEN written as SUC Plans THEN a pair per minor, each pinned, the second chained on the first', () => {
-  const plan = planUpgrade(facts(labLike('v1.31.4+k3s1')), target('v1.33.5+k3s1'), DEFAULT_POLICY, channels);
+  const plan = planUpgrade(facts(labLike('v1.31.4+k3s1')), target('v1.33.5+k3s1'), { ...DEFAULT_POLICY, channels });
   const set = sucPlans(plan, policy());
   assertValid(set.plans);
   assert.deepEqual(
@@ -177,7 +177,7 @@ test('GIVEN a worker cordoned before the run WHEN written as SUC Plans THEN it i
 });
 
 test('GIVEN the Plans WHEN rendered as YAML and JSON THEN the YAML stream parses back to the same Plans and the JSON is a v1 List', () => {
-  const plan = planUpgrade(facts(labLike('v1.31.4+k3s1')), target('v1.33.5+k3s1'), DEFAULT_POLICY, channels);
+  const plan = planUpgrade(facts(labLike('v1.31.4+k3s1')), target('v1.33.5+k3s1'), { ...DEFAULT_POLICY, channels });
   const set = sucPlans(plan, policy());
   const docs = parseAllDocuments(sucPlansYaml(set, (d) => stringify(d)));
   assert.deepEqual(
