@@ -11,7 +11,7 @@
  * installer...) always see what the real sh wrote, and the real sh what they wrote.
  *
  * Files the model runs as programs (the k3s binary, its lab uninstall scripts) cannot be run by
- * a real kernel: in the directory they are a small sh wrapper that starts lab-program.js and
+ * a real kernel: in the directory they are a small sh wrapper that calls lab-program.ts and
  * carries the model's content (base64) in a comment, so the sync reads the same content back.
  */
 import { createHash } from 'node:crypto';
@@ -40,21 +40,32 @@ export const MOUNTS = ['/usr/local/bin', '/root', '/tmp'];
 /** Where the harness's own things appear inside a root (a tmpfs over /run). */
 export const INSIDE = {
   dir: '/run/pve-k3s-e2e',
-  node: '/run/pve-k3s-e2e/node',
-  repo: '/run/pve-k3s-e2e/repo',
-  lab: '/run/pve-k3s-e2e/lab',
+  /** The harness daemon's directory (its socket, its client: daemon.ts), read-only. */
+  daemon: '/run/pve-k3s-e2e/daemon',
   root: '/run/pve-k3s-e2e/root',
   hostBin: '/run/pve-k3s-e2e/host-usr-bin',
   /** `<host> <vmid>`: which lab container this root is. */
   ref: '/run/pve-k3s-e2e/root/ref',
 } as const;
 
+/** The harness daemon's directory of a set of roots (daemon.ts), seen at INSIDE.daemon in every root. */
+export const daemonDir = (rootsDir: string): string => join(rootsDir, 'daemon');
+/** The daemon's socket, in its directory. */
+export const daemonSocket = (dir: string): string => join(dir, 'sock');
+/** The client (lab-client.pl), copied into the daemon's directory. */
+export const CLIENT_NAME = 'lab-client.pl';
+
+/** The command line (for a sh) that runs the model's program `path` (`"$0"` for the wrapper's own) through the harness's client. */
+export function programCall(path: string): string {
+  return `exec ${INSIDE.hostBin}/perl ${INSIDE.daemon}/${CLIENT_NAME} ${INSIDE.daemon}/sock program ${path} "$@"`;
+}
+
 /** The wrapper a model program becomes in a real root. */
 export function programWrapper(content: string): string {
   return [
     '#!/bin/sh',
     `# pve-k3s e2e: a program of the lab's model: ${Buffer.from(content, 'utf8').toString('base64')}`,
-    `exec ${INSIDE.node} ${INSIDE.repo}/dist/test/e2e/harness/lab-program.js "$0" "$@"`,
+    programCall('"$0"'),
     '',
   ].join('\n');
 }

@@ -22,14 +22,13 @@ import { join } from 'node:path';
 import { INSTALL_HOOK } from '../../../src/lab/installer.js';
 import { SQLITE3 } from '../../../src/lab/sqlite3.js';
 import type { ContainerState } from '../../../src/lab/types.js';
-import { createRoot, INSIDE } from './ct-root.js';
+import { createRoot, daemonDir, INSIDE, programCall } from './ct-root.js';
 
 /** The shells the harness runs scripts in: dash (Debian's and Proxmox's /bin/sh) and busybox sh (Alpine's). */
 export type RealShell = 'dash' | 'busybox';
 
 export interface RootsConfig {
   labDir: string;
-  repo: string;
   shell: RealShell;
   bwrap: string;
 }
@@ -47,8 +46,7 @@ export function rootDirOf(rootsDir: string, host: string, vmid: number): string 
   return join(rootsDir, `${host}-${vmid}`);
 }
 
-const stub = (path: string) =>
-  `#!/bin/sh\n# pve-k3s e2e: ${path} of the lab's model\nexec ${INSIDE.node} ${INSIDE.repo}/dist/test/e2e/harness/lab-program.js ${path} "$@"\n`;
+const stub = (path: string) => `#!/bin/sh\n# pve-k3s e2e: ${path} of the lab's model\n${programCall(path)}\n`;
 
 /** This machine's /etc: where a host root (host-sh.ts) shows it, or /etc. */
 export function realEtc(): string {
@@ -122,13 +120,14 @@ export function ensureRoot(rootsDir: string, host: string, ct: ContainerState): 
   return rootDir;
 }
 
-/** bwrap's arguments to run argv in the container whose root is `rootDir`. */
-export function bwrapArgs(
-  cfg: RootsConfig,
-  rootDir: string,
-  ct: Pick<ContainerState, 'hostname' | 'fs'>,
-  argv: readonly string[],
-): string[] {
+/** bwrap's arguments to run argv in the container whose root is `rootDir`, of the roots in `rootsDir`. */
+export function bwrapArgs(o: {
+  rootsDir: string;
+  rootDir: string;
+  ct: Pick<ContainerState, 'hostname' | 'fs'>;
+  argv: readonly string[];
+}): string[] {
+  const { rootsDir, rootDir, ct, argv } = o;
   const fs = join(rootDir, 'fs');
   return [
     '--ro-bind',
@@ -143,14 +142,8 @@ export function bwrapArgs(
     '--tmpfs',
     '/run',
     '--ro-bind',
-    process.execPath,
-    INSIDE.node,
-    '--ro-bind',
-    cfg.repo,
-    INSIDE.repo,
-    '--bind',
-    cfg.labDir,
-    INSIDE.lab,
+    daemonDir(rootsDir),
+    INSIDE.daemon,
     '--bind',
     rootDir,
     INSIDE.root,

@@ -1,28 +1,32 @@
-#!/usr/bin/env node
 /**
- * Every ssh session to an e2e Proxmox host runs here (sshd's ForceCommand): `node host-sh.js
- * <rootsDir> <host>` runs `$SSH_ORIGINAL_COMMAND` with the shell under test (`sh -c`), in the
+ * Every ssh session to an e2e Proxmox host runs here (sshd's ForceCommand is the harness's
+ * client, `lab-client.pl <socket> host-sh <host>`, daemon.ts): it runs `$SSH_ORIGINAL_COMMAND`
+ * with the shell under test (`sh -c`), in the
  * host's own root: this machine read-only, with the lab host's /etc/pve (its containers'
  * configs, storage.cfg...), /etc/pve-k3s, /etc/systemd/system, /var/lib/vz and
  * /var/lib/pve-k3s as writable directories synced with the lab's files of that host (the same
  * three-way sync as a container's, ct-root.ts), so `cat /etc/pve/lxc/101.conf` and a write to
  * it reach the lab's model. /tmp and the rest stay this machine's (the sshd's PATH, the lab).
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openLab, type Lab } from '../../../src/lab/lab.js';
+import type { ExecContext } from '../../../src/lab/context.js';
 import { hostMachine } from '../../../src/lab/machine.js';
 import { syncRoot } from './ct-root.js';
-import { linkFarm, rootsConfig } from './ct-sandbox.js';
+import { linkFarm } from './ct-sandbox.js';
+import { callContext, type Handler } from './daemon.js';
+
+/** Sessions (and host roots being made) so far: unique names for their directories. */
+let sessions = 0;
 
 /** The host paths synced with the lab's host files. */
 export const HOST_MANAGED = ['/etc/pve', '/etc/pve-k3s', '/etc/systemd/system', '/var/lib/vz', '/var/lib/pve-k3s'];
 
-function ensureHostRoot(rootsDir: string, host: string): string {
+/** The host's root (made once): its /etc and /var link farms with the synced directories. */
+export function ensureHostRoot(rootsDir: string, host: string): string {
   const dir = join(rootsDir, `host-${host}`);
   if (existsSync(join(dir, 'ref'))) return dir;
-  const tmp = `${dir}.tmp-${process.pid}`;
+  const tmp = `${dir}.tmp-${process.pid}-${++sessions}`;
   rmSync(tmp, { recursive: true, force: true });
   const fs = join(tmp, 'fs');
   linkFarm(join(fs, 'etc'), '/etc', '/run/pve-k3s-e2e/host-etc', {
@@ -43,29 +47,27 @@ function ensureHostRoot(rootsDir: string, host: string): string {
   return dir;
 }
 
-function syncHost(lab: Lab, host: string, dir: string): void {
-  hostMachine(lab.context(), host).mutate((files) => syncRoot(dir, files, { managed: HOST_MANAGED, mounts: [] }));
+function syncHost(ctx: ExecContext, host: string, dir: string): void {
+  hostMachine(ctx, host).mutate((files) => syncRoot(dir, files, { managed: HOST_MANAGED, mounts: [] }));
 }
 
-async function main(argv: string[]): Promise<number> {
-  const [rootsDir, host] = argv;
-  if (!rootsDir || !host) {
-    process.stderr.write('usage: host-sh <rootsDir> <host>\n');
-    return 2;
-  }
-  const cfg = rootsConfig(rootsDir);
-  const lab = await openLab(cfg.labDir, { realHostFs: true });
+/** An ssh session's command (`$SSH_ORIGINAL_COMMAND`, or none: a login shell) in the host's root. */
+export const hostSession: Handler = async (call, d) => {
+  const [host] = call.args;
+  if (!host) return { code: 2, stdout: '', stderr: 'usage: host-sh <host>\n' };
+  const { cfg, rootsDir } = d;
+  const ctx = callContext(cfg.labDir, call.signal);
   const dir = ensureHostRoot(rootsDir, host);
-  syncHost(lab, host, dir);
+  syncHost(ctx, host, dir);
   // The lab host's kernel modules as /sys/module shows them (this machine's may differ; its /proc has no modules file to bind over).
   // One directory per session: sessions of one host run at once.
-  const modules = join(dir, `sys-module.${process.pid}`);
+  const modules = join(dir, `sys-module.${process.pid}-${++sessions}`);
   rmSync(modules, { recursive: true, force: true });
-  const listed = hostMachine(lab.context(), host).fs()['/proc/modules']?.content ?? '';
+  const listed = hostMachine(ctx, host).fs()['/proc/modules']?.content ?? '';
   for (const line of listed.split('\n')) if (line.trim() !== '') mkdirSync(join(modules, line.split(' ')[0] ?? ''), { recursive: true });
   mkdirSync(modules, { recursive: true });
   const shell = cfg.shell === 'dash' ? ['dash'] : ['busybox', 'sh'];
-  const command = process.env.SSH_ORIGINAL_COMMAND;
+  const command = call.env.SSH_ORIGINAL_COMMAND;
   const args = [
     '--ro-bind',
     '/',
@@ -102,22 +104,11 @@ async function main(argv: string[]): Promise<number> {
     ...shell,
     ...(command !== undefined ? ['-c', command] : []),
   ];
-  const code = await new Promise<number>((resolve, reject) => {
-    const child = spawn(cfg.bwrap, args, { stdio: 'inherit' });
-    child.on('error', reject);
-    child.on('exit', (c, signal) => resolve(c ?? (signal === 'SIGKILL' ? 137 : 143)));
-  });
-  rmSync(modules, { recursive: true, force: true });
-  syncHost(lab, host, dir);
-  return code;
-}
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (e: unknown) => {
-    process.stderr.write(`pve-k3s e2e host sh: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    process.exitCode = 255;
-  },
-);
+  try {
+    const st = await call.spawn([cfg.bwrap, ...args]);
+    syncHost(ctx, host, dir);
+    return { code: st.code ?? (st.signal === 9 ? 137 : 143), stdout: '', stderr: '' };
+  } finally {
+    rmSync(modules, { recursive: true, force: true });
+  }
+};
