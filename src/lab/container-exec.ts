@@ -75,7 +75,7 @@ export async function execInContainer(ctx: ExecContext, ref: ContainerRef, { arg
   const base = path.split('/').pop() ?? '';
   const args = argv.slice(1);
   const sys = SYSTEM_DIRS.some((d) => path === `${d}/${base}`) && SYSTEM_PROGRAMS.has(base);
-  if (path.endsWith(`/${INSTALL_HOOK}`)) return runInstaller(ctx, ref, env, args);
+  if (path.endsWith(`/${INSTALL_HOOK}`)) return runInstaller(ctx, ref, { env, scriptArgs: args });
   if (sys) {
     switch (base) {
       case 'sh':
@@ -102,7 +102,7 @@ export async function execInContainer(ctx: ExecContext, ref: ContainerRef, { arg
   const target = resolve(m.fs(), path);
   if (!target.entry) return notFound();
   if (target.path === '/usr/local/bin/k3s') {
-    if (base === 'kubectl') return runKubectl(ctx, ref, args, stdin);
+    if (base === 'kubectl') return runKubectl(ctx, ref, { argv: args, stdin });
     if (base === 'k3s') return runK3s(ctx, ref, args);
     return fail(1, `${base}: the lab does not model ${base}\n`);
   }

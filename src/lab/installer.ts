@@ -30,12 +30,13 @@ ${INSTALL_HOOK} "$@"
 
 class Fatal extends Error {}
 
-export async function runInstaller(
-  ctx: ExecContext,
-  ref: ContainerRef,
-  env: Record<string, string>,
-  scriptArgs: string[],
-): Promise<ExecResult> {
+/** What the install script was run with: its environment and arguments (`sh -s - <args>`). */
+export interface InstallerRun {
+  env: Record<string, string>;
+  scriptArgs: string[];
+}
+
+export async function runInstaller(ctx: ExecContext, ref: ContainerRef, run: InstallerRun): Promise<ExecResult> {
   let stdout = '';
   let stderr = '';
   const info = (m: string) => {
@@ -46,7 +47,7 @@ export async function runInstaller(
     throw new Fatal(m);
   };
   try {
-    await install(ctx, ref, env, scriptArgs, info, fatal);
+    await install(ctx, ref, { ...run, info, fatal });
     return { code: 0, stdout, stderr };
   } catch (e) {
     if (e instanceof Fatal) return { code: 1, stdout, stderr };
@@ -60,11 +61,11 @@ class JobFailed extends Error {}
 async function install(
   ctx: ExecContext,
   ref: ContainerRef,
-  env: Record<string, string>,
-  scriptArgs: string[],
-  info: (m: string) => void,
-  fatal: (m: string) => never,
+  run: InstallerRun & { info: (m: string) => void; fatal: (m: string) => never },
 ): Promise<void> {
+  const { env, scriptArgs, info } = run;
+  // Explicitly typed, so that a call narrows as a throw does (TS needs the annotation on the name it calls).
+  const fatal: (m: string) => never = run.fatal;
   const words = [...splitQuoted(env.INSTALL_K3S_EXEC ?? ''), ...scriptArgs];
   let cmd: string;
   const first = words[0];
@@ -177,7 +178,7 @@ async function install(
     return { lines, restart: true };
   });
   for (const l of outcome.lines) info(l);
-  if (outcome.restart) await waitForStart(ctx, ref, service, now);
+  if (outcome.restart) await waitForStart(ctx, ref, { service, startedAt: now });
 }
 
 function newService(running: boolean) {
@@ -188,9 +189,13 @@ function newService(running: boolean) {
  * `systemctl restart` of a Type=notify unit blocks until the service reports ready; a unit that
  * never does (an agent with a bad token) blocks forever, as TimeoutStartSec=0 says.
  */
-export async function waitForStart(ctx: ExecContext, ref: ContainerRef, service: ServiceName, startedAt: number): Promise<void> {
+export async function waitForStart(
+  ctx: ExecContext,
+  ref: ContainerRef,
+  { service, startedAt }: { service: ServiceName; startedAt: number },
+): Promise<void> {
   const s = ctx.store.read();
-  meterRestart(ctx, `${ref.host}/${ref.vmid}/${service}`, startedAt, s.timing.restartMs);
+  meterRestart(ctx, `${ref.host}/${ref.vmid}/${service}`, { startedAt, restartMs: s.timing.restartMs });
   // A timer may fire a millisecond before Date.now() says it is due: without the loop the
   // service would still look `activating` and the wait below would never end.
   while (ctx.now() < startedAt + s.timing.restartMs / 2) await ctx.sleep(Math.max(1, startedAt + s.timing.restartMs / 2 - ctx.now()));
@@ -230,7 +235,7 @@ const PENDING = new WeakMap<ExecContext, Map<string, { readyFrom: number; half: 
  * (a backup's start cut short by the install is not a whole restart: the install's download
  * starts without waiting for Ready), or at settleRestarts().
  */
-function meterRestart(ctx: ExecContext, key: string, startedAt: number, restartMs: number): void {
+function meterRestart(ctx: ExecContext, key: string, { startedAt, restartMs }: { startedAt: number; restartMs: number }): void {
   if (!ctx.meter) return;
   let pending = PENDING.get(ctx);
   if (!pending) PENDING.set(ctx, (pending = new Map()));

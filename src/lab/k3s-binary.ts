@@ -20,7 +20,7 @@ export function runK3s(ctx: ExecContext, ref: ContainerRef, args: string[]): Pro
     const minor = Number(/^v1\.(\d+)\./.exec(version)?.[1] ?? 0);
     return ok(`k3s version ${version} (${commit})\ngo version ${GO_BY_MINOR[minor] ?? 'go1.24.6'}\n`);
   }
-  if (args[0] === 'kubectl') return runKubectl(ctx, ref, args.slice(1));
+  if (args[0] === 'kubectl') return runKubectl(ctx, ref, { argv: args.slice(1) });
   if (args[0] === 'etcd-snapshot') return etcdSnapshot(ctx, ref, args.slice(1));
   if (args[0] === 'server' && args.includes('--cluster-reset')) return clusterReset(ctx, ref, args.slice(1));
   return fail(1, `k3s: the lab does not model "k3s ${args.join(' ')}"\n`);

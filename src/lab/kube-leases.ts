@@ -73,8 +73,7 @@ export function leaseJson(l: StoredLease): Record<string, unknown> {
 export async function leaseKubectl(
   ctx: ExecContext,
   clusterId: string,
-  args: readonly string[],
-  stdin: string,
+  { args, stdin }: { args: readonly string[]; stdin: string },
 ): Promise<ExecResult | undefined> {
   const [verb, ...rest] = args;
   const flags = parseFlags(rest);
@@ -85,14 +84,14 @@ export async function leaseKubectl(
     if (typeof obj === 'string') return fail(1, obj);
     if (obj.kind !== 'Lease')
       return fail(1, `error: the lab's kubectl ${verb}s only Leases (coordination.k8s.io/v1), got kind "${String(obj.kind)}"\n`);
-    return write(ctx, clusterId, verb, obj, flags);
+    return write(ctx, clusterId, { verb, obj, flags });
   }
   if (verb === 'get' || verb === 'delete') {
     const first = flags.positional[0] ?? '';
     const [kind, inlineName] = first.includes('/') ? first.split('/', 2) : [first, undefined];
     if (!KINDS.includes(kind ?? '')) return undefined;
     const names = inlineName !== undefined ? [inlineName, ...flags.positional.slice(1)] : flags.positional.slice(1);
-    return verb === 'get' ? get(ctx, clusterId, names, flags) : del(ctx, clusterId, names, flags);
+    return verb === 'get' ? get(ctx, clusterId, { names, flags }) : del(ctx, clusterId, { names, flags });
   }
   return undefined;
 }
@@ -203,7 +202,11 @@ function validate(obj: LeaseInput, name: string, how: 'creating' | 'replacing'):
   return { spec };
 }
 
-function write(ctx: ExecContext, clusterId: string, verb: 'create' | 'replace', obj: LeaseInput, flags: Flags): ExecResult {
+function write(
+  ctx: ExecContext,
+  clusterId: string,
+  { verb, obj, flags }: { verb: 'create' | 'replace'; obj: LeaseInput; flags: Flags },
+): ExecResult {
   const how = verb === 'create' ? 'creating' : 'replacing';
   const md = obj.metadata ?? {};
   const name = typeof md.name === 'string' ? md.name : '';
@@ -269,7 +272,13 @@ function write(ctx: ExecContext, clusterId: string, verb: 'create' | 'replace', 
   });
 }
 
-function get(ctx: ExecContext, clusterId: string, names: string[], flags: Flags): ExecResult {
+/** The Leases named (all of the namespace when none), as `kubectl get` asked. */
+interface LeaseQuery {
+  names: string[];
+  flags: Flags;
+}
+
+function get(ctx: ExecContext, clusterId: string, { names, flags }: LeaseQuery): ExecResult {
   if (flags.unknown) return fail(1, `error: unknown flag: ${flags.unknown}\nSee 'kubectl get --help' for usage.\n`);
   if (flags.output !== undefined && flags.output !== 'json')
     return fail(1, `error: the lab's kubectl supports only -o json (got "${flags.output}")\n`);
@@ -292,7 +301,7 @@ function get(ctx: ExecContext, clusterId: string, names: string[], flags: Flags)
   );
 }
 
-function del(ctx: ExecContext, clusterId: string, names: string[], flags: Flags): ExecResult {
+function del(ctx: ExecContext, clusterId: string, { names, flags }: LeaseQuery): ExecResult {
   if (flags.unknown) return fail(1, `error: unknown flag: ${flags.unknown}\nSee 'kubectl delete --help' for usage.\n`);
   if (names.length === 0) return fail(1, 'error: resource(s) were provided, but no name was specified\n');
   const ns = flags.namespace ?? 'default';

@@ -8,7 +8,10 @@ import type { ExecResult } from './sh.js';
 import type { LabState } from './types.js';
 
 /** Undefined for kinds this file does not answer. */
-export function kubectlGetExtra(s: LabState, kind: string, names: string[], namespace: string | undefined): ExecResult | undefined {
+export function kubectlGetExtra(
+  s: LabState,
+  { kind, names, namespace }: { kind: string; names: string[]; namespace: string | undefined },
+): ExecResult | undefined {
   const p = readPolicyState(s);
   if (/^plans?(\.upgrade\.cattle\.io)?$/.test(kind)) {
     if (p.sucPlans === undefined) return fail(1, `error: the server doesn't have a resource type "${kind}"\n`);

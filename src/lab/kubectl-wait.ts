@@ -60,7 +60,7 @@ export async function kubectlWait(ctx: ExecContext, ref: ContainerRef, args: str
     if (now >= deadline) return fail(1, `error: timed out waiting for the condition on nodes/${name}\n`);
     // A watch hears of a change at once: wake at the node's next timed change (its service
     // up, then Ready) if that comes before the next look at the state.
-    await ctx.sleep(Math.max(0, Math.min(TICK_MS, deadline - now, nextChange(s, node.host, node.vmid, now) - now)));
+    await ctx.sleep(Math.max(0, Math.min(TICK_MS, deadline - now, nextChange(s, node, now) - now)));
   }
 }
 
@@ -73,7 +73,7 @@ function syncSuc(ctx: ExecContext, ref: ContainerRef): void {
 }
 
 /** When this node's container next changes by the clock alone (a service half-way up, or Ready); Infinity if never. */
-function nextChange(s: LabState, host: string, vmid: number, now: number): number {
+function nextChange(s: LabState, { host, vmid }: ContainerRef, now: number): number {
   const ct = findContainer(s, host, vmid)?.ct;
   let next = Infinity;
   for (const svc of Object.values(ct?.k3s.services ?? {})) {

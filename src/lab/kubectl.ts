@@ -15,14 +15,18 @@ import { sucKubectl } from './suc-kubectl.js';
 
 export const REFUSED = 'The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?\n';
 
-export async function runKubectl(ctx: ExecContext, ref: ContainerRef, argv: string[], stdin = ''): Promise<ExecResult> {
+export async function runKubectl(
+  ctx: ExecContext,
+  ref: ContainerRef,
+  { argv, stdin = '' }: { argv: string[]; stdin?: string },
+): Promise<ExecResult> {
   const s = ctx.store.read();
   const loc = findContainer(s, ref.host, ref.vmid);
   const clusterId = loc ? apiCluster(s, loc.ct, ctx.now()) : undefined;
   const args = stripGlobalFlags(argv);
   if (args[0] === 'version' && args.includes('--client')) return ok('Client Version: v1.33\nKustomize Version: v5.6.0\n');
   if (clusterId === undefined) return fail(1, REFUSED);
-  const lease = await leaseKubectl(ctx, clusterId, args, stdin);
+  const lease = await leaseKubectl(ctx, clusterId, { args, stdin });
   if (lease) return lease;
   // system-upgrade-controller's objects; it also catches the controller up to now first.
   const suc = await sucKubectl(ctx, clusterId, { args, stdin });
@@ -35,7 +39,7 @@ export async function runKubectl(ctx: ExecContext, ref: ContainerRef, argv: stri
       return runDrain(ctx, clusterId, rest);
     case 'cordon':
     case 'uncordon':
-      return cordon(ctx, clusterId, verb === 'cordon', rest);
+      return cordon(ctx, clusterId, { desired: verb === 'cordon', args: rest });
     case 'annotate':
       return annotate(ctx, clusterId, rest);
     case 'wait':
@@ -180,7 +184,7 @@ function get(ctx: ExecContext, clusterId: string, args: string[]): ExecResult {
     }
     return ok(listJson(cluster.pdbs.filter((b) => inNs(b.namespace)).map((b) => pdbJson(at, cluster, b))));
   }
-  const extra = kubectlGetExtra(s, kind, names, g.namespace);
+  const extra = kubectlGetExtra(s, { kind, names, namespace: g.namespace });
   if (extra) return extra;
   if (kind === '')
     return fail(
@@ -202,7 +206,8 @@ function kubeletHealthz(ctx: ExecContext, clusterId: string, name: string): Exec
   return up ? ok('ok') : fail(1, `Error from server: error dialing backend: dial tcp ${name}:10250: connect: connection refused\n`);
 }
 
-function cordon(ctx: ExecContext, clusterId: string, desired: boolean, args: string[]): ExecResult {
+/** `kubectl cordon` (desired: unschedulable) or `uncordon` (not). */
+function cordon(ctx: ExecContext, clusterId: string, { desired, args }: { desired: boolean; args: string[] }): ExecResult {
   const names = args.filter((a) => !a.startsWith('-')).map((a) => a.replace(/^nodes?\//, ''));
   if (names.length !== 1 || args.some((a) => a.startsWith('-'))) return unsupported([desired ? 'cordon' : 'uncordon', ...args]);
   const name = names[0] ?? '';

@@ -76,7 +76,7 @@ export async function runSystemctl(ctx: ExecContext, ref: ContainerRef, args: st
         return fail(verb === 'enable' || verb === 'disable' ? 1 : 5, `Failed to ${verb} ${u}.service: Unit ${u}.service not found.\n`);
       if (r === 'started') {
         try {
-          await waitForStart(ctx, ref, u as ServiceName, now);
+          await waitForStart(ctx, ref, { service: u as ServiceName, startedAt: now });
         } catch (e) {
           if (e instanceof JobFailed) return fail(1, e.message);
           throw e;
