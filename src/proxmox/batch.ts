@@ -24,6 +24,12 @@ export interface BatchOptions {
   stopOnFailure?: boolean;
   /** Run up to this many commands at once (host-level probes; each `pct exec` costs a Perl start on a real host). @default 1 */
   parallel?: number;
+  /**
+   * With `parallel`: run more at once where the host has more cores than that (its `nproc`,
+   * read by the script): twice, four times... `parallel`, up to every command, never more than
+   * the host's cores nor more than MAX_WIDE. @default false
+   */
+  widen?: boolean;
   nonce?: string;
 }
 
@@ -33,7 +39,7 @@ export function buildBatch(commands: readonly BatchCommand[], opts: BatchOptions
   const parallel = Math.max(1, o.parallel ?? 1);
   const script =
     parallel > 1 && commands.length > 1
-      ? parallelScript(commands, nonce, parallel)
+      ? parallelScript(commands, { nonce, parallel, widen: o.widen ?? false })
       : sequentialScript(commands, nonce, o.stopOnFailure ?? false);
   return { script, nonce, count: commands.length };
 }
@@ -54,25 +60,55 @@ function sequentialScript(commands: readonly BatchCommand[], nonce: string, stop
   return lines.join('\n') + '\n';
 }
 
+/** The most commands a widened batch runs at once, whatever the host's core count. */
+export const MAX_WIDE = 64;
+
+/** How many at once a batch of `count` may run: `parallel`, then doubled while below the count (capped). */
+export function widths(count: number, o: { parallel: number; widen: boolean }): number[] {
+  const first = Math.min(count, o.parallel);
+  const out = [first];
+  if (!o.widen) return out;
+  for (let w = first * 2; out.at(-1)! < Math.min(count, MAX_WIDE); w *= 2) out.push(Math.min(w, count, MAX_WIDE));
+  return out;
+}
+
 /**
- * Runs the commands as background jobs, `parallel` at a time, each writing its stdout, stderr
- * and exit status to files in a fresh private directory, then prints them framed in order.
- * Used only for host-level probes; the directory is private to root (mode 0700) all the same.
+ * Runs the commands as background jobs in `width` lanes (lane k runs commands k, k+width, ...
+ * one after another, so a slow command holds only its own lane, not a whole wave), each command
+ * writing its stdout, stderr and exit status to files in a fresh private directory, then prints
+ * them framed in order. With `widen`, the script picks the widest lane count the host's cores
+ * allow (`nproc`; without it, `parallel`). Used only for host-level probes; the directory is
+ * private to root (mode 0700) all the same.
  */
-function parallelScript(commands: readonly BatchCommand[], nonce: string, parallel: number): string {
-  const dir = `/tmp/pve-k3s-batch-${nonce}`;
+function parallelScript(commands: readonly BatchCommand[], o: { nonce: string; parallel: number; widen: boolean }): string {
+  const dir = `/tmp/pve-k3s-batch-${o.nonce}`;
   // Private: the outputs (units, config files) are nobody else's to read on the host.
   const lines = [`d=${dir}`, 'mkdir -m 700 "$d" || exit 1'];
-  commands.forEach((c, i) => {
-    const job = `${quoteCommand(c.argv)} </dev/null >"$1.out" 2>"$1.err"; echo $? >"$1.rc"`;
-    lines.push(`sh -c ${quoteArg(job)} sh "$d/${i}" &`);
-    if ((i + 1) % parallel === 0) lines.push('wait');
-  });
+  // Each command's job once, in a variable the lanes run.
+  commands.forEach((c, i) => lines.push(`j${i}=${quoteArg(`${quoteCommand(c.argv)} </dev/null >"$1.out" 2>"$1.err"; echo $? >"$1.rc"`)}`));
+  const lanes = (width: number): string[] =>
+    Array.from({ length: width }, (_, k) => {
+      const jobs: string[] = [];
+      for (let i = k; i < commands.length; i += width) jobs.push(`sh -c "$j${i}" sh "$d/${i}"`);
+      return `( ${jobs.join('; ')} ) &`;
+    });
+  const ws = widths(commands.length, o);
+  if (ws.length === 1) lines.push(...lanes(ws[0]!));
+  else {
+    // The widest the host's cores allow (no `if`: the lab's sh runs and-or lists only).
+    lines.push('c=$(nproc 2>/dev/null || echo 0)', `w=${ws[0]}`, ...ws.slice(1).map((w) => `[ "$c" -ge ${w} ] && w=${w}`));
+    for (const w of ws) lines.push(...lanes(w).map((l) => `[ "$w" = ${w} ] && ${l}`));
+  }
   lines.push('wait');
   commands.forEach((_c, i) => {
     lines.push(`rc=$(cat "$d/${i}.rc")`);
-    lines.push(`echo '${beginMarker(nonce, i)}'`, `cat "$d/${i}.out"`, 'echo', `echo "${endMarkerPrefix(nonce, i)}$rc"`);
-    lines.push(`echo '${beginMarker(nonce, i)}' >&2`, `cat "$d/${i}.err" >&2`, 'echo >&2', `echo "${endMarkerPrefix(nonce, i)}$rc" >&2`);
+    lines.push(`echo '${beginMarker(o.nonce, i)}'`, `cat "$d/${i}.out"`, 'echo', `echo "${endMarkerPrefix(o.nonce, i)}$rc"`);
+    lines.push(
+      `echo '${beginMarker(o.nonce, i)}' >&2`,
+      `cat "$d/${i}.err" >&2`,
+      'echo >&2',
+      `echo "${endMarkerPrefix(o.nonce, i)}$rc" >&2`,
+    );
   });
   lines.push('rm -rf "$d"');
   return lines.join('\n') + '\n';

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildBatch, parseBatch } from '../../src/proxmox/batch.js';
+import { buildBatch, parseBatch, widths } from '../../src/proxmox/batch.js';
 
 /** A fake `pct` on PATH: prints its argv one per line, a stderr line, exits with the vmid % 7. */
 function fakePct(): string {
@@ -103,4 +103,54 @@ test('GIVEN a parallel batch WHEN run by a real /bin/sh THEN results come back i
     assert.equal(res.stderr, 'to stderr\n');
   });
   assert.equal(spawnSync('/bin/sh', ['-c', 'ls -d /tmp/pve-k3s-batch-par 2>/dev/null']).stdout.length, 0);
+});
+
+test('a widened batch doubles its width while below the count, up to every command and at most 64', () => {
+  assert.deepEqual(widths(19, { parallel: 8, widen: true }), [8, 16, 19]);
+  assert.deepEqual(widths(5, { parallel: 8, widen: true }), [5]);
+  assert.deepEqual(widths(200, { parallel: 8, widen: true }), [8, 16, 32, 64]);
+  assert.deepEqual(widths(19, { parallel: 8, widen: false }), [8]);
+});
+
+/**
+ * Each command waits, bounded, until `n` of them have started (a barrier): it exits 0 only if
+ * n ran at the same time, 9 if it gave up.
+ */
+function barrier(dir: string, n: number, count: number) {
+  const wait = `touch "${dir}/$0"; t=0; until [ "$(ls "${dir}" | wc -l)" -ge ${n} ]; do t=$((t + 1)); [ "$t" -gt 300 ] && exit 9; sleep 0.01; done`;
+  return Array.from({ length: count }, (_, i) => ({ argv: ['sh', '-c', wait, `c${i}`] }));
+}
+
+/** A PATH whose nproc says `cores`. */
+function withCores(cores: number): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pve-k3s-nproc-'));
+  writeFileSync(join(dir, 'nproc'), `#!/bin/sh\necho ${cores}\n`);
+  chmodSync(join(dir, 'nproc'), 0o755);
+  return `${dir}:/usr/bin:/bin`;
+}
+
+test('GIVEN a host with more cores than commands WHEN a widened batch runs THEN every command runs at once, results in order', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pve-k3s-barrier-'));
+  const batch = buildBatch(barrier(dir, 19, 19), { parallel: 8, widen: true, nonce: 'wide' });
+  const r = spawnSync('/bin/sh', ['-s'], { input: batch.script, env: { PATH: withCores(32) }, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(
+    parseBatch(r, batch).map((x) => x.code),
+    Array.from({ length: 19 }, () => 0),
+  );
+});
+
+test('GIVEN a host with 2 cores WHEN a widened batch of 19 runs THEN 8 lanes: the first 8 meet, every command runs once', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pve-k3s-barrier-'));
+  const batch = buildBatch(barrier(dir, 8, 19), { parallel: 8, widen: true, nonce: 'narrow' });
+  const r = spawnSync('/bin/sh', ['-s'], { input: batch.script, env: { PATH: withCores(2) }, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(
+    parseBatch(r, batch).map((x) => x.code),
+    Array.from({ length: 19 }, () => 0),
+  );
+  assert.match(
+    batch.script,
+    /^\[ "\$w" = 8 \] && \( sh -c "\$j0" sh "\$d\/0"; sh -c "\$j8" sh "\$d\/8"; sh -c "\$j16" sh "\$d\/16" \) &$/m,
+  );
 });

@@ -22,7 +22,7 @@ export interface GatherOptions {
   signal?: AbortSignal;
   /** Per host round trip. @default 120000 */
   timeoutMs?: number;
-  /** How many `pct exec` a host runs at once during the probe. @default 8 */
+  /** How many `pct exec` a host runs at once during the probe, at least (more where its cores allow). @default 8 */
   parallel?: number;
   /**
    * More kubectl reads for the controller, run in the same `pct exec` as the probe's `kubectl
@@ -129,7 +129,7 @@ async function probeHost(
   const inner = reads ? buildBatch([nodesArgv, ...reads.commands.map((a) => [KUBECTL, ...a])].map((argv) => ({ argv }))) : undefined;
   if (controller)
     commands.push({ argv: ['pct', 'exec', String(controller.vmid), '--', ...(inner ? ['sh', '-c', inner.script] : nodesArgv)] });
-  const batch = buildBatch(commands, { parallel: opts.parallel ?? 8 });
+  const batch = buildBatch(commands, { parallel: opts.parallel ?? 8, widen: true });
   const probe: HostProbe = {
     host: shell.host,
     list: undefined,

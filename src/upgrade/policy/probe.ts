@@ -164,7 +164,7 @@ async function probeHost(
     commands.push({ argv: ['pct', 'exec', String(controller.vmid), '--', KUBECTL, ...SUC_PLANS_ARGV] });
     commands.push({ argv: ['pct', 'exec', String(controller.vmid), '--', KUBECTL, ...RANCHER_AGENT_ARGV] });
   }
-  const batch = buildBatch(commands, { parallel: 8 });
+  const batch = buildBatch(commands, { parallel: 8, widen: true });
   let results: RunResult[];
   try {
     invariant(shell, `no shell for host ${host}`);
