@@ -59,6 +59,22 @@ export function haveTools(): string | undefined {
   return undefined;
 }
 
+/**
+ * `test OP PATH` answered by bwrap for a path outside the fresh directories. The host's / is
+ * bound read-only and --dev makes the same few nodes each time, so every sandbox gets the same
+ * answer for the same question while the tests run: it is asked once (the lab's sh looks each
+ * program up along PATH: three bwrap runs per command otherwise). /proc is each sandbox's own.
+ */
+const ROOT_TESTS = new Map<string, boolean>();
+function rootTest(box: Sandbox, op: string, p: string): boolean {
+  const ask = () => spawnSync('bwrap', [...box.bwrapArgs(), 'test', op, p]).status === 0;
+  if (p === '/proc' || p.startsWith('/proc/')) return ask();
+  const key = `${op} ${p}`;
+  let answer = ROOT_TESTS.get(key);
+  if (answer === undefined) ROOT_TESTS.set(key, (answer = ask()));
+  return answer;
+}
+
 export class Sandbox {
   readonly dir = mkdtempSync(join(tmpdir(), 'pve-k3s-conf-'));
   readonly binds: Array<[string, string]>;
@@ -177,7 +193,7 @@ export class Sandbox {
       fileTest: (op, p) => {
         const hp = this.hostPath(p);
         // Outside the fresh directories the root is what bwrap makes of the host (its own /dev, /proc).
-        if (hp === p) return spawnSync('bwrap', [...this.bwrapArgs(), 'test', op, p]).status === 0;
+        if (hp === p) return rootTest(this, op, p);
         try {
           const st = statSync(hp);
           if (op === '-d') return st.isDirectory();
