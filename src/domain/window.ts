@@ -79,15 +79,21 @@ export function parseWindow(w: WindowInput): UpgradeWindow {
   return { days: WEEKDAYS.filter((d) => days.includes(d)), start: hhmm(s), end: hhmm(e), timeZone };
 }
 
+// One formatter per time zone: making an Intl.DateTimeFormat costs far more than using one, and
+// nextOpening/closingTime ask minute by minute (up to 8 days of minutes).
+const LOCAL_FORMATS = new Map<string, Intl.DateTimeFormat>();
+function localFormat(timeZone: string): Intl.DateTimeFormat {
+  let f = LOCAL_FORMATS.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'long', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    LOCAL_FORMATS.set(timeZone, f);
+  }
+  return f;
+}
+
 /** The weekday and minute of day of `t` in `timeZone`. */
 export function localTime(t: Date, timeZone: string): { weekday: Weekday; minute: number } {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    weekday: 'long',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(t);
+  const parts = localFormat(timeZone).formatToParts(t);
   const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
   const weekday = get('weekday').toLowerCase() as Weekday;
   return { weekday, minute: Number(get('hour')) * 60 + Number(get('minute')) };
