@@ -8,12 +8,15 @@ import { bootContainer, findContainer, shutdownContainer } from './k3s-model.js'
 import type { Lab } from './lab.js';
 
 export interface MigrateOptions {
+  /** The host to move it to (`pct migrate`'s target node). */
+  target: string;
   /** Stop, move and start a running container (`pct migrate --restart`). @default false */
   restart?: boolean;
 }
 
 /** Returns undefined when done, else pct's error text. */
-export function migrateContainer(lab: Lab, vmid: number, target: string, opts: MigrateOptions = {}): string | undefined {
+export function migrateContainer(lab: Lab, vmid: number, opts: MigrateOptions): string | undefined {
+  const { target } = opts;
   const now = lab.clock.now();
   return lab.update((s) => {
     const from = s.hosts.find((h) => h.containers.some((c) => c.vmid === vmid));

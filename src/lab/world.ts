@@ -61,10 +61,10 @@ export function buildWorld(init: LabInitRecord, now = Date.now()): LabState {
     const version = init.nodeVersions[p.name] ?? init.version;
     const host = hosts.find((h) => h.name === p.host);
     if (!host || !first) continue;
-    const { cmd, args, env } = installOptions(p, first, token, init.servers);
+    const how = installOptions(p, { first, token, servers: init.servers });
     const ct = k3sContainer(p, now);
-    ct.k3s = writeInstall(ct.fs, cmd, args, env, version, init.cluster, now - DAY);
-    if (cmd === 'server') {
+    ct.k3s = writeInstall(ct.fs, { ...how, version, cluster: init.cluster, startedAt: now - DAY });
+    if (how.cmd === 'server') {
       ensureServerFiles({ token, cluster: init.cluster }, ct);
       ensureDatastoreFiles(ct);
     }
@@ -91,12 +91,15 @@ export function buildWorld(init: LabInitRecord, now = Date.now()): LabState {
   };
 }
 
-function installOptions(
-  p: NodePlan,
-  first: NodePlan,
-  token: string,
-  servers: number,
-): { cmd: string; args: string[]; env: Record<string, string> } {
+/** How the installer was run on node `p`: its command, arguments and environment. */
+interface InstallCommand {
+  cmd: string;
+  args: string[];
+  env: Record<string, string>;
+}
+
+/** `first`: the lab's first server (the others join it); `servers`: how many there are. */
+function installOptions(p: NodePlan, { first, token, servers }: { first: NodePlan; token: string; servers: number }): InstallCommand {
   const url = `https://${first.ip}:6443`;
   if (p.role === 'agent') return { cmd: 'agent', args: [], env: { K3S_TOKEN: token, K3S_URL: url } };
   if (servers === 1) return { cmd: 'server', args: [], env: {} };
@@ -107,12 +110,7 @@ function installOptions(
 /** Writes what a completed install leaves behind and returns the matching k3s state. */
 export function writeInstall(
   fs: FileMap,
-  cmd: string,
-  args: string[],
-  env: Record<string, string>,
-  version: string,
-  cluster: string,
-  startedAt: number,
+  { cmd, args, env, version, cluster, startedAt }: InstallCommand & { version: string; cluster: string; startedAt: number },
 ): K3sInstall {
   const service: ServiceName = cmd === 'server' ? 'k3s' : 'k3s-agent';
   fs[BIN] = { content: binaryContent(version), mode: 0o755 };
@@ -215,7 +213,8 @@ function initialPods(plans: NodePlan[], createdAt: number): Pod[] {
   const workers = plans.filter((p) => p.role === 'agent');
   const ctrl = servers[0]?.name ?? '';
   const spread = workers.length > 0 ? workers : servers;
-  const pod = (namespace: string, name: string, app: string, owner: Pod['owner'], node: string, emptyDir = false): Pod => ({
+  type PodSpec = Pick<Pod, 'namespace' | 'name' | 'app' | 'owner' | 'node'> & { emptyDir?: boolean };
+  const pod = ({ namespace, name, app, owner, node, emptyDir = false }: PodSpec): Pod => ({
     namespace,
     name,
     app,
@@ -225,32 +224,48 @@ function initialPods(plans: NodePlan[], createdAt: number): Pod[] {
     createdAt,
     uid: uid(),
   });
-  const rs = (ns: string, app: string, node: string, emptyDir = false): Pod => {
+  const rs = (namespace: string, app: string, { node, emptyDir = false }: { node: string; emptyDir?: boolean }): Pod => {
     const rsName = `${app}-${hexId(9)}`;
-    return pod(ns, `${rsName}-${suffix()}`, app, { kind: 'ReplicaSet', name: rsName }, node, emptyDir);
+    return pod({ namespace, name: `${rsName}-${suffix()}`, app, owner: { kind: 'ReplicaSet', name: rsName }, node, emptyDir });
   };
   const pods: Pod[] = [
-    rs('kube-system', 'coredns', ctrl),
-    rs('kube-system', 'local-path-provisioner', ctrl),
-    rs('kube-system', 'metrics-server', ctrl),
-    rs('kube-system', 'traefik', ctrl),
+    rs('kube-system', 'coredns', { node: ctrl }),
+    rs('kube-system', 'local-path-provisioner', { node: ctrl }),
+    rs('kube-system', 'metrics-server', { node: ctrl }),
+    rs('kube-system', 'traefik', { node: ctrl }),
   ];
   const webRs = `web-${hexId(9)}`;
   for (let i = 0; i < 3; i++) {
-    pods.push(pod('default', `${webRs}-${suffix()}`, 'web', { kind: 'ReplicaSet', name: webRs }, spread[i % spread.length]?.name ?? ctrl));
+    pods.push(
+      pod({
+        namespace: 'default',
+        name: `${webRs}-${suffix()}`,
+        app: 'web',
+        owner: { kind: 'ReplicaSet', name: webRs },
+        node: spread[i % spread.length]?.name ?? ctrl,
+      }),
+    );
   }
-  pods.push(pod('vault', 'vault-0', 'vault', { kind: 'StatefulSet', name: 'vault' }, spread[0]?.name ?? ctrl));
-  pods.push(rs('default', 'cache', spread[1 % spread.length]?.name ?? ctrl, true));
+  pods.push(
+    pod({
+      namespace: 'vault',
+      name: 'vault-0',
+      app: 'vault',
+      owner: { kind: 'StatefulSet', name: 'vault' },
+      node: spread[0]?.name ?? ctrl,
+    }),
+  );
+  pods.push(rs('default', 'cache', { node: spread[1 % spread.length]?.name ?? ctrl, emptyDir: true }));
   const dsHash = hexId(5);
   for (const p of plans) {
     pods.push(
-      pod(
-        'kube-system',
-        `svclb-traefik-${dsHash}-${suffix()}`,
-        'svclb-traefik',
-        { kind: 'DaemonSet', name: `svclb-traefik-${dsHash}` },
-        p.name,
-      ),
+      pod({
+        namespace: 'kube-system',
+        name: `svclb-traefik-${dsHash}-${suffix()}`,
+        app: 'svclb-traefik',
+        owner: { kind: 'DaemonSet', name: `svclb-traefik-${dsHash}` },
+        node: p.name,
+      }),
     );
   }
   return pods;

@@ -42,7 +42,7 @@ test('cluster resources fixture: only LXC, tags split, lock kept', () => {
 test('two lab hosts: tagged nodes kept, untagged ones skipped, roles from the services, a migrated one on its new host', async () => {
   const lab = await makeLab();
   untag(lab, 103);
-  assert.equal(migrateContainer(lab, 102, 'pve1', { restart: true }), undefined);
+  assert.equal(migrateContainer(lab, 102, { target: 'pve1', restart: true }), undefined);
   const d = await discover(targets(lab));
   assert.equal(d.source, 'cluster-resources');
   assert.deepEqual(
@@ -111,7 +111,7 @@ test("re-running discover keeps the user's comments and settings, moves a migrat
     )
     .concat('drain:\n  timeout: 10m # vault is slow\n');
   parseInventory(user, FILE);
-  migrateContainer(lab, 102, 'pve1', { restart: true });
+  migrateContainer(lab, 102, { target: 'pve1', restart: true });
   const again = mergeInventory(await discover(targets(lab)), user, { file: FILE });
   assert.deepEqual(again.changes, ['moved k3s-worker-2 (CT 102): pve2 -> pve1']);
   assert.equal(
@@ -136,8 +136,8 @@ test('at run time a migrated container is found on its new host, with a relocati
   const before = await gatherFacts(inv, shells);
   assert.equal(before.roundTrips, 2);
   assert.equal(before.relocated, undefined);
-  assert.equal(migrateContainer(lab, 102, 'pve1'), 'CT is running - use online migration or --restart');
-  assert.equal(migrateContainer(lab, 102, 'pve1', { restart: true }), undefined);
+  assert.equal(migrateContainer(lab, 102, { target: 'pve1' }), 'CT is running - use online migration or --restart');
+  assert.equal(migrateContainer(lab, 102, { target: 'pve1', restart: true }), undefined);
   const after = await gatherFacts(inv, shells);
   assert.deepEqual(after.relocated, [{ node: 'k3s-worker-2', vmid: 102, from: 'pve2', to: 'pve1', declared: true }]);
   assert.equal(after.roundTrips, 4);

@@ -13,7 +13,7 @@ export async function labMigrate(g: GlobalOptions, args: { vmid: string; host: s
   const [{ openLab }, { migrateContainer }] = await Promise.all([import('../../lab/index.js'), import('../../lab/migrate.js')]);
   const lab = await openLab(dir);
   const from = lab.state.hosts.find((h) => h.containers.some((c) => c.vmid === vmid))?.name;
-  const error = migrateContainer(lab, vmid, target, { restart: flags.restart === true });
+  const error = migrateContainer(lab, vmid, { target, restart: flags.restart === true });
   if (error !== undefined)
     throw new UsageError(
       `lab migrate ${vmid} ${target}: ${error}`,
