@@ -34,6 +34,7 @@ import { runPlan } from '../src/upgrade/run/run-plan.js';
 import type { ClusterConnection } from '../src/operation/connect.js';
 import { startSshd, sshdSkipReason, type SshdHarness } from '../test/e2e/harness/sshd.js';
 import { setPctCost, wrapPct } from '../test/e2e/harness/pct-cost.js';
+import { realShSkipReason, startRealShHosts } from '../test/e2e/harness/realsh.js';
 
 const FROM = 'v1.33.3+k3s1';
 const TARGET = 'v1.33.5+k3s1';
@@ -59,6 +60,7 @@ interface Options {
   noAnsible: boolean;
   /** Print where each pve-k3s upgrade's time went, from its journal. */
   steps: boolean;
+  harness: Harness;
 }
 
 function options(args: string[]): Options {
@@ -93,7 +95,18 @@ function options(args: string[]): Options {
     json: args.includes('--json'),
     noAnsible: args.includes('--no-ansible'),
     steps: args.includes('--steps'),
+    harness: harnessOf(val('--harness')),
   };
+}
+
+function harnessOf(v: string | undefined): Harness {
+  if (v !== undefined && v !== 'realsh' && v !== 'lab') throw new Error(`--harness ${v}: say realsh or lab`);
+  if (v === 'lab') return 'lab';
+  const skip = realShSkipReason();
+  if (skip === undefined) return 'realsh';
+  if (v === 'realsh') throw new Error(`--harness realsh: ${skip}`);
+  log(`real-sh hosts unavailable (${skip}): the lab's shims instead (--harness lab)`);
+  return 'lab';
 }
 
 /** A measured wall time with the 1-minute load average when it ended. */
@@ -124,13 +137,32 @@ function exec(file: string, args: string[], o: { env?: NodeJS.ProcessEnv; input?
   });
 }
 
-/** Proxmox hosts as real sshd servers, their `pct` the lab's shim with a start-up cost. */
+/**
+ * Which hosts the bench runs on: `realsh` (test/e2e/harness/realsh.ts: host and container
+ * scripts in a real dash, containers in their own roots, the lab's programs served by one
+ * long-lived daemon through a Perl client, so a call costs a Perl start) or `lab` (the lab's
+ * own shims: a Node process per `pct` call).
+ */
+type Harness = 'realsh' | 'lab';
+
+/** Proxmox hosts as real sshd servers, their `pct` with a start-up cost (test/e2e/harness/pct-cost.ts). */
 class Hosts {
-  private constructor(readonly sshds: Map<string, SshdHarness>) {}
+  private constructor(
+    readonly sshds: Map<string, SshdHarness>,
+    private readonly stopAll?: () => Promise<void>,
+  ) {}
+  /** `lab` hosts, shared by the labs of one size (attach() points them at one). */
   static async start(n: number): Promise<Hosts> {
     const m = new Map<string, SshdHarness>();
     for (let i = 1; i <= n; i++) m.set(`pve${i}`, await startSshd({ alias: `pve${i}-bench` }));
     return new Hosts(m);
+  }
+  /** `realsh` hosts for this lab (started per lab). */
+  static async realsh(lab: Lab, pctCost: number): Promise<Hosts> {
+    const rs = await startRealShHosts(lab, 'dash');
+    const m = new Map(Object.entries(rs.sshd));
+    for (const h of m.values()) wrapPct(h.binDir, pctCost);
+    return new Hosts(m, () => rs.stop());
   }
   /** Points every host's pct at this lab (the cost knob kept). */
   attach(lab: Lab, pctCost: number): void {
@@ -151,34 +183,52 @@ class Hosts {
   async stop(): Promise<void> {
     for (const h of this.sshds.values()) {
       await new SshShell({ host: h.alias, destination: h.alias, configFile: h.configFile }).stopMaster();
-      await h.stop();
+      if (!this.stopAll) await h.stop();
     }
+    await this.stopAll?.();
   }
 }
 
 /** One lab behind the hosts, with the pve-k3s and Ansible inventories for it. */
 interface Bed {
   lab: Lab;
+  hosts: Hosts;
   dir: string;
   inventory: Inventory;
   invFile: string;
   ansibleInv: string;
   ansibleVars: string;
   env: NodeJS.ProcessEnv;
-  remove(): void;
+  remove(): Promise<void>;
 }
 
-async function newBed(
-  hosts: Hosts,
-  nodes: number,
-  version: string,
-  timing: typeof UPGRADE_WORK,
-  pctCost: number,
-  channelUrl: string,
-): Promise<Bed> {
+async function newBed(o: {
+  /** `lab` hosts to attach (shared by the beds of one size); realsh hosts are started per bed. */
+  shared: Hosts | undefined;
+  hostCount: number;
+  nodes: number;
+  version: string;
+  timing: typeof UPGRADE_WORK;
+  pctCost: number;
+  channelUrl: string;
+}): Promise<Bed> {
+  const { nodes, version, timing, pctCost, channelUrl } = o;
   const dir = mkdtempSync(join(tmpdir(), 'pve-k3s-cmp-'));
-  const lab = await initLab({ dir: join(dir, 'lab'), hosts: hosts.sshds.size, servers: 1, workers: nodes - 1, version, timing });
-  hosts.attach(lab, pctCost);
+  const lab = await initLab({ dir: join(dir, 'lab'), hosts: o.hostCount, servers: 1, workers: nodes - 1, version, timing });
+  if (o.shared) o.shared.attach(lab, pctCost);
+  const hosts = o.shared ?? (await Hosts.realsh(lab, pctCost));
+  // Untimed: the hosts' first calls make each container's root (realsh), which no later run pays.
+  const warm = await Promise.all(
+    lab.hosts().map(async (h) => {
+      const s = hosts.sshds.get(h)!;
+      const vmids = lab.state.hosts.find((x) => x.name === h)?.containers.map((c) => c.vmid) ?? [];
+      const script = vmids.map((v) => `pct exec ${v} -- true </dev/null &\n`).join('') + 'wait\n';
+      return exec('ssh', ['-F', s.configFile, '-o', 'ControlMaster=no', '-o', 'ControlPath=none', '-T', s.alias, '--', 'sh', '-s'], {
+        input: script,
+      });
+    }),
+  );
+  for (const r of warm) if (r.code !== 0) throw new Error(`warming the hosts failed (exit ${r.code}): ${r.stderr}`);
   const text = renderLabInventory(lab)
     .replace(/^ {2}(pve\d+): \{ lab: true \}$/gm, (_m, h: string) => {
       const s = hosts.sshds.get(h)!;
@@ -217,7 +267,11 @@ async function newBed(
   writeFileSync(ansibleVars, JSON.stringify({ channel_url: channelUrl, k3s_url: k3sUrl, k3s_token: lab.state.token }), { mode: 0o600 });
   const env: NodeJS.ProcessEnv = { ...process.env, XDG_STATE_HOME: join(dir, 'state'), XDG_CONFIG_HOME: join(dir, 'config') };
   delete env['PVE_K3S_CONFIG'];
-  return { lab, dir, inventory, invFile, ansibleInv, ansibleVars, env, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  const remove = async (): Promise<void> => {
+    if (!o.shared) await hosts.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { lab, hosts, dir, inventory, invFile, ansibleInv, ansibleVars, env, remove };
 }
 
 async function pveK3s(bed: Bed, argv: string[], expect: RegExp): Promise<void> {
@@ -235,6 +289,8 @@ async function ansible(bed: Bed, time: (fn: () => Promise<void>) => Promise<void
         env: {
           ...process.env,
           ANSIBLE_SSH_CONTROL_PATH_DIR: cp,
+          // The real-sh hosts' home is read-only (this machine's, as their root); /tmp is theirs.
+          ANSIBLE_REMOTE_TMP: join(cp, 'remote'),
           ANSIBLE_PYTHON_INTERPRETER: 'auto_silent',
           ANSIBLE_NOCOLOR: '1',
           ANSIBLE_LOCALHOST_WARNING: 'false',
@@ -435,11 +491,13 @@ export async function compare(args: string[]): Promise<void> {
   try {
     for (const nodes of [...new Set([...o.nodes, ...o.upgradeNodes])].sort((a, b) => a - b)) {
       const hostCount = HOSTS_FOR[nodes]!;
-      const hosts = await Hosts.start(hostCount);
+      const shared = o.harness === 'lab' ? await Hosts.start(hostCount) : undefined;
+      const bedOf = (b: { version: string; timing: typeof UPGRADE_WORK; pctCost: number }) =>
+        newBed({ shared, hostCount, nodes, channelUrl: channel.url, ...b });
       try {
-        if (o.parts.has('noop') || o.parts.has('status')) {
-          if (!o.nodes.includes(nodes)) continue;
-          const bed = await newBed(hosts, nodes, TARGET, NOOP_WORK, 0, channel.url);
+        if ((o.parts.has('noop') || o.parts.has('status')) && o.nodes.includes(nodes)) {
+          const bed = await bedOf({ version: TARGET, timing: NOOP_WORK, pctCost: 0 });
+          const hosts = bed.hosts;
           try {
             const scripts = await probeScripts(bed);
             for (const cost of o.pctCosts) {
@@ -479,17 +537,17 @@ export async function compare(args: string[]): Promise<void> {
               }
             }
           } finally {
-            bed.remove();
+            await bed.remove();
           }
         }
         if (o.parts.has('upgrade') && o.upgradeNodes.includes(nodes)) {
           const cost = o.upgradePctCost;
           const row: UpgradeRow = { nodes, hosts: hostCount, pctCost: cost, pveK3s: [], ansible: [], workMs: 0, breakdown: [] };
           const one = async (who: 'pveK3s' | 'ansible'): Promise<void> => {
-            const bed = await newBed(hosts, nodes, FROM, UPGRADE_WORK, cost, channel.url);
+            const bed = await bedOf({ version: FROM, timing: UPGRADE_WORK, pctCost: cost });
             try {
               if (who === 'pveK3s') {
-                await hosts.coldStart();
+                await bed.hosts.coldStart();
                 const wall = { start: Date.now(), end: 0 };
                 row.pveK3s.push(await timed(() => pveK3s(bed, ['upgrade', '--yes'], /Upgrade complete/)));
                 wall.end = Date.now();
@@ -499,7 +557,7 @@ export async function compare(args: string[]): Promise<void> {
               } else await ansible(bed, async (fn) => void row.ansible.push(await timed(fn)));
               checkUpgraded(bed, who);
             } finally {
-              bed.remove();
+              await bed.remove();
             }
           };
           for (let i = 0; i < o.upgradeRuns; i++) {
@@ -513,7 +571,7 @@ export async function compare(args: string[]): Promise<void> {
           );
         }
       } finally {
-        await hosts.stop();
+        await shared?.stop();
       }
     }
   } finally {
@@ -528,7 +586,9 @@ export async function compare(args: string[]): Promise<void> {
   const ratio = (a: number, b: number): string => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? (a / b).toFixed(2) : '-');
   const ms = (x: number): string => (Number.isFinite(x) ? `${x.toFixed(0)} ms` : '-');
   const out: string[] = [];
-  out.push(`command: npm run bench -- ${args.join(' ')}   (${seconds.toFixed(0)} s; ${cpus().length} CPUs; Node ${process.version})`);
+  out.push(
+    `command: npm run bench -- ${args.join(' ')}   (${seconds.toFixed(0)} s; ${cpus().length} CPUs; Node ${process.version}; hosts: ${o.harness})`,
+  );
   out.push(
     `runs per case: ${o.runs} (upgrade ${o.upgradeRuns}), alternating; figures are medians; load = mean 1-minute load average at the end of each run`,
   );
