@@ -458,6 +458,8 @@ interface UpgradeRow {
   pveK3s: Sample[];
   ansible: Sample[];
   workMs: number;
+  /** The no-op floor on a bed of this upgrade's shape (before it ran): what reading the cluster costs any tool. */
+  readFloor: Sample[];
   /** Where each pve-k3s run's time went. */
   breakdown: Breakdown[];
 }
@@ -542,11 +544,22 @@ export async function compare(args: string[]): Promise<void> {
         }
         if (o.parts.has('upgrade') && o.upgradeNodes.includes(nodes)) {
           const cost = o.upgradePctCost;
-          const row: UpgradeRow = { nodes, hosts: hostCount, pctCost: cost, pveK3s: [], ansible: [], workMs: 0, breakdown: [] };
+          const row: UpgradeRow = {
+            nodes,
+            hosts: hostCount,
+            pctCost: cost,
+            pveK3s: [],
+            ansible: [],
+            workMs: 0,
+            readFloor: [],
+            breakdown: [],
+          };
           const one = async (who: 'pveK3s' | 'ansible'): Promise<void> => {
             const bed = await bedOf({ version: FROM, timing: UPGRADE_WORK, pctCost: cost });
             try {
               if (who === 'pveK3s') {
+                const scripts = await probeScripts(bed);
+                row.readFloor.push(await timed(() => byHand(bed.hosts, scripts.noop)));
                 await bed.hosts.coldStart();
                 const wall = { start: Date.now(), end: 0 };
                 row.pveK3s.push(await timed(() => pveK3s(bed, ['upgrade', '--yes'], /Upgrade complete/)));
@@ -606,12 +619,12 @@ export async function compare(args: string[]): Promise<void> {
   if (upgrade.length > 0) {
     out.push(
       '',
-      '| upgrade: nodes (hosts) | pct cost | pve-k3s | Ansible | metered node work | Ansible / pve-k3s | pve-k3s / node work | load |',
-      '|---|---:|---:|---:|---:|---:|---:|---:|',
+      '| upgrade: nodes (hosts) | pct cost | pve-k3s | Ansible | metered node work | Ansible / pve-k3s | pve-k3s / node work | node work + no-op floor | pve-k3s / (node work + no-op floor) | load |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     );
     for (const r of upgrade)
       out.push(
-        `| ${r.nodes} (${r.hosts}) | ${r.pctCost} s | ${(med(r.pveK3s) / 1000).toFixed(1)} s | ${Number.isFinite(med(r.ansible)) ? `${(med(r.ansible) / 1000).toFixed(1)} s` : '-'} | ${(r.workMs / 1000).toFixed(1)} s | ${ratio(med(r.ansible), med(r.pveK3s))} | ${ratio(med(r.pveK3s), r.workMs)} | ${loadOf([...r.pveK3s, ...r.ansible]).toFixed(1)} |`,
+        `| ${r.nodes} (${r.hosts}) | ${r.pctCost} s | ${(med(r.pveK3s) / 1000).toFixed(1)} s | ${Number.isFinite(med(r.ansible)) ? `${(med(r.ansible) / 1000).toFixed(1)} s` : '-'} | ${(r.workMs / 1000).toFixed(1)} s | ${ratio(med(r.ansible), med(r.pveK3s))} | ${ratio(med(r.pveK3s), r.workMs)} | ${((r.workMs + med(r.readFloor)) / 1000).toFixed(1)} s | ${ratio(med(r.pveK3s), r.workMs + med(r.readFloor))} | ${loadOf([...r.pveK3s, ...r.ansible]).toFixed(1)} |`,
       );
   }
   if (upgrade.some((r) => r.breakdown.length > 0)) {
