@@ -274,8 +274,12 @@ async function newBed(o: {
   return { lab, hosts, dir, inventory, invFile, ansibleInv, ansibleVars, env, remove };
 }
 
+/** --cpu-prof DIR: every pve-k3s process writes a V8 CPU profile there (open it in Chrome's DevTools). */
+let cpuProfDir: string | undefined;
+
 async function pveK3s(bed: Bed, argv: string[], expect: RegExp): Promise<void> {
-  const r = await exec(process.execPath, [BIN, '-c', bed.invFile, ...argv], { env: bed.env });
+  const prof = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
+  const r = await exec(process.execPath, [...prof, BIN, '-c', bed.invFile, ...argv], { env: bed.env });
   if (r.code !== 0 || !expect.test(r.stdout))
     throw new Error(`pve-k3s ${argv.join(' ')} failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
 }
@@ -473,6 +477,8 @@ interface StatusRow {
 
 export async function compare(args: string[]): Promise<void> {
   const o = options(args);
+  const pi = args.indexOf('--cpu-prof');
+  cpuProfDir = pi >= 0 ? args[pi + 1] : undefined;
   const skip = sshdSkipReason();
   if (skip) {
     log(`side-by-side bench skipped: ${skip}`);
