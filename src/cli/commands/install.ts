@@ -36,7 +36,7 @@ async function run(g: GlobalOptions, flags: InstallFlags, where: { conn: Cluster
   const started = Date.now();
   let inv = conn.inventory;
   if (flags.readyTimeout !== undefined) {
-    const { applyRunFlags } = await import('./upgrade.js');
+    const { applyRunFlags } = await import('./upgrade-flags.js');
     inv = await applyRunFlags(inv, { readyTimeout: flags.readyTimeout });
   }
   const nodes = only ? [only] : inv.nodes;

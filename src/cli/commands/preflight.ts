@@ -4,7 +4,7 @@ import type { PreflightReport } from '../../domain/policy.js';
 import { out, printDocument, withCluster, type GlobalOptions } from '../context.js';
 import { confirm } from '../confirm.js';
 import { renderPreflight } from '../render-preflight.js';
-import { applyRunFlags, planFlags, type PlanCommandFlags } from './upgrade.js';
+import { applyRunFlags, planFlags, type PlanCommandFlags } from './upgrade-flags.js';
 
 export interface PreflightFlags extends PlanCommandFlags {
   snapshot?: boolean;

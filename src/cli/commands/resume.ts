@@ -16,18 +16,9 @@ import type { ClusterConnection } from '../../operation/connect.js';
 import { renderPlan } from '../render-plan.js';
 import { renderStatus } from './status.js';
 import { out, printDocument, withCluster, type GlobalOptions } from '../context.js';
-import {
-  applyRunFlags,
-  canaryConfirmation,
-  durationFlag,
-  failureReport,
-  onController,
-  runWithSignals,
-  applyPolicyFlags,
-  enterWindow,
-  type Engine,
-  type UpgradeFlags,
-} from './upgrade.js';
+import { applyPolicyFlags, applyRunFlags, durationFlag, type Engine, type UpgradeFlags } from './upgrade-flags.js';
+import { canaryConfirmation, enterWindow, runWithSignals } from './run-upgrade.js';
+import { failureReport, onController } from './upgrade-report.js';
 
 export type ResumeFlags = Pick<
   UpgradeFlags,
