@@ -10,11 +10,12 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { installShims, labBreak } from '../../src/lab/index.js';
+import { labBreak } from '../../src/lab/index.js';
 import { SshShell } from '../../src/shell/ssh-shell.js';
 import { INSTALL_SCRIPT_PATH } from '../../src/k3s/install-config.js';
 import { Journal, journalPath } from '../../src/operation/journal.js';
 import { sshdSkipReason, startSshd, type SshdHarness } from './harness/sshd.js';
+import { startLabShims, type LabShims } from './harness/lab-shim.js';
 import { labFixture, runCli, type LabFixture } from '../helpers/lab-cli.js';
 import { repoRoot } from '../helpers/fixtures.js';
 
@@ -24,6 +25,7 @@ const LEASE = 3; // seconds: B waits this long (real time) after A is killed
 describe('two operators over a real sshd', { skip: skip ?? false }, () => {
   let f: LabFixture;
   const sshds: SshdHarness[] = [];
+  let shims: LabShims | undefined;
   const envOf = (who: string): NodeJS.ProcessEnv => {
     const home = join(f.dir, `home-${who}`);
     mkdirSync(home, { recursive: true });
@@ -40,10 +42,10 @@ describe('two operators over a real sshd', { skip: skip ?? false }, () => {
   before(async () => {
     f = await labFixture({ hosts: 2, workers: 2 });
     for (const host of ['pve1', 'pve2']) {
-      const h = await startSshd({ alias: `${host}-ops` });
-      installShims(f.lab, h.binDir, host);
-      sshds.push(h);
+      sshds.push(await startSshd({ alias: `${host}-ops` }));
     }
+    // pct and pvesh of each host: the lab's, as installShims() writes them, served by one daemon.
+    shims = await startLabShims(f.lab, { pve1: sshds[0]!.binDir, pve2: sshds[1]!.binDir });
     writeFileSync(
       f.inventory,
       [
@@ -66,6 +68,7 @@ describe('two operators over a real sshd', { skip: skip ?? false }, () => {
   after(async () => {
     for (const h of sshds) await new SshShell({ host: h.alias, destination: h.alias, configFile: h.configFile }).stopMaster();
     for (const h of sshds) await h.stop();
+    await shims?.stop();
     f?.cleanup();
   });
 

@@ -7,9 +7,9 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { installShims } from '../../src/lab/index.js';
 import { SshShell } from '../../src/shell/ssh-shell.js';
 import { sshdSkipReason, startSshd, type SshdHarness } from './harness/sshd.js';
+import { startLabShims, type LabShims } from './harness/lab-shim.js';
 import { labFixture, type LabFixture } from '../helpers/lab-cli.js';
 
 const skip = sshdSkipReason();
@@ -17,14 +17,15 @@ const skip = sshdSkipReason();
 describe('pve-k3s over a real sshd', { skip: skip ?? false }, () => {
   let f: LabFixture;
   const sshds: SshdHarness[] = [];
+  let shims: LabShims | undefined;
 
   before(async () => {
     f = await labFixture({ hosts: 2 });
     for (const host of ['pve1', 'pve2']) {
-      const h = await startSshd({ alias: `${host}-e2e` });
-      installShims(f.lab, h.binDir, host);
-      sshds.push(h);
+      sshds.push(await startSshd({ alias: `${host}-e2e` }));
     }
+    // pct and pvesh of each host: the lab's, as installShims() writes them, served by one daemon.
+    shims = await startLabShims(f.lab, { pve1: sshds[0]!.binDir, pve2: sshds[1]!.binDir });
     writeFileSync(
       f.inventory,
       [
@@ -48,6 +49,7 @@ describe('pve-k3s over a real sshd', { skip: skip ?? false }, () => {
   after(async () => {
     for (const h of sshds) await new SshShell({ host: h.alias, destination: h.alias, configFile: h.configFile }).stopMaster();
     for (const h of sshds) await h.stop();
+    await shims?.stop();
     f?.cleanup();
   });
 

@@ -17,6 +17,7 @@
  * never end and it can no longer change the lab, as a killed program's process would.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { StringDecoder } from 'node:string_decoder';
 import { mkdirSync, rmSync } from 'node:fs';
 import { labClock } from '../../../src/lab/clock.js';
 import type { ExecContext } from '../../../src/lab/context.js';
@@ -49,6 +50,10 @@ export interface Call {
   signal: AbortSignal;
   /** The client's stdin, to its end. */
   stdin(): Promise<string>;
+  /** The client's stdin as it comes (once per call, instead of stdin()). */
+  stdinChunks(): AsyncIterable<string>;
+  /** Output now, before the answer's. */
+  write(to: 'out' | 'err', data: string): void;
   /** Has the client run argv with its own stdio (env: its own when undefined); its wait status. */
   spawn(argv: readonly string[], env?: Record<string, string>): Promise<WaitStatus>;
 }
@@ -119,7 +124,7 @@ function frame(type: string, payload: Buffer | string): Buffer {
 
 interface Request {
   kind: string;
-  call: Omit<Call, 'signal' | 'stdin' | 'spawn'>;
+  call: Omit<Call, 'signal' | 'stdin' | 'stdinChunks' | 'write' | 'spawn'>;
 }
 
 function parseRequest(payload: Buffer): Request {
@@ -147,16 +152,27 @@ function serve(sock: Socket, handlers: Record<string, Handler>, d: Daemon): void
   let buf: Buffer = Buffer.alloc(0);
   let started = false;
   let waiting: { type: string; resolve(b: Buffer): void; reject(e: Error): void } | undefined;
-  const expect = (type: string, ask?: Buffer): Promise<Buffer> =>
+  // Streamed stdin: chunks not yet taken, whether it ended, and a reader waiting for more.
+  const chunks: Buffer[] = [];
+  let streaming = false;
+  let ended = false;
+  let wake: (() => void) | undefined;
+  const expect = (type: string, ask: Buffer): Promise<Buffer> =>
     new Promise((resolve, reject) => {
       if (gone.signal.aborted) return reject(new ClientGone());
       waiting = { type, resolve, reject };
-      if (ask) sock.write(ask);
+      sock.write(ask);
     });
   const onFrame = (type: string, payload: Buffer): void => {
     if (!started && type === 'Q') {
       started = true;
       void run(parseRequest(payload));
+      return;
+    }
+    if (streaming && (type === 'I' || type === 'Z')) {
+      if (type === 'I') chunks.push(Buffer.from(payload));
+      else ended = true;
+      wake?.();
       return;
     }
     const w = waiting;
@@ -168,6 +184,26 @@ function serve(sock: Socket, handlers: Record<string, Handler>, d: Daemon): void
     process.stderr.write(`pve-k3s e2e daemon: unexpected frame ${JSON.stringify(type)} from a client\n`);
     sock.destroy();
   };
+  async function* stdinChunks(): AsyncGenerator<string> {
+    if (streaming) throw new Error('stdin is streamed once per call');
+    streaming = true;
+    sock.write(frame('T', ''));
+    const text = new StringDecoder('utf8');
+    for (;;) {
+      const c = chunks.shift();
+      if (c !== undefined) {
+        const t = text.write(c);
+        if (t !== '') yield t;
+        continue;
+      }
+      if (ended) break;
+      if (gone.signal.aborted) throw new ClientGone();
+      await new Promise<void>((r) => (wake = r));
+      wake = undefined;
+    }
+    const rest = text.end();
+    if (rest !== '') yield rest;
+  }
   const run = async ({ kind, call }: Request): Promise<void> => {
     const handler = handlers[kind];
     let answer: Answer;
@@ -178,6 +214,10 @@ function serve(sock: Socket, handlers: Record<string, Handler>, d: Daemon): void
           ...call,
           signal: gone.signal,
           stdin: async () => (await expect('I', frame('S', ''))).toString('utf8'),
+          stdinChunks,
+          write: (to, data) => {
+            if (data !== '' && !gone.signal.aborted) sock.write(frame(to === 'out' ? 'O' : 'E', data));
+          },
           spawn: async (argv, env) => {
             const fields =
               env === undefined
@@ -215,6 +255,7 @@ function serve(sock: Socket, handlers: Record<string, Handler>, d: Daemon): void
     gone.abort(new ClientGone());
     waiting?.reject(new ClientGone());
     waiting = undefined;
+    wake?.();
   });
 }
 

@@ -6,6 +6,7 @@
 # and whether stdin is a terminal to the harness's daemon, which holds the lab's code loaded,
 # and does what the daemon answers:
 #   S         send stdin (read to its end; only programs that read stdin are asked)
+#   T         send stdin as it comes (I frames, then Z at its end), still reading answers
 #   O / E     bytes for stdout / stderr
 #   B         run this argv (bubblewrap) with stdin, stdout and stderr inherited, then report
 #             its wait status (D) and wait for the daemon's next answer
@@ -73,7 +74,27 @@ my $cwd = readlink('/proc/self/cwd') // '/';
 my $tty = -t STDIN ? '1' : '0';
 put('Q', join("\0", $kind, $cwd, $tty, $ref, scalar(@args), @args, map { "$_=$ENV{$_}" } sort keys %ENV));
 
+# Once the daemon asks for stdin as it comes (T), it is forwarded in chunks (I) and its end (Z)
+# while the daemon's frames are read: a session whose requests are lines on stdin.
+my $streaming = 0;
 for (;;) {
+    if ($streaming) {
+        my $rin = '';
+        vec($rin, fileno($sock), 1) = 1;
+        vec($rin, fileno(STDIN), 1) = 1;
+        my $rout;
+        next if select($rout = $rin, undef, undef, undef) < 0;
+        if (vec($rout, fileno(STDIN), 1)) {
+            my $n = sysread(STDIN, my $chunk, 65536);
+            if ($n) {
+                put('I', $chunk);
+            } else {
+                put('Z', '');
+                $streaming = 0;
+            }
+        }
+        next if !vec($rout, fileno($sock), 1);
+    }
     my $head = take(5);
     fatal('the harness daemon closed the connection') if !defined $head;
     my ($type, $len) = unpack('a N', $head);
@@ -85,6 +106,9 @@ for (;;) {
         out(\*STDERR, $payload);
     } elsif ($type eq 'X') {
         exit($payload + 0);
+    } elsif ($type eq 'T') {
+        binmode STDIN;
+        $streaming = 1;
     } elsif ($type eq 'S') {
         binmode STDIN;
         my $all = '';

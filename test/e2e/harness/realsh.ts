@@ -7,14 +7,13 @@
  * Sessions, `pct`, `pvesh` and those programs are all the harness's Perl client, served by one
  * daemon process per set of hosts (daemon.ts) that holds the lab's code loaded.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { installShims, type Lab } from '../../../src/lab/index.js';
-import { repoRoot } from '../../helpers/fixtures.js';
+import type { Lab } from '../../../src/lab/index.js';
 import { makeBinFarms, type RealShell, type RootsConfig } from './ct-sandbox.js';
-import { CLIENT_NAME, daemonDir, daemonSocket } from './ct-root.js';
+import { startDaemon, type DaemonProcess } from './daemon-process.js';
 import { isCi, sshdSkipReason, startSshd, type SshdHarness } from './sshd.js';
 
 export type { RealShell } from './ct-sandbox.js';
@@ -72,27 +71,21 @@ export async function startRealShHosts(lab: Lab, shell: RealShell): Promise<Real
   const cfg: RootsConfig = { labDir: lab.dir, shell, bwrap };
   writeFileSync(join(rootsDir, 'config.json'), JSON.stringify(cfg));
   makeBinFarms(rootsDir, shell);
-  const dDir = daemonDir(rootsDir);
-  mkdirSync(dDir);
-  const client = join(dDir, CLIENT_NAME);
-  copyFileSync(join(repoRoot(), 'test', 'e2e', 'harness', CLIENT_NAME), client);
-  const call = (...words: string[]): string => [PERL, client, daemonSocket(dDir), ...words].map(q).join(' ');
   const sshd: Record<string, SshdHarness> = {};
-  let daemon: ChildProcess | undefined;
+  let daemon: DaemonProcess | undefined;
   try {
     daemon = await startDaemon(rootsDir);
     for (const host of lab.hosts()) {
       // Every session's command runs in the shell under test, in the host's own root (host-sh.ts).
-      const h = await startSshd({ alias: `${host}-realsh`, forceCommand: call('host-sh', host) });
+      const h = await startSshd({ alias: `${host}-realsh`, forceCommand: daemon.call('host-sh', host) });
       sshd[host] = h;
-      installShims(lab, h.binDir, host);
       h.addProgram('sh', shell === 'dash' ? `exec ${q(sh)} "$@"` : `exec ${q(sh)} sh "$@"`);
-      h.addProgram('pct', `exec ${call('pct', host)} "$@"`);
-      h.addProgram('pvesh', `exec ${call('shim', host, 'pvesh')} "$@"`);
+      h.addProgram('pct', `exec ${daemon.call('pct', host)} "$@"`);
+      h.addProgram('pvesh', `exec ${daemon.call('shim', host, 'pvesh')} "$@"`);
     }
   } catch (e) {
     for (const h of Object.values(sshd)) await h.stop();
-    if (daemon) await stopDaemon(daemon);
+    await daemon?.stop();
     rmSync(rootsDir, { recursive: true, force: true });
     throw e;
   }
@@ -104,49 +97,8 @@ export async function startRealShHosts(lab: Lab, shell: RealShell): Promise<Real
     inventoryHosts: () => Object.entries(sshd).map(([host, h]) => `  ${host}: { ssh: ${h.alias}, sshConfig: ${h.configFile} }`),
     async stop() {
       for (const h of Object.values(sshd)) await h.stop();
-      await stopDaemon(running);
+      await running.stop();
       rmSync(rootsDir, { recursive: true, force: true });
     },
   };
-}
-
-/** Perl, which every Debian has (perl-base): the client's interpreter. */
-const PERL = '/usr/bin/perl';
-
-/** Starts the harness's daemon for `rootsDir` (harness-daemon.ts); resolves once it listens. */
-async function startDaemon(rootsDir: string): Promise<ChildProcess> {
-  const js = join(repoRoot(), 'dist', 'test', 'e2e', 'harness', 'harness-daemon.js');
-  // Its stdin is a pipe from this process: when this process ends, however it ends, the daemon does.
-  const child = spawn(process.execPath, [js, rootsDir], { stdio: ['pipe', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    const onData = (d: Buffer): void => {
-      out += d.toString('utf8');
-      if (!out.includes('ready\n')) return;
-      child.stdout?.off('data', onData);
-      child.off('exit', onExit);
-      resolve();
-    };
-    const onExit = (code: number | null, signal: NodeJS.Signals | null): void =>
-      reject(new Error(`the harness daemon (${js}) exited (${code ?? signal}) before it listened: ${out}`));
-    child.stdout?.on('data', onData);
-    child.once('exit', onExit);
-    child.once('error', reject);
-  });
-  // A test that never calls stop() must still be able to end.
-  child.unref();
-  for (const s of [child.stdin, child.stdout]) (s as { unref?: () => void } | null)?.unref?.();
-  return child;
-}
-
-function stopDaemon(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const force = setTimeout(() => child.kill('SIGKILL'), 3000);
-    child.once('exit', () => {
-      clearTimeout(force);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
 }
