@@ -44,11 +44,19 @@ export const LAB_BREAKAGES: readonly LabBreakage[] = [
   'clock-skew',
 ];
 
+/** One breakage to put into a lab: which, where, and when (the lab's time it happened; default now). */
+export interface LabBreakOptions {
+  /** The container's hostname (its host for `modules`). */
+  node: string;
+  what: LabBreakage;
+  now?: number;
+}
+
 /**
  * Puts one known breakage into the container named `node` (its host for `modules`), as a user
  * or a bad script would have left it. `sqlite3` is not a breakage: it installs the sqlite3 CLI.
  */
-export function labBreak(s: LabState, node: string, what: LabBreakage, now = Date.now()): void {
+export function labBreak(s: LabState, { node, what, now = Date.now() }: LabBreakOptions): void {
   const h = s.hosts.find((x) => x.containers.some((c) => c.hostname === node));
   const ct = h?.containers.find((c) => c.hostname === node);
   if (!h || !ct) throw new UsageError(`lab: no container named ${node}`);

@@ -12,7 +12,7 @@ export { installShims, shimCommand } from './shim-install.js';
 export { DEFAULT_CHANNELS } from './catalog.js';
 export { DEFAULT_TIMING, DEFAULT_VERSION } from './world.js';
 export type { ChannelServer } from './channel-server.js';
-export { labBreak, LAB_BREAKAGES, type LabBreakage } from './breakages.js';
+export { labBreak, LAB_BREAKAGES, type LabBreakage, type LabBreakOptions } from './breakages.js';
 export { migrateContainer, type MigrateOptions } from './migrate.js';
 export { putHostFile, labList } from './state-edits.js';
 export { LAB_TEMPLATE, TEMPLATE_DIR } from './pct-create.js';

@@ -42,7 +42,7 @@ test('GIVEN a SQLite server without sqlite3 WHEN backup runs THEN it refuses and
 
 test('GIVEN a SQLite cluster WHEN backed up, changed and restored THEN the change is gone, files are 0600 and the token is never printed', async () => {
   await withLab({}, async (f) => {
-    f.lab.update((s) => labBreak(s, 'k3s-ctrl-1', 'sqlite3'));
+    f.lab.update((s) => labBreak(s, { node: 'k3s-ctrl-1', what: 'sqlite3' }));
     const b = await f.cli(['backup']);
     assert.equal(b.code, 0, b.stderr);
     const [name] = backups(f);

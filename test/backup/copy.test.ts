@@ -9,7 +9,7 @@ import { labBreak } from '../../src/lab/index.js';
 test('GIVEN --copy-to a directory and an rsync/SSH destination WHEN backups run THEN both copies exist, are checked, and the directory keeps the same retention', async () => {
   const f = await labFixture({});
   try {
-    f.lab.update((s) => labBreak(s, 'k3s-ctrl-1', 'sqlite3'));
+    f.lab.update((s) => labBreak(s, { node: 'k3s-ctrl-1', what: 'sqlite3' }));
     // An ssh that runs the remote command here (rsync's server side, then sha256sum -c).
     const bin = join(f.dir, 'bin');
     mkdirSync(bin, { recursive: true });

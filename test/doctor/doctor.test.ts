@@ -100,7 +100,7 @@ const CASES: Array<[LabBreakage, string, string, string, RegExp, boolean]> = [
 for (const [what, node, check, status, message, fixable] of CASES) {
   test(`GIVEN ${what} on ${node} WHEN doctor runs THEN ${check} ${status}s with cause and fix`, async () => {
     await withLab({}, async (f) => {
-      f.lab.update((s) => labBreak(s, node, what));
+      f.lab.update((s) => labBreak(s, { node, what }));
       const { code, results } = await doctor(f);
       const bad = results.filter((r) => r.status !== 'ok');
       const hit = bad.find((r) => r.check === check);
@@ -144,9 +144,9 @@ test('GIVEN nodes of different versions, a node left cordoned by pve-k3s and an 
 test('GIVEN several breakages WHEN doctor --fix runs THEN it lists the safe fixes, applies them, and a second doctor finds those problems gone', async () => {
   await withLab({}, async (f) => {
     f.lab.update((s) => {
-      for (const b of ['below-snapshot', 'cgroup-v1', 'swap', 'no-nesting'] as const) labBreak(s, 'k3s-worker-1', b);
-      labBreak(s, 'k3s-worker-3', 'modules');
-      labBreak(s, 'k3s-ctrl-1', 'not-rshared');
+      for (const b of ['below-snapshot', 'cgroup-v1', 'swap', 'no-nesting'] as const) labBreak(s, { node: 'k3s-worker-1', what: b });
+      labBreak(s, { node: 'k3s-worker-3', what: 'modules' });
+      labBreak(s, { node: 'k3s-ctrl-1', what: 'not-rshared' });
     });
     const r = await f.cli(['doctor', '--fix']);
     assert.match(r.stdout, /\nApplying the safe fixes:\n  - /);

@@ -49,7 +49,9 @@ for (const shell of REAL_SHELLS) {
     let f: LabFixture;
     let hosts: RealShHosts;
     before(async () => {
-      ({ f, hosts } = await withRealSh(shell, { hosts: 2 }, (lab) => lab.update((s) => labBreak(s, 'k3s-ctrl-1', 'sqlite3'))));
+      ({ f, hosts } = await withRealSh(shell, { hosts: 2 }, (lab) =>
+        lab.update((s) => labBreak(s, { node: 'k3s-ctrl-1', what: 'sqlite3' })),
+      ));
     });
     after(async () => {
       await hosts?.stop();

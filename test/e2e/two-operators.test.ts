@@ -77,7 +77,7 @@ describe('two operators over a real sshd', { skip: skip ?? false }, () => {
     const b = envOf('bob');
     const cli = (env: NodeJS.ProcessEnv, args: string[]) => runCli(args, { cwd: f.dir, env, timeoutMs: 120_000 });
     // B has a backup to restore (online: it only reads).
-    f.lab.update((s) => labBreak(s, 'k3s-ctrl-1', 'sqlite3'));
+    f.lab.update((s) => labBreak(s, { node: 'k3s-ctrl-1', what: 'sqlite3' }));
     const made = await cli(b, ['backup']);
     assert.equal(made.code, 0, made.stderr);
     const root = join(b['XDG_STATE_HOME']!, 'pve-k3s', 'backups', 'lab');

@@ -101,7 +101,7 @@ test('GIVEN a bare lab with three servers WHEN install runs THEN the first has -
 
 test('GIVEN a running cluster whose worker lacks lxc.* lines WHEN install runs THEN only that container is fixed and restarted, nothing is reinstalled', async () => {
   await withLab({}, async (f) => {
-    f.lab.update((s) => labBreak(s, 'k3s-worker-1', 'lxc-missing'));
+    f.lab.update((s) => labBreak(s, { node: 'k3s-worker-1', what: 'lxc-missing' }));
     const before = f.lab.state.hosts.flatMap((h) => h.containers).map((c) => [c.vmid, c.startedAt, c.k3s.services]);
     const r = await f.cli(['install', '--yes']);
     assert.equal(r.code, 0, r.stderr);
@@ -125,8 +125,8 @@ test('GIVEN a running cluster whose worker lacks lxc.* lines WHEN install runs T
 test('GIVEN the lxc.* lines only below a [snapshot] section WHEN install runs THEN they are added above it and the snapshot section stays byte for byte', async () => {
   await withLab({}, async (f) => {
     f.lab.update((s) => {
-      labBreak(s, 'k3s-worker-2', 'below-snapshot');
-      labBreak(s, 'k3s-worker-2', 'cgroup-v1');
+      labBreak(s, { node: 'k3s-worker-2', what: 'below-snapshot' });
+      labBreak(s, { node: 'k3s-worker-2', what: 'cgroup-v1' });
     });
     const before = renderConf(ct(f.lab.state, 102));
     const section = before.slice(before.indexOf('[before-k3s]'));
@@ -189,7 +189,7 @@ test('GIVEN the install script fails on one worker WHEN install runs THEN it sto
 
 test('GIVEN a host without overlay and br_netfilter WHEN install runs THEN it refuses before any change and says what to load', async () => {
   await withLab({ bare: true, servers: 1, workers: 1, hosts: 1 }, async (f) => {
-    f.lab.update((s) => labBreak(s, 'k3s-ctrl-1', 'modules'));
+    f.lab.update((s) => labBreak(s, { node: 'k3s-ctrl-1', what: 'modules' }));
     const before = JSON.stringify(f.lab.state.hosts);
     const r = await f.cli(['install', '--yes']);
     assert.equal(r.code, 1);
@@ -244,7 +244,7 @@ test('GIVEN a host without the modules but no node to install on it WHEN install
 
 test('GIVEN an unprivileged container WHEN install runs THEN it is refused with the way out, nothing changed', async () => {
   await withLab({ bare: true, servers: 1, workers: 1, hosts: 1 }, async (f) => {
-    f.lab.update((s) => labBreak(s, 'k3s-ctrl-1', 'unprivileged'));
+    f.lab.update((s) => labBreak(s, { node: 'k3s-ctrl-1', what: 'unprivileged' }));
     const r = await f.cli(['install', '--yes']);
     assert.equal(r.code, 1);
     assert.equal(

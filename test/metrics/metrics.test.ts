@@ -100,7 +100,7 @@ test('GIVEN a cordoned node WHEN status -o json and --watch run THEN the health 
 
 test('GIVEN the lab WHEN metrics runs THEN its output is valid Prometheus text exposition with node, backup and upgrade series', async () => {
   await withLab({}, async (f) => {
-    f.lab.update((s) => labBreak(s, 'k3s-worker-3', 'low-disk'));
+    f.lab.update((s) => labBreak(s, { node: 'k3s-worker-3', what: 'low-disk' }));
     const r = await f.cli(['metrics']);
     assert.equal(r.code, 0, r.stderr);
     const { families, samples } = parseExposition(r.stdout);

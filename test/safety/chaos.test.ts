@@ -203,7 +203,7 @@ function scheduleFor(w: World, seed: number, calls: number): { s: Schedule; faul
 async function runSchedule(w: World, s: Schedule, faults: Fault[], target: string, backupDir: string, log: string[]): Promise<void> {
   const seed = s.seed;
   await w.lab.reset();
-  w.lab.update((st) => labBreak(st, 'k3s-ctrl-1', 'sqlite3'));
+  w.lab.update((st) => labBreak(st, { node: 'k3s-ctrl-1', what: 'sqlite3' }));
   for (const f of faults) w.lab.addFault(f);
   const base = baseline(w);
   const tag = `s${seed}`;
@@ -350,7 +350,7 @@ test('chaos: seeded schedules of a fault, a kill -9 of operator A and a concurre
   const w = await makeWorld({ workers: 2, clock: 'virtual' });
   try {
     // Calibration: how many remote calls a whole upgrade makes here, and its target.
-    w.lab.update((st) => labBreak(st, 'k3s-ctrl-1', 'sqlite3'));
+    w.lab.update((st) => labBreak(st, { node: 'k3s-ctrl-1', what: 'sqlite3' }));
     const backupDir = await quietly(async () => {
       const cal = operator(w, 'calibrate');
       const made = await takeBackup(cal.conn, {

@@ -17,7 +17,7 @@ test('GIVEN an upgrade holding the lease from another machine WHEN uninstall, re
   const f = await labFixture({});
   const conn = await connectCluster(await loadInventory(f.inventory));
   try {
-    f.lab.update((s) => labBreak(s, 'k3s-ctrl-1', 'sqlite3')); // installs the sqlite3 CLI
+    f.lab.update((s) => labBreak(s, { node: 'k3s-ctrl-1', what: 'sqlite3' })); // installs the sqlite3 CLI
     const made = await f.cli(['backup']);
     assert.equal(made.code, 0, made.stderr);
     const root = join(f.dir, 'state', 'pve-k3s', 'backups', 'lab');
@@ -58,8 +58,8 @@ test('GIVEN an upgrade holding the lease from another machine WHEN install, join
   try {
     // Something for each to do: worker-1 lacks its lxc.* lines (install and join would add them), worker-2's / is not rshared (doctor --fix would fix it).
     f.lab.update((s) => {
-      labBreak(s, 'k3s-worker-1', 'lxc-missing');
-      labBreak(s, 'k3s-worker-2', 'not-rshared');
+      labBreak(s, { node: 'k3s-worker-1', what: 'lxc-missing' });
+      labBreak(s, { node: 'k3s-worker-2', what: 'not-rshared' });
     });
     const hosts = () => JSON.stringify(f.lab.state.hosts.map((h) => h.containers.map((c) => [c.vmid, c.status, c.config])));
     const before = { summary: f.lab.summary(), hosts: hosts() };

@@ -246,7 +246,7 @@ test('GIVEN Proxmox VE 9 and a container with cgroup v1 keys (its node NotReady)
   await withLab({ workers: 2 }, async (f) => {
     f.lab.update((s) => {
       labPolicyProblem(s, 'k3s-worker-1', 'pve9');
-      labBreak(s, 'k3s-worker-1', 'cgroup-v1');
+      labBreak(s, { node: 'k3s-worker-1', what: 'cgroup-v1' });
     });
     // The lab has the problem: the container runs on a host without cgroup v1, its node is NotReady.
     const { code, doc } = await preflight(f);
