@@ -135,8 +135,23 @@ export function closingTime(w: UpgradeWindow, at: Date): Date | undefined {
 
 /** `sat,sun 22:00-04:00 Europe/Berlin`, for messages. */
 export function describeWindow(w: UpgradeWindow): string {
-  const days = w.days.length === 7 ? 'every day' : w.days.map((d) => d.slice(0, 3)).join(',');
-  return `${days} ${w.start}-${w.end} ${w.timeZone}`;
+  return `${describeDays(w.days)} ${w.start}-${w.end} ${w.timeZone}`;
+}
+
+/** Monday first, as a week is read where the window's users live; three or more days in a row as a range: `mon-fri`, `sat,sun`. */
+export function describeDays(days: readonly string[]): string {
+  if (days.length === 7) return 'every day';
+  const week = [...WEEKDAYS.slice(1), WEEKDAYS[0]];
+  const runs: Weekday[][] = [];
+  for (const d of week) {
+    if (!days.includes(d)) continue;
+    const last = runs.at(-1);
+    const prev = last?.at(-1);
+    if (last && prev !== undefined && week.indexOf(prev) === week.indexOf(d) - 1) last.push(d);
+    else runs.push([d]);
+  }
+  const short = (d: string) => d.slice(0, 3);
+  return runs.map((r) => (r.length >= 3 ? `${short(r[0]!)}-${short(r.at(-1)!)}` : r.map(short).join(','))).join(',');
 }
 
 /** A moment shown in the window's time zone: `Sat 2026-12-05 22:00 Europe/Berlin`. */

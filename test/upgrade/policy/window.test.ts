@@ -172,7 +172,7 @@ test('GIVEN upgrade.window in the inventory WHEN plan runs THEN it is accepted a
     assert.equal(r.code, 0, r.stderr);
     assert.match(
       r.stdout,
-      /^Window: sun,sat 22:00-04:00 Europe\/Berlin: no node starts outside it; a run that reaches its end stops after the node in flight \(resume goes on in the next one\)$/m,
+      /^Window: sat,sun 22:00-04:00 Europe\/Berlin: no node starts outside it; a run that reaches its end stops after the node in flight \(resume goes on in the next one\)$/m,
     );
   });
 });
