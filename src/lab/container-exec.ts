@@ -124,7 +124,7 @@ export async function execInContainer(ctx: ExecContext, ref: ContainerRef, { arg
 /** The container seen by its sh. */
 export function shHostFor(ctx: ExecContext, ref: ContainerRef, m: Machine): ShHost {
   return {
-    exec: (argv, env, stdin) => execInContainer(ctx, ref, { argv, env, stdin, via: 'sh' }),
+    exec: ({ argv, env, stdin }) => execInContainer(ctx, ref, { argv, env, stdin, via: 'sh' }),
     which: (name, path) => whichInContainer(m, name, path),
     readFile: (p) => machineRead(m, p),
     writeFile: (p, content, append) => machineWrite(m, p, { content, append }),

@@ -73,7 +73,7 @@ export async function execOnHost(ctx: ExecContext, host: string, { argv, env, st
 
 export function hostShHost(ctx: ExecContext, host: string, m: Machine): ShHost {
   return {
-    exec: (argv, env, stdin) => execOnHost(ctx, host, { argv, env, stdin }),
+    exec: ({ argv, env, stdin }) => execOnHost(ctx, host, { argv, env, stdin }),
     which: (name, path) => whichOnHost(name, path),
     readFile: (p) => machineRead(m, p),
     writeFile: (p, content, append) => machineWrite(m, p, { content, append }),

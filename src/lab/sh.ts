@@ -7,6 +7,6 @@
  * builtins.ts and test.ts (the builtins), interp.ts (how commands run), program.ts (`sh` and
  * its options), types.ts (what it exchanges with the programs it runs).
  */
-export { Output, type ExecResult, type Invocation, type ShHost, type ShOptions } from './sh/types.js';
+export { Output, type ExecResult, type Invocation, type ShExec, type ShHost, type ShOptions } from './sh/types.js';
 export { runSh, runShProgram } from './sh/program.js';
 export { evalTest } from './sh/test.js';

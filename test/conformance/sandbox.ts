@@ -155,7 +155,7 @@ export class Sandbox {
   /** The ShHost the lab's sh gets here: `sh` is the lab's sh itself, every other program runs in the root. */
   labHost(): ShHost {
     const host: ShHost = {
-      exec: (argv, env, stdin, merged) => {
+      exec: ({ argv, env, stdin, merged }) => {
         const base = (argv[0] ?? '').split('/').pop();
         if (base === 'sh' || base === 'dash') return runShProgram(host, { argv, env, stdin });
         // argv as typed: the program runs (and names itself) as under dash, bwrap finding it on PATH.

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runSh, runShProgram, type ShHost } from '../../src/lab/sh.js';
+import { runSh, runShProgram, type ShExec, type ShHost } from '../../src/lab/sh.js';
 
 /** A tiny machine: files in a map, `cat`, `upper` (stdin to upper case) and `args` (prints its argv) on /bin. */
 function memHost(files: Record<string, string> = {}): ShHost & { files: Record<string, string> } {
   const host = {
     files,
-    async exec(argv: string[], env: Record<string, string>, stdin: string) {
+    async exec({ argv, env, stdin }: ShExec) {
       const [cmd, ...args] = argv;
       if (cmd === 'cat')
         return args.length === 0
@@ -178,8 +178,8 @@ test("GIVEN two shells WHEN `$$` is read THEN each has its own pid, and a subshe
 test('GIVEN a program that writes stderr before stdout WHEN run with 2>&1 THEN the order is kept', async () => {
   const host = memHost();
   const exec = host.exec.bind(host);
-  host.exec = async (argv, env, stdin) =>
-    argv[0] === 'both'
+  host.exec = async (run) =>
+    run.argv[0] === 'both'
       ? {
           code: 0,
           stdout: 'out\n',
@@ -189,7 +189,7 @@ test('GIVEN a program that writes stderr before stdout WHEN run with 2>&1 THEN t
             [1, 'out\n'],
           ],
         }
-      : exec(argv, env, stdin);
+      : exec(run);
   host.which = (name: string) => `/bin/${name}`;
   assert.equal((await sh('both 2>&1 | cat', '', host)).stdout, 'err\nout\n');
   assert.deepEqual(await sh('both', '', host), { code: 0, stdout: 'out\n', stderr: 'err\n' });

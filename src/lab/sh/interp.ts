@@ -252,7 +252,7 @@ export class Interp implements BuiltinShell, ExpansionScope {
       io.err.write(`${this.name}: ${line}: ${name}: not found\n`);
       return 127;
     }
-    const r = await this.host.exec(argv, env, io.stdin, io.out === io.err);
+    const r = await this.host.exec({ argv, env, stdin: io.stdin, merged: io.out === io.err });
     if (r.writes) for (const [fd, text] of r.writes) (fd === 1 ? io.out : io.err).write(text);
     else {
       io.out.write(r.stdout);

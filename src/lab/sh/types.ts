@@ -34,12 +34,8 @@ export class Output {
 
 /** What the interpreter needs from the machine it runs on (a container or a Proxmox host). */
 export interface ShHost {
-  /**
-   * Runs a program that is not a shell builtin. `argv[0]` is as typed (bare name or path).
-   * `merged`: its stdout and stderr go to one place (`2>&1`): a host that runs real processes
-   * gives them one file so their order is kept, and returns it all as stdout.
-   */
-  exec(argv: string[], env: Record<string, string>, stdin: string, merged?: boolean): Promise<ExecResult>;
+  /** Runs a program that is not a shell builtin. `argv[0]` is as typed (bare name or path). */
+  exec(run: ShExec): Promise<ExecResult>;
   /** Where a bare command name resolves with this PATH, or undefined. */
   which(name: string, path: string): string | undefined;
   readFile(path: string): { content: string } | { error: string };
@@ -53,6 +49,16 @@ export interface Invocation {
   argv: readonly string[];
   env: Record<string, string>;
   stdin: string;
+}
+
+/** A program the shell runs on its host. */
+export interface ShExec extends Invocation {
+  argv: string[];
+  /**
+   * Its stdout and stderr go to one place (`2>&1`): a host that runs real processes gives them
+   * one file so their order is kept, and returns it all as stdout.
+   */
+  merged?: boolean;
 }
 
 export interface ShOptions {
