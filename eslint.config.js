@@ -43,12 +43,12 @@ export default tseslint.config(
     // The folders and files other work is rewriting now are listed below; remove an entry once
     // its functions are converted, so the list only shrinks.
     files: ['src/**/*.ts'],
-    ignores: ['src/lab/**', 'src/upgrade/suc/**'],
+    ignores: ['src/upgrade/suc/**'],
     rules: { '@typescript-eslint/max-params': ['error', { max: 3 }] },
   },
   {
     // Converted already, inside folders listed above (drop this once those entries are narrowed).
-    files: ['src/upgrade/suc/**/*.ts', 'src/lab/suc-*.ts'],
+    files: ['src/upgrade/suc/**/*.ts'],
     rules: { '@typescript-eslint/max-params': ['error', { max: 3 }] },
   },
   {
