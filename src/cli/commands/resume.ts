@@ -16,7 +16,7 @@ import type { ClusterConnection } from '../../operation/connect.js';
 import { renderPlan } from '../render-plan.js';
 import { renderStatus } from './status.js';
 import { out, printDocument, withCluster, type GlobalOptions } from '../context.js';
-import { applyPolicyFlags, applyRunFlags, durationFlag, type Engine, type UpgradeFlags } from './upgrade-flags.js';
+import { applyPolicyFlags, applyRunFlags, durationFlag, type Engine, type PolicyFlags, type UpgradeFlags } from './upgrade-flags.js';
 import { canaryConfirmation, enterWindow, runWithSignals } from './run-upgrade.js';
 import { failureReport, onController } from './upgrade-report.js';
 
@@ -34,16 +34,9 @@ export type ResumeFlags = Pick<
   | 'parallel'
   | 'soak'
   | 'canarySoak'
-  | 'window'
   | 'waitForWindow'
-  | 'prometheusUrl'
-  | 'alertFilterRegexp'
-  | 'alertFiringOnly'
-  | 'alertFilterMatchOnly'
-  | 'blockingPodSelector'
-  | 'gateTimeout'
-  | 'notify'
-> & { forceTakeover?: boolean; ignorePreflight?: string[]; engine?: Engine };
+> &
+  PolicyFlags & { forceTakeover?: boolean; ignorePreflight?: string[]; engine?: Engine };
 
 /** The engine of the run to continue: SUC when our Plans are still in the cluster (an `upgrade --engine suc` left them). */
 async function engineOf(conn: ClusterConnection, asked: Engine | undefined): Promise<Engine> {

@@ -53,14 +53,7 @@ export interface UpgradeFlags extends PlanCommandFlags {
 
 /** Applies the drain, health-gate and snapshot flags over the inventory's settings. */
 export async function applyRunFlags(inv: Inventory, f: UpgradeFlags): Promise<Inventory> {
-  const { parseDuration } = await import('../../inventory/duration.js');
-  const dur = (flag: string, v: string | undefined): number | undefined => {
-    if (v === undefined) return undefined;
-    const s = parseDuration(/^\d+$/.test(v) ? Number(v) : v);
-    if (s === undefined)
-      throw new UsageError(`--${flag}: invalid duration "${v}"`, { hint: 'write seconds (90) or units: 90s, 5m, 1h, 1m30s' });
-    return s;
-  };
+  const dur = durationFlag;
   const drain = { ...inv.drain };
   if (f.disableEviction !== undefined) drain.disableEviction = f.disableEviction;
   if (f.drainForce !== undefined) drain.force = f.drainForce;
