@@ -3,6 +3,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { withLab, journal, kubelets, cordoned } from './helpers.js';
 import type { ChannelFault } from '../../src/lab/index.js';
+import { cliInProcess } from '../helpers/lab-cli.js';
+
+cliInProcess();
 
 const CASES: Array<{ name: string; fault: ChannelFault; error: RegExp }> = [
   {

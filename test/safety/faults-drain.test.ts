@@ -5,6 +5,9 @@ import { withLab, assertJournalConsistent, lastRun, kubelets, cordoned } from '.
 import { drainWarnings, type PodInfo, type PdbInfo } from '../../src/upgrade/run/drain-check.js';
 import type { KubeNodeFacts } from '../../src/domain/facts.js';
 import { DEFAULT_DRAIN } from '../../src/inventory/defaults.js';
+import { cliInProcess } from '../helpers/lab-cli.js';
+
+cliInProcess();
 
 const TARGET = 'v1.33.5+k3s1';
 

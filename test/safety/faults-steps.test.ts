@@ -7,6 +7,9 @@ import assert from 'node:assert/strict';
 import { withLab, assertJournalConsistent, lastRun, kubelets, cordoned, container, background, waitForJournal } from './helpers.js';
 import type { LabFixture } from '../helpers/lab-cli.js';
 import { INSTALL_SCRIPT_PATH } from '../../src/k3s/install-config.js';
+import { cliInProcess } from '../helpers/lab-cli.js';
+
+cliInProcess();
 
 const TARGET = 'v1.33.5+k3s1';
 const UNCORDON_2 = /^    pct exec 100 -- \/usr\/local\/bin\/kubectl uncordon k3s-worker-2   \(on lab host pve1\)$/m;

@@ -5,13 +5,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { labFixture } from '../helpers/lab-cli.js';
+import { cliInProcess, labFixture } from '../helpers/lab-cli.js';
 import { loadInventory } from '../../src/inventory/index.js';
 import { connectCluster } from '../../src/operation/connect.js';
 import { guarded, guardEnvFor } from '../../src/operation/guard.js';
 import { labBreak } from '../../src/lab/index.js';
 import { clusterLeases } from '../../src/lab/kube-leases.js';
 import { Journal, journalPath } from '../../src/operation/journal.js';
+
+cliInProcess();
 
 test('GIVEN an upgrade holding the lease from another machine WHEN uninstall, restore or backup --offline runs THEN each is refused naming it, exit 1, and nothing changed; a plain backup still runs', async () => {
   const f = await labFixture({});

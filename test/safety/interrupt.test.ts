@@ -3,6 +3,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { withLab, assertJournalConsistent, lastRun, journal, kubelets, cordoned, background, waitForJournal } from './helpers.js';
 import { INSTALL_SCRIPT_PATH } from '../../src/k3s/install-config.js';
+import { cliInProcess } from '../helpers/lab-cli.js';
+
+cliInProcess();
 
 const TARGET = 'v1.33.5+k3s1';
 const LOCK = 'pve-k3s.io/upgrade-lock';

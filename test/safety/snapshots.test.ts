@@ -10,6 +10,9 @@ import { executeUpgrade } from '../../src/upgrade/run/upgrade-run.js';
 import { RolledBackError } from '../../src/upgrade/run/steps.js';
 import { parseListSnapshot } from '../../src/upgrade/run/snapshots.js';
 import { fixture } from '../helpers/fixtures.js';
+import { cliInProcess } from '../helpers/lab-cli.js';
+
+cliInProcess();
 
 const snaps = (f: Parameters<Parameters<typeof withLab>[1]>[0], name: string) => container(f.lab, name).snapshots.map((s) => s.name);
 
