@@ -6,7 +6,9 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { blockingAlerts, blockingPods, fetchAlerts, parseAlerts, urlOrigin, type ActiveAlert } from '../../../src/upgrade/policy/gates.js';
-import { labFixture, type LabFixture } from '../../helpers/lab-cli.js';
+import { cliInProcess, labFixture, type LabFixture } from '../../helpers/lab-cli.js';
+
+cliInProcess();
 
 const alerts: ActiveAlert[] = [
   { name: 'Watchdog', state: 'firing' },

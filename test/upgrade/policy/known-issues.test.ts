@@ -7,9 +7,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync } from 'node:fs';
-import { labFixture, type LabFixture } from '../../helpers/lab-cli.js';
+import { cliInProcess, labFixture, type LabFixture } from '../../helpers/lab-cli.js';
 import { DEFAULT_CHANNELS, labBreak, labPolicyProblem, type LabPolicyProblem } from '../../../src/lab/index.js';
 import type { LabState } from '../../../src/lab/types.js';
+
+cliInProcess();
 
 async function withLab(opts: Parameters<typeof labFixture>[0], fn: (f: LabFixture) => Promise<void>) {
   const f = await labFixture(opts);

@@ -5,7 +5,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describeTarget, parseNotifyTarget, request, summary, type NotifyEvent } from '../../../src/upgrade/policy/notify.js';
-import { labFixture, type LabFixture } from '../../helpers/lab-cli.js';
+import { cliInProcess, labFixture, type LabFixture } from '../../helpers/lab-cli.js';
+
+cliInProcess();
 
 test('GIVEN webhook URLs WHEN parsed THEN the format comes from the prefix or the host, and a target is described without its path', () => {
   assert.equal(parseNotifyTarget('https://ntfy.sh/my-k3s')?.format, 'ntfy');

@@ -1,8 +1,10 @@
 /** The preflight's upgrade-controller check tells pve-k3s's own SUC Plans (`plan --engine suc`, applied) from another upgrader's. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { labFixture } from '../../helpers/lab-cli.js';
+import { cliInProcess, labFixture } from '../../helpers/lab-cli.js';
 import { installSucState } from '../../../src/lab/suc-kubectl.js';
+
+cliInProcess();
 
 test("GIVEN pve-k3s's own SUC Plans applied WHEN preflight runs THEN upgrade-controller passes naming them; another Plan beside them fails, named alone", async () => {
   const f = await labFixture({ workers: 1 });

@@ -1,8 +1,10 @@
 /** `pve-k3s preflight` (and the preflight of plan/upgrade) on labs that have each problem. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { labFixture, type LabFixture } from '../../helpers/lab-cli.js';
+import { cliInProcess, labFixture, type LabFixture } from '../../helpers/lab-cli.js';
 import { labPolicyProblem, type LabPolicyProblem } from '../../../src/lab/index.js';
+
+cliInProcess();
 
 async function withLab(opts: Parameters<typeof labFixture>[0], fn: (f: LabFixture) => Promise<void>) {
   const f = await labFixture(opts);

@@ -8,7 +8,9 @@ import { parseVersion } from '../../../src/domain/version.js';
 import { planSteps } from '../../../src/domain/plan.js';
 import { judgeHealth, podRestarts, type HealthLook } from '../../../src/upgrade/policy/health-watch.js';
 import { facts } from '../../helpers/facts.js';
-import { labFixture, type LabFixture } from '../../helpers/lab-cli.js';
+import { cliInProcess, labFixture, type LabFixture } from '../../helpers/lab-cli.js';
+
+cliInProcess();
 
 const cluster = () =>
   facts([

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { closingTime, inWindow, nextOpening, parseWindow } from '../../../src/domain/window.js';
 import { outsideWindowError, parseWindowFlag, windowStop } from '../../../src/upgrade/policy/window-gate.js';
 import { UsageError } from '../../../src/domain/errors.js';
-import { labFixture, type LabFixture } from '../../helpers/lab-cli.js';
+import { cliInProcess, labFixture, type LabFixture } from '../../helpers/lab-cli.js';
+
+cliInProcess();
 
 const at = (iso: string) => new Date(iso);
 

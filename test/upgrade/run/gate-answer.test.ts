@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import { gateAnswer } from '../../../src/upgrade/run/gate-answer.js';
 import type { Step } from '../../../src/domain/plan.js';
 import { withLab, kubelets } from '../../safety/helpers.js';
+import { cliInProcess } from '../../helpers/lab-cli.js';
+
+cliInProcess();
 
 const STEP: Step = {
   id: 'k3s-worker-1/wait-ready',
