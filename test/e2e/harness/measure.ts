@@ -4,17 +4,24 @@
  * lab and prints the median wall time of an ssh session (`ssh <host> true`, the ForceCommand),
  * of `pct exec <vmid> -- true` and of `pct list` run on the host as a session's PATH finds them,
  * and of one kubectl call inside a container (`kubectl get nodes` in a loop, less the loop's
- * own `true`), with the load average.
+ * own `true`), with the load average. `--shims` measures `pct exec <vmid> -- true` of the lab's
+ * shims instead (no real roots): installShims() of src/lab (a Node start per call) against
+ * startLabShims() (lab-shim.ts, the daemon).
  */
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { mkdirSync } from 'node:fs';
+import { installShims } from '../../../src/lab/index.js';
 import { labFixture } from '../../helpers/lab-cli.js';
+import { startLabShims } from './lab-shim.js';
 import { startRealShHosts, type RealShell } from './realsh.js';
 
-const shell = (process.argv[2] ?? 'dash') as RealShell;
-const runs = Number(process.argv[3] ?? 10);
+const shims = process.argv.includes('--shims');
+const words = process.argv.slice(2).filter((a) => a !== '--shims');
+const shell = (words[0] ?? 'dash') as RealShell;
+const runs = Number((shims ? words[0] : words[1]) ?? 10);
 
 function time(file: string, args: string[], env: NodeJS.ProcessEnv): number {
   const t = performance.now();
@@ -25,6 +32,33 @@ function time(file: string, args: string[], env: NodeJS.ProcessEnv): number {
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+const sample = (fn: () => number): number => {
+  fn(); // warm-up (a container's root is made by the first call)
+  return median(Array.from({ length: runs }, fn));
+};
+const load = (): string =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+const print = (figures: Record<string, unknown>): void =>
+  void process.stdout.write(`${JSON.stringify(figures, (_k, v: unknown) => (typeof v === 'number' ? Math.round(v * 10) / 10 : v))}\n`);
+
+async function measureShims(): Promise<void> {
+  const f = await labFixture({ hosts: 1, workers: 1, clock: 'real' });
+  const nodeBin = join(f.dir, 'node-bin');
+  const daemonBin = join(f.dir, 'daemon-bin');
+  mkdirSync(daemonBin);
+  installShims(f.lab, nodeBin, 'pve1');
+  const daemon = await startLabShims(f.lab, { pve1: daemonBin });
+  try {
+    const at = load();
+    const exec = (bin: string) => () => time(join(bin, 'pct'), ['exec', '100', '--', 'true'], process.env);
+    print({ runs, load: at, nodeShimPctExecMs: sample(exec(nodeBin)), daemonShimPctExecMs: sample(exec(daemonBin)), loadAfter: load() });
+  } finally {
+    await daemon.stop();
+    f.cleanup();
+  }
+}
 
 async function main(): Promise<void> {
   const f = await labFixture({ hosts: 1, workers: 1, clock: 'real' });
@@ -33,10 +67,6 @@ async function main(): Promise<void> {
     const h = hosts.sshd['pve1']!;
     const env = { ...process.env, PATH: `${h.binDir}:/usr/bin:/bin` };
     const pct = join(h.binDir, 'pct');
-    const sample = (fn: () => number): number => {
-      fn(); // warm-up (the container's root is made by the first call)
-      return median(Array.from({ length: runs }, fn));
-    };
     const loop = (body: string) => `i=0; while [ $i -lt 5 ]; do ${body} >/dev/null || exit 1; i=$((i+1)); done`;
     const figures = {
       shell,
@@ -62,7 +92,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e: unknown) => {
+(shims ? measureShims() : main()).catch((e: unknown) => {
   process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   process.exitCode = 1;
 });
