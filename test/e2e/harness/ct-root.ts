@@ -195,6 +195,31 @@ export function syncRoot(
   renameSync(`${manifestFile}.tmp`, manifestFile);
 }
 
+/**
+ * Whether syncRoot would change nothing on either side (read only: no lock needed). The
+ * harness asks this first, so that a call that changed no file (most of them) does not rewrite
+ * the lab's whole state under its lock twice.
+ */
+export function rootInStep(
+  rootDir: string,
+  ctFs: FileMap,
+  dirs: { managed: readonly string[]; mounts: readonly string[] } = { managed: MANAGED, mounts: MOUNTS },
+): boolean {
+  const managed = (p: string): boolean => dirs.managed.some((m) => p === m || p.startsWith(`${m}/`));
+  const manifestFile = join(rootDir, 'manifest.json');
+  if (!existsSync(manifestFile)) return false;
+  const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as Record<string, string>;
+  const onDisk = readRoot(join(rootDir, 'fs'), dirs.managed, dirs.mounts);
+  for (const [p, e] of Object.entries(onDisk)) if (manifest[p] !== signature(e)) return false;
+  for (const p of Object.keys(manifest)) if (onDisk[p] === undefined && !dirs.mounts.includes(p)) return false;
+  for (const [p, e] of Object.entries(ctFs)) {
+    if (!managed(p) || dirs.mounts.includes(p)) continue;
+    if (manifest[p] !== signature(e)) return false;
+  }
+  for (const p of Object.keys(manifest)) if (ctFs[p] === undefined) return false;
+  return true;
+}
+
 /** Creates a container's directory (every MANAGED mount point, its ref file). */
 export function createRoot(rootDir: string, host: string, vmid: number): void {
   for (const m of MOUNTS) mkdirSync(join(rootDir, 'fs', m), { recursive: true });

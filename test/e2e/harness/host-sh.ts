@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:f
 import { join } from 'node:path';
 import type { ExecContext } from '../../../src/lab/context.js';
 import { hostMachine } from '../../../src/lab/machine.js';
-import { syncRoot } from './ct-root.js';
+import { rootInStep, syncRoot } from './ct-root.js';
 import { linkFarm } from './ct-sandbox.js';
 import { callContext, type Handler } from './daemon.js';
 
@@ -48,7 +48,9 @@ export function ensureHostRoot(rootsDir: string, host: string): string {
 }
 
 function syncHost(ctx: ExecContext, host: string, dir: string): void {
-  hostMachine(ctx, host).mutate((files) => syncRoot(dir, files, { managed: HOST_MANAGED, mounts: [] }));
+  const dirs = { managed: HOST_MANAGED, mounts: [] };
+  const m = hostMachine(ctx, host);
+  if (!rootInStep(dir, m.fs(), dirs)) m.mutate((files) => syncRoot(dir, files, dirs));
 }
 
 /** An ssh session's command (`$SSH_ORIGINAL_COMMAND`, or none: a login shell) in the host's root. */

@@ -16,9 +16,10 @@ import { argvVmid, consumeFault } from '../../../src/lab/faults.js';
 import { applyEffect, LabConnectionDropped } from '../../../src/lab/fault-effect.js';
 import { PCT_EXEC_PATH } from '../../../src/lab/container-exec.js';
 import type { ExecContext } from '../../../src/lab/context.js';
+import type { LabState } from '../../../src/lab/types.js';
 import { LabShell } from '../../../src/lab/lab-shell.js';
 import { ShellError } from '../../../src/domain/errors.js';
-import { syncRoot } from './ct-root.js';
+import { rootInStep, syncRoot } from './ct-root.js';
 import { bwrapArgs, ensureRoot, rootDirOf } from './ct-sandbox.js';
 import { callContext, type Answer, type Call, type Daemon, type Handler } from './daemon.js';
 import { ensureHostRoot, HOST_MANAGED } from './host-sh.js';
@@ -29,12 +30,14 @@ function syncHost(ctx: ExecContext, rootsDir: string, host: string, vmid?: numbe
     const loc = findContainer(ctx.store.read(), host, vmid);
     if (loc) ensureRoot(rootsDir, host, loc.ct);
   }
+  const rooted = (s: LabState) =>
+    (s.hosts.find((h) => h.name === host)?.containers ?? [])
+      .filter((ct) => vmid === undefined || ct.vmid === vmid)
+      .map((ct) => ({ ct, dir: rootDirOf(rootsDir, host, ct.vmid) }))
+      .filter(({ dir }) => existsSync(join(dir, 'ref')));
+  if (rooted(ctx.store.read()).every(({ ct, dir }) => rootInStep(dir, ct.fs))) return;
   ctx.store.update((s) => {
-    for (const ct of s.hosts.find((h) => h.name === host)?.containers ?? []) {
-      if (vmid !== undefined && ct.vmid !== vmid) continue;
-      const dir = rootDirOf(rootsDir, host, ct.vmid);
-      if (existsSync(join(dir, 'ref'))) syncRoot(dir, ct.fs);
-    }
+    for (const { ct, dir } of rooted(s)) syncRoot(dir, ct.fs);
   });
 }
 

@@ -10,7 +10,7 @@
 import { execInContainer } from '../../../src/lab/container-exec.js';
 import type { ExecContext } from '../../../src/lab/context.js';
 import { findContainer } from '../../../src/lab/k3s-model.js';
-import { syncRoot } from './ct-root.js';
+import { rootInStep, syncRoot } from './ct-root.js';
 import { rootDirOf } from './ct-sandbox.js';
 import { callContext, type Handler } from './daemon.js';
 
@@ -20,6 +20,8 @@ function readsStdin(args: readonly string[]): boolean {
 }
 
 function syncContainer(ctx: ExecContext, host: string, vmid: number, rootDir: string): void {
+  const now = findContainer(ctx.store.read(), host, vmid);
+  if (now && rootInStep(rootDir, now.ct.fs)) return;
   ctx.store.update((s) => {
     const loc = findContainer(s, host, vmid);
     if (loc) syncRoot(rootDir, loc.ct.fs);
