@@ -67,6 +67,9 @@ export async function upgrade(g: GlobalOptions, flags: UpgradeFlags): Promise<nu
   return withCluster(g, async (conn0) => {
     const conn = { ...conn0, inventory: await applyPolicyFlags(await applyRunFlags(conn0.inventory, flags), flags) };
     const started = Date.now();
+    // SUC upgrades each phase's servers first: the plan is made so, and a worker-first order refused.
+    const sucOrder =
+      engine === 'suc' ? (await import('../../upgrade/suc/engine.js')).sucOrder(flags.order ?? conn.inventory.upgrade.order) : undefined;
     if (engine === 'suc') await checkSucEngine(conn);
     const waits = !flags.dryRun && !(await windowOpen(conn));
     if (waits) {
@@ -77,7 +80,7 @@ export async function upgrade(g: GlobalOptions, flags: UpgradeFlags): Promise<nu
     // trip less before the plan), and a busy cluster is refused before any plan error is reported.
     const [busy, planned] = await Promise.allSettled([
       flags.dryRun ? Promise.resolve() : refuseIfBusy(conn, 'upgrade'),
-      planCluster(conn, planFlags(flags)),
+      planCluster(conn, { ...planFlags(flags), ...(sucOrder ? { order: sucOrder } : {}) }),
     ]);
     if (busy.status === 'rejected') throw busy.reason;
     if (planned.status === 'rejected') throw planned.reason;
@@ -117,7 +120,7 @@ export async function upgrade(g: GlobalOptions, flags: UpgradeFlags): Promise<nu
     const result = await runWithSignals(conn, plan, {
       g,
       policy: {
-        order: flags.order ?? conn.inventory.upgrade.order,
+        order: sucOrder ?? flags.order ?? conn.inventory.upgrade.order,
         allowSkew: flags.allowSkew ?? conn.inventory.upgrade.allowSkew,
         ...asking,
       },

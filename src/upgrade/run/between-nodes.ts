@@ -2,7 +2,7 @@
  * What is checked before each node starts, from the run's policy: the maintenance window
  * (closed: the run stops, resumable in the next window) and the gates (active alerts, blocking
  * pods: the run waits, up to the gate timeout, then stops). Built once per run from the
- * inventory's upgrade policy; the runner calls it before each node's steps. A group that only
+ * inventory's upgrade policy; both engines call it before each node's steps. A group that only
  * finishes a node (an interrupted run's health gate or uncordon) is not held back.
  */
 import { humanDuration } from '../../domain/duration.js';
@@ -13,7 +13,30 @@ import { windowStop } from '../policy/window-gate.js';
 import type { RunDeps } from './context.js';
 import type { NodeStop } from './run-plan.js';
 
-export type BeforeNode = (group: readonly Step[], deps: RunDeps) => Promise<NodeStop | undefined>;
+/** What the checks before a node use, whichever engine runs the node. */
+export type NodeCheckDeps = Pick<RunDeps, 'kube' | 'clock' | 'signal' | 'emit' | 'note'>;
+export type BeforeNode = (group: readonly Step[], deps: NodeCheckDeps) => Promise<NodeStop | undefined>;
+
+/** What the checks before a node decided: go on, stop there on purpose (recorded and said), or a check failed. */
+export type NodeCheck = { go: true } | { go: false; stop: NodeStop } | { go: false; error: unknown };
+
+/**
+ * Runs `check` before the node of `group`, for any engine: a stop is written in the journal
+ * and said as a warning here, so every engine reports it in the same words.
+ */
+export async function checkBeforeNode(check: BeforeNode, group: readonly Step[], deps: NodeCheckDeps): Promise<NodeCheck> {
+  const node = group[0]!.node;
+  let stop: NodeStop | undefined;
+  try {
+    stop = await check(group, deps);
+  } catch (error) {
+    return { go: false, error };
+  }
+  if (!stop) return { go: true };
+  deps.note(`stopped before ${node}: ${stop.message}`, node);
+  deps.emit({ kind: 'log', level: 'warn', message: `stopped before ${node}: ${stop.message}`, node });
+  return { go: false, stop };
+}
 
 /** One hour, as a default that outlasts a short alert without holding a run for a night. */
 export const DEFAULT_GATE_TIMEOUT_SECONDS = 3600;

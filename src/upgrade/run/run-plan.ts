@@ -20,6 +20,7 @@ import { DEFAULT_POLL } from './health-gate.js';
 import { Prefetcher } from './prefetch.js';
 import { asPveError, RolledBackError, runStep } from './steps.js';
 import { PolicyStop } from './soak.js';
+import { checkBeforeNode, type BeforeNode } from './between-nodes.js';
 import { applyUncordon, uncordon, uncordonCommands, uncordonsWithGate } from './uncordon.js';
 import { waitReadyWith } from './wait-ready.js';
 
@@ -57,7 +58,7 @@ export interface RunPlanOptions {
    * Awaited before each node starts (maintenance window, alert and pod gates): undefined to
    * go on, or why the run stops there (cleanly, resumable).
    */
-  beforeNode?: (group: readonly Step[], deps: RunDeps) => Promise<NodeStop | undefined>;
+  beforeNode?: BeforeNode;
 }
 
 /** Why the run stopped before a node, on purpose (a window closed, a gate timed out). */
@@ -260,24 +261,16 @@ class PlanRun {
 
   /** The policy's hook before a node (window, gates): false when the run stops there. */
   async #beforeNode(group: readonly Step[]): Promise<boolean> {
-    const first = group[0]!;
-    let stop: NodeStop | undefined;
-    try {
-      stop = await this.#opts.beforeNode!(group, this.#deps);
-    } catch (err) {
-      if (this.#opts.signal?.aborted) {
-        this.#interrupted = true;
-        return false;
-      }
-      this.#failBefore(first, err);
+    const c = await checkBeforeNode(this.#opts.beforeNode!, group, this.#deps);
+    if ('error' in c) {
+      if (this.#opts.signal?.aborted) this.#interrupted = true;
+      else this.#failBefore(group[0]!, c.error);
       return false;
     }
     if (this.#stopped) return false;
-    if (!stop) return true;
-    this.#stop ??= stop;
+    if (c.go) return true;
+    this.#stop ??= c.stop;
     this.#interrupted = true;
-    this.#record({ type: 'note', run: this.#runId, node: first.node, message: `stopped before ${first.node}: ${stop.message}` });
-    this.#deps.emit({ kind: 'log', level: 'warn', message: `stopped before ${first.node}: ${stop.message}`, node: first.node });
     return false;
   }
 

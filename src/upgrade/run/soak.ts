@@ -13,7 +13,10 @@ import type { RunDeps, RunState } from './context.js';
 /** The run was stopped on purpose by a policy (canary not confirmed, window closed, gate timed out): resumable. */
 export class PolicyStop extends RunError {}
 
-export async function soak(step: Step, deps: RunDeps, state: RunState): Promise<string | undefined> {
+/** What a soak uses, whichever engine runs it. */
+export type SoakDeps = Pick<RunDeps, 'kube' | 'clock' | 'signal' | 'emit' | 'soakPollMs' | 'confirm' | 'confirmedBy'>;
+
+export async function soak(step: Step, deps: SoakDeps, state: Pick<RunState, 'unverified'>): Promise<string | undefined> {
   const spec = step.soak ?? { seconds: 0, confirm: false, reason: 'between-nodes' as const };
   const notes: string[] = [];
   if (spec.seconds > 0) {

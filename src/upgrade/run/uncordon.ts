@@ -22,8 +22,16 @@ export function uncordonsWithGate(step: Step, deps: RunDeps, state: RunState): b
   return step.role === 'agent' && state.cordoned.has(step.node) && !deps.staysCordoned.has(step.node);
 }
 
+/** What an uncordon uses (the runner's deps, or another engine's). */
+type UncordonDeps = Pick<RunDeps, 'kube' | 'signal' | 'emit'>;
+type UncordonState = Pick<RunState, 'cordoned' | 'uncordoned'>;
+
 /** Applies the results of uncordonCommands; false when the uncordon itself failed. */
-export function applyUncordon(step: Step, { deps, state }: { deps: RunDeps; state: RunState }, [r, a]: readonly RunResult[]): boolean {
+export function applyUncordon(
+  step: Step,
+  { deps, state }: { deps: UncordonDeps; state: UncordonState },
+  [r, a]: readonly RunResult[],
+): boolean {
   if (!r || r.code !== 0) return false;
   state.uncordoned.add(step.node);
   if (!a) return true;
@@ -38,7 +46,7 @@ export function applyUncordon(step: Step, { deps, state }: { deps: RunDeps; stat
   return true;
 }
 
-export async function uncordon(step: Step, deps: RunDeps, state: RunState): Promise<undefined> {
+export async function uncordon(step: Step, deps: UncordonDeps, state: UncordonState): Promise<undefined> {
   const results = await deps.kube.batch(uncordonCommands(step.node), { signal: deps.signal, timeoutMs: 60_000 });
   if (!applyUncordon(step, { deps, state }, results)) {
     const r = results[0];

@@ -137,13 +137,14 @@ export function pctCache(conn: ClusterConnection): (host: string) => Pct {
 
 /**
  * What an upgrade tells the guard, whichever engine does the node work: its steps and digest,
- * the target, the nodes cordoned before the run, and the snapshot check before the lease is used.
+ * the target, the nodes cordoned before the run, the snapshot check before the lease is used,
+ * and how the run ended (a stop on purpose with its reason).
  */
 export function upgradeSpec(
   plan: UpgradePlan,
   o: ExecuteOptions,
   { conn, pct }: { conn: ClusterConnection; pct: (host: string) => Pct },
-): Omit<OperationSpec<ExecuteResult>, 'outcome' | 'closed'> {
+): OperationSpec<ExecuteResult> {
   const inv = conn.inventory;
   const steps = planSteps(plan);
   return {
@@ -160,6 +161,13 @@ export function upgradeSpec(
     cordoned: steps.filter((s) => s.id.startsWith('0/') && s.kind === 'uncordon').map((s) => s.node),
     ...(o.resumes ? { resumes: o.resumes } : {}),
     ...(o.forceTakeover ? { forceTakeover: true } : {}),
+    outcome: (r) => ({
+      status: r.ok ? 'done' : r.interrupted ? 'stopped' : 'failed',
+      leftCordoned: r.leftCordoned,
+      midUpgrade: r.midUpgrade,
+      ...(r.stopped ? { message: r.stopped.message } : {}),
+    }),
+    closed: (r, lost) => (lost && !r.leaseLost ? { ...r, leaseLost: lost.message } : r),
     prepare: async () => {
       if (!o.snapshot.enabled) return;
       const targets = inv.nodes.filter(
@@ -201,42 +209,29 @@ export async function executeUpgrade(conn: ClusterConnection, plan: UpgradePlan,
   const journalFile = journalPath(env.stateDir, inv.cluster);
   const pct = pctCache(conn);
   const beforeNode = beforeEachNode(inv.upgrade);
-  return guarded<ExecuteResult>(
-    env,
-    {
-      ...upgradeSpec(plan, o, { conn, pct }),
-      outcome: (r) => ({
-        status: r.ok ? 'done' : r.interrupted ? 'stopped' : 'failed',
-        leftCordoned: r.leftCordoned,
-        midUpgrade: r.midUpgrade,
-        ...(r.stopped ? { message: r.stopped.message } : {}),
-      }),
-      closed: (r, lost) => (lost && !r.leaseLost ? { ...r, leaseLost: lost.message } : r),
-    },
-    async (g) => {
-      const signal = o.signal ? AbortSignal.any([o.signal, g.signal]) : g.signal;
-      const notices = runNotices(plan, { urls: inv.upgrade.notify ?? [], run: g.run, clock: conn.clock, emit: o.emit });
-      await notices?.start();
-      const result = await runPlan(plan, {
-        inventory: inv,
-        shells: conn.shells,
-        emit: notices?.emit ?? o.emit,
-        signal,
-        stopRequested: () => g.stopRequested() || (o.stopRequested?.() ?? false),
-        ...(o.poll ? { poll: o.poll } : {}),
-        clock: conn.clock,
-        journal: { journal: g.journal, run: g.run },
-        beforeStep: (step) => g.beforeStep(step),
-        snapshot: o.snapshot,
-        ...(o.confirm ? { confirm: o.confirm } : {}),
-        ...(o.confirmedBy ? { confirmedBy: o.confirmedBy } : {}),
-        ...(o.soakPollMs ? { soakPollMs: o.soakPollMs } : {}),
-        ...(beforeNode ? { beforeNode } : {}),
-      });
-      await notices?.end(result);
-      return executeResult(result, { run: g.run, signal: g.signal, journalFile });
-    },
-  );
+  return guarded<ExecuteResult>(env, upgradeSpec(plan, o, { conn, pct }), async (g) => {
+    const signal = o.signal ? AbortSignal.any([o.signal, g.signal]) : g.signal;
+    const notices = runNotices(plan, { urls: inv.upgrade.notify ?? [], run: g.run, clock: conn.clock, emit: o.emit });
+    await notices?.start();
+    const result = await runPlan(plan, {
+      inventory: inv,
+      shells: conn.shells,
+      emit: notices?.emit ?? o.emit,
+      signal,
+      stopRequested: () => g.stopRequested() || (o.stopRequested?.() ?? false),
+      ...(o.poll ? { poll: o.poll } : {}),
+      clock: conn.clock,
+      journal: { journal: g.journal, run: g.run },
+      beforeStep: (step) => g.beforeStep(step),
+      snapshot: o.snapshot,
+      ...(o.confirm ? { confirm: o.confirm } : {}),
+      ...(o.confirmedBy ? { confirmedBy: o.confirmedBy } : {}),
+      ...(o.soakPollMs ? { soakPollMs: o.soakPollMs } : {}),
+      ...(beforeNode ? { beforeNode } : {}),
+    });
+    await notices?.end(result);
+    return executeResult(result, { run: g.run, signal: g.signal, journalFile });
+  });
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * The health-gate step of an upgrade: the shared gate (health-gate.ts) at the step's version;
  * then old snapshots pruned, or, when it fails, a worker with a snapshot from this run rolled
- * back to it.
+ * back to it. What follows the gate (gateFailure, pruneAfterGate) is shared with the SUC engine.
  */
 import { RunError } from '../../domain/errors.js';
 import type { Step } from '../../domain/plan.js';
@@ -14,6 +14,13 @@ import { uncordon } from './uncordon.js';
 
 /** A worker failed its health gate and was rolled back to its snapshot: it runs its old version, healthy. */
 export class RolledBackError extends RunError {}
+
+/** What follows a gate uses, whichever engine did the node's work. */
+export type AfterGateDeps = Pick<
+  RunDeps,
+  'inventory' | 'kube' | 'pct' | 'emit' | 'signal' | 'clock' | 'poll' | 'servers' | 'staysCordoned' | 'note' | 'snapshot'
+>;
+export type AfterGateState = Pick<RunState, 'rollbackTo' | 'cordoned' | 'uncordoned'>;
 
 export interface WaitReadyOptions {
   state: RunState;
@@ -40,14 +47,26 @@ export async function waitReadyWith(step: Step, deps: RunDeps, o: WaitReadyOptio
   });
   if (gate.healthy) {
     o.onHealthy?.(gate.tail);
-    await prune(step, deps, state);
+    await pruneAfterGate(step, deps, state);
     return undefined;
   }
-  const failed = gateFailedMessage(step, { version: step.version, timeoutMs, lastSeen: gate.lastSeen });
+  throw await gateFailure(step, deps, { state, timeoutMs, lastSeen: gate.lastSeen });
+}
+
+/**
+ * The error of a failed health gate; a worker with a snapshot taken by this run (never an etcd
+ * member) is rolled back to it first, and the error says whether that worked.
+ */
+export async function gateFailure(
+  step: Step,
+  deps: AfterGateDeps,
+  { state, timeoutMs, lastSeen }: { state: AfterGateState; timeoutMs: number; lastSeen: string },
+): Promise<RunError> {
+  const failed = gateFailedMessage(step, { version: step.version, timeoutMs, lastSeen });
   const journal = serviceLogCommand(step);
   const point = state.rollbackTo.get(step.node);
   if (point === undefined || step.role !== 'agent' || isEtcdMember(deps.inventory, step.node)) {
-    throw new RunError(failed, {
+    return new RunError(failed, {
       node: step.node,
       step: step.id,
       hint: `look at the node: ${journal}; raise upgrade.readyTimeout if it is just slow; then run pve-k3s resume`,
@@ -55,7 +74,7 @@ export async function waitReadyWith(step: Step, deps: RunDeps, o: WaitReadyOptio
   }
   const back = await rollback(step, deps, { state, to: { ...point, timeoutMs } });
   if (back === undefined) {
-    throw new RolledBackError(
+    return new RolledBackError(
       `${failed}; it was rolled back to snapshot ${point.snapshot} and runs ${point.version} again${deps.staysCordoned.has(step.node) ? '' : ', uncordoned'}`,
       {
         node: step.node,
@@ -64,7 +83,7 @@ export async function waitReadyWith(step: Step, deps: RunDeps, o: WaitReadyOptio
       },
     );
   }
-  throw new RunError(`${failed}; the rollback to snapshot ${point.snapshot} failed too: ${back}`, {
+  return new RunError(`${failed}; the rollback to snapshot ${point.snapshot} failed too: ${back}`, {
     node: step.node,
     step: step.id,
     hint: `repair the node by hand: pct rollback ${step.vmid} ${point.snapshot} && pct start ${step.vmid} (on ${step.host}), then pct exec ${deps.kube.controllerVmid} -- /usr/local/bin/kubectl uncordon ${step.node} (on ${deps.kube.pct.host})`,
@@ -74,8 +93,8 @@ export async function waitReadyWith(step: Step, deps: RunDeps, o: WaitReadyOptio
 /** Worker rollback: pct rollback, pct start, wait healthy at the old version, uncordon. Returns an error message or undefined. */
 async function rollback(
   step: Step,
-  deps: RunDeps,
-  { state, to }: { state: RunState; to: { snapshot: string; version: string; timeoutMs: number } },
+  deps: AfterGateDeps,
+  { state, to }: { state: AfterGateState; to: { snapshot: string; version: string; timeoutMs: number } },
 ): Promise<string | undefined> {
   const shell = deps.pct(step.host).shell;
   deps.emit({
@@ -97,7 +116,7 @@ async function rollback(
 }
 
 /** Old `pre-k3s-*` snapshots beyond upgrade.snapshotRetention go once the node is healthy. */
-async function prune(step: Step, deps: RunDeps, state: RunState): Promise<void> {
+export async function pruneAfterGate(step: Step, deps: AfterGateDeps, state: Pick<RunState, 'rollbackTo'>): Promise<void> {
   if (!deps.snapshot.enabled || !state.rollbackTo.has(step.node)) return;
   const { retention } = deps.snapshot;
   const { deleted, failed } = await pruneSnapshots(deps.pct(step.host), { vmid: step.vmid, keep: retention, signal: deps.signal });

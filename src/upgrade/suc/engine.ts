@@ -4,7 +4,13 @@
  * cannot do: the plan's order and minor steps (one phase's Plans at a time, a node opted in
  * only when its turn comes), Proxmox snapshots before a node's Job, its own health gate as the
  * judge of success (not the Job's status), and one run with progress, journal, run record and
- * lease, exactly as the SSH engine (through the guarded operation).
+ * lease, exactly as the SSH engine (through the guarded operation). Between nodes it enforces
+ * the run policy with the SSH engine's own code: the checks before each node opt-in (the
+ * maintenance window, the alert and pod gates: between-nodes.ts), the soak and canary steps
+ * (soak.ts), notifications (run-notices.ts), and after a failed gate the rollback of a worker
+ * to its snapshot (wait-ready.ts). Every phase goes servers first (the agent Plan's `prepare`
+ * waits for the server Plan), so the plan is made servers first (sucOrder) and a canary is a
+ * server, or a worker of a phase whose servers have nothing to do; it goes alone.
  *
  * Per node: its snapshot (--snapshot), then in one round trip the node annotated as cordoned
  * for the upgrade by pve-k3s (SUC cordons it), the opt-in label `pve-k3s.io/upgrade=true` and
@@ -15,6 +21,7 @@
  * so SUC never touches (and never uncordons) them. The Plans are deleted when the run completes.
  */
 import { InterruptedError, RunError, UsageError, invariant, type PveK3sError } from '../../domain/errors.js';
+import type { UpgradeOrder } from '../../domain/roles.js';
 import { CORDON_ANNOTATION } from '../../domain/facts.js';
 import type { Emit } from '../../domain/events.js';
 import { planSteps, type Phase, type Step, type UpgradePlan } from '../../domain/plan.js';
@@ -27,11 +34,16 @@ import type { ClusterConnection } from '../../operation/connect.js';
 import { failureReason } from '../../shell/reason.js';
 import type { RunResult } from '../../shell/shell.js';
 import { SERVICE } from '../../k3s/install-config.js';
-import { DEFAULT_POLL, gateFailedMessage, serviceLogCommand, waitHealthy, type GateDeps } from '../run/health-gate.js';
-import { nodeGroups } from '../run/run-plan.js';
+import { beforeEachNode, checkBeforeNode, type BeforeNode } from '../run/between-nodes.js';
+import { RunState } from '../run/context.js';
+import { DEFAULT_POLL, waitHealthy } from '../run/health-gate.js';
+import { runNotices } from '../run/run-notices.js';
+import { nodeGroups, type NodeStop, type RunPlanResult } from '../run/run-plan.js';
 import { isEtcdMember, snapshotName, takeSnapshot } from '../run/snapshots.js';
+import { PolicyStop, soak, type SoakDeps } from '../run/soak.js';
 import { executeResult, pctCache, upgradeSpec, type ExecuteOptions, type ExecuteResult } from '../run/upgrade-run.js';
 import { asPveError } from '../run/steps.js';
+import { gateFailure, pruneAfterGate, RolledBackError, type AfterGateDeps } from '../run/wait-ready.js';
 import { OPT_IN_LABEL, PLAN_LABEL_PREFIX, SUC_NAMESPACE, sucPlanList, sucPlans, type SucPlan, type SucPlanSet } from './plans.js';
 
 /** The label selector of one cluster's Plans. */
@@ -47,16 +59,24 @@ const TRANSIENT = new Set(['refused', 'timeout', 'unreachable']);
 /** One `kubectl wait` on a Job waits at most this long (then the Job and Plan are read again). */
 const WAIT_CHUNK_S = 60;
 
+/**
+ * The order of a plan the SUC engine runs: servers first in every phase, as SUC does them (the
+ * agent Plan's `prepare` waits until every server runs the phase's version), so the plan shown,
+ * its soak steps and its canary are what runs. Workers first cannot be honoured.
+ */
+export function sucOrder(order: UpgradeOrder): UpgradeOrder {
+  if (order === 'workers-first')
+    throw new UsageError(
+      "--engine suc cannot upgrade workers first (--order workers-first, upgrade.order): system-upgrade-controller's agent Plan waits (prepare) until every server runs the phase's version",
+      { hint: 'nothing was changed; use --order auto or servers-first with --engine suc, or upgrade over SSH (without --engine suc)' },
+    );
+  return 'servers-first';
+}
+
 /** Refusals that depend on the plan: what SUC cannot do the way the plan says. */
 export function sucPlanRefusal(plan: UpgradePlan): PveK3sError | undefined {
-  const unsupported = sucUnsupportedPolicy(plan);
-  if (unsupported.length > 0)
-    return new UsageError(
-      `--engine suc does not enforce ${unsupported.join(', ')}: system-upgrade-controller would upgrade the nodes without them`,
-      {
-        hint: 'nothing was changed; upgrade over SSH (`pve-k3s upgrade` without --engine suc), which enforces them, or drop them for this run (see docs/scale.md)',
-      },
-    );
+  const canary = canaryRefusal(plan);
+  if (canary) return canary;
   const cordonedServers = plan.nodes.filter((n) => n.staysCordoned && n.role === 'server' && n.action !== 'none');
   if (cordonedServers.length > 0 && plan.phases.some((p) => p.steps.some((s) => s.role === 'agent' && s.kind !== 'uncordon')))
     return new RunError(
@@ -69,20 +89,25 @@ export function sucPlanRefusal(plan: UpgradePlan): PveK3sError | undefined {
 }
 
 /**
- * The run policy settings the SUC engine does not carry out (it opts nodes in phase by phase and
- * has no hook between two nodes): refused rather than silently ignored. The maintenance window
- * is checked before the run starts by the upgrade command for both engines.
+ * A worker canary cannot go first in a phase whose servers change: SUC upgrades them before any
+ * worker. The canary is then refused (as the planner refuses one that breaks the skew rules),
+ * saying the three ways that work.
  */
-export function sucUnsupportedPolicy(plan: UpgradePlan): string[] {
-  const p = plan.policy;
-  if (!p) return [];
-  const out: string[] = [];
-  if (p.canary) out.push(`a canary (${p.canary.node})`);
-  if (p.soakSeconds !== undefined && p.soakSeconds > 0) out.push('a soak between nodes (--soak, upgrade.soak)');
-  if (p.window) out.push('the maintenance window during the run (upgrade.window, --window)');
-  if (p.gates) out.push('the gates before each node (--prometheus-url, --blocking-pod-selector)');
-  if (p.notify && p.notify.length > 0) out.push('notifications (--notify, upgrade.notify)');
-  return out;
+function canaryRefusal(plan: UpgradePlan): PveK3sError | undefined {
+  const canary = plan.policy?.canary?.node;
+  if (canary === undefined) return undefined;
+  const phase = plan.phases.find((p) => p.steps[0]?.node === canary && !p.steps[0].id.startsWith('0/'));
+  if (!phase || phase.steps[0]!.role === 'server') return undefined;
+  const servers = [
+    ...new Set(phase.steps.filter((s) => s.role === 'server' && (s.kind === 'install' || s.kind === 'restart')).map((s) => s.node)),
+  ];
+  if (servers.length === 0) return undefined;
+  return new UsageError(
+    `--engine suc cannot upgrade the worker canary ${canary} first: this upgrade also changes server ${servers.join(', ')}, and system-upgrade-controller's agent Plan waits (prepare) until every server runs the new version`,
+    {
+      hint: `nothing was changed; choose a server as the canary (--canary ${servers[0]}), or upgrade the servers first (pve-k3s upgrade --engine suc ${servers.map((n) => `--node ${n}`).join(' ')}) and then the workers with --canary ${canary}, or upgrade over SSH (without --engine suc), which can upgrade a worker first`,
+    },
+  );
 }
 
 export async function executeSucUpgrade(conn: ClusterConnection, plan: UpgradePlan, o: ExecuteOptions): Promise<ExecuteResult> {
@@ -92,49 +117,45 @@ export async function executeSucUpgrade(conn: ClusterConnection, plan: UpgradePl
   const pct = pctCache(conn);
   const refusal = sucPlanRefusal(plan);
   if (refusal) throw refusal;
-  return guarded<ExecuteResult>(
-    env,
-    {
-      ...upgradeSpec(plan, o, { conn, pct }),
-      outcome: (r) => ({
-        status: r.ok ? 'done' : r.interrupted ? 'stopped' : 'failed',
-        leftCordoned: r.leftCordoned,
-        midUpgrade: r.midUpgrade,
-      }),
-      closed: (r, lost) => (lost && !r.leaseLost ? { ...r, leaseLost: lost.message } : r),
-    },
-    async (g) => {
-      const signal = o.signal ? AbortSignal.any([o.signal, g.signal]) : g.signal;
-      const controller = inv.nodes.find((n) => n.name === plan.controller);
-      invariant(controller, `controller ${plan.controller} is not in the inventory`);
-      const run = new SucRun(plan, {
-        kube: new Kube(pct(controller.host), controller.vmid, controller.name),
-        pct,
-        emit: o.emit,
-        signal,
-        clock: conn.clock,
-        poll: o.poll ?? DEFAULT_POLL,
-        servers: inv.nodes.filter((n) => n.role === 'server').map((n) => n.name),
-        readyTimeoutMs: inv.upgrade.readyTimeoutSeconds * 1000,
-        snapshot: o.snapshot.enabled,
-        etcd: (node) => isEtcdMember(inv, node),
-        journal: g.journal,
-        runId: g.run,
-        beforeStep: (s) => g.beforeStep(s),
-        stopRequested: () => g.stopRequested() || (o.stopRequested?.() ?? false),
-        set: sucPlans(plan, { drain: inv.drain, readyTimeoutSeconds: inv.upgrade.readyTimeoutSeconds }, { run: g.run }),
-      });
-      await run.run();
-      return executeResult(run.result(), { run: g.run, signal: g.signal, journalFile });
-    },
-  );
+  const beforeNode = beforeEachNode(inv.upgrade);
+  return guarded<ExecuteResult>(env, upgradeSpec(plan, o, { conn, pct }), async (g) => {
+    const signal = o.signal ? AbortSignal.any([o.signal, g.signal]) : g.signal;
+    const controller = inv.nodes.find((n) => n.name === plan.controller);
+    invariant(controller, `controller ${plan.controller} is not in the inventory`);
+    const notices = runNotices(plan, { urls: inv.upgrade.notify ?? [], run: g.run, clock: conn.clock, emit: o.emit });
+    await notices?.start();
+    const run = new SucRun(plan, {
+      inventory: inv,
+      kube: new Kube(pct(controller.host), controller.vmid, controller.name),
+      pct,
+      emit: notices?.emit ?? o.emit,
+      signal,
+      clock: conn.clock,
+      poll: o.poll ?? DEFAULT_POLL,
+      servers: inv.nodes.filter((n) => n.role === 'server').map((n) => n.name),
+      snapshot: o.snapshot,
+      staysCordoned: new Set(plan.nodes.filter((n) => n.staysCordoned).map((n) => n.node)),
+      note: (message, node) => g.journal.append({ type: 'note', run: g.run, message, ...(node ? { node } : {}) }),
+      confirm: o.confirm,
+      confirmedBy: o.confirmedBy,
+      soakPollMs: o.soakPollMs,
+      beforeNode,
+      journal: g.journal,
+      runId: g.run,
+      beforeStep: (s) => g.beforeStep(s),
+      stopRequested: () => g.stopRequested() || (o.stopRequested?.() ?? false),
+      set: sucPlans(plan, { drain: inv.drain, readyTimeoutSeconds: inv.upgrade.readyTimeoutSeconds }, { run: g.run }),
+    });
+    await run.run();
+    const result = run.result();
+    await notices?.end(result);
+    return executeResult(result, { run: g.run, signal: g.signal, journalFile });
+  });
 }
 
-interface SucDeps extends GateDeps {
-  readonly servers: readonly string[];
-  readonly readyTimeoutMs: number;
-  readonly snapshot: boolean;
-  readonly etcd: (node: string) => boolean;
+interface SucDeps extends AfterGateDeps, SoakDeps {
+  /** The checks before each node (window, gates); none without them. */
+  readonly beforeNode: BeforeNode | undefined;
   readonly journal: Pick<Journal, 'append'>;
   readonly runId: string;
   readonly beforeStep: (step: Step) => Promise<void>;
@@ -183,13 +204,16 @@ class SucRun {
   readonly #completed: Step[] = [];
   #failed: { step: Step; error: PveK3sError } | undefined;
   #interrupted = false;
+  /** The run stopped on purpose before a node (window, gate) or at the canary. */
+  #stop: NodeStop | undefined;
   #index = 0;
-  /** Cordoned for this run (by SUC, annotated by us) and not yet seen uncordoned. */
-  readonly #cordoned = new Set<string>();
-  readonly #unverified = new Set<string>();
+  /** Cordoned for this run (by SUC, annotated by us) and not yet seen uncordoned; installed and not yet through the gate; snapshots to roll back to. */
+  readonly #state = new RunState();
   /** `pve-k3s suc pause` was seen on a Plan. */
   #paused = false;
   readonly #started = new Map<string, number>();
+  /** The SUC Job that did each node's work in this run. */
+  readonly #jobs = new Map<string, { job: string; plan: string }>();
 
   constructor(plan: UpgradePlan, deps: SucDeps) {
     this.#plan = plan;
@@ -197,7 +221,7 @@ class SucRun {
     this.#steps = planSteps(plan);
     // Nodes an earlier run cordoned: their uncordon step comes without a drain before it.
     for (const s of this.#steps)
-      if (s.kind === 'uncordon' && !this.#steps.some((x) => x.node === s.node && x.kind === 'drain')) this.#cordoned.add(s.node);
+      if (s.kind === 'uncordon' && !this.#steps.some((x) => x.node === s.node && x.kind === 'drain')) this.#state.cordoned.add(s.node);
   }
 
   get #stopped(): boolean {
@@ -273,11 +297,13 @@ class SucRun {
           message: `cordoned before the run: left alone at its version (upgrade it over SSH, which keeps it cordoned: pve-k3s upgrade --node ${n})`,
         });
     const groups = nodeGroups(phase.steps).filter((g) => !alone.has(g[0]!.node));
-    const servers = groups.filter((g) => g[0]!.role === 'server');
     const agents = groups.filter((g) => g[0]!.role === 'agent');
-    for (const g of servers) {
+    // Servers one at a time, then a worker canary alone (the planner put it first), then the lanes.
+    const oneByOne = groups.filter((g) => g[0]!.role === 'server');
+    if (agents[0]?.some((s) => s.soak?.reason === 'canary')) oneByOne.push(agents.shift()!);
+    for (const g of oneByOne) {
       if (this.#stopped || this.#stopNow()) return;
-      await this.#node(g, plans.server);
+      await this.#node(g, g[0]!.role === 'server' ? plans.server : plans.agent);
     }
     let next = 0;
     const lane = async (): Promise<void> => {
@@ -298,8 +324,9 @@ class SucRun {
     return false;
   }
 
-  /** One node's steps of one phase. */
+  /** One node's steps of one phase, after the checks before it (window, gates). */
   async #node(group: Step[], plan: SucPlan | undefined): Promise<void> {
+    if (this.#d.beforeNode && !(await this.#beforeNode(group))) return;
     const work = group.find((s) => s.kind === 'install' || s.kind === 'restart');
     let uncordonedBySuc = false;
     for (const step of group) {
@@ -313,38 +340,58 @@ class SucRun {
           // Both are done by SUC's Job: the drain step waits for it, the install step is done with it.
           if (step.kind === 'drain' || !group.some((s) => s.kind === 'drain')) {
             if (!(await this.#begin(step))) return;
-            if (step.kind === 'install') this.#unverified.add(step.node);
+            if (step.kind === 'install') this.#state.unverified.add(step.node);
             const job = await this.#job(step, plan, work);
+            this.#jobs.set(step.node, { job, plan: plan!.metadata.name });
             this.#done(step, `by SUC Job ${SUC_NAMESPACE}/${job}`);
             if (step.kind === 'drain' && work?.kind === 'install') {
               if (!(await this.#begin(work))) return;
-              this.#unverified.add(work.node);
+              this.#state.unverified.add(work.node);
               this.#done(work, `binary swapped and k3s restarted by SUC Job ${SUC_NAMESPACE}/${job}`);
             }
           }
         } else if (step.kind === 'restart') {
           if (!(await this.#begin(step))) return;
-          this.#unverified.add(step.node);
+          this.#state.unverified.add(step.node);
           await this.#restart(step);
           this.#done(step, undefined);
         } else if (step.kind === 'wait-ready') {
           if (!(await this.#begin(step))) return;
           const hasUncordon = group.some((s) => s.kind === 'uncordon');
           uncordonedBySuc = await this.#gate(step, work !== undefined ? plan : undefined, !hasUncordon);
-          this.#unverified.delete(step.node);
-          if (uncordonedBySuc && !hasUncordon) this.#cordoned.delete(step.node);
+          this.#state.unverified.delete(step.node);
+          if (uncordonedBySuc && !hasUncordon) this.#state.cordoned.delete(step.node);
           this.#done(step, undefined);
         } else if (step.kind === 'uncordon') {
           if (!(await this.#begin(step))) return;
           const note = await this.#uncordon(step, uncordonedBySuc);
           this.#done(step, note);
+        } else if (step.kind === 'soak') {
+          if (!(await this.#begin(step))) return;
+          this.#done(step, await soak(step, this.#d, this.#state));
         }
       } catch (err) {
         this.#fail(step, err);
-        if (plan && work) await this.#optOut(step.node);
+        // Rolled back to its old version: SUC's label of the Job done goes too, so a later run makes a new Job.
+        if (plan && work) await this.#optOut(step.node, err instanceof RolledBackError);
         return;
       }
     }
+  }
+
+  /** The checks before a node (window, gates): false when the run stops there. */
+  async #beforeNode(group: readonly Step[]): Promise<boolean> {
+    const c = await checkBeforeNode(this.#d.beforeNode!, group, this.#d);
+    if ('error' in c) {
+      if (this.#d.signal?.aborted) this.#interrupted = true;
+      else this.#failBefore(group[0]!, c.error);
+      return false;
+    }
+    if (this.#stopped) return false;
+    if (c.go) return true;
+    this.#stop ??= c.stop;
+    this.#interrupted = true;
+    return false;
   }
 
   /** Opts the node in and waits for its Job to complete; returns the Job's name. */
@@ -355,9 +402,11 @@ class SucRun {
     const sel = `upgrade.cattle.io/plan=${P},upgrade.cattle.io/node=${step.node}`;
     const getJobs = ['get', 'jobs.batch', '-n', SUC_NAMESPACE, '-l', sel, '-o', 'json'];
     const getPlan = ['get', 'plans.upgrade.cattle.io', '-n', SUC_NAMESPACE, P, '-o', 'json'];
-    if (this.#d.snapshot && !this.#d.etcd(step.node)) {
+    if (this.#d.snapshot.enabled && !isEtcdMember(this.#d.inventory, step.node)) {
       const name = snapshotName(step.version);
       const r = await takeSnapshot(this.#d.pct(step.host), { node: step.node, vmid: step.vmid, step: step.id, signal, name });
+      // Where a failed gate rolls the worker back to, as over SSH.
+      if (work.kind === 'install' && work.from !== undefined) this.#state.rollbackTo.set(step.node, { snapshot: name, version: work.from });
       this.#d.journal.append({
         type: 'note',
         run: this.#d.runId,
@@ -380,7 +429,7 @@ class SucRun {
     rs.slice(0, 2).forEach((r, i) => {
       if (r.code !== 0) throw kube.error(optIn[i]!, r);
     });
-    if (plan.spec.drain !== undefined || plan.spec.cordon === true) this.#cordoned.add(step.node);
+    if (plan.spec.drain !== undefined || plan.spec.cordon === true) this.#state.cordoned.add(step.node);
     let jobs = listItems(rs[2])
       .map(jobView)
       .filter((j): j is JobView => j !== undefined);
@@ -502,20 +551,17 @@ class SucRun {
       // The Plan again, just before the next node is opted in: was the run paused meanwhile?
       ...(viaSuc ? [['get', 'plans.upgrade.cattle.io', '-n', SUC_NAMESPACE, plan.metadata.name, '-o', 'json']] : []),
     ];
+    const timeoutMs = this.#d.inventory.upgrade.readyTimeoutSeconds * 1000;
     const gate = await waitHealthy(step, this.#d, {
       version: step.version,
-      timeoutMs: this.#d.readyTimeoutMs,
+      timeoutMs,
       servers: this.#d.servers,
       ...(step.role === 'agent' ? { tail: after } : {}),
     });
-    if (!gate.healthy) {
-      throw new RunError(gateFailedMessage(step, { version: step.version, timeoutMs: this.#d.readyTimeoutMs, lastSeen: gate.lastSeen }), {
-        node: step.node,
-        step: step.id,
-        hint: `look at the node: ${serviceLogCommand(step)}; raise upgrade.readyTimeout if it is just slow; then run pve-k3s resume`,
-      });
-    }
+    // A worker with a snapshot of this run is rolled back to it, as over SSH.
+    if (!gate.healthy) throw await gateFailure(step, this.#d, { state: this.#state, timeoutMs, lastSeen: gate.lastSeen });
     const results = step.role === 'agent' ? gate.tail : await this.#d.kube.batch(after, { signal: this.#d.signal, timeoutMs: 60_000 });
+    await pruneAfterGate(step, this.#d, this.#state);
     if (viaSuc) this.#seePlan(results[results.length - 1]);
     const node = results[results.length - (viaSuc ? 2 : 1)];
     if (!node || node.code !== 0) return false;
@@ -528,7 +574,7 @@ class SucRun {
     if (schedulable) {
       const r = await this.#kubectl(drop);
       if (r.code !== 0) throw this.#d.kube.error(drop, r);
-      this.#cordoned.delete(step.node);
+      this.#state.cordoned.delete(step.node);
       return 'uncordoned by SUC when its Job completed';
     }
     const [u, a] = await this.#d.kube.batch([['uncordon', step.node], drop], {
@@ -538,7 +584,7 @@ class SucRun {
     });
     if (u!.code !== 0) throw this.#d.kube.error(['uncordon', step.node], u!);
     if (a!.code !== 0) throw this.#d.kube.error(drop, a!);
-    this.#cordoned.delete(step.node);
+    this.#state.cordoned.delete(step.node);
     return undefined;
   }
 
@@ -555,12 +601,27 @@ class SucRun {
       });
   }
 
-  /** After a failure: SUC must not retry this node by itself (a failed Job is made again after its TTL). */
-  async #optOut(node: string): Promise<void> {
+  /**
+   * After a failure: SUC must not retry this node by itself (a failed Job is made again after its
+   * TTL). A node rolled back to its old version also loses its completed Job and SUC's label of
+   * it (`plan.upgrade.cattle.io/<plan>=<hash>`), after the opt-in label so SUC cannot act in
+   * between: the next run's Job is made again instead of SUC taking the node as done.
+   */
+  async #optOut(node: string, rolledBack: boolean): Promise<void> {
+    const done = rolledBack ? this.#jobs.get(node) : undefined;
+    const cmds = [
+      ['label', 'node', node, `${OPT_IN_LABEL}-`],
+      ...(done
+        ? [
+            ['delete', 'jobs.batch', '-n', SUC_NAMESPACE, done.job],
+            ['label', 'node', node, `${PLAN_LABEL_PREFIX}${done.plan}-`],
+          ]
+        : []),
+    ];
     try {
-      await this.#kubectl(['label', 'node', node, `${OPT_IN_LABEL}-`]);
+      await this.#d.kube.batch(cmds, { signal: this.#d.signal, timeoutMs: 60_000 });
     } catch {
-      // The run already failed; status shows the label.
+      // The run already failed; status shows the labels.
     }
   }
 
@@ -585,8 +646,7 @@ class SucRun {
     try {
       await this.#d.beforeStep(step);
     } catch (err) {
-      this.#failed ??= { step, error: asPveError(err, step) };
-      this.#d.emit({ kind: 'step-failed', step, error: this.#failed.error });
+      this.#failBefore(step, err);
       return false;
     }
     this.#d.emit({ kind: 'step-start', step, index: this.#index++, total: this.#steps.length });
@@ -602,6 +662,13 @@ class SucRun {
     this.#d.emit({ kind: 'step-done', step, ms, ...(note ? { note } : {}) });
   }
 
+  /** The guard or a check refused before the step started (lease lost, a gate that threw): not journaled, the run stops. */
+  #failBefore(step: Step, err: unknown): void {
+    const error = asPveError(err, step);
+    this.#failed ??= { step, error };
+    this.#d.emit({ kind: 'step-failed', step, error });
+  }
+
   #fail(step: Step, err: unknown): void {
     const aborted = this.#d.signal?.aborted ?? false;
     const interrupted = aborted || err instanceof InterruptedError;
@@ -610,6 +677,12 @@ class SucRun {
       this.#interrupted = true;
     } else this.#failed ??= { step, error };
     this.#interrupted ||= aborted;
+    // A canary not confirmed: stopped on purpose, resumable (as over SSH).
+    if (error instanceof PolicyStop) {
+      this.#interrupted = true;
+      this.#stop ??= { message: error.message, hint: error.hint ?? '' };
+    }
+    if (error instanceof RolledBackError) this.#state.unverified.delete(step.node);
     this.#record({ type: 'step-failed', run: this.#d.runId, step: step.id, message: error.message, interrupted: this.#interrupted });
     this.#d.emit({ kind: 'step-failed', step, error });
   }
@@ -618,16 +691,17 @@ class SucRun {
     this.#d.journal.append(r);
   }
 
-  result() {
+  result(): RunPlanResult {
     const done = new Set(this.#completed.map((s) => s.id));
     return {
       ok: !this.#stopped,
       completed: this.#completed,
       failed: this.#failed,
       remaining: this.#steps.filter((s) => !done.has(s.id)),
-      leftCordoned: [...this.#cordoned].filter((n) => !this.#plan.nodes.some((p) => p.node === n && p.staysCordoned)),
-      midUpgrade: [...this.#unverified],
+      leftCordoned: [...this.#state.cordoned].filter((n) => !this.#d.staysCordoned.has(n)),
+      midUpgrade: [...this.#state.unverified],
       interrupted: this.#interrupted,
+      ...(this.#stop ? { stopped: this.#stop } : {}),
     };
   }
 }

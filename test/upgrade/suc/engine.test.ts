@@ -1,40 +1,9 @@
 /** `upgrade --engine suc` on the embedded lab's system-upgrade-controller (the built CLI, real argv, virtual clock). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { labFixture, runCli, type LabFixture } from '../../helpers/lab-cli.js';
-import { labPolicyProblem, sucReleaseManifests } from '../../../src/lab/index.js';
-import type { LabInitOptions } from '../../../src/lab/index.js';
-
-async function withSuc(opts: Partial<Omit<LabInitOptions, 'dir'>>, fn: (f: LabFixture) => Promise<void>, install = true): Promise<void> {
-  const f = await labFixture(opts);
-  try {
-    if (install) {
-      const file = join(f.dir, 'suc.yaml');
-      writeFileSync(file, sucReleaseManifests('v0.16.3'));
-      const r = await f.cli(['suc', 'install', '--file', file]);
-      assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /^deployment\.apps\/system-upgrade-controller created$/m);
-    }
-    await fn(f);
-  } finally {
-    f.cleanup();
-  }
-}
-
-const versions = (f: LabFixture) =>
-  Object.fromEntries(
-    f.lab
-      .summary()
-      .filter((n) => n.role !== undefined)
-      .map((n) => [n.name, n.version]),
-  );
-const cluster = (f: LabFixture) => f.lab.state.clusters.lab!;
-const optedIn = (f: LabFixture) =>
-  Object.values(cluster(f).nodes)
-    .filter((n) => Object.keys(n.labels).some((k) => k === 'pve-k3s.io/upgrade' || k.startsWith('plan.upgrade.cattle.io/')))
-    .map((n) => n.name);
+import { runCli } from '../../helpers/lab-cli.js';
+import { labPolicyProblem } from '../../../src/lab/index.js';
+import { cluster, optedIn, versions, withSuc } from './suc-lab.js';
 
 test('GIVEN a lab without system-upgrade-controller WHEN upgrade --engine suc runs THEN it is refused before planning, naming the missing CRD and `pve-k3s suc install`; nothing changes', async () => {
   await withSuc(
@@ -229,16 +198,26 @@ test('GIVEN an upgrade --engine suc in flight WHEN suc pause runs THEN the node 
   });
 });
 
-test('GIVEN a soak, a canary or gates asked for WHEN upgrade --engine suc runs THEN it is refused (exit 2) naming what SUC would not enforce; nothing changes', async () => {
+test('GIVEN a worker canary in an upgrade that also changes the server, or --order workers-first, WHEN upgrade --engine suc runs THEN it is refused (exit 2) saying why and what works; nothing changes', async () => {
   await withSuc({}, async (f) => {
     const r = await f.cli(['upgrade', '--engine', 'suc', '--yes', '--soak', '5m', '--canary', 'k3s-worker-1']);
     assert.equal(r.code, 2, r.stderr);
     assert.match(
       r.stderr,
-      /error: --engine suc does not enforce a canary \(k3s-worker-1\), a soak between nodes \(--soak, upgrade\.soak\): system-upgrade-controller would upgrade the nodes without them/,
+      /^error: --engine suc cannot upgrade the worker canary k3s-worker-1 first: this upgrade also changes server k3s-ctrl-1, and system-upgrade-controller's agent Plan waits \(prepare\) until every server runs the new version$/m,
     );
-    assert.match(r.stderr, /nothing was changed; upgrade over SSH/);
+    assert.match(
+      r.stderr,
+      /nothing was changed; choose a server as the canary \(--canary k3s-ctrl-1\), or upgrade the servers first \(pve-k3s upgrade --engine suc --node k3s-ctrl-1\) and then the workers with --canary k3s-worker-1, or upgrade over SSH \(without --engine suc\), which can upgrade a worker first/,
+    );
+    const o = await f.cli(['upgrade', '--engine', 'suc', '--yes', '--order', 'workers-first']);
+    assert.equal(o.code, 2, o.stderr);
+    assert.match(
+      o.stderr,
+      /^error: --engine suc cannot upgrade workers first \(--order workers-first, upgrade\.order\): system-upgrade-controller's agent Plan waits \(prepare\) until every server runs the phase's version$/m,
+    );
     assert.deepEqual(new Set(Object.values(versions(f))), new Set(['v1.33.3+k3s1']));
     assert.deepEqual(optedIn(f), []);
+    assert.deepEqual(cluster(f).suc?.plans, []);
   });
 });
