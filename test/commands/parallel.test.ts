@@ -5,7 +5,9 @@ import { nodeGroups, segments } from '../../src/upgrade/run/run-plan.js';
 import { planUpgrade } from '../../src/upgrade/plan/planner.js';
 import { parseVersion } from '../../src/domain/version.js';
 import { facts, labLike } from '../helpers/facts.js';
-import { labFixture } from '../helpers/lab-cli.js';
+import { cliInProcess, labFixture } from '../helpers/lab-cli.js';
+
+cliInProcess();
 
 test('GIVEN a patch plan WHEN split into segments THEN the workers form one run that may overlap and the controller goes alone', () => {
   const plan = planUpgrade(facts(labLike('v1.33.3+k3s1')), { version: parseVersion('v1.33.5+k3s1'), source: 'test' });

@@ -2,9 +2,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseAllDocuments } from 'yaml';
-import { labFixture } from '../helpers/lab-cli.js';
+import { cliInProcess, labFixture } from '../helpers/lab-cli.js';
 import { fixture } from '../helpers/fixtures.js';
 import { validate, type Schema } from '../helpers/crd-schema.js';
+
+cliInProcess();
 
 const crd = JSON.parse(fixture('suc-plan-crd.json')) as { openAPIV3Schema: Schema };
 

@@ -1,9 +1,11 @@
 /** Whole commands on the embedded lab: status, plan, upgrade, idempotence, exit statuses. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { labFixture, type LabFixture } from '../helpers/lab-cli.js';
+import { cliInProcess, labFixture, type LabFixture } from '../helpers/lab-cli.js';
 import type { Lab } from '../../src/lab/index.js';
 import { INSTALL_SCRIPT_PATH } from '../../src/k3s/install-config.js';
+
+cliInProcess();
 
 function container(lab: Lab, name: string) {
   for (const h of lab.state.hosts) for (const c of h.containers) if (c.hostname === name) return c;
