@@ -3,8 +3,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { labFixture, type LabFixture } from '../helpers/lab-cli.js';
+import { cliInProcess, labFixture, type LabFixture } from '../helpers/lab-cli.js';
 import { labBreak, type LabBreakage } from '../../src/lab/index.js';
+
+cliInProcess();
 
 async function withLab(opts: Parameters<typeof labFixture>[0], fn: (f: LabFixture) => Promise<void>) {
   const f = await labFixture(opts);
