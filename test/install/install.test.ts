@@ -1,9 +1,11 @@
 /** pve-k3s install on the lab: fresh single server from a bare lab, HA, idempotence, repairs, failures. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { labFixture, type LabFixture } from '../helpers/lab-cli.js';
+import { cliInProcess, labFixture, type LabFixture } from '../helpers/lab-cli.js';
 import { labBreak, renderConf } from '../../src/lab/index.js';
 import type { ContainerState, LabState } from '../../src/lab/index.js';
+
+cliInProcess();
 
 async function withLab(opts: Parameters<typeof labFixture>[0], fn: (f: LabFixture) => Promise<void>) {
   const f = await labFixture(opts);

@@ -4,8 +4,10 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { labFixture, runCli, type LabFixture } from '../helpers/lab-cli.js';
+import { cliInProcess, labFixture, runCli, type LabFixture } from '../helpers/lab-cli.js';
 import { binaryContent, INSTALL_SCRIPT, LAB_TEMPLATE, putHostFile, TEMPLATE_DIR } from '../../src/lab/index.js';
+
+cliInProcess();
 
 async function withLab(opts: Parameters<typeof labFixture>[0], fn: (f: LabFixture) => Promise<void>) {
   const f = await labFixture(opts);
