@@ -5,7 +5,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { backupItems } from '../../src/status/cluster-health.js';
 import type { BackupState } from '../../src/status/backup-state.js';
-import { labFixture } from '../helpers/lab-cli.js';
+import { cliInProcess, labFixture } from '../helpers/lab-cli.js';
+
+cliInProcess();
 
 const H = 3600_000;
 const NOW = Date.UTC(2026, 11, 10, 12);

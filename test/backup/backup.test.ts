@@ -3,9 +3,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, statSync, appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { labFixture, type LabFixture } from '../helpers/lab-cli.js';
+import { cliInProcess, labFixture, type LabFixture } from '../helpers/lab-cli.js';
 import { labBreak } from '../../src/lab/index.js';
 import type { Lab } from '../../src/lab/index.js';
+
+cliInProcess();
 
 async function withLab(opts: Parameters<typeof labFixture>[0], fn: (f: LabFixture) => Promise<void>) {
   const f = await labFixture(opts);

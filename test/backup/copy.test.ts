@@ -3,8 +3,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { labFixture } from '../helpers/lab-cli.js';
+import { cliInProcess, labFixture } from '../helpers/lab-cli.js';
 import { labBreak } from '../../src/lab/index.js';
+
+cliInProcess();
 
 test('GIVEN --copy-to a directory and an rsync/SSH destination WHEN backups run THEN both copies exist, are checked, and the directory keeps the same retention', async () => {
   const f = await labFixture({});

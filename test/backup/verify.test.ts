@@ -19,7 +19,9 @@ import {
   type BackupManifest,
 } from '../../src/backup/store.js';
 import { verifyBackupDir } from '../../src/backup/verify.js';
-import { labFixture, type LabFixture } from '../helpers/lab-cli.js';
+import { cliInProcess, labFixture, type LabFixture } from '../helpers/lab-cli.js';
+
+cliInProcess();
 
 /** A k3s-shaped SQLite datastore: kine's table with three nodes (one deleted later) and some objects. */
 function kineDb(file: string): void {
