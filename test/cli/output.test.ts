@@ -9,7 +9,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildProgram } from '../../src/cli/main.js';
 import { walk, type CommandUnknownOpts } from '../../src/cli/program.js';
-import { labFixture } from '../helpers/lab-cli.js';
+import { cliInProcess, labFixture } from '../helpers/lab-cli.js';
+
+cliInProcess();
 
 function pathOf(c: CommandUnknownOpts): string {
   const words: string[] = [];

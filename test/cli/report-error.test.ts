@@ -6,7 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { labFixture, type CliResult, type LabFixture } from '../helpers/lab-cli.js';
+import { cliInProcess, labFixture, type CliResult, type LabFixture } from '../helpers/lab-cli.js';
+
+cliInProcess();
 
 const BUG = /this is a bug in pve-k3s/;
 
