@@ -3,9 +3,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { labFixture, type LabFixture } from '../helpers/lab-cli.js';
+import { cliInProcess, labFixture, type LabFixture } from '../helpers/lab-cli.js';
 import { repoRoot } from '../helpers/fixtures.js';
 import { labBreak } from '../../src/lab/index.js';
+
+cliInProcess();
 
 async function withLab(opts: Parameters<typeof labFixture>[0], fn: (f: LabFixture) => Promise<void>) {
   const f = await labFixture(opts);
