@@ -4,9 +4,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { labFixture } from '../helpers/lab-cli.js';
+import { cliInProcess, labFixture } from '../helpers/lab-cli.js';
 import { repoRoot } from '../helpers/fixtures.js';
 import { parseInventory } from '../../src/inventory/index.js';
+
+cliInProcess();
 
 const doc = readFileSync(join(repoRoot(), 'docs', 'inventory.md'), 'utf8');
 const section = doc.slice(doc.indexOf('### Hosts listed by address: `--discover`'));
