@@ -108,12 +108,17 @@ export function nodeGroups(steps: readonly Step[]): Step[][] {
   return groups;
 }
 
-/** Runs of consecutive worker groups (which may overlap), and each server group alone. */
-export function segments(groups: readonly Step[][]): Step[][][] {
+/**
+ * Runs of consecutive worker groups (which may overlap), and each server group alone. The
+ * canary's group goes alone too, even with --parallel: the rest wait for its verdict (its
+ * health gate, then its soak or confirmation), so no other node may be in flight beside it.
+ */
+export function segments(groups: readonly Step[][], canary?: string): Step[][][] {
   const out: Step[][][] = [];
+  const alone = (g: readonly Step[]) => g[0]!.role !== 'agent' || g[0]!.node === canary;
   for (const g of groups) {
     const last = out[out.length - 1];
-    if (g[0]!.role === 'agent' && last && last[0]![0]!.role === 'agent') last.push(g);
+    if (!alone(g) && last && !alone(last[0]!)) last.push(g);
     else out.push([g]);
   }
   return out;
@@ -209,7 +214,7 @@ class PlanRun {
     for (const [index, phase] of this.#plan.phases.entries()) {
       this.#deps.emit({ kind: 'phase-start', phase, index, total: this.#plan.phases.length });
       const groups = nodeGroups(phase.steps);
-      for (const segment of segments(groups)) {
+      for (const segment of segments(groups, this.#plan.policy?.canary?.node)) {
         await this.#segment(phase, segment, groups);
         if (this.#stopped) return;
       }
