@@ -7,7 +7,9 @@ import { readFile } from 'node:fs/promises';
 import { UsageError, PlanError } from '../../domain/errors.js';
 import { OLDER_PLAN_API_VERSIONS, PLAN_API_VERSION, planSteps, type UpgradePlan } from '../../domain/plan.js';
 import type { Inventory } from '../../inventory/types.js';
-import { planCluster, refuseFailedPreflight } from '../../upgrade/plan/plan-cluster.js';
+import { planCluster, refuseFailedPreflight, type ClusterPlan, type PlanFlags } from '../../upgrade/plan/plan-cluster.js';
+import { ProbedKube } from '../../upgrade/facts/probed-kube.js';
+import type { Kube } from '../../kube/kube.js';
 import { relocationWarnings } from '../../upgrade/facts/locate.js';
 import { gatherFacts } from '../../upgrade/facts/gather.js';
 import { nothingToDoDocument, upgradeResultDocument } from '../../upgrade/run/result-document.js';
@@ -76,11 +78,14 @@ export async function upgrade(g: GlobalOptions, flags: UpgradeFlags): Promise<nu
       await refuseIfBusy(conn, 'upgrade');
       await enterWindow(conn, 'upgrade', { wait: flags.waitForWindow ?? false, quiet: g.quiet });
     }
-    // In the window, both only read: the lease check and the plan go at the same time (one round
-    // trip less before the plan), and a busy cluster is refused before any plan error is reported.
+    // In the window, both only read: the lease check and the plan go at the same time, the
+    // lease's reads inside the facts probe's request to the controller (one request per host),
+    // and a busy cluster is refused before any plan error is reported.
+    const lease = flags.dryRun ? undefined : await probedLease(conn);
+    const busyCheck = flags.dryRun ? Promise.resolve() : refuseIfBusy(conn, 'upgrade', lease);
     const [busy, planned] = await Promise.allSettled([
-      flags.dryRun ? Promise.resolve() : refuseIfBusy(conn, 'upgrade'),
-      planCluster(conn, { ...planFlags(flags), ...(sucOrder ? { order: sucOrder } : {}) }),
+      busyCheck,
+      planWithLease(conn, { ...planFlags(flags), ...(sucOrder ? { order: sucOrder } : {}) }, { lease, busyCheck }),
     ]);
     if (busy.status === 'rejected') throw busy.reason;
     if (planned.status === 'rejected') throw planned.reason;
@@ -142,18 +147,53 @@ export async function upgrade(g: GlobalOptions, flags: UpgradeFlags): Promise<nu
   });
 }
 
+/** A Kube for the lease check whose reads the facts probe carries, or undefined (no controller to read from). */
+async function probedLease(conn: ClusterConnection): Promise<ProbedKube | undefined> {
+  const { guardEnvFor, kubeFor } = await import('../../operation/guard.js');
+  try {
+    return new ProbedKube(kubeFor(guardEnvFor(conn, process.env)));
+  } catch {
+    return undefined; // refuseIfBusy reads (and fails) on its own
+  }
+}
+
+/** The plan, its facts probe carrying the lease check's reads once refuseIfBusy asks for them. */
+async function planWithLease(
+  conn: ClusterConnection,
+  flags: PlanFlags,
+  o: { lease: ProbedKube | undefined; busyCheck: Promise<void> },
+): Promise<ClusterPlan> {
+  const { lease } = o;
+  if (!lease) return planCluster(conn, flags);
+  const settled = o.busyCheck.then(
+    () => undefined,
+    () => undefined,
+  );
+  const asked = await Promise.race([lease.asked, settled]);
+  try {
+    return await planCluster(conn, { ...flags, ...(asked ? { controllerReads: lease.reads(asked) } : {}) });
+  } finally {
+    lease.release();
+  }
+}
+
 /**
  * Before a plan is shown: refuses while another operation holds the cluster (or one died
  * unfinished), and closes this machine's journal runs that another machine continued.
  * An unreadable lease is left to the guard, which refuses then.
  */
-export async function refuseIfBusy(conn: ClusterConnection, operation: string): Promise<void> {
+export async function refuseIfBusy(conn: ClusterConnection, operation: string, kube?: Kube): Promise<void> {
   const { readClusterState, decide, guardEnvFor, reconcileJournal } = await import('../../operation/guard.js');
-  const { localIdentity } = await import('../../operation/lease.js');
-  const { journalFor, refuseIfInProgress } = await import('../../upgrade/run/upgrade-run.js');
   const env = guardEnvFor(conn, process.env);
+  // Asked first (a ProbedKube hands the reads to the facts probe), the other modules meanwhile.
+  const read = readClusterState(env, kube);
+  read.catch(() => undefined); // awaited below
+  const [{ localIdentity }, { journalFor, refuseIfInProgress }] = await Promise.all([
+    import('../../operation/lease.js'),
+    import('../../upgrade/run/upgrade-run.js'),
+  ]);
   const journal = journalFor(conn.inventory, process.env);
-  const st = await readClusterState(env);
+  const st = await read;
   const note = reconcileJournal(journal, st.record);
   if (note) process.stderr.write(`note: ${note}\n`);
   decide(st, env, { me: localIdentity(), operation });

@@ -4,7 +4,7 @@ import type { ClusterFacts } from '../../domain/facts.js';
 import { planUpgrade, type PlanPolicy } from './planner.js';
 import type { UpgradePlan } from '../../domain/plan.js';
 import type { PreflightReport } from '../../domain/policy.js';
-import { gatherFacts } from '../facts/gather.js';
+import { gatherFacts, type ControllerReads } from '../facts/gather.js';
 import { withRelocations } from '../facts/locate.js';
 import type { UpgradeOrder, UpgradePolicy } from '../../inventory/types.js';
 import type { RunPolicy } from '../../domain/policy.js';
@@ -37,6 +37,8 @@ export interface PlanFlags {
   preflight?: boolean | undefined;
   /** Nodes an interrupted run left unconfirmed (ClusterFacts.unconfirmed). */
   unconfirmed?: string[] | undefined;
+  /** kubectl reads for the facts probe's request to the controller (GatherOptions.controllerReads). */
+  controllerReads?: ControllerReads | undefined;
 }
 
 export interface ClusterPlan {
@@ -93,7 +95,10 @@ export async function preflightCluster(conn: ClusterConnection, flags: PlanFlags
       if (err instanceof PveK3sError) return err;
       throw err;
     }),
-    gatherFacts(inv, conn.shells, signal ? { signal } : {}),
+    gatherFacts(inv, conn.shells, {
+      ...(signal ? { signal } : {}),
+      ...(flags.controllerReads ? { controllerReads: flags.controllerReads } : {}),
+    }),
     withPreflight ? probePolicy(inv, conn.shells, signal ? { signal } : {}) : Promise.resolve(undefined),
   ]);
   // Migrated containers: later steps (the controller's kubectl, snapshots) use their real host.
