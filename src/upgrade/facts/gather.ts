@@ -25,9 +25,9 @@ export interface GatherOptions {
   /** How many `pct exec` a host runs at once during the probe, at least (more where its cores allow). @default 8 */
   parallel?: number;
   /**
-   * More kubectl reads for the controller, run in the same `pct exec` as the probe's `kubectl
-   * get nodes` (status reads the cluster's lease this way: one request per host, one `pct exec`
-   * per container). `answer` gets their results in order, as Kube.batch would give them, or
+   * More kubectl reads for the controller, each its own `pct exec` in the same request as the
+   * probe's `kubectl get nodes` (status and upgrade read the cluster's lease this way: one request
+   * per host). `answer` gets their results in order, each as that kubectl run alone gives it, or
    * undefined when the controller's host could not be probed (its caller then reads them itself).
    */
   controllerReads?: ControllerReads;
@@ -123,12 +123,12 @@ async function probeHost(
 ): Promise<HostProbe> {
   const commands: BatchCommand[] = [{ argv: ['pct', 'list'] }];
   for (const n of nodes) commands.push({ argv: ['pct', 'exec', String(n.vmid), '--', K3S, '--version'] });
-  const nodesArgv = [KUBECTL, 'get', 'nodes', '-o', 'json'];
   const reads = controller ? opts.controllerReads : undefined;
-  // With reads, the controller's commands run framed in one `sh -c` inside the one pct exec.
-  const inner = reads ? buildBatch([nodesArgv, ...reads.commands.map((a) => [KUBECTL, ...a])].map((argv) => ({ argv }))) : undefined;
-  if (controller)
-    commands.push({ argv: ['pct', 'exec', String(controller.vmid), '--', ...(inner ? ['sh', '-c', inner.script] : nodesArgv)] });
+  if (controller) {
+    // Each read its own `pct exec` (its own answer, as a kubectl run alone gives it), in this request.
+    for (const args of [['get', 'nodes', '-o', 'json'], ...(reads?.commands ?? [])])
+      commands.push({ argv: ['pct', 'exec', String(controller.vmid), '--', KUBECTL, ...args] });
+  }
   const batch = buildBatch(commands, { parallel: opts.parallel ?? 8, widen: true });
   const probe: HostProbe = {
     host: shell.host,
@@ -177,17 +177,8 @@ async function probeHost(
     }
   });
   if (controller) {
-    let r = rest[nodes.length];
-    if (r && inner) {
-      const outer = r;
-      // A command without its frame did not run (pct could not start the script): it gets
-      // pct's answer, as Kube.batch gives it.
-      const [n, ...more] = parseBatch(outer, inner).map((x) =>
-        x.code !== -1 ? x : { code: outer.code === 0 ? 1 : outer.code, stdout: outer.stdout, stderr: outer.stderr },
-      );
-      r = n;
-      reads?.answer(more);
-    } else reads?.answer(undefined);
+    const r = rest[nodes.length];
+    reads?.answer(reads.commands.map((_c, i) => rest[nodes.length + 1 + i] ?? { code: -1, stdout: '', stderr: 'no answer' }));
     if (!r || r.code !== 0)
       probe.kube = {
         nodes: undefined,
