@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * The harness's daemon: one long-lived Node process per set of real-sh hosts (started by
  * startRealShHosts, stopped by its stop()), holding the lab's code loaded, so that a call over
