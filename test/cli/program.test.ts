@@ -8,6 +8,7 @@ import { buildProgram } from '../../src/cli/main.js';
 import { globalsOf, walk, type CommandUnknownOpts, type Entry, type Spec } from '../../src/cli/program.js';
 import { COMMANDS } from '../../src/cli/specs/index.js';
 import { repoRoot } from '../helpers/fixtures.js';
+import { runCliInProcess } from '../helpers/lab-cli.js';
 
 const root = repoRoot();
 const bin = join(root, 'dist', 'src', 'cli', 'bin.js');
@@ -52,14 +53,19 @@ test('GIVEN every command WHEN its help is rendered THEN it has a description, E
   }
 });
 
-test('GIVEN every command WHEN --help is asked THEN the help shows Examples and exits 0', () => {
+test('GIVEN every command WHEN --help is asked THEN the help shows Examples and exits 0', async () => {
+  // Through main() in this process (the exit status bin.ts would set); `plan --help` as a process
+  // below and in the --k3s-version test.
   const program = buildProgram(() => undefined);
   for (const c of walk(program).filter((x) => x.commands.length === 0 && !x.name().startsWith('__'))) {
     const path = pathOf(c);
-    const r = cli([...path, '--help']);
-    assert.equal(r.status, 0, path.join(' '));
+    const r = await runCliInProcess([...path, '--help'], { cwd: root, env: { ...process.env, NO_COLOR: '1' } });
+    assert.equal(r.code, 0, path.join(' '));
     assert.match(r.stdout, /\nExamples:\n {2}# .+\n {2}pve-k3s /, path.join(' '));
   }
+  const plan = cli(['plan', '--help']);
+  assert.equal(plan.status, 0);
+  assert.match(plan.stdout, /\nExamples:\n {2}# .+\n {2}pve-k3s /);
 });
 
 test('GIVEN --version or the version command WHEN run THEN both print the tool and Node versions and exit 0', () => {
