@@ -2,11 +2,12 @@
  * Starting and stopping the harness's daemon (daemon.ts, harness-daemon.ts) for a directory
  * holding its config.json, and the command lines that call it through the Perl client.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../../helpers/fixtures.js';
 import { CLIENT_NAME, daemonDir, daemonSocket } from './ct-root.js';
+import { stopChild } from './sshd.js';
 
 /** Perl, which every Debian has (perl-base): the client's interpreter. */
 export const PERL = '/usr/bin/perl';
@@ -50,16 +51,4 @@ export async function startDaemon(dir: string): Promise<DaemonProcess> {
     call: (...words) => [PERL, client, daemonSocket(dDir), ...words].map(q).join(' '),
     stop: () => stopChild(child),
   };
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const force = setTimeout(() => child.kill('SIGKILL'), 3000);
-    child.once('exit', () => {
-      clearTimeout(force);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
 }
