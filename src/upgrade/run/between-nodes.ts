@@ -11,7 +11,12 @@ import type { UpgradePolicy } from '../../inventory/types.js';
 import { waitForGates, type GateSettings } from '../policy/gates.js';
 import { windowStop } from '../policy/window-gate.js';
 import type { RunDeps } from './context.js';
-import type { NodeStop } from './run-plan.js';
+
+/** Why the run stopped before a node, on purpose (a window closed, a gate timed out). */
+export interface NodeStop {
+  message: string;
+  hint: string;
+}
 
 /** What the checks before a node use, whichever engine runs the node. */
 export type NodeCheckDeps = Pick<RunDeps, 'kube' | 'clock' | 'signal' | 'emit' | 'note'>;

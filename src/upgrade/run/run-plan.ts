@@ -20,7 +20,7 @@ import { DEFAULT_POLL } from './health-gate.js';
 import { Prefetcher } from './prefetch.js';
 import { asPveError, RolledBackError, runStep } from './steps.js';
 import { PolicyStop } from './soak.js';
-import { checkBeforeNode, type BeforeNode } from './between-nodes.js';
+import { checkBeforeNode, type BeforeNode, type NodeStop } from './between-nodes.js';
 import { applyUncordon, uncordon, uncordonCommands, uncordonsWithGate } from './uncordon.js';
 import { waitReadyWith } from './wait-ready.js';
 
@@ -61,11 +61,7 @@ export interface RunPlanOptions {
   beforeNode?: BeforeNode;
 }
 
-/** Why the run stopped before a node, on purpose (a window closed, a gate timed out). */
-export interface NodeStop {
-  message: string;
-  hint: string;
-}
+export type { NodeStop } from './between-nodes.js';
 
 export interface RunPlanResult {
   ok: boolean;
