@@ -60,7 +60,18 @@ export async function waitReadyWith(step: Step, deps: RunDeps, o: WaitReadyOptio
 export async function gateFailure(
   step: Step,
   deps: AfterGateDeps,
-  { state, timeoutMs, lastSeen }: { state: AfterGateState; timeoutMs: number; lastSeen: string },
+  {
+    state,
+    timeoutMs,
+    lastSeen,
+    again = 'pve-k3s upgrade',
+  }: {
+    state: AfterGateState;
+    timeoutMs: number;
+    lastSeen: string;
+    /** The command that upgrades the rolled-back node again: the SUC engine's run goes on with `pve-k3s resume` (a plain upgrade would be the SSH engine's). */
+    again?: string;
+  },
 ): Promise<RunError> {
   const failed = gateFailedMessage(step, { version: step.version, timeoutMs, lastSeen });
   const journal = serviceLogCommand(step);
@@ -79,7 +90,7 @@ export async function gateFailure(
       {
         node: step.node,
         step: step.id,
-        hint: `find the cause before upgrading it again: ${journal}; the snapshot is kept; then run pve-k3s upgrade`,
+        hint: `find the cause before upgrading it again: ${journal}; the snapshot is kept; then run ${again}`,
       },
     );
   }

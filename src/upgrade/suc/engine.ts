@@ -559,7 +559,8 @@ class SucRun {
       ...(step.role === 'agent' ? { tail: after } : {}),
     });
     // A worker with a snapshot of this run is rolled back to it, as over SSH.
-    if (!gate.healthy) throw await gateFailure(step, this.#d, { state: this.#state, timeoutMs, lastSeen: gate.lastSeen });
+    if (!gate.healthy)
+      throw await gateFailure(step, this.#d, { state: this.#state, timeoutMs, lastSeen: gate.lastSeen, again: 'pve-k3s resume' });
     const results = step.role === 'agent' ? gate.tail : await this.#d.kube.batch(after, { signal: this.#d.signal, timeoutMs: 60_000 });
     await pruneAfterGate(step, this.#d, this.#state);
     if (viaSuc) this.#seePlan(results[results.length - 1]);

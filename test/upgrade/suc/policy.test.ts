@@ -209,6 +209,8 @@ test('GIVEN --snapshot and a worker that never gets Ready at the new version WHE
       /^error: node k3s-worker-2 did not pass its health gate at v1\.33\.5\+k3s1 within 30s \(last seen: .*\); it was rolled back to snapshot pre-k3s-v1-33-5-k3s1 and runs v1\.33\.3\+k3s1 again, uncordoned$/m,
     );
     assert.match(r.stderr, /rolling k3s-worker-2 back to snapshot pre-k3s-v1-33-5-k3s1 \(v1\.33\.3\+k3s1\)/);
+    // The SUC run goes on with resume (it finds our Plans); a plain `pve-k3s upgrade` would take the SSH engine.
+    assert.match(r.stderr, /^ {2}find the cause before upgrading it again: .*; the snapshot is kept; then run pve-k3s resume$/m);
     assert.match(r.stderr, /^No node was left cordoned\.$/m);
     const w2 = cluster(f).nodes['k3s-worker-2']!;
     assert.equal(versions(f)['k3s-worker-2'], OLD);
