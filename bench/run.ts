@@ -15,8 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { initLab, openLab, renderLabInventory, installShims, type Lab } from '../src/lab/index.js';
 import { parseInventory } from '../src/inventory/index.js';
 import type { Inventory } from '../src/inventory/types.js';
-import type { Shell, RunOptions } from '../src/shell/shell.js';
-import type { ScriptSession } from '../src/shell/session.js';
+import { CountingShell } from './counting-shell.js';
 import type { ClusterConnection } from '../src/operation/connect.js';
 import { connectCluster } from '../src/operation/connect.js';
 import { planCluster } from '../src/upgrade/plan/plan-cluster.js';
@@ -56,42 +55,6 @@ const SIZES: Array<[nodes: number, hosts: number]> = [
 const UPGRADE_SIZES = args.includes('--full') ? [3, 10, 50, 200] : [3, 10, 50];
 // --only N: just the rows of that node count (and skip the SSH and cold-start parts).
 const ONLY = flag('--only', 0);
-
-/** Counts round trips (one per command or per script sent to a session) and pct starts (one per `pct exec` or session opened). */
-class CountingShell implements Shell {
-  calls = 0;
-  pctStarts = 0;
-  constructor(readonly inner: Shell) {}
-  get host() {
-    return this.inner.host;
-  }
-  run(argv: readonly string[], opts?: RunOptions) {
-    this.calls++;
-    if (argv[0] === 'pct' && argv[1] === 'exec') this.pctStarts++;
-    return this.inner.run(argv, opts);
-  }
-  openSession(argv: readonly string[]): ScriptSession {
-    const inner = this.inner.openSession!(argv);
-    this.pctStarts++;
-    const count = () => this.calls++;
-    return {
-      get alive() {
-        return inner.alive;
-      },
-      get busy() {
-        return inner.busy;
-      },
-      run: (script, o) => {
-        count();
-        return inner.run(script, o);
-      },
-      close: () => inner.close(),
-    };
-  }
-  close() {
-    return this.inner.close();
-  }
-}
 
 interface Bed {
   lab: Lab;

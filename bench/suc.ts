@@ -12,43 +12,11 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { initLab, openLab, renderLabInventory, installSucState } from '../src/lab/index.js';
 import { parseInventory } from '../src/inventory/index.js';
-import type { Shell, RunOptions } from '../src/shell/shell.js';
-import type { ScriptSession } from '../src/shell/session.js';
+import { CountingShell } from './counting-shell.js';
 import type { ClusterConnection } from '../src/operation/connect.js';
 import { planCluster } from '../src/upgrade/plan/plan-cluster.js';
 import { executeUpgrade } from '../src/upgrade/run/upgrade-run.js';
 import { executeSucUpgrade } from '../src/upgrade/suc/engine.js';
-
-class Counting implements Shell {
-  calls = 0;
-  constructor(readonly inner: Shell) {}
-  get host() {
-    return this.inner.host;
-  }
-  run(argv: readonly string[], opts?: RunOptions) {
-    this.calls++;
-    return this.inner.run(argv, opts);
-  }
-  openSession(argv: readonly string[]): ScriptSession {
-    const inner = this.inner.openSession!(argv);
-    return {
-      get alive() {
-        return inner.alive;
-      },
-      get busy() {
-        return inner.busy;
-      },
-      run: (script, o) => {
-        this.calls++;
-        return inner.run(script, o);
-      },
-      close: () => inner.close(),
-    };
-  }
-  close() {
-    return this.inner.close();
-  }
-}
 
 export interface SucBenchRow {
   engine: 'ssh' | 'suc';
@@ -96,7 +64,7 @@ export async function sucBench(args: readonly string[]): Promise<SucBenchRow[]> 
         writeFileSync(invFile, text);
         const parsed = parseInventory(text, invFile);
         const inventory = { ...parsed, upgrade: { ...parsed.upgrade, parallel } };
-        const shells = lab.hosts().map((h) => new Counting(lab.shell(h)));
+        const shells = lab.hosts().map((h) => new CountingShell(lab.shell(h)));
         const server = await lab.startChannelServer();
         const conn: ClusterConnection = {
           inventory,
