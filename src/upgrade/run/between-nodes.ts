@@ -23,13 +23,13 @@ export type NodeCheckDeps = Pick<RunDeps, 'kube' | 'clock' | 'signal' | 'emit' |
 export type BeforeNode = (group: readonly Step[], deps: NodeCheckDeps) => Promise<NodeStop | undefined>;
 
 /** What the checks before a node decided: go on, stop there on purpose (recorded and said), or a check failed. */
-export type NodeCheck = { go: true } | { go: false; stop: NodeStop } | { go: false; error: unknown };
+type NodeCheck = { go: true } | { go: false; stop: NodeStop } | { go: false; error: unknown };
 
 /**
  * Runs `check` before the node of `group`, for any engine: a stop is written in the journal
  * and said as a warning here, so every engine reports it in the same words.
  */
-export async function checkBeforeNode(check: BeforeNode, group: readonly Step[], deps: NodeCheckDeps): Promise<NodeCheck> {
+async function checkBeforeNode(check: BeforeNode, group: readonly Step[], deps: NodeCheckDeps): Promise<NodeCheck> {
   const node = group[0]!.node;
   let stop: NodeStop | undefined;
   try {
@@ -41,6 +41,37 @@ export async function checkBeforeNode(check: BeforeNode, group: readonly Step[],
   deps.note(`stopped before ${node}: ${stop.message}`, node);
   deps.emit({ kind: 'log', level: 'warn', message: `stopped before ${node}: ${stop.message}`, node });
   return { go: false, stop };
+}
+
+/** What an engine's run keeps that the checks before a node change. */
+export interface NodeCheckRun {
+  /** A node failed, or a stop or abort was asked for: no new node starts. */
+  stopped(): boolean;
+  /** The run ends here, resumable: on purpose (with why), or because it was aborted. */
+  interrupt(stop?: NodeStop): void;
+  /** A check itself failed (not a stop on purpose): the run fails before this step. */
+  fail(step: Step, error: unknown): void;
+}
+
+/**
+ * Whether the node of `group` may start, for any engine: runs the checks (checkBeforeNode) and
+ * tells the run what they decided. A check that failed while the run was being aborted is the
+ * abort, not a failure; a run that stopped while the checks waited starts nothing more.
+ */
+export async function mayStartNode(
+  check: BeforeNode,
+  { group, deps, run }: { group: readonly Step[]; deps: NodeCheckDeps; run: NodeCheckRun },
+): Promise<boolean> {
+  const c = await checkBeforeNode(check, group, deps);
+  if ('error' in c) {
+    if (deps.signal?.aborted) run.interrupt();
+    else run.fail(group[0]!, c.error);
+    return false;
+  }
+  if (run.stopped()) return false;
+  if (c.go) return true;
+  run.interrupt(c.stop);
+  return false;
 }
 
 /** One hour, as a default that outlasts a short alert without holding a run for a night. */

@@ -20,7 +20,7 @@ import { DEFAULT_POLL } from './health-gate.js';
 import { Prefetcher } from './prefetch.js';
 import { asPveError, RolledBackError, runStep } from './steps.js';
 import { PolicyStop } from './soak.js';
-import { checkBeforeNode, type BeforeNode, type NodeStop } from './between-nodes.js';
+import { mayStartNode, type BeforeNode, type NodeCheckRun, type NodeStop } from './between-nodes.js';
 import { applyUncordon, uncordon, uncordonCommands, uncordonsWithGate } from './uncordon.js';
 import { waitReadyWith } from './wait-ready.js';
 
@@ -261,19 +261,19 @@ class PlanRun {
   }
 
   /** The policy's hook before a node (window, gates): false when the run stops there. */
-  async #beforeNode(group: readonly Step[]): Promise<boolean> {
-    const c = await checkBeforeNode(this.#opts.beforeNode!, group, this.#deps);
-    if ('error' in c) {
-      if (this.#opts.signal?.aborted) this.#interrupted = true;
-      else this.#failBefore(group[0]!, c.error);
-      return false;
-    }
-    if (this.#stopped) return false;
-    if (c.go) return true;
-    this.#stop ??= c.stop;
-    this.#interrupted = true;
-    return false;
+  #beforeNode(group: readonly Step[]): Promise<boolean> {
+    return mayStartNode(this.#opts.beforeNode!, { group, deps: this.#deps, run: this.#checkRun });
   }
+
+  /** This run as the checks before a node see it. */
+  readonly #checkRun: NodeCheckRun = {
+    stopped: () => this.#stopped,
+    interrupt: (stop) => {
+      this.#stop ??= stop;
+      this.#interrupted = true;
+    },
+    fail: (step, error) => this.#failBefore(step, error),
+  };
 
   /** Before a step: the guard's hook (the run record, the lease); false when it refused. */
   async #before(step: Step): Promise<boolean> {

@@ -34,7 +34,7 @@ import type { ClusterConnection } from '../../operation/connect.js';
 import { failureReason } from '../../shell/reason.js';
 import type { RunResult } from '../../shell/shell.js';
 import { SERVICE } from '../../k3s/install-config.js';
-import { beforeEachNode, checkBeforeNode, type BeforeNode } from '../run/between-nodes.js';
+import { beforeEachNode, mayStartNode, type BeforeNode, type NodeCheckRun } from '../run/between-nodes.js';
 import { RunState } from '../run/context.js';
 import { DEFAULT_POLL, waitHealthy } from '../run/health-gate.js';
 import { runNotices } from '../run/run-notices.js';
@@ -380,19 +380,19 @@ class SucRun {
   }
 
   /** The checks before a node (window, gates): false when the run stops there. */
-  async #beforeNode(group: readonly Step[]): Promise<boolean> {
-    const c = await checkBeforeNode(this.#d.beforeNode!, group, this.#d);
-    if ('error' in c) {
-      if (this.#d.signal?.aborted) this.#interrupted = true;
-      else this.#failBefore(group[0]!, c.error);
-      return false;
-    }
-    if (this.#stopped) return false;
-    if (c.go) return true;
-    this.#stop ??= c.stop;
-    this.#interrupted = true;
-    return false;
+  #beforeNode(group: readonly Step[]): Promise<boolean> {
+    return mayStartNode(this.#d.beforeNode!, { group, deps: this.#d, run: this.#checkRun });
   }
+
+  /** This run as the checks before a node see it. */
+  readonly #checkRun: NodeCheckRun = {
+    stopped: () => this.#stopped,
+    interrupt: (stop) => {
+      this.#stop ??= stop;
+      this.#interrupted = true;
+    },
+    fail: (step, error) => this.#failBefore(step, error),
+  };
 
   /** Opts the node in and waits for its Job to complete; returns the Job's name. */
   async #job(step: Step, plan: SucPlan | undefined, work: Step | undefined): Promise<string> {
