@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { labFixture, type LabFixture } from '../helpers/lab-cli.js';
 import { REAL_SHELLS, realShSkipReason, startRealShHosts, type RealShHosts } from './harness/realsh.js';
 import { realShInventory } from './harness/inventory.js';
+import { unmanagedPod } from '../helpers/pods.js';
 
 const skip = realShSkipReason();
 const TARGET = 'v1.33.5+k3s1';
@@ -77,16 +78,7 @@ for (const shell of REAL_SHELLS) {
 
     test(`GIVEN a pod with no controller WHEN upgrade drains its node (${shell}) THEN kubectl's own error line is the reason, the node is listed as cordoned, and resume --drain-force finishes`, async () => {
       f.lab.update((s) => {
-        s.clusters['lab']!.pods.push({
-          namespace: 'default',
-          name: 'debug',
-          app: 'debug',
-          owner: undefined,
-          emptyDir: false,
-          node: 'k3s-worker-1',
-          createdAt: Date.now(),
-          uid: 'debug-uid',
-        });
+        s.clusters['lab']!.pods.push(unmanagedPod({ node: 'k3s-worker-1' }));
       });
       const r = await f.cli(['upgrade', '--yes'], { timeoutMs: 180_000 });
       assert.equal(r.code, 1, r.stderr);

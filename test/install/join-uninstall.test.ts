@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { cliInProcess, labFixture, runCli, type LabFixture } from '../helpers/lab-cli.js';
 import { binaryContent, INSTALL_SCRIPT, LAB_TEMPLATE, putHostFile, TEMPLATE_DIR } from '../../src/lab/index.js';
+import { unmanagedPod } from '../helpers/pods.js';
 
 cliInProcess();
 
@@ -218,16 +219,7 @@ test('GIVEN lab init --bare WHEN run THEN the containers exist without k3s, the 
 test('GIVEN a pod that blocks the drain WHEN uninstall runs THEN its drain step fails in the journal, status names the uninstall, and abandon names the node it left cordoned', async () => {
   await withLab({}, async (f) => {
     f.lab.update((s) => {
-      s.clusters['lab']!.pods.push({
-        namespace: 'default',
-        name: 'debug',
-        app: 'debug',
-        owner: undefined,
-        emptyDir: false,
-        node: 'k3s-worker-2',
-        createdAt: Date.now(),
-        uid: 'debug-uid',
-      });
+      s.clusters['lab']!.pods.push(unmanagedPod({ node: 'k3s-worker-2' }));
     });
     const r = await f.cli(['uninstall', 'k3s-worker-2', '--yes']);
     assert.equal(r.code, 1, r.stderr);

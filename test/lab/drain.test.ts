@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeLab, kubectl, inCt } from './helpers.js';
 import type { Lab } from '../../src/lab/index.js';
+import { unmanagedPod } from '../helpers/pods.js';
 
 const podsOn = (lab: Lab, node: string) => lab.state.clusters.lab!.pods.filter((p) => p.node === node);
 
@@ -21,16 +22,7 @@ test('GIVEN a DaemonSet pod WHEN drained without --ignore-daemonsets THEN kubect
 test('GIVEN a pod without controller WHEN drained without --force THEN refused; with --force it is deleted for good', async () => {
   const lab = await makeLab();
   lab.update((s) => {
-    s.clusters.lab!.pods.push({
-      namespace: 'default',
-      name: 'debug',
-      app: 'debug',
-      owner: undefined,
-      emptyDir: false,
-      node: 'k3s-worker-3',
-      createdAt: 0,
-      uid: 'u-debug',
-    });
+    s.clusters.lab!.pods.push(unmanagedPod({ node: 'k3s-worker-3', createdAt: 0, uid: 'u-debug' }));
   });
   const r = await kubectl(lab, 'drain', 'k3s-worker-3', '--ignore-daemonsets');
   assert.equal(r.code, 1);

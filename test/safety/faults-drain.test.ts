@@ -6,6 +6,7 @@ import { drainWarnings, type PodInfo, type PdbInfo } from '../../src/upgrade/run
 import type { KubeNodeFacts } from '../../src/domain/facts.js';
 import { DEFAULT_DRAIN } from '../../src/inventory/defaults.js';
 import { cliInProcess } from '../helpers/lab-cli.js';
+import { unmanagedPod } from '../helpers/pods.js';
 
 cliInProcess();
 
@@ -71,16 +72,7 @@ test("GIVEN a PDB that allows no disruption and disableEviction false WHEN the d
 test('GIVEN a pod with no controller WHEN upgrade drains its node THEN a warning comes first, the drain fails, and resume --drain-force finishes', async () => {
   await withLab({ workers: 2 }, async (f) => {
     f.lab.update((s) => {
-      s.clusters['lab']!.pods.push({
-        namespace: 'default',
-        name: 'debug',
-        app: 'debug',
-        owner: undefined,
-        emptyDir: false,
-        node: 'k3s-worker-1',
-        createdAt: Date.now(),
-        uid: 'debug-uid',
-      });
+      s.clusters['lab']!.pods.push(unmanagedPod({ node: 'k3s-worker-1' }));
     });
     const r = await f.cli(['upgrade', '--yes']);
     assert.equal(r.code, 1);
@@ -175,16 +167,7 @@ test("GIVEN PDBs WHEN a drain is checked THEN only a PDB with too few allowed di
 test("GIVEN a pod with no controller on the SECOND worker WHEN upgrade runs THEN its warning (read ahead during the first worker's upgrade) still comes before its drain fails", async () => {
   await withLab({ workers: 2 }, async (f) => {
     f.lab.update((s) => {
-      s.clusters['lab']!.pods.push({
-        namespace: 'default',
-        name: 'debug2',
-        app: 'debug2',
-        owner: undefined,
-        emptyDir: false,
-        node: 'k3s-worker-2',
-        createdAt: Date.now(),
-        uid: 'debug2-uid',
-      });
+      s.clusters['lab']!.pods.push(unmanagedPod({ node: 'k3s-worker-2', name: 'debug2' }));
     });
     const r = await f.cli(['upgrade', '--yes']);
     assert.equal(r.code, 1);

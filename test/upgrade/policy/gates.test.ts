@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { blockingAlerts, blockingPods, fetchAlerts, parseAlerts, urlOrigin, type ActiveAlert } from '../../../src/upgrade/policy/gates.js';
 import { cliInProcess, labFixture, type LabFixture } from '../../helpers/lab-cli.js';
+import { backupPod } from '../../helpers/pods.js';
 
 cliInProcess();
 
@@ -183,17 +184,7 @@ test('GIVEN a Prometheus that cannot be reached WHEN upgrade runs THEN the gate 
 test('GIVEN a backup pod on a worker WHEN upgrade runs with --blocking-pod-selector THEN that node does not start; once the pod is gone resume goes on', async () => {
   await withLab(async (f) => {
     f.lab.update((s) => {
-      s.clusters['lab']!.pods.push({
-        namespace: 'ops',
-        name: 'nightly-backup',
-        app: 'backup',
-        owner: undefined,
-        emptyDir: false,
-        node: 'k3s-worker-2',
-        createdAt: 0,
-        uid: 'b4c1',
-        labels: { tier: 'batch' },
-      });
+      s.clusters['lab']!.pods.push(backupPod('k3s-worker-2'));
     });
     const r = await f.cli([
       'upgrade',

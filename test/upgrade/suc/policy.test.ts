@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cluster, journal, versions, webhook, withSuc } from './suc-lab.js';
 import type { LabFixture } from '../../helpers/lab-cli.js';
+import { backupPod } from '../../helpers/pods.js';
 
 const OLD = 'v1.33.3+k3s1';
 const NEW = 'v1.33.5+k3s1';
@@ -134,17 +135,7 @@ test('GIVEN a maintenance window that closes during an upgrade --engine suc WHEN
 test('GIVEN a backup pod on a worker WHEN upgrade --engine suc runs with --blocking-pod-selector THEN that worker is never opted in and the run stops before it after --gate-timeout; once the pod is gone resume finishes', async () => {
   await withSuc({}, async (f) => {
     f.lab.update((s) => {
-      s.clusters.lab!.pods.push({
-        namespace: 'ops',
-        name: 'nightly-backup',
-        app: 'backup',
-        owner: undefined,
-        emptyDir: false,
-        node: 'k3s-worker-2',
-        createdAt: 0,
-        uid: 'b4c1',
-        labels: { tier: 'batch' },
-      });
+      s.clusters.lab!.pods.push(backupPod('k3s-worker-2'));
     });
     const r = await f.cli([
       'upgrade',
