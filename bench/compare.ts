@@ -61,6 +61,8 @@ interface Options {
   /** Print where each pve-k3s upgrade's time went, from its journal. */
   steps: boolean;
   harness: Harness;
+  /** Keep the first no-op bed up, print how to reach it, and wait for Ctrl-C (to poke at it by hand). */
+  hold: boolean;
 }
 
 function options(args: string[]): Options {
@@ -96,6 +98,7 @@ function options(args: string[]): Options {
     noAnsible: args.includes('--no-ansible'),
     steps: args.includes('--steps'),
     harness: harnessOf(val('--harness')),
+    hold: args.includes('--hold'),
   };
 }
 
@@ -282,6 +285,17 @@ async function pveK3s(bed: Bed, argv: string[], expect: RegExp): Promise<void> {
   const r = await exec(process.execPath, [...prof, BIN, '-c', bed.invFile, ...argv], { env: bed.env });
   if (r.code !== 0 || !expect.test(r.stdout))
     throw new Error(`pve-k3s ${argv.join(' ')} failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+}
+
+/** --hold: the bed stays up until SIGINT or SIGTERM; the lines printed run pve-k3s and the probe against it. */
+async function hold(bed: Bed): Promise<void> {
+  const env = ['XDG_STATE_HOME', 'XDG_CONFIG_HOME'].map((k) => `${k}=${bed.env[k] ?? ''}`).join(' ');
+  log(`bed up (${bed.inventory.nodes.length} nodes): env ${env} node ${BIN} -c ${bed.invFile} status`);
+  log('Ctrl-C (SIGINT) or SIGTERM ends it');
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
 }
 
 /** One cold ansible-playbook run (a fresh ControlPath dir), timed without the clean-up of its masters. */
@@ -508,6 +522,11 @@ export async function compare(args: string[]): Promise<void> {
           const hosts = bed.hosts;
           try {
             const scripts = await probeScripts(bed);
+            if (o.hold) {
+              hosts.setCost(o.pctCosts[0] ?? 0);
+              await hold(bed);
+              return;
+            }
             for (const cost of o.pctCosts) {
               hosts.setCost(cost);
               if (o.parts.has('noop')) {
