@@ -15,6 +15,10 @@ import { probePolicy, type PolicyProbe } from '../policy/probe.js';
 import { runPreflight, type PreflightOutcome } from '../policy/preflight.js';
 import type { IssueFix } from '../policy/known-issues/index.js';
 import { resolveTarget, type ResolvedTarget } from './target.js';
+import { combineShells } from '../../shell/combine.js';
+
+/** How long the channel fetch waits for the probes' ssh processes to start (they take ~12 ms, cold). */
+const SPAWN_HEAD_START_MS = 20;
 
 export interface PlanFlags {
   version?: string | undefined;
@@ -77,30 +81,40 @@ export interface PreflightRun {
 
 /**
  * Facts, target, plan and preflight. The channel server, the facts probe and the policy probe
- * are independent: all three are asked at the same time. A planner refusal is returned (the
- * preflight reports it), not thrown.
+ * are independent: all three are asked at the same time, the two probes in one request per host.
+ * A planner refusal is returned (the preflight reports it), not thrown.
  */
 export async function preflightCluster(conn: ClusterConnection, flags: PlanFlags, signal?: AbortSignal): Promise<PreflightRun> {
   const inv = conn.inventory;
   const withPreflight = flags.preflight ?? true;
-  const [resolvedOrError, facts, probe] = await Promise.all([
-    resolveTarget(
-      {
-        version: flags.version ?? (flags.channel ? undefined : inv.k3s.version),
-        channel: flags.channel ?? inv.k3s.channel,
-        channelUrl: conn.channelUrl,
-      },
-      signal,
-    ).catch((err: unknown) => {
-      if (err instanceof PveK3sError) return err;
-      throw err;
-    }),
-    gatherFacts(inv, conn.shells, {
+  // One request per host for both probes (shell/combine.ts): each its own script, run side by side there.
+  const combined = combineShells(conn.shells);
+  const probes = Promise.all([
+    gatherFacts(inv, combined.shells, {
       ...(signal ? { signal } : {}),
       ...(flags.controllerReads ? { controllerReads: flags.controllerReads } : {}),
     }),
-    withPreflight ? probePolicy(inv, conn.shells, signal ? { signal } : {}) : Promise.resolve(undefined),
+    withPreflight ? probePolicy(inv, combined.shells, signal ? { signal } : {}) : Promise.resolve(undefined),
   ]);
+  probes.catch(() => undefined); // awaited below; a rejection meanwhile is not unhandled
+  combined.flush();
+  // The channel fetch's first call loads Node's HTTP client (~50 ms of CPU): the probes' ssh
+  // processes, which start after a few file-system calls (the control directory, the master's
+  // socket), go first.
+  await new Promise((r) => setTimeout(r, SPAWN_HEAD_START_MS));
+  const target = resolveTarget(
+    {
+      version: flags.version ?? (flags.channel ? undefined : inv.k3s.version),
+      channel: flags.channel ?? inv.k3s.channel,
+      channelUrl: conn.channelUrl,
+    },
+    signal,
+  ).catch((err: unknown) => {
+    if (err instanceof PveK3sError) return err;
+    throw err;
+  });
+  target.catch(() => undefined);
+  const [[facts, probe], resolvedOrError] = await Promise.all([probes, target]);
   // Migrated containers: later steps (the controller's kubectl, snapshots) use their real host.
   if (facts.relocated) conn.inventory = withRelocations(inv, facts.relocated);
   if (flags.unconfirmed) facts.unconfirmed = flags.unconfirmed;
