@@ -22,7 +22,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   operation: ['domain', 'shell', 'inventory', 'proxmox', 'kube'],
   'upgrade/facts': ['domain', 'shell', 'inventory', 'proxmox', 'kube', 'discover'],
   'upgrade/policy': ['domain', 'shell', 'inventory', 'proxmox', 'kube', 'k3s'],
-  'upgrade/plan': ['domain', 'inventory', 'channel', 'operation', 'upgrade/facts', 'upgrade/policy'],
+  'upgrade/plan': ['domain', 'inventory', 'proxmox', 'channel', 'operation', 'upgrade/facts', 'upgrade/policy'],
   'upgrade/suc': ['domain', 'shell', 'inventory', 'proxmox', 'kube', 'k3s', 'operation', 'upgrade/plan', 'upgrade/policy', 'upgrade/run'],
   'upgrade/run': ['domain', 'shell', 'inventory', 'proxmox', 'kube', 'k3s', 'operation', 'upgrade/plan', 'upgrade/policy'],
   install: ['domain', 'shell', 'inventory', 'proxmox', 'kube', 'k3s', 'upgrade/run'],

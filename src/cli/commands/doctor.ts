@@ -30,7 +30,7 @@ export async function doctor(g: GlobalOptions, node: string | undefined, flags: 
     const { probePolicy } = await import('../../upgrade/policy/probe.js');
     const { upgradeState } = await import('../../status/upgrade-state.js');
     const { stateDir } = await import('../../inventory/index.js');
-    const { combineShells } = await import('../../shell/combine.js');
+    const { combineShells } = await import('../../proxmox/combine.js');
     // The policy probe (the known issues) does not need the facts: it goes at the same time, in the same request per host.
     const combined = combineShells(conn.shells).shells;
     const [facts, probe] = await Promise.all([gatherFacts(inv, combined), probePolicy(inv, combined)]);

@@ -15,7 +15,7 @@ import { probePolicy, type PolicyProbe } from '../policy/probe.js';
 import { runPreflight, type PreflightOutcome } from '../policy/preflight.js';
 import type { IssueFix } from '../policy/known-issues/index.js';
 import { resolveTarget, type ResolvedTarget } from './target.js';
-import { combineShells } from '../../shell/combine.js';
+import { combineShells } from '../../proxmox/combine.js';
 
 /** How long the channel fetch waits for the probes' ssh processes to start (they take ~12 ms, cold). */
 const SPAWN_HEAD_START_MS = 20;
@@ -87,7 +87,7 @@ export interface PreflightRun {
 export async function preflightCluster(conn: ClusterConnection, flags: PlanFlags, signal?: AbortSignal): Promise<PreflightRun> {
   const inv = conn.inventory;
   const withPreflight = flags.preflight ?? true;
-  // One request per host for both probes (shell/combine.ts): each its own script, run side by side there.
+  // One request per host for both probes (proxmox/combine.ts): each its own script, run side by side there.
   const combined = combineShells(conn.shells);
   const probes = Promise.all([
     gatherFacts(inv, combined.shells, {

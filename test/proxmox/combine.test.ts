@@ -4,7 +4,7 @@ import { mkdtempSync, symlinkSync, writeFileSync, chmodSync, rmSync } from 'node
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { combineShells, MAX_COMBINED_SCRIPT } from '../../src/shell/combine.js';
+import { combineShells, MAX_COMBINED_SCRIPT } from '../../src/proxmox/combine.js';
 import { LocalShell } from '../../src/shell/local-shell.js';
 import { buildBatch } from '../../src/proxmox/batch.js';
 import { ShellError } from '../../src/domain/errors.js';

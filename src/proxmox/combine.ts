@@ -17,9 +17,9 @@
  * empty either way, and the exit status is the script's.
  */
 import { ShellError } from '../domain/errors.js';
-import { buildBatch, parseBatch } from '../proxmox/batch.js';
-import { outsideFrames } from './frames.js';
-import type { RunOptions, RunResult, ScriptSession, Shell } from './shell.js';
+import { buildBatch, parseBatch } from './batch.js';
+import { outsideFrames } from '../shell/frames.js';
+import type { RunOptions, RunResult, ScriptSession, Shell } from '../shell/shell.js';
 
 /**
  * The longest script that is combined: it travels as one argument (`sh -c <script>`, twice
