@@ -19,13 +19,20 @@
 import { ShellError } from '../domain/errors.js';
 import { buildBatch, parseBatch } from './batch.js';
 import { outsideFrames } from '../shell/frames.js';
+import { quoteCommand } from '../shell/quote.js';
 import type { RunOptions, RunResult, ScriptSession, Shell } from '../shell/shell.js';
 
 /**
- * The longest script that is combined: it travels as one argument (`sh -c <script>`, twice
- * quoted), and Linux limits one argument to 128 KiB. A longer one goes alone.
+ * The longest a combined script may be, quoted once (`sh -c <script>` as the batch's job runs
+ * it): it reaches the host's exec as one argument, and Linux limits one argument to 128 KiB.
+ * A longer one goes alone.
  */
-export const MAX_COMBINED_SCRIPT = 60 * 1024;
+export const MAX_COMBINED_SCRIPT = 96 * 1024;
+
+/** Whether `script` can travel as one argument of the combined request. */
+export function combinable(script: string): boolean {
+  return Buffer.byteLength(quoteCommand(['sh', '-c', script])) <= MAX_COMBINED_SCRIPT;
+}
 
 export interface CombinedShells {
   /** The same hosts, each combining its `sh -s` requests. */
@@ -118,7 +125,7 @@ export function combineShells(shells: ReadonlyMap<string, Shell>): CombinedShell
       host: shell.host,
       run(argv, opts = {}) {
         const script = opts.stdin;
-        if (argv.length !== 2 || argv[0] !== 'sh' || argv[1] !== '-s' || script === undefined || script.length > MAX_COMBINED_SCRIPT) {
+        if (argv.length !== 2 || argv[0] !== 'sh' || argv[1] !== '-s' || script === undefined || !combinable(script)) {
           count(shell.host);
           return shell.run(argv, opts);
         }
