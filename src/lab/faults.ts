@@ -16,10 +16,22 @@ export function faultMatches(f: Fault, site: FaultSite): boolean {
   if (m.vmid !== undefined && m.vmid !== site.vmid) return false;
   if (m.argvPrefix !== undefined && !m.argvPrefix.every((a, i) => site.argv[i] === a)) return false;
   if (m.contains !== undefined) {
-    const text = `${site.argv.join(' ')}${site.level === 'host' && site.stdin ? `\n${site.stdin}` : ''}`;
+    const text = `${matchedArgv(site).join(' ')}${site.level === 'host' && site.stdin ? `\n${site.stdin}` : ''}`;
     if (!text.includes(m.contains)) return false;
   }
   return true;
+}
+
+/**
+ * What `contains` looks at: the argv, but for a container's shell given a script (`sh -c
+ * SCRIPT`) its argv without the script. The programs the script runs are matched as each
+ * starts, as for a script on stdin (a session's `sh -s`), and as on a real host or the e2e
+ * harness's real dash, where a fault of kubectl is kubectl's answer inside the script, not
+ * the shell's.
+ */
+function matchedArgv(site: FaultSite): readonly string[] {
+  const shell = /(^|\/)(sh|dash|bash)$/.test(site.argv[0] ?? '');
+  return site.level === 'container' && shell && site.argv[1] === '-c' ? [site.argv[0]!, '-c', ...site.argv.slice(3)] : site.argv;
 }
 
 /** Fires the first matching fault (mutates `s`: call inside a store update). */

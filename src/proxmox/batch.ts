@@ -132,3 +132,32 @@ export function parseBatch(r: Pick<RunResult, 'stdout' | 'stderr'>, batch: Batch
     return { code: o.code, stdout: o.body, stderr: err.get(id)?.body ?? '' };
   });
 }
+
+/** Several commands run by a shell that is itself one command (`pct exec <vmid> -- sh -c <script>`). */
+export interface NestedBatch {
+  /** The one command: `prefix`, then `sh -c` and the inner batch's script. */
+  argv: string[];
+  inner: Batch;
+}
+
+/**
+ * A sequential framed batch (its own nonce) run as ONE command, `[...prefix, 'sh', '-c', script]`
+ * (with prefix `pct exec <vmid> --`: one pct start for all of them, the script run by the
+ * container's sh). nestedResults() splits that command's result back into one per inner command.
+ */
+export function buildNestedBatch(prefix: readonly string[], commands: readonly BatchCommand[]): NestedBatch {
+  const inner = buildBatch(commands);
+  return { argv: [...prefix, 'sh', '-c', inner.script], inner };
+}
+
+/**
+ * One result per inner command, each as that command run alone gives it. When the one command
+ * failed before its script ran any of them (pct refusing, the container not running: no inner
+ * frame at all), every command gets that failure, pct's own words and a non-zero code, as
+ * Kube.batch does; a command whose frame alone is missing (the script died) gets code -1.
+ */
+export function nestedResults(outer: RunResult, nested: NestedBatch): RunResult[] {
+  const results = parseBatch(outer, nested.inner);
+  if (results.some((r) => r.code !== -1)) return results;
+  return results.map(() => ({ code: outer.code === 0 ? 1 : outer.code, stdout: outer.stdout, stderr: outer.stderr }));
+}

@@ -3,7 +3,7 @@
  * generated inputs (fast-check): hostile node names, tokens with ' $ ` % and newlines.
  */
 import fc from 'fast-check';
-import { buildBatch } from '../../src/proxmox/batch.js';
+import { buildBatch, buildNestedBatch } from '../../src/proxmox/batch.js';
 import { sessionRequest } from '../../src/shell/session.js';
 import { quoteCommand } from '../../src/shell/quote.js';
 import { drainArgs, KUBECTL } from '../../src/kube/kube.js';
@@ -45,6 +45,22 @@ export const BUILDERS: Record<string, fc.Arbitrary<string>> = {
           { parallel: 8, nonce: n },
         ).script,
     ),
+  "facts probe with the controller's reads nested (host batch, parallel)": fc
+    .tuple(fc.array(vmid, { minLength: 1, maxLength: 4 }), vmid, nodeName, nonce)
+    .map(
+      ([vmids, ctl, node, n]) =>
+        buildBatch(
+          [
+            { argv: ['pct', 'list'] },
+            ...vmids.map((v) => ({ argv: ['pct', 'exec', String(v), '--', '/usr/local/bin/k3s', '--version'] })),
+            { argv: controllerReads(ctl, node).argv },
+          ],
+          { parallel: 8, widen: true, nonce: n },
+        ).script,
+    ),
+  "the controller's reads (the nested script, run by the container's sh)": fc
+    .tuple(vmid, nodeName)
+    .map(([ctl, node]) => controllerReads(ctl, node).argv.at(-1)!),
   'kube batch (annotate then drain, stop on failure)': fc
     .tuple(nodeName, nonce)
     .map(
@@ -138,3 +154,15 @@ export const BUILDERS: Record<string, fc.Arbitrary<string>> = {
     .tuple(vmid, nonce)
     .map(([v, n]) => buildBatch([{ argv: ['hostname'] }, { argv: probeArgv(v) }], { parallel: 8, nonce: n }).script),
 };
+
+/** The facts probe's controller reads: get nodes, the lease, the controller's node, nested in one pct exec. */
+function controllerReads(ctl: number, node: string) {
+  return buildNestedBatch(
+    ['pct', 'exec', String(ctl), '--'],
+    [
+      ['get', 'nodes', '-o', 'json'],
+      ['get', 'lease', 'pve-k3s-lab', '-n', 'kube-system', '-o', 'json'],
+      ['get', 'node', node, '-o', 'json'],
+    ].map((a) => ({ argv: [KUBECTL, ...a] })),
+  );
+}

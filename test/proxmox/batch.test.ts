@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildBatch, parseBatch, widths } from '../../src/proxmox/batch.js';
+import { buildBatch, buildNestedBatch, nestedResults, parseBatch, widths } from '../../src/proxmox/batch.js';
 
 /** A fake `pct` on PATH: prints its argv one per line, a stderr line, exits with the vmid % 7. */
 function fakePct(): string {
@@ -153,4 +153,60 @@ test('GIVEN a host with 2 cores WHEN a widened batch of 19 runs THEN 8 lanes: th
     batch.script,
     /^\[ "\$w" = 8 \] && \( sh -c "\$j0" sh "\$d\/0"; sh -c "\$j8" sh "\$d\/8"; sh -c "\$j16" sh "\$d\/16" \) &$/m,
   );
+});
+
+/**
+ * A fake `pct exec <vmid> -- cmd...` that runs cmd as pct does (vmid 999: not running, pct's own
+ * exit 255), and `sh` as the given shell (the host's and the container's: dash on Debian).
+ */
+function execPct(shell: readonly string[]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pve-k3s-nested-'));
+  writeFileSync(join(dir, 'sh'), `#!/bin/sh\nexec ${shell.join(' ')} "$@"\n`);
+  chmodSync(join(dir, 'sh'), 0o755);
+  writeFileSync(
+    join(dir, 'pct'),
+    '#!/bin/sh\n[ "$1" = exec ] || exit 2\n[ "$2" = 999 ] && { echo "CT 999 not running" >&2; exit 255; }\nshift 3\nexec "$@"\n',
+  );
+  writeFileSync(
+    join(dir, 'kubectl'),
+    '#!/bin/sh\n[ "$2" = lease ] && { echo "Error from server (Forbidden): no" >&2; exit 1; }\nprintf \'{"items":[%s]}\' "$*"; echo warn >&2\n',
+  );
+  chmodSync(join(dir, 'pct'), 0o755);
+  chmodSync(join(dir, 'kubectl'), 0o755);
+  return dir;
+}
+
+for (const shell of [['dash'], ['busybox', 'sh']]) {
+  test(`GIVEN the controller's reads nested in one pct exec WHEN run by ${shell.join(' ')} (host and container) THEN each read gets its own answer`, () => {
+    const dir = execPct(shell);
+    const reads = [
+      ['get', 'nodes', '-o', 'json'],
+      ['get', 'lease', 'x'],
+      ['get', 'node', "it's $(x)"],
+    ].map((a) => ({ argv: [join(dir, 'kubectl'), ...a] }));
+    const ok = buildNestedBatch(['pct', 'exec', '100', '--'], reads);
+    const stopped = buildNestedBatch(['pct', 'exec', '999', '--'], reads);
+    const batch = buildBatch([{ argv: ['pct', 'list'] }, { argv: ok.argv }, { argv: stopped.argv }], { parallel: 8, widen: true });
+    const r = spawnSync(shell[0]!, [...shell.slice(1), '-s'], {
+      input: batch.script,
+      env: { PATH: `${dir}:/usr/bin:/bin` },
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const [, outer, refused] = parseBatch(r, batch);
+    assert.deepEqual(nestedResults(outer!, ok), [
+      { code: 0, stdout: '{"items":[get nodes -o json]}', stderr: 'warn\n' },
+      { code: 1, stdout: '', stderr: 'Error from server (Forbidden): no\n' },
+      { code: 0, stdout: `{"items":[get node it's $(x)]}`, stderr: 'warn\n' },
+    ]);
+    // pct refused before any read ran: every read says so, in pct's words and exit status.
+    const no = { code: 255, stdout: '', stderr: 'CT 999 not running\n' };
+    assert.deepEqual(nestedResults(refused!, stopped), [no, no, no]);
+  });
+}
+
+test('GIVEN a nested batch whose command exited 0 without running it WHEN split THEN no made-up success: code 1, its words', () => {
+  const nested = buildNestedBatch(['pct', 'exec', '100', '--'], [{ argv: ['true'] }, { argv: ['true'] }]);
+  const none = { code: 1, stdout: 'odd', stderr: 'said nothing framed' };
+  assert.deepEqual(nestedResults({ code: 0, stdout: 'odd', stderr: 'said nothing framed' }, nested), [none, none]);
 });

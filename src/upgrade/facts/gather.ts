@@ -6,7 +6,7 @@
 import type { ClusterFacts, ContainerState, KubeNodeFacts, NodeFacts } from '../../domain/facts.js';
 import { parseK3sVersionOutput } from '../../domain/version.js';
 import type { Inventory, NodeSpec } from '../../inventory/types.js';
-import { buildBatch, parseBatch, type BatchCommand } from '../../proxmox/batch.js';
+import { buildBatch, buildNestedBatch, nestedResults, parseBatch, type BatchCommand } from '../../proxmox/batch.js';
 import { parsePctList, type PctListEntry } from '../../proxmox/pct.js';
 import type { RunResult, Shell } from '../../shell/shell.js';
 import { failureReason } from '../../shell/reason.js';
@@ -25,9 +25,10 @@ export interface GatherOptions {
   /** How many `pct exec` a host runs at once during the probe, at least (more where its cores allow). @default 8 */
   parallel?: number;
   /**
-   * More kubectl reads for the controller, each its own `pct exec` in the same request as the
-   * probe's `kubectl get nodes` (status and upgrade read the cluster's lease this way: one request
-   * per host). `answer` gets their results in order, each as that kubectl run alone gives it, or
+   * More kubectl reads for the controller, in the same request and the same `pct exec` as the
+   * probe's `kubectl get nodes` (a framed `sh -c` in the controller; status and upgrade read the
+   * cluster's lease this way: one request per host, one pct start for the controller's reads).
+   * `answer` gets their results in order, each as that kubectl run alone gives it, or
    * undefined when the controller's host could not be probed (its caller then reads them itself).
    */
   controllerReads?: ControllerReads;
@@ -124,11 +125,17 @@ async function probeHost(
   const commands: BatchCommand[] = [{ argv: ['pct', 'list'] }];
   for (const n of nodes) commands.push({ argv: ['pct', 'exec', String(n.vmid), '--', K3S, '--version'] });
   const reads = controller ? opts.controllerReads : undefined;
-  if (controller) {
-    // Each read its own `pct exec` (its own answer, as a kubectl run alone gives it), in this request.
-    for (const args of [['get', 'nodes', '-o', 'json'], ...(reads?.commands ?? [])])
-      commands.push({ argv: ['pct', 'exec', String(controller.vmid), '--', KUBECTL, ...args] });
-  }
+  const nodesArgv = [KUBECTL, 'get', 'nodes', '-o', 'json'];
+  // With reads, the controller's kubectl runs go in ONE `pct exec` (one pct start: a Perl start
+  // and lxc-attach on a real host), framed by the container's sh: each keeps its own answer.
+  const inner =
+    controller && reads
+      ? buildNestedBatch(
+          ['pct', 'exec', String(controller.vmid), '--'],
+          [nodesArgv, ...reads.commands.map((a) => [KUBECTL, ...a])].map((argv) => ({ argv })),
+        )
+      : undefined;
+  if (controller) commands.push({ argv: inner ? inner.argv : ['pct', 'exec', String(controller.vmid), '--', ...nodesArgv] });
   const batch = buildBatch(commands, { parallel: opts.parallel ?? 8, widen: true });
   const probe: HostProbe = {
     host: shell.host,
@@ -177,8 +184,9 @@ async function probeHost(
     }
   });
   if (controller) {
-    const r = rest[nodes.length];
-    reads?.answer(reads.commands.map((_c, i) => rest[nodes.length + 1 + i] ?? { code: -1, stdout: '', stderr: 'no answer' }));
+    const outer = rest[nodes.length];
+    const [r, ...more] = outer && inner ? nestedResults(outer, inner) : [outer];
+    reads?.answer(reads.commands.map((_c, i) => more[i] ?? { code: -1, stdout: '', stderr: 'no answer' }));
     if (!r || r.code !== 0)
       probe.kube = {
         nodes: undefined,

@@ -1,7 +1,8 @@
 /**
  * A Kube whose first batch() is not sent on its own: its commands ride in the facts probe's
  * round trip to the controller's host (GatherOptions.controllerReads), so `status` reads the
- * cluster's lease beside the facts with one request per host (each read its own `pct exec`).
+ * cluster's lease beside the facts with one request per host, in the one `pct exec` of the
+ * controller's reads (a framed `sh -c`: each read still gets its own answer).
  * Every later call, and the first one when the probe could not run it (its host unreachable),
  * goes to the controller as usual.
  */

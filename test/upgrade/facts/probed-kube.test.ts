@@ -15,16 +15,19 @@ import { ProbedKube } from '../../../src/upgrade/facts/probed-kube.js';
 import { guarded, kubeFor, readClusterState, type ClusterState } from '../../../src/operation/guard.js';
 import type { GuardEnv } from '../../../src/operation/guard-spec.js';
 import type { RunOptions, RunResult, Shell } from '../../../src/shell/shell.js';
+import { KUBECTL } from '../../../src/kube/kube.js';
 
 /** A host's shell that counts its requests (each `run` is one SSH round trip). */
 class Counting implements Shell {
   requests: string[] = [];
+  scripts: string[] = [];
   constructor(readonly inner: Shell) {}
   get host(): string {
     return this.inner.host;
   }
   run(argv: readonly string[], opts?: RunOptions): Promise<RunResult> {
     this.requests.push(argv.join(' '));
+    this.scripts.push(opts?.stdin ?? '');
     return this.inner.run(argv, opts);
   }
   close(): Promise<void> {
@@ -58,7 +61,10 @@ test('the lease read rides in the facts probe: one request per host, the same st
     await guarded(env, { operation: 'lab reset', steps: 1 }, async () => {
       const alone = await readClusterState(env);
       assert.ok(alone.view.live, 'the lease is held while the operation runs');
-      for (const s of shells.values()) s.requests = [];
+      for (const s of shells.values()) {
+        s.requests = [];
+        s.scripts = [];
+      }
       const { facts, st } = await probed(env);
       assert.deepEqual(comparable(st), comparable(alone));
       assert.equal(st.record?.operation, 'lab reset');
@@ -68,6 +74,11 @@ test('the lease read rides in the facts probe: one request per host, the same st
         inventory.nodes.map((n) => [n.name, true]),
       );
       for (const [h, s] of shells) assert.deepEqual(s.requests, ['sh -s'], `one request to ${h}`);
+      // The controller's reads (get nodes, the lease, its node) are ONE pct exec: one pct start.
+      const ctl = inventory.nodes.find((n) => n.name === inventory.controller)!;
+      const script = shells.get(ctl.host)!.scripts[0]!;
+      assert.equal(script.split(`pct exec ${ctl.vmid} -- `).length - 1, 2, 'k3s --version and one pct exec for every kubectl read');
+      assert.equal(script.split(KUBECTL).length - 1, 3, 'three kubectl reads, in that one pct exec');
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -106,6 +117,44 @@ test("the controller's container stopped: the lease read fails as it does on its
     assert.equal(await st, alone);
     assert.match(alone, /not running/);
     assert.match(facts.kubeError ?? '', /kubectl get nodes failed \(exit 255\): .*not running/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('only the lease read is Forbidden: that read names itself, as on its own, and the facts are read', async () => {
+  const lab = await makeLab({ hosts: 1, workers: 1 });
+  const { dir, inventory, env } = await setup(lab);
+  const forbidden =
+    'Error from server (Forbidden): leases.coordination.k8s.io "pve-k3s-lab" is forbidden: User "ops" cannot get resource "leases" in API group "coordination.k8s.io" in the namespace "kube-system"\n';
+  try {
+    // Twice: once read alone, once in the probe.
+    lab.addFault({
+      match: { level: 'container', argvPrefix: [KUBECTL, 'get', 'lease'] },
+      effect: { exitCode: 1, stderr: forbidden },
+      times: 2,
+    });
+    const alone = await readClusterState(env).then(
+      () => 'read',
+      (e: Error) => e.message,
+    );
+    const kube = new ProbedKube(kubeFor(env));
+    const st = readClusterState(env, kube).then(
+      () => 'read',
+      (e: Error) => e.message,
+    );
+    const facts = await gatherFacts(inventory, env.shells, { controllerReads: kube.reads(await kube.asked) }).finally(() => kube.release());
+    assert.equal(
+      alone,
+      'kubectl get lease pve-k3s-lab on k3s-ctrl-1: Error from server (Forbidden): leases.coordination.k8s.io "pve-k3s-lab" is forbidden: User "ops" cannot get resource "leases" in API group "coordination.k8s.io" in the namespace "kube-system"',
+    );
+    assert.equal(await st, alone);
+    assert.deepEqual(lab.state.faults, [], 'the probe ran the lease read itself (the fault fired there)');
+    assert.equal(facts.kubeError, undefined);
+    assert.deepEqual(
+      facts.nodes.map((n) => [n.name, n.kube?.ready]),
+      inventory.nodes.map((n) => [n.name, true]),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
