@@ -4,12 +4,12 @@
  * resources, datacenter.cfg, the host's nf_conntrack_max, each container's raw conf, one
  * `pct exec` per container for what only the inside shows (the k3s binary's size, free space
  * where the installer writes, the unit and config.yaml), and on the controller's host the
- * cluster's other upgraders (SUC Plans, Rancher's agent).
+ * cluster's other upgraders (SUC Plans, Rancher's agent: both in one `pct exec`).
  */
 import { invariant, PveK3sError } from '../../domain/errors.js';
 import type { Inventory, NodeSpec } from '../../inventory/types.js';
 import { KUBECTL } from '../../kube/kube.js';
-import { buildBatch, parseBatch, type BatchCommand } from '../../proxmox/batch.js';
+import { buildBatch, buildNestedBatch, nestedResults, parseBatch, type BatchCommand } from '../../proxmox/batch.js';
 import {
   parseCrs,
   parseHaResources,
@@ -160,10 +160,14 @@ async function probeHost(
     ...nodes.map((n) => ({ argv: ['cat', `/etc/pve/lxc/${n.vmid}.conf`] })),
     ...nodes.map((n) => ({ argv: ['pct', 'exec', String(n.vmid), '--', 'sh', '-c', INSIDE_SCRIPT] })),
   ];
-  if (controller) {
-    commands.push({ argv: ['pct', 'exec', String(controller.vmid), '--', KUBECTL, ...SUC_PLANS_ARGV] });
-    commands.push({ argv: ['pct', 'exec', String(controller.vmid), '--', KUBECTL, ...RANCHER_AGENT_ARGV] });
-  }
+  // The controller's two reads in ONE `pct exec` (one pct start), framed by the container's sh: each keeps its own answer.
+  const reads = controller
+    ? buildNestedBatch(
+        ['pct', 'exec', String(controller.vmid), '--'],
+        [SUC_PLANS_ARGV, RANCHER_AGENT_ARGV].map((a) => ({ argv: [KUBECTL, ...a] })),
+      )
+    : undefined;
+  if (reads) commands.push({ argv: reads.argv });
   const batch = buildBatch(commands, { parallel: 8, widen: true });
   let results: RunResult[];
   try {
@@ -192,9 +196,9 @@ async function probeHost(
     const inside = rest[nodes.length + i];
     if (inside && inside.code === 0 && inside.stdout.includes('@@end')) p.inside.set(n.name, parseInside(inside.stdout));
   });
-  if (!controller) return { host: p, cluster: undefined };
-  const plans = rest[2 * nodes.length];
-  const rancher = rest[2 * nodes.length + 1];
+  const outer = rest[2 * nodes.length];
+  if (!reads || !outer) return { host: p, cluster: undefined };
+  const [plans, rancher] = nestedResults(outer, reads);
   const cluster: ClusterPolicyProbe = { sucPlans: undefined, rancher: undefined, error: undefined };
   if (plans && plans.code === 0) {
     try {
