@@ -47,9 +47,24 @@ export class Mortal {
   onCall: ((n: number) => void) | undefined;
   readonly died: Promise<void>;
   #died!: () => void;
+  /** Calls sent and not yet answered: a killed operator's last call goes on running on the host. */
+  readonly #inFlight = new Set<Promise<unknown>>();
 
   constructor() {
     this.died = new Promise((r) => (this.#died = r));
+  }
+
+  /** Resolves once every call this operator sent has ended on its host (answered or not). */
+  async settled(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+  }
+
+  /** Runs a call that was sent, tracked until it ends on the host. */
+  private sent<T>(p: Promise<T>): Promise<T> {
+    this.#inFlight.add(p);
+    const done = () => this.#inFlight.delete(p);
+    p.then(done, done);
+    return p;
   }
 
   kill(): void {
@@ -73,7 +88,7 @@ export class Mortal {
   shell(inner: Shell): Shell {
     const run = async (argv: readonly string[], opts?: RunOptions): Promise<RunResult> => {
       if (!this.enter()) return never();
-      const r = await inner.run(argv, opts);
+      const r = await this.sent(inner.run(argv, opts));
       if (this.dead) return never();
       return r;
     };
@@ -85,6 +100,7 @@ export class Mortal {
   private session(inner: ScriptSession): ScriptSession {
     const enter = () => this.enter();
     const dead = () => this.dead;
+    const sent = <T>(p: Promise<T>) => this.sent(p);
     return {
       get alive() {
         return inner.alive;
@@ -94,7 +110,7 @@ export class Mortal {
       },
       async run(script: string, opts?: SessionRunOptions): Promise<RunResult> {
         if (!enter()) return never();
-        const r = await inner.run(script, opts);
+        const r = await sent(inner.run(script, opts));
         if (dead()) return never();
         return r;
       },
