@@ -268,7 +268,12 @@ async function newBed(o: {
   );
   const ansibleVars = join(dir, 'ansible-vars.json');
   writeFileSync(ansibleVars, JSON.stringify({ channel_url: channelUrl, k3s_url: k3sUrl, k3s_token: lab.state.token }), { mode: 0o600 });
-  const env: NodeJS.ProcessEnv = { ...process.env, XDG_STATE_HOME: join(dir, 'state'), XDG_CONFIG_HOME: join(dir, 'config') };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    XDG_STATE_HOME: join(dir, 'state'),
+    XDG_CACHE_HOME: join(dir, 'cache'),
+    XDG_CONFIG_HOME: join(dir, 'config'),
+  };
   delete env['PVE_K3S_CONFIG'];
   const remove = async (): Promise<void> => {
     if (!o.shared) await hosts.stop();
@@ -289,7 +294,7 @@ async function pveK3s(bed: Bed, argv: string[], expect: RegExp): Promise<void> {
 
 /** --hold: the bed stays up until SIGINT or SIGTERM; the lines printed run pve-k3s and the probe against it. */
 async function hold(bed: Bed): Promise<void> {
-  const env = ['XDG_STATE_HOME', 'XDG_CONFIG_HOME'].map((k) => `${k}=${bed.env[k] ?? ''}`).join(' ');
+  const env = ['XDG_STATE_HOME', 'XDG_CONFIG_HOME', 'XDG_CACHE_HOME'].map((k) => `${k}=${bed.env[k] ?? ''}`).join(' ');
   log(`bed up (${bed.inventory.nodes.length} nodes): env ${env} node ${BIN} -c ${bed.invFile} status`);
   log('Ctrl-C (SIGINT) or SIGTERM ends it');
   await new Promise<void>((resolve) => {

@@ -81,7 +81,7 @@ export async function sucBench(args: readonly string[]): Promise<SucBenchRow[]> 
           const t = performance.now();
           const run = engine === 'suc' ? executeSucUpgrade : executeUpgrade;
           const r = await run(conn, plan, {
-            env: { ...process.env, XDG_STATE_HOME: join(dir, 'state') },
+            env: { ...process.env, XDG_STATE_HOME: join(dir, 'state'), XDG_CACHE_HOME: join(dir, 'cache') },
             emit: () => {},
             order: 'auto',
             allowSkew: false,

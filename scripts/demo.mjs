@@ -7,7 +7,12 @@ import { spawnSync } from 'node:child_process';
 
 const bin = resolve('dist/src/cli/bin.js');
 const work = mkdtempSync(join(tmpdir(), 'pve-k3s-demo-'));
-const env = { ...process.env, XDG_STATE_HOME: join(work, 'state'), XDG_CONFIG_HOME: join(work, 'config') };
+const env = {
+  ...process.env,
+  XDG_STATE_HOME: join(work, 'state'),
+  XDG_CACHE_HOME: join(work, 'cache'),
+  XDG_CONFIG_HOME: join(work, 'config'),
+};
 
 function run(args, expect = 0) {
   process.stdout.write(`\n$ pve-k3s ${args.join(' ')}\n`);

@@ -1,4 +1,5 @@
 /** What every command shares: global options, the inventory, the connection to the cluster, output helpers. */
+import { join } from 'node:path';
 import type { Inventory } from '../inventory/types.js';
 import { InventoryError } from '../domain/errors.js';
 import type { ClusterConnection } from '../operation/connect.js';
@@ -41,8 +42,8 @@ export async function inventoryFileFor(g: GlobalOptions, env: NodeJS.ProcessEnv 
 }
 
 export async function loadInventoryFor(g: GlobalOptions): Promise<Inventory> {
-  const { loadInventory } = await import('../inventory/index.js');
-  return loadInventory(await inventoryFileFor(g));
+  const { loadInventory, cacheDir } = await import('../inventory/index.js');
+  return loadInventory(await inventoryFileFor(g), { cacheDir: join(cacheDir(process.env), 'inventory') });
 }
 
 /** Connects to the cluster of the inventory, runs fn, and always closes it (SSH masters, lab server). */

@@ -4,10 +4,10 @@
  */
 export type * from './types.js';
 export { parseInventory, type ParseOptions } from './parse.js';
-export { loadInventory } from './load.js';
+export { loadInventory, type LoadOptions } from './load.js';
 export { renderInventory } from './render.js';
 export { findInventoryFile, inventoryCandidates, type FindInventoryOptions } from './discover.js';
-export { configDir, stateDir, homeDir, resolveUserPath } from './paths.js';
+export { cacheDir, configDir, stateDir, homeDir, resolveUserPath } from './paths.js';
 export { parseDuration, formatDuration } from './duration.js';
 export { InventoryValidationError, formatIssue, type InventoryIssue } from './issues.js';
 export {

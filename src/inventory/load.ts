@@ -3,9 +3,18 @@ import { readFile } from 'node:fs/promises';
 import { InventoryError } from '../domain/errors.js';
 import type { Inventory } from './types.js';
 import { parseInventory, type ParseOptions } from './parse.js';
+import { homedir } from 'node:os';
+
+export interface LoadOptions extends ParseOptions {
+  /**
+   * A directory for validated inventories (./cache.ts): an unchanged file is read from there
+   * without parsing it again. The CLI passes `cacheDir(env)/inventory`. @default no cache
+   */
+  cacheDir?: string;
+}
 
 /** Reads and validates the inventory at `path` (as given; resolved for Inventory.file). */
-export async function loadInventory(path: string, opts: ParseOptions = {}): Promise<Inventory> {
+export async function loadInventory(path: string, opts: LoadOptions = {}): Promise<Inventory> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -19,5 +28,13 @@ export async function loadInventory(path: string, opts: ParseOptions = {}): Prom
       cause: e,
     });
   }
-  return parseInventory(text, path, opts);
+  const { cacheDir, ...parse } = opts;
+  if (cacheDir === undefined) return parseInventory(text, path, parse);
+  const { readCachedInventory, storeCachedInventory } = await import('./cache.js');
+  const parts = { file: path, text, home: parse.home ?? homedir() };
+  const cached = await readCachedInventory(cacheDir, parts);
+  if (cached) return cached;
+  const inventory = parseInventory(text, path, parse);
+  await storeCachedInventory(cacheDir, parts, inventory);
+  return inventory;
 }

@@ -21,6 +21,11 @@ export function stateDir(env: NodeJS.ProcessEnv): string {
   return join(xdgBase(env, 'XDG_STATE_HOME', join('.local', 'state')), 'pve-k3s');
 }
 
+/** `$XDG_CACHE_HOME/pve-k3s`, else `~/.cache/pve-k3s`. Holds what can be made again (validated inventories). */
+export function cacheDir(env: NodeJS.ProcessEnv): string {
+  return join(xdgBase(env, 'XDG_CACHE_HOME', '.cache'), 'pve-k3s');
+}
+
 // The spec says a relative XDG_* value is invalid and must be ignored.
 function xdgBase(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
   const value = env[name];

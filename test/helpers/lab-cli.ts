@@ -38,6 +38,7 @@ export async function labFixture(opts: Partial<Omit<LabInitOptions, 'dir'>> = {}
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     XDG_STATE_HOME: join(dir, 'state'),
+    XDG_CACHE_HOME: join(dir, 'cache'),
     XDG_CONFIG_HOME: join(dir, 'config'),
     NO_COLOR: '1',
   };

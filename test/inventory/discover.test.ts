@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InventoryError } from '../../src/domain/errors.js';
-import { configDir, findInventoryFile, loadInventory, stateDir } from '../../src/inventory/index.js';
+import { cacheDir, configDir, findInventoryFile, loadInventory, stateDir } from '../../src/inventory/index.js';
 import { MINIMAL } from './helpers.js';
 
 function sandbox(): { cwd: string; home: string; env: NodeJS.ProcessEnv } {
@@ -102,6 +102,9 @@ test('GIVEN XDG variables or none WHEN asking for the config and state directori
   assert.equal(stateDir({ HOME: '/home/a', XDG_STATE_HOME: '/x/state' }), '/x/state/pve-k3s');
   // The XDG spec: relative values are invalid and ignored.
   assert.equal(stateDir({ HOME: '/home/a', XDG_STATE_HOME: 'rel' }), '/home/a/.local/state/pve-k3s');
+  assert.equal(cacheDir({ HOME: '/home/a' }), '/home/a/.cache/pve-k3s');
+  assert.equal(cacheDir({ HOME: '/home/a', XDG_CACHE_HOME: '/x/cache' }), '/x/cache/pve-k3s');
+  assert.equal(cacheDir({ HOME: '/home/a', XDG_CACHE_HOME: 'rel' }), '/home/a/.cache/pve-k3s');
 });
 
 test('GIVEN a found file WHEN loaded THEN it is parsed with Inventory.file set to it', async () => {
