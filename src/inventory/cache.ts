@@ -37,30 +37,45 @@ export interface CacheKeyParts {
   home: string;
 }
 
-let codeFingerprint: string | undefined;
+let codeFingerprint: string | null | undefined;
 
 /**
  * The parser's own code: this folder and src/domain (parse.ts imports nothing from elsewhere;
  * test/inventory/cache.test.ts checks that), each module's name, size and modification time.
+ * Laid out otherwise (one bundled file), the file this code is in; null when neither can be
+ * read, and then there is no cache.
  */
-function code(): string {
+function code(): string | null {
   if (codeFingerprint !== undefined) return codeFingerprint;
-  const here = dirname(fileURLToPath(import.meta.url));
+  const self = fileURLToPath(import.meta.url);
+  const here = dirname(self);
   const h = createHash('sha256').update(`${process.versions.v8}\0`);
-  for (const dir of [here, join(here, '..', 'domain')]) {
-    for (const name of readdirSync(dir).sort()) {
-      if (!/\.[cm]?[jt]s$/.test(name)) continue;
-      const st = statSync(join(dir, name));
-      h.update(`${name}\0${st.size}\0${st.mtimeMs}\0`);
+  try {
+    for (const dir of [here, join(here, '..', 'domain')]) {
+      for (const name of readdirSync(dir).sort()) {
+        if (!/\.[cm]?[jt]s$/.test(name)) continue;
+        const st = statSync(join(dir, name));
+        h.update(`${name}\0${st.size}\0${st.mtimeMs}\0`);
+      }
+    }
+    codeFingerprint = h.digest('hex');
+  } catch {
+    try {
+      const st = statSync(self);
+      codeFingerprint = h.update(`${self}\0${st.size}\0${st.mtimeMs}`).digest('hex');
+    } catch {
+      codeFingerprint = null;
     }
   }
-  codeFingerprint = h.digest('hex');
   return codeFingerprint;
 }
 
-export function cacheKey(p: CacheKeyParts): string {
+/** The entry's name for these parts; undefined when the code cannot be fingerprinted (no cache). */
+export function cacheKey(p: CacheKeyParts): string | undefined {
+  const fingerprint = code();
+  if (fingerprint === null) return undefined;
   return createHash('sha256')
-    .update(JSON.stringify([FORMAT, code(), resolve(p.file), p.home]))
+    .update(JSON.stringify([FORMAT, fingerprint, resolve(p.file), p.home]))
     .update('\0')
     .update(p.text)
     .digest('hex');
@@ -85,7 +100,7 @@ async function privateDir(dir: string): Promise<boolean> {
 /** The cached inventory for these parts, or undefined (none, unreadable, or not this key's). */
 export async function readCachedInventory(dir: string, parts: CacheKeyParts): Promise<Inventory | undefined> {
   const key = cacheKey(parts);
-  if (!(await privateDir(dir))) return undefined;
+  if (key === undefined || !(await privateDir(dir))) return undefined;
   try {
     const entry = deserialize(await readFile(join(dir, `${key}.v8`))) as Partial<Entry> | null;
     if (entry?.key !== key || typeof entry.inventory !== 'object' || entry.inventory === null) return undefined;
@@ -99,9 +114,10 @@ export async function readCachedInventory(dir: string, parts: CacheKeyParts): Pr
 /** Stores a validated inventory; never throws. */
 export async function storeCachedInventory(dir: string, parts: CacheKeyParts, inventory: Inventory): Promise<void> {
   try {
+    const key = cacheKey(parts);
+    if (key === undefined) return;
     await mkdir(dir, { recursive: true, mode: 0o700 });
     if (!(await privateDir(dir))) return;
-    const key = cacheKey(parts);
     const tmp = join(dir, `.${key}.${randomBytes(4).toString('hex')}.tmp`);
     await writeFile(tmp, serialize({ key, inventory } satisfies Entry), { mode: 0o600 });
     await rename(tmp, join(dir, `${key}.v8`));

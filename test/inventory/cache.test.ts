@@ -1,8 +1,8 @@
 /** The validated-inventory cache (src/inventory/cache.ts): a hit is the same inventory, and anything that changes the parse misses. */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { loadInventory, parseInventory, InventoryValidationError } from '../../src/inventory/index.js';
@@ -10,8 +10,14 @@ import { MAX_ENTRIES, cacheKey, readCachedInventory } from '../../src/inventory/
 import { repoRoot } from '../helpers/fixtures.js';
 import { FULL, HOME } from './helpers.js';
 
+const made: string[] = [];
+after(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+
 function setup(text = FULL): { dir: string; file: string; cache: string } {
   const dir = mkdtempSync(join(tmpdir(), 'pk-invcache-'));
+  made.push(dir);
   const file = join(dir, 'pve-k3s.yaml');
   writeFileSync(file, text);
   return { dir, file, cache: join(dir, 'cache', 'inventory') };
