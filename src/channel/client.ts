@@ -1,7 +1,8 @@
-/** Fetches the channels collection over HTTP(S) with Node's fetch. */
+/** Fetches the channels collection over HTTP(S) (./http-get.ts: Node's http, not fetch). */
 import { ChannelError } from '../domain/errors.js';
 import { humanDuration } from '../domain/duration.js';
 import { parseChannels, type ChannelSet } from './channels.js';
+import { httpGet, type HttpAnswer } from './http-get.js';
 
 export interface FetchChannelsOptions {
   /** For the whole exchange: the answer's headers and its body. @default 15000 */
@@ -9,8 +10,6 @@ export interface FetchChannelsOptions {
   /** The most the body may hold; a bigger answer is refused, not read to its end. @default 1 MiB */
   maxBytes?: number;
   signal?: AbortSignal;
-  /** Injected for tests. @default globalThis.fetch */
-  fetch?: typeof fetch;
 }
 
 export const MAX_CHANNELS_BYTES = 1024 * 1024;
@@ -18,7 +17,6 @@ export const MAX_CHANNELS_BYTES = 1024 * 1024;
 const NETWORK_HINT = 'check your network, set k3s.channelUrl to a reachable mirror, or pin a version with --k3s-version';
 
 export async function fetchChannels(url: string, opts: FetchChannelsOptions = {}): Promise<ChannelSet> {
-  const doFetch = opts.fetch ?? globalThis.fetch;
   const timeoutMs = opts.timeoutMs ?? 15_000;
   const timeout = AbortSignal.timeout(timeoutMs);
   const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
@@ -37,9 +35,9 @@ export async function fetchChannels(url: string, opts: FetchChannelsOptions = {}
       { url, hint: NETWORK_HINT, cause: err },
     );
   };
-  let res: Response;
+  let res: HttpAnswer;
   try {
-    res = await doFetch(url, { headers: { accept: 'application/json' }, redirect: 'follow', signal });
+    res = await httpGet(url, { headers: { accept: 'application/json' }, signal });
   } catch (err) {
     throw failed(err, 'answer');
   }
@@ -54,7 +52,7 @@ export async function fetchChannels(url: string, opts: FetchChannelsOptions = {}
       });
     throw failed(err, 'body');
   }
-  if (!res.ok) {
+  if (res.status < 200 || res.status > 299) {
     throw new ChannelError(`channel server ${url} answered ${res.status} ${res.statusText}`.trimEnd(), {
       url,
       hint:
@@ -75,36 +73,27 @@ class TooBig extends Error {
 
 /**
  * The body as text, read under `signal` (a server that stalls mid-body is cut off with the
- * rest of the exchange) and refused past `limit` bytes.
+ * rest of the exchange: the aborted request destroys the body) and refused past `limit` bytes.
  */
-async function readBody(res: Response, limit: number, signal: AbortSignal): Promise<string> {
-  const declared = Number(res.headers.get('content-length'));
+async function readBody(res: HttpAnswer, limit: number, signal: AbortSignal): Promise<string> {
+  const declared = Number(res.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
-    await res.body?.cancel().catch(() => undefined);
+    res.body.destroy();
     throw new TooBig(limit);
   }
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  // fetch ties the body to the request's signal; an injected fetch may not, so race it too.
-  const aborted = new Promise<never>((_, reject) => {
-    const stop = () => reject(signal.reason);
-    if (signal.aborted) stop();
-    else signal.addEventListener('abort', stop, { once: true });
-  });
-  aborted.catch(() => undefined);
-  const chunks: Uint8Array[] = [];
+  const chunks: Buffer[] = [];
   let size = 0;
   try {
-    for (;;) {
-      const { done, value } = await Promise.race([reader.read(), aborted]);
-      if (done) break;
-      size += value.byteLength;
+    signal.throwIfAborted();
+    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      size += chunk.byteLength;
       if (size > limit) throw new TooBig(limit);
-      chunks.push(value);
+      chunks.push(chunk);
     }
-  } catch (err) {
-    await reader.cancel().catch(() => undefined);
-    throw err;
+    // An aborted request may end its body early instead of failing it.
+    signal.throwIfAborted();
+  } finally {
+    res.body.destroy();
   }
   return Buffer.concat(chunks).toString('utf8');
 }

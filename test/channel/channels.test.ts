@@ -137,10 +137,10 @@ test('GIVEN an answer bigger than the cap WHEN fetched THEN it is refused withou
   }
 });
 
-async function serve(handler: (path: string) => { status: number; body: string; type?: string }) {
+async function serve(handler: (path: string) => { status: number; body: string; type?: string; location?: string }) {
   const server = createServer((req, res) => {
     const r = handler(req.url ?? '/');
-    res.writeHead(r.status, { 'content-type': r.type ?? 'application/json' });
+    res.writeHead(r.status, { 'content-type': r.type ?? 'application/json', ...(r.location ? { location: r.location } : {}) });
     res.end(r.body);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -185,4 +185,26 @@ test('GIVEN nothing listening WHEN fetched THEN the error names the URL', async 
   const s = await serve(() => ({ status: 200, body: '{}' }));
   await s.close();
   await assert.rejects(fetchChannels(s.url), (e: ChannelError) => e.message.startsWith(`cannot reach the channel server ${s.url}`));
+});
+
+test('GIVEN a channel server that redirects WHEN fetched THEN the redirect is followed, and an endless one is refused naming it', async () => {
+  const s = await serve((p) =>
+    p === '/v1-release/channels'
+      ? { status: 302, body: '', location: '/mirror/channels' }
+      : p === '/mirror/channels'
+        ? { status: 200, body: fixture('channels.json') }
+        : { status: 301, body: '', location: p },
+  );
+  try {
+    assert.equal(channelLatest(await fetchChannels(s.url), 'stable').raw, 'v1.33.5+k3s1');
+    await assert.rejects(fetchChannels(`${s.url}/loop`), (e: ChannelError) => {
+      assert.equal(
+        e.message,
+        `cannot reach the channel server ${s.url}/loop: more than 5 redirects (the last to /v1-release/channels/loop)`,
+      );
+      return true;
+    });
+  } finally {
+    await s.close();
+  }
 });
