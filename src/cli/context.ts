@@ -27,7 +27,8 @@ export function inventorySource(g: GlobalOptions, env: NodeJS.ProcessEnv = proce
 
 /** The inventory file: -c, else $PVE_K3S_CONFIG, else ./pve-k3s.yaml, ./pve-k3s.yml, the user config dir. */
 export async function inventoryFileFor(g: GlobalOptions, env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  const { findInventoryFile } = await import('../inventory/index.js');
+  // The modules themselves, not inventory/index.js: a cached inventory needs no parser (./inventory/cache.ts).
+  const { findInventoryFile } = await import('../inventory/discover.js');
   const source = inventorySource(g, env);
   const explicit = source === '-c' ? g.config : source === '$PVE_K3S_CONFIG' ? env['PVE_K3S_CONFIG'] : undefined;
   try {
@@ -42,7 +43,7 @@ export async function inventoryFileFor(g: GlobalOptions, env: NodeJS.ProcessEnv 
 }
 
 export async function loadInventoryFor(g: GlobalOptions): Promise<Inventory> {
-  const { loadInventory, cacheDir } = await import('../inventory/index.js');
+  const [{ loadInventory }, { cacheDir }] = await Promise.all([import('../inventory/load.js'), import('../inventory/paths.js')]);
   return loadInventory(await inventoryFileFor(g), { cacheDir: join(cacheDir(process.env), 'inventory') });
 }
 

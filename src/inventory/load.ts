@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { InventoryError } from '../domain/errors.js';
 import type { Inventory } from './types.js';
-import { parseInventory, type ParseOptions } from './parse.js';
+import type { ParseOptions } from './parse.js';
 import { homedir } from 'node:os';
 
 export interface LoadOptions extends ParseOptions {
@@ -29,12 +29,14 @@ export async function loadInventory(path: string, opts: LoadOptions = {}): Promi
     });
   }
   const { cacheDir, ...parse } = opts;
-  if (cacheDir === undefined) return parseInventory(text, path, parse);
+  // The parser (yaml, zod and the rules) loads only when the file has to be parsed.
+  const parseInventory = async () => (await import('./parse.js')).parseInventory(text, path, parse);
+  if (cacheDir === undefined) return parseInventory();
   const { readCachedInventory, storeCachedInventory } = await import('./cache.js');
   const parts = { file: path, text, home: parse.home ?? homedir() };
   const cached = await readCachedInventory(cacheDir, parts);
   if (cached) return cached;
-  const inventory = parseInventory(text, path, parse);
+  const inventory = await parseInventory();
   await storeCachedInventory(cacheDir, parts, inventory);
   return inventory;
 }

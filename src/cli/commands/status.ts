@@ -5,7 +5,7 @@ import { PveK3sError, RunError, UsageError } from '../../domain/errors.js';
 import { gatherFacts } from '../../upgrade/facts/gather.js';
 import { ProbedKube } from '../../upgrade/facts/probed-kube.js';
 import { relocationWarnings } from '../../upgrade/facts/locate.js';
-import { resolveTarget } from '../../upgrade/plan/target.js';
+import { afterProbeSpawns, resolveTarget } from '../../upgrade/plan/target.js';
 import { renderTable } from '../table.js';
 import { inventorySource, out, printDocument, withCluster, type GlobalOptions } from '../context.js';
 import type { ClusterConnection } from '../../operation/connect.js';
@@ -60,16 +60,23 @@ export async function status(g: GlobalOptions, flags: StatusFlags): Promise<numb
 async function statusOnce(g: GlobalOptions, flags: StatusFlags, conn: ClusterConnection): Promise<number> {
   {
     const inv = conn.inventory;
+    // The probe first; the channel fetch once its ssh processes have started (afterProbeSpawns).
+    const probed = factsAndClusterState(conn);
+    probed.catch(() => undefined); // awaited below; a rejection meanwhile is not unhandled
     const [[facts, stRead], target] = await Promise.all([
-      factsAndClusterState(conn),
-      resolveTarget({
-        version: flags.version ?? (flags.channel ? undefined : inv.k3s.version),
-        channel: flags.channel ?? inv.k3s.channel,
-        channelUrl: conn.channelUrl,
-      }).then(
-        (r) => ({ version: r.target.version.raw, source: r.target.source, error: undefined as string | undefined }),
-        (err: unknown) => ({ version: undefined, source: undefined, error: err instanceof PveK3sError ? err.message : String(err) }),
-      ),
+      probed,
+      afterProbeSpawns()
+        .then(() =>
+          resolveTarget({
+            version: flags.version ?? (flags.channel ? undefined : inv.k3s.version),
+            channel: flags.channel ?? inv.k3s.channel,
+            channelUrl: conn.channelUrl,
+          }),
+        )
+        .then(
+          (r) => ({ version: r.target.version.raw, source: r.target.source, error: undefined as string | undefined }),
+          (err: unknown) => ({ version: undefined, source: undefined, error: err instanceof PveK3sError ? err.message : String(err) }),
+        ),
     ]);
     const st = facts.kubeError === undefined ? stRead : undefined;
     const busy =
@@ -265,7 +272,7 @@ export function statusDocument(
  * (src/operation/guard.ts; undefined when unreadable), read in the facts probe's one request per
  * host: the lease's reads ride in the controller's `pct exec` (ProbedKube).
  */
-async function factsAndClusterState(conn: ClusterConnection) {
+export async function factsAndClusterState(conn: ClusterConnection) {
   const { guardEnvFor, kubeFor, readClusterState } = await import('../../operation/guard.js');
   const env = guardEnvFor(conn, process.env);
   let kube: ProbedKube;

@@ -14,11 +14,8 @@ import type { ClusterConnection } from '../../operation/connect.js';
 import { probePolicy, type PolicyProbe } from '../policy/probe.js';
 import { runPreflight, type PreflightOutcome } from '../policy/preflight.js';
 import type { IssueFix } from '../policy/known-issues/index.js';
-import { resolveTarget, type ResolvedTarget } from './target.js';
+import { afterProbeSpawns, resolveTarget, type ResolvedTarget } from './target.js';
 import { combineShells } from '../../proxmox/combine.js';
-
-/** How long the channel fetch waits for the probes' ssh processes to start (they take ~12 ms, cold). */
-const SPAWN_HEAD_START_MS = 20;
 
 export interface PlanFlags {
   version?: string | undefined;
@@ -98,10 +95,7 @@ export async function preflightCluster(conn: ClusterConnection, flags: PlanFlags
   ]);
   probes.catch(() => undefined); // awaited below; a rejection meanwhile is not unhandled
   combined.flush();
-  // The channel fetch's first call loads Node's HTTP client (~50 ms of CPU): the probes' ssh
-  // processes, which start after a few file-system calls (the control directory, the master's
-  // socket), go first.
-  await new Promise((r) => setTimeout(r, SPAWN_HEAD_START_MS));
+  await afterProbeSpawns();
   const target = resolveTarget(
     {
       version: flags.version ?? (flags.channel ? undefined : inv.k3s.version),

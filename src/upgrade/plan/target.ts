@@ -1,8 +1,7 @@
 /** Resolving the target version: a pinned version, or the latest of a channel (one GET). */
 import { UsageError } from '../../domain/errors.js';
 import { tryParseVersion } from '../../domain/version.js';
-import { channelLatest, type ChannelSet } from '../../channel/channels.js';
-import { fetchChannels } from '../../channel/client.js';
+import type { ChannelSet } from '../../channel/channels.js';
 import type { PlanTarget } from './planner.js';
 
 export interface TargetChoice {
@@ -21,13 +20,29 @@ export interface ResolvedTarget {
   loadChannels(): Promise<ChannelSet>;
 }
 
+/** How long the channel fetch lets the probes' ssh processes start first (they take ~12 ms, cold). */
+export const SPAWN_HEAD_START_MS = 20;
+
+/**
+ * Waits for the probes just sent to start their ssh processes: the channel fetch's first call
+ * loads Node's HTTP client (~50 ms of CPU), which would hold back their spawns (they come after a
+ * few file-system calls: the control directory, the master's socket). The fetch runs beside the
+ * probe, which takes far longer, so the wait costs nothing.
+ */
+export function afterProbeSpawns(): Promise<void> {
+  return new Promise((r) => setTimeout(r, SPAWN_HEAD_START_MS));
+}
+
 /**
  * The version to upgrade to: `choice.version` when pinned (checked, no request), else the
  * latest release of `choice.channel` from one GET of the channels collection.
  */
 export async function resolveTarget(choice: TargetChoice, signal?: AbortSignal): Promise<ResolvedTarget> {
   let cached: Promise<ChannelSet> | undefined;
-  const loadChannels = () => (cached ??= fetchChannels(choice.channelUrl, signal ? { signal } : {}));
+  // The HTTP client and the channels' parser load with the first fetch: a command that starts its
+  // SSH probes first (afterProbeSpawns) loads them while the probes run.
+  const loadChannels = () =>
+    (cached ??= import('../../channel/client.js').then(({ fetchChannels }) => fetchChannels(choice.channelUrl, signal ? { signal } : {})));
   if (choice.version !== undefined) {
     const v = tryParseVersion(choice.version);
     if (!v)
@@ -37,5 +52,6 @@ export async function resolveTarget(choice: TargetChoice, signal?: AbortSignal):
     return { target: { version: v, source: 'pinned' }, channels: undefined, loadChannels };
   }
   const channels = await loadChannels();
+  const { channelLatest } = await import('../../channel/channels.js');
   return { target: { version: channelLatest(channels, choice.channel), source: `channel ${choice.channel}` }, channels, loadChannels };
 }
