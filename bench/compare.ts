@@ -27,8 +27,7 @@ import { parseInventory } from '../src/inventory/index.js';
 import type { Inventory } from '../src/inventory/types.js';
 import type { RunOptions, RunResult, Shell } from '../src/shell/shell.js';
 import { SshShell } from '../src/shell/ssh-shell.js';
-import { gatherFacts } from '../src/upgrade/facts/gather.js';
-import { probePolicy } from '../src/upgrade/policy/probe.js';
+import { factsAndClusterState as statusProbe } from '../src/cli/commands/status.js';
 import { planCluster } from '../src/upgrade/plan/plan-cluster.js';
 import { runPlan } from '../src/upgrade/run/run-plan.js';
 import type { ClusterConnection } from '../src/operation/connect.js';
@@ -336,7 +335,10 @@ class Recorder implements Shell {
     return this.inner.host;
   }
   run(argv: readonly string[], opts?: RunOptions): Promise<RunResult> {
-    if (argv[0] === 'sh' && argv[1] === '-s' && opts?.stdin) this.scripts.push(opts.stdin);
+    // A floor that left out a request would flatter pve-k3s: every request is a script.
+    if (argv[0] !== 'sh' || argv[1] !== '-s' || opts?.stdin === undefined)
+      throw new Error(`the recorder only knows sh -s requests, not ${argv.join(' ')}`);
+    this.scripts.push(opts.stdin);
     return this.inner.run(argv, opts);
   }
   close(): Promise<void> {
@@ -344,20 +346,29 @@ class Recorder implements Shell {
   }
 }
 
-/** The probe scripts pve-k3s sends each host: the facts probe alone (status) and with the preflight batch (plan, upgrade). */
+/**
+ * The probe scripts pve-k3s sends each host, recorded from the commands' own code on the bed's
+ * lab in-process: `status`'s (the facts probe with the lease's reads in the controller's pct
+ * exec) and the no-op upgrade's (planCluster: the facts and preflight probes, combined into one
+ * request per host). The floors run exactly these by hand.
+ */
 async function probeScripts(bed: Bed): Promise<{ facts: Map<string, string>; noop: Map<string, string> }> {
-  const rec = new Map(bed.inventory.hosts.map((h) => [h.name, new Recorder(bed.lab.shell(h.name))]));
-  await gatherFacts(bed.inventory, rec);
-  const facts = new Map([...rec].map(([h, r]) => [h, r.scripts.join('')]));
-  for (const r of rec.values()) r.scripts = [];
-  await probePolicy(bed.inventory, rec, {});
-  const noop = new Map(
-    [...rec].map(([h, r]) => {
-      // Both scripts at once in the one connection, as pve-k3s sends them (two channels).
-      const parts = [facts.get(h)!, ...r.scripts].map((s, i) => `sh -s <<'PVE_K3S_FLOOR_${i}' &\n${s}\nPVE_K3S_FLOOR_${i}\n`);
-      return [h, `${parts.join('')}wait\n`];
-    }),
-  );
+  const record = async (fn: (conn: ClusterConnection) => Promise<unknown>): Promise<Map<string, string>> => {
+    const rec = new Map(bed.inventory.hosts.map((h) => [h.name, new Recorder(bed.lab.shell(h.name))]));
+    const channelUrl = bed.inventory.k3s.channelUrl;
+    if (typeof channelUrl !== 'string') throw new Error('the bed names its channel server by URL');
+    await fn({ inventory: bed.inventory, shells: rec, channelUrl, clock: bed.lab.clock, close: async () => {} });
+    return new Map(
+      [...rec].map(([h, r]) => {
+        if (r.scripts.length === 1) return [h, r.scripts[0]!];
+        // More than one request: at once in the one connection, as pve-k3s sends them (one channel each).
+        const parts = r.scripts.map((x, i) => `sh -s <<'PVE_K3S_FLOOR_${i}' &\n${x}\nPVE_K3S_FLOOR_${i}\n`);
+        return [h, `${parts.join('')}wait\n`];
+      }),
+    );
+  };
+  const facts = await record((conn) => statusProbe(conn));
+  const noop = await record((conn) => planCluster(conn, {}));
   return { facts, noop };
 }
 
