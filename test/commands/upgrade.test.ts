@@ -314,3 +314,25 @@ test('GIVEN a plan saved with plan -o json WHEN upgrade --plan runs it THEN it r
     assert.match(older.stderr, /review the plan again and save it: pve-k3s plan -o json > plan\.json/);
   });
 });
+
+/** The node table in a command's output: its header line and the rows after it (each starts with a node's name). */
+function nodeTable(stdout: string): string[] {
+  const lines = stdout.split('\n');
+  const at = lines.findIndex((l) => l.startsWith('NODE '));
+  assert.ok(at >= 0, `no node table in:\n${stdout}`);
+  const end = lines.findIndex((l, i) => i > at && !l.startsWith('k3s-'));
+  return lines.slice(at, end < 0 ? undefined : end);
+}
+
+test("GIVEN an upgrade that finishes WHEN it prints its final table THEN that table is the one status prints right after (made from the run's own last read)", async () => {
+  await withLab({}, async (f) => {
+    const r = await f.cli(['upgrade', '--yes']);
+    assert.equal(r.code, 0, r.stderr);
+    const final = nodeTable(r.stdout.slice(r.stdout.indexOf('Upgrade complete')));
+    const s = await f.cli(['status']);
+    assert.equal(s.code, 0, s.stderr);
+    assert.deepEqual(final, nodeTable(s.stdout));
+    assert.equal(final.length, 5);
+    for (const row of final.slice(1)) assert.match(row, /v1\.33\.5\+k3s1 {2}v1\.33\.5\+k3s1 {2}Ready {2}yes {10}up to date$/);
+  });
+});

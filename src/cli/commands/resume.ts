@@ -142,9 +142,9 @@ export async function resume(g: GlobalOptions, flags: ResumeFlags): Promise<numb
     };
     await enterWindow(conn, 'resume', { wait: flags.waitForWindow ?? false, quiet: g.quiet });
     process.stderr.write(`Resuming${pick.from === 'cluster' ? ' (from the cluster’s run record)' : ''}: ${describeRun(last)}\n`);
-    const { planResume, closeResumed } = await import('../../upgrade/run/upgrade-run.js');
+    const { planResumeWithFacts, closeResumed } = await import('../../upgrade/run/upgrade-run.js');
     const engine = await engineOf(conn, flags.engine);
-    const plan = await planResume(conn, last, {
+    const { plan, facts: planned } = await planResumeWithFacts(conn, last, {
       ignorePreflight: parseIgnores(flags.ignorePreflight),
       soakSeconds: durationFlag('soak', flags.soak),
       canarySoakSeconds: durationFlag('canary-soak', flags.canarySoak),
@@ -172,7 +172,9 @@ export async function resume(g: GlobalOptions, flags: ResumeFlags): Promise<numb
     if (json) {
       await printDocument(g, upgradeResultDocument(plan, result, { run: result.run, resumed: last.run }));
     } else if (result.ok) {
-      const facts = await gatherFacts(conn.inventory, conn.shells);
+      // The run's own last read over its open session; a new probe only when it has none.
+      const { factsAfterRun } = await import('../../upgrade/run/final-facts.js');
+      const facts = factsAfterRun(planned, result) ?? (await gatherFacts(conn.inventory, conn.shells));
       out(`\nUpgrade complete: ${plan.cluster} now at ${plan.target.version} (resumed run ${last.run}).\n`);
       out(renderStatus(facts, plan.target.version));
     } else {

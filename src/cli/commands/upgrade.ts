@@ -135,11 +135,13 @@ export async function upgrade(g: GlobalOptions, flags: UpgradeFlags): Promise<nu
     if (json) {
       await printDocument(g, upgradeResultDocument(plan, result, { run: result.run }));
     } else if (result.ok) {
-      const facts = await gatherFacts(conn.inventory, conn.shells);
+      // The run's own last read over its open session; a new probe only when it has none.
+      const { factsAfterRun } = await import('../../upgrade/run/final-facts.js');
+      const after = factsAfterRun(facts, result) ?? (await gatherFacts(conn.inventory, conn.shells));
       out(
         `\nUpgrade complete: ${plan.nodes.filter((n) => n.action !== 'none').length} node(s) of ${plan.cluster} now at ${plan.target.version} (${secs}s).\n`,
       );
-      out(renderStatus(facts, plan.target.version));
+      out(renderStatus(after, plan.target.version));
     } else {
       process.stderr.write(failureReport(conn.inventory, { plan, result }, g.verbose));
     }

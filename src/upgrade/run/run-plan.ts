@@ -9,6 +9,7 @@
 import { systemClock, type Clock } from '../../domain/clock.js';
 import { InterruptedError, invariant, type PveK3sError } from '../../domain/errors.js';
 import type { Emit } from '../../domain/events.js';
+import type { KubeNodeFacts } from '../../domain/facts.js';
 import { planSteps, type Phase, type Step, type UpgradePlan } from '../../domain/plan.js';
 import type { Inventory } from '../../inventory/types.js';
 import { Kube } from '../../kube/kube.js';
@@ -44,6 +45,12 @@ export interface RunPlanOptions {
   beforeStep?: (step: Step) => Promise<void>;
   /** Run container commands through sessions (one `pct exec ... sh -s` per container, see shell/session.ts). @default true */
   sessions?: boolean;
+  /**
+   * The Pct of each host, when the caller made them (with sessions, some already warm: the
+   * controller's opened while the lease was being taken). The run closes the sessions it used.
+   * @default one made per host, with `sessions`
+   */
+  pcts?: (host: string) => Pct;
   /** Snapshot each container before its install (never embedded-etcd members). @default the inventory's upgrade.snapshot */
   snapshot?: { enabled: boolean; retention: number };
   /** Time and waiting. @default the system clock */
@@ -76,6 +83,12 @@ export interface RunPlanResult {
   interrupted: boolean;
   /** The run stopped on purpose before a node (window, gate) or at the canary's confirmation. */
   stopped?: NodeStop | undefined;
+  /**
+   * The cluster's nodes, read over the controller's open session once every step was done
+   * (the final table needs no new probe: factsAfterRun); undefined when the run did not finish
+   * or the read failed.
+   */
+  finalNodes?: Map<string, KubeNodeFacts> | undefined;
 }
 
 /**
@@ -87,6 +100,7 @@ export async function runPlan(plan: UpgradePlan, opts: RunPlanOptions): Promise<
   const run = new PlanRun(plan, opts);
   try {
     await run.phases();
+    await run.finalRead();
   } finally {
     await run.close();
   }
@@ -144,6 +158,7 @@ class PlanRun {
   #interrupted = false;
   #stop: NodeStop | undefined;
   #index = 0;
+  #finalNodes: Map<string, KubeNodeFacts> | undefined;
 
   constructor(plan: UpgradePlan, opts: RunPlanOptions) {
     this.#plan = plan;
@@ -185,9 +200,12 @@ class PlanRun {
   #pct(host: string): Pct {
     let p = this.#pcts.get(host);
     if (!p) {
-      const shell = this.#opts.shells.get(host);
-      invariant(shell, `no shell for Proxmox host ${host}`);
-      p = new Pct(shell, { sessions: this.#opts.sessions ?? true });
+      if (this.#opts.pcts) p = this.#opts.pcts(host);
+      else {
+        const shell = this.#opts.shells.get(host);
+        invariant(shell, `no shell for Proxmox host ${host}`);
+        p = new Pct(shell, { sessions: this.#opts.sessions ?? true });
+      }
       this.#pcts.set(host, p);
     }
     return p;
@@ -381,6 +399,16 @@ class PlanRun {
     this.#deps.emit({ kind: 'step-failed', step, error });
   }
 
+  /** A finished run reads the nodes once more, on the controller's session still open: one command, no pct start. */
+  async finalRead(): Promise<void> {
+    if (this.#stopped || this.#steps.length === 0) return;
+    try {
+      this.#finalNodes = await this.#deps.kube.nodes({ ...(this.#opts.signal ? { signal: this.#opts.signal } : {}), timeoutMs: 30_000 });
+    } catch {
+      // Only the final table wants it: the CLI probes again instead.
+    }
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.#pcts.values()].map((p) => p.closeSessions()));
   }
@@ -396,6 +424,7 @@ class PlanRun {
       midUpgrade: [...this.#state.unverified],
       interrupted: this.#interrupted,
       ...(this.#stop ? { stopped: this.#stop } : {}),
+      ...(this.#finalNodes ? { finalNodes: this.#finalNodes } : {}),
     };
   }
 }
