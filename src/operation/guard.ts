@@ -12,8 +12,10 @@
  *     else won, and we read again and refuse naming them) with a fresh run record;
  *  4. `prepare` runs (snapshot probes): a failure releases the lease and records no run;
  *  5. the journal records the run: a failure releases the lease;
- *  6. the body runs; every step boundary rewrites the record (and renews the lease), a timer
- *     renews it meanwhile, and a lease someone else took stops the run at once;
+ *  6. the body runs; every step boundary rewrites the record (and renews the lease), before
+ *     the step for one the record must name first (drain, install, restart), beside it for the
+ *     others (BESIDE); a timer renews it meanwhile, and a lease someone else took stops the run
+ *     at once;
  *  7. the journal records how the run ended, the record says it too, and the lease is released
  *     in the same write (holder emptied under the resourceVersion read). When that write
  *     cannot be made, the lease expires by itself and the record tells resume and abandon
@@ -59,6 +61,13 @@ export { recordSummary };
 export function planDigest(steps: readonly unknown[]): string {
   return createHash('sha256').update(JSON.stringify(steps)).digest('hex').slice(0, 16);
 }
+
+/**
+ * Upgrade step kinds whose boundary write is not waited for: nothing they do needs the record
+ * to say it first (RecordProgress.aboutToStart names the node a drain cordons, and one an
+ * install or restart may leave on either version, before the command is sent).
+ */
+const BESIDE = new Set(['wait-ready', 'soak', 'uncordon']);
 
 /** Runs `body` holding the cluster: see the module comment for the order of things. */
 export async function guarded<T>(env: GuardEnv, spec: OperationSpec<T>, body: (g: Guarded) => Promise<T>): Promise<T> {
@@ -265,6 +274,14 @@ class Holding<T> {
   private async boundary(step: { id: string; node: string }): Promise<void> {
     if (this.holder.lost) throw this.holder.lost;
     if (!this.holder.held) return;
+    if (BESIDE.has(step.id.split('/')[2] ?? '')) {
+      // A step that changes nothing the record must name first (a health gate, a soak, an
+      // uncordon: the record keeps the node cordoned until it is done): the record is rewritten
+      // and the lease renewed beside it, in order with every other write; a write that fails is
+      // the next written-ahead boundary's to report, as between steps.
+      this.holder.write().catch(() => {});
+      return;
+    }
     // Written ahead: the record names the node a drain is about to cordon before it is sent.
     this.progress.aboutToStart(step);
     this.record.inFlight.push({
