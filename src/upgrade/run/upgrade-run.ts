@@ -27,7 +27,7 @@ import { beforeEachNode } from './between-nodes.js';
 import { runNotices } from './run-notices.js';
 import { isEtcdMember, probeSnapshots } from './snapshots.js';
 import type { ClusterConnection } from '../../operation/connect.js';
-import { planCluster, type PlanFlags } from '../plan/plan-cluster.js';
+import { planCluster, type ClusterPlan, type PlanFlags } from '../plan/plan-cluster.js';
 
 export function journalFor(inv: Inventory, env: NodeJS.ProcessEnv): Journal {
   return new Journal(journalPath(stateDir(env), inv.cluster));
@@ -122,16 +122,30 @@ export interface ExecuteResult extends RunPlanResult {
 
 /** One Pct per Proxmox host of the connection, made on first use. */
 export function pctCache(conn: ClusterConnection): (host: string) => Pct {
+  return pctPool(conn, false).pct;
+}
+
+/** One Pct with sessions per Proxmox host, made on first use, and a way to end all their sessions. */
+export function sessionPool(conn: ClusterConnection): { pct: (host: string) => Pct; close(): Promise<void> } {
+  return pctPool(conn, true);
+}
+
+function pctPool(conn: ClusterConnection, sessions: boolean): { pct: (host: string) => Pct; close(): Promise<void> } {
   const pcts = new Map<string, Pct>();
-  return (host) => {
-    let p = pcts.get(host);
-    if (!p) {
-      const shell = conn.shells.get(host);
-      invariant(shell, `no shell for Proxmox host ${host}`);
-      p = new Pct(shell);
-      pcts.set(host, p);
-    }
-    return p;
+  return {
+    pct: (host) => {
+      let p = pcts.get(host);
+      if (!p) {
+        const shell = conn.shells.get(host);
+        invariant(shell, `no shell for Proxmox host ${host}`);
+        p = new Pct(shell, { sessions });
+        pcts.set(host, p);
+      }
+      return p;
+    },
+    close: async () => {
+      await Promise.allSettled([...pcts.values()].map((p) => p.closeSessions()));
+    },
   };
 }
 
@@ -209,29 +223,43 @@ export async function executeUpgrade(conn: ClusterConnection, plan: UpgradePlan,
   const journalFile = journalPath(env.stateDir, inv.cluster);
   const pct = pctCache(conn);
   const beforeNode = beforeEachNode(inv.upgrade);
-  return guarded<ExecuteResult>(env, upgradeSpec(plan, o, { conn, pct }), async (g) => {
-    const signal = o.signal ? AbortSignal.any([o.signal, g.signal]) : g.signal;
-    const notices = runNotices(plan, { urls: inv.upgrade.notify ?? [], run: g.run, clock: conn.clock, emit: o.emit });
-    await notices?.start();
-    const result = await runPlan(plan, {
-      inventory: inv,
-      shells: conn.shells,
-      emit: notices?.emit ?? o.emit,
-      signal,
-      stopRequested: () => g.stopRequested() || (o.stopRequested?.() ?? false),
-      ...(o.poll ? { poll: o.poll } : {}),
-      clock: conn.clock,
-      journal: { journal: g.journal, run: g.run },
-      beforeStep: (step) => g.beforeStep(step),
-      snapshot: o.snapshot,
-      ...(o.confirm ? { confirm: o.confirm } : {}),
-      ...(o.confirmedBy ? { confirmedBy: o.confirmedBy } : {}),
-      ...(o.soakPollMs ? { soakPollMs: o.soakPollMs } : {}),
-      ...(beforeNode ? { beforeNode } : {}),
+  // The runner's sessions into the controller and the first node, opened now (a pct exec start
+  // each, ~0.4 s on a real host): they start while the lease is taken, and the first drain and
+  // install find them ready (later nodes' open while the node before them upgrades). Opening a
+  // session into a container changes nothing; a refused or failed run closes them in the finally.
+  const sessions = sessionPool(conn);
+  const ctrl = inv.nodes.find((n) => n.name === plan.controller);
+  const first = planSteps(plan)[0];
+  if (ctrl && first) sessions.pct(ctrl.host).warm(ctrl.vmid, { spare: true });
+  if (first && first.vmid !== ctrl?.vmid) sessions.pct(first.host).warm(first.vmid);
+  try {
+    return await guarded<ExecuteResult>(env, upgradeSpec(plan, o, { conn, pct }), async (g) => {
+      const signal = o.signal ? AbortSignal.any([o.signal, g.signal]) : g.signal;
+      const notices = runNotices(plan, { urls: inv.upgrade.notify ?? [], run: g.run, clock: conn.clock, emit: o.emit });
+      await notices?.start();
+      const result = await runPlan(plan, {
+        inventory: inv,
+        shells: conn.shells,
+        emit: notices?.emit ?? o.emit,
+        signal,
+        stopRequested: () => g.stopRequested() || (o.stopRequested?.() ?? false),
+        ...(o.poll ? { poll: o.poll } : {}),
+        clock: conn.clock,
+        journal: { journal: g.journal, run: g.run },
+        beforeStep: (step) => g.beforeStep(step),
+        snapshot: o.snapshot,
+        ...(o.confirm ? { confirm: o.confirm } : {}),
+        ...(o.confirmedBy ? { confirmedBy: o.confirmedBy } : {}),
+        ...(o.soakPollMs ? { soakPollMs: o.soakPollMs } : {}),
+        ...(beforeNode ? { beforeNode } : {}),
+        pcts: sessions.pct,
+      });
+      await notices?.end(result);
+      return executeResult(result, { run: g.run, signal: g.signal, journalFile });
     });
-    await notices?.end(result);
-    return executeResult(result, { run: g.run, signal: g.signal, journalFile });
-  });
+  } finally {
+    await sessions.close();
+  }
 }
 
 /**
@@ -244,14 +272,22 @@ export async function planResume(
   last: RunSummary,
   extra: Pick<PlanFlags, 'ignorePreflight' | 'soakSeconds' | 'canarySoakSeconds'> = {},
 ): Promise<UpgradePlan> {
-  const { plan } = await planCluster(conn, {
+  return (await planResumeWithFacts(conn, last, extra)).plan;
+}
+
+/** planResume, with the facts it was planned from (the final table after the run starts from them). */
+export async function planResumeWithFacts(
+  conn: ClusterConnection,
+  last: RunSummary,
+  extra: Pick<PlanFlags, 'ignorePreflight' | 'soakSeconds' | 'canarySoakSeconds'> = {},
+): Promise<ClusterPlan> {
+  return planCluster(conn, {
     ...extra,
     version: last.target,
     order: last.order as UpgradeOrder,
     allowSkew: last.allowSkew,
     unconfirmed: unconfirmedNodes(last),
   });
-  return plan;
 }
 
 /** A resume with nothing left to do: the run is closed as done in the journal and the cluster (its lease released). */
