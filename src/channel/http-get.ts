@@ -6,6 +6,7 @@
  * probes start beside it; node:http parses with the native llhttp already in the binary.
  */
 import type { IncomingMessage } from 'node:http';
+import { ChannelError } from '../domain/errors.js';
 
 export interface HttpAnswer {
   status: number;
@@ -38,13 +39,14 @@ export async function httpGet(url: string, opts: HttpGetOptions = {}): Promise<H
       return { status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', headers: res.headers, body: res, url: at.href };
     }
     res.destroy();
-    if (hop >= max) throw new Error(`more than ${max} redirects (the last to ${location})`);
+    if (hop >= max) throw new ChannelError(`more than ${max} redirects (the last to ${location})`, { url });
     at = new URL(location, at);
   }
 }
 
 async function once(url: URL, opts: HttpGetOptions): Promise<IncomingMessage> {
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`unsupported protocol ${url.protocol}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new ChannelError(`unsupported protocol ${url.protocol} (http: or https: only)`, { url: url.href });
   const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
   opts.signal?.throwIfAborted();
   return new Promise<IncomingMessage>((resolve, reject) => {

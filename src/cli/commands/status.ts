@@ -63,9 +63,12 @@ async function statusOnce(g: GlobalOptions, flags: StatusFlags, conn: ClusterCon
     // The probe first; the channel fetch once its ssh processes have started (afterProbeSpawns).
     const probed = factsAndClusterState(conn);
     probed.catch(() => undefined); // awaited below; a rejection meanwhile is not unhandled
+    const spawned = afterProbeSpawns();
+    // Loaded while the probe runs, not after it.
+    void spawned.then(() => healthModules()).catch(() => undefined);
     const [[facts, stRead], target] = await Promise.all([
       probed,
-      afterProbeSpawns()
+      spawned
         .then(() =>
           resolveTarget({
             version: flags.version ?? (flags.channel ? undefined : inv.k3s.version),
@@ -157,14 +160,29 @@ function ageText(ms: number): string {
 }
 
 /** Health from the facts, the backup record and schedule, and the upgrade journal. */
-export async function clusterHealth(conn: ClusterConnection, facts: ClusterFacts, locked: boolean) {
-  const [{ assessHealth }, { upgradeState }, { lastBackupTime, defaultBackupRoot }, { stateDir }, { readBackupState }] = await Promise.all([
+type HealthModules = [
+  typeof import('../../status/cluster-health.js'),
+  typeof import('../../status/upgrade-state.js'),
+  typeof import('../../backup/store.js'),
+  typeof import('../../inventory/paths.js'),
+  typeof import('../../status/backup-state.js'),
+];
+let healthLoading: Promise<HealthModules> | undefined;
+
+/** What clusterHealth needs, loaded once: status asks for it while its probe runs (the process waits on the network then). */
+function healthModules(): Promise<HealthModules> {
+  return (healthLoading ??= Promise.all([
     import('../../status/cluster-health.js'),
     import('../../status/upgrade-state.js'),
     import('../../backup/store.js'),
-    import('../../inventory/index.js'),
+    import('../../inventory/paths.js'),
     import('../../status/backup-state.js'),
-  ]);
+  ]));
+}
+
+export async function clusterHealth(conn: ClusterConnection, facts: ClusterFacts, locked: boolean) {
+  const [{ assessHealth }, { upgradeState }, { lastBackupTime, defaultBackupRoot }, { stateDir }, { readBackupState }] =
+    await healthModules();
   const dir = stateDir(process.env);
   const cluster = conn.inventory.cluster;
   const up = upgradeState(dir, cluster, facts);
@@ -273,7 +291,11 @@ export function statusDocument(
  * host: the lease's reads ride in the controller's `pct exec` (ProbedKube).
  */
 export async function factsAndClusterState(conn: ClusterConnection) {
-  const { guardEnvFor, kubeFor, readClusterState } = await import('../../operation/guard.js');
+  // The modules status reads with, not guard.js (which also holds and writes).
+  const [{ guardEnvFor, kubeFor }, { readClusterState }] = await Promise.all([
+    import('../../operation/guard-spec.js'),
+    import('../../operation/takeover.js'),
+  ]);
   const env = guardEnvFor(conn, process.env);
   let kube: ProbedKube;
   try {
