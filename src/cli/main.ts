@@ -6,7 +6,7 @@
  */
 import { CommanderError } from '@commander-js/extra-typings';
 import { Command, addGlobalOptions, globalsOf, textOnlyOf, walk, type CommandUnknownOpts, type Entry, type Run } from './program.js';
-import { COMMANDS } from './specs/index.js';
+import { ALONE, aloneCommand } from './specs/alone.js';
 
 function attach(parent: CommandUnknownOpts, entries: readonly Entry[], run: Run): void {
   for (const e of entries) {
@@ -23,7 +23,8 @@ function commandPath(cmd: CommandUnknownOpts): string {
   return words.join(' ');
 }
 
-export function buildProgram(run: Run): CommandUnknownOpts {
+/** The program with these commands (all of specs/index.ts, or the one the command line names: specs/alone.ts). */
+export function buildProgramOf(entries: readonly Entry[], run: Run): CommandUnknownOpts {
   const program = new Command('pve-k3s')
     .description('k3s on Proxmox VE LXC containers: status, plans and rolling upgrades, install, backups, inventories')
     .option('-V, --version', 'print the pve-k3s and Node.js versions')
@@ -34,7 +35,7 @@ export function buildProgram(run: Run): CommandUnknownOpts {
     .helpCommand(true) // `pve-k3s help status` (the root's action would otherwise hide it)
     .exitOverride();
   addGlobalOptions(program, true);
-  attach(program, COMMANDS, run);
+  attach(program, entries, run);
   for (const cmd of walk(program).slice(1)) addGlobalOptions(cmd, false);
   // After the children copied the settings: an unknown command reaches the action, which says so.
   program.allowExcessArguments(true).action((opts, cmd) => {
@@ -50,7 +51,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   const { registerShellProvider } = await import('../shell/provider.js');
   registerShellProvider('lab', async () => (await import('../lab/provider.js')).labShellProvider);
   let pending: Promise<number> | undefined;
-  const program = buildProgram((cmd, body) => {
+  const alone = aloneCommand(argv);
+  const entries = alone !== undefined ? [await ALONE[alone]!()] : (await import('./specs/index.js')).COMMANDS;
+  const program = buildProgramOf(entries, (cmd, body) => {
     const g = globalsOf(cmd);
     const prints = textOnlyOf(cmd);
     pending =

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildProgram } from '../../src/cli/main.js';
+import { buildProgram } from '../../src/cli/program-tree.js';
 import { walk, type CommandUnknownOpts } from '../../src/cli/program.js';
 import { cliInProcess, labFixture } from '../helpers/lab-cli.js';
 

@@ -4,9 +4,10 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { dirname, join, relative, resolve } from 'node:path';
-import { buildProgram } from '../../src/cli/main.js';
+import { buildProgram } from '../../src/cli/program-tree.js';
 import { globalsOf, walk, type CommandUnknownOpts, type Entry, type Spec } from '../../src/cli/program.js';
 import { COMMANDS } from '../../src/cli/specs/index.js';
+import { ALONE, aloneCommand } from '../../src/cli/specs/alone.js';
 import { repoRoot } from '../helpers/fixtures.js';
 import { runCliInProcess } from '../helpers/lab-cli.js';
 
@@ -159,11 +160,40 @@ function staticClosure(file: string, seen = new Set<string>()): Set<string> {
   return seen;
 }
 
-test('GIVEN the CLI entry WHEN its static imports are followed THEN --help loads the specs and no command body', () => {
+test('GIVEN the CLI entry WHEN its static imports are followed THEN every run loads the program and the table of commands alone, no spec and no command body', () => {
   const src = join(root, 'src');
   const loaded = [...staticClosure(join(src, 'cli', 'bin.ts'))].map((f) => relative(src, f).split('\\').join('/')).sort();
-  for (const f of loaded) assert.match(f, /^cli\/(bin|main|program|specs\/[\w-]+)\.ts$/, `${f} is loaded by every run of pve-k3s`);
-  assert.ok(loaded.includes('cli/specs/upgrade.ts'));
+  for (const f of loaded) assert.match(f, /^cli\/(bin|main|program|specs\/alone)\.ts$/, `${f} is loaded by every run of pve-k3s`);
+  assert.ok(loaded.includes('cli/specs/alone.ts'));
+  assert.ok(!loaded.includes('cli/specs/index.ts'), 'the whole table loads only when a run needs it');
+});
+
+test('GIVEN the table of commands built alone WHEN compared with the command table THEN each top-level command but completion is there, as the very same entry', async () => {
+  const names = buildProgram(() => undefined).commands.map((c) => c.name());
+  assert.equal(names.length, COMMANDS.length);
+  const alone = names.filter((n) => n !== 'completion');
+  assert.deepEqual(Object.keys(ALONE), alone, 'the same names, in the order of the table');
+  for (const [i, name] of names.entries()) if (name !== 'completion') assert.equal(await ALONE[name]!(), COMMANDS[i], name);
+});
+
+test('GIVEN command lines WHEN the command to build alone is chosen THEN only a certain one is, anything else builds them all', () => {
+  assert.equal(aloneCommand(['status']), 'status');
+  assert.equal(aloneCommand(['-c', 'status', 'plan', '-o', 'json']), 'plan');
+  assert.equal(aloneCommand(['--config', 'x.yaml', '-q', '--no-persist', 'upgrade', '--yes']), 'upgrade');
+  assert.equal(aloneCommand(['--config=x.yaml', 'backup', 'schedule', 'list']), 'backup');
+  assert.equal(aloneCommand(['status', '--help']), 'status');
+  for (const argv of [
+    [],
+    ['--help'],
+    ['-h', 'status'],
+    ['--version'],
+    ['help', 'status'],
+    ['stauts'],
+    ['completion', 'bash'],
+    ['-qc', 'status', 'plan'],
+    ['--', 'status'],
+  ])
+    assert.equal(aloneCommand(argv), undefined, argv.join(' '));
 });
 
 test('GIVEN an option that sets an inventory field WHEN its value is one the field refuses THEN the same words, exit 2', () => {
