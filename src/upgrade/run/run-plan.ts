@@ -159,6 +159,8 @@ class PlanRun {
   #stop: NodeStop | undefined;
   #index = 0;
   #finalNodes: Map<string, KubeNodeFacts> | undefined;
+  /** Sessions of nodes that are done, ending in the background. */
+  readonly #closing: Promise<void>[] = [];
 
   constructor(plan: UpgradePlan, opts: RunPlanOptions) {
     this.#plan = plan;
@@ -275,7 +277,8 @@ class PlanRun {
       if (fused) i++;
     }
     const first = group[0]!;
-    if (first.node !== this.#plan.controller) await this.#pct(first.host).closeSessions(first.vmid);
+    // Its session ends beside the next node's start (the pool forgets it at once); close() waits for it.
+    if (first.node !== this.#plan.controller) this.#closing.push(this.#pct(first.host).closeSessions(first.vmid));
   }
 
   /** The policy's hook before a node (window, gates): false when the run stops there. */
@@ -410,6 +413,7 @@ class PlanRun {
   }
 
   async close(): Promise<void> {
+    await Promise.allSettled(this.#closing);
     await Promise.all([...this.#pcts.values()].map((p) => p.closeSessions()));
   }
 
