@@ -54,6 +54,22 @@ async function probed(env: GuardEnv) {
 
 const comparable = (s: ClusterState) => ({ view: s.view, record: s.record, legacy: s.legacy, where: s.lease.where });
 
+/** A read that fails: its message read alone, then read in the probe's request (with the facts that probe gave). */
+async function failingBothWays(env: GuardEnv) {
+  const said = (p: Promise<unknown>) =>
+    p.then(
+      () => 'read',
+      (e: Error) => e.message,
+    );
+  const alone = await said(readClusterState(env));
+  const kube = new ProbedKube(kubeFor(env));
+  const st = said(readClusterState(env, kube));
+  const facts = await gatherFacts(env.inventory, env.shells, { controllerReads: kube.reads(await kube.asked) }).finally(() =>
+    kube.release(),
+  );
+  return { alone, probed: await st, facts };
+}
+
 test('the lease read rides in the facts probe: one request per host, the same state as reading it alone', async () => {
   const lab = await makeLab({ hosts: 2, workers: 2 });
   const { dir, inventory, shells, env } = await setup(lab);
@@ -104,17 +120,8 @@ test("the controller's container stopped: the lease read fails as it does on its
   try {
     const ctl = inventory.nodes.find((n) => n.name === inventory.controller)!;
     assert.equal((await lab.shell(ctl.host).run(['pct', 'stop', String(ctl.vmid)])).code, 0);
-    const alone = await readClusterState(env).then(
-      () => 'read',
-      (e: Error) => e.message,
-    );
-    const kube = new ProbedKube(kubeFor(env));
-    const st = readClusterState(env, kube).then(
-      () => 'read',
-      (e: Error) => e.message,
-    );
-    const facts = await gatherFacts(inventory, env.shells, { controllerReads: kube.reads(await kube.asked) });
-    assert.equal(await st, alone);
+    const { alone, probed: st, facts } = await failingBothWays(env);
+    assert.equal(st, alone);
     assert.match(alone, /not running/);
     assert.match(facts.kubeError ?? '', /kubectl get nodes failed \(exit 255\): .*not running/);
   } finally {
@@ -134,21 +141,12 @@ test('only the lease read is Forbidden: that read names itself, as on its own, a
       effect: { exitCode: 1, stderr: forbidden },
       times: 2,
     });
-    const alone = await readClusterState(env).then(
-      () => 'read',
-      (e: Error) => e.message,
-    );
-    const kube = new ProbedKube(kubeFor(env));
-    const st = readClusterState(env, kube).then(
-      () => 'read',
-      (e: Error) => e.message,
-    );
-    const facts = await gatherFacts(inventory, env.shells, { controllerReads: kube.reads(await kube.asked) }).finally(() => kube.release());
+    const { alone, probed: st, facts } = await failingBothWays(env);
     assert.equal(
       alone,
       'kubectl get lease pve-k3s-lab on k3s-ctrl-1: Error from server (Forbidden): leases.coordination.k8s.io "pve-k3s-lab" is forbidden: User "ops" cannot get resource "leases" in API group "coordination.k8s.io" in the namespace "kube-system"',
     );
-    assert.equal(await st, alone);
+    assert.equal(st, alone);
     assert.deepEqual(lab.state.faults, [], 'the probe ran the lease read itself (the fault fired there)');
     assert.equal(facts.kubeError, undefined);
     assert.deepEqual(
