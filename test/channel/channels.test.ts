@@ -208,3 +208,26 @@ test('GIVEN a channel server that redirects WHEN fetched THEN the redirect is fo
     await s.close();
   }
 });
+
+test('GIVEN an HTTPS channel server whose certificate no CA vouches for WHEN fetched THEN it is refused, naming the URL and why', async () => {
+  const { createServer: createTls } = await import('node:https');
+  let served = 0;
+  const server = createTls({ key: fixture('tls/self-signed.key'), cert: fixture('tls/self-signed.crt') }, (_req, res) => {
+    served++;
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(fixture('channels.json'));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/v1-release/channels`;
+  try {
+    await assert.rejects(fetchChannels(url, { timeoutMs: 5000 }), (e: ChannelError) => {
+      assert.equal(e.message, `cannot reach the channel server ${url}: self-signed certificate`);
+      assert.equal(e.hint, 'check your network, set k3s.channelUrl to a reachable mirror, or pin a version with --k3s-version');
+      return true;
+    });
+    assert.equal(served, 0, 'no request was answered over the unverified connection');
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+});
