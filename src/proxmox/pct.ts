@@ -62,6 +62,8 @@ export class Pct {
   /** Containers whose session could not start: one-shot pct exec until warm() asks again. */
   readonly #refused = new Set<number>();
   readonly #spare = new Set<number>();
+  /** Sessions being closed (their channel not yet given back). */
+  #closing = 0;
 
   constructor(
     readonly shell: Shell,
@@ -108,7 +110,15 @@ export class Pct {
     const ids = vmid === undefined ? [...this.#pool.keys()] : [vmid];
     const closing = ids.flatMap((id) => this.#pool!.get(id) ?? []);
     for (const id of ids) this.#pool.delete(id);
-    await Promise.all(closing.map((s) => s.close()));
+    // Until it has ended, a closing session still holds its SSH channel: it counts against the cap.
+    this.#closing += closing.length;
+    await Promise.all(
+      closing.map((s) =>
+        s.close().finally(() => {
+          this.#closing--;
+        }),
+      ),
+    );
   }
 
   #alive(vmid: number): ScriptSession[] {
@@ -118,7 +128,7 @@ export class Pct {
   }
 
   #open(vmid: number): ScriptSession | undefined {
-    const open = [...this.#pool!.values()].reduce((n, l) => n + l.filter((s) => s.alive).length, 0);
+    const open = [...this.#pool!.values()].reduce((n, l) => n + l.filter((s) => s.alive).length, 0) + this.#closing;
     if (open >= this.#max) return undefined;
     const s = this.shell.openSession!(['pct', 'exec', String(vmid), '--', 'sh', '-s']);
     this.#alive(vmid).push(s);

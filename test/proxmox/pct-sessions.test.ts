@@ -77,3 +77,20 @@ test('GIVEN many containers WHEN sessions would exceed the cap THEN commands fal
   assert.equal(sh.starts(), 3);
   await pct.closeSessions();
 });
+
+test('GIVEN a session being closed WHEN another container wants one THEN the closing one still counts against the cap until it has ended (its SSH channel is not given back yet)', async () => {
+  const lab = await makeLab();
+  const sh = counting(lab.shell('pve1'));
+  const pct = new Pct(sh, { sessions: true, maxSessions: 1 });
+  await pct.exec(101, ['true']);
+  assert.equal(sh.starts(), 1);
+  const closing = pct.closeSessions(101);
+  // Asked while 101's session is still ending: no second session, one pct exec of its own.
+  await pct.exec(100, ['true']);
+  assert.equal(sh.starts(), 2);
+  await closing;
+  await pct.exec(100, ['true']);
+  await pct.exec(100, ['true']);
+  assert.equal(sh.starts(), 3, 'once it has ended, a session opens again (and serves both)');
+  await pct.closeSessions();
+});
