@@ -16,40 +16,18 @@ import { runPlan } from '../../../src/upgrade/run/run-plan.js';
 import { planSteps } from '../../../src/domain/plan.js';
 import { parseVersion } from '../../../src/domain/version.js';
 import type { JournalRecord } from '../../../src/operation/journal.js';
-import type { RunOptions, Shell } from '../../../src/shell/shell.js';
-import type { ScriptSession } from '../../../src/shell/session.js';
+import type { Shell } from '../../../src/shell/shell.js';
+import { watching } from '../../helpers/watch-shell.js';
 import { FAST_TIMING } from '../../helpers/lab-cli.js';
 
 /** Logs every script sent to a container that uncordons a node, into the same list as the journal. */
 function logging(inner: Shell, log: string[]): Shell {
-  const note = (script: string) => {
-    const m = /kubectl uncordon (\S+)/.exec(script);
-    if (m) log.push(`sent uncordon ${m[1]}`);
-  };
-  return {
-    host: inner.host,
-    close: () => inner.close(),
-    run: (argv: readonly string[], o?: RunOptions) => {
-      note(o?.stdin ?? argv.join(' '));
-      return inner.run(argv, o);
+  return watching(inner, {
+    sent: (script) => {
+      const m = /kubectl uncordon (\S+)/.exec(script);
+      if (m) log.push(`sent uncordon ${m[1]}`);
     },
-    openSession: (argv: readonly string[]): ScriptSession => {
-      const s = inner.openSession!(argv);
-      return {
-        get alive() {
-          return s.alive;
-        },
-        get busy() {
-          return s.busy;
-        },
-        run: (script, o) => {
-          note(script);
-          return s.run(script, o);
-        },
-        close: () => s.close(),
-      };
-    },
-  };
+  });
 }
 
 test('GIVEN a patch upgrade on the lab WHEN run THEN each worker journals gate start, uncordon start, the round trip, gate done, uncordon done; every planned step once', async () => {

@@ -4,34 +4,18 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RunOptions, Shell } from '../../../src/shell/shell.js';
-import type { ScriptSession } from '../../../src/shell/session.js';
+import type { Shell } from '../../../src/shell/shell.js';
+import { watching } from '../../helpers/watch-shell.js';
 import { makeWorld, operator, upgradeBy } from '../../safety/operators.js';
 
 /** Logs each session opened (`open <vmid>`) and each lease write (`lease write`), in order. */
 function logging(inner: Shell, log: string[]): Shell {
-  return {
-    host: inner.host,
-    close: () => inner.close(),
-    run: (argv: readonly string[], o?: RunOptions) => inner.run(argv, o),
-    openSession: (argv: readonly string[]): ScriptSession => {
-      log.push(`open ${argv[2]}`);
-      const s = inner.openSession!(argv);
-      return {
-        get alive() {
-          return s.alive;
-        },
-        get busy() {
-          return s.busy;
-        },
-        run: (script, o) => {
-          if (/kubectl'? '?(create|replace)'? '?-f/.test(script) && script.includes('"kind":"Lease"')) log.push('lease write');
-          return s.run(script, o);
-        },
-        close: () => s.close(),
-      };
+  return watching(inner, {
+    opened: (argv) => log.push(`open ${argv[2]}`),
+    sent: (script) => {
+      if (/kubectl'? '?(create|replace)'? '?-f/.test(script) && script.includes('"kind":"Lease"')) log.push('lease write');
     },
-  };
+  });
 }
 
 test("GIVEN an upgrade WHEN its lease is taken THEN the runner's sessions into the controller and the first node are already opening, and the runner uses them", async () => {
