@@ -1,7 +1,7 @@
 /** Whole commands on the embedded lab: status, plan, upgrade, idempotence, exit statuses. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cliInProcess, labFixture, type LabFixture } from '../helpers/lab-cli.js';
+import { cliInProcess, labFixture, nodeTable, type LabFixture } from '../helpers/lab-cli.js';
 import type { Lab } from '../../src/lab/index.js';
 import { INSTALL_SCRIPT_PATH } from '../../src/k3s/install-config.js';
 
@@ -314,15 +314,6 @@ test('GIVEN a plan saved with plan -o json WHEN upgrade --plan runs it THEN it r
     assert.match(older.stderr, /review the plan again and save it: pve-k3s plan -o json > plan\.json/);
   });
 });
-
-/** The node table in a command's output: its header line and the rows after it (each starts with a node's name). */
-function nodeTable(stdout: string): string[] {
-  const lines = stdout.split('\n');
-  const at = lines.findIndex((l) => l.startsWith('NODE '));
-  assert.ok(at >= 0, `no node table in:\n${stdout}`);
-  const end = lines.findIndex((l, i) => i > at && !l.startsWith('k3s-'));
-  return lines.slice(at, end < 0 ? undefined : end);
-}
 
 test("GIVEN an upgrade that finishes WHEN it prints its final table THEN that table is the one status prints right after (made from the run's own last read)", async () => {
   await withLab({}, async (f) => {

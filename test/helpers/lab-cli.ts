@@ -4,6 +4,7 @@
  * exit status, stdout/stderr, no TTY), or, for a file that calls `cliInProcess()`, through the
  * same entry point in this process (see runCliInProcess).
  */
+import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -160,4 +161,13 @@ export function runCli(args: string[], o: CliOptions): Promise<CliResult> {
     });
     child.stdin.end(o.input ?? '');
   });
+}
+
+/** The node table in a command's output: its header line and the rows after it (each starts with a node's name). */
+export function nodeTable(stdout: string): string[] {
+  const lines = stdout.split('\n');
+  const at = lines.findIndex((l) => l.startsWith('NODE '));
+  assert.ok(at >= 0, `no node table in:\n${stdout}`);
+  const end = lines.findIndex((l, i) => i > at && !l.startsWith('k3s-'));
+  return lines.slice(at, end < 0 ? undefined : end);
 }

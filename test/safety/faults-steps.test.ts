@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { withLab, assertJournalConsistent, lastRun, kubelets, cordoned, container, background, waitForJournal } from './helpers.js';
 import type { LabFixture } from '../helpers/lab-cli.js';
 import { INSTALL_SCRIPT_PATH } from '../../src/k3s/install-config.js';
-import { cliInProcess } from '../helpers/lab-cli.js';
+import { cliInProcess, nodeTable } from '../helpers/lab-cli.js';
 
 cliInProcess();
 
@@ -25,6 +25,9 @@ async function resumeFinishes(f: LabFixture, args: string[] = []): Promise<void>
   assert.deepEqual(cordoned(f.lab), []);
   assert.equal(lastRun(f)?.status, 'done');
   assertJournalConsistent(f, assert.ok);
+  // The final table (from the run's own last read) is the one status prints right after.
+  const s = await f.cli(['status']);
+  assert.deepEqual(nodeTable(r.stdout.slice(r.stdout.indexOf('Upgrade complete'))), nodeTable(s.stdout));
 }
 
 test('GIVEN the install script failing on one worker WHEN upgrade runs THEN it stops there with the node, the journal records the failed step, and resume finishes', async () => {
