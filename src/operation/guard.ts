@@ -32,7 +32,7 @@
 import { createHash } from 'node:crypto';
 import { InterruptedError, KubeError } from '../domain/errors.js';
 import type { Kube } from '../kube/kube.js';
-import { Pct } from '../proxmox/pct.js';
+import { PctPool } from '../proxmox/pct.js';
 import { Journal, journalPath, newRunId, resumable, type JournalRecord } from './journal.js';
 import { DEFAULT_LEASE_SECONDS, formatHolder, LeaseError, localIdentity, type Identity } from './lease.js';
 import { recordSummary, type RunRecord } from './run-record.js';
@@ -81,7 +81,7 @@ class Holding<T> {
   readonly seconds: number;
   readonly journal: Journal;
   readonly run = newRunId();
-  readonly pcts = new Map<string, Pct>();
+  readonly pcts: PctPool;
   readonly kube: Kube;
   readonly abort = new AbortController();
   readonly log: (line: string) => void;
@@ -99,14 +99,8 @@ class Holding<T> {
     this.seconds = env.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
     this.journal = new Journal(journalPath(env.stateDir, env.inventory.cluster));
     this.log = env.log ?? (() => {});
-    this.kube = kubeFor(env, (host) => {
-      let p = this.pcts.get(host);
-      if (!p) {
-        p = new Pct(env.shells.get(host)!, { sessions: true });
-        this.pcts.set(host, p);
-      }
-      return p;
-    });
+    this.pcts = new PctPool(env.shells, { sessions: true });
+    this.kube = kubeFor(env, this.pcts.pct);
     this.progress = new RecordProgress(spec, { run: this.run, me: this.me, now: this.now() });
     this.holder = new LeaseHolder({
       env,
@@ -181,7 +175,7 @@ class Holding<T> {
     } finally {
       this.removeSignals();
       this.holder.stopRenewing();
-      await Promise.allSettled([...this.pcts.values()].map((p) => p.closeSessions()));
+      await this.pcts.closeSessions();
     }
   }
 

@@ -1,6 +1,6 @@
 /** `pct` on one Proxmox host, over a Shell. Parsers are exported for tests. */
 import type { RunOptions, RunResult, Shell } from '../shell/shell.js';
-import { ShellError } from '../domain/errors.js';
+import { ShellError, invariant } from '../domain/errors.js';
 import { quoteCommand } from '../shell/quote.js';
 import { SessionLostError, type ScriptSession } from '../shell/session.js';
 
@@ -165,5 +165,32 @@ export class Pct {
   async list(opts?: RunOptions): Promise<RunResult & { entries: PctListEntry[] }> {
     const r = await this.shell.run(['pct', 'list'], opts);
     return { ...r, entries: r.code === 0 ? parsePctList(r.stdout) : [] };
+  }
+}
+
+/** One Pct per Proxmox host, made on first use from its Shell, and the end of all their sessions. */
+export class PctPool {
+  readonly #pcts = new Map<string, Pct>();
+
+  constructor(
+    readonly shells: ReadonlyMap<string, Shell>,
+    readonly opts: PctOptions = {},
+  ) {}
+
+  /** The host's Pct (a function, to hand on as `(host) => Pct`). */
+  readonly pct = (host: string): Pct => {
+    let p = this.#pcts.get(host);
+    if (!p) {
+      const shell = this.shells.get(host);
+      invariant(shell, `no shell for Proxmox host ${host}`);
+      p = new Pct(shell, this.opts);
+      this.#pcts.set(host, p);
+    }
+    return p;
+  };
+
+  /** Ends the sessions of every Pct made so far; never throws. */
+  async closeSessions(): Promise<void> {
+    await Promise.allSettled([...this.#pcts.values()].map((p) => p.closeSessions()));
   }
 }

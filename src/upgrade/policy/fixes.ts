@@ -6,12 +6,12 @@
  * container's restart and a wait until its node is Ready again, one container at a time.
  */
 import { systemClock, type Clock } from '../../domain/clock.js';
-import { FileError, invariant } from '../../domain/errors.js';
+import { FileError } from '../../domain/errors.js';
 import type { Inventory } from '../../inventory/types.js';
 import { Kube } from '../../kube/kube.js';
 import { failureReason } from '../../shell/reason.js';
 import { editConf, parseConf, type ConfEdit } from '../../proxmox/lxc-conf.js';
-import { Pct } from '../../proxmox/pct.js';
+import { PctPool } from '../../proxmox/pct.js';
 import type { Shell } from '../../shell/shell.js';
 import { SERVICE } from '../../k3s/install-config.js';
 import type { IssueFix } from './known-issues/index.js';
@@ -74,17 +74,8 @@ export async function applyIssueFixes(o: ApplyIssueFixesInput): Promise<IssueFix
   const { inventory: inv, shells, fixes } = o;
   const clock = o.clock ?? systemClock;
   const out: IssueFixOutcome[] = [];
-  const pcts = new Map<string, Pct>();
-  const pct = (host: string): Pct => {
-    let p = pcts.get(host);
-    if (!p) {
-      const shell = shells.get(host);
-      invariant(shell, `no shell for host ${host}`);
-      p = new Pct(shell);
-      pcts.set(host, p);
-    }
-    return p;
-  };
+  const pcts = new PctPool(shells);
+  const { pct } = pcts;
   const ctrl = inv.nodes.find((n) => n.name === inv.controller)!;
   const kube = new Kube(pct(ctrl.host), ctrl.vmid, ctrl.name);
   const run = { timeoutMs: 120_000, ...(o.signal ? { signal: o.signal } : {}) };
@@ -205,6 +196,6 @@ export async function applyIssueFixes(o: ApplyIssueFixesInput): Promise<IssueFix
             : `written and restarted, but the node is not Ready: ${notReady}`,
       });
   }
-  await Promise.all([...pcts.values()].map((x) => x.closeSessions()));
+  await pcts.closeSessions();
   return out;
 }

@@ -14,7 +14,7 @@ import { planSteps, type Phase, type Step, type UpgradePlan } from '../../domain
 import type { Inventory } from '../../inventory/types.js';
 import { Kube } from '../../kube/kube.js';
 import type { Journal, JournalRecord } from '../../operation/journal.js';
-import { Pct } from '../../proxmox/pct.js';
+import { PctPool, type Pct } from '../../proxmox/pct.js';
 import type { Shell } from '../../shell/shell.js';
 import { RunState, type RunDeps } from './context.js';
 import { DEFAULT_POLL } from './health-gate.js';
@@ -47,10 +47,10 @@ export interface RunPlanOptions {
   sessions?: boolean;
   /**
    * The Pct of each host, when the caller made them (with sessions, some already warm: the
-   * controller's opened while the lease was being taken). The run closes the sessions it used.
+   * controller's opened while the lease was being taken). The run closes their sessions.
    * @default one made per host, with `sessions`
    */
-  pcts?: (host: string) => Pct;
+  pcts?: PctPool;
   /** Snapshot each container before its install (never embedded-etcd members). @default the inventory's upgrade.snapshot */
   snapshot?: { enabled: boolean; retention: number };
   /** Time and waiting. @default the system clock */
@@ -151,7 +151,7 @@ class PlanRun {
   readonly #opts: RunPlanOptions;
   readonly #deps: RunDeps;
   readonly #state: RunState;
-  readonly #pcts = new Map<string, Pct>();
+  readonly #pcts: PctPool;
   readonly #steps: Step[];
   readonly #completed: Step[] = [];
   #failed: RunPlanResult['failed'];
@@ -165,6 +165,7 @@ class PlanRun {
   constructor(plan: UpgradePlan, opts: RunPlanOptions) {
     this.#plan = plan;
     this.#opts = opts;
+    this.#pcts = opts.pcts ?? new PctPool(opts.shells, { sessions: opts.sessions ?? true });
     this.#steps = planSteps(plan);
     this.#state = new RunState(cordonedBefore(plan));
     this.#deps = this.#makeDeps();
@@ -200,17 +201,7 @@ class PlanRun {
 
   /** Sessions: each container pays pct exec's start once per run, not once per command. */
   #pct(host: string): Pct {
-    let p = this.#pcts.get(host);
-    if (!p) {
-      if (this.#opts.pcts) p = this.#opts.pcts(host);
-      else {
-        const shell = this.#opts.shells.get(host);
-        invariant(shell, `no shell for Proxmox host ${host}`);
-        p = new Pct(shell, { sessions: this.#opts.sessions ?? true });
-      }
-      this.#pcts.set(host, p);
-    }
-    return p;
+    return this.#pcts.pct(host);
   }
 
   get #runId(): string {
@@ -414,7 +405,7 @@ class PlanRun {
 
   async close(): Promise<void> {
     await Promise.allSettled(this.#closing);
-    await Promise.all([...this.#pcts.values()].map((p) => p.closeSessions()));
+    await this.#pcts.closeSessions();
   }
 
   result(): RunPlanResult {

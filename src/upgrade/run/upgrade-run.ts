@@ -5,11 +5,11 @@
  * plan (each step boundary rewrites the run record), records how it ended, releases the lease.
  */
 import { hostname } from 'node:os';
-import { RunError, invariant } from '../../domain/errors.js';
+import { RunError } from '../../domain/errors.js';
 import { planSteps, type UpgradePlan } from '../../domain/plan.js';
 import { stateDir } from '../../inventory/paths.js';
 import type { Inventory, UpgradeOrder } from '../../inventory/types.js';
-import { Pct } from '../../proxmox/pct.js';
+import { PctPool, type Pct } from '../../proxmox/pct.js';
 import type { Emit } from '../../domain/events.js';
 import { Journal, journalPath, resumable, unconfirmedNodes, type RunSummary } from '../../operation/journal.js';
 import {
@@ -122,31 +122,7 @@ export interface ExecuteResult extends RunPlanResult {
 
 /** One Pct per Proxmox host of the connection, made on first use. */
 export function pctCache(conn: ClusterConnection): (host: string) => Pct {
-  return pctPool(conn, false).pct;
-}
-
-/** One Pct with sessions per Proxmox host, made on first use, and a way to end all their sessions. */
-export function sessionPool(conn: ClusterConnection): { pct: (host: string) => Pct; close(): Promise<void> } {
-  return pctPool(conn, true);
-}
-
-function pctPool(conn: ClusterConnection, sessions: boolean): { pct: (host: string) => Pct; close(): Promise<void> } {
-  const pcts = new Map<string, Pct>();
-  return {
-    pct: (host) => {
-      let p = pcts.get(host);
-      if (!p) {
-        const shell = conn.shells.get(host);
-        invariant(shell, `no shell for Proxmox host ${host}`);
-        p = new Pct(shell, { sessions });
-        pcts.set(host, p);
-      }
-      return p;
-    },
-    close: async () => {
-      await Promise.allSettled([...pcts.values()].map((p) => p.closeSessions()));
-    },
-  };
+  return new PctPool(conn.shells).pct;
 }
 
 /**
@@ -227,7 +203,7 @@ export async function executeUpgrade(conn: ClusterConnection, plan: UpgradePlan,
   // each, ~0.4 s on a real host): they start while the lease is taken, and the first drain and
   // install find them ready (later nodes' open while the node before them upgrades). Opening a
   // session into a container changes nothing; a refused or failed run closes them in the finally.
-  const sessions = sessionPool(conn);
+  const sessions = new PctPool(conn.shells, { sessions: true });
   const ctrl = inv.nodes.find((n) => n.name === plan.controller);
   const first = planSteps(plan)[0];
   if (ctrl && first) sessions.pct(ctrl.host).warm(ctrl.vmid, { spare: true });
@@ -252,13 +228,13 @@ export async function executeUpgrade(conn: ClusterConnection, plan: UpgradePlan,
         ...(o.confirmedBy ? { confirmedBy: o.confirmedBy } : {}),
         ...(o.soakPollMs ? { soakPollMs: o.soakPollMs } : {}),
         ...(beforeNode ? { beforeNode } : {}),
-        pcts: sessions.pct,
+        pcts: sessions,
       });
       await notices?.end(result);
       return executeResult(result, { run: g.run, signal: g.signal, journalFile });
     });
   } finally {
-    await sessions.close();
+    await sessions.closeSessions();
   }
 }
 
