@@ -15,8 +15,6 @@ export interface HttpAnswer {
   headers: IncomingMessage['headers'];
   /** The body, not read yet: read it or destroy it. */
   body: IncomingMessage;
-  /** The URL that answered (after redirects). */
-  url: string;
 }
 
 export interface HttpGetOptions {
@@ -36,7 +34,7 @@ export async function httpGet(url: string, opts: HttpGetOptions = {}): Promise<H
     const res = await once(at, opts);
     const location = res.headers.location;
     if (!REDIRECTS.has(res.statusCode ?? 0) || location === undefined) {
-      return { status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', headers: res.headers, body: res, url: at.href };
+      return { status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', headers: res.headers, body: res };
     }
     res.destroy();
     if (hop >= max) throw new ChannelError(`more than ${max} redirects (the last to ${location})`, { url });

@@ -28,12 +28,14 @@ export async function loadInventory(path: string, opts: LoadOptions = {}): Promi
       cause: e,
     });
   }
-  const { cacheDir, ...parse } = opts;
+  const { cacheDir, ...rest } = opts;
+  // One home for the parse and the cache key: an entry is found only by what its parse used.
+  const parse = { ...rest, home: rest.home ?? homedir() };
   // The parser (yaml, zod and the rules) loads only when the file has to be parsed.
   const parseInventory = async () => (await import('./parse.js')).parseInventory(text, path, parse);
   if (cacheDir === undefined) return parseInventory();
   const { readCachedInventory, storeCachedInventory } = await import('./cache.js');
-  const parts = { file: path, text, home: parse.home ?? homedir() };
+  const parts = { file: path, text, home: parse.home };
   const cached = await readCachedInventory(cacheDir, parts);
   if (cached) return cached;
   const inventory = await parseInventory();
